@@ -1,0 +1,22 @@
+/**
+ * mmbisect: a regression harness for Linux memory-management patch
+ * revisions. One shared model of the Linux MM; each revision of the mmu
+ * notifier patch lineages is a behaviour config (data) on it; scenarios run
+ * on every revision and outcomes are diffed across revisions.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "./mod.ts";
+ * const matrix = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * console.log(matrix.cells.length);
+ * ```
+ *
+ * @module
+ */
+export * from "./src/model/types.ts";
+export * from "./src/run/errors.ts";
+export * from "./src/run/scenario.ts";
+export * from "./src/run/revision.ts";
+export * from "./src/run/runner.ts";
+export * from "./src/run/outcome.ts";
+export * from "./src/check/checker.ts";

@@ -1,0 +1,302 @@
+/**
+ * The execution context every kernel path runs in: the model state, the locks
+ * each thread holds, allocation points that a scenario can make fail, and the
+ * hook points where a revision's callouts are dispatched.
+ *
+ * Kernel paths are generators: each `yield` is a point where another thread
+ * may run. A single-schedule run simply drains them.
+ *
+ * @module
+ */
+import type { MmState } from "../model/types.ts";
+import { hexRange } from "../model/state.ts";
+import { CALLOUT_KIND, type CalloutKind, type CalloutName, HOOK_POINTS } from "./hooks.ts";
+
+/** A scheduling point: where another thread may run. */
+export interface SchedPoint {
+  thread: string;
+  label: string;
+  /** Set when the thread cannot go on until another one releases `lock`. */
+  blockedOn?: string;
+}
+
+/** A kernel path: a generator that yields at scheduling points. */
+export type KGen<T = void> = Generator<SchedPoint, T, undefined>;
+
+/** One callout as a revision places it in a kernel path (data). */
+export interface CalloutSpec {
+  /** Hook point name, declared in {@link HOOK_POINTS}. */
+  at: string;
+  /** The callout the code makes. */
+  call: CalloutName;
+  /** Which range expression the code passes (range callouts). */
+  range?: string;
+  /** What the `atomic` argument computes: a constant or a declared expression. Absent: the API has no such argument. */
+  atomic?: 0 | 1 | string;
+  /** A condition the call sits under in the code. */
+  guard?: string;
+  /** Negate the guard (`if (!x)`). */
+  unless?: string;
+  /** Seed file, message and hunk this placement reproduces. */
+  cite: string;
+}
+
+/** A revision's description of one kernel path. */
+export interface PathConfig {
+  callouts: CalloutSpec[];
+  cite?: string;
+}
+
+/** Lock kinds the model distinguishes. */
+export type LockKind = "spin" | "spin-read" | "rwsem-read" | "rwsem-write" | "rcu" | "sleeping";
+
+/** A lock held by a thread. */
+export interface HeldLock {
+  name: string;
+  kind: LockKind;
+}
+
+/** A callout as the kernel issues it, before any notifier sees it. */
+export interface CalloutEvent {
+  step: number;
+  thread: string;
+  path: string;
+  at: string;
+  call: CalloutName;
+  kind: CalloutKind;
+  mm: string;
+  range?: [number, number];
+  address?: number;
+  /** Value of the `atomic` argument, or null when the API passes none. */
+  atomic: 0 | 1 | null;
+  /** Locks held by the calling thread, outermost first. */
+  locks: string[];
+  /** Whether the caller holds a spinlock or is in an RCU read section. */
+  inAtomic: boolean;
+}
+
+/** Where the kernel sends callouts: the notifier chain implements this. */
+export interface CalloutSink {
+  /** Dispatches one callout; returns the OR of every `young` answer. */
+  dispatch(k: Kernel, ev: CalloutEvent): KGen<boolean>;
+  /** `mmu_notifier_release()` or its revision's equivalent, at an exit hook. */
+  release(k: Kernel, ev: CalloutEvent): KGen<void>;
+}
+
+/** Something checkers observe, emitted synchronously so they see the state at that moment. */
+export type Observation =
+  | { type: "callout"; ev: CalloutEvent; listeners: string[] }
+  | {
+    type: "secondary-access";
+    step: number;
+    secondary: string;
+    mm: string;
+    addr: number;
+    write: boolean;
+    pfn: number;
+  }
+  | {
+    type: "secondary-callback";
+    step: number;
+    secondary: string;
+    call: CalloutName;
+    sleeps: boolean;
+    locks: string[];
+    inAtomic: boolean;
+  }
+  | { type: "secondary-bug"; step: number; secondary: string; what: string }
+  | { type: "release"; step: number; mm: string; notifier: string }
+  | { type: "mm-exit"; step: number; mm: string; notifiers: string[] }
+  | { type: "no-progress"; step: number; thread: string; what: string };
+
+/** Allocation points a scenario can make fail. */
+export const ALLOC_KINDS = ["pud", "pmd", "pte", "page", "anon_vma"] as const;
+/** An allocation point. */
+export type AllocKind = typeof ALLOC_KINDS[number];
+
+/** Values in scope at a hook point. */
+export interface HookScope {
+  mm: string;
+  address?: number;
+  ranges?: Record<string, [number, number]>;
+  guards?: Record<string, boolean>;
+  exprs?: Record<string, 0 | 1>;
+}
+
+/** Raised when a thread would wait for a lock it already holds (self-deadlock). */
+export class KernelDeadlock extends Error {
+  constructor(readonly lock: string, readonly thread: string) {
+    super(`Thread ${thread} waits for ${lock}, which it holds`);
+    this.name = "KernelDeadlock";
+  }
+}
+
+/** A BUG() in a kernel path or a driver: the thread stops there. */
+export class KernelBug extends Error {
+  constructor(readonly where: string, readonly what: string) {
+    super(`BUG at ${where}: ${what}`);
+    this.name = "KernelBug";
+  }
+}
+
+/** The context every kernel path runs in. */
+export class Kernel {
+  /** Locks by name: who holds each. */
+  readonly owners: Record<string, { thread: string; kind: LockKind; count: number }> = {};
+  /** Locks per thread, in acquisition order. */
+  readonly held: Record<string, HeldLock[]> = {};
+  /** Current scenario step, for trace and violations. */
+  step = 0;
+  /** Allocation ordinals (1-based, per kind, counted within a step) that fail. */
+  failPlan: Partial<Record<AllocKind, number[]>> = {};
+  private allocSeen: Partial<Record<AllocKind, number>> = {};
+  /** Allocations made to fail so far, for the outcome. */
+  readonly failedAllocs: { step: number; kind: AllocKind; path: string }[] = [];
+  /** Observers (the checkers), called synchronously on every observation. */
+  readonly observers: ((o: Observation) => void)[] = [];
+
+  constructor(
+    readonly state: MmState,
+    readonly paths: Readonly<Record<string, PathConfig>>,
+    readonly sink: CalloutSink,
+  ) {}
+
+  /** Starts a new scenario step with its allocation-failure plan. */
+  beginStep(step: number, failPlan: Partial<Record<AllocKind, number[]>> = {}): void {
+    this.step = step;
+    this.failPlan = failPlan;
+    this.allocSeen = {};
+  }
+
+  /** Hands an observation to every observer. */
+  emit(o: Observation): void {
+    for (const f of this.observers) f(o);
+  }
+
+  /** Whether the allocation about to be made at `kind` succeeds. */
+  alloc(kind: AllocKind, path: string): boolean {
+    const n = (this.allocSeen[kind] ?? 0) + 1;
+    this.allocSeen[kind] = n;
+    if (this.failPlan[kind]?.includes(n)) {
+      this.failedAllocs.push({ step: this.step, kind, path });
+      return false;
+    }
+    return true;
+  }
+
+  /** Locks held by a thread, outermost first. */
+  locksOf(thread: string): HeldLock[] {
+    return this.held[thread] ?? (this.held[thread] = []);
+  }
+
+  /** Whether a thread runs in atomic context (spinlock or RCU read section). */
+  inAtomic(thread: string): boolean {
+    return this.locksOf(thread).some((l) =>
+      l.kind === "spin" || l.kind === "spin-read" || l.kind === "rcu"
+    );
+  }
+
+  /** Whether a thread holds a spinlock. */
+  holdsSpin(thread: string): boolean {
+    return this.locksOf(thread).some((l) => l.kind === "spin" || l.kind === "spin-read");
+  }
+
+  /** Takes a lock, waiting (yielding) while another thread holds it incompatibly. */
+  *lock(thread: string, name: string, kind: LockKind): KGen {
+    for (;;) {
+      const o = this.owners[name];
+      const compatible = !o || kind === "rcu" ||
+        (o.kind === kind && (kind === "rwsem-read" || kind === "spin-read"));
+      if (compatible) break;
+      if (o.thread === thread) throw new KernelDeadlock(name, thread);
+      yield { thread, label: `wait ${name}`, blockedOn: name };
+    }
+    const o = this.owners[name];
+    if (o) o.count++;
+    else this.owners[name] = { thread, kind, count: 1 };
+    this.locksOf(thread).push({ name, kind });
+  }
+
+  /** Releases a lock taken with {@link Kernel.lock}. */
+  unlock(thread: string, name: string): void {
+    const list = this.locksOf(thread);
+    const i = list.findLastIndex((l) => l.name === name);
+    if (i < 0) throw new KernelBug("unlock", `${thread} releases ${name}, which it does not hold`);
+    list.splice(i, 1);
+    const o = this.owners[name];
+    if (o && --o.count === 0) delete this.owners[name];
+  }
+
+  /** Whether a thread holds a lock. */
+  holds(thread: string, name: string): boolean {
+    return this.locksOf(thread).some((l) => l.name === name);
+  }
+
+  /**
+   * A hook point: dispatches every callout the revision places at `path`/`at`
+   * whose guard holds. Returns the OR of the `young` answers.
+   */
+  *hook(thread: string, path: string, at: string, scope: HookScope): KGen<boolean> {
+    const cfg = this.paths[path];
+    if (!cfg) return false;
+    let young = false;
+    for (const spec of cfg.callouts) {
+      if (spec.at !== at) continue;
+      if (spec.guard !== undefined && !scope.guards?.[spec.guard]) continue;
+      if (spec.unless !== undefined && scope.guards?.[spec.unless]) continue;
+      const ev = this.event(thread, path, spec, scope);
+      if (ev.kind === "release") yield* this.sink.release(this, ev);
+      else if (yield* this.sink.dispatch(this, ev)) young = true;
+    }
+    return young;
+  }
+
+  /** Builds the callout event for one spec at a hook point. */
+  private event(thread: string, path: string, spec: CalloutSpec, scope: HookScope): CalloutEvent {
+    const kind = CALLOUT_KIND[spec.call];
+    let range: [number, number] | undefined;
+    if (spec.range !== undefined) {
+      range = scope.ranges?.[spec.range];
+      if (!range) {
+        throw new KernelBug(`${path}:${spec.at}`, `range "${spec.range}" is not in scope`);
+      }
+    }
+    let atomic: 0 | 1 | null = null;
+    if (typeof spec.atomic === "number") atomic = spec.atomic;
+    else if (typeof spec.atomic === "string") atomic = scope.exprs?.[spec.atomic] ?? 0;
+    return {
+      step: this.step,
+      thread,
+      path,
+      at: spec.at,
+      call: spec.call,
+      kind,
+      mm: scope.mm,
+      range,
+      address: kind === "page" || kind === "young" ? scope.address : undefined,
+      atomic,
+      locks: this.locksOf(thread).map((l) => l.name),
+      inAtomic: this.inAtomic(thread),
+    };
+  }
+}
+
+/** Runs a kernel path to completion on a single schedule (no other thread runs). */
+export function drain<T>(gen: KGen<T>): T {
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+    if (r.value.blockedOn) throw new KernelDeadlock(r.value.blockedOn, r.value.thread);
+  }
+}
+
+/** Describes a callout event in one line, as traces print it. */
+export function describeCallout(ev: CalloutEvent): string {
+  const where = ev.range ? hexRange(ev.range) : ev.address !== undefined ? ev.address.toString(16) : "";
+  return `${ev.call}(${where}${ev.atomic === null ? "" : `, atomic=${ev.atomic}`})`;
+}
+
+/** Validates that a hook point exists (used by config loaders and tests). */
+export function hookPoint(path: string, at: string) {
+  return HOOK_POINTS[path]?.[at];
+}

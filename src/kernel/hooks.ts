@@ -1,0 +1,216 @@
+/**
+ * The hook points of every kernel path: where a revision may place a callout,
+ * and which ranges, guards and argument expressions the code has in scope there.
+ *
+ * A revision config names a point, a range expression, a guard and what its
+ * `atomic` argument computes; it can only name what is declared here, so a
+ * config describes code, never an outcome.
+ *
+ * @module
+ */
+
+/** The names a revision may give to a callout (the API of each lineage). */
+export const CALLOUT_NAMES = [
+  "invalidate_range",
+  "invalidate_range_begin",
+  "invalidate_range_start",
+  "invalidate_range_end",
+  "invalidate_page",
+  "age_page",
+  "clear_flush_young",
+  "invalidate_all",
+  "release",
+] as const;
+
+/** A callout name. */
+export type CalloutName = typeof CALLOUT_NAMES[number];
+
+/** What a callout does, whatever a lineage calls it. */
+export type CalloutKind = "range" | "begin" | "end" | "page" | "young" | "all" | "release";
+
+/** Maps each callout name to its kind. */
+export const CALLOUT_KIND: Record<CalloutName, CalloutKind> = {
+  invalidate_range: "range",
+  invalidate_range_begin: "begin",
+  invalidate_range_start: "begin",
+  invalidate_range_end: "end",
+  invalidate_page: "page",
+  age_page: "young",
+  clear_flush_young: "young",
+  invalidate_all: "all",
+  release: "release",
+};
+
+/** What is in scope at one hook point. */
+export interface HookPoint {
+  /** What the code has just done or is about to do there. */
+  doc: string;
+  /** Range expressions available (`[start, end)` computed by the code there). */
+  ranges?: readonly string[];
+  /** Boolean conditions a call may sit under. */
+  guards?: readonly string[];
+  /** Integer expressions an `atomic` argument may compute. */
+  exprs?: readonly string[];
+  /** An `address` is in scope (for per-page callouts). */
+  address?: boolean;
+}
+
+/** Hook points of every kernel path, by path name (the kernel function's name). */
+export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
+  do_wp_page: {
+    "entry": { doc: "entered with the PTE lock held", address: true, ranges: ["page"] },
+    "copy.after_cow_user_page": {
+      doc: "copy path: new page filled, PTE lock not held, before the re-check of the pte",
+      address: true,
+      ranges: ["page", "page_minus_one"],
+    },
+    "copy.after_pte_clear": {
+      doc: "copy path: PTE lock held, old pte cleared and flushed, new pte not yet set",
+      address: true,
+      ranges: ["page"],
+    },
+    "copy.after_set_pte": {
+      doc: "copy path: PTE lock held, new pte installed",
+      address: true,
+      ranges: ["page"],
+    },
+    "unlock": {
+      doc: "label unlock: after pte_unmap_unlock, reached by the reuse, copy and mkwrite re-check exits",
+      address: true,
+      ranges: ["page", "page_minus_one"],
+      guards: ["invalidate_started"],
+    },
+  },
+  copy_page_range: {
+    "entry": {
+      doc: "after the hugetlb check, before the pgd loop",
+      ranges: ["vma"],
+      guards: ["is_cow_mapping"],
+    },
+    "exit": {
+      doc: "after the pgd loop completed (the -ENOMEM return does not get here)",
+      ranges: ["vma"],
+      guards: ["is_cow_mapping"],
+    },
+    "out": {
+      doc: "the common exit, reached also when the loop breaks out on -ENOMEM",
+      ranges: ["vma"],
+      guards: ["is_cow_mapping"],
+    },
+  },
+  unmap_vmas: {
+    "entry": { doc: "entry, before the vma loop", ranges: ["requested"] },
+    "exit": { doc: "exit, after the vma loop (also on the lock-break exit)", ranges: ["requested"] },
+  },
+  zap_page_range: {
+    "before_unmap_vmas": {
+      doc: "tlb gathered, before unmap_vmas",
+      ranges: ["requested"],
+      exprs: ["details_i_mmap_lock"],
+    },
+    "after_tlb_finish": {
+      doc: "after unmap_vmas returned (its return may stop short) and tlb_finish_mmu",
+      ranges: ["requested", "unmapped"],
+      exprs: ["details_i_mmap_lock"],
+    },
+  },
+  unmap_region: {
+    "before_unmap_vmas": { doc: "tlb gathered, before unmap_vmas", ranges: ["region"] },
+    "after_tlb_finish": { doc: "after free_pgtables and tlb_finish_mmu", ranges: ["region"] },
+  },
+  exit_mmap: {
+    "entry": { doc: "the mm's last user has gone, before unmap_vmas" },
+    "after_tlb_finish": { doc: "after unmap_vmas, free_pgtables and tlb_finish_mmu", ranges: ["all"] },
+  },
+  move_page_tables: {
+    "entry": { doc: "before the extent loop", ranges: ["old"] },
+    "exit": { doc: "after the extent loop (also when it broke out early)", ranges: ["old", "moved"] },
+  },
+  move_ptes: {
+    "before_lock": { doc: "before taking i_mmap_lock and the PTE locks of one extent", ranges: ["extent"] },
+    "pte.after_clear": {
+      doc: "old PTE lock held, one pte cleared and flushed, not yet set at the new address",
+      address: true,
+    },
+    "after_unlock": { doc: "after dropping the PTE locks and i_mmap_lock of one extent", ranges: ["extent"] },
+  },
+  remap_pfn_range: {
+    "before_loop": { doc: "after flush_cache_range, before the pgd loop", ranges: ["requested"] },
+    "after_loop": { doc: "after the pgd loop, also when it broke out on error", ranges: ["requested"] },
+  },
+  apply_to_page_range: {
+    "before_loop": { doc: "before the pgd loop", ranges: ["requested"] },
+    "after_loop": { doc: "after the pgd loop, also when it broke out on error", ranges: ["requested"] },
+  },
+  __unmap_hugepage_range: {
+    "before_lock": { doc: "before taking page_table_lock (i_mmap_lock held)", ranges: ["requested"] },
+    "after_flush": {
+      doc: "page_table_lock dropped, after flush_tlb_range, pages not yet put",
+      ranges: ["requested"],
+    },
+  },
+  __xip_unmap: {
+    "vma.before_pte": {
+      doc: "per vma, i_mmap_lock held, before page_check_address",
+      address: true,
+      ranges: ["page"],
+    },
+    "vma.after_clear": {
+      doc: "per vma, PTE lock and i_mmap_lock held, pte cleared and flushed",
+      address: true,
+      guards: ["pte_present"],
+    },
+    "vma.after_unlock": {
+      doc: "per vma, PTE lock dropped, i_mmap_lock held",
+      address: true,
+      ranges: ["page"],
+    },
+  },
+  sys_remap_file_pages: {
+    "before_populate": {
+      doc: "mmap_sem held, before populate_range",
+      ranges: ["requested", "requested_minus_one"],
+    },
+    "after_populate": { doc: "after populate_range returned", ranges: ["requested"] },
+  },
+  populate_range: {
+    "pte.after_zap": {
+      doc: "install_file_pte: PTE lock held, the old pte zapped",
+      address: true,
+      guards: ["pte_was_present"],
+    },
+  },
+  page_referenced_one: {
+    "young": {
+      doc: "PTE lock held, after ptep_clear_flush_young (the pte's young bit is in scope)",
+      address: true,
+      guards: ["pte_old", "not_vm_locked"],
+    },
+    "after_unlock": {
+      doc: "after pte_unmap_unlock, before the referenced count is returned",
+      address: true,
+    },
+  },
+  try_to_unmap_one: {
+    "young": {
+      doc: "PTE lock held, the VM_LOCKED/young test before unmapping",
+      address: true,
+      guards: ["not_vm_locked", "not_vm_locked_and_pte_old"],
+    },
+    "after_clear": { doc: "PTE lock held, pte cleared and flushed", address: true },
+  },
+  try_to_unmap_cluster: {
+    "young": { doc: "PTE lock held, per pte of the cluster", address: true, guards: ["pte_old"] },
+    "after_clear": { doc: "PTE lock held, per pte, pte cleared and flushed", address: true },
+  },
+  page_mkclean_one: {
+    "after_clear": {
+      doc: "PTE lock held, pte cleared and flushed, before the write-protected pte is set",
+      address: true,
+    },
+  },
+  change_protection: {
+    "before": { doc: "mprotect_fixup: before change_protection", ranges: ["requested"] },
+    "after": { doc: "mprotect_fixup: after change_protection", ranges: ["requested"] },
+  },
+};

@@ -1,0 +1,184 @@
+/**
+ * Page-table primitives shared by the kernel paths: table allocation,
+ * mapping and zapping one PTE with its rmap and reference bookkeeping, and
+ * TLB flush accounting.
+ *
+ * @module
+ */
+import type { Mm, MmState, Pte, Vma } from "../model/types.ts";
+import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
+import {
+  allocPage,
+  getPage,
+  putPage,
+  pteHolder,
+  tableIndex,
+  vpn,
+} from "../model/state.ts";
+import type { Kernel } from "./context.ts";
+
+/** Name of the PTE lock covering `addr` (split PTE locks: one per page-table page). */
+export function ptlName(mm: string, addr: number): string {
+  return `ptl:${mm}:${tableIndex("pte", addr)}`;
+}
+
+/** Name of a file's i_mmap_lock. */
+export function immapName(file: string): string {
+  return `i_mmap_lock:${file}`;
+}
+
+/** Name of an mm's mmap_sem. */
+export function mmapSemName(mm: string): string {
+  return `mmap_sem:${mm}`;
+}
+
+/** Name of an mm's page_table_lock. */
+export function pageTableLockName(mm: string): string {
+  return `page_table_lock:${mm}`;
+}
+
+/**
+ * `pud_alloc`/`pmd_alloc`/`pte_alloc_map`: allocates the missing page-table
+ * pages for `addr`. Returns false when an allocation fails (-ENOMEM).
+ */
+export function allocTables(k: Kernel, mm: Mm, addr: number, path: string): boolean {
+  for (const level of ["pud", "pmd", "pte"] as const) {
+    const i = tableIndex(level, addr);
+    if (mm.tables[level][i]) continue;
+    if (!k.alloc(level, path)) return false;
+    mm.tables[level][i] = true;
+    k.state.counters.tablesAllocated++;
+  }
+  return true;
+}
+
+/** Whether a vma's `vm_page_prot` lets a read fault map the page writable (no write-notify). */
+export function protWritableOnRead(state: MmState, vma: Vma): boolean {
+  if (!vma.shared || !vma.write || !vma.file) return false;
+  const f = state.files[vma.file];
+  // vma_wants_writenotify(): page_mkwrite or a dirty-accountable backing device.
+  return f.pageMkwrite === "none" && f.kind !== "regular";
+}
+
+/** The global ZERO_PAGE, created on first use. */
+export function zeroPage(state: MmState): number {
+  for (const k in state.pages) {
+    if (state.pages[k].owner.kind === "zero") return state.pages[k].pfn;
+  }
+  return allocPage(state, { kind: "zero" }, "kernel:zero_page").pfn;
+}
+
+/** Installs a present PTE for a page: `page_add_*_rmap`, a reference for the pte, rss. */
+export function mapPage(
+  state: MmState,
+  mm: Mm,
+  addr: number,
+  pfn: number,
+  opts: { write: boolean; dirty?: boolean; young?: boolean },
+): void {
+  const page = state.pages[pfn];
+  mm.ptes[vpn(addr)] = {
+    t: "present",
+    pfn,
+    write: opts.write,
+    young: opts.young ?? true,
+    dirty: opts.dirty ?? false,
+  };
+  getPage(state, pfn, pteHolder(mm.id, addr));
+  if (page.owner.kind !== "zero") {
+    page.mapcount++;
+    if (page.owner.kind === "anon") mm.rss.anon++;
+    else mm.rss.file++;
+  }
+}
+
+/** Installs a PFN-map PTE (no struct page). */
+export function mapPfn(mm: Mm, addr: number, pfn: number, write: boolean): void {
+  mm.ptes[vpn(addr)] = { t: "present", pfn, write, young: true, dirty: false, special: true };
+}
+
+/**
+ * Clears the PTE at `addr` the way `zap_pte_range` does: moves the dirty and
+ * young bits to the page, drops the rmap and the pte's reference, frees a swap
+ * entry. Returns the old PTE.
+ */
+export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
+  const key = vpn(addr);
+  const pte = mm.ptes[key];
+  if (!pte) return undefined;
+  delete mm.ptes[key];
+  if (pte.t === "present" && !pte.special) {
+    const page = state.pages[pte.pfn];
+    if (page.owner.kind !== "zero") {
+      if (pte.dirty) page.dirty = true;
+      if (pte.young) page.referenced = true;
+      page.mapcount--;
+      if (page.owner.kind === "anon") mm.rss.anon--;
+      else mm.rss.file--;
+    }
+    putPage(state, pte.pfn, pteHolder(mm.id, addr));
+  } else if (pte.t === "swap") {
+    swapFree(state, pte.slot);
+  }
+  return pte;
+}
+
+/** Drops one user of a swap slot. */
+export function swapFree(state: MmState, slot: number): void {
+  const s = state.swap[slot];
+  if (!s) return;
+  if (--s.from <= 0) delete state.swap[slot];
+}
+
+/** `ptep_clear_flush`: clears a present pte and flushes its TLB entry (rmap untouched). */
+export function clearFlush(k: Kernel, mm: Mm, addr: number): Pte | undefined {
+  const key = vpn(addr);
+  const pte = mm.ptes[key];
+  delete mm.ptes[key];
+  k.state.counters.tlbFlushPage++;
+  return pte;
+}
+
+/** A new anonymous page with the first reference held by `holder`. */
+export function newAnonPage(k: Kernel, path: string, holder: string): number | null {
+  if (!k.alloc("page", path)) return null;
+  return allocPage(k.state, { kind: "anon" }, holder).pfn;
+}
+
+/** The page-cache page of a file at `index`, reading it in when absent. Null on allocation failure. */
+export function findOrReadPage(k: Kernel, file: string, index: number, path: string): number | null {
+  const f = k.state.files[file];
+  const cached = f.cache[index];
+  if (cached !== undefined) return cached;
+  if (!k.alloc("page", path)) return null;
+  const kind = f.kind === "hugetlbfs" ? "huge" : "file";
+  const page = allocPage(k.state, { kind, file, index }, `cache:${file}`);
+  f.cache[index] = page.pfn;
+  return page.pfn;
+}
+
+/** The base address of the pte slot used for `addr` in a vma (huge ptes are keyed by their aligned address). */
+export function pteAddr(vma: Vma, addr: number): number {
+  return vma.kind === "hugetlb" ? addr - (addr % HPAGE_SIZE) : addr - (addr % PAGE_SIZE);
+}
+
+/** Every address in `[start, end)` with a PTE in `mm`, ascending. */
+export function ptesIn(mm: Mm, start: number, end: number): number[] {
+  const lo = vpn(start);
+  const hi = vpn(end);
+  const out: number[] = [];
+  for (const key in mm.ptes) {
+    const n = Number(key);
+    if (n >= lo && n < hi) out.push(n * PAGE_SIZE);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Formats a pte for traces and violation details. */
+export function describePte(pte: Pte | undefined): string {
+  if (!pte) return "none";
+  if (pte.t === "swap") return `swap:${pte.slot}`;
+  if (pte.t === "file") return `file:${pte.pgoff}`;
+  return `pfn ${pte.pfn} ${pte.write ? "rw" : "ro"}${pte.special ? " pfnmap" : ""}`;
+}
+

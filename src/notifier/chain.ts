@@ -1,0 +1,228 @@
+/**
+ * The notifier chain: registration, unregistration, dispatch and release,
+ * with the list protection and locking each revision describes.
+ *
+ * @module
+ */
+import {
+  type CalloutEvent,
+  type CalloutSink,
+  type Kernel,
+  type KGen,
+  KernelBug,
+} from "../kernel/context.ts";
+import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
+import { mmapSemName } from "../kernel/pgtable.ts";
+
+/** How dispatch protects its walk of the list. */
+export const LIST_PROTECTIONS = ["rcu", "rwlock", "none"] as const;
+/** How (un)registration is serialised. */
+export const REGISTER_LOCKINGS = [
+  "global-spinlock",
+  "takes-mmap-sem",
+  "caller-holds-mmap-sem",
+  "takes-mmap-sem-all-locks",
+] as const;
+/** What `mmu_notifier_release` does with the list and the callback. */
+export const RELEASE_VARIANTS = [
+  "rcu-release-then-del",
+  "del-rcu-sync-then-release",
+  "del-init-then-release",
+  "del-init-rcu-release-then-sync",
+] as const;
+
+/** A revision's notifier-chain behaviour (data). */
+export interface ChainConfig {
+  /** List protection of dispatch. */
+  list: typeof LIST_PROTECTIONS[number];
+  /** Register/unregister locking. */
+  register: typeof REGISTER_LOCKINGS[number];
+  /** Release variant. */
+  release: typeof RELEASE_VARIANTS[number];
+  /**
+   * For callouts that carry no `atomic` argument: whether the API tells the
+   * callback it may sleep (from the revision's own comments).
+   */
+  sleepable: Partial<Record<CalloutKind, boolean>>;
+  /** Where each setting comes from. */
+  cite: string;
+}
+
+/** A secondary MMU as the chain sees it: a set of callbacks. */
+export interface Secondary {
+  /** Notifier name, unique in a scenario. */
+  readonly id: string;
+  /** The mm it is registered on. */
+  readonly mm: string;
+  /** Driver name (kvm, gru, xpmem, hmm). */
+  readonly driver: string;
+  /** Handles one callout; returns the young answer for age callouts. */
+  callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean>;
+  /** `->release`. */
+  release(k: Kernel, th: string): KGen<void>;
+  /** Every translation it holds now (address in its mm -> pfn), for the checkers. */
+  mappings(): SecondaryMapping[];
+  /** The page references it holds legitimately now: holder name -> pfn. */
+  refHolders(): Record<string, number>;
+  /** Driver state worth showing in an outcome. */
+  summary(): Record<string, number | string | string[]>;
+}
+
+/** One translation a secondary MMU holds. */
+export interface SecondaryMapping {
+  addr: number;
+  pfn: number;
+  write: boolean;
+}
+
+/** Name of the RCU read-side "lock" as the model tracks it. */
+const RCU = "rcu_read_lock";
+
+/** The chain of every mm in a run. Implements the kernel's {@link CalloutSink}. */
+export class NotifierChain implements CalloutSink {
+  /** Registered notifier ids per mm, in list order (hlist_add_head puts new ones first). */
+  readonly lists: Record<string, string[]> = {};
+  /** Every secondary by id, registered or not. */
+  readonly secondaries: Record<string, Secondary> = {};
+
+  constructor(readonly config: ChainConfig) {}
+
+  /** Adds a secondary the scenario will register later. */
+  add(sec: Secondary): void {
+    this.secondaries[sec.id] = sec;
+  }
+
+  /** Registered secondaries of an mm. */
+  registered(mm: string): Secondary[] {
+    return (this.lists[mm] ?? []).map((id) => this.secondaries[id]);
+  }
+
+  /**
+   * `mmu_notifier_register()`. `callerHoldsMmapSem` says whether the driver
+   * calls it with mmap_sem held for write.
+   */
+  *register(k: Kernel, th: string, sec: Secondary, callerHoldsMmapSem: boolean): KGen {
+    yield* this.listUpdate(k, th, sec.mm, callerHoldsMmapSem, () => {
+      const list = this.lists[sec.mm] ?? (this.lists[sec.mm] = []);
+      if (list.includes(sec.id)) throw new KernelBug("mmu_notifier_register", `${sec.id} registered twice`);
+      list.unshift(sec.id);
+    });
+  }
+
+  /** `mmu_notifier_unregister()`. */
+  *unregister(k: Kernel, th: string, sec: Secondary, callerHoldsMmapSem: boolean): KGen {
+    yield* this.listUpdate(k, th, sec.mm, callerHoldsMmapSem, () => {
+      const list = this.lists[sec.mm] ?? [];
+      const i = list.indexOf(sec.id);
+      if (i >= 0) list.splice(i, 1);
+    });
+  }
+
+  /** Runs a list update under the revision's register locking. */
+  private *listUpdate(
+    k: Kernel,
+    th: string,
+    mm: string,
+    callerHolds: boolean,
+    update: () => void,
+  ): KGen {
+    const sem = mmapSemName(mm);
+    if (callerHolds) yield* k.lock(th, sem, "rwsem-write");
+    switch (this.config.register) {
+      case "global-spinlock":
+        yield* k.lock(th, "mmu_notifier_list_lock", "spin");
+        update();
+        k.unlock(th, "mmu_notifier_list_lock");
+        break;
+      case "takes-mmap-sem":
+      case "takes-mmap-sem-all-locks":
+        yield* k.lock(th, sem, "rwsem-write");
+        update();
+        k.unlock(th, sem);
+        break;
+      case "caller-holds-mmap-sem":
+        update();
+        break;
+    }
+    if (callerHolds) k.unlock(th, sem);
+  }
+
+  /** Dispatches a callout to every registered notifier of the mm. */
+  *dispatch(k: Kernel, ev: CalloutEvent): KGen<boolean> {
+    const list = [...(this.lists[ev.mm] ?? [])];
+    k.emit({ type: "callout", ev, listeners: list });
+    if (list.length === 0) return false;
+    const lock = this.config.list === "rcu"
+      ? RCU
+      : this.config.list === "rwlock"
+      ? `mmu_notifier_rwlock:${ev.mm}`
+      : null;
+    if (lock) yield* k.lock(ev.thread, lock, this.config.list === "rcu" ? "rcu" : "spin-read");
+    let young = false;
+    for (const id of list) {
+      const sec = this.secondaries[id];
+      if (yield* sec.callback(k, ev.thread, ev)) young = true;
+    }
+    if (lock) k.unlock(ev.thread, lock);
+    return young;
+  }
+
+  /** `mmu_notifier_release()` in the revision's variant. */
+  *release(k: Kernel, ev: CalloutEvent): KGen {
+    const list = this.lists[ev.mm] ?? [];
+    k.emit({ type: "callout", ev, listeners: [...list] });
+    const th = ev.thread;
+    const call = (sec: Secondary): KGen => this.callRelease(k, th, ev, sec);
+    switch (this.config.release) {
+      case "rcu-release-then-del": {
+        // V1: ->release, then hlist_del, inside one RCU read section.
+        yield* k.lock(th, RCU, "rcu");
+        for (const id of [...list]) {
+          yield* call(this.secondaries[id]);
+          list.splice(list.indexOf(id), 1);
+        }
+        k.unlock(th, RCU);
+        break;
+      }
+      case "del-rcu-sync-then-release": {
+        for (const id of [...list]) {
+          list.splice(list.indexOf(id), 1);
+          yield { thread: th, label: "synchronize_rcu" };
+          yield* call(this.secondaries[id]);
+        }
+        break;
+      }
+      case "del-init-then-release": {
+        for (const id of [...list]) {
+          list.splice(list.indexOf(id), 1);
+          yield* call(this.secondaries[id]);
+        }
+        break;
+      }
+      case "del-init-rcu-release-then-sync": {
+        while (list.length > 0) {
+          const id = list.shift()!;
+          yield* k.lock(th, RCU, "rcu");
+          yield* call(this.secondaries[id]);
+          k.unlock(th, RCU);
+        }
+        yield { thread: th, label: "synchronize_rcu" };
+        break;
+      }
+    }
+  }
+
+  private *callRelease(k: Kernel, th: string, ev: CalloutEvent, sec: Secondary): KGen {
+    k.emit({ type: "release", step: k.step, mm: ev.mm, notifier: sec.id });
+    yield* sec.release(k, th);
+  }
+}
+
+/** Whether a callout tells its callback that it may sleep. */
+export function toldMaySleep(config: ChainConfig, ev: CalloutEvent): boolean {
+  if (ev.atomic !== null) return ev.atomic === 0;
+  return config.sleepable[ev.kind] ?? false;
+}
+
+/** The kind of a callout name (re-exported for drivers). */
+export type { CalloutKind, CalloutName };

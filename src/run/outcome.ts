@@ -1,0 +1,149 @@
+/**
+ * Outcomes: what one scenario did on one revision, as deterministic JSON.
+ *
+ * @module
+ */
+import type { CalloutEvent } from "../kernel/context.ts";
+import type { Counters } from "../model/types.ts";
+import { canonicalJson, digest, hex, hexRange } from "../model/state.ts";
+import type { Violation, ViolationKind } from "../check/checker.ts";
+import type { OpResult, World } from "./ops.ts";
+import type { Scenario } from "./scenario.ts";
+import type { Revision } from "./revision.ts";
+
+/** Version of the outcome JSON schema. */
+export const OUTCOME_SCHEMA = "mmbisect/outcome@1";
+
+/** One callout as an outcome records it. */
+export interface TraceEntry {
+  step: number;
+  thread: string;
+  path: string;
+  at: string;
+  call: string;
+  mm: string;
+  range?: string;
+  address?: string;
+  /** The `atomic` argument, or null when the API passes none. */
+  atomic: 0 | 1 | null;
+  locks: string[];
+  inAtomic: boolean;
+  /** Notifiers on the list when it was made. */
+  listeners: string[];
+}
+
+/** The outcome of one scenario on one revision. */
+export interface Outcome {
+  schema: typeof OUTCOME_SCHEMA;
+  scenario: string;
+  revision: string;
+  /** Content hashes of the inputs, so a stale stored result is visible. */
+  hashes: { scenario: string; revision: string };
+  verdict: "pass" | "fail";
+  /** Distinct violation kinds, sorted. */
+  kinds: ViolationKind[];
+  violations: Violation[];
+  returns: { step: number; op: string; value: OpResult }[];
+  trace: TraceEntry[];
+  counters: Counters & { vmas: number; pageTablePages: number; callouts: number };
+  secondaries: { id: string; driver: string; state: Record<string, number | string | string[]> }[];
+  /** Set when a step stopped on a deadlock or BUG. */
+  aborted?: string;
+  /** Digest of the final model state. */
+  stateDigest: string;
+  /** The command that reproduces this outcome. */
+  reproduce: string;
+}
+
+/** Content hash of a scenario (its file's JSON). */
+export function scenarioHash(s: Scenario): string {
+  return digest(s.source);
+}
+
+/** Content hash of a revision (its resolved config). */
+export function revisionHash(r: Revision): string {
+  return digest(r.resolved);
+}
+
+/** Formats a callout event for an outcome. */
+export function traceEntry(ev: CalloutEvent, listeners: string[]): TraceEntry {
+  const e: TraceEntry = {
+    step: ev.step,
+    thread: ev.thread,
+    path: ev.path,
+    at: ev.at,
+    call: ev.call,
+    mm: ev.mm,
+    atomic: ev.atomic,
+    locks: ev.locks,
+    inAtomic: ev.inAtomic,
+    listeners,
+  };
+  if (ev.range) e.range = hexRange(ev.range);
+  if (ev.address !== undefined) e.address = hex(ev.address);
+  return e;
+}
+
+/** Inputs of {@link buildOutcome}. */
+export interface OutcomeParts {
+  scenario: Scenario;
+  revision: Revision;
+  violations: Violation[];
+  trace: CalloutEvent[];
+  listeners: string[][];
+  returns: OpResult[];
+  aborted?: string;
+  world: World;
+}
+
+/** Assembles an outcome with a fixed key order. */
+export function buildOutcome(p: OutcomeParts): Outcome {
+  const { state } = p.world.kernel;
+  const violations = [...p.violations].sort((a, b) =>
+    a.step - b.step || a.kind.localeCompare(b.kind) || a.where.localeCompare(b.where) ||
+    a.detail.localeCompare(b.detail)
+  );
+  const kinds = [...new Set(violations.map((v) => v.kind))].sort();
+  let vmas = 0;
+  let tables = 0;
+  for (const id of Object.keys(state.mms).sort()) {
+    const mm = state.mms[id];
+    vmas += mm.vmas.length;
+    tables += Object.keys(mm.tables.pud).length + Object.keys(mm.tables.pmd).length +
+      Object.keys(mm.tables.pte).length;
+  }
+  const out: Outcome = {
+    schema: OUTCOME_SCHEMA,
+    scenario: p.scenario.id,
+    revision: p.revision.id,
+    hashes: { scenario: scenarioHash(p.scenario), revision: revisionHash(p.revision) },
+    verdict: violations.length ? "fail" : "pass",
+    kinds,
+    violations,
+    returns: p.returns.map((value, step) => ({ step, op: p.scenario.steps[step].op, value })),
+    trace: p.trace.map((ev, i) => traceEntry(ev, p.listeners[i] ?? [])),
+    counters: { ...state.counters, vmas, pageTablePages: tables, callouts: p.listeners.length },
+    secondaries: Object.keys(p.world.chain.secondaries).sort().map((id) => {
+      const s = p.world.chain.secondaries[id];
+      return { id, driver: s.driver, state: s.summary() };
+    }),
+    stateDigest: digest(state),
+    reproduce: `deno task run ${p.scenario.id} ${p.revision.id}`,
+  };
+  if (p.aborted) out.aborted = p.aborted;
+  return out;
+}
+
+/**
+ * Digest of everything in an outcome that does not name the revision or
+ * its hash: two revisions with the same behaviour digest alike.
+ */
+export function behaviourDigest(o: Outcome): string {
+  const { revision: _r, hashes: _h, reproduce: _p, ...rest } = o;
+  return digest(rest);
+}
+
+/** Serialises an outcome: stable key order, two-space indent, trailing newline. */
+export function outcomeJson(o: Outcome): string {
+  return JSON.stringify(JSON.parse(canonicalJson(o)), null, 2) + "\n";
+}

@@ -1,0 +1,297 @@
+/**
+ * Revisions as data: one behaviour config per patch revision, with
+ * provenance. A revision may extend another and override some keys.
+ *
+ * @module
+ */
+import type { CalloutSpec, PathConfig } from "../kernel/context.ts";
+import { CALLOUT_KIND, CALLOUT_NAMES, HOOK_POINTS } from "../kernel/hooks.ts";
+import {
+  type ChainConfig,
+  LIST_PROTECTIONS,
+  REGISTER_LOCKINGS,
+  RELEASE_VARIANTS,
+} from "../notifier/chain.ts";
+import { expectObject, expectString, InputError, type Json, readJsonFile } from "./errors.ts";
+
+/** A loaded, resolved revision. */
+export interface Revision {
+  id: string;
+  file: string;
+  title: string;
+  lineage: string;
+  /** The revision this one comes after along its lineage (its parent for a candidate). */
+  follows?: string;
+  /** A fix or variant proposed in a thread rather than a posted revision. */
+  candidate: boolean;
+  date: string;
+  /** Seed file and message this revision reproduces. */
+  source: string;
+  /** Why the revision sits where it does, when that is inferred rather than read. */
+  evidence?: string;
+  chain: ChainConfig;
+  paths: Record<string, PathConfig>;
+  /** The resolved config as JSON (after `extends`), for hashing and key diffs. */
+  resolved: Record<string, Json>;
+}
+
+const TOP_KEYS = [
+  "id",
+  "title",
+  "lineage",
+  "follows",
+  "extends",
+  "candidate",
+  "date",
+  "source",
+  "evidence",
+  "chain",
+  "paths",
+] as const;
+
+/** Deep-merges `over` onto `base`: objects merge key by key, anything else replaces; null deletes. */
+export function mergeConfig(base: Json, over: Json): Json {
+  if (
+    !base || typeof base !== "object" || Array.isArray(base) || !over || typeof over !== "object" ||
+    Array.isArray(over)
+  ) {
+    return over;
+  }
+  const out: Record<string, Json> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else out[k] = k in out ? mergeConfig(out[k], v) : v;
+  }
+  return out;
+}
+
+/**
+ * Parses a revision object. `lookup` resolves the id named by `extends`
+ * (already parsed revisions), so a user revision can extend a shipped one.
+ */
+export function parseRevision(
+  raw: unknown,
+  file: string,
+  lookup: (id: string) => Revision | undefined,
+): Revision {
+  let top = expectObject(raw, file, "", TOP_KEYS);
+  const ext = expectString(top, "extends", file, "", { optional: true });
+  if (ext !== undefined) {
+    const base = lookup(ext);
+    if (!base) throw new InputError(file, "extends", `names "${ext}", which is not a known revision`);
+    const own = { ...top };
+    delete own.extends;
+    const inherited: Record<string, Json> = { ...base.resolved };
+    delete inherited.evidence;
+    top = mergeConfig(inherited, own) as Record<string, Json>;
+  }
+  const id = expectString(top, "id", file, "")!;
+  if (!/^[a-z0-9][a-z0-9.+-]*$/.test(id)) {
+    throw new InputError(file, "id", `is "${id}" (expected lower-case letters, digits, ".", "+" and "-")`);
+  }
+  const candidate = top.candidate === undefined ? false : top.candidate;
+  if (typeof candidate !== "boolean") throw new InputError(file, "candidate", "must be true or false");
+  const chain = parseChain(top.chain, file);
+  const pathsObj = expectObject(top.paths ?? {}, file, "paths", Object.keys(HOOK_POINTS));
+  const paths: Record<string, PathConfig> = {};
+  for (const [name, p] of Object.entries(pathsObj)) paths[name] = parsePath(p, file, name);
+  return {
+    id,
+    file,
+    title: expectString(top, "title", file, "")!,
+    lineage: expectString(top, "lineage", file, "")!,
+    follows: expectString(top, "follows", file, "", { optional: true }),
+    candidate,
+    date: expectString(top, "date", file, "")!,
+    source: expectString(top, "source", file, "")!,
+    evidence: expectString(top, "evidence", file, "", { optional: true }),
+    chain,
+    paths,
+    resolved: top,
+  };
+}
+
+function parseChain(raw: Json | undefined, file: string): ChainConfig {
+  const o = expectObject(raw, file, "chain", ["list", "register", "release", "sleepable", "cite"]);
+  const sleepable = expectObject(o.sleepable ?? {}, file, "chain.sleepable", [
+    "range",
+    "begin",
+    "end",
+    "page",
+    "young",
+    "all",
+    "release",
+  ]);
+  for (const [k, v] of Object.entries(sleepable)) {
+    if (typeof v !== "boolean") throw new InputError(file, `chain.sleepable.${k}`, "must be true or false");
+  }
+  return {
+    list: expectString(o, "list", file, "chain", { oneOf: LIST_PROTECTIONS }) as ChainConfig["list"],
+    register: expectString(o, "register", file, "chain", {
+      oneOf: REGISTER_LOCKINGS,
+    }) as ChainConfig["register"],
+    release: expectString(o, "release", file, "chain", {
+      oneOf: RELEASE_VARIANTS,
+    }) as ChainConfig["release"],
+    sleepable: sleepable as ChainConfig["sleepable"],
+    cite: expectString(o, "cite", file, "chain")!,
+  };
+}
+
+function parsePath(raw: Json, file: string, name: string): PathConfig {
+  const field = `paths.${name}`;
+  const o = expectObject(raw, file, field, ["callouts", "cite"]);
+  if (!Array.isArray(o.callouts)) throw new InputError(file, `${field}.callouts`, "must be an array");
+  const points = HOOK_POINTS[name];
+  const callouts = o.callouts.map((c, i): CalloutSpec => {
+    const f = `${field}.callouts[${i}]`;
+    const co = expectObject(c, file, f, ["at", "call", "range", "atomic", "guard", "unless", "cite"]);
+    const at = expectString(co, "at", file, f, { oneOf: Object.keys(points) })!;
+    const point = points[at];
+    const call = expectString(co, "call", file, f, { oneOf: CALLOUT_NAMES })! as CalloutSpec["call"];
+    const kind = CALLOUT_KIND[call];
+    const range = expectString(co, "range", file, f, {
+      optional: true,
+      oneOf: point.ranges ?? [],
+    });
+    if ((kind === "range" || kind === "begin") && range === undefined) {
+      throw new InputError(file, `${f}.range`, `is missing (${call} passes a range)`);
+    }
+    if ((kind === "page" || kind === "young") && !point.address) {
+      throw new InputError(file, `${f}.at`, `"${at}" has no address in scope for ${call}`);
+    }
+    let atomic: CalloutSpec["atomic"];
+    if (co.atomic !== undefined) {
+      if (co.atomic === 0 || co.atomic === 1) atomic = co.atomic;
+      else if (typeof co.atomic === "string" && (point.exprs ?? []).includes(co.atomic)) {
+        atomic = co.atomic;
+      } else {
+        throw new InputError(
+          file,
+          `${f}.atomic`,
+          `is ${JSON.stringify(co.atomic)} (expected 0, 1${
+            point.exprs?.length ? " or one of: " + point.exprs.join(", ") : ""
+          })`,
+        );
+      }
+    }
+    const guards = point.guards ?? [];
+    const guard = expectString(co, "guard", file, f, { optional: true, oneOf: guards });
+    const unless = expectString(co, "unless", file, f, { optional: true, oneOf: guards });
+    const spec: CalloutSpec = { at, call, cite: expectString(co, "cite", file, f)! };
+    if (range !== undefined) spec.range = range;
+    if (atomic !== undefined) spec.atomic = atomic;
+    if (guard !== undefined) spec.guard = guard;
+    if (unless !== undefined) spec.unless = unless;
+    return spec;
+  });
+  return { callouts, cite: expectString(o, "cite", file, field, { optional: true }) };
+}
+
+/** Loads every revision file of a directory, resolving `extends` in dependency order. */
+export function loadRevisionDir(dir: string, extra: string[] = []): Revision[] {
+  const files: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.isFile && e.name.endsWith(".json")) files.push(`${dir}/${e.name}`);
+  }
+  files.sort();
+  return loadRevisionFiles([...files, ...extra]);
+}
+
+/** Loads revision files, resolving `extends` among them; ids must be unique. */
+export function loadRevisionFiles(files: string[]): Revision[] {
+  const raws = files.map((f) => ({ file: f, raw: readJsonFile(f) }));
+  const byId = new Map<string, Revision>();
+  const pending = [...raws];
+  while (pending.length > 0) {
+    const before = pending.length;
+    for (let i = 0; i < pending.length; i++) {
+      const { file, raw } = pending[i];
+      const ext = raw && typeof raw === "object" && !Array.isArray(raw)
+        ? (raw as Record<string, unknown>).extends
+        : undefined;
+      if (typeof ext === "string" && !byId.has(ext) && pending.some((p) => idOf(p.raw) === ext)) {
+        continue;
+      }
+      const rev = parseRevision(raw, file, (id) => byId.get(id));
+      if (byId.has(rev.id)) {
+        throw new InputError(file, "id", `is "${rev.id}", already used by ${byId.get(rev.id)!.file}`);
+      }
+      byId.set(rev.id, rev);
+      pending.splice(i, 1);
+      i--;
+    }
+    if (pending.length === before) {
+      throw new InputError(pending[0].file, "extends", "forms a cycle");
+    }
+  }
+  const revs = [...byId.values()];
+  for (const r of revs) {
+    if (r.follows !== undefined && !byId.has(r.follows)) {
+      throw new InputError(r.file, "follows", `names "${r.follows}", which is not a known revision`);
+    }
+  }
+  return revs.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+function idOf(raw: unknown): unknown {
+  return raw && typeof raw === "object" ? (raw as Record<string, unknown>).id : undefined;
+}
+
+/** Keys that carry provenance, not behaviour; they are left out of key diffs. */
+const PROVENANCE = new Set(["cite", "source", "evidence", "title", "date", "id", "follows", "candidate", "lineage"]);
+
+/**
+ * Flattens a revision's behaviour into `key -> value` strings. Callouts are
+ * keyed by `at:call` so that adding one callout changes one key.
+ */
+export function flattenConfig(rev: Revision): Record<string, string> {
+  const out: Record<string, string> = {};
+  const c = rev.chain;
+  out["chain.list"] = c.list;
+  out["chain.register"] = c.register;
+  out["chain.release"] = c.release;
+  for (const k of Object.keys(c.sleepable).sort()) {
+    out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
+  }
+  for (const path of Object.keys(rev.paths).sort()) {
+    const seen: Record<string, number> = {};
+    for (const spec of rev.paths[path].callouts) {
+      const base = `${spec.at}:${spec.call}`;
+      seen[base] = (seen[base] ?? 0) + 1;
+      const id = seen[base] > 1 ? `${base}#${seen[base]}` : base;
+      const parts = [
+        spec.range !== undefined ? `range=${spec.range}` : "",
+        spec.atomic !== undefined ? `atomic=${spec.atomic}` : "",
+        spec.guard !== undefined ? `if ${spec.guard}` : "",
+        spec.unless !== undefined ? `unless ${spec.unless}` : "",
+      ].filter((x) => x);
+      out[`paths.${path}.callouts[${id}]`] = parts.join(" ") || "present";
+    }
+  }
+  void PROVENANCE;
+  return out;
+}
+
+/** A config key that differs between two revisions. */
+export interface KeyChange {
+  key: string;
+  from?: string;
+  to?: string;
+}
+
+/** The behaviour keys that differ between two revisions, sorted. */
+export function diffConfig(a: Revision, b: Revision): KeyChange[] {
+  const fa = flattenConfig(a);
+  const fb = flattenConfig(b);
+  const keys = [...new Set([...Object.keys(fa), ...Object.keys(fb)])].sort();
+  const out: KeyChange[] = [];
+  for (const key of keys) {
+    if (fa[key] === fb[key]) continue;
+    const c: KeyChange = { key };
+    if (fa[key] !== undefined) c.from = fa[key];
+    if (fb[key] !== undefined) c.to = fb[key];
+    out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,306 @@
+/**
+ * Scenarios as data: their schema, loading and validation. A scenario sets
+ * up files, mms and secondary MMUs and lists operations (steps); it never
+ * states an expected result.
+ *
+ * @module
+ */
+import { PAGE_SIZE } from "../model/types.ts";
+import { ALLOC_KINDS, type AllocKind } from "../kernel/context.ts";
+import {
+  expectAddress,
+  expectBool,
+  expectObject,
+  expectString,
+  InputError,
+  type Json,
+  readJsonFile,
+} from "./errors.ts";
+
+/** A file the scenario creates. */
+export interface FileSpec {
+  name: string;
+  /** Size in pages. */
+  pages: number;
+  kind: "regular" | "shmem" | "hugetlbfs" | "xip";
+  pageMkwrite: "none" | "ok" | "fail";
+}
+
+/** A secondary MMU the scenario attaches. */
+export interface SecondarySpec {
+  id: string;
+  driver: "kvm";
+  mm: string;
+}
+
+/** Operation field types. */
+type FieldType = "mm" | "addr" | "len" | "secondary" | "file" | "count" | "bool" | readonly string[];
+
+/** Every operation and its fields (`?` marks an optional field). */
+export const OPS: Record<string, Record<string, FieldType>> = {
+  mmap: {
+    mm: "mm",
+    addr: "addr",
+    len: "len",
+    prot: ["none", "r", "rw"],
+    share: ["private", "shared"],
+    "file?": "file",
+    "pgoff?": "count",
+    "locked?": "bool",
+  },
+  munmap: { mm: "mm", addr: "addr", len: "len" },
+  touch: { mm: "mm", addr: "addr", access: ["read", "write"] },
+  guest: { secondary: "secondary", addr: "addr", access: ["read", "write"] },
+  register: { secondary: "secondary", "holding_mmap_sem?": "bool" },
+  unregister: { secondary: "secondary", "holding_mmap_sem?": "bool" },
+  fork: { mm: "mm", child: "mm" },
+  exit: { mm: "mm" },
+  mremap: { mm: "mm", addr: "addr", len: "len", new_addr: "addr" },
+  madvise_dontneed: { mm: "mm", addr: "addr", len: "len" },
+  truncate: { file: "file", pages: "count", "contended?": "bool" },
+  mprotect: { mm: "mm", addr: "addr", len: "len", prot: ["none", "r", "rw"] },
+  remap_pfn_range: { mm: "mm", addr: "addr", len: "len", pfn: "count" },
+  apply_to_page_range: { mm: "mm", addr: "addr", len: "len" },
+  xip_write: { file: "file", index: "count" },
+  remap_file_pages: { mm: "mm", addr: "addr", len: "len", pgoff: "count", "nonblock?": "bool" },
+  reclaim: { mm: "mm", addr: "addr" },
+  writeback: { file: "file", index: "count" },
+};
+
+/** Fields every operation may carry. */
+const COMMON = ["op", "fail", "during", "thread", "outside", "note"];
+
+/** One operation of a scenario (fields as validated; addresses as numbers). */
+export interface Step {
+  op: string;
+  args: Record<string, string | number | boolean>;
+  /** Allocation ordinals (per kind, 1-based within the step) that fail. */
+  fail: Partial<Record<AllocKind, number[]>>;
+  /** Another operation started on another thread when this one reaches a scheduling point. */
+  during?: { at: string; step: Step };
+  /** Thread the operation runs on. */
+  thread: string;
+  /** The address is outside any mapping on purpose. */
+  outside: boolean;
+}
+
+/** A loaded scenario. */
+export interface Scenario {
+  id: string;
+  file: string;
+  purpose: string;
+  /** Kernel paths the scenario is about. */
+  exercises: string[];
+  /** The seed text it reproduces. */
+  cite: string;
+  files: FileSpec[];
+  secondaries: SecondarySpec[];
+  steps: Step[];
+  /** The file's JSON, canonical, for the content hash. */
+  source: unknown;
+}
+
+/** Parses and validates a scenario object read from `file`. */
+export function parseScenario(raw: unknown, file: string, id: string): Scenario {
+  const top = expectObject(raw, file, "", [
+    "purpose",
+    "exercises",
+    "cite",
+    "files",
+    "secondaries",
+    "steps",
+  ]);
+  const purpose = expectString(top, "purpose", file, "")!;
+  const cite = expectString(top, "cite", file, "")!;
+  const exercises = stringList(top.exercises, file, "exercises");
+  const files: FileSpec[] = list(top.files ?? [], file, "files").map((f, i) => {
+    const field = `files[${i}]`;
+    const o = expectObject(f, file, field, ["name", "pages", "kind", "page_mkwrite"]);
+    return {
+      name: expectString(o, "name", file, field)!,
+      pages: expectAddress(o, "pages", file, field)!,
+      kind: expectString(o, "kind", file, field, {
+        oneOf: ["regular", "shmem", "hugetlbfs", "xip"],
+      }) as FileSpec["kind"],
+      pageMkwrite: (expectString(o, "page_mkwrite", file, field, {
+        optional: true,
+        oneOf: ["none", "ok", "fail"],
+      }) ?? "none") as FileSpec["pageMkwrite"],
+    };
+  });
+  const secondaries: SecondarySpec[] = list(top.secondaries ?? [], file, "secondaries").map(
+    (s, i) => {
+      const field = `secondaries[${i}]`;
+      const o = expectObject(s, file, field, ["id", "driver", "mm"]);
+      return {
+        id: expectString(o, "id", file, field)!,
+        driver: expectString(o, "driver", file, field, { oneOf: ["kvm"] }) as "kvm",
+        mm: expectString(o, "mm", file, field)!,
+      };
+    },
+  );
+  const ctx = { file, files, secondaries };
+  const steps = list(top.steps, file, "steps").map((s, i) => parseStep(s, ctx, `steps[${i}]`));
+  if (steps.length === 0) throw new InputError(file, "steps", "must list at least one operation");
+  validateLayout(steps, ctx);
+  return { id, file, purpose, exercises, cite, files, secondaries, steps, source: raw };
+}
+
+function list(v: Json | undefined, file: string, field: string): Json[] {
+  if (!Array.isArray(v)) throw new InputError(file, field, "must be an array");
+  return v;
+}
+
+function stringList(v: Json | undefined, file: string, field: string): string[] {
+  return list(v, file, field).map((x, i) => {
+    if (typeof x !== "string") throw new InputError(file, `${field}[${i}]`, "must be a string");
+    return x;
+  });
+}
+
+interface ParseCtx {
+  file: string;
+  files: FileSpec[];
+  secondaries: SecondarySpec[];
+}
+
+function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
+  const { file } = ctx;
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new InputError(file, field, "must be an object");
+  }
+  const op = expectString(raw as Record<string, Json>, "op", file, field, {
+    oneOf: Object.keys(OPS),
+  })!;
+  const spec = OPS[op];
+  const names = Object.keys(spec).map((k) => k.replace(/\?$/, ""));
+  const o = expectObject(raw, file, field, [...COMMON, ...names]);
+  const args: Step["args"] = {};
+  for (const [key, type] of Object.entries(spec)) {
+    const name = key.replace(/\?$/, "");
+    const optional = key.endsWith("?");
+    const f = `${field}.${name}`;
+    if (o[name] === undefined) {
+      if (!optional) throw new InputError(file, f, "is missing");
+      continue;
+    }
+    if (Array.isArray(type)) {
+      args[name] = expectString(o, name, file, field, { oneOf: type })!;
+    } else if (type === "addr" || type === "len" || type === "count") {
+      const n = expectAddress(o, name, file, field)!;
+      if (type !== "count" && n % PAGE_SIZE !== 0) {
+        throw new InputError(file, f, `is ${n.toString(16)} (expected a multiple of 0x1000)`);
+      }
+      if (type === "len" && n === 0) throw new InputError(file, f, "must not be zero");
+      args[name] = n;
+    } else if (type === "bool") {
+      args[name] = expectBool(o, name, file, field)!;
+    } else {
+      const v = expectString(o, name, file, field)!;
+      if (type === "secondary" && !ctx.secondaries.some((s) => s.id === v)) {
+        throw new InputError(file, f, `names secondary "${v}", which the scenario does not declare`);
+      }
+      if (type === "file" && !ctx.files.some((s) => s.name === v)) {
+        throw new InputError(file, f, `names file "${v}", which the scenario does not declare`);
+      }
+      args[name] = v;
+    }
+  }
+  const fail: Step["fail"] = {};
+  if (o.fail !== undefined) {
+    const fo = expectObject(o.fail, file, `${field}.fail`, ALLOC_KINDS);
+    for (const [kind, v] of Object.entries(fo)) {
+      const arr = Array.isArray(v) ? v : [v];
+      fail[kind as AllocKind] = arr.map((n, i) => {
+        if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+          throw new InputError(file, `${field}.fail.${kind}[${i}]`, "must be a positive integer (the nth allocation)");
+        }
+        return n;
+      });
+    }
+  }
+  let during: Step["during"];
+  if (o.during !== undefined) {
+    const d = expectObject(o.during, file, `${field}.during`, ["at", "step"]);
+    const at = expectString(d, "at", file, `${field}.during`)!;
+    const inner = parseStep(d.step, ctx, `${field}.during.step`);
+    if (inner.thread === "cpu0" && op !== "guest") inner.thread = "cpu1";
+    during = { at, step: inner };
+  }
+  const thread = expectString(o, "thread", file, field, { optional: true }) ??
+    (op === "guest" ? "vcpu0" : "cpu0");
+  return { op, args, fail, during, thread, outside: expectBool(o, "outside", file, field) ?? false };
+}
+
+/**
+ * Checks every address against the mappings the scenario has created up to
+ * that step, so a typo in an address is an input error, not a silent SIGSEGV.
+ */
+function validateLayout(steps: Step[], ctx: ParseCtx): void {
+  const layout: Record<string, [number, number][]> = {};
+  const mmOf = (s: Step) =>
+    s.op === "guest"
+      ? ctx.secondaries.find((x) => x.id === s.args.secondary)!.mm
+      : String(s.args.mm);
+  const check = (s: Step, field: string) => {
+    if (s.outside || s.args.addr === undefined || s.op === "mmap") return;
+    const mm = mmOf(s);
+    const a = Number(s.args.addr);
+    const len = Number(s.args.len ?? PAGE_SIZE);
+    const ok = (layout[mm] ?? []).some(([lo, hi]) => lo <= a && a + len <= hi);
+    if (!ok) {
+      throw new InputError(
+        ctx.file,
+        `${field}.addr`,
+        `is 0x${a.toString(16)}, outside any mapping of mm "${mm}" at that step (set "outside": true if intended)`,
+      );
+    }
+  };
+  const remove = (mm: string, lo: number, hi: number) => {
+    const out: [number, number][] = [];
+    for (const [a, b] of layout[mm] ?? []) {
+      if (b <= lo || a >= hi) out.push([a, b]);
+      else {
+        if (a < lo) out.push([a, lo]);
+        if (b > hi) out.push([hi, b]);
+      }
+    }
+    layout[mm] = out;
+  };
+  steps.forEach((s, i) => {
+    const field = `steps[${i}]`;
+    check(s, field);
+    if (s.during) check(s.during.step, `${field}.during.step`);
+    const mm = String(s.args.mm);
+    const a = Number(s.args.addr);
+    const len = Number(s.args.len);
+    if (s.op === "mmap") {
+      remove(mm, a, a + len);
+      (layout[mm] ??= []).push([a, a + len]);
+    } else if (s.op === "munmap") {
+      remove(mm, a, a + len);
+    } else if (s.op === "mremap") {
+      const to = Number(s.args.new_addr);
+      remove(mm, to, to + len);
+      remove(mm, a, a + len);
+      (layout[mm] ??= []).push([to, to + len]);
+    } else if (s.op === "fork") {
+      layout[String(s.args.child)] = [...(layout[mm] ?? [])];
+    } else if (s.op === "exit") {
+      layout[mm] = [];
+    }
+  });
+}
+
+/** Loads a scenario file; its id is the file name without `.json`. */
+export function loadScenario(path: string): Scenario {
+  const id = path.replace(/^.*\//, "").replace(/\.json$/, "");
+  return parseScenario(readJsonFile(path), path, id);
+}
+
+/** Loads every `*.json` scenario of a directory, sorted by id. */
+export function loadScenarioDir(dir: string): Scenario[] {
+  const names: string[] = [];
+  for (const e of Deno.readDirSync(dir)) if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
+  return names.sort().map((n) => loadScenario(`${dir}/${n}`));
+}
