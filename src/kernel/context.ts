@@ -18,6 +18,8 @@ export interface SchedPoint {
   label: string;
   /** Set when the thread cannot go on until another one releases `lock`. */
   blockedOn?: string;
+  /** Set when the thread only retries: others run first, it runs when nobody else can. */
+  wait?: boolean;
 }
 
 /** A kernel path: a generator that yields at scheduling points. */

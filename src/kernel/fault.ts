@@ -277,6 +277,7 @@ export function* doWpPage(
       ranges: { ...page, page_minus_one: [addr, addr + PAGE_SIZE - 1] },
     });
     invalidateStarted = true;
+    yield { thread: th, label: "do_wp_page:copy.before_relock" };
     yield* k.lock(th, ptl, "spin");
     if (samePte(mm, addr, orig)) {
       const cur = clearFlush(k, mm, addr)!;

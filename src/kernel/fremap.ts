@@ -110,6 +110,7 @@ export function* sysRemapFilePages(
     const requested: [number, number] = [start, end];
     const ranges = { requested, requested_minus_one: [start, end - 1] as [number, number] };
     yield* k.hook(th, P, "before_populate", { mm: mm.id, ranges });
+    yield { thread: th, label: "sys_remap_file_pages:before_populate" };
     err = yield* populateRange(k, th, mm, start, size, pgoff);
     yield* k.hook(th, P, "after_populate", { mm: mm.id, ranges });
     if (!err && !flags.nonblock) {

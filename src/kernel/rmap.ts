@@ -239,6 +239,7 @@ export function* shrinkPage(k: Kernel, th: string, pfn: number): KGen<ReclaimRes
   page.locked = true;
   let result: ReclaimResult;
   const referenced = yield* pageReferenced(k, th, pfn);
+  yield { thread: th, label: "shrink_page_list:after_referenced" };
   if (referenced > 0) {
     result = "activated";
   } else {

@@ -270,3 +270,21 @@ export function* exitMmap(k: Kernel, th: string, mm: Mm): KGen {
   mm.exited = true;
   void vmas;
 }
+
+/**
+ * `hugetlb_vmtruncate()`: under the file's i_mmap_lock, `__unmap_hugepage_range`
+ * for every vma mapping the file from huge page `firstIndex` on.
+ */
+export function* hugetlbVmtruncate(k: Kernel, th: string, file: string, firstIndex: number): KGen {
+  const lock = immapName(file);
+  yield* k.lock(th, lock, "spin");
+  for (const id of Object.keys(k.state.mms).sort()) {
+    const mm = k.state.mms[id];
+    for (const vma of mm.vmas) {
+      if (vma.file !== file) continue;
+      const start = Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * HPAGE_SIZE);
+      if (start < vma.end) yield* unmapHugepageRange(k, th, mm, vma, start, vma.end);
+    }
+  }
+  k.unlock(th, lock);
+}

@@ -15,7 +15,7 @@ import { mremapMove } from "../kernel/mremap.ts";
 import { applyToPageRange, remapPfnRange } from "../kernel/pfnmap.ts";
 import { sysRemapFilePages } from "../kernel/fremap.ts";
 import { pfnAt, shrinkPage, writebackPage } from "../kernel/rmap.ts";
-import { exitMmap, unmapMappingRange, zapPageRange } from "../kernel/unmap.ts";
+import { exitMmap, hugetlbVmtruncate, unmapMappingRange, zapPageRange } from "../kernel/unmap.ts";
 import { xipWrite } from "../kernel/xip.ts";
 import { mmapSemName, pteAddr } from "../kernel/pgtable.ts";
 import { putPage } from "../model/state.ts";
@@ -146,7 +146,8 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
     case "truncate": {
       const f = k.state.files[String(a.file)];
       const pages = Number(a.pages);
-      yield* unmapMappingRange(k, th, f.name, pages, a.contended === true);
+      if (f.kind === "hugetlbfs") yield* hugetlbVmtruncate(k, th, f.name, pages);
+      else yield* unmapMappingRange(k, th, f.name, pages, a.contended === true);
       for (const key of Object.keys(f.cache)) {
         const i = Number(key);
         if (i < pages) continue;

@@ -36,34 +36,42 @@ interface Thread {
   name: string;
   gen: KGen<OpResult>;
   done: boolean;
+  waiting?: boolean;
   result?: OpResult;
 }
 
-/** Runs the threads of one step; returns the main thread's result. */
+/**
+ * Runs the threads of one step; returns the main thread's result. The
+ * interfering thread, once started, runs first whenever it can; a thread
+ * that only retries (`wait`) runs when no other thread can.
+ */
 function schedule(w: World, step: Step, main: Thread): OpResult {
   const k = w.kernel;
   const threads: Thread[] = [main];
   let started = false;
   let stalls = 0;
-  while (!main.done || threads.some((t) => !t.done)) {
-    // Priority: the interfering thread, once started, runs whenever it can.
+  while (threads.some((t) => !t.done)) {
     let progressed = false;
-    for (const t of [...threads].reverse()) {
-      if (t.done) continue;
-      const r = t.gen.next();
-      if (r.done) {
-        t.done = true;
-        t.result = r.value;
+    for (const waiting of [false, true]) {
+      for (const t of [...threads].reverse()) {
+        if (t.done || !!t.waiting !== waiting) continue;
+        const r = t.gen.next();
+        if (r.done) {
+          t.done = true;
+          t.result = r.value;
+          progressed = true;
+          break;
+        }
+        if (r.value.blockedOn) continue;
+        t.waiting = !!r.value.wait;
         progressed = true;
+        if (!started && step.during && r.value.label === step.during.at) {
+          started = true;
+          threads.push({ name: step.during.step.thread, gen: runOp(w, step.during.step), done: false });
+        }
         break;
       }
-      if (r.value.blockedOn) continue;
-      progressed = true;
-      if (!started && step.during && r.value.label === step.during.at) {
-        started = true;
-        threads.push({ name: step.during.step.thread, gen: runOp(w, step.during.step), done: false });
-      }
-      break;
+      if (progressed) break;
     }
     if (progressed) {
       stalls = 0;
@@ -74,6 +82,9 @@ function schedule(w: World, step: Step, main: Thread): OpResult {
       k.emit({ type: "no-progress", step: k.step, thread: waiting, what: `deadlock: ${waiting} all wait` });
       throw new StepAborted("deadlock");
     }
+  }
+  if (step.during && !started) {
+    throw new StepAborted(`scheduling point "${step.during.at}" was never reached`);
   }
   return main.result!;
 }

@@ -226,6 +226,7 @@ export class Kvm implements Secondary {
         k.unlock(th, lock);
         putPage(k.state, r.pfn, gupHolder);
         this.retries++;
+        yield { thread: th, label: `${this.id}:retry`, wait: true };
         continue;
       }
       const old = this.sptes[vpn(a)];
