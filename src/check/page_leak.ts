@@ -12,7 +12,8 @@ import type { Checker } from "./checker.ts";
 export function pageLeak(): Checker {
   return {
     kind: "page-leak",
-    doc: "at the end every page reference belongs to a live pte, page cache, swap cache, or secondary translation of a live mm",
+    doc:
+      "at the end every page reference belongs to a live pte, page cache, swap cache, or secondary translation of a live mm",
     atEnd(ctx, lastStep) {
       const { state } = ctx.kernel;
       const secondaryRefs: Record<string, number> = {};
@@ -38,7 +39,10 @@ export function pageLeak(): Checker {
       function isLive(holder: string, pfn: number): boolean {
         const [kind, a, b] = holder.split(":");
         if (kind === "kernel") return true;
-        if (kind === "cache") return state.files[a]?.cache[state.pages[pfn].owner.kind === "file" ? (state.pages[pfn].owner as { index: number }).index : -1] === pfn || (state.pages[pfn].owner.kind === "huge");
+        if (kind === "cache") {
+          const o = state.pages[pfn].owner;
+          return (o.kind === "file" || o.kind === "huge") && state.files[a]?.cache[o.index] === pfn;
+        }
         if (kind === "pte") {
           const mm = state.mms[a];
           const pte = mm?.ptes[vpn(Number(b))];

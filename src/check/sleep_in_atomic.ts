@@ -12,7 +12,8 @@ import type { Checker } from "./checker.ts";
 export function sleepInAtomic(): Checker {
   return {
     kind: "sleep-in-atomic",
-    doc: "no callout says 'may sleep' (atomic=0, or an API that promises a sleepable context) while a spinlock is held; no sleeping callback runs in atomic context",
+    doc:
+      "no callout says 'may sleep' (atomic=0, or an API that promises a sleepable context) while a spinlock is held; no sleeping callback runs in atomic context",
     observe(ctx, o) {
       if (o.type === "callout") {
         const ev = o.ev;

@@ -13,7 +13,8 @@ export function staleSecondary(): Checker {
   const seen = new Set<string>();
   return {
     kind: "stale-secondary",
-    doc: "after each operation every secondary translation matches the primary pte: same page, and write only where the primary allows write",
+    doc:
+      "after each operation every secondary translation matches the primary pte: same page, and write only where the primary allows write",
     afterStep(ctx, step) {
       const { state } = ctx.kernel;
       for (const id of Object.keys(ctx.chain.secondaries).sort()) {

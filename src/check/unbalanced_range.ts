@@ -6,7 +6,7 @@
  */
 import type { CalloutEvent } from "../kernel/context.ts";
 import { hexRange } from "../model/state.ts";
-import type { Checker, CheckContext } from "./checker.ts";
+import type { CheckContext, Checker } from "./checker.ts";
 
 /** Creates the checker; it keeps the open begins of each thread and mm. */
 export function unbalancedRange(): Checker {
@@ -14,7 +14,8 @@ export function unbalancedRange(): Checker {
   const where = (ev: CalloutEvent) => (ev.range ? hexRange(ev.range) : "(no range)");
   return {
     kind: "unbalanced-range",
-    doc: "every invalidate_range_end matches an earlier begin of the same thread and mm, with the same range, before the operation returns",
+    doc:
+      "every invalidate_range_end matches an earlier begin of the same thread and mm, with the same range, before the operation returns",
     observe(ctx: CheckContext, o) {
       if (o.type !== "callout") return;
       const ev = o.ev;
@@ -28,7 +29,8 @@ export function unbalancedRange(): Checker {
           kind: "unbalanced-range",
           step: ev.step,
           where: where(ev),
-          detail: `${ev.path}:${ev.at} calls ${ev.call} with no open invalidate_range_begin in ${ev.mm}`,
+          detail:
+            `${ev.path}:${ev.at} calls ${ev.call} with no open invalidate_range_begin in ${ev.mm}`,
         });
       } else if (ev.range && begin.range && hexRange(ev.range) !== hexRange(begin.range)) {
         ctx.report({
@@ -48,7 +50,9 @@ export function unbalancedRange(): Checker {
             kind: "unbalanced-range",
             step,
             where: where(begin),
-            detail: `${begin.path}:${begin.at} began ${where(begin)} in ${begin.mm} and the operation returned without an end`,
+            detail: `${begin.path}:${begin.at} began ${
+              where(begin)
+            } in ${begin.mm} and the operation returned without an end`,
           });
         }
         delete open[key];

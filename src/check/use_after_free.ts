@@ -12,7 +12,8 @@ export function useAfterFree(): Checker {
   const seen = new Set<string>();
   return {
     kind: "use-after-free",
-    doc: "no secondary reaches a freed page, by an access or by a translation left after an operation",
+    doc:
+      "no secondary reaches a freed page, by an access or by a translation left after an operation",
     observe(ctx, o) {
       if (o.type !== "secondary-access") return;
       const page = ctx.kernel.state.pages[o.pfn];
@@ -21,7 +22,9 @@ export function useAfterFree(): Checker {
         kind: "use-after-free",
         step: o.step,
         where: hex(o.addr),
-        detail: `${o.secondary} ${o.write ? "writes" : "reads"} freed pfn ${o.pfn} at ${hex(o.addr)}`,
+        detail: `${o.secondary} ${o.write ? "writes" : "reads"} freed pfn ${o.pfn} at ${
+          hex(o.addr)
+        }`,
       });
     },
     afterStep(ctx, step) {

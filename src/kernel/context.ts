@@ -294,7 +294,11 @@ export function drain<T>(gen: KGen<T>): T {
 
 /** Describes a callout event in one line, as traces print it. */
 export function describeCallout(ev: CalloutEvent): string {
-  const where = ev.range ? hexRange(ev.range) : ev.address !== undefined ? ev.address.toString(16) : "";
+  const where = ev.range
+    ? hexRange(ev.range)
+    : ev.address !== undefined
+    ? ev.address.toString(16)
+    : "";
   return `${ev.call}(${where}${ev.atomic === null ? "" : `, atomic=${ev.atomic}`})`;
 }
 

@@ -16,8 +16,8 @@ import {
   mapPage,
   newAnonPage,
   protWritableOnRead,
-  ptlName,
   pteAddr,
+  ptlName,
   swapFree,
   zeroPage,
 } from "./pgtable.ts";
@@ -216,7 +216,9 @@ export function* doWpPage(
   const ptl = ptlName(mm.id, addr);
   const page = { page: [addr, addr + PAGE_SIZE] as [number, number] };
   const orig = mm.ptes[vpn(addr)];
-  if (!orig || orig.t !== "present") throw new Error(`do_wp_page at ${hex(addr)} on a non-present pte`);
+  if (!orig || orig.t !== "present") {
+    throw new Error(`do_wp_page at ${hex(addr)} on a non-present pte`);
+  }
   yield* k.hook(th, P, "entry", { mm: mm.id, address: addr, ranges: page });
   let invalidateStarted = false;
   let dirtyPage: number | null = null;

@@ -75,7 +75,8 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
       ranges: ["page"],
     },
     "unlock": {
-      doc: "label unlock: after pte_unmap_unlock, reached by the reuse, copy and mkwrite re-check exits",
+      doc:
+        "label unlock: after pte_unmap_unlock, reached by the reuse, copy and mkwrite re-check exits",
       address: true,
       ranges: ["page", "page_minus_one"],
       guards: ["invalidate_started"],
@@ -100,7 +101,10 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
   },
   unmap_vmas: {
     "entry": { doc: "entry, before the vma loop", ranges: ["requested"] },
-    "exit": { doc: "exit, after the vma loop (also on the lock-break exit)", ranges: ["requested"] },
+    "exit": {
+      doc: "exit, after the vma loop (also on the lock-break exit)",
+      ranges: ["requested"],
+    },
   },
   zap_page_range: {
     "before_unmap_vmas": {
@@ -120,30 +124,51 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
   },
   exit_mmap: {
     "entry": { doc: "the mm's last user has gone, before unmap_vmas" },
-    "after_tlb_finish": { doc: "after unmap_vmas, free_pgtables and tlb_finish_mmu", ranges: ["all"] },
+    "after_tlb_finish": {
+      doc: "after unmap_vmas, free_pgtables and tlb_finish_mmu",
+      ranges: ["all"],
+    },
   },
   move_page_tables: {
     "entry": { doc: "before the extent loop", ranges: ["old"] },
-    "exit": { doc: "after the extent loop (also when it broke out early)", ranges: ["old", "moved"] },
+    "exit": {
+      doc: "after the extent loop (also when it broke out early)",
+      ranges: ["old", "moved"],
+    },
   },
   move_ptes: {
-    "before_lock": { doc: "before taking i_mmap_lock and the PTE locks of one extent", ranges: ["extent"] },
+    "before_lock": {
+      doc: "before taking i_mmap_lock and the PTE locks of one extent",
+      ranges: ["extent"],
+    },
     "pte.after_clear": {
       doc: "old PTE lock held, one pte cleared and flushed, not yet set at the new address",
       address: true,
     },
-    "after_unlock": { doc: "after dropping the PTE locks and i_mmap_lock of one extent", ranges: ["extent"] },
+    "after_unlock": {
+      doc: "after dropping the PTE locks and i_mmap_lock of one extent",
+      ranges: ["extent"],
+    },
   },
   remap_pfn_range: {
     "before_loop": { doc: "after flush_cache_range, before the pgd loop", ranges: ["requested"] },
-    "after_loop": { doc: "after the pgd loop, also when it broke out on error", ranges: ["requested"] },
+    "after_loop": {
+      doc: "after the pgd loop, also when it broke out on error",
+      ranges: ["requested"],
+    },
   },
   apply_to_page_range: {
     "before_loop": { doc: "before the pgd loop", ranges: ["requested"] },
-    "after_loop": { doc: "after the pgd loop, also when it broke out on error", ranges: ["requested"] },
+    "after_loop": {
+      doc: "after the pgd loop, also when it broke out on error",
+      ranges: ["requested"],
+    },
   },
   __unmap_hugepage_range: {
-    "before_lock": { doc: "before taking page_table_lock (i_mmap_lock held)", ranges: ["requested"] },
+    "before_lock": {
+      doc: "before taking page_table_lock (i_mmap_lock held)",
+      ranges: ["requested"],
+    },
     "after_flush": {
       doc: "page_table_lock dropped, after flush_tlb_range, pages not yet put",
       ranges: ["requested"],

@@ -7,14 +7,7 @@
  */
 import type { Mm, MmState, Pte, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
-import {
-  allocPage,
-  getPage,
-  putPage,
-  pteHolder,
-  tableIndex,
-  vpn,
-} from "../model/state.ts";
+import { allocPage, getPage, pteHolder, putPage, tableIndex, vpn } from "../model/state.ts";
 import type { Kernel } from "./context.ts";
 
 /** Name of the PTE lock covering `addr` (split PTE locks: one per page-table page). */
@@ -146,7 +139,12 @@ export function newAnonPage(k: Kernel, path: string, holder: string): number | n
 }
 
 /** The page-cache page of a file at `index`, reading it in when absent. Null on allocation failure. */
-export function findOrReadPage(k: Kernel, file: string, index: number, path: string): number | null {
+export function findOrReadPage(
+  k: Kernel,
+  file: string,
+  index: number,
+  path: string,
+): number | null {
   const f = k.state.files[file];
   const cached = f.cache[index];
   if (cached !== undefined) return cached;
@@ -181,4 +179,3 @@ export function describePte(pte: Pte | undefined): string {
   if (pte.t === "file") return `file:${pte.pgoff}`;
   return `pfn ${pte.pfn} ${pte.write ? "rw" : "ro"}${pte.special ? " pfnmap" : ""}`;
 }
-

@@ -8,7 +8,7 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, getPage, pageCount, putPage, pteHolder, vpn } from "../model/state.ts";
+import { findVma, getPage, pageCount, pteHolder, putPage, vpn } from "../model/state.ts";
 import type { Kernel, KGen } from "./context.ts";
 import { immapName, ptlName } from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
@@ -72,7 +72,13 @@ export function* pageReferenced(k: Kernel, th: string, pfn: number): KGen<number
       if (young) k.state.counters.tlbFlushPage++;
     }
     if (young) referenced++;
-    if (yield* k.hook(th, P, "young", { mm: hit.mm.id, address: hit.addr, guards: { pte_old: !young, not_vm_locked: !hit.vma.locked } })) {
+    if (
+      yield* k.hook(th, P, "young", {
+        mm: hit.mm.id,
+        address: hit.addr,
+        guards: { pte_old: !young, not_vm_locked: !hit.vma.locked },
+      })
+    ) {
       referenced++;
     }
     if (hit.vma.locked) referenced++;

@@ -8,7 +8,7 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
-import { getPage, putPage, pteHolder, vpn } from "../model/state.ts";
+import { getPage, pteHolder, putPage, vpn } from "../model/state.ts";
 import type { Kernel, KGen } from "./context.ts";
 import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
 
@@ -262,13 +262,11 @@ export function* exitMmap(k: Kernel, th: string, mm: Mm): KGen {
   const tlb = tlbGather(mm.id, true);
   const all: [number, number] = [0, 2 ** 47];
   yield* unmapVmas(k, th, mm, tlb, all[0], all[1]);
-  const vmas = mm.vmas;
   mm.vmas = [];
   freePgtables(k, mm, all[0], all[1]);
   tlbFinish(k, tlb);
   yield* k.hook(th, P, "after_tlb_finish", { mm: mm.id, ranges: { all } });
   mm.exited = true;
-  void vmas;
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { PAGE_SIZE } from "../model/types.ts";
-import { allocPage, putPage, pteHolder, vpn } from "../model/state.ts";
+import { allocPage, pteHolder, putPage, vpn } from "../model/state.ts";
 import type { Kernel, KGen } from "./context.ts";
 import { immapName, ptlName, zeroPage } from "./pgtable.ts";
 

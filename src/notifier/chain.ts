@@ -8,8 +8,8 @@ import {
   type CalloutEvent,
   type CalloutSink,
   type Kernel,
-  type KGen,
   KernelBug,
+  type KGen,
 } from "../kernel/context.ts";
 import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
 import { mmapSemName } from "../kernel/pgtable.ts";
@@ -104,7 +104,9 @@ export class NotifierChain implements CalloutSink {
   *register(k: Kernel, th: string, sec: Secondary, callerHoldsMmapSem: boolean): KGen {
     yield* this.listUpdate(k, th, sec.mm, callerHoldsMmapSem, () => {
       const list = this.lists[sec.mm] ?? (this.lists[sec.mm] = []);
-      if (list.includes(sec.id)) throw new KernelBug("mmu_notifier_register", `${sec.id} registered twice`);
+      if (list.includes(sec.id)) {
+        throw new KernelBug("mmu_notifier_register", `${sec.id} registered twice`);
+      }
       list.unshift(sec.id);
     });
   }

@@ -7,6 +7,13 @@
 
 /** A user-input error: names the file and field, and what was expected. */
 export class InputError extends Error {
+  /**
+   * Creates an input error.
+   *
+   * @param file The file that holds the bad input.
+   * @param field The field, dotted (`steps[2].addr`), or `(file)` for the file as a whole.
+   * @param expected What is wrong and what was expected, after the field name.
+   */
   constructor(readonly file: string, readonly field: string, readonly expected: string) {
     super(`Cannot load "${file}": field "${field}" ${expected}`);
     this.name = "InputError";
@@ -77,7 +84,11 @@ export function expectAddress(
   if (typeof v === "number") n = v;
   else if (typeof v === "string" && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new InputError(file, name, `is ${JSON.stringify(v)} (expected a non-negative integer or a "0x..." string)`);
+    throw new InputError(
+      file,
+      name,
+      `is ${JSON.stringify(v)} (expected a non-negative integer or a "0x..." string)`,
+    );
   }
   return n;
 }

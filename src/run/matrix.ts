@@ -10,7 +10,9 @@ import { runScenario } from "./runner.ts";
 
 /** Outcomes of every scenario on every revision. */
 export interface Matrix {
+  /** The scenarios, in run order. */
   scenarios: Scenario[];
+  /** The revisions, in run order. */
   revisions: Revision[];
   /** One outcome per (scenario, revision), scenario-major. */
   cells: Outcome[];

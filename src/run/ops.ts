@@ -43,7 +43,13 @@ function errno(n: number): OpResult {
 }
 
 /** Runs a kernel path under the mm's mmap_sem. */
-function* withMmapSem<T>(k: Kernel, th: string, mm: string, write: boolean, body: KGen<T>): KGen<T> {
+function* withMmapSem<T>(
+  k: Kernel,
+  th: string,
+  mm: string,
+  write: boolean,
+  body: KGen<T>,
+): KGen<T> {
   const sem = mmapSemName(mm);
   yield* k.lock(th, sem, write ? "rwsem-write" : "rwsem-read");
   try {
@@ -129,7 +135,12 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
     }
     case "exit": {
       const mm = mmOf(w, String(a.mm));
-      k.emit({ type: "mm-exit", step: k.step, mm: mm.id, notifiers: [...(w.chain.lists[mm.id] ?? [])] });
+      k.emit({
+        type: "mm-exit",
+        step: k.step,
+        mm: mm.id,
+        notifiers: [...(w.chain.lists[mm.id] ?? [])],
+      });
       yield* exitMmap(k, th, mm);
       return 0;
     }
@@ -161,7 +172,13 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
     case "mprotect": {
       const mm = mmOf(w, String(a.mm));
       return errno(
-        yield* withMmapSem(k, th, mm.id, true, mprotectFixup(k, th, mm, addr, addr + len, a.prot === "rw")),
+        yield* withMmapSem(
+          k,
+          th,
+          mm.id,
+          true,
+          mprotectFixup(k, th, mm, addr, addr + len, a.prot === "rw"),
+        ),
       );
     }
     case "remap_pfn_range": {

@@ -78,7 +78,9 @@ export function parseRevision(
   const ext = expectString(top, "extends", file, "", { optional: true });
   if (ext !== undefined) {
     const base = lookup(ext);
-    if (!base) throw new InputError(file, "extends", `names "${ext}", which is not a known revision`);
+    if (!base) {
+      throw new InputError(file, "extends", `names "${ext}", which is not a known revision`);
+    }
     const own = { ...top };
     delete own.extends;
     const inherited: Record<string, Json> = { ...base.resolved };
@@ -87,10 +89,16 @@ export function parseRevision(
   }
   const id = expectString(top, "id", file, "")!;
   if (!/^[a-z0-9][a-z0-9.+-]*$/.test(id)) {
-    throw new InputError(file, "id", `is "${id}" (expected lower-case letters, digits, ".", "+" and "-")`);
+    throw new InputError(
+      file,
+      "id",
+      `is "${id}" (expected lower-case letters, digits, ".", "+" and "-")`,
+    );
   }
   const candidate = top.candidate === undefined ? false : top.candidate;
-  if (typeof candidate !== "boolean") throw new InputError(file, "candidate", "must be true or false");
+  if (typeof candidate !== "boolean") {
+    throw new InputError(file, "candidate", "must be true or false");
+  }
   const chain = parseChain(top.chain, file);
   const pathsObj = expectObject(top.paths ?? {}, file, "paths", Object.keys(HOOK_POINTS));
   const paths: Record<string, PathConfig> = {};
@@ -123,10 +131,14 @@ function parseChain(raw: Json | undefined, file: string): ChainConfig {
     "release",
   ]);
   for (const [k, v] of Object.entries(sleepable)) {
-    if (typeof v !== "boolean") throw new InputError(file, `chain.sleepable.${k}`, "must be true or false");
+    if (typeof v !== "boolean") {
+      throw new InputError(file, `chain.sleepable.${k}`, "must be true or false");
+    }
   }
   return {
-    list: expectString(o, "list", file, "chain", { oneOf: LIST_PROTECTIONS }) as ChainConfig["list"],
+    list: expectString(o, "list", file, "chain", {
+      oneOf: LIST_PROTECTIONS,
+    }) as ChainConfig["list"],
     register: expectString(o, "register", file, "chain", {
       oneOf: REGISTER_LOCKINGS,
     }) as ChainConfig["register"],
@@ -141,14 +153,26 @@ function parseChain(raw: Json | undefined, file: string): ChainConfig {
 function parsePath(raw: Json, file: string, name: string): PathConfig {
   const field = `paths.${name}`;
   const o = expectObject(raw, file, field, ["callouts", "cite"]);
-  if (!Array.isArray(o.callouts)) throw new InputError(file, `${field}.callouts`, "must be an array");
+  if (!Array.isArray(o.callouts)) {
+    throw new InputError(file, `${field}.callouts`, "must be an array");
+  }
   const points = HOOK_POINTS[name];
   const callouts = o.callouts.map((c, i): CalloutSpec => {
     const f = `${field}.callouts[${i}]`;
-    const co = expectObject(c, file, f, ["at", "call", "range", "atomic", "guard", "unless", "cite"]);
+    const co = expectObject(c, file, f, [
+      "at",
+      "call",
+      "range",
+      "atomic",
+      "guard",
+      "unless",
+      "cite",
+    ]);
     const at = expectString(co, "at", file, f, { oneOf: Object.keys(points) })!;
     const point = points[at];
-    const call = expectString(co, "call", file, f, { oneOf: CALLOUT_NAMES })! as CalloutSpec["call"];
+    const call = expectString(co, "call", file, f, {
+      oneOf: CALLOUT_NAMES,
+    })! as CalloutSpec["call"];
     const kind = CALLOUT_KIND[call];
     const range = expectString(co, "range", file, f, {
       optional: true,
@@ -215,7 +239,11 @@ export function loadRevisionFiles(files: string[]): Revision[] {
       }
       const rev = parseRevision(raw, file, (id) => byId.get(id));
       if (byId.has(rev.id)) {
-        throw new InputError(file, "id", `is "${rev.id}", already used by ${byId.get(rev.id)!.file}`);
+        throw new InputError(
+          file,
+          "id",
+          `is "${rev.id}", already used by ${byId.get(rev.id)!.file}`,
+        );
       }
       byId.set(rev.id, rev);
       pending.splice(i, 1);
@@ -228,7 +256,11 @@ export function loadRevisionFiles(files: string[]): Revision[] {
   const revs = [...byId.values()];
   for (const r of revs) {
     if (r.follows !== undefined && !byId.has(r.follows)) {
-      throw new InputError(r.file, "follows", `names "${r.follows}", which is not a known revision`);
+      throw new InputError(
+        r.file,
+        "follows",
+        `names "${r.follows}", which is not a known revision`,
+      );
     }
   }
   return revs.sort((a, b) => a.id.localeCompare(b.id));
@@ -238,12 +270,10 @@ function idOf(raw: unknown): unknown {
   return raw && typeof raw === "object" ? (raw as Record<string, unknown>).id : undefined;
 }
 
-/** Keys that carry provenance, not behaviour; they are left out of key diffs. */
-const PROVENANCE = new Set(["cite", "source", "evidence", "title", "date", "id", "follows", "candidate", "lineage"]);
-
 /**
- * Flattens a revision's behaviour into `key -> value` strings. Callouts are
- * keyed by `at:call` so that adding one callout changes one key.
+ * Flattens a revision's behaviour into `key -> value` strings, leaving out
+ * provenance (cite, source, evidence). Callouts are keyed by `at:call` so
+ * that adding one callout changes one key.
  */
 export function flattenConfig(rev: Revision): Record<string, string> {
   const out: Record<string, string> = {};
@@ -269,7 +299,6 @@ export function flattenConfig(rev: Revision): Record<string, string> {
       out[`paths.${path}.callouts[${id}]`] = parts.join(" ") || "present";
     }
   }
-  void PROVENANCE;
   return out;
 }
 

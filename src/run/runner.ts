@@ -67,7 +67,11 @@ function schedule(w: World, step: Step, main: Thread): OpResult {
         progressed = true;
         if (!started && step.during && r.value.label === step.during.at) {
           started = true;
-          threads.push({ name: step.during.step.thread, gen: runOp(w, step.during.step), done: false });
+          threads.push({
+            name: step.during.step.thread,
+            gen: runOp(w, step.during.step),
+            done: false,
+          });
         }
         break;
       }
@@ -79,7 +83,12 @@ function schedule(w: World, step: Step, main: Thread): OpResult {
     }
     if (++stalls > 2) {
       const waiting = threads.filter((t) => !t.done).map((t) => t.name).join(", ");
-      k.emit({ type: "no-progress", step: k.step, thread: waiting, what: `deadlock: ${waiting} all wait` });
+      k.emit({
+        type: "no-progress",
+        step: k.step,
+        thread: waiting,
+        what: `deadlock: ${waiting} all wait`,
+      });
       throw new StepAborted("deadlock");
     }
   }
@@ -103,7 +112,11 @@ class StepAborted extends Error {}
  * console.log(out.verdict);
  * ```
  */
-export function runScenario(scenario: Scenario, revision: Revision, opts: RunOptions = {}): Outcome {
+export function runScenario(
+  scenario: Scenario,
+  revision: Revision,
+  opts: RunOptions = {},
+): Outcome {
   const state = newState();
   for (const f of scenario.files) {
     const file = newFile(f.name, f.pages, f.kind);

@@ -34,7 +34,15 @@ export interface SecondarySpec {
 }
 
 /** Operation field types. */
-type FieldType = "mm" | "addr" | "len" | "secondary" | "file" | "count" | "bool" | readonly string[];
+type FieldType =
+  | "mm"
+  | "addr"
+  | "len"
+  | "secondary"
+  | "file"
+  | "count"
+  | "bool"
+  | readonly string[];
 
 /** Every operation and its fields (`?` marks an optional field). */
 export const OPS: Record<string, Record<string, FieldType>> = {
@@ -198,7 +206,11 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     } else {
       const v = expectString(o, name, file, field)!;
       if (type === "secondary" && !ctx.secondaries.some((s) => s.id === v)) {
-        throw new InputError(file, f, `names secondary "${v}", which the scenario does not declare`);
+        throw new InputError(
+          file,
+          f,
+          `names secondary "${v}", which the scenario does not declare`,
+        );
       }
       if (type === "file" && !ctx.files.some((s) => s.name === v)) {
         throw new InputError(file, f, `names file "${v}", which the scenario does not declare`);
@@ -213,7 +225,11 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
       const arr = Array.isArray(v) ? v : [v];
       fail[kind as AllocKind] = arr.map((n, i) => {
         if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
-          throw new InputError(file, `${field}.fail.${kind}[${i}]`, "must be a positive integer (the nth allocation)");
+          throw new InputError(
+            file,
+            `${field}.fail.${kind}[${i}]`,
+            "must be a positive integer (the nth allocation)",
+          );
         }
         return n;
       });
@@ -229,7 +245,14 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   }
   const thread = expectString(o, "thread", file, field, { optional: true }) ??
     (op === "guest" ? "vcpu0" : "cpu0");
-  return { op, args, fail, during, thread, outside: expectBool(o, "outside", file, field) ?? false };
+  return {
+    op,
+    args,
+    fail,
+    during,
+    thread,
+    outside: expectBool(o, "outside", file, field) ?? false,
+  };
 }
 
 /**
@@ -252,7 +275,9 @@ function validateLayout(steps: Step[], ctx: ParseCtx): void {
       throw new InputError(
         ctx.file,
         `${field}.addr`,
-        `is 0x${a.toString(16)}, outside any mapping of mm "${mm}" at that step (set "outside": true if intended)`,
+        `is 0x${
+          a.toString(16)
+        }, outside any mapping of mm "${mm}" at that step (set "outside": true if intended)`,
       );
     }
   };
@@ -301,6 +326,8 @@ export function loadScenario(path: string): Scenario {
 /** Loads every `*.json` scenario of a directory, sorted by id. */
 export function loadScenarioDir(dir: string): Scenario[] {
   const names: string[] = [];
-  for (const e of Deno.readDirSync(dir)) if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
+  }
   return names.sort().map((n) => loadScenario(`${dir}/${n}`));
 }

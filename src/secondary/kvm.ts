@@ -161,7 +161,10 @@ export class Kvm implements Secondary {
       locks: k.locksOf(th).map((l) => l.name),
       inAtomic: k.inAtomic(th),
     });
+    const lock = `kvm->mmu_lock:${this.id}`;
+    yield* k.lock(th, lock, "spin");
     this.zapRange(k, 0, 2 ** 48);
+    k.unlock(th, lock);
   }
 
   /** Drops every shadow pte (VM destruction after unregister). */

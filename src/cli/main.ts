@@ -1,0 +1,351 @@
+/**
+ * The command line: `run`, `compare`, `report` and `bisect`.
+ *
+ * Bad input (an unknown scenario or revision, an invalid file, a bad option)
+ * prints one line, `mmbisect: <message>`, on standard error and exits 2.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { InputError } from "../run/errors.ts";
+import { loadRevisionDir, type Revision } from "../run/revision.ts";
+import { loadScenario, loadScenarioDir, type Scenario } from "../run/scenario.ts";
+import { runScenario } from "../run/runner.ts";
+import { type Matrix, runMatrix } from "../run/matrix.ts";
+import { outcomeJson } from "../run/outcome.ts";
+import { canonicalJson } from "../model/state.ts";
+import { compareRevisions, lineageOrder, lineages } from "../report/diff.ts";
+import { bisect, formatBisect } from "../report/bisect.ts";
+import { renderMarkdown } from "../report/markdown.ts";
+import { buildReport, reportJson } from "../report/json.ts";
+import { progress } from "../report/progress.ts";
+import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
+import { formatComparison, formatOutcome } from "./text.ts";
+import { writeFileAtomic } from "./atomic.ts";
+
+/** A command-line usage error: printed as one line, exit status 2. */
+export class UsageError extends Error {
+  /**
+   * @param message What was wrong, one line.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Where a command writes. */
+export interface Io {
+  /** Writes to standard output. */
+  out(text: string): void;
+  /** Writes to standard error. */
+  err(text: string): void;
+}
+
+const encoder = new TextEncoder();
+
+/** Standard output and error of the process. */
+export const PROCESS_IO: Io = {
+  out: (text) => writeAll(Deno.stdout, text),
+  err: (text) => writeAll(Deno.stderr, text),
+};
+
+function writeAll(f: { writeSync(p: Uint8Array): number }, text: string): void {
+  let buf = encoder.encode(text);
+  while (buf.length > 0) buf = buf.subarray(f.writeSync(buf));
+}
+
+const COMMON_OPTIONS = {
+  scenarios: { type: "string" },
+  patches: { type: "string" },
+  revision: { type: "string", multiple: true },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Parsed options every command accepts. */
+interface Common {
+  scenarios: string;
+  patches: string;
+  revision: string[];
+}
+
+/** A project directory shipped next to the command line, relative to the cwd when under it. */
+function projectDir(name: string): string {
+  const url = new URL(`../../${name}`, import.meta.url);
+  if (url.protocol !== "file:") return name;
+  const abs = decodeURIComponent(url.pathname).replace(/\/$/, "");
+  const cwd = Deno.cwd();
+  return abs.startsWith(cwd + "/") ? abs.slice(cwd.length + 1) : abs;
+}
+
+function parse<T extends Record<string, { type: "string" | "boolean"; multiple?: boolean }>>(
+  command: string,
+  args: string[],
+  options: T,
+  positionals: string[],
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...COMMON_OPTIONS, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError(parseError(command, e));
+  }
+  const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
+  if (values.help) return { help: true as const };
+  const pos = parsed.positionals;
+  if (pos.length !== positionals.length) {
+    const want = positionals.map((p) => `<${p}>`).join(" ");
+    throw new UsageError(
+      `"${command}" takes ${positionals.length || "no"} argument${
+        positionals.length === 1 ? "" : "s"
+      }${want ? ` (${want})` : ""}, got ${pos.length} (see: mmbisect ${command} --help)`,
+    );
+  }
+  const common: Common = {
+    scenarios: (values.scenarios as string | undefined) ?? projectDir("scenarios"),
+    patches: (values.patches as string | undefined) ?? projectDir("patches"),
+    revision: (values.revision as string[] | undefined) ?? [],
+  };
+  return { help: false as const, values, pos, common };
+}
+
+function parseError(command: string, e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const name = /'(-[^' ]*)/.exec(err.message ?? "")?.[1];
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return `unknown option "${name}" for "${command}" (see: mmbisect ${command} --help)`;
+  }
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return `option "${name}" of "${command}" needs a value (see: mmbisect ${command} --help)`;
+  }
+  return `${oneLine(err.message ?? String(e))} (see: mmbisect ${command} --help)`;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** Loads the shipped revisions plus the user's revision files. */
+function loadRevisions(common: Common, extra: string[] = []): Revision[] {
+  return loadRevisionDir(common.patches, [...common.revision, ...extra]);
+}
+
+function isPath(arg: string): boolean {
+  return arg.endsWith(".json") || arg.includes("/");
+}
+
+/** Resolves a scenario argument: an id in the scenario directory, or a file path. */
+function resolveScenario(arg: string, common: Common): Scenario {
+  if (isPath(arg)) return loadScenario(arg);
+  const file = `${common.scenarios}/${arg}.json`;
+  try {
+    Deno.statSync(file);
+  } catch {
+    let known: string[] = [];
+    try {
+      known = [...Deno.readDirSync(common.scenarios)].filter((e) => e.name.endsWith(".json"))
+        .map((e) => e.name.replace(/\.json$/, "")).sort();
+    } catch {
+      throw new UsageError(
+        `unknown scenario "${arg}": cannot read directory "${common.scenarios}"`,
+      );
+    }
+    throw new UsageError(`unknown scenario "${arg}" (known: ${known.join(", ") || "none"})`);
+  }
+  return loadScenario(file);
+}
+
+/** Finds a revision by id; a path argument is loaded with the others first. */
+function resolveRevision(revs: Revision[], arg: string, common: Common): Revision {
+  if (isPath(arg)) {
+    const r = revs.find((x) => x.file === arg);
+    if (r) return r;
+  }
+  const r = revs.find((x) => x.id === arg);
+  if (!r) {
+    throw new UsageError(
+      `unknown revision "${arg}" (known: ${revs.map((x) => x.id).join(", ")}; ` +
+        `a revision of your own goes in --revision FILE, not in ${common.patches})`,
+    );
+  }
+  return r;
+}
+
+function revisionArgs(args: string[]): string[] {
+  return args.filter(isPath);
+}
+
+function matrixOf(io: Io, scenarios: Scenario[], revisions: Revision[]): Matrix {
+  // Progress only on a terminal, so that captured output stays clean.
+  const p = io === PROCESS_IO && Deno.stderr.isTerminal() ? progress(io.err) : undefined;
+  const m = runMatrix(scenarios, revisions, p?.onCell);
+  p?.done();
+  return m;
+}
+
+function usageOnRange<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(lowerFirst(e.message));
+    throw e;
+  }
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+function prettyJson(value: unknown): string {
+  return JSON.stringify(JSON.parse(canonicalJson(value)), null, 2) + "\n";
+}
+
+function cmdRun(args: string[], io: Io): number {
+  const p = parse("run", args, { json: { type: "boolean" } }, ["scenario", "revision"]);
+  if (p.help) return help(io, "run");
+  const [sArg, rArg] = p.pos;
+  const scenario = resolveScenario(sArg, p.common);
+  const revs = loadRevisions(p.common, revisionArgs([rArg]));
+  const outcome = runScenario(scenario, resolveRevision(revs, rArg, p.common));
+  io.out(p.values.json ? outcomeJson(outcome) : formatOutcome(outcome));
+  return 0;
+}
+
+function cmdCompare(args: string[], io: Io): number {
+  const p = parse("compare", args, { json: { type: "boolean" } }, ["revA", "revB"]);
+  if (p.help) return help(io, "compare");
+  const revs = loadRevisions(p.common, revisionArgs(p.pos));
+  const a = resolveRevision(revs, p.pos[0], p.common);
+  const b = resolveRevision(revs, p.pos[1], p.common);
+  const scenarios = loadScenarioDir(p.common.scenarios);
+  const m = matrixOf(io, scenarios, a.id === b.id ? [a] : [a, b]);
+  const c = compareRevisions(m, a.id, b.id);
+  io.out(p.values.json ? prettyJson({ schema: "mmbisect/compare@1", ...c }) : formatComparison(c));
+  return 0;
+}
+
+function cmdReport(args: string[], io: Io): number {
+  const p = parse("report", args, {
+    lineage: { type: "string", multiple: true },
+    format: { type: "string" },
+    out: { type: "string" },
+  }, []);
+  if (p.help) return help(io, "report");
+  const format = (p.values.format as string | undefined) ?? "md";
+  if (format !== "md" && format !== "json") {
+    throw new UsageError(`option "--format" is "${format}" (expected md or json)`);
+  }
+  const revs = loadRevisions(p.common);
+  const wanted = p.values.lineage as string[] | undefined;
+  let chosen = revs;
+  if (wanted) {
+    const ids = new Set<string>();
+    for (const l of wanted) {
+      const lo = usageOnRange(() => lineageOrder(revs, l));
+      for (const id of lo.order) ids.add(id);
+      for (const c of lo.candidates) {
+        ids.add(c.id);
+        if (c.parent) ids.add(c.parent);
+      }
+    }
+    chosen = revs.filter((r) => ids.has(r.id));
+  } else {
+    for (const l of lineages(revs)) usageOnRange(() => lineageOrder(revs, l));
+  }
+  const m = matrixOf(io, loadScenarioDir(p.common.scenarios), chosen);
+  const opts = { lineages: wanted ?? lineages(revs) };
+  const text = format === "json" ? reportJson(buildReport(m, opts)) : renderMarkdown(m, opts);
+  const out = p.values.out as string | undefined;
+  if (out === undefined) {
+    io.out(text);
+    return 0;
+  }
+  try {
+    writeFileAtomic(out, text);
+  } catch (e) {
+    throw new UsageError(`cannot write "${out}": ${oneLine((e as Error).message)}`);
+  }
+  io.err(`mmbisect: wrote ${out} (${text.length} bytes)\n`);
+  return 0;
+}
+
+function cmdBisect(args: string[], io: Io): number {
+  const p = parse("bisect", args, { json: { type: "boolean" } }, ["lineage", "scenario"]);
+  if (p.help) return help(io, "bisect");
+  const [lineage, sArg] = p.pos;
+  const revs = loadRevisions(p.common);
+  const lo = usageOnRange(() => lineageOrder(revs, lineage));
+  const scenario = resolveScenario(sArg, p.common);
+  const m = matrixOf(io, [scenario], revs.filter((r) => lo.order.includes(r.id)));
+  const b = bisect(m, lineage, scenario.id);
+  if (p.values.json) {
+    const { lastOutcome: _l, firstOutcome: _f, ...rest } = b;
+    io.out(prettyJson({ schema: "mmbisect/bisect@1", ...rest }));
+  } else {
+    io.out(formatBisect(b));
+  }
+  return 0;
+}
+
+function help(io: Io, command?: string): number {
+  io.out(command ? COMMAND_HELP[command] : MAIN_HELP);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
+  run: cmdRun,
+  compare: cmdCompare,
+  report: cmdReport,
+  bisect: cmdBisect,
+};
+
+/**
+ * Runs the command line.
+ *
+ * @param args The arguments after the program name.
+ * @param io Where to write (default: the process's standard output and error).
+ * @returns The exit status: 0 when the command ran, 2 on bad input.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * const lines: string[] = [];
+ * const status = main(["run", "--help"], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+ * console.log(status, lines[0].split("\n")[0]);
+ * ```
+ */
+export function main(args: string[], io: Io = PROCESS_IO): number {
+  const [command, ...rest] = args;
+  try {
+    if (command === undefined || command === "-h" || command === "--help") return help(io);
+    if (command === "help") {
+      const topic = rest[0];
+      if (topic !== undefined && !(topic in COMMAND_HELP)) {
+        throw new UsageError(
+          `unknown command "${topic}" (commands: ${Object.keys(COMMANDS).join(", ")})`,
+        );
+      }
+      return help(io, topic);
+    }
+    const fn = COMMANDS[command];
+    if (!fn) {
+      throw new UsageError(
+        `unknown command "${command}" (commands: ${
+          Object.keys(COMMANDS).join(", ")
+        }; see: mmbisect --help)`,
+      );
+    }
+    return fn(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof InputError) {
+      io.err(`mmbisect: ${oneLine(e.message)}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

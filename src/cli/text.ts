@@ -1,0 +1,88 @@
+/**
+ * Plain-text renderings of an outcome and of a comparison, for the terminal.
+ *
+ * @module
+ */
+import type { Outcome } from "../run/outcome.ts";
+import type { ChangeClass, Comparison } from "../report/diff.ts";
+import { formatKeyChange, formatViolation, textTable, verdictText } from "../report/_format.ts";
+
+/**
+ * Renders one outcome: verdict, violations, callout trace, return values,
+ * counters, secondary MMU state and the command that reproduces it.
+ *
+ * @param o The outcome.
+ * @returns Text, ending with a newline.
+ */
+export function formatOutcome(o: Outcome): string {
+  const lines = [`${o.scenario} on ${o.revision}: ${o.verdict} (${verdictText(o.kinds)})`];
+  if (o.aborted) lines.push(`aborted: ${o.aborted}`);
+  lines.push("", `violations (${o.violations.length}):`);
+  for (const v of o.violations) lines.push(`  ${formatViolation(v)}`);
+  lines.push("", `callout trace (${o.trace.length}):`);
+  for (const t of o.trace) {
+    const where = t.range ?? t.address ?? "";
+    const atomic = t.atomic === null ? "" : ` atomic=${t.atomic}`;
+    const ctx = t.inAtomic ? " in-atomic" : "";
+    lines.push(
+      `  step ${t.step} ${t.thread}: ${t.path}@${t.at} ${t.call}(${t.mm}${
+        where ? " " + where : ""
+      })` +
+        `${atomic}${ctx} locks=[${t.locks.join(" ")}] listeners=[${t.listeners.join(" ")}]`,
+    );
+  }
+  lines.push("", "returns:");
+  for (const r of o.returns) lines.push(`  step ${r.step} ${r.op}: ${r.value}`);
+  const counters = Object.entries(o.counters).sort(([a], [b]) => a.localeCompare(b));
+  lines.push("", `counters: ${counters.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  for (const s of o.secondaries) {
+    const state = Object.entries(s.state).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) =>
+      `${k}=${Array.isArray(v) ? JSON.stringify(v) : v}`
+    );
+    lines.push(`secondary ${s.id} (${s.driver}): ${state.join(" ")}`);
+  }
+  lines.push(`state digest: ${o.stateDigest}`, `reproduce: ${o.reproduce}`);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Renders a comparison of two revisions: the config keys that differ, then
+ * one row per scenario with both verdicts and the class of change, then the
+ * relevant keys of every regression and fix.
+ *
+ * @param c The comparison.
+ * @returns Text, ending with a newline.
+ */
+export function formatComparison(c: Comparison): string {
+  const lines = [`compare ${c.from} -> ${c.to}`, "", `config keys that differ (${c.keys.length}):`];
+  for (const k of c.keys) lines.push(`  ${formatKeyChange(k)}`);
+  lines.push("");
+  lines.push(
+    ...textTable(
+      ["scenario", c.from, c.to, "change"],
+      c.scenarios.map((s) => [
+        s.scenario,
+        verdictText(s.fromKinds),
+        verdictText(s.toKinds),
+        s.classes.join("+") + (s.differs.length ? ` (${s.differs.join(", ")})` : ""),
+      ]),
+    ),
+  );
+  // Details only for verdict changes; a behaviour change is one table row.
+  const changed = c.scenarios.filter((s) =>
+    s.classes.includes("regression") || s.classes.includes("fix")
+  );
+  for (const s of changed) {
+    lines.push("", `${s.scenario}: ${s.classes.join(" and ")}`);
+    const delta = [...s.added.map((k) => `+${k}`), ...s.removed.map((k) => `-${k}`)];
+    lines.push(`  kinds: ${delta.join(" ")}`);
+    lines.push(`  relevant keys (${s.relevant.length}):`);
+    for (const k of s.relevant) lines.push(`    ${formatKeyChange(k)}`);
+  }
+  const classes: ChangeClass[] = ["regression", "fix", "change", "same"];
+  const counts = classes.map((k) =>
+    `${c.scenarios.filter((s) => s.classes.includes(k)).length} ${k}`
+  );
+  lines.push("", `summary: ${counts.join(", ")}`);
+  return lines.join("\n") + "\n";
+}

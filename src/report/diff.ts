@@ -1,0 +1,428 @@
+/**
+ * Diffs outcomes across revisions: classifies each scenario's change from
+ * one revision to another (regression, fix, change, same), groups revisions
+ * whose outcomes are equal, and names the config keys that differ.
+ *
+ * @module
+ */
+import type { ViolationKind } from "../check/checker.ts";
+import type { Matrix } from "../run/matrix.ts";
+import { behaviourDigest, type Outcome } from "../run/outcome.ts";
+import { diffConfig, type KeyChange, type Revision } from "../run/revision.ts";
+import { digest } from "../model/state.ts";
+
+/**
+ * How a scenario's outcome changed from one revision to the next:
+ * `regression` (a violation kind appears), `fix` (one disappears), `change`
+ * (same kinds, other parts of the outcome differ) or `same`.
+ */
+export type ChangeClass = "regression" | "fix" | "change" | "same";
+
+/** Parts of an outcome compared by {@link outcomeDifferences}. */
+export const OUTCOME_PARTS = [
+  "violations",
+  "returns",
+  "trace",
+  "counters",
+  "secondaries",
+  "aborted",
+  "stateDigest",
+] as const;
+
+/** One part of an outcome. */
+export type OutcomePart = typeof OUTCOME_PARTS[number];
+
+/** How one scenario's outcome changed between two revisions. */
+export interface ScenarioChange {
+  /** The scenario id. */
+  scenario: string;
+  /** The earlier revision. */
+  from: string;
+  /** The later revision. */
+  to: string;
+  /**
+   * `["regression"]`, `["fix"]`, `["regression", "fix"]` (kinds swapped),
+   * `["change"]` or `["same"]`.
+   */
+  classes: ChangeClass[];
+  /** Violation kinds on `from`. */
+  fromKinds: ViolationKind[];
+  /** Violation kinds on `to`. */
+  toKinds: ViolationKind[];
+  /** Kinds present on `to` only. */
+  added: ViolationKind[];
+  /** Kinds present on `from` only. */
+  removed: ViolationKind[];
+  /** Outcome parts that differ (empty when the class is `same`). */
+  differs: OutcomePart[];
+  /**
+   * The differing config keys relevant to the scenario: `chain.*` keys and
+   * keys of the kernel paths that appear in either outcome's trace.
+   */
+  relevant: KeyChange[];
+}
+
+/** The comparison of two revisions over every scenario of a matrix. */
+export interface Comparison {
+  /** The earlier (or baseline) revision id. */
+  from: string;
+  /** The later revision id. */
+  to: string;
+  /** Every behaviour key that differs between the two revisions. */
+  keys: KeyChange[];
+  /** One entry per scenario, in matrix order. */
+  scenarios: ScenarioChange[];
+}
+
+/** Revisions whose outcomes on one scenario are equal. */
+export interface OutcomeGroup {
+  /** Behaviour digest shared by the group. */
+  digest: string;
+  /** Violation kinds shared by the group. */
+  kinds: ViolationKind[];
+  /** Revision ids, in the order they were given. */
+  revisions: string[];
+}
+
+/** A lineage's revisions in order, with their candidates. */
+export interface LineageOrder {
+  /** The lineage name. */
+  lineage: string;
+  /** Posted revisions, root first, each following the one before. */
+  order: string[];
+  /** Candidate revisions and the revision each follows, sorted by id. */
+  candidates: { id: string; parent?: string }[];
+}
+
+/** Every change along a lineage, and each candidate against its parent. */
+export interface LineageDiff extends LineageOrder {
+  /** Comparisons of consecutive revisions along {@link LineageOrder.order}. */
+  steps: Comparison[];
+  /** Comparisons of each candidate's parent (`from`) with the candidate (`to`). */
+  candidateSteps: Comparison[];
+  /** Per scenario, the revisions of the lineage grouped by equal outcome. */
+  groups: { scenario: string; groups: OutcomeGroup[] }[];
+}
+
+/**
+ * Classifies the change of one scenario's outcome from `a` to `b`.
+ * A change of kinds is a regression (a kind appears), a fix (one
+ * disappears) or both; otherwise a different behaviour digest is a change.
+ *
+ * @param a The outcome on the earlier revision.
+ * @param b The outcome on the later revision.
+ * @returns The classes that apply, in the order regression, fix, change, same.
+ *
+ * @example
+ * ```ts
+ * import { classifyChange } from "./diff.ts";
+ * import type { Outcome } from "../run/outcome.ts";
+ * const a = { kinds: [] } as unknown as Outcome;
+ * const b = { kinds: ["unbalanced-range"] } as unknown as Outcome;
+ * console.log(classifyChange(a, b)); // ["regression"]
+ * ```
+ */
+export function classifyChange(a: Outcome, b: Outcome): ChangeClass[] {
+  const added = b.kinds.filter((k) => !a.kinds.includes(k));
+  const removed = a.kinds.filter((k) => !b.kinds.includes(k));
+  const out: ChangeClass[] = [];
+  if (added.length) out.push("regression");
+  if (removed.length) out.push("fix");
+  if (out.length) return out;
+  return behaviourDigest(a) === behaviourDigest(b) ? ["same"] : ["change"];
+}
+
+/**
+ * Names the parts of two outcomes that differ (the revision id, hashes and
+ * reproduce command are not compared).
+ *
+ * @param a One outcome.
+ * @param b Another outcome.
+ * @returns The differing parts, in {@link OUTCOME_PARTS} order.
+ */
+export function outcomeDifferences(a: Outcome, b: Outcome): OutcomePart[] {
+  return OUTCOME_PARTS.filter((p) => digest(a[p] ?? null) !== digest(b[p] ?? null));
+}
+
+/**
+ * The kernel paths a scenario's outcomes traverse with a callout: the
+ * `path` of every trace entry, sorted and deduplicated.
+ *
+ * @param outcomes Outcomes of one scenario (on any revisions).
+ * @returns Path names, sorted.
+ */
+export function tracedPaths(...outcomes: Outcome[]): string[] {
+  const paths = new Set<string>();
+  for (const o of outcomes) for (const t of o.trace) paths.add(t.path);
+  return [...paths].sort();
+}
+
+/**
+ * Filters config key changes down to those relevant to a scenario: keys of
+ * the notifier chain (`chain.*`) and keys under `paths.<p>.` for every path
+ * `p` in `paths`.
+ *
+ * @param keys Key changes, as from `diffConfig`.
+ * @param paths Kernel paths the scenario's traces show.
+ * @returns The relevant subset, in the original order.
+ *
+ * @example
+ * ```ts
+ * import { relevantKeys } from "./diff.ts";
+ * const keys = [
+ *   { key: "chain.list", from: "rwlock", to: "rcu" },
+ *   { key: "paths.do_wp_page.callouts[unlock:invalidate_range_end]", to: "range=page" },
+ *   { key: "paths.exit_mmap.callouts[entry:release]", to: "present" },
+ * ];
+ * console.log(relevantKeys(keys, ["do_wp_page"]).map((k) => k.key));
+ * ```
+ */
+export function relevantKeys(keys: KeyChange[], paths: string[]): KeyChange[] {
+  return keys.filter((k) =>
+    k.key.startsWith("chain.") || paths.some((p) => k.key.startsWith(`paths.${p}.`))
+  );
+}
+
+/**
+ * Finds a revision of a matrix by id.
+ *
+ * @param matrix The matrix.
+ * @param id A revision id.
+ * @returns The revision.
+ * @throws {RangeError} When the matrix has no such revision.
+ */
+export function revisionOf(matrix: Matrix, id: string): Revision {
+  const r = matrix.revisions.find((x) => x.id === id);
+  if (!r) {
+    throw new RangeError(
+      `Unknown revision "${id}" (known: ${matrix.revisions.map((x) => x.id).join(", ")})`,
+    );
+  }
+  return r;
+}
+
+/** Index of the matrix's outcomes by scenario, then revision. */
+function index(matrix: Matrix): Map<string, Map<string, Outcome>> {
+  const m = new Map<string, Map<string, Outcome>>();
+  for (const c of matrix.cells) {
+    let row = m.get(c.scenario);
+    if (!row) m.set(c.scenario, row = new Map());
+    row.set(c.revision, c);
+  }
+  return m;
+}
+
+function outcomeIn(idx: Map<string, Map<string, Outcome>>, s: string, r: string): Outcome {
+  const o = idx.get(s)?.get(r);
+  if (!o) throw new RangeError(`No outcome for scenario "${s}" on revision "${r}"`);
+  return o;
+}
+
+/**
+ * Describes how one scenario changed between two outcomes, given the config
+ * keys that differ between their revisions.
+ *
+ * @param a The outcome on the earlier revision.
+ * @param b The outcome on the later revision.
+ * @param keys The config keys that differ from `a`'s revision to `b`'s.
+ * @returns The change, with the relevant subset of `keys`.
+ */
+export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): ScenarioChange {
+  const classes = classifyChange(a, b);
+  return {
+    scenario: a.scenario,
+    from: a.revision,
+    to: b.revision,
+    classes,
+    fromKinds: a.kinds,
+    toKinds: b.kinds,
+    added: b.kinds.filter((k) => !a.kinds.includes(k)),
+    removed: a.kinds.filter((k) => !b.kinds.includes(k)),
+    differs: classes[0] === "same" ? [] : outcomeDifferences(a, b),
+    relevant: relevantKeys(keys, tracedPaths(a, b)),
+  };
+}
+
+/**
+ * Compares revision `a` with revision `b` on every scenario of a matrix.
+ *
+ * @param matrix A matrix holding outcomes of both revisions.
+ * @param a The earlier (or baseline) revision id.
+ * @param b The later revision id.
+ * @returns The differing config keys and one {@link ScenarioChange} per scenario.
+ * @throws {RangeError} When a revision or an outcome is missing.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { compareRevisions } from "./diff.ts";
+ * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const c = compareRevisions(m, "emmu-v5", "emmu-v5-holt-guard");
+ * for (const s of c.scenarios) console.log(s.scenario, s.classes.join("+"));
+ * ```
+ */
+export function compareRevisions(matrix: Matrix, a: string, b: string): Comparison {
+  const ra = revisionOf(matrix, a);
+  const rb = revisionOf(matrix, b);
+  const keys = diffConfig(ra, rb);
+  const idx = index(matrix);
+  const scenarios = matrix.scenarios.map((s) =>
+    scenarioChange(outcomeIn(idx, s.id, a), outcomeIn(idx, s.id, b), keys)
+  );
+  return { from: a, to: b, keys, scenarios };
+}
+
+/**
+ * Groups revisions by equal outcome (equal behaviour digest) on one scenario.
+ *
+ * @param matrix The matrix.
+ * @param scenario A scenario id.
+ * @param revisions Revision ids to group, in display order.
+ * @returns The groups, in order of their first revision.
+ */
+export function groupRevisions(
+  matrix: Matrix,
+  scenario: string,
+  revisions: string[],
+): OutcomeGroup[] {
+  const idx = index(matrix);
+  const groups: OutcomeGroup[] = [];
+  for (const r of revisions) {
+    const o = outcomeIn(idx, scenario, r);
+    const d = behaviourDigest(o);
+    const g = groups.find((x) => x.digest === d);
+    if (g) g.revisions.push(r);
+    else groups.push({ digest: d, kinds: o.kinds, revisions: [r] });
+  }
+  return groups;
+}
+
+/**
+ * The lineages of a set of revisions: sorted by name, with `reference` last.
+ *
+ * @param revisions Revisions.
+ * @returns Lineage names.
+ */
+export function lineages(revisions: Revision[]): string[] {
+  const names = [...new Set(revisions.map((r) => r.lineage))];
+  return names.sort((a, b) =>
+    Number(a === "reference") - Number(b === "reference") || a.localeCompare(b)
+  );
+}
+
+/**
+ * Orders a lineage: starting at its root (the one posted revision that
+ * follows nothing of the lineage), each next revision is the posted revision
+ * that `follows` the previous one. Candidates are listed apart with their parent.
+ *
+ * @param revisions Every revision (other lineages are ignored).
+ * @param lineage The lineage name.
+ * @returns The order and the candidates.
+ * @throws {RangeError} When the lineage is unknown, has no single root, or branches.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir } from "../../mod.ts";
+ * import { lineageOrder } from "./diff.ts";
+ * console.log(lineageOrder(loadRevisionDir("patches"), "emmu").order.join(" -> "));
+ * ```
+ */
+export function lineageOrder(revisions: Revision[], lineage: string): LineageOrder {
+  const mine = revisions.filter((r) => r.lineage === lineage);
+  if (mine.length === 0) {
+    throw new RangeError(
+      `Unknown lineage "${lineage}" (known: ${lineages(revisions).join(", ")})`,
+    );
+  }
+  const posted = mine.filter((r) => !r.candidate);
+  const postedIds = new Set(posted.map((r) => r.id));
+  const roots = posted.filter((r) => r.follows === undefined || !postedIds.has(r.follows));
+  if (roots.length !== 1) {
+    throw new RangeError(
+      `Lineage "${lineage}" has ${roots.length} roots (${
+        roots.map((r) => r.id).join(", ") || "none"
+      }); exactly one posted revision must follow nothing of the lineage`,
+    );
+  }
+  const order = [roots[0].id];
+  for (;;) {
+    const last = order[order.length - 1];
+    const next = posted.filter((r) => r.follows === last).map((r) => r.id).sort();
+    if (next.length === 0) break;
+    if (next.length > 1) {
+      throw new RangeError(
+        `Lineage "${lineage}" branches after "${last}": ${
+          next.map((n) => `"${n}"`).join(" and ")
+        } follow it (mark all but one as candidates)`,
+      );
+    }
+    order.push(next[0]);
+  }
+  const lost = posted.filter((r) => !order.includes(r.id)).map((r) => r.id);
+  if (lost.length) {
+    throw new RangeError(
+      `Lineage "${lineage}": ${lost.join(", ")} cannot be reached from "${order[0]}"`,
+    );
+  }
+  const candidates = mine.filter((r) => r.candidate).map((r) => {
+    const c: { id: string; parent?: string } = { id: r.id };
+    if (r.follows !== undefined) c.parent = r.follows;
+    return c;
+  }).sort((a, b) => a.id.localeCompare(b.id));
+  return { lineage, order, candidates };
+}
+
+/**
+ * Display order of a lineage's revisions: each posted revision followed by
+ * the candidates that follow it (and theirs), then candidates with no parent.
+ *
+ * @param lo The lineage order.
+ * @returns Revision ids.
+ */
+export function displayOrder(lo: LineageOrder): string[] {
+  const out: string[] = [];
+  const visit = (id: string) => {
+    out.push(id);
+    for (const c of lo.candidates) if (c.parent === id && !out.includes(c.id)) visit(c.id);
+  };
+  for (const id of lo.order) visit(id);
+  for (const c of lo.candidates) if (!out.includes(c.id)) visit(c.id);
+  return out;
+}
+
+/**
+ * Diffs a lineage: every pair of consecutive posted revisions, and every
+ * candidate against its parent, over every scenario of the matrix.
+ *
+ * @param matrix A matrix holding the lineage's revisions.
+ * @param lineage The lineage name.
+ * @returns The lineage order, the comparisons and the outcome groups.
+ * @throws {RangeError} When the lineage is unknown or malformed.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { lineageDiff } from "./diff.ts";
+ * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * for (const step of lineageDiff(m, "emmu").steps) {
+ *   const hits = step.scenarios.filter((s) => s.classes.includes("regression"));
+ *   console.log(`${step.from} -> ${step.to}: ${hits.length} regression(s)`);
+ * }
+ * ```
+ */
+export function lineageDiff(matrix: Matrix, lineage: string): LineageDiff {
+  const lo = lineageOrder(matrix.revisions, lineage);
+  const steps: Comparison[] = [];
+  for (let i = 1; i < lo.order.length; i++) {
+    steps.push(compareRevisions(matrix, lo.order[i - 1], lo.order[i]));
+  }
+  const candidateSteps = lo.candidates.filter((c) => c.parent !== undefined).map((c) =>
+    compareRevisions(matrix, c.parent!, c.id)
+  );
+  const shown = displayOrder(lo);
+  const groups = matrix.scenarios.map((s) => ({
+    scenario: s.id,
+    groups: groupRevisions(matrix, s.id, shown),
+  }));
+  return { ...lo, steps, candidateSteps, groups };
+}

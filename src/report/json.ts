@@ -1,0 +1,128 @@
+/**
+ * The JSON regression report: a stable, versioned schema holding the
+ * revisions, the scenarios, the lineage diffs and every outcome.
+ *
+ * @module
+ */
+import type { Matrix } from "../run/matrix.ts";
+import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
+import { canonicalJson } from "../model/state.ts";
+import { type LineageDiff, lineageDiff, lineages } from "./diff.ts";
+import { matrixDigest } from "./markdown.ts";
+
+/** Version of the report JSON schema. */
+export const REPORT_SCHEMA = "mmbisect/report@1";
+
+/** A revision as the report lists it (provenance, no config). */
+export interface ReportRevision {
+  /** The revision id. */
+  id: string;
+  /** One-line title. */
+  title: string;
+  /** The lineage it belongs to. */
+  lineage: string;
+  /** The revision it comes after (its parent for a candidate). */
+  follows?: string;
+  /** Whether it is a fix or variant proposed in a thread. */
+  candidate: boolean;
+  /** Posting date, YYYY-MM-DD. */
+  date: string;
+  /** Seed file and message it reproduces. */
+  source: string;
+  /** Content hash of the resolved config. */
+  hash: string;
+}
+
+/** A scenario as the report lists it. */
+export interface ReportScenario {
+  /** The scenario id. */
+  id: string;
+  /** What the scenario exercises and why. */
+  purpose: string;
+  /** Kernel paths it is about. */
+  exercises: string[];
+  /** The seed text it reproduces. */
+  cite: string;
+  /** Content hash of the scenario file's JSON. */
+  hash: string;
+}
+
+/** The JSON report. */
+export interface Report {
+  /** Always {@link REPORT_SCHEMA}. */
+  schema: typeof REPORT_SCHEMA;
+  /** Digest of every outcome in the matrix. */
+  digest: string;
+  /** Every revision run, sorted by id. */
+  revisions: ReportRevision[];
+  /** Every scenario run, sorted by id. */
+  scenarios: ReportScenario[];
+  /** The reported lineages, each with its order, comparisons and outcome groups. */
+  lineages: LineageDiff[];
+  /** Every outcome of the matrix, scenario-major. */
+  outcomes: Outcome[];
+}
+
+/** Options of {@link buildReport}. */
+export interface ReportOptions {
+  /** Lineages to report (default: every lineage of the matrix). */
+  lineages?: string[];
+}
+
+/**
+ * Builds the JSON report of a matrix.
+ *
+ * @param matrix The matrix.
+ * @param opts Which lineages to report.
+ * @returns The report object.
+ * @throws {RangeError} When a lineage is unknown or malformed.
+ */
+export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
+  const diffs = (opts.lineages ?? lineages(matrix.revisions)).map((l) => lineageDiff(matrix, l));
+  return {
+    schema: REPORT_SCHEMA,
+    digest: matrixDigest(matrix),
+    revisions: matrix.revisions.map((r) => {
+      const out: ReportRevision = {
+        id: r.id,
+        title: r.title,
+        lineage: r.lineage,
+        candidate: r.candidate,
+        date: r.date,
+        source: r.source,
+        hash: revisionHash(r),
+      };
+      if (r.follows !== undefined) out.follows = r.follows;
+      return out;
+    }),
+    scenarios: matrix.scenarios.map((s) => ({
+      id: s.id,
+      purpose: s.purpose,
+      exercises: s.exercises,
+      cite: s.cite,
+      hash: scenarioHash(s),
+    })),
+    lineages: diffs,
+    outcomes: matrix.cells,
+  };
+}
+
+/**
+ * Serialises a report canonically: sorted keys, two-space indent, trailing
+ * newline, so the same input gives byte-identical text.
+ *
+ * @param report The report.
+ * @returns JSON text.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { buildReport, reportJson } from "./json.ts";
+ * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const text = reportJson(buildReport(m));
+ * console.log(JSON.parse(text).schema); // "mmbisect/report@1"
+ * ```
+ */
+export function reportJson(report: Report): string {
+  return JSON.stringify(JSON.parse(canonicalJson(report)), null, 2) + "\n";
+}

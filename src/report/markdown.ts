@@ -1,0 +1,239 @@
+/**
+ * The Markdown regression report, fit to paste into a mailing-list reply:
+ * plain-text tables padded for a fixed-width font, no HTML, no timestamps.
+ *
+ * @module
+ */
+import type { Matrix } from "../run/matrix.ts";
+import type { Outcome } from "../run/outcome.ts";
+import { digest } from "../model/state.ts";
+import {
+  type Comparison,
+  displayOrder,
+  type LineageDiff,
+  lineageDiff,
+  lineages,
+  type ScenarioChange,
+} from "./diff.ts";
+import { formatKeyChange, formatViolation, textTable, verdictText } from "./_format.ts";
+
+/** Options of {@link renderMarkdown}. */
+export interface MarkdownOptions {
+  /** Lineages to report, in order (default: every lineage of the matrix). */
+  lineages?: string[];
+}
+
+/**
+ * Digest of a matrix's inputs and outcomes: equal digests mean the same
+ * revisions, scenarios and results.
+ *
+ * @param matrix The matrix.
+ * @returns 16 hex digits.
+ */
+export function matrixDigest(matrix: Matrix): string {
+  return digest(matrix.cells);
+}
+
+/**
+ * Renders the regression report: per lineage, a scenario-by-revision
+ * verdict matrix (candidates next to their parent), the revisions grouped by
+ * equal outcome, every regression and fix along the lineage with the
+ * revision that introduced it, the relevant config keys, the first violation
+ * and the command that reproduces it, and each candidate against its parent.
+ *
+ * @param matrix The matrix to report on.
+ * @param opts Which lineages to report.
+ * @returns Markdown text, ending with a newline; equal inputs give equal text.
+ * @throws {RangeError} When a lineage is unknown or malformed.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { renderMarkdown } from "./markdown.ts";
+ * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const md = renderMarkdown(m, { lineages: ["emmu"] });
+ * console.log(md.split("\n").slice(0, 12).join("\n"));
+ * ```
+ */
+export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): string {
+  const names = opts.lineages ?? lineages(matrix.revisions);
+  const diffs = names.map((l) => lineageDiff(matrix, l));
+  const shown = new Set(diffs.flatMap((d) => displayOrder(d)));
+  const cells = matrix.cells.filter((c) => shown.has(c.revision));
+  const failing = cells.filter((c) => c.verdict === "fail").length;
+  const candidates = matrix.revisions.filter((r) => shown.has(r.id) && r.candidate).length;
+  const out: string[] = [
+    "# mmbisect regression report",
+    "",
+    `${plural(matrix.scenarios.length, "scenario")} on ${plural(shown.size, "revision")} ` +
+    `(${plural(candidates, "candidate")}): ${plural(cells.length, "run")}, ${failing} with ` +
+    `violations. Matrix digest ${matrixDigest(matrix)}.`,
+    "",
+    'A cell reads "pass" or the violation kinds the run observed. Revisions marked * are',
+    "candidates (fixes or variants proposed in a thread), shown after the revision they follow.",
+  ];
+  for (const d of diffs) out.push("", ...lineageSection(matrix, d));
+  return out.join("\n") + "\n";
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function cellOf(matrix: Matrix, scenario: string, revision: string): Outcome {
+  const o = matrix.cells.find((c) => c.scenario === scenario && c.revision === revision);
+  if (!o) throw new RangeError(`No outcome for scenario "${scenario}" on revision "${revision}"`);
+  return o;
+}
+
+function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
+  const cand = new Set(d.candidates.map((c) => c.id));
+  const label = (id: string) => cand.has(id) ? `${id}*` : id;
+  const cols = displayOrder(d);
+  const out = [`## Lineage ${d.lineage}`, "", `Order: ${d.order.join(" -> ")}`];
+  if (d.candidates.length) {
+    out.push(
+      `Candidates: ${
+        d.candidates.map((c) => `${label(c.id)}${c.parent ? ` (on ${c.parent})` : ""}`).join(", ")
+      }`,
+    );
+  }
+  out.push("");
+  out.push(
+    ...textTable(
+      ["scenario", ...cols.map(label)],
+      matrix.scenarios.map((s) => [
+        s.id,
+        ...cols.map((r) => verdictText(cellOf(matrix, s.id, r).kinds)),
+      ]),
+    ),
+  );
+  if (cols.length > 1) {
+    out.push("", "Revisions with equal outcomes (one group per distinct behaviour):", "");
+    for (const g of d.groups) {
+      const groups = g.groups.map((x) => `[${x.revisions.map(label).join(" ")}]`).join(" ");
+      out.push(`- ${g.scenario}: ${groups}`);
+    }
+  }
+
+  const changes = d.steps.flatMap((c) => c.scenarios);
+  const verdictChanges = changes.filter(isVerdictChange);
+  const regressions = changes.filter((c) => c.classes.includes("regression")).length;
+  const fixes = changes.filter((c) => c.classes.includes("fix")).length;
+  out.push("", `### Regressions and fixes along ${d.lineage}`, "");
+  if (d.steps.length === 0) {
+    out.push(`${d.lineage} has one posted revision: nothing to compare along it.`);
+  } else {
+    out.push(
+      `${plural(regressions, "regression")} and ${`${fixes} ${
+        fixes === 1 ? "fix" : "fixes"
+      }`} over ` +
+        `${plural(d.steps.length, "step")}; ${
+          plural(changes.filter((c) => c.classes[0] === "change").length, "other behaviour change")
+        }.`,
+    );
+  }
+  for (const c of verdictChanges) out.push("", ...changeDetail(matrix, c, d.steps));
+
+  const others = d.steps.map((step) => ({
+    step,
+    changed: step.scenarios.filter((c) => c.classes[0] === "change"),
+  })).filter((x) => x.changed.length);
+  if (others.length) {
+    out.push(
+      "",
+      `### Other behaviour changes along ${d.lineage} (same verdict; trace, counters or state)`,
+      "",
+    );
+    for (const { step, changed } of others) {
+      out.push(
+        `- ${step.from} -> ${step.to} (${plural(step.keys.length, "key")} differ): ${
+          changed.map((c) => c.scenario).join(", ")
+        }`,
+      );
+    }
+  }
+
+  if (d.candidateSteps.length) {
+    out.push("", `### Candidates against their parent`);
+    for (const step of d.candidateSteps) out.push("", ...candidateSection(matrix, step, label));
+  }
+  return out;
+}
+
+function isVerdictChange(c: ScenarioChange): boolean {
+  return c.classes.includes("regression") || c.classes.includes("fix");
+}
+
+function keysOf(c: ScenarioChange, steps: Comparison[]): number {
+  return steps.find((s) => s.from === c.from && s.to === c.to)?.keys.length ?? 0;
+}
+
+/** The details of one regression or fix: what changed, why, and how to see it. */
+function changeDetail(matrix: Matrix, c: ScenarioChange, steps: Comparison[]): string[] {
+  const title = c.classes.join(" and ");
+  const delta = [...c.added.map((k) => `+${k}`), ...c.removed.map((k) => `-${k}`)].join(" ");
+  const out = [
+    `#### ${c.scenario}: ${title} in ${c.to} (after ${c.from})`,
+    "",
+    `- verdict: ${verdictText(c.fromKinds)} -> ${verdictText(c.toKinds)} (${delta})`,
+  ];
+  const before = cellOf(matrix, c.scenario, c.from);
+  const after = cellOf(matrix, c.scenario, c.to);
+  const fresh = after.violations.find((v) => c.added.includes(v.kind));
+  if (fresh) out.push(`- first new violation on ${c.to}: ${formatViolation(fresh)}`);
+  const gone = before.violations.find((v) => c.removed.includes(v.kind));
+  if (gone) out.push(`- first violation gone after ${c.from}: ${formatViolation(gone)}`);
+  if (c.relevant.length) {
+    out.push(`- relevant config keys (${c.relevant.length} of ${keysOf(c, steps)} that differ):`);
+    for (const k of c.relevant) out.push(`  - \`${formatKeyChange(k)}\``);
+  } else {
+    out.push(
+      `- relevant config keys: none on the paths the scenario traces (${
+        keysOf(c, steps)
+      } others differ)`,
+    );
+  }
+  out.push(`- reproduce: \`${after.reproduce}\` (before: \`${before.reproduce}\`)`);
+  return out;
+}
+
+function candidateSection(
+  matrix: Matrix,
+  step: Comparison,
+  label: (id: string) => string,
+): string[] {
+  const out = [`#### ${label(step.to)} against ${step.from}`, ""];
+  if (step.keys.length) {
+    out.push(`Config keys that differ (${step.keys.length}):`, "");
+    for (const k of step.keys) out.push(`- \`${formatKeyChange(k)}\``);
+  } else {
+    out.push("No config key differs.");
+  }
+  const changed = step.scenarios.filter((c) => c.classes[0] !== "same");
+  out.push("");
+  if (changed.length) {
+    out.push(
+      ...textTable(
+        ["scenario", step.from, label(step.to), "change"],
+        changed.map((c) => [
+          c.scenario,
+          verdictText(c.fromKinds),
+          verdictText(c.toKinds),
+          c.classes.join("+") + (c.classes[0] === "change" ? ` (${c.differs.join(", ")})` : ""),
+        ]),
+      ),
+      "",
+    );
+  }
+  const same = step.scenarios.length - changed.length;
+  out.push(
+    `Same outcome on ${same === step.scenarios.length ? "every" : "the other"} ${
+      plural(same, "scenario")
+    }.`,
+  );
+  for (const c of step.scenarios.filter(isVerdictChange)) {
+    out.push("", ...changeDetail(matrix, c, [step]));
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { HOOK_POINTS } from "../src/kernel/hooks.ts";
+import { InputError, loadScenarioDir, parseScenario } from "../mod.ts";
+
+const base = {
+  purpose: "p",
+  exercises: ["munmap"],
+  cite: "c",
+  secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+  steps: [
+    { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
+    { op: "touch", mm: "A", addr: "0x101000", access: "write" },
+  ],
+};
+
+function rejects(raw: unknown, field: string) {
+  assert.throws(() => parseScenario(raw, "scenarios/x.json", "x"), (e: unknown) => {
+    assert.ok(e instanceof InputError, String(e));
+    assert.equal(e.file, "scenarios/x.json");
+    assert.equal(e.field, field);
+    assert.ok(!e.message.includes("\n"), "one line");
+    return true;
+  });
+}
+
+Deno.test("parseScenario() accepts a well-formed scenario", () => {
+  const s = parseScenario(base, "scenarios/x.json", "x");
+  assert.equal(s.steps.length, 2);
+  assert.equal(s.steps[1].args.addr, 0x101000);
+  assert.equal(s.steps[1].thread, "cpu0");
+});
+
+Deno.test("parseScenario() names the file and field of bad input", async (t) => {
+  await t.step("unknown top-level field", () => rejects({ ...base, expect: [] }, "expect"));
+  await t.step("unknown operation", () =>
+    rejects({ ...base, steps: [{ op: "explode", mm: "A" }] }, "steps[0].op"));
+  await t.step("unknown field of an operation", () =>
+    rejects({ ...base, steps: [{ ...base.steps[0], colour: "red" }] }, "steps[0].colour"));
+  await t.step("missing field", () =>
+    rejects({ ...base, steps: [{ op: "munmap", mm: "A", addr: "0x1000" }] }, "steps[0].len"));
+  await t.step("address outside any mapping", () =>
+    rejects({
+      ...base,
+      steps: [base.steps[0], { op: "touch", mm: "A", addr: "0x900000", access: "read" }],
+    }, "steps[1].addr"));
+  await t.step("address outside after munmap", () =>
+    rejects({
+      ...base,
+      steps: [
+        base.steps[0],
+        { op: "munmap", mm: "A", addr: "0x100000", len: "0x2000" },
+        { op: "touch", mm: "A", addr: "0x100000", access: "read" },
+      ],
+    }, "steps[2].addr"));
+  await t.step("unaligned address", () =>
+    rejects({ ...base, steps: [{ ...base.steps[0], addr: "0x100001" }] }, "steps[0].addr"));
+  await t.step("undeclared secondary", () =>
+    rejects({
+      ...base,
+      steps: [base.steps[0], { op: "guest", secondary: "gru0", addr: "0x100000", access: "read" }],
+    }, "steps[1].secondary"));
+  await t.step("bad allocation kind", () =>
+    rejects({ ...base, steps: [{ ...base.steps[0], fail: { pgd: [1] } }] }, "steps[0].fail.pgd"));
+});
+
+Deno.test("parseScenario() accepts an address outside any mapping when the step says so", () => {
+  const s = parseScenario({
+    ...base,
+    steps: [base.steps[0], { op: "touch", mm: "A", addr: "0x900000", access: "read", outside: true }],
+  }, "scenarios/x.json", "x");
+  assert.equal(s.steps[1].outside, true);
+});
+
+Deno.test("loadScenarioDir() loads scenarios that name only real kernel paths", () => {
+  const all = loadScenarioDir("scenarios");
+  assert.ok(all.length >= 15, `${all.length} scenarios`);
+  const known = new Set([
+    ...Object.keys(HOOK_POINTS),
+    "get_user_pages",
+    "follow_page",
+    "__do_fault",
+    "do_swap_page",
+  ]);
+  for (const s of all) {
+    assert.ok(s.purpose.length > 20 && !s.purpose.includes("\n"), `${s.id}: one-line purpose`);
+    for (const p of s.exercises) assert.ok(known.has(p), `${s.id}: unknown path ${p}`);
+  }
+});
+
+Deno.test("loadScenarioDir() covers every hooked kernel path with a KVM secondary attached", () => {
+  const all = loadScenarioDir("scenarios");
+  const covered = new Set(all.flatMap((s) => s.exercises));
+  for (const path of Object.keys(HOOK_POINTS)) {
+    assert.ok(covered.has(path), `no scenario exercises ${path}`);
+  }
+  for (const s of all) assert.ok(s.secondaries.some((x) => x.driver === "kvm"), s.id);
+});
