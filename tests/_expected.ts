@@ -26,7 +26,11 @@ export function loadExpectations(): ExpectationTable {
 }
 
 /** The expectation for one cell: the revision's own entry, else the scenario's default. */
-export function expectationFor(t: ExpectationTable, scenario: string, revision: string): Expectation {
+export function expectationFor(
+  t: ExpectationTable,
+  scenario: string,
+  revision: string,
+): Expectation {
   const s = t[scenario];
   if (!s) throw new Error(`no pinned expectation for scenario ${scenario}`);
   return s[revision] ?? s.default;
@@ -38,7 +42,9 @@ export function mismatch(o: Outcome, e: Expectation): string | null {
   const want = [...e.kinds].sort().join(",");
   if (got !== want) {
     const first = o.violations[0];
-    return `kinds [${got}] != pinned [${want}]${first ? ` (first: ${first.kind} at step ${first.step}: ${first.detail})` : ""}`;
+    return `kinds [${got}] != pinned [${want}]${
+      first ? ` (first: ${first.kind} at step ${first.step}: ${first.detail})` : ""
+    }`;
   }
   if (o.aborted) return `aborted: ${o.aborted}`;
   for (const [step, want] of Object.entries(e.calls ?? {})) {
@@ -51,7 +57,9 @@ export function mismatch(o: Outcome, e: Expectation): string | null {
   }
   for (const [step, value] of Object.entries(e.returns ?? {})) {
     const r = o.returns[Number(step)]?.value;
-    if (r !== value) return `step ${step} returned ${JSON.stringify(r)}, pinned ${JSON.stringify(value)}`;
+    if (r !== value) {
+      return `step ${step} returned ${JSON.stringify(r)}, pinned ${JSON.stringify(value)}`;
+    }
   }
   return null;
 }

@@ -20,9 +20,14 @@ for (const rev of revisions) {
         const spec = cfg.callouts[i];
         await t.step(`${path}:${spec.at}:${spec.call}`, () => {
           const mutant = without(rev, path, i);
-          const caught = scenarios.map((s) => mismatch(runScenario(s, mutant), expectationFor(table, s.id, rev.id)))
+          const caught = scenarios.map((s) =>
+            mismatch(runScenario(s, mutant), expectationFor(table, s.id, rev.id))
+          )
             .find((m) => m !== null);
-          assert.ok(caught, `no pinned expectation notices ${rev.id} without ${path}:${spec.at}:${spec.call}`);
+          assert.ok(
+            caught,
+            `no pinned expectation notices ${rev.id} without ${path}:${spec.at}:${spec.call}`,
+          );
         });
       }
     }
