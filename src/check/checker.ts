@@ -59,4 +59,6 @@ export interface Checker {
   afterStep?(ctx: CheckContext, step: number): void;
   /** Called once after the last step. */
   atEnd?(ctx: CheckContext, lastStep: number): void;
+  /** What the checker remembers, for the explorer's state hash. */
+  snapshot?(): unknown;
 }

@@ -17,6 +17,9 @@ export function releaseCount(): Checker {
       if (o.type === "release") releases[o.notifier] = (releases[o.notifier] ?? 0) + 1;
       if (o.type === "mm-exit") exits.push({ step: o.step, mm: o.mm, notifiers: o.notifiers });
     },
+    snapshot() {
+      return { releases, exits };
+    },
     atEnd(ctx) {
       for (const e of exits) {
         for (const id of e.notifiers) {

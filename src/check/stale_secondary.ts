@@ -15,6 +15,9 @@ export function staleSecondary(): Checker {
     kind: "stale-secondary",
     doc:
       "after each operation every secondary translation matches the primary pte: same page, and write only where the primary allows write",
+    snapshot() {
+      return [...seen].sort();
+    },
     afterStep(ctx, step) {
       const { state } = ctx.kernel;
       for (const id of Object.keys(ctx.chain.secondaries).sort()) {

@@ -43,6 +43,9 @@ export function unbalancedRange(): Checker {
         });
       }
     },
+    snapshot() {
+      return Object.keys(open).sort().map((k) => [k, open[k].map((e) => `${e.path}:${e.at}:${where(e)}`)]);
+    },
     afterStep(ctx, step) {
       for (const key of Object.keys(open).sort()) {
         for (const begin of open[key]) {

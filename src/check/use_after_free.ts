@@ -27,6 +27,9 @@ export function useAfterFree(): Checker {
         }`,
       });
     },
+    snapshot() {
+      return [...seen].sort();
+    },
     afterStep(ctx, step) {
       for (const id of Object.keys(ctx.chain.secondaries).sort()) {
         for (const m of ctx.chain.secondaries[id].mappings()) {

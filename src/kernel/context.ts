@@ -18,8 +18,12 @@ export interface SchedPoint {
   label: string;
   /** Set when the thread cannot go on until another one releases `lock`. */
   blockedOn?: string;
+  /** The lock kind it waits to take, with `blockedOn`. */
+  blockedKind?: LockKind;
   /** Set when the thread only retries: others run first, it runs when nobody else can. */
   wait?: boolean;
+  /** Values the path keeps across this point (part of the explorer's state). */
+  locals?: unknown;
 }
 
 /** A kernel path: a generator that yields at scheduling points. */
@@ -149,6 +153,8 @@ export class Kernel {
   readonly held: Record<string, HeldLock[]> = {};
   /** Current scenario step, for trace and violations. */
   step = 0;
+  /** When set, every lock acquisition is a scheduling point (exhaustive exploration). */
+  preemptive = false;
   /** Allocation ordinals (1-based, per kind, counted within a step) that fail. */
   failPlan: Partial<Record<AllocKind, number[]>> = {};
   private allocSeen: Partial<Record<AllocKind, number>> = {};
@@ -205,18 +211,23 @@ export class Kernel {
 
   /** Takes a lock, waiting (yielding) while another thread holds it incompatibly. */
   *lock(thread: string, name: string, kind: LockKind): KGen {
+    if (this.preemptive) yield { thread, label: `lock ${name}` };
     for (;;) {
-      const o = this.owners[name];
-      const compatible = !o || kind === "rcu" ||
-        (o.kind === kind && (kind === "rwsem-read" || kind === "spin-read"));
-      if (compatible) break;
-      if (o.thread === thread) throw new KernelDeadlock(name, thread);
-      yield { thread, label: `wait ${name}`, blockedOn: name };
+      if (this.canTake(name, kind)) break;
+      if (this.owners[name].thread === thread) throw new KernelDeadlock(name, thread);
+      yield { thread, label: `wait ${name}`, blockedOn: name, blockedKind: kind };
     }
     const o = this.owners[name];
     if (o) o.count++;
     else this.owners[name] = { thread, kind, count: 1 };
     this.locksOf(thread).push({ name, kind });
+  }
+
+  /** Whether a lock can be taken in `kind` now. */
+  canTake(name: string, kind: LockKind): boolean {
+    const o = this.owners[name];
+    return !o || kind === "rcu" ||
+      (o.kind === kind && (kind === "rwsem-read" || kind === "spin-read"));
   }
 
   /** Releases a lock taken with {@link Kernel.lock}. */

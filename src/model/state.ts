@@ -176,16 +176,19 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
-/** 64-bit FNV-1a of a string, as 16 hex digits. Stable across runs and platforms. */
+/**
+ * A 64-bit string hash (two independent 32-bit FNV-1a lanes), as 16 hex
+ * digits. Stable across runs and platforms; not cryptographic.
+ */
 export function fnv1a(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  const prime = 0x100000001b3n;
-  const mask = 0xffffffffffffffffn;
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
   for (let i = 0; i < text.length; i++) {
-    h ^= BigInt(text.charCodeAt(i));
-    h = (h * prime) & mask;
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 13);
   }
-  return h.toString(16).padStart(16, "0");
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
 /** Digest of any JSON-able value. */

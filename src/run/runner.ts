@@ -15,6 +15,7 @@ import {
   KernelDeadlock,
   type KGen,
   type Observation,
+  type SchedPoint,
 } from "../kernel/context.ts";
 import { newFile, newState } from "../model/state.ts";
 import { NotifierChain } from "../notifier/chain.ts";
@@ -30,149 +31,221 @@ import { buildOutcome, type Outcome } from "./outcome.ts";
 export interface RunOptions {
   /** Keep the full callout trace (default true). */
   trace?: boolean;
+  /** Make every lock acquisition a scheduling point (used by the explorer). */
+  preemptive?: boolean;
+  /** Called at every scheduling point a thread passes (for readable schedules). */
+  onPoint?: (step: number, thread: string, point: SchedPoint) => void;
 }
 
-interface Thread {
+/** A thread of a step as the scheduler sees it. */
+export interface ThreadView {
   name: string;
-  gen: KGen<OpResult>;
   done: boolean;
-  waiting?: boolean;
+  /** The scheduling point it stopped at last. */
+  last?: SchedPoint;
+  /** How many scheduling points it has passed. */
+  points: number;
+}
+
+/**
+ * Picks the thread to run at a point where more than one can run; returns
+ * null to stop the run there (the explorer prunes a state it has seen).
+ */
+export type Decider = (enabled: ThreadView[], run: Run) => ThreadView | null;
+
+interface Thread extends ThreadView {
+  gen: KGen<OpResult>;
+  waiting: boolean;
   result?: OpResult;
 }
 
-/**
- * Runs the threads of one step; returns the main thread's result. The
- * interfering thread, once started, runs first whenever it can; a thread
- * that only retries (`wait`) runs when no other thread can.
- */
-function schedule(w: World, step: Step, main: Thread): OpResult {
-  const k = w.kernel;
-  const threads: Thread[] = [main];
-  let started = false;
-  let stalls = 0;
-  while (threads.some((t) => !t.done)) {
-    let progressed = false;
-    for (const waiting of [false, true]) {
-      for (const t of [...threads].reverse()) {
-        if (t.done || !!t.waiting !== waiting) continue;
-        const r = t.gen.next();
-        if (r.done) {
-          t.done = true;
-          t.result = r.value;
-          progressed = true;
-          break;
-        }
-        if (r.value.blockedOn) continue;
-        t.waiting = !!r.value.wait;
-        progressed = true;
-        if (!started && step.during && r.value.label === step.during.at) {
-          started = true;
-          threads.push({
-            name: step.during.step.thread,
-            gen: runOp(w, step.during.step),
-            done: false,
-          });
-        }
-        break;
-      }
-      if (progressed) break;
-    }
-    if (progressed) {
-      stalls = 0;
-      continue;
-    }
-    if (++stalls > 2) {
-      const waiting = threads.filter((t) => !t.done).map((t) => t.name).join(", ");
-      k.emit({
-        type: "no-progress",
-        step: k.step,
-        thread: waiting,
-        what: `deadlock: ${waiting} all wait`,
-      });
-      throw new StepAborted("deadlock");
-    }
-  }
-  if (step.during && !started) {
-    throw new StepAborted(`scheduling point "${step.during.at}" was never reached`);
-  }
-  return main.result!;
-}
+/** Raised by a run that a decider stopped. */
+export class RunStopped extends Error {}
 
 class StepAborted extends Error {}
 
+/** Runs a list of operations one after another on one thread. */
+function* sequence(w: World, ops: Step[]): KGen<OpResult> {
+  const out: string[] = [];
+  for (const op of ops) out.push(String(yield* runOp(w, op)));
+  return out.join(",");
+}
+
+/** Scheduling points a step may pass before it is reported as making no progress. */
+const STEP_POINT_BOUND = 100_000;
+
+/**
+ * One run of a scenario on a revision, step by step. The default schedule
+ * runs the highest-priority thread that can run: a `during` thread once
+ * started, otherwise the threads of a `race` in the order they are declared;
+ * a thread that only retries (`wait`) runs when no other thread can.
+ */
+export class Run {
+  readonly kernel: Kernel;
+  readonly chain: NotifierChain;
+  readonly world: World;
+  readonly violations: Violation[] = [];
+  readonly trace: CalloutEvent[] = [];
+  readonly listeners: string[][] = [];
+  readonly returns: OpResult[] = [];
+  aborted?: string;
+  /** Threads of the step being run, in priority order. */
+  threads: ThreadView[] = [];
+  /** The registered checkers observing this run. */
+  readonly checkers = createCheckers();
+  private readonly ctx;
+
+  constructor(readonly scenario: Scenario, readonly revision: Revision, readonly opts: RunOptions = {}) {
+    const state = newState();
+    for (const f of scenario.files) {
+      const file = newFile(f.name, f.pages, f.kind);
+      file.pageMkwrite = f.pageMkwrite;
+      state.files[f.name] = file;
+    }
+    this.chain = new NotifierChain(revision.chain);
+    this.kernel = new Kernel(state, revision.paths, this.chain);
+    this.kernel.preemptive = opts.preemptive ?? false;
+    for (const s of scenario.secondaries) this.chain.add(new Kvm(s.id, s.mm));
+    this.world = { kernel: this.kernel, chain: this.chain };
+    this.ctx = {
+      kernel: this.kernel,
+      chain: this.chain,
+      config: revision.chain,
+      report: (v: Violation) => this.violations.push(v),
+    };
+    this.kernel.observers.push((o: Observation) => {
+      if (o.type === "callout") {
+        this.trace.push(o.ev);
+        this.listeners.push(o.listeners);
+      }
+      for (const c of this.checkers) c.observe?.(this.ctx, o);
+    });
+  }
+
+  /** Runs step `i`; `decide` chooses at points where several threads can run. */
+  runStep(i: number, decide?: Decider): void {
+    const step = this.scenario.steps[i];
+    this.kernel.beginStep(i, step.fail);
+    try {
+      this.returns.push(this.schedule(step, decide));
+    } catch (e) {
+      if (e instanceof RunStopped) throw e;
+      if (e instanceof KernelDeadlock) {
+        this.kernel.emit({ type: "no-progress", step: i, thread: e.thread, what: e.message });
+        this.aborted = `step ${i}: ${e.message}`;
+      } else if (e instanceof KernelBug || e instanceof StepAborted) {
+        this.aborted = `step ${i}: ${e.message}`;
+      } else {
+        throw e;
+      }
+      this.returns.push("aborted");
+    }
+    for (const c of this.checkers) c.afterStep?.(this.ctx, i);
+  }
+
+  /** Runs the remaining steps and returns the outcome. */
+  finish(decide?: Decider): Outcome {
+    for (let i = this.returns.length; i < this.scenario.steps.length && !this.aborted; i++) {
+      this.runStep(i, decide);
+    }
+    for (const c of this.checkers) c.atEnd?.(this.ctx, this.scenario.steps.length - 1);
+    return this.outcome();
+  }
+
+  private schedule(step: Step, decide?: Decider): OpResult {
+    const k = this.kernel;
+    const mk = (name: string, gen: KGen<OpResult>): Thread => ({
+      name,
+      gen,
+      done: false,
+      points: 0,
+      waiting: false,
+    });
+    const threads: Thread[] = step.threads
+      ? Object.entries(step.threads).map(([name, ops]) => mk(name, sequence(this.world, ops)))
+      : [mk(step.thread, runOp(this.world, step))];
+    this.threads = threads;
+    let started = false;
+    let points = 0;
+    const runnable = (t: Thread) =>
+      !t.done && !(t.last?.blockedOn && !k.canTake(t.last.blockedOn, t.last.blockedKind!));
+    for (;;) {
+      const live = threads.filter(runnable);
+      if (live.length === 0) {
+        if (threads.every((t) => t.done)) break;
+        const names = threads.filter((t) => !t.done).map((t) => t.name).join(", ");
+        k.emit({ type: "no-progress", step: k.step, thread: names, what: `deadlock: ${names} all wait` });
+        throw new StepAborted("deadlock");
+      }
+      const eager = live.filter((t) => !t.waiting);
+      const enabled = eager.length > 0 ? eager : live;
+      let t = enabled[0];
+      if (enabled.length > 1 && decide) {
+        const choice = decide(enabled, this);
+        if (!choice) throw new RunStopped();
+        t = choice as Thread;
+      }
+      if (++points > STEP_POINT_BOUND) {
+        k.emit({ type: "no-progress", step: k.step, thread: t.name, what: "step bound reached" });
+        throw new StepAborted("step bound reached");
+      }
+      const r = t.gen.next();
+      if (r.done) {
+        t.done = true;
+        t.result = r.value;
+        t.last = undefined;
+        continue;
+      }
+      t.last = r.value;
+      t.points++;
+      this.opts.onPoint?.(k.step, t.name, r.value);
+      t.waiting = !!r.value.wait;
+      if (!started && step.during && r.value.label === step.during.at) {
+        started = true;
+        threads.unshift(mk(step.during.step.thread, runOp(this.world, step.during.step)));
+      }
+    }
+    if (step.during && !started) {
+      throw new StepAborted(`scheduling point "${step.during.at}" was never reached`);
+    }
+    if (step.threads) return threads.map((t) => `${t.name}=${t.result}`).join("; ");
+    return threads[threads.length - 1].result!;
+  }
+
+  /** The outcome of what has run so far. */
+  outcome(): Outcome {
+    return buildOutcome({
+      scenario: this.scenario,
+      revision: this.revision,
+      violations: this.violations,
+      trace: this.opts.trace === false ? [] : this.trace,
+      listeners: this.listeners,
+      returns: this.returns,
+      aborted: this.aborted,
+      world: this.world,
+    });
+  }
+}
+
 /**
  * Runs `scenario` on `revision`: one fresh world, every step in order, every
- * checker observing. Deterministic: the same inputs give an equal outcome.
+ * checker observing, on the default schedule. Deterministic: the same inputs
+ * give an equal outcome.
+ *
+ * @param scenario A loaded scenario.
+ * @param revision A loaded revision.
+ * @param opts Run options.
+ * @returns The outcome.
  *
  * @example
  * ```ts
  * import { loadRevisionDir, loadScenario, runScenario } from "../../mod.ts";
  * const revs = loadRevisionDir("patches");
- * const out = runScenario(loadScenario("scenarios/wp-reuse-after-fork.json"), revs.find((r) => r.id === "emmu-v5")!);
- * console.log(out.verdict);
+ * const v5 = revs.find((r) => r.id === "emmu-v5")!;
+ * const out = runScenario(loadScenario("scenarios/wp-reuse-after-fork.json"), v5);
+ * console.log(out.verdict, out.kinds);
  * ```
  */
-export function runScenario(
-  scenario: Scenario,
-  revision: Revision,
-  opts: RunOptions = {},
-): Outcome {
-  const state = newState();
-  for (const f of scenario.files) {
-    const file = newFile(f.name, f.pages, f.kind);
-    file.pageMkwrite = f.pageMkwrite;
-    state.files[f.name] = file;
-  }
-  const chain = new NotifierChain(revision.chain);
-  const kernel = new Kernel(state, revision.paths, chain);
-  for (const s of scenario.secondaries) chain.add(new Kvm(s.id, s.mm));
-  const w: World = { kernel, chain };
-  const violations: Violation[] = [];
-  const trace: CalloutEvent[] = [];
-  const calloutListeners: string[][] = [];
-  const ctx = {
-    kernel,
-    chain,
-    config: revision.chain,
-    report: (v: Violation) => violations.push(v),
-  };
-  const checkers = createCheckers();
-  kernel.observers.push((o: Observation) => {
-    if (o.type === "callout") {
-      trace.push(o.ev);
-      calloutListeners.push(o.listeners);
-    }
-    for (const c of checkers) c.observe?.(ctx, o);
-  });
-  const returns: OpResult[] = [];
-  let aborted: string | undefined;
-  for (let i = 0; i < scenario.steps.length && !aborted; i++) {
-    const step = scenario.steps[i];
-    kernel.beginStep(i, step.fail);
-    try {
-      returns.push(schedule(w, step, { name: step.thread, gen: runOp(w, step), done: false }));
-    } catch (e) {
-      if (e instanceof KernelDeadlock) {
-        kernel.emit({ type: "no-progress", step: i, thread: e.thread, what: e.message });
-        aborted = `step ${i}: ${e.message}`;
-      } else if (e instanceof KernelBug || e instanceof StepAborted) {
-        aborted = `step ${i}: ${e.message}`;
-      } else {
-        throw e;
-      }
-      returns.push("aborted");
-    }
-    for (const c of checkers) c.afterStep?.(ctx, i);
-  }
-  for (const c of checkers) c.atEnd?.(ctx, scenario.steps.length - 1);
-  return buildOutcome({
-    scenario,
-    revision,
-    violations,
-    trace: opts.trace === false ? [] : trace,
-    listeners: calloutListeners,
-    returns,
-    aborted,
-    world: w,
-  });
+export function runScenario(scenario: Scenario, revision: Revision, opts: RunOptions = {}): Outcome {
+  return new Run(scenario, revision, opts).finish();
 }

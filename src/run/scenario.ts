@@ -73,6 +73,7 @@ export const OPS: Record<string, Record<string, FieldType>> = {
   remap_file_pages: { mm: "mm", addr: "addr", len: "len", pgoff: "count", "nonblock?": "bool" },
   reclaim: { mm: "mm", addr: "addr" },
   writeback: { file: "file", index: "count" },
+  race: {},
 };
 
 /** Fields every operation may carry. */
@@ -90,6 +91,8 @@ export interface Step {
   thread: string;
   /** The address is outside any mapping on purpose. */
   outside: boolean;
+  /** For `race`: the operations of each thread, run concurrently. */
+  threads?: Record<string, Step[]>;
 }
 
 /** A loaded scenario. */
@@ -182,7 +185,7 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   })!;
   const spec = OPS[op];
   const names = Object.keys(spec).map((k) => k.replace(/\?$/, ""));
-  const o = expectObject(raw, file, field, [...COMMON, ...names]);
+  const o = expectObject(raw, file, field, [...COMMON, ...names, ...(op === "race" ? ["threads"] : [])]);
   const args: Step["args"] = {};
   for (const [key, type] of Object.entries(spec)) {
     const name = key.replace(/\?$/, "");
@@ -245,6 +248,23 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   }
   const thread = expectString(o, "thread", file, field, { optional: true }) ??
     (op === "guest" ? "vcpu0" : "cpu0");
+  let threads: Step["threads"];
+  if (op === "race") {
+    const t = expectObject(o.threads, file, `${field}.threads`, Object.keys(o.threads ?? {}));
+    const names = Object.keys(t);
+    if (names.length < 2) throw new InputError(file, `${field}.threads`, "must name at least two threads");
+    threads = {};
+    for (const name of names) {
+      threads[name] = list(t[name], file, `${field}.threads.${name}`).map((s, i) => {
+        const inner = parseStep(s, ctx, `${field}.threads.${name}[${i}]`);
+        if (inner.op === "race" || inner.during) {
+          throw new InputError(file, `${field}.threads.${name}[${i}]`, "cannot nest a race or a during");
+        }
+        inner.thread = name;
+        return inner;
+      });
+    }
+  }
   return {
     op,
     args,
@@ -252,6 +272,7 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     during,
     thread,
     outside: expectBool(o, "outside", file, field) ?? false,
+    threads,
   };
 }
 
@@ -296,6 +317,9 @@ function validateLayout(steps: Step[], ctx: ParseCtx): void {
     const field = `steps[${i}]`;
     check(s, field);
     if (s.during) check(s.during.step, `${field}.during.step`);
+    for (const [name, ops] of Object.entries(s.threads ?? {})) {
+      ops.forEach((t, j) => check(t, `${field}.threads.${name}[${j}]`));
+    }
     const mm = String(s.args.mm);
     const a = Number(s.args.addr);
     const len = Number(s.args.len);

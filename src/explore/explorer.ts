@@ -1,0 +1,252 @@
+/**
+ * The explorer: runs every schedule of a scenario's threads within bounds
+ * and reports, for each violation kind, whether it is reachable always,
+ * sometimes or never, with the shortest schedule that reaches it.
+ *
+ * Schedules are explored depth first by replay: each run starts from a
+ * fresh world and follows a prefix of thread choices. A choice is made only
+ * at a scheduling point where more than one thread can run (every lock
+ * acquisition, and the explicit points of the kernel paths and drivers).
+ *
+ * Reduction: at each choice point the explorer hashes the whole state (the
+ * model, the notifier lists, every secondary, the locks held, every checker's
+ * memory, the violations and return values so far, and for each thread the
+ * history of its scheduling points and the values it declares it keeps
+ * across the last one). Two prefixes that reach the same hash have the same
+ * futures, so the subtree is explored once and its summary (the violation
+ * sets reachable from it, the shortest suffix reaching each kind) reused.
+ * Schedules that differ only in the order of independent steps meet at the
+ * same state, which is the reduction a partial-order method would make; the
+ * test suite checks on every race scenario that it never changes a verdict.
+ *
+ * @module
+ */
+import type { ViolationKind } from "../check/checker.ts";
+import { canonicalJson, fnv1a } from "../model/state.ts";
+import type { Outcome } from "../run/outcome.ts";
+import type { Revision } from "../run/revision.ts";
+import { type Decider, Run, RunStopped, type ThreadView } from "../run/runner.ts";
+import type { Scenario } from "../run/scenario.ts";
+
+/** Whether a violation kind is reachable. */
+export type Reach = "always" | "sometimes" | "never";
+
+/** Options of {@link explore}. */
+export interface ExploreOptions {
+  /** Merge schedules that reach the same state (default true). */
+  reduction?: boolean;
+  /** Stop after this many runs (complete or pruned); the result is then "bounded". */
+  maxRuns?: number;
+}
+
+/** A counterexample: the thread chosen at each choice point, and what each thread did. */
+export interface Counterexample {
+  schedule: string[];
+  steps: string[];
+  replay: string;
+}
+
+/** What the explorer found for one scenario on one revision. */
+export interface ExploreResult {
+  scenario: string;
+  revision: string;
+  /** "complete": every schedule explored; "bounded": `maxRuns` was hit. */
+  status: "complete" | "bounded";
+  /** Runs made: complete schedules plus runs stopped at a known state. */
+  runs: number;
+  /** Complete schedules (leaves) run to the end. */
+  schedules: number;
+  /** Distinct choice states explored. */
+  states: number;
+  reduction: boolean;
+  /** Every violation kind seen on some schedule, and how often it is reachable. */
+  verdicts: Partial<Record<ViolationKind, Reach>>;
+  /** The distinct sets of violation kinds the schedules end with. */
+  endings: string[][];
+  counterexamples: Partial<Record<ViolationKind, Counterexample>>;
+}
+
+interface Summary {
+  sigs: Set<string>;
+  shortest: Map<string, string[]>;
+}
+
+class Bounded extends Error {}
+
+/** The explorer's state hash at a choice point. */
+export function stateHash(run: Run, histories: Map<string, string>): string {
+  const secs = Object.keys(run.chain.secondaries).sort().map((id) => {
+    const s = run.chain.secondaries[id];
+    return [id, s.mappings(), s.summary()];
+  });
+  const threads = run.threads.map((t) => [
+    t.name,
+    t.done,
+    histories.get(t.name) ?? "",
+    t.last?.locals ?? null,
+    t.last?.blockedOn ?? null,
+  ]);
+  return fnv1a(canonicalJson([
+    run.kernel.step,
+    run.kernel.state,
+    run.chain.lists,
+    secs,
+    run.kernel.owners,
+    threads,
+    run.checkers.map((c) => c.snapshot?.() ?? null),
+    run.violations.map((v) => `${v.kind}|${v.where}|${v.detail}`),
+    run.returns,
+  ]));
+}
+
+/**
+ * Replays one schedule: `schedule[i]` is the thread chosen at the i-th choice
+ * point; after the list, the default schedule. Returns the outcome and a
+ * readable list of what each thread did at each scheduling point.
+ *
+ * @param scenario A loaded scenario.
+ * @param revision A loaded revision.
+ * @param schedule Thread names, one per choice point.
+ * @returns The outcome and the readable steps.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { replaySchedule } from "./explorer.ts";
+ * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
+ * const { outcome } = replaySchedule(loadScenario("scenarios/race-wp-copy-refault.json"), rev, []);
+ * console.log(outcome.kinds);
+ * ```
+ */
+export function replaySchedule(
+  scenario: Scenario,
+  revision: Revision,
+  schedule: string[],
+): { outcome: Outcome; steps: string[] } {
+  const steps: string[] = [];
+  const run = new Run(scenario, revision, {
+    preemptive: true,
+    onPoint: (step, thread, p) => {
+      if (scenario.steps[step].threads || scenario.steps[step].during) {
+        steps.push(`step ${step} ${thread}: ${p.label}${p.blockedOn ? " (blocked)" : ""}`);
+      }
+    },
+  });
+  let i = 0;
+  const decide: Decider = (enabled) => {
+    const want = schedule[i++];
+    return enabled.find((t) => t.name === want) ?? enabled[0];
+  };
+  return { outcome: run.finish(decide), steps };
+}
+
+/**
+ * Explores every schedule of `scenario` on `revision`.
+ *
+ * @param scenario A loaded scenario (its `race` and `during` steps have threads to interleave).
+ * @param revision A loaded revision.
+ * @param opts Reduction and bound.
+ * @returns Verdicts per violation kind, counts and counterexamples.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { explore } from "./explorer.ts";
+ * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
+ * const r = explore(loadScenario("scenarios/race-wp-copy-refault.json"), rev);
+ * console.log(r.status, r.verdicts);
+ * ```
+ */
+export function explore(scenario: Scenario, revision: Revision, opts: ExploreOptions = {}): ExploreResult {
+  const reduction = opts.reduction ?? true;
+  const maxRuns = opts.maxRuns ?? 200_000;
+  const memo = new Map<string, Summary>();
+  let runs = 0;
+  let schedules = 0;
+  let states = 0;
+  let status: ExploreResult["status"] = "complete";
+
+  function visit(prefix: string[]): Summary {
+    if (runs >= maxRuns) throw new Bounded();
+    runs++;
+    const histories = new Map<string, string>();
+    const run = new Run(scenario, revision, {
+      preemptive: true,
+      trace: false,
+      onPoint: (_step, thread, p) => {
+        histories.set(thread, fnv1a((histories.get(thread) ?? "") + "|" + p.label));
+      },
+    });
+    let i = 0;
+    let stop: { enabled: string[]; hash: string } | null = null;
+    const decide: Decider = (enabled: ThreadView[], r: Run) => {
+      if (i < prefix.length) return enabled.find((t) => t.name === prefix[i++]) ?? null;
+      stop = { enabled: enabled.map((t) => t.name), hash: stateHash(r, histories) };
+      return null;
+    };
+    let outcome: Outcome | undefined;
+    try {
+      outcome = run.finish(decide);
+    } catch (e) {
+      if (!(e instanceof RunStopped)) throw e;
+    }
+    if (outcome) {
+      schedules++;
+      const shortest = new Map<string, string[]>();
+      for (const k of outcome.kinds) shortest.set(k, []);
+      return { sigs: new Set([outcome.kinds.join(",")]), shortest };
+    }
+    const { enabled, hash } = stop!;
+    if (reduction) {
+      const seen = memo.get(hash);
+      if (seen) return seen;
+    }
+    states++;
+    const merged: Summary = { sigs: new Set(), shortest: new Map() };
+    for (const name of enabled) {
+      const sub = visit([...prefix, name]);
+      for (const s of sub.sigs) merged.sigs.add(s);
+      for (const [k, suffix] of sub.shortest) {
+        const cand = [name, ...suffix];
+        const cur = merged.shortest.get(k);
+        if (!cur || cand.length < cur.length) merged.shortest.set(k, cand);
+      }
+    }
+    if (reduction) memo.set(hash, merged);
+    return merged;
+  }
+
+  let root: Summary = { sigs: new Set(), shortest: new Map() };
+  try {
+    root = visit([]);
+  } catch (e) {
+    if (!(e instanceof Bounded)) throw e;
+    status = "bounded";
+  }
+  const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
+  const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
+  const verdicts: ExploreResult["verdicts"] = {};
+  const counterexamples: ExploreResult["counterexamples"] = {};
+  for (const kind of kinds) {
+    const n = endings.filter((e) => e.includes(kind)).length;
+    verdicts[kind] = n === endings.length ? "always" : "sometimes";
+    const schedule = root.shortest.get(kind)!;
+    counterexamples[kind] = {
+      schedule,
+      steps: replaySchedule(scenario, revision, schedule).steps,
+      replay: `deno task run ${scenario.id} ${revision.id} --schedule ${schedule.join(",") || "-"}`,
+    };
+  }
+  return {
+    scenario: scenario.id,
+    revision: revision.id,
+    status,
+    runs,
+    schedules,
+    states,
+    reduction,
+    verdicts,
+    endings,
+    counterexamples,
+  };
+}
