@@ -2,7 +2,9 @@
  * mmbisect: a regression harness for Linux memory-management patch
  * revisions. One shared model of the Linux MM; each revision of the mmu
  * notifier patch lineages is a behaviour config (data) on it; scenarios run
- * on every revision and outcomes are diffed across revisions.
+ * on every revision and outcomes are diffed across revisions: regressions
+ * and fixes are pinned to the revision that introduced them, and reported
+ * in Markdown or JSON.
  *
  * @example
  * ```ts
@@ -20,3 +22,8 @@ export * from "./src/run/revision.ts";
 export * from "./src/run/runner.ts";
 export * from "./src/run/outcome.ts";
 export * from "./src/check/checker.ts";
+export * from "./src/run/matrix.ts";
+export * from "./src/report/diff.ts";
+export * from "./src/report/bisect.ts";
+export * from "./src/report/markdown.ts";
+export * from "./src/report/json.ts";

@@ -8,7 +8,7 @@ import type { ViolationKind } from "../check/checker.ts";
 import type { Matrix } from "../run/matrix.ts";
 import type { Outcome } from "../run/outcome.ts";
 import { diffConfig, type KeyChange } from "../run/revision.ts";
-import { lineageOrder, relevantKeys, revisionOf, tracedPaths } from "./diff.ts";
+import { lineageOrder, outcomeOf, relevantKeys, revisionOf, tracedPaths } from "./diff.ts";
 import { formatKeyChange, formatViolation, verdictText } from "./_format.ts";
 
 /** The result of {@link bisect}. */
@@ -67,11 +67,7 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
     );
   }
   const { order } = lineageOrder(matrix.revisions, lineage);
-  const outcomes = order.map((r) => {
-    const o = matrix.cells.find((c) => c.scenario === scenario && c.revision === r);
-    if (!o) throw new RangeError(`No outcome for scenario "${scenario}" on revision "${r}"`);
-    return o;
-  });
+  const outcomes = order.map((r) => outcomeOf(matrix, scenario, r));
   const steps = outcomes.map((o) => ({ revision: o.revision, kinds: o.kinds }));
   const same = (a: ViolationKind[], b: ViolationKind[]) =>
     a.length === b.length && a.every((k) => b.includes(k));
@@ -133,8 +129,11 @@ export function formatBisect(b: BisectResult): string {
   }
   const kindsOf = (id: string) => verdictText(b.steps.find((s) => s.revision === id)!.kinds);
   const [x, y] = b.labels!;
-  lines.push(`last ${x}:  ${b.last} (${kindsOf(b.last)})`);
-  lines.push(`first ${y}: ${b.first} (${kindsOf(b.first)})`);
+  const lastLabel = `last ${x}:`;
+  const firstLabel = `first ${y}:`;
+  const w = Math.max(lastLabel.length, firstLabel.length);
+  lines.push(`${lastLabel.padEnd(w)} ${b.last} (${kindsOf(b.last)})`);
+  lines.push(`${firstLabel.padEnd(w)} ${b.first} (${kindsOf(b.first)})`);
   const delta = [...b.added.map((k) => `+${k}`), ...b.removed.map((k) => `-${k}`)];
   lines.push(`${b.change}: ${delta.join(" ")}`);
   // The violation that tells the story: the first new one, or for a fix the

@@ -201,20 +201,35 @@ export function revisionOf(matrix: Matrix, id: string): Revision {
   return r;
 }
 
-/** Index of the matrix's outcomes by scenario, then revision. */
+/** Outcomes by scenario, then revision, per matrix cell array (matrices are not mutated). */
+const indexes = new WeakMap<Outcome[], Map<string, Map<string, Outcome>>>();
+
 function index(matrix: Matrix): Map<string, Map<string, Outcome>> {
-  const m = new Map<string, Map<string, Outcome>>();
+  let m = indexes.get(matrix.cells);
+  if (m) return m;
+  m = new Map();
   for (const c of matrix.cells) {
     let row = m.get(c.scenario);
     if (!row) m.set(c.scenario, row = new Map());
     row.set(c.revision, c);
   }
+  indexes.set(matrix.cells, m);
   return m;
 }
 
-function outcomeIn(idx: Map<string, Map<string, Outcome>>, s: string, r: string): Outcome {
-  const o = idx.get(s)?.get(r);
-  if (!o) throw new RangeError(`No outcome for scenario "${s}" on revision "${r}"`);
+/**
+ * The outcome of one scenario on one revision, looked up in an index built
+ * once per matrix.
+ *
+ * @param matrix The matrix.
+ * @param scenario A scenario id.
+ * @param revision A revision id.
+ * @returns The outcome.
+ * @throws {RangeError} When the matrix has no such outcome.
+ */
+export function outcomeOf(matrix: Matrix, scenario: string, revision: string): Outcome {
+  const o = index(matrix).get(scenario)?.get(revision);
+  if (!o) throw new RangeError(`No outcome for scenario "${scenario}" on revision "${revision}"`);
   return o;
 }
 
@@ -265,9 +280,8 @@ export function compareRevisions(matrix: Matrix, a: string, b: string): Comparis
   const ra = revisionOf(matrix, a);
   const rb = revisionOf(matrix, b);
   const keys = diffConfig(ra, rb);
-  const idx = index(matrix);
   const scenarios = matrix.scenarios.map((s) =>
-    scenarioChange(outcomeIn(idx, s.id, a), outcomeIn(idx, s.id, b), keys)
+    scenarioChange(outcomeOf(matrix, s.id, a), outcomeOf(matrix, s.id, b), keys)
   );
   return { from: a, to: b, keys, scenarios };
 }
@@ -285,10 +299,9 @@ export function groupRevisions(
   scenario: string,
   revisions: string[],
 ): OutcomeGroup[] {
-  const idx = index(matrix);
   const groups: OutcomeGroup[] = [];
   for (const r of revisions) {
-    const o = outcomeIn(idx, scenario, r);
+    const o = outcomeOf(matrix, scenario, r);
     const d = behaviourDigest(o);
     const g = groups.find((x) => x.digest === d);
     if (g) g.revisions.push(r);

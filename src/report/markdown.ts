@@ -5,7 +5,6 @@
  * @module
  */
 import type { Matrix } from "../run/matrix.ts";
-import type { Outcome } from "../run/outcome.ts";
 import { digest } from "../model/state.ts";
 import {
   type Comparison,
@@ -13,6 +12,7 @@ import {
   type LineageDiff,
   lineageDiff,
   lineages,
+  outcomeOf,
   type ScenarioChange,
 } from "./diff.ts";
 import { formatKeyChange, formatViolation, textTable, verdictText } from "./_format.ts";
@@ -80,12 +80,6 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-function cellOf(matrix: Matrix, scenario: string, revision: string): Outcome {
-  const o = matrix.cells.find((c) => c.scenario === scenario && c.revision === revision);
-  if (!o) throw new RangeError(`No outcome for scenario "${scenario}" on revision "${revision}"`);
-  return o;
-}
-
 function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
   const cand = new Set(d.candidates.map((c) => c.id));
   const label = (id: string) => cand.has(id) ? `${id}*` : id;
@@ -104,7 +98,7 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
       ["scenario", ...cols.map(label)],
       matrix.scenarios.map((s) => [
         s.id,
-        ...cols.map((r) => verdictText(cellOf(matrix, s.id, r).kinds)),
+        ...cols.map((r) => verdictText(outcomeOf(matrix, s.id, r).kinds)),
       ]),
     ),
   );
@@ -178,8 +172,8 @@ function changeDetail(matrix: Matrix, c: ScenarioChange, steps: Comparison[]): s
     "",
     `- verdict: ${verdictText(c.fromKinds)} -> ${verdictText(c.toKinds)} (${delta})`,
   ];
-  const before = cellOf(matrix, c.scenario, c.from);
-  const after = cellOf(matrix, c.scenario, c.to);
+  const before = outcomeOf(matrix, c.scenario, c.from);
+  const after = outcomeOf(matrix, c.scenario, c.to);
   const fresh = after.violations.find((v) => c.added.includes(v.kind));
   if (fresh) out.push(`- first new violation on ${c.to}: ${formatViolation(fresh)}`);
   const gone = before.violations.find((v) => c.removed.includes(v.kind));

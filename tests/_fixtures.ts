@@ -1,0 +1,96 @@
+/**
+ * Hand-built outcomes, revisions and matrices for the diff and bisect tests.
+ *
+ * @module
+ */
+import type { Matrix, Outcome, Revision, Scenario, TraceEntry, ViolationKind } from "../mod.ts";
+
+/** A minimal outcome: only what the diff reads is meaningful. */
+export function outcome(
+  revision: string,
+  kinds: ViolationKind[],
+  opts: { scenario?: string; paths?: string[]; faults?: number } = {},
+): Outcome {
+  const scenario = opts.scenario ?? "s1";
+  const trace: TraceEntry[] = (opts.paths ?? []).map((path, step) => ({
+    step,
+    thread: "cpu0",
+    path,
+    at: "entry",
+    call: "invalidate_range_begin",
+    mm: "A",
+    atomic: 0,
+    locks: [],
+    inAtomic: false,
+    listeners: ["kvm0"],
+  }));
+  return {
+    schema: "mmbisect/outcome@1",
+    scenario,
+    revision,
+    hashes: { scenario: "0", revision: revision },
+    verdict: kinds.length ? "fail" : "pass",
+    kinds,
+    violations: kinds.map((kind) => ({ kind, step: 1, where: "0x1000", detail: `${kind} seen` })),
+    returns: [],
+    trace,
+    counters: {
+      faults: opts.faults ?? 0,
+      tlbFlushPage: 0,
+      tlbFlushRange: 0,
+      tlbFlushMm: 0,
+      pagesAllocated: 0,
+      pagesFreed: 0,
+      tablesAllocated: 0,
+      tablesFreed: 0,
+      vmas: 0,
+      pageTablePages: 0,
+      callouts: trace.length,
+    },
+    secondaries: [],
+    stateDigest: "0",
+    reproduce: `deno task run ${scenario} ${revision}`,
+  };
+}
+
+/** A minimal revision: provenance, a chain and callouts by path. */
+export function revision(
+  id: string,
+  opts: {
+    lineage?: string;
+    follows?: string;
+    candidate?: boolean;
+    list?: string;
+    callouts?: Record<string, string[]>;
+  } = {},
+): Revision {
+  const paths: Record<string, { callouts: { at: string; call: string; cite: string }[] }> = {};
+  for (const [path, calls] of Object.entries(opts.callouts ?? {})) {
+    paths[path] = { callouts: calls.map((call) => ({ at: "entry", call, cite: "test" })) };
+  }
+  return {
+    id,
+    file: `${id}.json`,
+    title: id,
+    lineage: opts.lineage ?? "l",
+    follows: opts.follows,
+    candidate: opts.candidate ?? false,
+    date: "2008-01-01",
+    source: "test",
+    chain: {
+      list: opts.list ?? "rcu",
+      register: "r",
+      release: "x",
+      sleepable: {},
+      cite: "test",
+    },
+    paths,
+    resolved: {},
+  } as unknown as Revision;
+}
+
+/** A matrix of the given revisions and outcomes; scenarios are named by the outcomes. */
+export function matrix(revisions: Revision[], cells: Outcome[]): Matrix {
+  const ids = [...new Set(cells.map((c) => c.scenario))];
+  return { scenarios: ids.map((id) => ({ id }) as Scenario), revisions, cells };
+}

@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { matrix, outcome, revision } from "./_fixtures.ts";
+import {
+  classifyChange,
+  compareRevisions,
+  displayOrder,
+  groupRevisions,
+  lineageDiff,
+  lineageOrder,
+  outcomeDifferences,
+  relevantKeys,
+} from "../src/report/diff.ts";
+
+Deno.test("classifyChange() classifies a change of outcome", async (t) => {
+  await t.step("a new violation kind is a regression", () => {
+    assert.deepEqual(classifyChange(outcome("a", []), outcome("b", ["unbalanced-range"])), [
+      "regression",
+    ]);
+  });
+  await t.step("a violation kind that disappears is a fix", () => {
+    assert.deepEqual(
+      classifyChange(outcome("a", ["lost-write", "stale-secondary"]), outcome("b", ["lost-write"])),
+      ["fix"],
+    );
+  });
+  await t.step("kinds that swap are both a regression and a fix", () => {
+    assert.deepEqual(
+      classifyChange(outcome("a", ["stale-secondary"]), outcome("b", ["no-progress"])),
+      ["regression", "fix"],
+    );
+  });
+  await t.step("same kinds with a different trace or counters is a change", () => {
+    assert.deepEqual(
+      classifyChange(outcome("a", [], { paths: ["fork"] }), outcome("b", [], { paths: [] })),
+      ["change"],
+    );
+    assert.deepEqual(
+      classifyChange(outcome("a", ["errno"]), outcome("b", ["errno"], { faults: 2 })),
+      ["change"],
+    );
+  });
+  await t.step("outcomes that differ only by revision are the same", () => {
+    assert.deepEqual(
+      classifyChange(
+        outcome("a", ["errno"], { paths: ["x"] }),
+        outcome("b", ["errno"], { paths: ["x"] }),
+      ),
+      ["same"],
+    );
+  });
+});
+
+Deno.test("outcomeDifferences() names the parts that differ", () => {
+  assert.deepEqual(
+    outcomeDifferences(outcome("a", [], { paths: ["p"] }), outcome("b", [], { faults: 1 })),
+    ["trace", "counters"],
+  );
+  assert.deepEqual(outcomeDifferences(outcome("a", []), outcome("b", [])), []);
+});
+
+Deno.test("relevantKeys() keeps chain keys and keys of traced paths", () => {
+  const keys = [
+    { key: "chain.list", from: "rwlock", to: "rcu" },
+    { key: "paths.do_wp_page.callouts[entry:invalidate_page]", from: "present" },
+    { key: "paths.do_wp_page_x.callouts[entry:invalidate_page]", to: "present" },
+    { key: "paths.fork.callouts[entry:invalidate_range_begin]", to: "present" },
+  ];
+  assert.deepEqual(relevantKeys(keys, ["do_wp_page"]).map((k) => k.key), [
+    "chain.list",
+    "paths.do_wp_page.callouts[entry:invalidate_page]",
+  ]);
+});
+
+Deno.test("compareRevisions() classifies every scenario and names the keys", () => {
+  const a = revision("a", { callouts: { do_wp_page: ["invalidate_page"] } });
+  const b = revision("b", { list: "rwlock", callouts: { fork: ["invalidate_range_begin"] } });
+  const m = matrix([a, b], [
+    outcome("a", [], { scenario: "s1", paths: ["do_wp_page"] }),
+    outcome("b", ["unbalanced-range"], { scenario: "s1", paths: ["fork"] }),
+    outcome("a", ["lost-write"], { scenario: "s2" }),
+    outcome("b", [], { scenario: "s2" }),
+    outcome("a", [], { scenario: "s3", faults: 1 }),
+    outcome("b", [], { scenario: "s3", faults: 2 }),
+    outcome("a", [], { scenario: "s4" }),
+    outcome("b", [], { scenario: "s4" }),
+  ]);
+  const c = compareRevisions(m, "a", "b");
+  assert.equal(c.from, "a");
+  assert.equal(c.to, "b");
+  assert.deepEqual(c.keys.map((k) => k.key), [
+    "chain.list",
+    "paths.do_wp_page.callouts[entry:invalidate_page]",
+    "paths.fork.callouts[entry:invalidate_range_begin]",
+  ]);
+  assert.deepEqual(c.scenarios.map((s) => [s.scenario, s.classes]), [
+    ["s1", ["regression"]],
+    ["s2", ["fix"]],
+    ["s3", ["change"]],
+    ["s4", ["same"]],
+  ]);
+  const [s1, s2, s3, s4] = c.scenarios;
+  assert.deepEqual(s1.added, ["unbalanced-range"]);
+  assert.deepEqual(s2.removed, ["lost-write"]);
+  assert.deepEqual(s3.differs, ["counters"]);
+  assert.deepEqual(s4.differs, []);
+  // s1 traces both paths (one on each side), so every key is relevant to it;
+  // s2 traces none, so only the chain key is.
+  assert.equal(s1.relevant.length, 3);
+  assert.deepEqual(s2.relevant.map((k) => k.key), ["chain.list"]);
+  const fromTo = c.keys.find((k) => k.key === "chain.list");
+  assert.deepEqual(fromTo, { key: "chain.list", from: "rcu", to: "rwlock" });
+});
+
+Deno.test("compareRevisions() rejects an unknown revision", () => {
+  const m = matrix([revision("a")], [outcome("a", [])]);
+  assert.throws(() => compareRevisions(m, "a", "zz"), RangeError);
+});
+
+Deno.test("groupRevisions() groups revisions with equal outcomes", () => {
+  const revs = ["a", "b", "c", "d"].map((id) => revision(id));
+  const m = matrix(revs, [
+    outcome("a", []),
+    outcome("b", ["errno"]),
+    outcome("c", []),
+    outcome("d", ["errno"], { faults: 3 }),
+  ]);
+  const groups = groupRevisions(m, "s1", ["a", "b", "c", "d"]);
+  assert.deepEqual(groups.map((g) => [g.revisions, g.kinds]), [
+    [["a", "c"], []],
+    [["b"], ["errno"]],
+    [["d"], ["errno"]],
+  ]);
+});
+
+Deno.test("lineageOrder() follows `follows` from the root", async (t) => {
+  const revs = [
+    revision("v3", { follows: "v2" }),
+    revision("v1"),
+    revision("v2", { follows: "v1" }),
+    revision("v2-fix", { follows: "v2", candidate: true }),
+    revision("other", { lineage: "reference" }),
+  ];
+  await t.step("posted revisions in order, candidates apart", () => {
+    const lo = lineageOrder(revs, "l");
+    assert.deepEqual(lo.order, ["v1", "v2", "v3"]);
+    assert.deepEqual(lo.candidates, [{ id: "v2-fix", parent: "v2" }]);
+    assert.deepEqual(displayOrder(lo), ["v1", "v2", "v2-fix", "v3"]);
+  });
+  await t.step("an unknown lineage is a RangeError naming the known ones", () => {
+    assert.throws(() => lineageOrder(revs, "nope"), /known: l, reference/);
+  });
+  await t.step("a branch is a RangeError", () => {
+    assert.throws(
+      () => lineageOrder([...revs, revision("v3b", { follows: "v2" })], "l"),
+      /branches after "v2"/,
+    );
+  });
+  await t.step("two roots are a RangeError", () => {
+    assert.throws(() => lineageOrder([...revs, revision("v9")], "l"), /2 roots/);
+  });
+});
+
+Deno.test("lineageDiff() compares consecutive revisions and candidates with their parent", () => {
+  const revs = [
+    revision("v1"),
+    revision("v2", { follows: "v1", callouts: { fork: ["release"] } }),
+    revision("v2-fix", { follows: "v2", candidate: true }),
+  ];
+  const m = matrix(revs, [
+    outcome("v1", []),
+    outcome("v2", ["release-count"]),
+    outcome("v2-fix", []),
+  ]);
+  const d = lineageDiff(m, "l");
+  assert.deepEqual(d.steps.map((s) => [s.from, s.to, s.scenarios[0].classes]), [
+    ["v1", "v2", ["regression"]],
+  ]);
+  assert.deepEqual(d.candidateSteps.map((s) => [s.from, s.to, s.scenarios[0].classes]), [
+    ["v2", "v2-fix", ["fix"]],
+  ]);
+  assert.deepEqual(d.groups[0].groups.map((g) => g.revisions), [["v1", "v2-fix"], ["v2"]]);
+});
