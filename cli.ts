@@ -1,0 +1,18 @@
+/**
+ * The mmbisect command line: `run`, `compare`, `report` and `bisect`.
+ * Run `deno run --allow-read cli.ts --help`, or `deno task <command>` from
+ * the project root.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ * main(["bisect", "--help"]);
+ * ```
+ *
+ * @module
+ */
+import { main } from "./src/cli/main.ts";
+
+export { main };
+
+if (import.meta.main) Deno.exit(main(Deno.args));

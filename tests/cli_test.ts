@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs cli.ts in a child process (read and write permissions only). */
+async function cli(...args: string[]): Promise<Result> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", CLI, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Asserts the shape of a bad-input failure: exit 2 and one line on stderr, no stack. */
+function assertInputError(r: Result, pattern: RegExp): void {
+  assert.equal(r.code, 2, `exit status; stderr: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.split("\n").filter((l) => l !== "");
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0], /^mmbisect: /);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+  assert.match(lines[0], pattern);
+}
+
+const SCENARIO = {
+  purpose: "A write fault after fork",
+  exercises: ["do_wp_page"],
+  cite: "test",
+  secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+  steps: [
+    { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
+    { op: "register", secondary: "kvm0" },
+    { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+    { op: "exit", mm: "A" },
+  ],
+};
+
+Deno.test("main() rejects bad input with one line and exit status 2", async (t) => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    await t.step("an unknown revision id", async () => {
+      assertInputError(
+        await cli("run", "wp-reuse-after-fork", "emmu-v99"),
+        /unknown revision "emmu-v99" \(known: .*emmu-v5/,
+      );
+    });
+    await t.step("an unknown scenario id", async () => {
+      assertInputError(
+        await cli("run", "no-such-scenario", "emmu-v5"),
+        /unknown scenario "no-such-scenario"/,
+      );
+    });
+    await t.step("an unknown field in a scenario file names the file and the field", async () => {
+      const file = `${dir}/typo.json`;
+      const bad = { ...SCENARIO, steps: [{ ...SCENARIO.steps[0], lenght: "0x1000" }] };
+      Deno.writeTextFileSync(file, JSON.stringify(bad));
+      const r = await cli("run", file, "emmu-v5");
+      assertInputError(r, /typo\.json.*steps\[0\]\.lenght.*is unknown/);
+    });
+    await t.step("a scenario file that is not JSON", async () => {
+      const file = `${dir}/broken.json`;
+      Deno.writeTextFileSync(file, "{ not json");
+      assertInputError(await cli("run", file, "emmu-v5"), /broken\.json.*not valid JSON/);
+    });
+    await t.step("a revision file with an unknown key", async () => {
+      const file = `${dir}/rev.json`;
+      Deno.writeTextFileSync(file, JSON.stringify({ id: "mine", extends: "emmu-v5", colour: 1 }));
+      assertInputError(
+        await cli("compare", "emmu-v5", "mine", "--revision", file),
+        /rev\.json.*"colour"/,
+      );
+    });
+    await t.step("an unknown option", async () => {
+      assertInputError(
+        await cli("report", "--formt", "json"),
+        /unknown option "--formt" for "report"/,
+      );
+    });
+    await t.step("a missing argument", async () => {
+      assertInputError(await cli("compare", "emmu-v5"), /"compare" takes 2 arguments/);
+    });
+    await t.step("a bad --format", async () => {
+      assertInputError(await cli("report", "--format", "html"), /--format.*"html"/);
+    });
+    await t.step("an unknown lineage", async () => {
+      assertInputError(
+        await cli("bisect", "nope", "wp-reuse-after-fork"),
+        /unknown lineage "nope"/,
+      );
+    });
+    await t.step("an unknown command", async () => {
+      assertInputError(await cli("frobnicate"), /unknown command "frobnicate"/);
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("main() prints help with examples for every command", async (t) => {
+  const top = await cli("--help");
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /^Usage: mmbisect <command>/);
+  for (const command of ["run", "compare", "report", "bisect"]) {
+    await t.step(command, async () => {
+      for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
+        const r = await cli(...args);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stderr, "");
+        assert.match(r.stdout, new RegExp(`^Usage: mmbisect ${command} `));
+        assert.match(r.stdout, new RegExp(`Examples:\\n  deno task ${command}\\b`));
+      }
+    });
+  }
+});
+
+Deno.test("main() runs each command on the shipped revisions and scenarios", async (t) => {
+  await t.step("run --json prints one canonical outcome", async () => {
+    const r = await cli("run", "wp-reuse-after-fork", "emmu-v5", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.schema, "mmbisect/outcome@1");
+    assert.equal(o.reproduce, "deno task run wp-reuse-after-fork emmu-v5");
+  });
+  await t.step("run prints the verdict and the reproduce command", async () => {
+    const r = await cli("run", "scenarios/wp-reuse-after-fork.json", "mainline-2.6.27");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^wp-reuse-after-fork on mainline-2\.6\.27: (pass|fail) /);
+    assert.match(r.stdout, /^reproduce: deno task run /m);
+  });
+  await t.step("compare classifies every scenario", async () => {
+    const r = await cli("compare", "emmu-v5", "emmu-v5-holt-guard");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^compare emmu-v5 -> emmu-v5-holt-guard$/m);
+    assert.match(r.stdout, /^config keys that differ \(\d+\):$/m);
+    assert.match(r.stdout, /^summary: \d+ regression, \d+ fix, \d+ change, \d+ same$/m);
+  });
+  await t.step("bisect prints the verdict along the lineage", async () => {
+    const r = await cli("bisect", "emmu", "wp-reuse-after-fork");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^bisect wp-reuse-after-fork along emmu:$/m);
+    assert.match(r.stdout, /^ {2}emmu-v1 /m);
+  });
+  await t.step("a user revision may extend a shipped one", async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const file = `${dir}/mine.json`;
+      Deno.writeTextFileSync(
+        file,
+        JSON.stringify({
+          id: "mine",
+          extends: "emmu-v5",
+          title: "mine",
+          follows: "emmu-v5",
+          candidate: true,
+          source: "test",
+        }),
+      );
+      const r = await cli("compare", "emmu-v5", "mine", "--revision", file, "--json");
+      assert.equal(r.code, 0, r.stderr);
+      const c = JSON.parse(r.stdout);
+      assert.deepEqual(c.keys, []);
+      for (const s of c.scenarios) assert.deepEqual(s.classes, ["same"]);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("main() writes byte-identical JSON reports for the same input", async () => {
+  const a = await cli("report", "--format", "json");
+  const b = await cli("report", "--format", "json");
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(a.stdout, b.stdout);
+  const report = JSON.parse(a.stdout);
+  assert.equal(report.schema, "mmbisect/report@1");
+  assert.ok(report.outcomes.length > 0);
+  assert.equal(report.outcomes.length, report.scenarios.length * report.revisions.length);
+});
+
+Deno.test("main() writes --out atomically", async (t) => {
+  const dir = Deno.makeTempDirSync();
+  const out = `${dir}/report.md`;
+  try {
+    await t.step("the report replaces the previous file by a rename", async () => {
+      Deno.writeTextFileSync(out, "previous\n");
+      const before = Deno.statSync(out).ino;
+      const r = await cli("report", "--lineage", "reference", "--out", out);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "");
+      const text = Deno.readTextFileSync(out);
+      assert.match(text, /^# mmbisect regression report\n/);
+      assert.match(text, /^## Lineage reference$/m);
+      // A new inode: the file was renamed into place, not rewritten in place.
+      assert.notEqual(Deno.statSync(out).ino, before);
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["report.md"]);
+      const printed = await cli("report", "--lineage", "reference");
+      assert.equal(printed.stdout, text);
+    });
+    await t.step(
+      "a command that fails before writing leaves the previous file intact",
+      async () => {
+        Deno.writeTextFileSync(out, "previous\n");
+        const r = await cli("report", "--out", out, "--revision", `${dir}/missing.json`);
+        assertInputError(r, /missing\.json.*cannot be read/);
+        assert.equal(Deno.readTextFileSync(out), "previous\n");
+        assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["report.md"]);
+      },
+    );
+    await t.step("a missing directory is created", async () => {
+      const nested = `${dir}/a/b/report.json`;
+      const r = await cli("report", "--lineage", "reference", "--format", "json", "--out", nested);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(Deno.readTextFileSync(nested)).schema, "mmbisect/report@1");
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
