@@ -1,0 +1,85 @@
+/**
+ * Benchmarks: the whole matrix (every revision by every scenario, as
+ * shipped in patches/ and scenarios/), single-scenario runs, and the report
+ * renderers on a finished matrix. Run with
+ * `npx --yes deno@2.9.6 bench --allow-read bench/`.
+ *
+ * @module
+ */
+import {
+  buildReport,
+  lineageDiff,
+  loadRevisionDir,
+  loadScenarioDir,
+  renderMarkdown,
+  reportJson,
+  runMatrix,
+  runScenario,
+} from "../mod.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const revisions = loadRevisionDir(`${root}patches`);
+const scenarios = loadScenarioDir(`${root}scenarios`);
+const matrix = runMatrix(scenarios, revisions);
+
+Deno.bench({
+  name: `runMatrix() of ${scenarios.length} scenarios x ${revisions.length} revisions`,
+  group: "matrix",
+  fn() {
+    runMatrix(scenarios, revisions);
+  },
+});
+
+Deno.bench({
+  name: "loadScenarioDir() + loadRevisionDir() + runMatrix()",
+  group: "load and run",
+  fn() {
+    runMatrix(loadScenarioDir(`${root}scenarios`), loadRevisionDir(`${root}patches`));
+  },
+});
+
+const single = scenarios.find((s) => s.id === "wp-reuse-after-fork") ?? scenarios[0];
+for (const id of ["emmu-v5", "mainline-2.6.27"]) {
+  const rev = revisions.find((r) => r.id === id);
+  if (!rev) continue;
+  Deno.bench({
+    name: `runScenario() ${single.id} on ${id}`,
+    group: "single",
+    fn() {
+      runScenario(single, rev);
+    },
+  });
+}
+
+const longest = scenarios.reduce((a, b) => (b.steps.length > a.steps.length ? b : a));
+Deno.bench({
+  name: `runScenario() ${longest.id} (${longest.steps.length} steps) on every revision`,
+  group: "single",
+  fn() {
+    for (const r of revisions) runScenario(longest, r);
+  },
+});
+
+Deno.bench({
+  name: "lineageDiff() emmu",
+  group: "report",
+  fn() {
+    lineageDiff(matrix, "emmu");
+  },
+});
+
+Deno.bench({
+  name: "renderMarkdown() of the whole matrix",
+  group: "report",
+  fn() {
+    renderMarkdown(matrix);
+  },
+});
+
+Deno.bench({
+  name: "reportJson(buildReport()) of the whole matrix",
+  group: "report",
+  fn() {
+    reportJson(buildReport(matrix));
+  },
+});
