@@ -27,3 +27,4 @@ export * from "./src/report/diff.ts";
 export * from "./src/report/bisect.ts";
 export * from "./src/report/markdown.ts";
 export * from "./src/report/json.ts";
+export * from "./src/explore/explorer.ts";

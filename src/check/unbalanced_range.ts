@@ -1,38 +1,47 @@
 /**
  * `unbalanced-range`: an end without a begin, a begin without an end by the
  * time the operation returns, or an end whose range differs from its begin.
+ * Pairing is checked for the calls the kernel makes and, when those pair up,
+ * for the calls each notifier receives (a notifier registered or removed
+ * between a begin and its end sees only half of the pair).
  *
  * @module
  */
 import type { CalloutEvent } from "../kernel/context.ts";
 import { hexRange } from "../model/state.ts";
-import type { CheckContext, Checker } from "./checker.ts";
+import type { Checker, CheckContext } from "./checker.ts";
 
-/** Creates the checker; it keeps the open begins of each thread and mm. */
+/** The pseudo-listener that stands for the kernel's own calls. */
+const KERNEL = "*";
+
+/** Creates the checker; it keeps the open begins of each thread, mm and listener. */
 export function unbalancedRange(): Checker {
   const open: Record<string, CalloutEvent[]> = {};
   const where = (ev: CalloutEvent) => (ev.range ? hexRange(ev.range) : "(no range)");
+  const stack = (ev: CalloutEvent, who: string) => open[`${ev.thread}/${ev.mm}/${who}`] ??= [];
   return {
     kind: "unbalanced-range",
-    doc:
-      "every invalidate_range_end matches an earlier begin of the same thread and mm, with the same range, before the operation returns",
+    doc: "every invalidate_range_end matches an earlier begin of the same thread and mm, with the same range, before the operation returns; every notifier gets both halves",
     observe(ctx: CheckContext, o) {
       if (o.type !== "callout") return;
       const ev = o.ev;
-      const key = `${ev.thread}/${ev.mm}`;
-      const stack = open[key] ?? (open[key] = []);
-      if (ev.kind === "begin") stack.push(ev);
+      if (ev.kind === "begin") {
+        for (const who of [KERNEL, ...o.listeners]) stack(ev, who).push(ev);
+        return;
+      }
       if (ev.kind !== "end") return;
-      const begin = stack.pop();
+      const begin = stack(ev, KERNEL).pop();
       if (!begin) {
+        for (const who of o.listeners) stack(ev, who).pop();
         ctx.report({
           kind: "unbalanced-range",
           step: ev.step,
           where: where(ev),
-          detail:
-            `${ev.path}:${ev.at} calls ${ev.call} with no open invalidate_range_begin in ${ev.mm}`,
+          detail: `${ev.path}:${ev.at} calls ${ev.call} with no open invalidate_range_begin in ${ev.mm}`,
         });
-      } else if (ev.range && begin.range && hexRange(ev.range) !== hexRange(begin.range)) {
+        return;
+      }
+      if (ev.range && begin.range && hexRange(ev.range) !== hexRange(begin.range)) {
         ctx.report({
           kind: "unbalanced-range",
           step: ev.step,
@@ -42,24 +51,37 @@ export function unbalancedRange(): Checker {
           }`,
         });
       }
+      for (const who of o.listeners) {
+        if (stack(ev, who).pop()) continue;
+        ctx.report({
+          kind: "unbalanced-range",
+          step: ev.step,
+          where: where(ev),
+          detail: `${who} receives ${ev.call} from ${ev.path}:${ev.at} without the begin (it was not on the list then)`,
+        });
+      }
     },
     snapshot() {
       return Object.keys(open).sort().map((k) => [k, open[k].map((e) => `${e.path}:${e.at}:${where(e)}`)]);
     },
     afterStep(ctx, step) {
       for (const key of Object.keys(open).sort()) {
+        const who = key.split("/")[2];
         for (const begin of open[key]) {
+          const kernelOpen = who === KERNEL;
+          const kernelKey = key.replace(/\/[^/]*$/, `/${KERNEL}`);
+          if (!kernelOpen && (open[kernelKey]?.length ?? 0) > 0) continue;
           ctx.report({
             kind: "unbalanced-range",
             step,
             where: where(begin),
-            detail: `${begin.path}:${begin.at} began ${
-              where(begin)
-            } in ${begin.mm} and the operation returned without an end`,
+            detail: kernelOpen
+              ? `${begin.path}:${begin.at} began ${where(begin)} in ${begin.mm} and the operation returned without an end`
+              : `${who} received the begin from ${begin.path}:${begin.at} but never the end`,
           });
         }
-        delete open[key];
       }
+      for (const key of Object.keys(open)) delete open[key];
     },
   };
 }

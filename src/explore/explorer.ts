@@ -180,7 +180,10 @@ export function explore(scenario: Scenario, revision: Revision, opts: ExploreOpt
     let i = 0;
     let stop: { enabled: string[]; hash: string } | null = null;
     const decide: Decider = (enabled: ThreadView[], r: Run) => {
-      if (i < prefix.length) return enabled.find((t) => t.name === prefix[i++]) ?? null;
+      if (i < prefix.length) {
+        const want = prefix[i++];
+        return enabled.find((t) => t.name === want) ?? null;
+      }
       stop = { enabled: enabled.map((t) => t.name), hash: stateHash(r, histories) };
       return null;
     };
@@ -196,7 +199,8 @@ export function explore(scenario: Scenario, revision: Revision, opts: ExploreOpt
       for (const k of outcome.kinds) shortest.set(k, []);
       return { sigs: new Set([outcome.kinds.join(",")]), shortest };
     }
-    const { enabled, hash } = stop!;
+    if (!stop) throw new Error(`replay of ${prefix.join(",")} diverged`);
+    const { enabled, hash } = stop as { enabled: string[]; hash: string };
     if (reduction) {
       const seen = memo.get(hash);
       if (seen) return seen;

@@ -323,27 +323,33 @@ function samePte(mm: Mm, addr: number, orig: NonNullable<Mm["ptes"][number]>): b
 }
 
 /**
- * `follow_page()`: the page mapped at `addr` if the pte allows the access, with
- * a reference for `holder` (FOLL_GET), or null. Marks the page accessed.
+ * `follow_page()`: under the PTE lock, the page mapped at `addr` if the pte
+ * allows the access, with a reference for `holder` (FOLL_GET), or null.
+ * Marks the page accessed.
  */
-export function followPage(
+export function* followPage(
   k: Kernel,
+  th: string,
   mm: Mm,
   addr: number,
   write: boolean,
-  holder: string | null,
-): number | null {
+  holder: string,
+): KGen<number | null> {
   const vma = findVma(mm, addr);
   if (!vma) return null;
-  const pte = mm.ptes[vpn(pteAddr(vma, addr))];
-  if (!pte || pte.t !== "present") return null;
-  if (write && !pte.write) return null;
-  if (pte.special) return null;
-  const page = k.state.pages[pte.pfn];
-  page.referenced = true;
-  if (write) pte.dirty = true;
-  if (holder) getPage(k.state, pte.pfn, holder);
-  return pte.pfn;
+  const a = pteAddr(vma, addr);
+  const ptl = ptlName(mm.id, a);
+  yield* k.lock(th, ptl, "spin");
+  const pte = mm.ptes[vpn(a)];
+  let pfn: number | null = null;
+  if (pte && pte.t === "present" && (!write || pte.write) && !pte.special) {
+    k.state.pages[pte.pfn].referenced = true;
+    if (write) pte.dirty = true;
+    getPage(k.state, pte.pfn, holder);
+    pfn = pte.pfn;
+  }
+  k.unlock(th, ptl);
+  return pfn;
 }
 
 /** Result of {@link getUserPage}. */
@@ -362,7 +368,7 @@ export function* getUserPage(
   holder: string,
 ): KGen<GupResult> {
   for (let tries = 0; tries < 4; tries++) {
-    const pfn = followPage(k, mm, addr, write, holder);
+    const pfn = yield* followPage(k, th, mm, addr, write, holder);
     if (pfn !== null) return { pfn };
     const r = yield* handleMmFault(k, th, mm, addr, write);
     if (!faultOk(r)) return { error: r };

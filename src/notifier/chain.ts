@@ -12,7 +12,7 @@ import {
   type KGen,
 } from "../kernel/context.ts";
 import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
-import { mmapSemName } from "../kernel/pgtable.ts";
+import { immapName, mmapSemName } from "../kernel/pgtable.ts";
 
 /** How dispatch protects its walk of the list. */
 export const LIST_PROTECTIONS = ["rcu", "rwlock", "none"] as const;
@@ -137,11 +137,22 @@ export class NotifierChain implements CalloutSink {
         k.unlock(th, "mmu_notifier_list_lock");
         break;
       case "takes-mmap-sem":
-      case "takes-mmap-sem-all-locks":
         yield* k.lock(th, sem, "rwsem-write");
         update();
         k.unlock(th, sem);
         break;
+      case "takes-mmap-sem-all-locks": {
+        // mm_take_all_locks(): every i_mmap_lock (and anon_vma lock) of the mm's vmas, so
+        // that no invalidate_range_start/end of a path that holds one of them is in flight.
+        yield* k.lock(th, sem, "rwsem-write");
+        const files = [...new Set((k.state.mms[mm]?.vmas ?? []).flatMap((v) => v.file ? [v.file] : []))]
+          .sort();
+        for (const f of files) yield* k.lock(th, immapName(f), "spin");
+        update();
+        for (const f of files.reverse()) k.unlock(th, immapName(f));
+        k.unlock(th, sem);
+        break;
+      }
       case "caller-holds-mmap-sem":
         update();
         break;
