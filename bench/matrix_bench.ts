@@ -83,3 +83,15 @@ Deno.bench({
     reportJson(buildReport(matrix));
   },
 });
+
+// The report benches above reuse one matrix, so each outcome's behaviour
+// digest (computed once per outcome) is warm after the first iteration; this
+// one measures what `deno task report` does, from the files to the text.
+Deno.bench({
+  name: "load + runMatrix() + renderMarkdown() (the report command)",
+  group: "end to end",
+  fn() {
+    const m = runMatrix(loadScenarioDir(`${root}scenarios`), loadRevisionDir(`${root}patches`));
+    renderMarkdown(m);
+  },
+});

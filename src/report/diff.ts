@@ -129,7 +129,16 @@ export function classifyChange(a: Outcome, b: Outcome): ChangeClass[] {
   if (added.length) out.push("regression");
   if (removed.length) out.push("fix");
   if (out.length) return out;
-  return behaviourDigest(a) === behaviourDigest(b) ? ["same"] : ["change"];
+  return behaviourOf(a) === behaviourOf(b) ? ["same"] : ["change"];
+}
+
+/** Behaviour digests, computed once per outcome (outcomes are not mutated). */
+const behaviours = new WeakMap<Outcome, string>();
+
+function behaviourOf(o: Outcome): string {
+  let d = behaviours.get(o);
+  if (d === undefined) behaviours.set(o, d = behaviourDigest(o));
+  return d;
 }
 
 /**
@@ -302,7 +311,7 @@ export function groupRevisions(
   const groups: OutcomeGroup[] = [];
   for (const r of revisions) {
     const o = outcomeOf(matrix, scenario, r);
-    const d = behaviourDigest(o);
+    const d = behaviourOf(o);
     const g = groups.find((x) => x.digest === d);
     if (g) g.revisions.push(r);
     else groups.push({ digest: d, kinds: o.kinds, revisions: [r] });
