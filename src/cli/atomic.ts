@@ -27,7 +27,7 @@ export function writeFileAtomic(path: string, text: string): void {
   const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
   const base = path.slice(slash + 1);
   Deno.mkdirSync(dir, { recursive: true });
-  const tmp = `${dir}/.${base}.${Deno.pid}.tmp`;
+  const tmp = `${dir === "/" ? "" : dir}/.${base}.${Deno.pid}.tmp`;
   try {
     Deno.writeTextFileSync(tmp, text);
     Deno.renameSync(tmp, path);

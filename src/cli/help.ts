@@ -62,7 +62,7 @@ from A to B: regression (a violation kind appears), fix (one disappears),
 change (same kinds, other behaviour differs) or same. Names the config keys
 that differ, and for each changed scenario the keys relevant to it.
 
-  --json   print the comparison as canonical JSON
+  --json   print the comparison as canonical JSON (schema mmbisect/compare@1)
 
 ${COMMON}
 
@@ -99,7 +99,7 @@ first good" for a fix, with the config keys that differ between the two.
 
   <lineage>    a lineage name (emmu, reference, ...)
   <scenario>   a scenario id or the path of a .json file
-  --json       print the bisection as canonical JSON
+  --json       print the bisection as canonical JSON (schema mmbisect/bisect@1)
 
 ${COMMON}
 
