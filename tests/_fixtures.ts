@@ -3,7 +3,21 @@
  *
  * @module
  */
-import type { Matrix, Outcome, Revision, Scenario, TraceEntry, ViolationKind } from "../mod.ts";
+import {
+  loadRevisionDir,
+  type Matrix,
+  type Outcome,
+  type Revision,
+  type Scenario,
+  type TraceEntry,
+  type ViolationKind,
+} from "../mod.ts";
+
+/**
+ * A shipped revision whose every field the hand-built ones inherit, so that
+ * fields added to revisions later are present (and equal) on all of them.
+ */
+const BASE = loadRevisionDir("patches")[0];
 
 /** A minimal outcome: only what the diff reads is meaningful. */
 export function outcome(
@@ -69,6 +83,7 @@ export function revision(
     paths[path] = { callouts: calls.map((call) => ({ at: "entry", call, cite: "test" })) };
   }
   return {
+    ...BASE,
     id,
     file: `${id}.json`,
     title: id,
@@ -77,7 +92,9 @@ export function revision(
     candidate: opts.candidate ?? false,
     date: "2008-01-01",
     source: "test",
+    evidence: undefined,
     chain: {
+      ...BASE.chain,
       list: opts.list ?? "rcu",
       register: "r",
       release: "x",
