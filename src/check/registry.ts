@@ -12,6 +12,7 @@ import { sleepInAtomic } from "./sleep_in_atomic.ts";
 import { pageLeak } from "./page_leak.ts";
 import { releaseCount } from "./release_count.ts";
 import { noProgress } from "./no_progress.ts";
+import { listCorruption } from "./list_corruption.ts";
 
 /** Returns a fresh instance of every registered checker. */
 export function createCheckers(): Checker[] {
@@ -24,5 +25,6 @@ export function createCheckers(): Checker[] {
     pageLeak(),
     releaseCount(),
     noProgress(),
+    listCorruption(),
   ];
 }

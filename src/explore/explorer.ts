@@ -64,11 +64,17 @@ export interface ExploreResult {
   /** The distinct sets of violation kinds the schedules end with. */
   endings: string[][];
   counterexamples: Partial<Record<ViolationKind, Counterexample>>;
+  /**
+   * The largest value each numeric driver counter reaches at the end of any
+   * schedule (`<secondary>.<counter>`), e.g. how long invalidations stalled.
+   */
+  maxima: Record<string, number>;
 }
 
 interface Summary {
   sigs: Set<string>;
   shortest: Map<string, string[]>;
+  maxima: Map<string, number>;
 }
 
 class Bounded extends Error {}
@@ -197,7 +203,13 @@ export function explore(scenario: Scenario, revision: Revision, opts: ExploreOpt
       schedules++;
       const shortest = new Map<string, string[]>();
       for (const k of outcome.kinds) shortest.set(k, []);
-      return { sigs: new Set([outcome.kinds.join(",")]), shortest };
+      const maxima = new Map<string, number>();
+      for (const sec of outcome.secondaries) {
+        for (const [key, v] of Object.entries(sec.state)) {
+          if (typeof v === "number") maxima.set(`${sec.id}.${key}`, v);
+        }
+      }
+      return { sigs: new Set([outcome.kinds.join(",")]), shortest, maxima };
     }
     if (!stop) throw new Error(`replay of ${prefix.join(",")} diverged`);
     const { enabled, hash } = stop as { enabled: string[]; hash: string };
@@ -206,10 +218,11 @@ export function explore(scenario: Scenario, revision: Revision, opts: ExploreOpt
       if (seen) return seen;
     }
     states++;
-    const merged: Summary = { sigs: new Set(), shortest: new Map() };
+    const merged: Summary = { sigs: new Set(), shortest: new Map(), maxima: new Map() };
     for (const name of enabled) {
       const sub = visit([...prefix, name]);
       for (const s of sub.sigs) merged.sigs.add(s);
+      for (const [key, v] of sub.maxima) merged.maxima.set(key, Math.max(v, merged.maxima.get(key) ?? v));
       for (const [k, suffix] of sub.shortest) {
         const cand = [name, ...suffix];
         const cur = merged.shortest.get(k);
@@ -220,7 +233,7 @@ export function explore(scenario: Scenario, revision: Revision, opts: ExploreOpt
     return merged;
   }
 
-  let root: Summary = { sigs: new Set(), shortest: new Map() };
+  let root: Summary = { sigs: new Set(), shortest: new Map(), maxima: new Map() };
   try {
     root = visit([]);
   } catch (e) {
@@ -252,5 +265,6 @@ export function explore(scenario: Scenario, revision: Revision, opts: ExploreOpt
     verdicts,
     endings,
     counterexamples,
+    maxima: Object.fromEntries([...root.maxima].sort(([a], [b]) => a.localeCompare(b))),
   };
 }

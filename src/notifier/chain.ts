@@ -15,7 +15,7 @@ import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
 import { immapName, mmapSemName } from "../kernel/pgtable.ts";
 
 /** How dispatch protects its walk of the list. */
-export const LIST_PROTECTIONS = ["rcu", "rwlock", "none"] as const;
+export const LIST_PROTECTIONS = ["rcu", "srcu", "rwlock", "none"] as const;
 /** How (un)registration is serialised. */
 export const REGISTER_LOCKINGS = [
   "global-spinlock",
@@ -66,6 +66,8 @@ export interface Secondary {
   refHolders(): Record<string, number>;
   /** Driver state worth showing in an outcome. */
   summary(): Record<string, number | string | string[]>;
+  /** Lists of the driver whose entries must stay alive while listed (list-corruption). */
+  lists?(): { name: string; entries: { id: string; alive: boolean }[] }[];
 }
 
 /** One translation a secondary MMU holds. */
@@ -165,6 +167,7 @@ export class NotifierChain implements CalloutSink {
     const list = [...(this.lists[ev.mm] ?? [])];
     k.emit({ type: "callout", ev, listeners: list });
     if (list.length === 0) return false;
+    // SRCU read sections may sleep, so they are not atomic context; the model tracks none.
     const lock = this.config.list === "rcu"
       ? RCU
       : this.config.list === "rwlock"

@@ -21,6 +21,7 @@ import { mmapSemName, pteAddr } from "../kernel/pgtable.ts";
 import { putPage } from "../model/state.ts";
 import type { NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
+import { HmmMirror } from "../secondary/hmm.ts";
 import type { Step } from "./scenario.ts";
 
 /** What an operation returned, as the outcome records it. */
@@ -111,8 +112,18 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
     }
     case "guest": {
       const sec = w.chain.secondaries[String(a.secondary)];
-      if (!(sec instanceof Kvm)) return "unsupported";
-      return yield* sec.access(k, th, addr, a.access === "write");
+      if (sec instanceof Kvm) return yield* sec.access(k, th, addr, a.access === "write");
+      if (sec instanceof HmmMirror) return sec.access(k, addr, a.access === "write");
+      return "unsupported";
+    }
+    case "snapshot": {
+      const sec = w.chain.secondaries[String(a.secondary)];
+      if (!(sec instanceof HmmMirror)) return "unsupported";
+      const sem = mmapSemName(sec.mm);
+      yield* k.lock(th, sem, "rwsem-read");
+      const r = yield* sec.snapshot(k, th, addr, addr + len);
+      k.unlock(th, sem);
+      return r;
     }
     case "register":
     case "unregister": {
@@ -125,7 +136,7 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
         yield* w.chain.register(k, th, sec, holding);
       } else {
         yield* w.chain.unregister(k, th, sec, holding);
-        if (sec instanceof Kvm) sec.teardown(k);
+        yield* sec.release(k, th);
       }
       return 0;
     }

@@ -13,6 +13,7 @@ import {
   RELEASE_VARIANTS,
 } from "../notifier/chain.ts";
 import { expectObject, expectString, InputError, type Json, readJsonFile } from "./errors.ts";
+import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
 
 /** A loaded, resolved revision. */
 export interface Revision {
@@ -31,6 +32,8 @@ export interface Revision {
   evidence?: string;
   chain: ChainConfig;
   paths: Record<string, PathConfig>;
+  /** Driver variants the revision selects (for example the HMM snapshot strategy). */
+  drivers: { hmm: { snapshot: HmmStrategy } };
   /** The resolved config as JSON (after `extends`), for hashing and key diffs. */
   resolved: Record<string, Json>;
 }
@@ -47,6 +50,7 @@ const TOP_KEYS = [
   "evidence",
   "chain",
   "paths",
+  "drivers",
 ] as const;
 
 /** Deep-merges `over` onto `base`: objects merge key by key, anything else replaces; null deletes. */
@@ -103,9 +107,17 @@ export function parseRevision(
   const pathsObj = expectObject(top.paths ?? {}, file, "paths", Object.keys(HOOK_POINTS));
   const paths: Record<string, PathConfig> = {};
   for (const [name, p] of Object.entries(pathsObj)) paths[name] = parsePath(p, file, name);
+  const drv = expectObject(top.drivers ?? {}, file, "drivers", ["hmm"]);
+  const hmm = expectObject(drv.hmm ?? {}, file, "drivers.hmm", ["snapshot", "cite"]);
+  if (drv.hmm !== undefined) expectString(hmm, "cite", file, "drivers.hmm");
+  const snapshot = (expectString(hmm, "snapshot", file, "drivers.hmm", {
+    optional: true,
+    oneOf: HMM_STRATEGIES,
+  }) ?? "sequence-retry") as HmmStrategy;
   return {
     id,
     file,
+    drivers: { hmm: { snapshot } },
     title: expectString(top, "title", file, "")!,
     lineage: expectString(top, "lineage", file, "")!,
     follows: expectString(top, "follows", file, "", { optional: true }),
@@ -281,6 +293,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["chain.list"] = c.list;
   out["chain.register"] = c.register;
   out["chain.release"] = c.release;
+  out["drivers.hmm.snapshot"] = rev.drivers.hmm.snapshot;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }

@@ -20,6 +20,7 @@ import {
 import { newFile, newState } from "../model/state.ts";
 import { NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
+import { HmmMirror } from "../secondary/hmm.ts";
 import type { Violation } from "../check/checker.ts";
 import { createCheckers } from "../check/registry.ts";
 import { type OpResult, runOp, type World } from "./ops.ts";
@@ -105,7 +106,13 @@ export class Run {
     this.chain = new NotifierChain(revision.chain);
     this.kernel = new Kernel(state, revision.paths, this.chain);
     this.kernel.preemptive = opts.preemptive ?? false;
-    for (const s of scenario.secondaries) this.chain.add(new Kvm(s.id, s.mm));
+    for (const s of scenario.secondaries) {
+      this.chain.add(
+        s.driver === "hmm"
+          ? new HmmMirror(s.id, s.mm, revision.drivers.hmm.snapshot)
+          : new Kvm(s.id, s.mm),
+      );
+    }
     this.world = { kernel: this.kernel, chain: this.chain };
     this.ctx = {
       kernel: this.kernel,

@@ -29,7 +29,7 @@ export interface FileSpec {
 /** A secondary MMU the scenario attaches. */
 export interface SecondarySpec {
   id: string;
-  driver: "kvm";
+  driver: "kvm" | "hmm";
   mm: string;
 }
 
@@ -59,6 +59,7 @@ export const OPS: Record<string, Record<string, FieldType>> = {
   munmap: { mm: "mm", addr: "addr", len: "len" },
   touch: { mm: "mm", addr: "addr", access: ["read", "write"] },
   guest: { secondary: "secondary", addr: "addr", access: ["read", "write"] },
+  snapshot: { secondary: "secondary", addr: "addr", len: "len" },
   register: { secondary: "secondary", "holding_mmap_sem?": "bool" },
   unregister: { secondary: "secondary", "holding_mmap_sem?": "bool" },
   fork: { mm: "mm", child: "mm" },
@@ -145,7 +146,7 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       const o = expectObject(s, file, field, ["id", "driver", "mm"]);
       return {
         id: expectString(o, "id", file, field)!,
-        driver: expectString(o, "driver", file, field, { oneOf: ["kvm"] }) as "kvm",
+        driver: expectString(o, "driver", file, field, { oneOf: ["kvm", "hmm"] }) as "kvm" | "hmm",
         mm: expectString(o, "mm", file, field)!,
       };
     },
@@ -247,7 +248,7 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     during = { at, step: inner };
   }
   const thread = expectString(o, "thread", file, field, { optional: true }) ??
-    (op === "guest" ? "vcpu0" : "cpu0");
+    (op === "guest" ? "vcpu0" : op === "snapshot" ? "dev0" : "cpu0");
   let threads: Step["threads"];
   if (op === "race") {
     const t = expectObject(o.threads, file, `${field}.threads`, Object.keys(o.threads ?? {}));
@@ -283,7 +284,7 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
 function validateLayout(steps: Step[], ctx: ParseCtx): void {
   const layout: Record<string, [number, number][]> = {};
   const mmOf = (s: Step) =>
-    s.op === "guest"
+    s.op === "guest" || s.op === "snapshot"
       ? ctx.secondaries.find((x) => x.id === s.args.secondary)!.mm
       : String(s.args.mm);
   const check = (s: Step, field: string) => {

@@ -167,10 +167,6 @@ export class Kvm implements Secondary {
     k.unlock(th, lock);
   }
 
-  /** Drops every shadow pte (VM destruction after unregister). */
-  teardown(k: Kernel): void {
-    this.zapRange(k, 0, 2 ** 48);
-  }
 
   /**
    * A guest access to `addr`: through the shadow pte when it allows it,
