@@ -16,6 +16,11 @@
  * @module
  */
 export * from "./src/model/types.ts";
+export * from "./src/kernel/hooks.ts";
+export * from "./src/kernel/context.ts";
+export * from "./src/notifier/chain.ts";
+export { HMM_STRATEGIES, type HmmStrategy } from "./src/secondary/hmm.ts";
+export type { OpResult, World } from "./src/run/ops.ts";
 export * from "./src/run/errors.ts";
 export * from "./src/run/scenario.ts";
 export * from "./src/run/revision.ts";

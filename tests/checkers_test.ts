@@ -1,12 +1,22 @@
 import assert from "node:assert/strict";
-import { loadRevisionDir, parseRevision, parseScenario, type Revision, runScenario } from "../mod.ts";
+import {
+  loadRevisionDir,
+  parseRevision,
+  parseScenario,
+  type Revision,
+  runScenario,
+} from "../mod.ts";
 
 const revisions = loadRevisionDir("patches");
 const lookup = (id: string) => revisions.find((r) => r.id === id);
 
 /** emmu-v5 with some paths replaced. */
 function v5With(paths: Record<string, unknown>, chain: Record<string, unknown> = {}): Revision {
-  return parseRevision({ id: "test-rev", extends: "emmu-v5", chain, paths }, "test-rev.json", lookup);
+  return parseRevision(
+    { id: "test-rev", extends: "emmu-v5", chain, paths },
+    "test-rev.json",
+    lookup,
+  );
 }
 
 const mapAndGuestWrite = [
@@ -16,21 +26,36 @@ const mapAndGuestWrite = [
 ];
 
 function scenario(steps: unknown[]) {
-  return parseScenario({
-    purpose: "checker test",
-    exercises: [],
-    cite: "tests/checkers_test.ts",
-    secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
-    steps,
-  }, "inline.json", "inline");
+  return parseScenario(
+    {
+      purpose: "checker test",
+      exercises: [],
+      cite: "tests/checkers_test.ts",
+      secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+      steps,
+    },
+    "inline.json",
+    "inline",
+  );
 }
 
-const munmap = scenario([...mapAndGuestWrite, { op: "munmap", mm: "A", addr: "0x100000", len: "0x4000" }]);
+const munmap = scenario([...mapAndGuestWrite, {
+  op: "munmap",
+  mm: "A",
+  addr: "0x100000",
+  len: "0x4000",
+}]);
 
 Deno.test("unbalancedRange() reports an end without a begin, with its step and range", () => {
   const rev = v5With({
     unmap_region: {
-      callouts: [{ at: "after_tlb_finish", call: "invalidate_range_end", range: "region", atomic: 0, cite: "test" }],
+      callouts: [{
+        at: "after_tlb_finish",
+        call: "invalidate_range_end",
+        range: "region",
+        atomic: 0,
+        cite: "test",
+      }],
     },
   });
   const v = runScenario(munmap, rev).violations.filter((x) => x.kind === "unbalanced-range");
@@ -43,7 +68,13 @@ Deno.test("unbalancedRange() reports an end without a begin, with its step and r
 Deno.test("unbalancedRange() reports a begin left open when the operation returns", () => {
   const rev = v5With({
     unmap_region: {
-      callouts: [{ at: "before_unmap_vmas", call: "invalidate_range_begin", range: "region", atomic: 0, cite: "test" }],
+      callouts: [{
+        at: "before_unmap_vmas",
+        call: "invalidate_range_begin",
+        range: "region",
+        atomic: 0,
+        cite: "test",
+      }],
     },
   });
   const v = runScenario(munmap, rev).violations.filter((x) => x.kind === "unbalanced-range");
@@ -53,13 +84,16 @@ Deno.test("unbalancedRange() reports a begin left open when the operation return
 
 Deno.test("staleSecondary() reports a translation the primary dropped, once", () => {
   const rev = v5With({ unmap_region: { callouts: [] } });
-  const out = runScenario(scenario([...mapAndGuestWrite, { op: "munmap", mm: "A", addr: "0x100000", len: "0x4000" }, {
-    op: "munmap",
-    mm: "A",
-    addr: "0x100000",
-    len: "0x4000",
-    outside: true,
-  }]), rev);
+  const out = runScenario(
+    scenario([...mapAndGuestWrite, { op: "munmap", mm: "A", addr: "0x100000", len: "0x4000" }, {
+      op: "munmap",
+      mm: "A",
+      addr: "0x100000",
+      len: "0x4000",
+      outside: true,
+    }]),
+    rev,
+  );
   const v = out.violations.filter((x) => x.kind === "stale-secondary");
   assert.equal(v.length, 1);
   assert.equal(v[0].step, 3);
@@ -68,13 +102,16 @@ Deno.test("staleSecondary() reports a translation the primary dropped, once", ()
 
 Deno.test("lostWrite() reports a guest write through a translation the primary no longer has", () => {
   const rev = v5With({ unmap_region: { callouts: [] } });
-  const out = runScenario(scenario([...mapAndGuestWrite, { op: "munmap", mm: "A", addr: "0x100000", len: "0x4000" }, {
-    op: "guest",
-    secondary: "kvm0",
-    addr: "0x100000",
-    access: "write",
-    outside: true,
-  }]), rev);
+  const out = runScenario(
+    scenario([...mapAndGuestWrite, { op: "munmap", mm: "A", addr: "0x100000", len: "0x4000" }, {
+      op: "guest",
+      secondary: "kvm0",
+      addr: "0x100000",
+      access: "write",
+      outside: true,
+    }]),
+    rev,
+  );
   assert.deepEqual(out.kinds, ["lost-write", "stale-secondary"]);
   assert.equal(out.violations.find((x) => x.kind === "lost-write")!.step, 4);
 });
@@ -84,8 +121,20 @@ Deno.test("sleepInAtomic() reports atomic=0 passed under a spinlock and is quiet
     v5With({
       __unmap_hugepage_range: {
         callouts: [
-          { at: "before_lock", call: "invalidate_range_begin", range: "requested", atomic, cite: "test" },
-          { at: "after_flush", call: "invalidate_range_end", range: "requested", atomic, cite: "test" },
+          {
+            at: "before_lock",
+            call: "invalidate_range_begin",
+            range: "requested",
+            atomic,
+            cite: "test",
+          },
+          {
+            at: "after_flush",
+            call: "invalidate_range_end",
+            range: "requested",
+            atomic,
+            cite: "test",
+          },
         ],
       },
     });
@@ -94,7 +143,9 @@ Deno.test("sleepInAtomic() reports atomic=0 passed under a spinlock and is quiet
     "scenarios/hugetlb-truncate.json",
     "hugetlb-truncate",
   );
-  const v = runScenario(s, huge(0)).violations.filter((x) => x.kind === "sleep-in-atomic" && x.step === 4);
+  const v = runScenario(s, huge(0)).violations.filter((x) =>
+    x.kind === "sleep-in-atomic" && x.step === 4
+  );
   assert.equal(v.length, 2);
   assert.match(v[0].detail, /passes atomic=0 while holding i_mmap_lock:huge/);
   assert.deepEqual(runScenario(s, huge(1)).kinds, []);
@@ -104,21 +155,36 @@ Deno.test("pageLeak() and releaseCount() report an exit whose notifier never get
   const rev = v5With({ exit_mmap: { callouts: [] } });
   const out = runScenario(scenario([...mapAndGuestWrite, { op: "exit", mm: "A" }]), rev);
   assert.deepEqual(out.kinds, ["page-leak", "release-count", "stale-secondary"]);
-  assert.match(out.violations.find((x) => x.kind === "page-leak")!.detail, /"kvm:kvm0:0x100000" is never dropped/);
-  assert.match(out.violations.find((x) => x.kind === "release-count")!.detail, /kvm0 got ->release 0 times/);
+  assert.match(
+    out.violations.find((x) => x.kind === "page-leak")!.detail,
+    /"kvm:kvm0:0x100000" is never dropped/,
+  );
+  assert.match(
+    out.violations.find((x) => x.kind === "release-count")!.detail,
+    /kvm0 got ->release 0 times/,
+  );
 });
 
 Deno.test("noProgress() reports a KVM fault that retries while an invalidation stays open", () => {
   const rev = v5With({
     unmap_region: {
-      callouts: [{ at: "before_unmap_vmas", call: "invalidate_range_begin", range: "region", atomic: 0, cite: "test" }],
+      callouts: [{
+        at: "before_unmap_vmas",
+        call: "invalidate_range_begin",
+        range: "region",
+        atomic: 0,
+        cite: "test",
+      }],
     },
   });
-  const out = runScenario(scenario([
-    ...mapAndGuestWrite,
-    { op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" },
-    { op: "guest", secondary: "kvm0", addr: "0x101000", access: "read" },
-  ]), rev);
+  const out = runScenario(
+    scenario([
+      ...mapAndGuestWrite,
+      { op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" },
+      { op: "guest", secondary: "kvm0", addr: "0x101000", access: "read" },
+    ]),
+    rev,
+  );
   const v = out.violations.find((x) => x.kind === "no-progress")!;
   assert.equal(v.step, 4);
   assert.match(v.detail, /mmu_notifier_count=1/);

@@ -5,7 +5,11 @@ Deno.test("runScenario() gives byte-identical outcome JSON on every run", () => 
   const revisions = loadRevisionDir("patches");
   for (const s of loadScenarioDir("scenarios")) {
     for (const r of revisions) {
-      assert.equal(outcomeJson(runScenario(s, r)), outcomeJson(runScenario(s, r)), `${s.id} on ${r.id}`);
+      assert.equal(
+        outcomeJson(runScenario(s, r)),
+        outcomeJson(runScenario(s, r)),
+        `${s.id} on ${r.id}`,
+      );
     }
   }
 });

@@ -4,9 +4,10 @@ import { explore, loadRevisionDir, loadScenarioDir, replaySchedule, runScenario 
 const revisions = loadRevisionDir("patches");
 const scenarios = loadScenarioDir("scenarios");
 const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
-const pinned: Record<string, Record<string, { verdicts: Record<string, string>; cite: string }>> = JSON.parse(
-  Deno.readTextFileSync(new URL("./expected_races.json", import.meta.url)),
-);
+const pinned: Record<string, Record<string, { verdicts: Record<string, string>; cite: string }>> =
+  JSON.parse(
+    Deno.readTextFileSync(new URL("./expected_races.json", import.meta.url)),
+  );
 
 Deno.test("expected_races.json pins every race scenario", () => {
   assert.deepEqual(Object.keys(pinned).sort(), races.map((s) => s.id).sort());

@@ -14,16 +14,29 @@ const byId = (id: string): Revision => revisions.find((r) => r.id === id)!;
 const v5raw = JSON.parse(Deno.readTextFileSync("patches/emmu-v5.json"));
 
 function rejects(raw: unknown, field: string) {
-  assert.throws(() => parseRevision(raw, "patches/x.json", (id) => revisions.find((r) => r.id === id)), (e) => {
-    assert.ok(e instanceof InputError, String(e));
-    assert.equal(e.field, field);
-    return true;
-  });
+  assert.throws(
+    () => parseRevision(raw, "patches/x.json", (id) => revisions.find((r) => r.id === id)),
+    (e) => {
+      assert.ok(e instanceof InputError, String(e));
+      assert.equal(e.field, field);
+      return true;
+    },
+  );
 }
 
 Deno.test("loadRevisionDir() loads every lineage revision, candidate and the reference", () => {
   const ids = revisions.map((r) => r.id);
-  for (const id of ["emmu-v1", "emmu-v2", "emmu-v3", "emmu-v4", "emmu-v5", "emmu-v5-holt-guard", "mainline-2.6.27"]) {
+  for (
+    const id of [
+      "emmu-v1",
+      "emmu-v2",
+      "emmu-v3",
+      "emmu-v4",
+      "emmu-v5",
+      "emmu-v5-holt-guard",
+      "mainline-2.6.27",
+    ]
+  ) {
     assert.ok(ids.includes(id), id);
   }
 });
@@ -34,28 +47,54 @@ Deno.test("loadRevisionDir() gives every revision and every callout its provenan
     assert.ok(r.chain.cite.length > 20, `${r.id}: chain.cite`);
     for (const [path, cfg] of Object.entries(r.paths)) {
       for (const c of cfg.callouts) {
-        assert.match(c.cite, /(000_|docs\/sources\.md|DESIGN\.md|reconstructed|MMU Notifiers)/, `${r.id} ${path}:${c.at}`);
+        assert.match(
+          c.cite,
+          /(000_|docs\/sources\.md|DESIGN\.md|reconstructed|MMU Notifiers)/,
+          `${r.id} ${path}:${c.at}`,
+        );
       }
     }
   }
 });
 
 Deno.test("parseRevision() rejects a config key that is not part of the schema", async (t) => {
-  await t.step("a key naming a bug", () => rejects({ ...v5raw, hasEndWithoutBegin: true }, "hasEndWithoutBegin"));
-  await t.step("an unknown kernel path", () =>
-    rejects({ ...v5raw, paths: { ...v5raw.paths, do_magic: { callouts: [] } } }, "paths.do_magic"));
+  await t.step(
+    "a key naming a bug",
+    () => rejects({ ...v5raw, hasEndWithoutBegin: true }, "hasEndWithoutBegin"),
+  );
+  await t.step(
+    "an unknown kernel path",
+    () =>
+      rejects(
+        { ...v5raw, paths: { ...v5raw.paths, do_magic: { callouts: [] } } },
+        "paths.do_magic",
+      ),
+  );
   await t.step("an unknown hook point", () =>
     rejects({
       ...v5raw,
-      paths: { do_wp_page: { callouts: [{ at: "somewhere", call: "invalidate_page", cite: "x" }] } },
+      paths: {
+        do_wp_page: { callouts: [{ at: "somewhere", call: "invalidate_page", cite: "x" }] },
+      },
     }, "paths.do_wp_page.callouts[0].at"));
   await t.step("a range the hook point does not have in scope", () =>
     rejects({
       ...v5raw,
-      paths: { unmap_region: { callouts: [{ at: "before_unmap_vmas", call: "invalidate_range_begin", range: "page", cite: "x" }] } },
+      paths: {
+        unmap_region: {
+          callouts: [{
+            at: "before_unmap_vmas",
+            call: "invalidate_range_begin",
+            range: "page",
+            cite: "x",
+          }],
+        },
+      },
     }, "paths.unmap_region.callouts[0].range"));
-  await t.step("an unknown chain variant", () =>
-    rejects({ ...v5raw, chain: { ...v5raw.chain, release: "never" } }, "chain.release"));
+  await t.step(
+    "an unknown chain variant",
+    () => rejects({ ...v5raw, chain: { ...v5raw.chain, release: "never" } }, "chain.release"),
+  );
 });
 
 Deno.test("parseRevision() resolves extends by merging over the base", () => {
@@ -70,7 +109,9 @@ Deno.test("parseRevision() resolves extends by merging over the base", () => {
 });
 
 Deno.test("mergeConfig() merges objects, replaces arrays and deletes on null", () => {
-  assert.deepEqual(mergeConfig({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, d: null }), { a: { b: 1, c: [2] } });
+  assert.deepEqual(mergeConfig({ a: { b: 1, c: [1] }, d: 1 }, { a: { c: [2] }, d: null }), {
+    a: { b: 1, c: [2] },
+  });
 });
 
 Deno.test("diffConfig() names exactly the do_wp_page guard between emmu-v5 and Robin Holt's fix", () => {
@@ -89,5 +130,7 @@ Deno.test("diffConfig() between emmu-v4 and emmu-v5 names the mremap and copy_pa
 });
 
 Deno.test("flattenConfig() leaves provenance out of the behaviour keys", () => {
-  for (const key of Object.keys(flattenConfig(byId("emmu-v5")))) assert.doesNotMatch(key, /cite|source|evidence/);
+  for (const key of Object.keys(flattenConfig(byId("emmu-v5")))) {
+    assert.doesNotMatch(key, /cite|source|evidence/);
+  }
 });

@@ -32,12 +32,18 @@ Deno.test("parseScenario() accepts a well-formed scenario", () => {
 
 Deno.test("parseScenario() names the file and field of bad input", async (t) => {
   await t.step("unknown top-level field", () => rejects({ ...base, expect: [] }, "expect"));
-  await t.step("unknown operation", () =>
-    rejects({ ...base, steps: [{ op: "explode", mm: "A" }] }, "steps[0].op"));
-  await t.step("unknown field of an operation", () =>
-    rejects({ ...base, steps: [{ ...base.steps[0], colour: "red" }] }, "steps[0].colour"));
-  await t.step("missing field", () =>
-    rejects({ ...base, steps: [{ op: "munmap", mm: "A", addr: "0x1000" }] }, "steps[0].len"));
+  await t.step(
+    "unknown operation",
+    () => rejects({ ...base, steps: [{ op: "explode", mm: "A" }] }, "steps[0].op"),
+  );
+  await t.step(
+    "unknown field of an operation",
+    () => rejects({ ...base, steps: [{ ...base.steps[0], colour: "red" }] }, "steps[0].colour"),
+  );
+  await t.step(
+    "missing field",
+    () => rejects({ ...base, steps: [{ op: "munmap", mm: "A", addr: "0x1000" }] }, "steps[0].len"),
+  );
   await t.step("address outside any mapping", () =>
     rejects({
       ...base,
@@ -52,22 +58,37 @@ Deno.test("parseScenario() names the file and field of bad input", async (t) => 
         { op: "touch", mm: "A", addr: "0x100000", access: "read" },
       ],
     }, "steps[2].addr"));
-  await t.step("unaligned address", () =>
-    rejects({ ...base, steps: [{ ...base.steps[0], addr: "0x100001" }] }, "steps[0].addr"));
+  await t.step(
+    "unaligned address",
+    () => rejects({ ...base, steps: [{ ...base.steps[0], addr: "0x100001" }] }, "steps[0].addr"),
+  );
   await t.step("undeclared secondary", () =>
     rejects({
       ...base,
       steps: [base.steps[0], { op: "guest", secondary: "gru0", addr: "0x100000", access: "read" }],
     }, "steps[1].secondary"));
-  await t.step("bad allocation kind", () =>
-    rejects({ ...base, steps: [{ ...base.steps[0], fail: { pgd: [1] } }] }, "steps[0].fail.pgd"));
+  await t.step(
+    "bad allocation kind",
+    () =>
+      rejects({ ...base, steps: [{ ...base.steps[0], fail: { pgd: [1] } }] }, "steps[0].fail.pgd"),
+  );
 });
 
 Deno.test("parseScenario() accepts an address outside any mapping when the step says so", () => {
-  const s = parseScenario({
-    ...base,
-    steps: [base.steps[0], { op: "touch", mm: "A", addr: "0x900000", access: "read", outside: true }],
-  }, "scenarios/x.json", "x");
+  const s = parseScenario(
+    {
+      ...base,
+      steps: [base.steps[0], {
+        op: "touch",
+        mm: "A",
+        addr: "0x900000",
+        access: "read",
+        outside: true,
+      }],
+    },
+    "scenarios/x.json",
+    "x",
+  );
   assert.equal(s.steps[1].outside, true);
 });
 
@@ -93,5 +114,11 @@ Deno.test("loadScenarioDir() covers every hooked kernel path with a KVM secondar
   for (const path of Object.keys(HOOK_POINTS)) {
     assert.ok(covered.has(path), `no scenario exercises ${path}`);
   }
-  for (const s of all) assert.ok(s.secondaries.some((x) => x.driver === "kvm"), s.id);
+  const withKvm = new Set(
+    all.filter((s) => s.secondaries.some((x) => x.driver === "kvm")).flatMap((s) => s.exercises),
+  );
+  for (const path of Object.keys(HOOK_POINTS)) {
+    assert.ok(withKvm.has(path), `no KVM scenario exercises ${path}`);
+  }
+  for (const s of all) assert.ok(s.secondaries.length > 0, `${s.id} attaches no secondary MMU`);
 });

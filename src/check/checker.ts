@@ -29,6 +29,7 @@ export type ViolationKind = typeof VIOLATION_KINDS[number];
 
 /** One violation, as an outcome reports it. */
 export interface Violation {
+  /** Which invariant was broken. */
   kind: ViolationKind;
   /** Scenario step (0-based) during or after which it was observed. */
   step: number;
@@ -40,8 +41,11 @@ export interface Violation {
 
 /** What a checker can look at. */
 export interface CheckContext {
+  /** The kernel of the run: model state, locks held, current step. */
   readonly kernel: Kernel;
+  /** The notifier chain: the lists of every mm and every secondary MMU. */
   readonly chain: NotifierChain;
+  /** The revision's notifier-chain behaviour. */
   readonly config: ChainConfig;
   /** Records a violation. */
   report(v: Violation): void;

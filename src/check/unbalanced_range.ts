@@ -9,7 +9,7 @@
  */
 import type { CalloutEvent } from "../kernel/context.ts";
 import { hexRange } from "../model/state.ts";
-import type { Checker, CheckContext } from "./checker.ts";
+import type { CheckContext, Checker } from "./checker.ts";
 
 /** The pseudo-listener that stands for the kernel's own calls. */
 const KERNEL = "*";
@@ -21,7 +21,8 @@ export function unbalancedRange(): Checker {
   const stack = (ev: CalloutEvent, who: string) => open[`${ev.thread}/${ev.mm}/${who}`] ??= [];
   return {
     kind: "unbalanced-range",
-    doc: "every invalidate_range_end matches an earlier begin of the same thread and mm, with the same range, before the operation returns; every notifier gets both halves",
+    doc:
+      "every invalidate_range_end matches an earlier begin of the same thread and mm, with the same range, before the operation returns; every notifier gets both halves",
     observe(ctx: CheckContext, o) {
       if (o.type !== "callout") return;
       const ev = o.ev;
@@ -37,7 +38,8 @@ export function unbalancedRange(): Checker {
           kind: "unbalanced-range",
           step: ev.step,
           where: where(ev),
-          detail: `${ev.path}:${ev.at} calls ${ev.call} with no open invalidate_range_begin in ${ev.mm}`,
+          detail:
+            `${ev.path}:${ev.at} calls ${ev.call} with no open invalidate_range_begin in ${ev.mm}`,
         });
         return;
       }
@@ -57,12 +59,15 @@ export function unbalancedRange(): Checker {
           kind: "unbalanced-range",
           step: ev.step,
           where: where(ev),
-          detail: `${who} receives ${ev.call} from ${ev.path}:${ev.at} without the begin (it was not on the list then)`,
+          detail:
+            `${who} receives ${ev.call} from ${ev.path}:${ev.at} without the begin (it was not on the list then)`,
         });
       }
     },
     snapshot() {
-      return Object.keys(open).sort().map((k) => [k, open[k].map((e) => `${e.path}:${e.at}:${where(e)}`)]);
+      return Object.keys(open).sort().map((
+        k,
+      ) => [k, open[k].map((e) => `${e.path}:${e.at}:${where(e)}`)]);
     },
     afterStep(ctx, step) {
       for (const key of Object.keys(open).sort()) {
@@ -76,7 +81,9 @@ export function unbalancedRange(): Checker {
             step,
             where: where(begin),
             detail: kernelOpen
-              ? `${begin.path}:${begin.at} began ${where(begin)} in ${begin.mm} and the operation returned without an end`
+              ? `${begin.path}:${begin.at} began ${
+                where(begin)
+              } in ${begin.mm} and the operation returned without an end`
               : `${who} received the begin from ${begin.path}:${begin.at} but never the end`,
           });
         }

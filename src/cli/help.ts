@@ -23,6 +23,7 @@ Commands:
   compare <revA> <revB>         compare two revisions on every scenario
   report                        regression report of every lineage (Markdown or JSON)
   bisect <lineage> <scenario>   first revision where a scenario's verdict changes
+  explore <scenario> <revision> every schedule of a scenario's threads: always/sometimes/never
 
 ${COMMON}
 
@@ -46,11 +47,16 @@ violation, the callout trace, return values, counters and secondary MMU state.
   <revision>   a revision id (patches/<id>.json, or one from --revision), or
                the path of a revision .json file
   --json       print the outcome as canonical JSON (schema mmbisect/outcome@1)
+  --schedule S replay one schedule of the scenario's threads: the thread
+               chosen at each point where several can run, comma-separated
+               ("-" for none), as "explore" prints it; lock acquisitions
+               are scheduling points in this mode
 
 ${COMMON}
 
 Examples:
   deno task run wp-reuse-after-fork emmu-v5
+  deno task run race-wp-copy-refault emmu-v2 --schedule cpu0,cpu0,cpu0,cpu0,cpu0,cpu0,cpu0,vcpu0
   deno task run wp-reuse-after-fork emmu-v5 --json
   deno task run ./my-scenario.json mainline-2.6.27
   deno task run wp-reuse-after-fork my-fix --revision ./my-fix.json
@@ -82,6 +88,8 @@ it, and each candidate against its parent. The output is deterministic.
   --format F      md (Markdown, default) or json (schema mmbisect/report@1)
   --out PATH      write to PATH (atomically: a temporary file in the same
                   directory renamed over PATH) instead of standard output
+  --no-races      leave out the race section (every schedule of the scenarios
+                  with threads, explored on every revision)
 
 ${COMMON}
 
@@ -106,5 +114,26 @@ ${COMMON}
 Examples:
   deno task bisect emmu wp-reuse-after-fork
   deno task bisect emmu ./my-scenario.json --json
+`,
+  explore:
+    `Usage: mmbisect explore <scenario> <revision> [--json] [--no-reduction] [--max-runs N] [options]
+
+Runs every schedule of the scenario's threads (its "race" and "during"
+steps; every lock acquisition is a point where another thread may run) and
+prints, for each violation kind reached, whether it is reached always or
+sometimes (kinds not listed are never reached), the number of schedules and
+distinct states explored, the largest value of each driver counter, and the
+shortest schedule reaching each kind with the command that replays it.
+
+  --json           print the result as canonical JSON (schema mmbisect/explore@1)
+  --no-reduction   explore every schedule, without merging equal states
+  --max-runs N     stop after N runs; the status is then "bounded"
+
+${COMMON}
+
+Examples:
+  deno task explore race-wp-copy-refault emmu-v2
+  deno task explore race-hmm-snapshot-storm hmm-range-lock
+  deno task explore race-hmm-snapshot-storm hmm-sequence-retry --no-reduction --json
 `,
 };

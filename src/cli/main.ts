@@ -19,6 +19,8 @@ import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, reportJson } from "../report/json.ts";
 import { progress } from "../report/progress.ts";
+import { exploreRaces, raceCell } from "../report/races.ts";
+import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { formatComparison, formatOutcome } from "./text.ts";
 import { writeFileAtomic } from "./atomic.ts";
@@ -206,13 +208,69 @@ function prettyJson(value: unknown): string {
 }
 
 function cmdRun(args: string[], io: Io): number {
-  const p = parse("run", args, { json: { type: "boolean" } }, ["scenario", "revision"]);
+  const p = parse("run", args, { json: { type: "boolean" }, schedule: { type: "string" } }, [
+    "scenario",
+    "revision",
+  ]);
   if (p.help) return help(io, "run");
   const [sArg, rArg] = p.pos;
   const scenario = resolveScenario(sArg, p.common);
   const revs = loadRevisions(p.common, revisionArgs([rArg]));
-  const outcome = runScenario(scenario, resolveRevision(revs, rArg, p.common));
-  io.out(p.values.json ? outcomeJson(outcome) : formatOutcome(outcome));
+  const revision = resolveRevision(revs, rArg, p.common);
+  const sched = p.values.schedule as string | undefined;
+  if (sched === undefined) {
+    const outcome = runScenario(scenario, revision);
+    io.out(p.values.json ? outcomeJson(outcome) : formatOutcome(outcome));
+    return 0;
+  }
+  const choices = sched === "-" ? [] : sched.split(",");
+  const { outcome, steps } = replaySchedule(scenario, revision, choices);
+  if (p.values.json) {
+    io.out(outcomeJson(outcome));
+  } else {
+    io.out(
+      `schedule: ${sched}\n${steps.map((s) => `  ${s}\n`).join("")}\n${formatOutcome(outcome)}`,
+    );
+  }
+  return 0;
+}
+
+function cmdExplore(args: string[], io: Io): number {
+  const p = parse("explore", args, {
+    json: { type: "boolean" },
+    "no-reduction": { type: "boolean" },
+    "max-runs": { type: "string" },
+  }, ["scenario", "revision"]);
+  if (p.help) return help(io, "explore");
+  const [sArg, rArg] = p.pos;
+  const scenario = resolveScenario(sArg, p.common);
+  const revs = loadRevisions(p.common, revisionArgs([rArg]));
+  const revision = resolveRevision(revs, rArg, p.common);
+  const max = p.values["max-runs"] as string | undefined;
+  if (max !== undefined && !/^[1-9][0-9]*$/.test(max)) {
+    throw new UsageError(`option "--max-runs" is "${max}" (expected a positive integer)`);
+  }
+  const r = explore(scenario, revision, {
+    reduction: !p.values["no-reduction"],
+    maxRuns: max === undefined ? undefined : Number(max),
+  });
+  if (p.values.json) {
+    io.out(prettyJson({ schema: "mmbisect/explore@1", ...r }));
+    return 0;
+  }
+  const lines = [
+    `${r.scenario} on ${r.revision}: ${raceCell(r)}`,
+    `status ${r.status}; ${r.schedules} schedules run to the end, ${r.runs} runs, ${r.states} distinct states` +
+    ` (reduction ${r.reduction ? "on" : "off"})`,
+  ];
+  const maxima = Object.entries(r.maxima).map(([k, v]) => `${k}=${v}`).join(" ");
+  if (maxima) lines.push(`driver counters, largest over all schedules: ${maxima}`);
+  for (const [kind, c] of Object.entries(r.counterexamples)) {
+    lines.push("", `${kind} (${r.verdicts[kind as keyof typeof r.verdicts]}), shortest schedule:`);
+    for (const s of c!.steps) lines.push(`  ${s}`);
+    lines.push(`replay: ${c!.replay}`);
+  }
+  io.out(lines.join("\n") + "\n");
   return 0;
 }
 
@@ -234,6 +292,7 @@ function cmdReport(args: string[], io: Io): number {
     lineage: { type: "string", multiple: true },
     format: { type: "string" },
     out: { type: "string" },
+    "no-races": { type: "boolean" },
   }, []);
   if (p.help) return help(io, "report");
   const format = (p.values.format as string | undefined) ?? "md";
@@ -257,8 +316,12 @@ function cmdReport(args: string[], io: Io): number {
   } else {
     for (const l of lineages(revs)) usageOnRange(() => lineageOrder(revs, l));
   }
-  const m = matrixOf(io, loadScenarioDir(p.common.scenarios), chosen);
-  const opts = { lineages: wanted ?? lineages(revs) };
+  const scenarios = loadScenarioDir(p.common.scenarios);
+  const m = matrixOf(io, scenarios, chosen);
+  const opts = {
+    lineages: wanted ?? lineages(revs),
+    races: p.values["no-races"] ? undefined : exploreRaces(scenarios, chosen),
+  };
   const text = format === "json" ? reportJson(buildReport(m, opts)) : renderMarkdown(m, opts);
   const out = p.values.out as string | undefined;
   if (out === undefined) {
@@ -302,6 +365,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
   compare: cmdCompare,
   report: cmdReport,
   bisect: cmdBisect,
+  explore: cmdExplore,
 };
 
 /**

@@ -41,14 +41,19 @@ export interface ExploreOptions {
 
 /** A counterexample: the thread chosen at each choice point, and what each thread did. */
 export interface Counterexample {
+  /** The thread picked at each choice point, in order (the `--schedule` argument). */
   schedule: string[];
+  /** The scheduling points each thread passed on that schedule, one line each. */
   steps: string[];
+  /** The command that replays the schedule. */
   replay: string;
 }
 
 /** What the explorer found for one scenario on one revision. */
 export interface ExploreResult {
+  /** Id of the scenario explored. */
   scenario: string;
+  /** Id of the revision it ran on. */
   revision: string;
   /** "complete": every schedule explored; "bounded": `maxRuns` was hit. */
   status: "complete" | "bounded";
@@ -58,11 +63,13 @@ export interface ExploreResult {
   schedules: number;
   /** Distinct choice states explored. */
   states: number;
+  /** Whether schedules reaching the same state were merged ({@link ExploreOptions.reduction}). */
   reduction: boolean;
   /** Every violation kind seen on some schedule, and how often it is reachable. */
   verdicts: Partial<Record<ViolationKind, Reach>>;
   /** The distinct sets of violation kinds the schedules end with. */
   endings: string[][];
+  /** For each violation kind seen, the shortest schedule that reaches it. */
   counterexamples: Partial<Record<ViolationKind, Counterexample>>;
   /**
    * The largest value each numeric driver counter reaches at the end of any
@@ -163,7 +170,11 @@ export function replaySchedule(
  * console.log(r.status, r.verdicts);
  * ```
  */
-export function explore(scenario: Scenario, revision: Revision, opts: ExploreOptions = {}): ExploreResult {
+export function explore(
+  scenario: Scenario,
+  revision: Revision,
+  opts: ExploreOptions = {},
+): ExploreResult {
   const reduction = opts.reduction ?? true;
   const maxRuns = opts.maxRuns ?? 200_000;
   const memo = new Map<string, Summary>();
@@ -222,7 +233,9 @@ export function explore(scenario: Scenario, revision: Revision, opts: ExploreOpt
     for (const name of enabled) {
       const sub = visit([...prefix, name]);
       for (const s of sub.sigs) merged.sigs.add(s);
-      for (const [key, v] of sub.maxima) merged.maxima.set(key, Math.max(v, merged.maxima.get(key) ?? v));
+      for (const [key, v] of sub.maxima) {
+        merged.maxima.set(key, Math.max(v, merged.maxima.get(key) ?? v));
+      }
       for (const [k, suffix] of sub.shortest) {
         const cand = [name, ...suffix];
         const cur = merged.shortest.get(k);

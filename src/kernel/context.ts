@@ -10,11 +10,19 @@
  */
 import type { MmState } from "../model/types.ts";
 import { hexRange } from "../model/state.ts";
-import { CALLOUT_KIND, type CalloutKind, type CalloutName, HOOK_POINTS } from "./hooks.ts";
+import {
+  CALLOUT_KIND,
+  type CalloutKind,
+  type CalloutName,
+  HOOK_POINTS,
+  type HookPoint,
+} from "./hooks.ts";
 
 /** A scheduling point: where another thread may run. */
 export interface SchedPoint {
+  /** The thread (task) that yields here. */
   thread: string;
+  /** Where it yields: a lock it takes or waits for, or a named point in a kernel function (`during.at` matches it). */
   label: string;
   /** Set when the thread cannot go on until another one releases `lock`. */
   blockedOn?: string;
@@ -49,7 +57,9 @@ export interface CalloutSpec {
 
 /** A revision's description of one kernel path. */
 export interface PathConfig {
+  /** Every callout the revision places in the path; those at one hook point are made in this order. */
   callouts: CalloutSpec[];
+  /** Seed file, message and hunk the path's callouts come from, when one cite covers them all. */
   cite?: string;
 }
 
@@ -58,20 +68,31 @@ export type LockKind = "spin" | "spin-read" | "rwsem-read" | "rwsem-write" | "rc
 
 /** A lock held by a thread. */
 export interface HeldLock {
+  /** Lock name, e.g. `mmap_sem:<mm>`, `i_mmap_lock:<file>` or `ptl:<mm>:<table>`. */
   name: string;
+  /** How it is held (spinlock, rwsem read/write, RCU read section, ...). */
   kind: LockKind;
 }
 
 /** A callout as the kernel issues it, before any notifier sees it. */
 export interface CalloutEvent {
+  /** Scenario step (0-based) during which the kernel made the call. */
   step: number;
+  /** The calling thread. */
   thread: string;
+  /** The kernel function making the call (a {@link HOOK_POINTS} path). */
   path: string;
+  /** The hook point within `path`. */
   at: string;
+  /** The callout as the revision's API names it (`mmu_notifier(invalidate_range_begin, ...)`, ...). */
   call: CalloutName;
+  /** What the callout does, whatever the lineage calls it. */
   kind: CalloutKind;
+  /** The `mm_struct` passed to the callout. */
   mm: string;
+  /** The `[start, end)` passed to a range callout. */
   range?: [number, number];
+  /** The `address` passed to a per-page or young callout. */
   address?: number;
   /** Value of the `atomic` argument, or null when the API passes none. */
   atomic: 0 | 1 | null;
@@ -122,15 +143,26 @@ export type AllocKind = typeof ALLOC_KINDS[number];
 
 /** Values in scope at a hook point. */
 export interface HookScope {
+  /** The mm the path works on. */
   mm: string;
+  /** The address the path works on, for per-page callouts. */
   address?: number;
+  /** Values of the range expressions the hook point declares, by name. */
   ranges?: Record<string, [number, number]>;
+  /** Values of the conditions the hook point declares, by name. */
   guards?: Record<string, boolean>;
+  /** Values of the `atomic` argument expressions the hook point declares, by name. */
   exprs?: Record<string, 0 | 1>;
 }
 
 /** Raised when a thread would wait for a lock it already holds (self-deadlock). */
 export class KernelDeadlock extends Error {
+  /**
+   * Records a thread waiting for a lock it holds itself.
+   *
+   * @param lock The lock the thread waits for.
+   * @param thread The thread that already holds it.
+   */
   constructor(readonly lock: string, readonly thread: string) {
     super(`Thread ${thread} waits for ${lock}, which it holds`);
     this.name = "KernelDeadlock";
@@ -139,6 +171,12 @@ export class KernelDeadlock extends Error {
 
 /** A BUG() in a kernel path or a driver: the thread stops there. */
 export class KernelBug extends Error {
+  /**
+   * Records a BUG() hit in a kernel path or driver.
+   *
+   * @param where The kernel function (or `path:point`) that hit the BUG().
+   * @param what What went wrong.
+   */
   constructor(readonly where: string, readonly what: string) {
     super(`BUG at ${where}: ${what}`);
     this.name = "KernelBug";
@@ -163,6 +201,13 @@ export class Kernel {
   /** Observers (the checkers), called synchronously on every observation. */
   readonly observers: ((o: Observation) => void)[] = [];
 
+  /**
+   * Creates the context of one run, with no lock held and no observer.
+   *
+   * @param state The primary MMU state the paths work on.
+   * @param paths The revision's callout placements, by kernel path.
+   * @param sink Where callouts go: the notifier chain.
+   */
   constructor(
     readonly state: MmState,
     readonly paths: Readonly<Record<string, PathConfig>>,
@@ -314,6 +359,6 @@ export function describeCallout(ev: CalloutEvent): string {
 }
 
 /** Validates that a hook point exists (used by config loaders and tests). */
-export function hookPoint(path: string, at: string) {
+export function hookPoint(path: string, at: string): HookPoint | undefined {
   return HOOK_POINTS[path]?.[at];
 }

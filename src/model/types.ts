@@ -16,7 +16,7 @@ export const PUD_SIZE = 0x40000000;
 /** Bytes covered by one PUD page (512 PUDs). */
 export const PGDIR_SIZE = 0x8000000000;
 /** Size of a huge page (x86-64 2 MiB pages). */
-export const HPAGE_SIZE = PMD_SIZE;
+export const HPAGE_SIZE: number = PMD_SIZE;
 /** Pages unmapped by `unmap_vmas` before it may break for a contended lock (CONFIG_PREEMPT). */
 export const ZAP_BLOCK_PAGES = 8;
 
@@ -43,14 +43,23 @@ export type PageOwner =
 
 /** A struct page. `refs` names every holder of a reference so that a leak names its holder. */
 export interface Page {
+  /** Page frame number (`page_to_pfn()`). */
   pfn: number;
+  /** What the page holds: anonymous memory, a page-cache page, the zero page or a huge page. */
   owner: PageOwner;
+  /** `page->_count`, split by holder: holder name -> references it holds. */
   refs: Record<string, number>;
+  /** `page->_mapcount + 1`: PTEs that map the page. */
   mapcount: number;
+  /** `PageDirty()`. */
   dirty: boolean;
+  /** `PageReferenced()`. */
   referenced: boolean;
+  /** `PageLocked()`. */
   locked: boolean;
+  /** `PageExternalRmap()`, the flag of the V1 external-rmap variant (`mmu_rmap_notifier`). */
   externalRmap: boolean;
+  /** Whether the page went back to the allocator (`page_count()` reached 0). */
   freed: boolean;
   /** Content: bumped by every write, so a write that lands on the wrong page is visible. */
   data: number;
@@ -58,9 +67,11 @@ export interface Page {
 
 /** A file, a shmem object or a hugetlbfs file with its page cache. */
 export interface FileObj {
+  /** Name the scenario gives the file (its inode, in kernel terms). */
   name: string;
   /** Size in pages. */
   size: number;
+  /** Backing filesystem: a regular file, shmem/tmpfs, hugetlbfs or an XIP (execute-in-place) file. */
   kind: "regular" | "shmem" | "hugetlbfs" | "xip";
   /** Page-cache index -> pfn. */
   cache: Record<number, number>;
@@ -70,18 +81,27 @@ export interface FileObj {
 
 /** A vm_area_struct. */
 export interface Vma {
+  /** `vm_start`. */
   start: number;
+  /** `vm_end` (exclusive). */
   end: number;
+  /** `VM_READ`. */
   read: boolean;
+  /** `VM_WRITE`. */
   write: boolean;
+  /** `VM_SHARED`. */
   shared: boolean;
   /** VM_MAYWRITE: a private mapping that may become writable is a COW mapping. */
   mayWrite: boolean;
+  /** `vm_file`: name of the mapped file, absent for an anonymous mapping. */
   file?: string;
   /** Page offset into the file of `start`. */
   pgoff: number;
+  /** Mapping type: anonymous, file-backed, `VM_PFNMAP`, `VM_HUGETLB` or an XIP file mapping. */
   kind: "anon" | "file" | "pfnmap" | "hugetlb" | "xip";
+  /** `VM_NONLINEAR`: `remap_file_pages()` has rearranged its file pages. */
   nonlinear: boolean;
+  /** `VM_LOCKED` (mlock / MAP_LOCKED). */
   locked: boolean;
   /** Whether anon_vma_prepare() has attached an anon_vma. */
   anonVma: boolean;
@@ -89,43 +109,64 @@ export interface Vma {
 
 /** A reader/writer semaphore, with holders named by thread. */
 export interface RwSem {
+  /** Threads holding it for read (`down_read()`). */
   readers: string[];
+  /** Thread holding it for write (`down_write()`), or null. */
   writer: string | null;
 }
 
 /** One mm_struct. */
 export interface Mm {
+  /** Name the scenario gives the mm (its process). */
   id: string;
+  /** `mm->mmap`: the vma list, sorted by start address. */
   vmas: Vma[];
   /** vpn -> PTE. */
   ptes: Record<number, Pte>;
   /** Allocated page-table pages, by level, keyed by the index of the region each covers. */
   tables: { pud: Record<number, true>; pmd: Record<number, true>; pte: Record<number, true> };
+  /** `mm->_anon_rss` and `mm->_file_rss`: pages mapped, by kind. */
   rss: { anon: number; file: number };
+  /** `mm->mmap_sem`. */
   mmapSem: RwSem;
+  /** Whether `exit_mmap()` has torn the mm down. */
   exited: boolean;
 }
 
 /** Model counters, compared across revisions as part of an outcome. */
 export interface Counters {
+  /** `handle_mm_fault()` calls. */
   faults: number;
+  /** `flush_tlb_page()` calls. */
   tlbFlushPage: number;
+  /** `flush_tlb_range()` calls. */
   tlbFlushRange: number;
+  /** `flush_tlb_mm()` calls. */
   tlbFlushMm: number;
+  /** Struct pages allocated. */
   pagesAllocated: number;
+  /** Struct pages freed (last reference dropped). */
   pagesFreed: number;
+  /** Page-table pages (PUD, PMD, PTE) allocated. */
   tablesAllocated: number;
+  /** Page-table pages freed (`free_pgtables()`). */
   tablesFreed: number;
 }
 
 /** The whole primary MMU state. */
 export interface MmState {
+  /** `mem_map`: every struct page ever allocated, by pfn (freed ones stay, marked `freed`). */
   pages: Record<number, Page>;
+  /** Pfn the next page allocation gets. */
   nextPfn: number;
+  /** Files by name. */
   files: Record<string, FileObj>;
+  /** mm_structs by id. */
   mms: Record<string, Mm>;
   /** Swap slots: saved data, the ptes that point at it, and the swap-cache page if any. */
   swap: Record<number, { data: number; from: number; page?: number }>;
+  /** Swap slot the next swap-out gets. */
   nextSwap: number;
+  /** Event counters of the whole model. */
   counters: Counters;
 }

@@ -72,8 +72,11 @@ export interface Secondary {
 
 /** One translation a secondary MMU holds. */
 export interface SecondaryMapping {
+  /** Virtual address in the mm it mirrors. */
   addr: number;
+  /** The page frame it points at. */
   pfn: number;
+  /** Whether it allows writes. */
   write: boolean;
 }
 
@@ -87,6 +90,11 @@ export class NotifierChain implements CalloutSink {
   /** Every secondary by id, registered or not. */
   readonly secondaries: Record<string, Secondary> = {};
 
+  /**
+   * Creates a chain with no notifier registered.
+   *
+   * @param config The revision's list protection, register locking and release variant.
+   */
   constructor(readonly config: ChainConfig) {}
 
   /** Adds a secondary the scenario will register later. */
@@ -147,7 +155,9 @@ export class NotifierChain implements CalloutSink {
         // mm_take_all_locks(): every i_mmap_lock (and anon_vma lock) of the mm's vmas, so
         // that no invalidate_range_start/end of a path that holds one of them is in flight.
         yield* k.lock(th, sem, "rwsem-write");
-        const files = [...new Set((k.state.mms[mm]?.vmas ?? []).flatMap((v) => v.file ? [v.file] : []))]
+        const files = [
+          ...new Set((k.state.mms[mm]?.vmas ?? []).flatMap((v) => v.file ? [v.file] : [])),
+        ]
           .sort();
         for (const f of files) yield* k.lock(th, immapName(f), "spin");
         update();
@@ -228,6 +238,7 @@ export class NotifierChain implements CalloutSink {
     }
   }
 
+  /** Calls one notifier's `->release` and records that it was called. */
   private *callRelease(k: Kernel, th: string, ev: CalloutEvent, sec: Secondary): KGen {
     k.emit({ type: "release", step: k.step, mm: ev.mm, notifier: sec.id });
     yield* sec.release(k, th);

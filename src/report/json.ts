@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { ExploreResult } from "../explore/explorer.ts";
+import type { RaceTable } from "./races.ts";
 import type { Matrix } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
@@ -61,12 +63,16 @@ export interface Report {
   lineages: LineageDiff[];
   /** Every outcome of the matrix, scenario-major. */
   outcomes: Outcome[];
+  /** Explorer results of the race scenarios, when they were explored. */
+  races?: ExploreResult[];
 }
 
 /** Options of {@link buildReport}. */
 export interface ReportOptions {
   /** Lineages to report (default: every lineage of the matrix). */
   lineages?: string[];
+  /** Explorer results of the race scenarios. */
+  races?: RaceTable;
 }
 
 /**
@@ -104,6 +110,7 @@ export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
     })),
     lineages: diffs,
     outcomes: matrix.cells,
+    ...(opts.races ? { races: opts.races.results } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type RaceTable, renderRaces } from "./races.ts";
 import type { Matrix } from "../run/matrix.ts";
 import { digest } from "../model/state.ts";
 import {
@@ -21,6 +22,8 @@ import { formatKeyChange, formatViolation, textTable, verdictText } from "./_for
 export interface MarkdownOptions {
   /** Lineages to report, in order (default: every lineage of the matrix). */
   lineages?: string[];
+  /** Explorer results of the race scenarios, reported after the lineages. */
+  races?: RaceTable;
 }
 
 /**
@@ -73,7 +76,8 @@ export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): stri
     "candidates (fixes or variants proposed in a thread), shown after the revision they follow.",
   ];
   for (const d of diffs) out.push("", ...lineageSection(matrix, d));
-  return out.join("\n") + "\n";
+  if (opts.races) out.push("", ...renderRaces(opts.races));
+  return out.join("\n").replace(/\n+$/, "") + "\n";
 }
 
 function plural(n: number, word: string): string {

@@ -29,7 +29,9 @@ export type OpResult = string | number;
 
 /** Everything an operation can reach. */
 export interface World {
+  /** The primary MMU: model state, locks and the revision's kernel paths. */
   kernel: Kernel;
+  /** The mmu notifier chain and the secondary MMUs (KVM, HMM) on it. */
   chain: NotifierChain;
 }
 

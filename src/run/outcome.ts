@@ -16,17 +16,27 @@ export const OUTCOME_SCHEMA = "mmbisect/outcome@1";
 
 /** One callout as an outcome records it. */
 export interface TraceEntry {
+  /** Scenario step (0-based) during which the kernel made the call. */
   step: number;
+  /** The calling thread. */
   thread: string;
+  /** The kernel function making the call. */
   path: string;
+  /** The hook point within `path`. */
   at: string;
+  /** The callout as the revision's API names it. */
   call: string;
+  /** The mm passed to the callout. */
   mm: string;
+  /** The `[start, end)` passed to a range callout, in hex. */
   range?: string;
+  /** The address passed to a per-page or young callout, in hex. */
   address?: string;
   /** The `atomic` argument, or null when the API passes none. */
   atomic: 0 | 1 | null;
+  /** Locks held by the calling thread, outermost first. */
   locks: string[];
+  /** Whether the caller holds a spinlock or is in an RCU read section. */
   inAtomic: boolean;
   /** Notifiers on the list when it was made. */
   listeners: string[];
@@ -34,18 +44,27 @@ export interface TraceEntry {
 
 /** The outcome of one scenario on one revision. */
 export interface Outcome {
+  /** The outcome schema version, {@link OUTCOME_SCHEMA}. */
   schema: typeof OUTCOME_SCHEMA;
+  /** Scenario id. */
   scenario: string;
+  /** Revision id. */
   revision: string;
   /** Content hashes of the inputs, so a stale stored result is visible. */
   hashes: { scenario: string; revision: string };
+  /** "fail" when any checker reported a violation. */
   verdict: "pass" | "fail";
   /** Distinct violation kinds, sorted. */
   kinds: ViolationKind[];
+  /** Every violation, sorted by step, kind, place and detail. */
   violations: Violation[];
+  /** What each step's operation returned (a value, an errno name, or "aborted"). */
   returns: { step: number; op: string; value: OpResult }[];
+  /** Every callout the kernel made, in order (empty when the run kept no trace). */
   trace: TraceEntry[];
+  /** Model counters at the end, with the vmas and page-table pages left and the callouts made. */
   counters: Counters & { vmas: number; pageTablePages: number; callouts: number };
+  /** Each secondary MMU's driver state at the end, by notifier id. */
   secondaries: { id: string; driver: string; state: Record<string, number | string | string[]> }[];
   /** Set when a step stopped on a deadlock or BUG. */
   aborted?: string;
@@ -86,13 +105,21 @@ export function traceEntry(ev: CalloutEvent, listeners: string[]): TraceEntry {
 
 /** Inputs of {@link buildOutcome}. */
 export interface OutcomeParts {
+  /** The scenario that ran. */
   scenario: Scenario;
+  /** The revision it ran on. */
   revision: Revision;
+  /** Violations the checkers reported, in any order. */
   violations: Violation[];
+  /** Callouts the kernel made, in order. */
   trace: CalloutEvent[];
+  /** For each callout of `trace`, the notifiers on the mm's list at that moment. */
   listeners: string[][];
+  /** Each step's return value, in step order. */
   returns: OpResult[];
+  /** Why the run stopped early (a deadlock or BUG), if it did. */
   aborted?: string;
+  /** The final kernel and notifier chain. */
   world: World;
 }
 

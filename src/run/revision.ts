@@ -17,20 +17,27 @@ import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
 
 /** A loaded, resolved revision. */
 export interface Revision {
+  /** Revision id, e.g. `emmu-v3`. */
   id: string;
+  /** Path of the JSON file it was loaded from. */
   file: string;
+  /** The patch series' subject, e.g. "EMMU notifiers V3 (MMU Notifiers V3)". */
   title: string;
+  /** The patch lineage it belongs to, e.g. `emmu`. */
   lineage: string;
   /** The revision this one comes after along its lineage (its parent for a candidate). */
   follows?: string;
   /** A fix or variant proposed in a thread rather than a posted revision. */
   candidate: boolean;
+  /** Date it was posted (`YYYY-MM-DD`). */
   date: string;
   /** Seed file and message this revision reproduces. */
   source: string;
   /** Why the revision sits where it does, when that is inferred rather than read. */
   evidence?: string;
+  /** The mmu notifier chain's behaviour: list protection, register locking, release variant. */
   chain: ChainConfig;
+  /** Where the revision places callouts in each kernel path, by path name. */
   paths: Record<string, PathConfig>;
   /** Driver variants the revision selects (for example the HMM snapshot strategy). */
   drivers: { hmm: { snapshot: HmmStrategy } };
@@ -317,8 +324,11 @@ export function flattenConfig(rev: Revision): Record<string, string> {
 
 /** A config key that differs between two revisions. */
 export interface KeyChange {
+  /** The flattened config key, e.g. `chain.release` or `paths.<path>.callouts[<at>:<call>]`. */
   key: string;
+  /** Its value in the first revision; absent when only the second has it. */
   from?: string;
+  /** Its value in the second revision; absent when only the first has it. */
   to?: string;
 }
 

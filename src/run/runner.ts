@@ -21,7 +21,7 @@ import { newFile, newState } from "../model/state.ts";
 import { NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
-import type { Violation } from "../check/checker.ts";
+import type { Checker, Violation } from "../check/checker.ts";
 import { createCheckers } from "../check/registry.ts";
 import { type OpResult, runOp, type World } from "./ops.ts";
 import type { Scenario, Step } from "./scenario.ts";
@@ -40,7 +40,9 @@ export interface RunOptions {
 
 /** A thread of a step as the scheduler sees it. */
 export interface ThreadView {
+  /** Thread name (the step's `thread`, or a `race` thread's name). */
   name: string;
+  /** Whether its operations have returned. */
   done: boolean;
   /** The scheduling point it stopped at last. */
   last?: SchedPoint;
@@ -82,21 +84,41 @@ const STEP_POINT_BOUND = 100_000;
  * a thread that only retries (`wait`) runs when no other thread can.
  */
 export class Run {
+  /** The primary MMU of this run: model state, locks, the revision's kernel paths. */
   readonly kernel: Kernel;
+  /** The notifier chain of this run, with the scenario's secondary MMUs. */
   readonly chain: NotifierChain;
+  /** The kernel and chain together, as operations see them. */
   readonly world: World;
+  /** Violations reported so far. */
   readonly violations: Violation[] = [];
+  /** Every callout the kernel has made, in order. */
   readonly trace: CalloutEvent[] = [];
+  /** For each callout of `trace`, the notifiers on the mm's list at that moment. */
   readonly listeners: string[][] = [];
+  /** Return value of each step run so far. */
   readonly returns: OpResult[] = [];
+  /** Set when a step stopped on a deadlock or BUG; no later step runs. */
   aborted?: string;
   /** Threads of the step being run, in priority order. */
   threads: ThreadView[] = [];
   /** The registered checkers observing this run. */
-  readonly checkers = createCheckers();
+  readonly checkers: Checker[] = createCheckers();
   private readonly ctx;
 
-  constructor(readonly scenario: Scenario, readonly revision: Revision, readonly opts: RunOptions = {}) {
+  /**
+   * Sets up a fresh world: the scenario's files, the revision's kernel paths
+   * and notifier chain, and the scenario's secondary MMUs (not registered yet).
+   *
+   * @param scenario The scenario to run.
+   * @param revision The revision to run it on.
+   * @param opts Run options.
+   */
+  constructor(
+    readonly scenario: Scenario,
+    readonly revision: Revision,
+    readonly opts: RunOptions = {},
+  ) {
     const state = newState();
     for (const f of scenario.files) {
       const file = newFile(f.name, f.pages, f.kind);
@@ -159,6 +181,7 @@ export class Run {
     return this.outcome();
   }
 
+  /** Runs one step's threads until all return, scheduling them; returns the step's result. */
   private schedule(step: Step, decide?: Decider): OpResult {
     const k = this.kernel;
     const mk = (name: string, gen: KGen<OpResult>): Thread => ({
@@ -181,7 +204,12 @@ export class Run {
       if (live.length === 0) {
         if (threads.every((t) => t.done)) break;
         const names = threads.filter((t) => !t.done).map((t) => t.name).join(", ");
-        k.emit({ type: "no-progress", step: k.step, thread: names, what: `deadlock: ${names} all wait` });
+        k.emit({
+          type: "no-progress",
+          step: k.step,
+          thread: names,
+          what: `deadlock: ${names} all wait`,
+        });
         throw new StepAborted("deadlock");
       }
       const eager = live.filter((t) => !t.waiting);
@@ -253,6 +281,10 @@ export class Run {
  * console.log(out.verdict, out.kinds);
  * ```
  */
-export function runScenario(scenario: Scenario, revision: Revision, opts: RunOptions = {}): Outcome {
+export function runScenario(
+  scenario: Scenario,
+  revision: Revision,
+  opts: RunOptions = {},
+): Outcome {
   return new Run(scenario, revision, opts).finish();
 }

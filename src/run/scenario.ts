@@ -19,22 +19,31 @@ import {
 
 /** A file the scenario creates. */
 export interface FileSpec {
+  /** File name, as steps refer to it. */
   name: string;
   /** Size in pages. */
   pages: number;
+  /** Backing filesystem: a regular file, shmem/tmpfs, hugetlbfs or an XIP file. */
   kind: "regular" | "shmem" | "hugetlbfs" | "xip";
+  /** Whether the file's `vm_ops->page_mkwrite` exists, and what it returns. */
   pageMkwrite: "none" | "ok" | "fail";
 }
 
 /** A secondary MMU the scenario attaches. */
 export interface SecondarySpec {
+  /** Notifier id, as steps refer to it. */
   id: string;
+  /** The driver: a KVM shadow MMU or an HMM device mirror. */
   driver: "kvm" | "hmm";
+  /** The mm it mirrors (and registers its notifier on). */
   mm: string;
 }
 
-/** Operation field types. */
-type FieldType =
+/**
+ * What an operation field holds: an mm, address, length, secondary or file
+ * name, a count, a boolean, or one of a list of strings.
+ */
+export type FieldType =
   | "mm"
   | "addr"
   | "len"
@@ -82,7 +91,9 @@ const COMMON = ["op", "fail", "during", "thread", "outside", "note"];
 
 /** One operation of a scenario (fields as validated; addresses as numbers). */
 export interface Step {
+  /** The operation, a key of {@link OPS}. */
   op: string;
+  /** The operation's fields, by name (without the `?` of an optional one). */
   args: Record<string, string | number | boolean>;
   /** Allocation ordinals (per kind, 1-based within the step) that fail. */
   fail: Partial<Record<AllocKind, number[]>>;
@@ -98,15 +109,21 @@ export interface Step {
 
 /** A loaded scenario. */
 export interface Scenario {
+  /** Scenario id: its file name without `.json`. */
   id: string;
+  /** Path of the JSON file it was loaded from. */
   file: string;
+  /** What the scenario exercises, in one sentence. */
   purpose: string;
   /** Kernel paths the scenario is about. */
   exercises: string[];
   /** The seed text it reproduces. */
   cite: string;
+  /** Files it creates before the first step. */
   files: FileSpec[];
+  /** Secondary MMUs it attaches (registered by a `register` step). */
   secondaries: SecondarySpec[];
+  /** Its operations, in order. */
   steps: Step[];
   /** The file's JSON, canonical, for the content hash. */
   source: unknown;
@@ -186,7 +203,11 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   })!;
   const spec = OPS[op];
   const names = Object.keys(spec).map((k) => k.replace(/\?$/, ""));
-  const o = expectObject(raw, file, field, [...COMMON, ...names, ...(op === "race" ? ["threads"] : [])]);
+  const o = expectObject(raw, file, field, [
+    ...COMMON,
+    ...names,
+    ...(op === "race" ? ["threads"] : []),
+  ]);
   const args: Step["args"] = {};
   for (const [key, type] of Object.entries(spec)) {
     const name = key.replace(/\?$/, "");
@@ -253,13 +274,19 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   if (op === "race") {
     const t = expectObject(o.threads, file, `${field}.threads`, Object.keys(o.threads ?? {}));
     const names = Object.keys(t);
-    if (names.length < 2) throw new InputError(file, `${field}.threads`, "must name at least two threads");
+    if (names.length < 2) {
+      throw new InputError(file, `${field}.threads`, "must name at least two threads");
+    }
     threads = {};
     for (const name of names) {
       threads[name] = list(t[name], file, `${field}.threads.${name}`).map((s, i) => {
         const inner = parseStep(s, ctx, `${field}.threads.${name}[${i}]`);
         if (inner.op === "race" || inner.during) {
-          throw new InputError(file, `${field}.threads.${name}[${i}]`, "cannot nest a race or a during");
+          throw new InputError(
+            file,
+            `${field}.threads.${name}[${i}]`,
+            "cannot nest a race or a during",
+          );
         }
         inner.thread = name;
         return inner;

@@ -84,7 +84,10 @@ export class HmmMirror implements Secondary {
   lists(): { name: string; entries: { id: string; alive: boolean }[] }[] {
     return [{
       name: `${this.id}:hmm->ranges`,
-      entries: this.ranges.map((r) => ({ id: `range ${r.id} [${hex(r.start)}-${hex(r.end)}) of ${r.owner}`, alive: r.alive })),
+      entries: this.ranges.map((r) => ({
+        id: `range ${r.id} [${hex(r.start)}-${hex(r.end)}) of ${r.owner}`,
+        alive: r.alive,
+      })),
     }];
   }
 
@@ -141,7 +144,9 @@ export class HmmMirror implements Secondary {
               type: "no-progress",
               step: k.step,
               thread: th,
-              what: `${this.id}: invalidation of ${hex(start)}-${hex(end)} waits on range ${tmp.id}, which nobody will unlock`,
+              what: `${this.id}: invalidation of ${hex(start)}-${
+                hex(end)
+              } waits on range ${tmp.id}, which nobody will unlock`,
             });
             range.alive = false;
             return;
@@ -193,7 +198,8 @@ export class HmmMirror implements Secondary {
       step: k.step,
       secondary: this.id,
       call: ev.call,
-      sleeps: this.strategy === "range-lock" && (ev.kind === "begin" || ev.kind === "page" || ev.kind === "range"),
+      sleeps: this.strategy === "range-lock" &&
+        (ev.kind === "begin" || ev.kind === "page" || ev.kind === "range"),
       locks: k.locksOf(th).map((l) => l.name),
       inAtomic: k.inAtomic(th),
     });
@@ -228,7 +234,12 @@ export class HmmMirror implements Secondary {
   }
 
   /** Walks the CPU page table of `[start, end)` under each PTE lock (no faulting). */
-  private *walk(k: Kernel, th: string, start: number, end: number): KGen<Record<number, { pfn: number; write: boolean }>> {
+  private *walk(
+    k: Kernel,
+    th: string,
+    start: number,
+    end: number,
+  ): KGen<Record<number, { pfn: number; write: boolean }>> {
     const mm = k.state.mms[this.mm];
     const out: Record<number, { pfn: number; write: boolean }> = {};
     for (let a = start; a < end; a += PAGE_SIZE) {
@@ -236,7 +247,9 @@ export class HmmMirror implements Secondary {
       const ptl = ptlName(this.mm, a);
       yield* k.lock(th, ptl, "spin");
       const pte = mm.ptes[vpn(a)];
-      if (pte && pte.t === "present" && !pte.special) out[vpn(a)] = { pfn: pte.pfn, write: pte.write };
+      if (pte && pte.t === "present" && !pte.special) {
+        out[vpn(a)] = { pfn: pte.pfn, write: pte.write };
+      }
       k.unlock(th, ptl);
     }
     return out;
@@ -270,7 +283,8 @@ export class HmmMirror implements Secondary {
             type: "no-progress",
             step: k.step,
             thread: th,
-            what: `${this.id}: hmm_vma_range_lock waits for notifier_count=${this.notifierCount} to reach 0`,
+            what:
+              `${this.id}: hmm_vma_range_lock waits for notifier_count=${this.notifierCount} to reach 0`,
           });
           return "no-progress";
         }
@@ -290,7 +304,9 @@ export class HmmMirror implements Secondary {
           type: "no-progress",
           step: k.step,
           thread: th,
-          what: `${this.id}: snapshot of ${hex(start)}-${hex(end)} restarted ${HMM_SNAPSHOT_RETRY_BOUND} times`,
+          what: `${this.id}: snapshot of ${hex(start)}-${
+            hex(end)
+          } restarted ${HMM_SNAPSHOT_RETRY_BOUND} times`,
         });
         return "no-progress";
       }
@@ -317,7 +333,15 @@ export class HmmMirror implements Secondary {
   access(k: Kernel, addr: number, write: boolean): string {
     const e = this.devPt[vpn(addr)];
     if (!e || (write && !e.write)) return "miss";
-    k.emit({ type: "secondary-access", step: k.step, secondary: this.id, mm: this.mm, addr, write, pfn: e.pfn });
+    k.emit({
+      type: "secondary-access",
+      step: k.step,
+      secondary: this.id,
+      mm: this.mm,
+      addr,
+      write,
+      pfn: e.pfn,
+    });
     const page = k.state.pages[e.pfn];
     if (write && page) page.data++;
     return "hit";

@@ -167,7 +167,6 @@ export class Kvm implements Secondary {
     k.unlock(th, lock);
   }
 
-
   /**
    * A guest access to `addr`: through the shadow pte when it allows it,
    * otherwise the KVM fault path (`mmu_seq = seq; gfn_to_pfn(); spin_lock(mmu_lock);

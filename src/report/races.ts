@@ -1,0 +1,97 @@
+/**
+ * The race section of a report: for every scenario with threads, the
+ * explorer's verdict per revision (always / sometimes / never), the counts
+ * of schedules and states, the driver counters' maxima that measure a
+ * trade-off (snapshot retries, invalidation stalls), and the shortest
+ * counterexample of each `sometimes` with the command that replays it.
+ *
+ * @module
+ */
+import { explore, type ExploreResult } from "../explore/explorer.ts";
+import type { Revision } from "../run/revision.ts";
+import type { Scenario } from "../run/scenario.ts";
+import { textTable } from "./_format.ts";
+
+/** Explorer results of every race scenario on every revision. */
+export interface RaceTable {
+  scenarios: string[];
+  revisions: string[];
+  results: ExploreResult[];
+}
+
+/**
+ * Explores every scenario that has a `race` or `during` step on every revision.
+ *
+ * @param scenarios Loaded scenarios (those without threads are skipped).
+ * @param revisions Loaded revisions.
+ * @returns The explorer results, scenario-major.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { exploreRaces } from "./races.ts";
+ * const t = exploreRaces(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * console.log(t.results.length);
+ * ```
+ */
+export function exploreRaces(scenarios: Scenario[], revisions: Revision[]): RaceTable {
+  const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
+  const results: ExploreResult[] = [];
+  for (const s of races) for (const r of revisions) results.push(explore(s, r));
+  return { scenarios: races.map((s) => s.id), revisions: revisions.map((r) => r.id), results };
+}
+
+/** A cell: "never", or each kind with its reach. */
+export function raceCell(r: ExploreResult): string {
+  const kinds = Object.entries(r.verdicts);
+  const text = kinds.length ? kinds.map(([k, v]) => `${k} ${v}`).join(", ") : "never";
+  return r.status === "complete" ? text : `${text} (bounded)`;
+}
+
+/** Driver counters whose maxima show the HMM trade-off. */
+const TRADE_OFF = ["snapshot_retries", "snapshot_waits", "invalidation_stalls", "skipped_updates"];
+
+/**
+ * Renders the race section in plain-text Markdown.
+ *
+ * @param t The explorer results.
+ * @returns Markdown lines.
+ */
+export function renderRaces(t: RaceTable): string[] {
+  if (t.scenarios.length === 0) return [];
+  const get = (s: string, r: string) =>
+    t.results.find((x) => x.scenario === s && x.revision === r)!;
+  const out = [
+    "## Races (every schedule explored)",
+    "",
+    "Each cell is what the explorer found over every interleaving of the scenario's threads:",
+    'a violation kind reached on "always" or "sometimes" the schedules, or "never".',
+    "",
+  ];
+  for (const s of t.scenarios) {
+    out.push(`### ${s}`, "");
+    out.push(
+      ...textTable(
+        ["revision", "verdict", "schedules", "states", "maxima"],
+        t.revisions.map((r) => {
+          const x = get(s, r);
+          const maxima = Object.entries(x.maxima)
+            .filter(([k]) => TRADE_OFF.some((f) => k.endsWith(`.${f}`)) && x.maxima[k] > 0)
+            .map(([k, v]) => `${k}=${v}`).join(" ");
+          return [r, raceCell(x), String(x.schedules), String(x.states), maxima || "-"];
+        }),
+      ),
+    );
+    const shown = new Set<string>();
+    for (const r of t.revisions) {
+      for (const [kind, c] of Object.entries(get(s, r).counterexamples)) {
+        if (get(s, r).verdicts[kind as keyof ExploreResult["verdicts"]] !== "sometimes") continue;
+        if (shown.has(kind + r)) continue;
+        shown.add(kind + r);
+        out.push("", `${kind} on ${r}, shortest schedule: ${c!.replay}`);
+      }
+    }
+    out.push("");
+  }
+  return out;
+}
