@@ -32,4 +32,5 @@ export * from "./src/report/diff.ts";
 export * from "./src/report/bisect.ts";
 export * from "./src/report/markdown.ts";
 export * from "./src/report/json.ts";
+export * from "./src/report/races.ts";
 export * from "./src/explore/explorer.ts";
