@@ -14,8 +14,11 @@ import { textTable } from "./_format.ts";
 
 /** Explorer results of every race scenario on every revision. */
 export interface RaceTable {
+  /** Ids of the scenarios explored (those with a `race` step), in order. */
   scenarios: string[];
+  /** Ids of the revisions each was explored on, in order. */
   revisions: string[];
+  /** One explorer result per scenario and revision, scenario-major. */
   results: ExploreResult[];
 }
 
