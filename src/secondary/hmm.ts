@@ -113,19 +113,24 @@ export class HmmMirror implements Secondary {
     }
   }
 
+  /** A `struct hmm_range` owned by thread `th` (on its stack, or the driver's). */
+  private newRange(th: string, start: number, end: number): HmmRange {
+    return {
+      id: this.nextRange++,
+      start,
+      end,
+      waiting: null,
+      wakeup: false,
+      alive: true,
+      owner: th,
+    };
+  }
+
   /** `hmm_invalidate_range()` as posted (range-lock) or a plain update (sequence-retry). */
   private *invalidateRange(k: Kernel, th: string, start: number, end: number): KGen {
     const lock = `hmm->lock:${this.id}`;
     if (this.strategy === "range-lock") {
-      const range: HmmRange = {
-        id: this.nextRange++,
-        start,
-        end,
-        waiting: null,
-        wakeup: false,
-        alive: true,
-        owner: th,
-      };
+      const range = this.newRange(th, start, end);
       yield* k.lock(th, lock, "spin");
       for (const tmp0 of this.ranges) {
         if (range.start >= tmp0.end || range.end <= tmp0.start) continue;
@@ -262,15 +267,7 @@ export class HmmMirror implements Secondary {
   *snapshot(k: Kernel, th: string, start: number, end: number): KGen<string> {
     const devLock = `hmm-device-pt:${this.id}`;
     if (this.strategy === "range-lock") {
-      const range: HmmRange = {
-        id: this.nextRange++,
-        start,
-        end,
-        waiting: null,
-        wakeup: false,
-        alive: true,
-        owner: th,
-      };
+      const range = this.newRange(th, start, end);
       yield* k.lock(th, `hmm->lock:${this.id}`, "spin");
       this.ranges.unshift(range);
       k.unlock(th, `hmm->lock:${this.id}`);
