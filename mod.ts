@@ -34,3 +34,4 @@ export * from "./src/report/markdown.ts";
 export * from "./src/report/json.ts";
 export * from "./src/report/races.ts";
 export * from "./src/explore/explorer.ts";
+export * from "./src/report/drivers.ts";

@@ -49,7 +49,7 @@ Deno.test("loadRevisionDir() gives every revision and every callout its provenan
       for (const c of cfg.callouts) {
         assert.match(
           c.cite,
-          /(000_|docs\/sources\.md|DESIGN\.md|reconstructed|MMU Notifiers)/,
+          /(00[0-4]_|docs\/sources\.md|DESIGN\.md|reconstructed|MMU Notifiers)/,
           `${r.id} ${path}:${c.at}`,
         );
       }

@@ -51,8 +51,20 @@ export interface CalloutSpec {
   guard?: string;
   /** Negate the guard (`if (!x)`). */
   unless?: string;
+  /** The code ignores what the callout returns (an age callout used as a notification). */
+  discard?: boolean;
   /** Seed file, message and hunk this placement reproduces. */
   cite: string;
+}
+
+/** Kernel-path variants a revision selects (each implemented once, beside its siblings). */
+export interface KernelVariants {
+  /**
+   * `follow_page()`: "mark-accessed" (2.6.24: `mark_page_accessed()` on the
+   * page) or "mkyoung" (mmu notifiers #v3: also sets the pte young, so an
+   * access through a secondary MMU looks like a CPU access to reclaim).
+   */
+  follow_page: "mark-accessed" | "mkyoung";
 }
 
 /** A revision's description of one kernel path. */
@@ -193,6 +205,8 @@ export class Kernel {
   step = 0;
   /** When set, every lock acquisition is a scheduling point (exhaustive exploration). */
   preemptive = false;
+  /** Named variants of kernel paths the revision selects. */
+  variants: KernelVariants = { follow_page: "mark-accessed" };
   /** Allocation ordinals (1-based, per kind, counted within a step) that fail. */
   failPlan: Partial<Record<AllocKind, number[]>> = {};
   private allocSeen: Partial<Record<AllocKind, number>> = {};
@@ -304,7 +318,7 @@ export class Kernel {
       if (spec.unless !== undefined && scope.guards?.[spec.unless]) continue;
       const ev = this.event(thread, path, spec, scope);
       if (ev.kind === "release") yield* this.sink.release(this, ev);
-      else if (yield* this.sink.dispatch(this, ev)) young = true;
+      else if ((yield* this.sink.dispatch(this, ev)) && !spec.discard) young = true;
     }
     return young;
   }

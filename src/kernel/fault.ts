@@ -344,6 +344,8 @@ export function* followPage(
   let pfn: number | null = null;
   if (pte && pte.t === "present" && (!write || pte.write) && !pte.special) {
     k.state.pages[pte.pfn].referenced = true;
+    // mmu notifiers #v3 (docs/sources.md §5c, follow_page hunk): 'if (!pte_young(pte)) set_pte_at(..., pte_mkyoung(pte))'.
+    if (k.variants.follow_page === "mkyoung") pte.young = true;
     if (write) pte.dirty = true;
     getPage(k.state, pte.pfn, holder);
     pfn = pte.pfn;

@@ -214,13 +214,14 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
     "after_unlock": {
       doc: "after pte_unmap_unlock, before the referenced count is returned",
       address: true,
+      guards: ["not_vm_locked"],
     },
   },
   try_to_unmap_one: {
     "young": {
       doc: "PTE lock held, the VM_LOCKED/young test before unmapping",
       address: true,
-      guards: ["not_vm_locked", "not_vm_locked_and_pte_old"],
+      guards: ["not_vm_locked", "not_vm_locked_and_pte_old", "not_vm_locked_and_pte_young"],
     },
     "after_clear": { doc: "PTE lock held, pte cleared and flushed", address: true },
   },

@@ -83,7 +83,8 @@ export function* pageReferenced(k: Kernel, th: string, pfn: number): KGen<number
     }
     if (hit.vma.locked) referenced++;
     k.unlock(th, ptl);
-    if (yield* k.hook(th, P, "after_unlock", { mm: hit.mm.id, address: hit.addr })) referenced++;
+    const after = { mm: hit.mm.id, address: hit.addr, guards: { not_vm_locked: !hit.vma.locked } };
+    if (yield* k.hook(th, P, "after_unlock", after)) referenced++;
   }
   k.unlock(th, lock);
   return referenced;
@@ -112,7 +113,11 @@ function* tryToUnmapOne(k: Kernel, th: string, hit: RmapHit, pfn: number): KGen<
   const notified = yield* k.hook(th, P, "young", {
     mm: mm.id,
     address: addr,
-    guards: { not_vm_locked: !vma.locked, not_vm_locked_and_pte_old: !vma.locked && !young },
+    guards: {
+      not_vm_locked: !vma.locked,
+      not_vm_locked_and_pte_old: !vma.locked && !young,
+      not_vm_locked_and_pte_young: !vma.locked && young,
+    },
   });
   if (vma.locked || young || notified) {
     k.unlock(th, ptl);

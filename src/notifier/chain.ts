@@ -22,6 +22,8 @@ export const REGISTER_LOCKINGS = [
   "takes-mmap-sem",
   "caller-holds-mmap-sem",
   "takes-mmap-sem-all-locks",
+  "rwlock-write",
+  "mm-spinlock",
 ] as const;
 /** What `mmu_notifier_release` does with the list and the callback. */
 export const RELEASE_VARIANTS = [
@@ -29,6 +31,7 @@ export const RELEASE_VARIANTS = [
   "del-rcu-sync-then-release",
   "del-init-then-release",
   "del-init-rcu-release-then-sync",
+  "rwlock-read-release-then-del",
 ] as const;
 
 /** A revision's notifier-chain behaviour (data). */
@@ -168,6 +171,18 @@ export class NotifierChain implements CalloutSink {
       case "caller-holds-mmap-sem":
         update();
         break;
+      case "rwlock-write":
+        // mmu notifiers #v3: write_lock(&mm->mmu_notifier.lock) against the read_lock of dispatch.
+        yield* k.lock(th, `mmu_notifier_rwlock:${mm}`, "spin");
+        update();
+        k.unlock(th, `mmu_notifier_rwlock:${mm}`);
+        break;
+      case "mm-spinlock":
+        // Peter Zijlstra's RCU variant of #v3: spin_lock + hlist_add_head_rcu, readers take no lock.
+        yield* k.lock(th, `mmu_notifier_lock:${mm}`, "spin");
+        update();
+        k.unlock(th, `mmu_notifier_lock:${mm}`);
+        break;
     }
     if (callerHolds) k.unlock(th, sem);
   }
@@ -223,6 +238,17 @@ export class NotifierChain implements CalloutSink {
           list.splice(list.indexOf(id), 1);
           yield* call(this.secondaries[id]);
         }
+        break;
+      }
+      case "rwlock-read-release-then-del": {
+        // mmu notifiers #v3: ->release then hlist_del, both under read_lock(&mm->mmu_notifier.lock).
+        const lock = `mmu_notifier_rwlock:${ev.mm}`;
+        yield* k.lock(th, lock, "spin-read");
+        for (const id of [...list]) {
+          yield* call(this.secondaries[id]);
+          list.splice(list.indexOf(id), 1);
+        }
+        k.unlock(th, lock);
         break;
       }
       case "del-init-rcu-release-then-sync": {

@@ -22,6 +22,7 @@ import { putPage } from "../model/state.ts";
 import type { NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
+import { Gru } from "../secondary/gru.ts";
 import type { Step } from "./scenario.ts";
 
 /** What an operation returned, as the outcome records it. */
@@ -114,7 +115,9 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
     }
     case "guest": {
       const sec = w.chain.secondaries[String(a.secondary)];
-      if (sec instanceof Kvm) return yield* sec.access(k, th, addr, a.access === "write");
+      if (sec instanceof Kvm || sec instanceof Gru) {
+        return yield* sec.access(k, th, addr, a.access === "write");
+      }
       if (sec instanceof HmmMirror) return sec.access(k, addr, a.access === "write");
       return "unsupported";
     }

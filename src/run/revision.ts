@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CalloutSpec, PathConfig } from "../kernel/context.ts";
+import type { CalloutSpec, KernelVariants, PathConfig } from "../kernel/context.ts";
 import { CALLOUT_KIND, CALLOUT_NAMES, HOOK_POINTS } from "../kernel/hooks.ts";
 import {
   type ChainConfig,
@@ -40,6 +40,8 @@ export interface Revision {
   /** Where the revision places callouts in each kernel path, by path name. */
   paths: Record<string, PathConfig>;
   /** Driver variants the revision selects (for example the HMM snapshot strategy). */
+  /** Kernel-path variants the revision selects. */
+  kernel: KernelVariants;
   drivers: { hmm: { snapshot: HmmStrategy } };
   /** The resolved config as JSON (after `extends`), for hashing and key diffs. */
   resolved: Record<string, Json>;
@@ -58,6 +60,7 @@ const TOP_KEYS = [
   "chain",
   "paths",
   "drivers",
+  "kernel",
 ] as const;
 
 /** Deep-merges `over` onto `base`: objects merge key by key, anything else replaces; null deletes. */
@@ -121,9 +124,16 @@ export function parseRevision(
     optional: true,
     oneOf: HMM_STRATEGIES,
   }) ?? "sequence-retry") as HmmStrategy;
+  const kern = expectObject(top.kernel ?? {}, file, "kernel", ["follow_page", "cite"]);
+  if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
+  const followPage = (expectString(kern, "follow_page", file, "kernel", {
+    optional: true,
+    oneOf: ["mark-accessed", "mkyoung"],
+  }) ?? "mark-accessed") as KernelVariants["follow_page"];
   return {
     id,
     file,
+    kernel: { follow_page: followPage },
     drivers: { hmm: { snapshot } },
     title: expectString(top, "title", file, "")!,
     lineage: expectString(top, "lineage", file, "")!,
@@ -185,6 +195,7 @@ function parsePath(raw: Json, file: string, name: string): PathConfig {
       "atomic",
       "guard",
       "unless",
+      "discard",
       "cite",
     ]);
     const at = expectString(co, "at", file, f, { oneOf: Object.keys(points) })!;
@@ -226,6 +237,12 @@ function parsePath(raw: Json, file: string, name: string): PathConfig {
     if (atomic !== undefined) spec.atomic = atomic;
     if (guard !== undefined) spec.guard = guard;
     if (unless !== undefined) spec.unless = unless;
+    if (co.discard !== undefined) {
+      if (co.discard !== true) {
+        throw new InputError(file, `${f}.discard`, "must be true when given");
+      }
+      spec.discard = true;
+    }
     return spec;
   });
   return { callouts, cite: expectString(o, "cite", file, field, { optional: true }) };
@@ -301,6 +318,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["chain.register"] = c.register;
   out["chain.release"] = c.release;
   out["drivers.hmm.snapshot"] = rev.drivers.hmm.snapshot;
+  out["kernel.follow_page"] = rev.kernel.follow_page;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
@@ -315,6 +333,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
         spec.atomic !== undefined ? `atomic=${spec.atomic}` : "",
         spec.guard !== undefined ? `if ${spec.guard}` : "",
         spec.unless !== undefined ? `unless ${spec.unless}` : "",
+        spec.discard ? "result ignored" : "",
       ].filter((x) => x);
       out[`paths.${path}.callouts[${id}]`] = parts.join(" ") || "present";
     }

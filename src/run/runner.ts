@@ -21,6 +21,8 @@ import { newFile, newState } from "../model/state.ts";
 import { NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
+import { Gru } from "../secondary/gru.ts";
+import { Xpmem } from "../secondary/xpmem.ts";
 import type { Checker, Violation } from "../check/checker.ts";
 import { createCheckers } from "../check/registry.ts";
 import { type OpResult, runOp, type World } from "./ops.ts";
@@ -128,10 +130,15 @@ export class Run {
     this.chain = new NotifierChain(revision.chain);
     this.kernel = new Kernel(state, revision.paths, this.chain);
     this.kernel.preemptive = opts.preemptive ?? false;
+    this.kernel.variants = revision.kernel;
     for (const s of scenario.secondaries) {
       this.chain.add(
         s.driver === "hmm"
           ? new HmmMirror(s.id, s.mm, revision.drivers.hmm.snapshot)
+          : s.driver === "gru"
+          ? new Gru(s.id, s.mm)
+          : s.driver === "xpmem"
+          ? new Xpmem(s.id, s.mm)
           : new Kvm(s.id, s.mm),
       );
     }

@@ -34,7 +34,7 @@ export interface SecondarySpec {
   /** Notifier id, as steps refer to it. */
   id: string;
   /** The driver: a KVM shadow MMU or an HMM device mirror. */
-  driver: "kvm" | "hmm";
+  driver: "kvm" | "hmm" | "gru" | "xpmem";
   /** The mm it mirrors (and registers its notifier on). */
   mm: string;
 }
@@ -163,7 +163,9 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       const o = expectObject(s, file, field, ["id", "driver", "mm"]);
       return {
         id: expectString(o, "id", file, field)!,
-        driver: expectString(o, "driver", file, field, { oneOf: ["kvm", "hmm"] }) as "kvm" | "hmm",
+        driver: expectString(o, "driver", file, field, {
+          oneOf: ["kvm", "hmm", "gru", "xpmem"],
+        }) as SecondarySpec["driver"],
         mm: expectString(o, "mm", file, field)!,
       };
     },
