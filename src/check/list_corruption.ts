@@ -13,6 +13,15 @@ export function listCorruption(): Checker {
   return {
     kind: "list-corruption",
     doc: "no list keeps an entry whose owner no longer exists once an operation has returned",
+    observe(ctx, o) {
+      if (o.type !== "list-walk") return;
+      ctx.report({
+        kind: "list-corruption",
+        step: o.step,
+        where: o.list,
+        detail: `${o.thread} ${o.what}`,
+      });
+    },
     snapshot() {
       return [...seen].sort();
     },

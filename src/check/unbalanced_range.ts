@@ -24,6 +24,11 @@ export function unbalancedRange(): Checker {
     doc:
       "every invalidate_range_end matches an earlier begin of the same thread and mm, with the same range, before the operation returns; every notifier gets both halves",
     observe(ctx: CheckContext, o) {
+      if (o.type === "release") {
+        // ->release tells the notifier to drop everything: its open begins are closed.
+        for (const key of Object.keys(open)) if (key.endsWith(`/${o.notifier}`)) delete open[key];
+        return;
+      }
       if (o.type !== "callout") return;
       const ev = o.ev;
       if (ev.kind === "begin") {

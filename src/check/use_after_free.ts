@@ -15,6 +15,15 @@ export function useAfterFree(): Checker {
     doc:
       "no secondary reaches a freed page, by an access or by a translation left after an operation",
     observe(ctx, o) {
+      if (o.type === "notifier-use") {
+        ctx.report({
+          kind: "use-after-free",
+          step: o.step,
+          where: o.notifier,
+          detail: `${o.thread}: ${o.what}`,
+        });
+        return;
+      }
       if (o.type !== "secondary-access") return;
       const page = ctx.kernel.state.pages[o.pfn];
       if (page && !page.freed) return;

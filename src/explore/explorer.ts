@@ -103,6 +103,7 @@ export function stateHash(run: Run, histories: Map<string, string>): string {
     run.kernel.step,
     run.kernel.state,
     run.chain.lists,
+    run.chain.snapshot(),
     secs,
     run.kernel.owners,
     threads,

@@ -76,7 +76,14 @@ export interface PathConfig {
 }
 
 /** Lock kinds the model distinguishes. */
-export type LockKind = "spin" | "spin-read" | "rwsem-read" | "rwsem-write" | "rcu" | "sleeping";
+export type LockKind =
+  | "spin"
+  | "spin-read"
+  | "rwsem-read"
+  | "rwsem-write"
+  | "rcu"
+  | "srcu"
+  | "sleeping";
 
 /** A lock held by a thread. */
 export interface HeldLock {
@@ -146,7 +153,9 @@ export type Observation =
   | { type: "secondary-bug"; step: number; secondary: string; what: string }
   | { type: "release"; step: number; mm: string; notifier: string }
   | { type: "mm-exit"; step: number; mm: string; notifiers: string[] }
-  | { type: "no-progress"; step: number; thread: string; what: string };
+  | { type: "no-progress"; step: number; thread: string; what: string }
+  | { type: "notifier-use"; step: number; thread: string; notifier: string; what: string }
+  | { type: "list-walk"; step: number; thread: string; list: string; what: string };
 
 /** Allocation points a scenario can make fail. */
 export const ALLOC_KINDS = ["pud", "pmd", "pte", "page", "anon_vma"] as const;
@@ -270,7 +279,8 @@ export class Kernel {
 
   /** Takes a lock, waiting (yielding) while another thread holds it incompatibly. */
   *lock(thread: string, name: string, kind: LockKind): KGen {
-    if (this.preemptive) yield { thread, label: `lock ${name}` };
+    // srcu_read_lock never waits and is not atomic: it adds no point where the order matters.
+    if (this.preemptive && kind !== "srcu") yield { thread, label: `lock ${name}` };
     for (;;) {
       if (this.canTake(name, kind)) break;
       if (this.owners[name].thread === thread) throw new KernelDeadlock(name, thread);
@@ -285,7 +295,7 @@ export class Kernel {
   /** Whether a lock can be taken in `kind` now. */
   canTake(name: string, kind: LockKind): boolean {
     const o = this.owners[name];
-    return !o || kind === "rcu" ||
+    return !o || kind === "rcu" || kind === "srcu" ||
       (o.kind === kind && (kind === "rwsem-read" || kind === "spin-read"));
   }
 

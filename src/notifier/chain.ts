@@ -25,6 +25,13 @@ export const REGISTER_LOCKINGS = [
   "rwlock-write",
   "mm-spinlock",
 ] as const;
+/** How unregistration removes an entry, and whether it waits for readers. */
+export const UNREGISTER_VARIANTS = [
+  "hlist-del",
+  "del-rcu",
+  "del-rcu-sync",
+  "del-rcu-release-sync",
+] as const;
 /** What `mmu_notifier_release` does with the list and the callback. */
 export const RELEASE_VARIANTS = [
   "rcu-release-then-del",
@@ -42,6 +49,14 @@ export interface ChainConfig {
   register: typeof REGISTER_LOCKINGS[number];
   /** Release variant. */
   release: typeof RELEASE_VARIANTS[number];
+  /**
+   * Unregistration: `hlist-del` (plain hlist_del, next pointer poisoned),
+   * `del-rcu` (hlist_del_rcu, no wait), `del-rcu-sync` (hlist_del_rcu, then
+   * synchronize_rcu before returning), `del-rcu-release-sync` (2.6.27: under
+   * the mm's notifier spinlock only, hlist_del_rcu, `->release`, then
+   * synchronize_rcu).
+   */
+  unregister: typeof UNREGISTER_VARIANTS[number];
   /**
    * For callouts that carry no `atomic` argument: whether the API tells the
    * callback it may sleep (from the revision's own comments).
@@ -92,6 +107,10 @@ export class NotifierChain implements CalloutSink {
   readonly lists: Record<string, string[]> = {};
   /** Every secondary by id, registered or not. */
   readonly secondaries: Record<string, Secondary> = {};
+  /** Notifiers whose struct the driver has freed. */
+  readonly freed: Set<string> = new Set();
+  /** Notifiers removed with a plain hlist_del (next pointer poisoned). */
+  readonly poisoned: Set<string> = new Set();
 
   /**
    * Creates a chain with no notifier registered.
@@ -121,16 +140,45 @@ export class NotifierChain implements CalloutSink {
         throw new KernelBug("mmu_notifier_register", `${sec.id} registered twice`);
       }
       list.unshift(sec.id);
+      this.poisoned.delete(sec.id);
     });
   }
 
   /** `mmu_notifier_unregister()`. */
-  *unregister(k: Kernel, th: string, sec: Secondary, callerHoldsMmapSem: boolean): KGen {
-    yield* this.listUpdate(k, th, sec.mm, callerHoldsMmapSem, () => {
+  *unregister(
+    k: Kernel,
+    th: string,
+    sec: Secondary,
+    callerHoldsMmapSem: boolean,
+    free = false,
+  ): KGen {
+    const remove = () => {
       const list = this.lists[sec.mm] ?? [];
       const i = list.indexOf(sec.id);
       if (i >= 0) list.splice(i, 1);
-    });
+      // hlist_del poisons the entry's next pointer; hlist_del_rcu leaves it for readers.
+      if (this.config.unregister === "hlist-del") this.poisoned.add(sec.id);
+      return i >= 0;
+    };
+    if (this.config.unregister === "del-rcu-release-sync") {
+      // 2.6.27 mmu_notifier_unregister: spin_lock(&mm->mmu_notifier_mm->lock), hlist_del_rcu,
+      // ->release under rcu_read_lock, then synchronize_rcu(); no mmap_sem.
+      const lock = `mmu_notifier_lock:${sec.mm}`;
+      yield* k.lock(th, lock, "spin");
+      const was = remove();
+      k.unlock(th, lock);
+      if (was) {
+        yield* k.lock(th, RCU, "rcu");
+        k.emit({ type: "release", step: k.step, mm: sec.mm, notifier: sec.id });
+        yield* sec.release(k, th);
+        k.unlock(th, RCU);
+      }
+    } else {
+      yield* this.listUpdate(k, th, sec.mm, callerHoldsMmapSem, () => void remove());
+    }
+    if (this.config.unregister.endsWith("-sync")) yield* this.synchronizeRcu(k, th);
+    // The driver frees its struct mmu_notifier (with the structure embedding it) on return.
+    if (free) this.freed.add(sec.id);
   }
 
   /** Runs a list update under the revision's register locking. */
@@ -189,23 +237,72 @@ export class NotifierChain implements CalloutSink {
 
   /** Dispatches a callout to every registered notifier of the mm. */
   *dispatch(k: Kernel, ev: CalloutEvent): KGen<boolean> {
-    const list = [...(this.lists[ev.mm] ?? [])];
-    k.emit({ type: "callout", ev, listeners: list });
-    if (list.length === 0) return false;
-    // SRCU read sections may sleep, so they are not atomic context; the model tracks none.
+    // if (unlikely(!hlist_empty(&mm->mmu_notifier.head))): no lock when nobody listens.
+    if ((this.lists[ev.mm] ?? []).length === 0) {
+      k.emit({ type: "callout", ev, listeners: [] });
+      return false;
+    }
+    // An SRCU read section may sleep, so it is not atomic context.
     const lock = this.config.list === "rcu"
       ? RCU
+      : this.config.list === "srcu"
+      ? "srcu_read_lock"
       : this.config.list === "rwlock"
       ? `mmu_notifier_rwlock:${ev.mm}`
       : null;
-    if (lock) yield* k.lock(ev.thread, lock, this.config.list === "rcu" ? "rcu" : "spin-read");
+    const kind = this.config.list === "rcu" || this.config.list === "srcu"
+      ? this.config.list
+      : "spin-read";
+    if (lock) yield* k.lock(ev.thread, lock, kind);
+    const list = [...(this.lists[ev.mm] ?? [])];
+    k.emit({ type: "callout", ev, listeners: list });
     let young = false;
-    for (const id of list) {
+    for (let i = 0; i < list.length; i++) {
+      const id = list[i];
+      // hlist_for_each_entry: the walk reaches entry i through entry i-1's next pointer.
+      if (i > 0 && this.poisoned.has(list[i - 1])) {
+        k.emit({
+          type: "list-walk",
+          step: k.step,
+          thread: ev.thread,
+          list: `mmu_notifier list of ${ev.mm}`,
+          what: `follows the next pointer of ${
+            list[i - 1]
+          }, which hlist_del poisoned while the walk was under way`,
+        });
+        break;
+      }
+      if (this.freed.has(id)) {
+        k.emit({
+          type: "notifier-use",
+          step: k.step,
+          thread: ev.thread,
+          notifier: id,
+          what:
+            `${ev.call} from ${ev.path}:${ev.at} calls ${id}'s ops after its struct mmu_notifier was freed`,
+        });
+        continue;
+      }
       const sec = this.secondaries[id];
       if (yield* sec.callback(k, ev.thread, ev)) young = true;
     }
     if (lock) k.unlock(ev.thread, lock);
     return young;
+  }
+
+  /** What the chain remembers beyond the lists (for the explorer's state hash). */
+  snapshot(): unknown {
+    return { freed: [...this.freed].sort(), poisoned: [...this.poisoned].sort() };
+  }
+
+  /** `synchronize_rcu()` (`synchronize_srcu()` for an SRCU list): waits for the readers already inside. */
+  private *synchronizeRcu(k: Kernel, th: string): KGen {
+    const kind = this.config.list === "srcu" ? "srcu" : "rcu";
+    while (
+      Object.entries(k.held).some(([t, locks]) => t !== th && locks.some((l) => l.kind === kind))
+    ) {
+      yield { thread: th, label: "synchronize_rcu", wait: true };
+    }
   }
 
   /** `mmu_notifier_release()` in the revision's variant. */

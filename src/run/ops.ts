@@ -140,7 +140,7 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
         mmOf(w, sec.mm);
         yield* w.chain.register(k, th, sec, holding);
       } else {
-        yield* w.chain.unregister(k, th, sec, holding);
+        yield* w.chain.unregister(k, th, sec, holding, a.free === true);
         yield* sec.release(k, th);
       }
       return 0;

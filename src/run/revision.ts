@@ -11,6 +11,7 @@ import {
   LIST_PROTECTIONS,
   REGISTER_LOCKINGS,
   RELEASE_VARIANTS,
+  UNREGISTER_VARIANTS,
 } from "../notifier/chain.ts";
 import { expectObject, expectString, InputError, type Json, readJsonFile } from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
@@ -149,7 +150,14 @@ export function parseRevision(
 }
 
 function parseChain(raw: Json | undefined, file: string): ChainConfig {
-  const o = expectObject(raw, file, "chain", ["list", "register", "release", "sleepable", "cite"]);
+  const o = expectObject(raw, file, "chain", [
+    "list",
+    "register",
+    "release",
+    "unregister",
+    "sleepable",
+    "cite",
+  ]);
   const sleepable = expectObject(o.sleepable ?? {}, file, "chain.sleepable", [
     "range",
     "begin",
@@ -174,6 +182,9 @@ function parseChain(raw: Json | undefined, file: string): ChainConfig {
     release: expectString(o, "release", file, "chain", {
       oneOf: RELEASE_VARIANTS,
     }) as ChainConfig["release"],
+    unregister: expectString(o, "unregister", file, "chain", {
+      oneOf: UNREGISTER_VARIANTS,
+    }) as ChainConfig["unregister"],
     sleepable: sleepable as ChainConfig["sleepable"],
     cite: expectString(o, "cite", file, "chain")!,
   };
@@ -317,6 +328,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["chain.list"] = c.list;
   out["chain.register"] = c.register;
   out["chain.release"] = c.release;
+  out["chain.unregister"] = c.unregister;
   out["drivers.hmm.snapshot"] = rev.drivers.hmm.snapshot;
   out["kernel.follow_page"] = rev.kernel.follow_page;
   for (const k of Object.keys(c.sleepable).sort()) {

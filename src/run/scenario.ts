@@ -70,7 +70,7 @@ export const OPS: Record<string, Record<string, FieldType>> = {
   guest: { secondary: "secondary", addr: "addr", access: ["read", "write"] },
   snapshot: { secondary: "secondary", addr: "addr", len: "len" },
   register: { secondary: "secondary", "holding_mmap_sem?": "bool" },
-  unregister: { secondary: "secondary", "holding_mmap_sem?": "bool" },
+  unregister: { secondary: "secondary", "holding_mmap_sem?": "bool", "free?": "bool" },
   fork: { mm: "mm", child: "mm" },
   exit: { mm: "mm" },
   mremap: { mm: "mm", addr: "addr", len: "len", new_addr: "addr" },
