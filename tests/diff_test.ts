@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { matrix, outcome, revision } from "./_fixtures.ts";
+import { diffTraces } from "../src/report/trace_diff.ts";
 import {
+  cellStatus,
+  checkBaseline,
   classifyChange,
   compareRevisions,
   displayOrder,
@@ -8,6 +11,7 @@ import {
   lineageDiff,
   lineageOrder,
   outcomeDifferences,
+  regressedAgainst,
   relevantKeys,
 } from "../src/report/diff.ts";
 
@@ -179,4 +183,81 @@ Deno.test("lineageDiff() compares consecutive revisions and candidates with thei
     ["v2", "v2-fix", ["fix"]],
   ]);
   assert.deepEqual(d.groups[0].groups.map((g) => g.revisions), [["v1", "v2-fix"], ["v2"]]);
+});
+
+Deno.test("cellStatus() tells pass, fail, unsupported and timeout apart", async (t) => {
+  await t.step("the verdict when the run completed", () => {
+    assert.equal(cellStatus(outcome("a", [])), "pass");
+    assert.equal(cellStatus(outcome("a", ["lost-write"])), "fail");
+  });
+  await t.step("unsupported when a step, or a thread of a race step, returned unsupported", () => {
+    const o = outcome("a", []);
+    o.returns = [{ step: 0, op: "guest", value: "unsupported" }];
+    assert.equal(cellStatus(o), "unsupported");
+    o.returns = [{ step: 0, op: "race", value: "cpu0=0; vcpu0=unsupported" }];
+    assert.equal(cellStatus(o), "unsupported");
+    o.returns = [{ step: 0, op: "guest", value: "unsupported-ish" }];
+    assert.equal(cellStatus(o), "pass");
+  });
+  await t.step("timeout when a bound stopped the run, fail on a deadlock", () => {
+    const o = outcome("a", ["no-progress"]);
+    o.aborted = "step 3: step bound reached";
+    assert.equal(cellStatus(o), "timeout");
+    o.aborted = "step 3: deadlock";
+    assert.equal(cellStatus(o), "fail");
+  });
+});
+
+Deno.test("regressedAgainst() and checkBaseline() find what regressed against a baseline", () => {
+  const timeout = outcome("c", [], { scenario: "s2" });
+  timeout.aborted = "step 1: step bound reached";
+  assert.equal(regressedAgainst(outcome("a", []), timeout), true);
+  assert.equal(regressedAgainst(timeout, timeout), false);
+  assert.equal(regressedAgainst(outcome("a", ["errno"]), outcome("b", [])), false);
+  assert.equal(
+    regressedAgainst(outcome("a", ["errno"]), outcome("b", ["errno"], { faults: 2 })),
+    false,
+  );
+  const revs = [revision("a"), revision("b", { follows: "a" }), revision("c", { follows: "b" })];
+  const m = matrix(revs, [
+    outcome("a", [], { scenario: "s1" }),
+    outcome("b", ["lost-write"], { scenario: "s1" }),
+    outcome("c", [], { scenario: "s1" }),
+    outcome("a", ["errno"], { scenario: "s2" }),
+    outcome("b", [], { scenario: "s2" }),
+    timeout,
+  ]);
+  const c = checkBaseline(m, "a", ["a", "b", "c"]);
+  assert.deepEqual(c.checked, ["b", "c"]);
+  assert.deepEqual(c.regressions.map((r) => [r.scenario, r.revision, r.status, r.added]), [
+    ["s1", "b", "fail", ["lost-write"]],
+    ["s2", "c", "timeout", []],
+  ]);
+  assert.deepEqual(checkBaseline(m, "b", ["a"]).regressions.map((r) => r.scenario), ["s2"]);
+  assert.throws(() => checkBaseline(m, "zz", ["a"]), /Unknown revision "zz"/);
+});
+
+Deno.test("compareRevisions() carries each side's status", () => {
+  const t = outcome("b", ["no-progress"]);
+  t.aborted = "step 1: step bound reached";
+  const m = matrix([revision("a"), revision("b")], [outcome("a", []), t]);
+  const s = compareRevisions(m, "a", "b").scenarios[0];
+  assert.equal(s.fromStatus, "pass");
+  assert.equal(s.toStatus, "timeout");
+});
+
+Deno.test("diffTraces() keeps shared callouts and marks the others removed or added", () => {
+  const a = outcome("a", [], { paths: ["fork", "do_wp_page", "exit_mmap"] }).trace;
+  const b = outcome("b", [], { paths: ["fork", "move_ptes", "exit_mmap"] }).trace;
+  b[1].step = 1;
+  const d = diffTraces(a, b);
+  assert.deepEqual(d.map((x) => [x.op, x.from, x.to]), [
+    ["same", 0, 0],
+    ["removed", 1, undefined],
+    ["added", undefined, 1],
+    ["same", 2, 2],
+  ]);
+  assert.match(d[1].line, /^step 1 cpu0: do_wp_page@entry invalidate_range_begin\(A\) atomic=0 /);
+  assert.deepEqual(diffTraces([], []), []);
+  assert.deepEqual(diffTraces(a, []).map((x) => x.op), ["removed", "removed", "removed"]);
 });

@@ -5,7 +5,15 @@
  */
 import type { Outcome } from "../run/outcome.ts";
 import type { ChangeClass, Comparison } from "../report/diff.ts";
-import { formatKeyChange, formatViolation, textTable, verdictText } from "../report/_format.ts";
+import {
+  formatKeyChange,
+  formatViolation,
+  statusText,
+  textTable,
+  traceLine,
+  verdictText,
+} from "../report/_format.ts";
+import { cellStatus } from "../report/diff.ts";
 
 /**
  * Renders one outcome: verdict, violations, callout trace, return values,
@@ -15,22 +23,12 @@ import { formatKeyChange, formatViolation, textTable, verdictText } from "../rep
  * @returns Text, ending with a newline.
  */
 export function formatOutcome(o: Outcome): string {
-  const lines = [`${o.scenario} on ${o.revision}: ${o.verdict} (${verdictText(o.kinds)})`];
+  const lines = [`${o.scenario} on ${o.revision}: ${cellStatus(o)} (${verdictText(o.kinds)})`];
   if (o.aborted) lines.push(`aborted: ${o.aborted}`);
   lines.push("", `violations (${o.violations.length}):`);
   for (const v of o.violations) lines.push(`  ${formatViolation(v)}`);
   lines.push("", `callout trace (${o.trace.length}):`);
-  for (const t of o.trace) {
-    const where = t.range ?? t.address ?? "";
-    const atomic = t.atomic === null ? "" : ` atomic=${t.atomic}`;
-    const ctx = t.inAtomic ? " in-atomic" : "";
-    lines.push(
-      `  step ${t.step} ${t.thread}: ${t.path}@${t.at} ${t.call}(${t.mm}${
-        where ? " " + where : ""
-      })` +
-        `${atomic}${ctx} locks=[${t.locks.join(" ")}] listeners=[${t.listeners.join(" ")}]`,
-    );
-  }
+  for (const t of o.trace) lines.push(`  ${traceLine(t)}`);
   lines.push("", "returns:");
   for (const r of o.returns) lines.push(`  step ${r.step} ${r.op}: ${r.value}`);
   const counters = Object.entries(o.counters).sort(([a], [b]) => a.localeCompare(b));
@@ -62,8 +60,8 @@ export function formatComparison(c: Comparison): string {
       ["scenario", c.from, c.to, "change"],
       c.scenarios.map((s) => [
         s.scenario,
-        verdictText(s.fromKinds),
-        verdictText(s.toKinds),
+        statusText(s.fromStatus, s.fromKinds),
+        statusText(s.toStatus, s.toKinds),
         s.classes.join("+") + (s.differs.length ? ` (${s.differs.join(", ")})` : ""),
       ]),
     ),

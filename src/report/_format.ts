@@ -5,6 +5,8 @@
  */
 import type { Violation } from "../check/checker.ts";
 import type { KeyChange } from "../run/revision.ts";
+import type { Outcome, TraceEntry } from "../run/outcome.ts";
+import { type CellStatus, cellStatus } from "./diff.ts";
 
 /**
  * Formats a key change as `key: from -> to` (`(absent)` for a missing side).
@@ -24,6 +26,46 @@ export function formatKeyChange(k: KeyChange): string {
  */
 export function verdictText(kinds: readonly string[]): string {
   return kinds.length ? kinds.join(",") : "pass";
+}
+
+/**
+ * Formats a cell for a table: its verdict, prefixed by the status when the
+ * run did not complete (`timeout (no-progress)`, `unsupported`).
+ *
+ * @param o The outcome.
+ * @returns The cell text.
+ */
+export function cellText(o: Outcome): string {
+  return statusText(cellStatus(o), o.kinds);
+}
+
+/**
+ * Formats a status and violation kinds as {@link cellText} does.
+ *
+ * @param status The cell status.
+ * @param kinds The violation kinds.
+ * @returns The cell text.
+ */
+export function statusText(status: CellStatus, kinds: readonly string[]): string {
+  if (status === "pass" || status === "fail") return verdictText(kinds);
+  return kinds.length ? `${status} (${kinds.join(",")})` : status;
+}
+
+/**
+ * Formats one callout of a trace on one line: step, thread, path and hook
+ * point, callout with its mm and range or address, the atomic argument,
+ * whether the caller is atomic, the locks held and the listeners.
+ *
+ * @param t The trace entry.
+ * @returns One line.
+ */
+export function traceLine(t: TraceEntry): string {
+  const where = t.range ?? t.address ?? "";
+  const atomic = t.atomic === null ? "" : ` atomic=${t.atomic}`;
+  const ctx = t.inAtomic ? " in-atomic" : "";
+  return `step ${t.step} ${t.thread}: ${t.path}@${t.at} ${t.call}(${t.mm}${
+    where ? " " + where : ""
+  })${atomic}${ctx} locks=[${t.locks.join(" ")}] listeners=[${t.listeners.join(" ")}]`;
 }
 
 /**

@@ -18,6 +18,68 @@ import { digest } from "../model/state.ts";
  */
 export type ChangeClass = "regression" | "fix" | "change" | "same";
 
+/**
+ * The status of one cell (one scenario on one revision), for CI:
+ * `pass` (no violation), `fail` (a violation), `unsupported` (a step asked
+ * for something the revision or driver cannot do: a return value
+ * `"unsupported"`) or `timeout` (a bound stopped the run: `aborted` says
+ * "bound reached"). `unsupported` and `timeout` take precedence over the
+ * verdict, as the run did not complete the scenario.
+ */
+export type CellStatus = "pass" | "fail" | "unsupported" | "timeout";
+
+/** Every {@link CellStatus}, in order of precedence from the lowest. */
+export const CELL_STATUSES: readonly CellStatus[] = ["pass", "fail", "unsupported", "timeout"];
+
+/**
+ * The CI status of an outcome: `unsupported` when a step (or a thread of a
+ * race step) returned `"unsupported"`, `timeout` when the run was aborted by
+ * a bound, otherwise the outcome's verdict.
+ *
+ * @param o The outcome.
+ * @returns Its status.
+ *
+ * @example
+ * ```ts
+ * import { cellStatus } from "./diff.ts";
+ * import type { Outcome } from "../run/outcome.ts";
+ * const o = { verdict: "fail", returns: [], aborted: "step 3: step bound reached" };
+ * console.log(cellStatus(o as unknown as Outcome)); // "timeout"
+ * ```
+ */
+export function cellStatus(o: Outcome): CellStatus {
+  const unsupported = o.returns.some((r) =>
+    String(r.value).split("; ").some((v) => v === "unsupported" || v.endsWith("=unsupported"))
+  );
+  if (unsupported) return "unsupported";
+  if (o.aborted !== undefined && /\bbound reached\b/.test(o.aborted)) return "timeout";
+  return o.verdict;
+}
+
+/**
+ * Whether an outcome regressed against a baseline outcome of the same
+ * scenario: it has a violation kind the baseline lacks, or its status is
+ * `unsupported` or `timeout` where the baseline's is not.
+ *
+ * @param baseline The outcome on the baseline revision.
+ * @param o The outcome on the revision checked.
+ * @returns True when `o` regressed.
+ *
+ * @example
+ * ```ts
+ * import { regressedAgainst } from "./diff.ts";
+ * import type { Outcome } from "../run/outcome.ts";
+ * const base = { verdict: "pass", kinds: [], returns: [] } as unknown as Outcome;
+ * const bad = { verdict: "fail", kinds: ["lost-write"], returns: [] } as unknown as Outcome;
+ * console.log(regressedAgainst(base, bad), regressedAgainst(bad, base)); // true false
+ * ```
+ */
+export function regressedAgainst(baseline: Outcome, o: Outcome): boolean {
+  if (o.kinds.some((k) => !baseline.kinds.includes(k))) return true;
+  const s = cellStatus(o);
+  return (s === "unsupported" || s === "timeout") && cellStatus(baseline) !== s;
+}
+
 /** Parts of an outcome compared by {@link outcomeDifferences}. */
 export const OUTCOME_PARTS = [
   "violations",
@@ -49,6 +111,10 @@ export interface ScenarioChange {
   fromKinds: ViolationKind[];
   /** Violation kinds on `to`. */
   toKinds: ViolationKind[];
+  /** The {@link CellStatus} on `from`. */
+  fromStatus: CellStatus;
+  /** The {@link CellStatus} on `to`. */
+  toStatus: CellStatus;
   /** Kinds present on `to` only. */
   added: ViolationKind[];
   /** Kinds present on `from` only. */
@@ -260,6 +326,8 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
     classes,
     fromKinds: a.kinds,
     toKinds: b.kinds,
+    fromStatus: cellStatus(a),
+    toStatus: cellStatus(b),
     added: b.kinds.filter((k) => !a.kinds.includes(k)),
     removed: a.kinds.filter((k) => !b.kinds.includes(k)),
     differs: classes[0] === "same" ? [] : outcomeDifferences(a, b),
@@ -447,4 +515,80 @@ export function lineageDiff(matrix: Matrix, lineage: string): LineageDiff {
     groups: groupRevisions(matrix, s.id, shown),
   }));
   return { ...lo, steps, candidateSteps, groups };
+}
+
+/** A scenario that regressed on a revision against the baseline. */
+export interface BaselineRegression {
+  /** The scenario id. */
+  scenario: string;
+  /** The revision that regressed. */
+  revision: string;
+  /** The status on the baseline. */
+  baselineStatus: CellStatus;
+  /** The status on the revision. */
+  status: CellStatus;
+  /** Violation kinds on the baseline. */
+  baselineKinds: ViolationKind[];
+  /** Violation kinds on the revision. */
+  kinds: ViolationKind[];
+  /** Kinds on the revision that the baseline lacks. */
+  added: ViolationKind[];
+}
+
+/** Every revision checked against one baseline revision (see {@link checkBaseline}). */
+export interface BaselineCheck {
+  /** The baseline revision id. */
+  revision: string;
+  /** The revisions checked against it, in the order given. */
+  checked: string[];
+  /** Every (scenario, revision) that regressed, scenario-major. */
+  regressions: BaselineRegression[];
+}
+
+/**
+ * Checks revisions against a baseline revision on every scenario of a
+ * matrix: a cell regressed when {@link regressedAgainst} says so. CI exits
+ * 1 when the result lists a regression.
+ *
+ * @param matrix A matrix holding the baseline and the revisions.
+ * @param baseline The baseline revision id.
+ * @param revisions The revisions to check (the baseline itself is skipped).
+ * @returns The regressions.
+ * @throws {RangeError} When a revision or an outcome is missing.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { checkBaseline } from "./diff.ts";
+ * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const c = checkBaseline(m, "emmu-v5", ["emmu-v5-holt-guard"]);
+ * console.log(c.regressions.length); // 0
+ * ```
+ */
+export function checkBaseline(
+  matrix: Matrix,
+  baseline: string,
+  revisions: string[],
+): BaselineCheck {
+  revisionOf(matrix, baseline);
+  const checked = revisions.filter((r) => r !== baseline);
+  for (const r of checked) revisionOf(matrix, r);
+  const regressions: BaselineRegression[] = [];
+  for (const s of matrix.scenarios) {
+    const base = outcomeOf(matrix, s.id, baseline);
+    for (const r of checked) {
+      const o = outcomeOf(matrix, s.id, r);
+      if (!regressedAgainst(base, o)) continue;
+      regressions.push({
+        scenario: s.id,
+        revision: r,
+        baselineStatus: cellStatus(base),
+        status: cellStatus(o),
+        baselineKinds: base.kinds,
+        kinds: o.kinds,
+        added: o.kinds.filter((k) => !base.kinds.includes(k)),
+      });
+    }
+  }
+  return { revision: baseline, checked, regressions };
 }

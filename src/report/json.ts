@@ -1,6 +1,9 @@
 /**
  * The JSON regression report: a stable, versioned schema holding the
- * revisions, the scenarios, the lineage diffs and every outcome.
+ * revisions, the scenarios, the lineage diffs, the compact matrix of cell
+ * statuses with the content hashes of their inputs, and every outcome.
+ * Every field is documented in `docs/report-schema.json`, which the tests
+ * validate the output against.
  *
  * @module
  */
@@ -9,7 +12,14 @@ import type { RaceTable } from "./races.ts";
 import type { Matrix } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import { type LineageDiff, lineageDiff, lineages } from "./diff.ts";
+import {
+  type BaselineCheck,
+  type CellStatus,
+  cellStatus,
+  type LineageDiff,
+  lineageDiff,
+  lineages,
+} from "./diff.ts";
 import { matrixDigest } from "./markdown.ts";
 
 /** Version of the report JSON schema. */
@@ -49,6 +59,20 @@ export interface ReportScenario {
   hash: string;
 }
 
+/** One cell of the matrix: its status, kinds and the content hashes of its inputs. */
+export interface ReportCell {
+  /** The scenario id. */
+  scenario: string;
+  /** The revision id. */
+  revision: string;
+  /** `pass`, `fail`, `unsupported` or `timeout`. */
+  status: CellStatus;
+  /** Distinct violation kinds, sorted. */
+  kinds: Outcome["kinds"];
+  /** Content hashes of the scenario and revision the result came from. */
+  hashes: Outcome["hashes"];
+}
+
 /** The JSON report. */
 export interface Report {
   /** Always {@link REPORT_SCHEMA}. */
@@ -61,8 +85,12 @@ export interface Report {
   scenarios: ReportScenario[];
   /** The reported lineages, each with its order, comparisons and outcome groups. */
   lineages: LineageDiff[];
+  /** Every cell of the matrix, scenario-major: the compact matrix. */
+  cells: ReportCell[];
   /** Every outcome of the matrix, scenario-major. */
   outcomes: Outcome[];
+  /** The revisions checked against a baseline, when one was named. */
+  baseline?: BaselineCheck;
   /** Explorer results of the race scenarios, when they were explored. */
   races?: ExploreResult[];
 }
@@ -73,13 +101,15 @@ export interface ReportOptions {
   lineages?: string[];
   /** Explorer results of the race scenarios. */
   races?: RaceTable;
+  /** Revisions checked against a baseline (see `checkBaseline`). */
+  baseline?: BaselineCheck;
 }
 
 /**
  * Builds the JSON report of a matrix.
  *
  * @param matrix The matrix.
- * @param opts Which lineages to report.
+ * @param opts Which lineages to report, the race results and a baseline check.
  * @returns The report object.
  * @throws {RangeError} When a lineage is unknown or malformed.
  */
@@ -109,8 +139,16 @@ export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
       hash: scenarioHash(s),
     })),
     lineages: diffs,
+    cells: matrix.cells.map((o) => ({
+      scenario: o.scenario,
+      revision: o.revision,
+      status: cellStatus(o),
+      kinds: o.kinds,
+      hashes: o.hashes,
+    })),
     outcomes: matrix.cells,
     ...(opts.races ? { races: opts.races.results } : {}),
+    ...(opts.baseline ? { baseline: opts.baseline } : {}),
   };
 }
 

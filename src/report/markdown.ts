@@ -8,6 +8,7 @@ import { type RaceTable, renderRaces } from "./races.ts";
 import type { Matrix } from "../run/matrix.ts";
 import { digest } from "../model/state.ts";
 import {
+  type BaselineCheck,
   type Comparison,
   displayOrder,
   type LineageDiff,
@@ -16,7 +17,14 @@ import {
   outcomeOf,
   type ScenarioChange,
 } from "./diff.ts";
-import { formatKeyChange, formatViolation, textTable, verdictText } from "./_format.ts";
+import {
+  cellText,
+  formatKeyChange,
+  formatViolation,
+  statusText,
+  textTable,
+  verdictText,
+} from "./_format.ts";
 
 /** Options of {@link renderMarkdown}. */
 export interface MarkdownOptions {
@@ -24,6 +32,8 @@ export interface MarkdownOptions {
   lineages?: string[];
   /** Explorer results of the race scenarios, reported after the lineages. */
   races?: RaceTable;
+  /** Revisions checked against a baseline, reported first (see `checkBaseline`). */
+  baseline?: BaselineCheck;
 }
 
 /**
@@ -74,10 +84,42 @@ export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): stri
     "",
     'A cell reads "pass" or the violation kinds the run observed. Revisions marked * are',
     "candidates (fixes or variants proposed in a thread), shown after the revision they follow.",
+    'A run that did not complete reads "timeout" (a bound stopped it) or "unsupported" (a step',
+    "the revision or driver cannot run), with the kinds it observed.",
   ];
+  if (opts.baseline) out.push("", ...baselineSection(opts.baseline));
   for (const d of diffs) out.push("", ...lineageSection(matrix, d));
   if (opts.races) out.push("", ...renderRaces(opts.races));
   return out.join("\n").replace(/\n+$/, "") + "\n";
+}
+
+/** The regressions against a baseline, or the statement that there are none. */
+function baselineSection(b: BaselineCheck): string[] {
+  const out = [`## Against baseline ${b.revision}`, ""];
+  if (b.regressions.length === 0) {
+    out.push(
+      `No regression: none of ${plural(b.checked.length, "revision")} has a violation kind ` +
+        `or an incomplete run that ${b.revision} lacks.`,
+    );
+    return out;
+  }
+  const revs = new Set(b.regressions.map((r) => r.revision)).size;
+  out.push(
+    `${plural(b.regressions.length, "regression")} on ${plural(revs, "revision")} of ` +
+      `${b.checked.length} checked:`,
+    "",
+    ...textTable(
+      ["scenario", "revision", b.revision, "verdict", "new kinds"],
+      b.regressions.map((r) => [
+        r.scenario,
+        r.revision,
+        statusText(r.baselineStatus, r.baselineKinds),
+        statusText(r.status, r.kinds),
+        r.added.join(",") || "-",
+      ]),
+    ),
+  );
+  return out;
 }
 
 function plural(n: number, word: string): string {
@@ -102,7 +144,7 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
       ["scenario", ...cols.map(label)],
       matrix.scenarios.map((s) => [
         s.id,
-        ...cols.map((r) => verdictText(outcomeOf(matrix, s.id, r).kinds)),
+        ...cols.map((r) => cellText(outcomeOf(matrix, s.id, r))),
       ]),
     ),
   );
@@ -216,8 +258,8 @@ function candidateSection(
         ["scenario", step.from, label(step.to), "change"],
         changed.map((c) => [
           c.scenario,
-          verdictText(c.fromKinds),
-          verdictText(c.toKinds),
+          statusText(c.fromStatus, c.fromKinds),
+          statusText(c.toStatus, c.toKinds),
           c.classes.join("+") + (c.classes[0] === "change" ? ` (${c.differs.join(", ")})` : ""),
         ]),
       ),
