@@ -9,6 +9,7 @@ import {
   loadScenarioDir,
   type Matrix,
   runMatrix,
+  transitionText,
 } from "../mod.ts";
 import { matrix, outcome, revision } from "./_fixtures.ts";
 
@@ -28,8 +29,20 @@ Deno.test("bisect() finds the first verdict change along every lineage of the re
           assert.ok(b.steps.every((x) => same(x.kinds, base)), `${s.id}: kinds change unreported`);
           assert.equal(b.last, order[order.length - 1]);
           assert.match(formatBisect(b), /no verdict change/);
+          assert.deepEqual(b.transitions, []);
           continue;
         }
+        // Every transition is a pair of consecutive revisions whose kinds differ, and
+        // every such pair is a transition; the first is the last / first pair.
+        const pairs = order.slice(1).map((r, j) => [order[j], r]).filter(([x, y]) =>
+          !same(
+            b.steps.find((z) => z.revision === x)!.kinds,
+            b.steps.find((z) => z.revision === y)!.kinds,
+          )
+        );
+        assert.deepEqual(b.transitions.map((x) => [x.from, x.to]), pairs);
+        assert.equal(b.transitions[0].from, b.last);
+        assert.equal(b.transitions[0].to, b.first);
         const i = order.indexOf(b.first);
         assert.ok(i > 0, `${s.id}: first is not after the lineage's first revision`);
         assert.equal(b.last, order[i - 1]);
@@ -81,4 +94,54 @@ Deno.test("bisect() names a fix last bad / first good", () => {
   assert.match(text, /^last bad: {3}v2 \(lost-write\)$/m);
   assert.match(text, /^first good: v3 \(pass\)$/m);
   assert.match(text, /first violation on v2: step 1, lost-write/);
+});
+
+Deno.test("bisect() names every later verdict change: mremap-move regresses in V2 and is fixed in V5", () => {
+  const m = runMatrix(
+    loadScenarioDir("scenarios").filter((s) => s.id === "mremap-move"),
+    loadRevisionDir("patches").filter((r) => r.lineage === "emmu"),
+  );
+  const b = bisect(m, "emmu", "mremap-move");
+  assert.equal(b.last, "emmu-v1");
+  assert.equal(b.first, "emmu-v2");
+  assert.deepEqual(
+    b.transitions.map((t) => [t.from, t.to, t.classes, t.added, t.removed]),
+    [
+      ["emmu-v1", "emmu-v2", ["regression"], ["lost-write"], []],
+      ["emmu-v4", "emmu-v5", ["fix"], [], ["lost-write"]],
+    ],
+  );
+  const fix = b.transitions[1];
+  assert.equal(transitionText(fix), "fixed in emmu-v5");
+  // V5 adds the mremap callouts (the V5 cover letter: "Provide missing callouts for mremap").
+  assert.ok(
+    fix.relevant.some((k) =>
+      k.key === "paths.move_page_tables.callouts[entry:invalidate_range_begin]"
+    ),
+    JSON.stringify(fix.relevant),
+  );
+  assert.equal(fix.reproduce, "deno task run mremap-move emmu-v5");
+  const text = formatBisect(b);
+  assert.match(text, /^later verdict changes along emmu \(1\):$/m);
+  assert.match(
+    text,
+    /^ {2}fixed in emmu-v5 \(after emmu-v4\): lost-write -> pass \(-lost-write\)$/m,
+  );
+});
+
+Deno.test("bisect() names a swap of kinds regressed and fixed, and shows statuses", () => {
+  const revs = [
+    revision("v1"),
+    revision("v2", { follows: "v1" }),
+    revision("v3", { follows: "v2" }),
+  ];
+  const timeout = outcome("v3", ["no-progress"]);
+  timeout.aborted = "step 1: step bound reached";
+  const m = matrix(revs, [outcome("v1", []), outcome("v2", ["lost-write"]), timeout]);
+  const b = bisect(m, "l", "s1");
+  assert.deepEqual(b.steps.map((s) => s.status), ["pass", "fail", "timeout"]);
+  assert.deepEqual(b.transitions.map((t) => t.classes), [["regression"], ["regression", "fix"]]);
+  assert.equal(transitionText(b.transitions[1]), "regressed and fixed in v3");
+  const text = formatBisect(b);
+  assert.match(text, /^ {2}v3 +timeout \(no-progress\) +<- regressed and fixed in v3$/m);
 });

@@ -8,8 +8,36 @@ import type { ViolationKind } from "../check/checker.ts";
 import type { Matrix } from "../run/matrix.ts";
 import type { Outcome } from "../run/outcome.ts";
 import { diffConfig, type KeyChange } from "../run/revision.ts";
-import { lineageOrder, outcomeOf, relevantKeys, revisionOf, tracedPaths } from "./diff.ts";
-import { formatKeyChange, formatViolation, verdictText } from "./_format.ts";
+import {
+  type CellStatus,
+  cellStatus,
+  lineageOrder,
+  outcomeOf,
+  relevantKeys,
+  revisionOf,
+  tracedPaths,
+} from "./diff.ts";
+import { formatKeyChange, formatViolation, statusText, verdictText } from "./_format.ts";
+
+/** A verdict change between two consecutive revisions of a lineage. */
+export interface Transition {
+  /** The revision before the change. */
+  from: string;
+  /** The revision where the verdict changed. */
+  to: string;
+  /** `["regression"]` (kinds appear), `["fix"]` (kinds disappear) or both. */
+  classes: ("regression" | "fix")[];
+  /** Kinds on `to` that `from` lacks. */
+  added: ViolationKind[];
+  /** Kinds on `from` that `to` lacks. */
+  removed: ViolationKind[];
+  /** How many config keys differ from `from` to `to`. */
+  keyCount: number;
+  /** The differing config keys relevant to the scenario (chain keys, keys of traced paths). */
+  relevant: KeyChange[];
+  /** The command that reproduces the outcome on `to`. */
+  reproduce: string;
+}
 
 /** The result of {@link bisect}. */
 export interface BisectResult {
@@ -17,8 +45,14 @@ export interface BisectResult {
   lineage: string;
   /** The scenario id. */
   scenario: string;
-  /** Posted revisions of the lineage, in order, with their kinds on the scenario. */
-  steps: { revision: string; kinds: ViolationKind[] }[];
+  /** Posted revisions of the lineage, in order, with their kinds and status on the scenario. */
+  steps: { revision: string; kinds: ViolationKind[]; status: CellStatus }[];
+  /**
+   * Every verdict change along the lineage, in order: the first one (the
+   * pair {@link BisectResult.last} / {@link BisectResult.first}) and every
+   * later one ("regressed in", "fixed in").
+   */
+  transitions: Transition[];
   /** The last revision whose kinds equal the first revision's. */
   last: string;
   /** The first revision whose kinds differ from the first revision's; absent when none does. */
@@ -68,9 +102,34 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
   }
   const { order } = lineageOrder(matrix.revisions, lineage);
   const outcomes = order.map((r) => outcomeOf(matrix, scenario, r));
-  const steps = outcomes.map((o) => ({ revision: o.revision, kinds: o.kinds }));
+  const steps = outcomes.map((o) => ({
+    revision: o.revision,
+    kinds: o.kinds,
+    status: cellStatus(o),
+  }));
   const same = (a: ViolationKind[], b: ViolationKind[]) =>
     a.length === b.length && a.every((k) => b.includes(k));
+  const transitions: Transition[] = [];
+  for (let j = 1; j < outcomes.length; j++) {
+    const [a, b] = [outcomes[j - 1], outcomes[j]];
+    if (same(a.kinds, b.kinds)) continue;
+    const added = b.kinds.filter((k) => !a.kinds.includes(k));
+    const removed = a.kinds.filter((k) => !b.kinds.includes(k));
+    const keys = diffConfig(revisionOf(matrix, a.revision), revisionOf(matrix, b.revision));
+    transitions.push({
+      from: a.revision,
+      to: b.revision,
+      classes: [
+        ...(added.length ? ["regression" as const] : []),
+        ...(removed.length ? ["fix" as const] : []),
+      ],
+      added,
+      removed,
+      keyCount: keys.length,
+      relevant: relevantKeys(keys, tracedPaths(a, b)),
+      reproduce: b.reproduce,
+    });
+  }
   const base = outcomes[0].kinds;
   const i = outcomes.findIndex((o) => !same(o.kinds, base));
   if (i < 0) {
@@ -78,6 +137,7 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
       lineage,
       scenario,
       steps,
+      transitions,
       last: order[order.length - 1],
       added: [],
       removed: [],
@@ -96,6 +156,7 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
     lineage,
     scenario,
     steps,
+    transitions,
     last: before.revision,
     first: after.revision,
     change,
@@ -120,14 +181,23 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
 export function formatBisect(b: BisectResult): string {
   const lines = [`bisect ${b.scenario} along ${b.lineage}:`];
   const width = Math.max(...b.steps.map((s) => s.revision.length));
-  for (const s of b.steps) lines.push(`  ${s.revision.padEnd(width)}  ${verdictText(s.kinds)}`);
+  const cells = b.steps.map((s) => statusText(s.status, s.kinds));
+  const cellWidth = Math.max(...cells.map((c) => c.length));
+  b.steps.forEach((s, i) => {
+    const t = b.transitions.find((x) => x.to === s.revision);
+    const line = `  ${s.revision.padEnd(width)}  ${cells[i]}`;
+    lines.push(t ? `${line.padEnd(width + cellWidth + 4)}  <- ${transitionText(t)}` : line);
+  });
   if (!b.first) {
     lines.push(
       `no verdict change: every revision of ${b.lineage} gives ${verdictText(b.steps[0].kinds)}`,
     );
     return lines.join("\n") + "\n";
   }
-  const kindsOf = (id: string) => verdictText(b.steps.find((s) => s.revision === id)!.kinds);
+  const kindsOf = (id: string) => {
+    const s = b.steps.find((s) => s.revision === id)!;
+    return statusText(s.status, s.kinds);
+  };
   const [x, y] = b.labels!;
   const lastLabel = `last ${x}:`;
   const firstLabel = `first ${y}:`;
@@ -154,5 +224,32 @@ export function formatBisect(b: BisectResult): string {
   }
   lines.push(`reproduce: ${b.lastOutcome.reproduce}`);
   lines.push(`           ${b.firstOutcome!.reproduce}`);
+  const later = b.transitions.slice(1);
+  if (later.length) {
+    lines.push(`later verdict changes along ${b.lineage} (${later.length}):`);
+    for (const t of later) {
+      const kinds = [...t.added.map((k) => `+${k}`), ...t.removed.map((k) => `-${k}`)].join(" ");
+      lines.push(
+        `  ${transitionText(t)} (after ${t.from}): ${kindsOf(t.from)} -> ${
+          kindsOf(t.to)
+        } (${kinds})`,
+      );
+      lines.push(`    relevant config keys (${t.relevant.length} of ${t.keyCount} that differ):`);
+      for (const k of t.relevant) lines.push(`      ${formatKeyChange(k)}`);
+      lines.push(`    reproduce: ${t.reproduce}`);
+    }
+  }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Names a transition as a regzbot-style line: "regressed in V", "fixed in
+ * V", or "regressed and fixed in V" when kinds swap.
+ *
+ * @param t The transition.
+ * @returns The phrase.
+ */
+export function transitionText(t: Transition): string {
+  const verbs = t.classes.map((c) => c === "regression" ? "regressed" : "fixed");
+  return `${verbs.join(" and ")} in ${t.to}`;
 }
