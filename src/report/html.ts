@@ -1,0 +1,515 @@
+/**
+ * The HTML regression report: one self-contained page (inline style and
+ * script, no network access, a Content-Security-Policy that forbids any)
+ * with, per lineage, the scenario-by-revision matrix in colour and symbols,
+ * and for each cell a drill-down to its violations, its callout trace, a
+ * sequence diagram of its callouts and the trace diff against the
+ * neighbouring revision along the lineage.
+ *
+ * Every string that comes from a scenario or a revision is HTML-escaped in
+ * the page, and the data block is JSON with `<`, `>` and `&` escaped, so
+ * neither can close a tag or start one.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Matrix } from "../run/matrix.ts";
+import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
+import { diffConfig, type KeyChange } from "../run/revision.ts";
+import {
+  type BaselineCheck,
+  type CellStatus,
+  cellStatus,
+  type ChangeClass,
+  classifyChange,
+  displayOrder,
+  type LineageOrder,
+  lineageOrder,
+  lineages,
+  outcomeOf,
+  relevantKeys,
+  revisionOf,
+  tracedPaths,
+} from "./diff.ts";
+import { matrixDigest } from "./markdown.ts";
+import { raceCell, type RaceTable } from "./races.ts";
+import { diffTraces, type TraceDiffLine } from "./trace_diff.ts";
+import { statusText } from "./_format.ts";
+import { HTML_SCRIPT, HTML_STYLE } from "./_html_assets.ts";
+
+/** Version of the data block embedded in the HTML report. */
+export const HTML_DATA_SCHEMA = "mmbisect/html-data@1";
+
+/** Symbol of each status, shown next to its name so the matrix reads without colour. */
+export const STATUS_SYMBOLS: Record<CellStatus, string> = {
+  pass: "\u2713",
+  fail: "\u2717",
+  unsupported: "\u2298",
+  timeout: "\u23f1",
+};
+
+/** Options of {@link renderHtml}. */
+export interface HtmlOptions {
+  /** Lineages to report, in order (default: every lineage of the matrix). */
+  lineages?: string[];
+  /** Explorer results of the race scenarios, shown after the lineages. */
+  races?: RaceTable;
+  /** Revisions checked against a baseline, shown first. */
+  baseline?: BaselineCheck;
+}
+
+/** How a cell compares with the cell of the neighbouring revision. */
+export interface HtmlNeighbour {
+  /** The neighbouring revision. */
+  revision: string;
+  /** Index of the neighbour's cell in {@link HtmlData.cells}. */
+  cell: number;
+  /** `previous` (the posted revision before), `parent` (of a candidate) or `next` (after a root). */
+  relation: "previous" | "parent" | "next";
+  /** The earlier revision of the two. */
+  from: string;
+  /** The later revision of the two. */
+  to: string;
+  /** The classes of the change from `from` to `to`. */
+  classes: ChangeClass[];
+  /** Kinds on `to` that `from` lacks. */
+  added: string[];
+  /** Kinds on `from` that `to` lacks. */
+  removed: string[];
+  /** The config keys that differ from `from` to `to` and are relevant to the scenario. */
+  relevant: KeyChange[];
+}
+
+/** One cell as the page's data block holds it. */
+export interface HtmlCell {
+  /** The scenario id. */
+  scenario: string;
+  /** The revision id. */
+  revision: string;
+  /** The cell status. */
+  status: CellStatus;
+  /** Violation kinds. */
+  kinds: Outcome["kinds"];
+  /** Content hashes of the scenario and revision. */
+  hashes: Outcome["hashes"];
+  /** Every violation. */
+  violations: Outcome["violations"];
+  /** The callout trace. */
+  trace: Outcome["trace"];
+  /** Why the run stopped early, if it did. */
+  aborted?: string;
+  /** The command that reproduces the outcome. */
+  reproduce: string;
+  /** The neighbouring revision along the lineage, when the lineage has another. */
+  neighbour?: HtmlNeighbour;
+  /**
+   * The trace diff from `neighbour.from`'s trace to `neighbour.to`'s: per
+   * line, `same` or `added` with an index into the second trace, or
+   * `removed` with an index into the first.
+   */
+  diff: [TraceDiffLine["op"], number][];
+}
+
+/** The data block of the HTML report. */
+export interface HtmlData {
+  /** Always {@link HTML_DATA_SCHEMA}. */
+  schema: typeof HTML_DATA_SCHEMA;
+  /** Scenarios by id: purpose, content hash and the operation of each step. */
+  scenarios: Record<string, { purpose: string; hash: string; steps: string[] }>;
+  /** Revisions by id: title, lineage, whether a candidate, content hash. */
+  revisions: Record<string, { title: string; lineage: string; candidate: boolean; hash: string }>;
+  /** Every cell shown, lineage by lineage, scenario-major; buttons refer to them by index. */
+  cells: HtmlCell[];
+}
+
+/**
+ * Escapes text for HTML content and attribute values: `&`, `<`, `>`, `"`
+ * and `'`.
+ *
+ * @param s Any text.
+ * @returns The escaped text.
+ *
+ * @example
+ * ```ts
+ * import { escapeHtml } from "./html.ts";
+ * console.log(escapeHtml('<img src=x onerror="alert(1)">'));
+ * // &lt;img src=x onerror=&quot;alert(1)&quot;&gt;
+ * ```
+ */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ENTITIES[c]);
+}
+
+const ENTITIES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/**
+ * Serialises a value as JSON safe inside a `<script>` element: `<`, `>`,
+ * `&` and the line separators U+2028 and U+2029 are written as `\uXXXX`
+ * escapes, so the text can neither close the element nor open a comment.
+ *
+ * @param value A JSON value.
+ * @returns JSON text without `<`, `>` or `&`.
+ *
+ * @example
+ * ```ts
+ * import { scriptJson } from "./html.ts";
+ * console.log(scriptJson({ id: "</script><script>alert(1)</script>" }));
+ * ```
+ */
+export function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** The neighbour of a revision along its lineage: previous, parent, or next after the root. */
+function neighbourOf(
+  lo: LineageOrder,
+  id: string,
+): [string, HtmlNeighbour["relation"]] | undefined {
+  const cand = lo.candidates.find((c) => c.id === id);
+  if (cand) return cand.parent === undefined ? undefined : [cand.parent, "parent"];
+  const i = lo.order.indexOf(id);
+  if (i > 0) return [lo.order[i - 1], "previous"];
+  if (i === 0 && lo.order.length > 1) return [lo.order[1], "next"];
+  return undefined;
+}
+
+/**
+ * Builds the data block of the HTML report: every cell of the reported
+ * lineages with its violations, trace, hashes, and its change and trace
+ * diff against the neighbouring revision.
+ *
+ * @param matrix The matrix.
+ * @param opts Which lineages to report.
+ * @returns The data, in display order.
+ * @throws {RangeError} When a lineage is unknown or malformed.
+ */
+export function buildHtmlData(matrix: Matrix, opts: HtmlOptions = {}): HtmlData {
+  const scenarios: HtmlData["scenarios"] = {};
+  for (const s of matrix.scenarios) {
+    scenarios[s.id] = {
+      purpose: s.purpose,
+      hash: scenarioHash(s),
+      steps: s.steps.map((st) => st.op),
+    };
+  }
+  const revisions: HtmlData["revisions"] = {};
+  const cells: HtmlCell[] = [];
+  const keyCache = new Map<string, KeyChange[]>();
+  const keysOf = (a: string, b: string) => {
+    const k = `${a}\n${b}`;
+    let v = keyCache.get(k);
+    if (!v) keyCache.set(k, v = diffConfig(revisionOf(matrix, a), revisionOf(matrix, b)));
+    return v;
+  };
+  const shown: { lo: LineageOrder; id: string; o: Outcome }[] = [];
+  for (const name of opts.lineages ?? lineages(matrix.revisions)) {
+    const lo = lineageOrder(matrix.revisions, name);
+    for (const id of displayOrder(lo)) {
+      const r = revisionOf(matrix, id);
+      revisions[id] = {
+        title: r.title,
+        lineage: r.lineage,
+        candidate: r.candidate,
+        hash: revisionHash(r),
+      };
+    }
+    for (const s of matrix.scenarios) {
+      for (const id of displayOrder(lo)) shown.push({ lo, id, o: outcomeOf(matrix, s.id, id) });
+    }
+  }
+  const at = new Map(shown.map((x, i) => [`${x.o.scenario}\n${x.id}`, i]));
+  for (const { lo, id, o } of shown) {
+    const cell: HtmlCell = {
+      scenario: o.scenario,
+      revision: id,
+      status: cellStatus(o),
+      kinds: o.kinds,
+      hashes: o.hashes,
+      violations: o.violations,
+      trace: o.trace,
+      reproduce: o.reproduce,
+      diff: [],
+    };
+    if (o.aborted !== undefined) cell.aborted = o.aborted;
+    const nb = neighbourOf(lo, id);
+    if (nb) {
+      const [other, relation] = nb;
+      const n = outcomeOf(matrix, o.scenario, other);
+      const [a, b] = relation === "next" ? [o, n] : [n, o];
+      cell.neighbour = {
+        revision: other,
+        cell: at.get(`${o.scenario}\n${other}`)!,
+        relation,
+        from: a.revision,
+        to: b.revision,
+        classes: classifyChange(a, b),
+        added: b.kinds.filter((k) => !a.kinds.includes(k)),
+        removed: a.kinds.filter((k) => !b.kinds.includes(k)),
+        relevant: relevantKeys(keysOf(a.revision, b.revision), tracedPaths(a, b)),
+      };
+      cell.diff = diffTraces(a.trace, b.trace).map((
+        d,
+      ) => [d.op, d.op === "removed" ? d.from! : d.to!]);
+    }
+    cells.push(cell);
+  }
+  return { schema: HTML_DATA_SCHEMA, scenarios, revisions, cells };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** The text of a cell button: symbol, then the verdict; a verdict change is marked. */
+function cellLabel(c: HtmlCell): string {
+  const text = `${STATUS_SYMBOLS[c.status]} ${statusText(c.status, c.kinds)}`;
+  const n = c.neighbour;
+  if (!n || n.relation === "next") return text;
+  const mark = n.classes.includes("regression")
+    ? " \u25b2"
+    : n.classes.includes("fix")
+    ? " \u25bc"
+    : "";
+  return text + mark;
+}
+
+function cellTitle(c: HtmlCell): string {
+  const n = c.neighbour;
+  const change = n && n.relation !== "next" && n.classes[0] !== "same"
+    ? `; ${n.classes.join(" and ")} against ${n.revision}`
+    : "";
+  return `${c.scenario} on ${c.revision}: ${c.status}${change}. Open the details.`;
+}
+
+function button(index: number, cls: string, label: string, title: string): string {
+  return `<button type="button" class="${cls}" data-cell="${index}" title="${escapeHtml(title)}">${
+    escapeHtml(label)
+  }</button>`;
+}
+
+/**
+ * Renders the HTML report: one self-contained page. Equal inputs give
+ * equal bytes (no timestamps).
+ *
+ * @param matrix The matrix to report on.
+ * @param opts Which lineages to report, the race results and a baseline check.
+ * @returns The page.
+ * @throws {RangeError} When a lineage is unknown or malformed.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { renderHtml } from "./html.ts";
+ * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const page = renderHtml(m, { lineages: ["emmu"] });
+ * console.log(page.startsWith("<!DOCTYPE html>"));
+ * ```
+ */
+export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
+  const names = opts.lineages ?? lineages(matrix.revisions);
+  const data = buildHtmlData(matrix, { ...opts, lineages: names });
+  const index = new Map(data.cells.map((c, i) => [`${c.scenario}\n${c.revision}`, i]));
+  const at = (s: string, r: string) => index.get(`${s}\n${r}`)!;
+  const find = (s: string, r: string) => index.get(`${s}\n${r}`);
+  const counts = { pass: 0, fail: 0, unsupported: 0, timeout: 0 };
+  for (const c of data.cells) counts[c.status]++;
+  const e = escapeHtml;
+  const body: string[] = [];
+  body.push(
+    "<header>",
+    "<h1>mmbisect regression report</h1>",
+    `<p>${plural(matrix.scenarios.length, "scenario")} on ${
+      plural(Object.keys(data.revisions).length, "revision")
+    }: ${
+      plural(data.cells.length, "cell")
+    }, ${counts.pass} pass, ${counts.fail} fail, ${counts.unsupported} unsupported, ${counts.timeout} timeout. Matrix digest <code>${
+      e(matrixDigest(matrix))
+    }</code>.</p>`,
+    '<ul class="legend" aria-label="Legend">',
+    ...(["pass", "fail", "unsupported", "timeout"] as const).map((s) =>
+      `<li><span class="st-${s}">&nbsp;${STATUS_SYMBOLS[s]} ${s}&nbsp;</span> ${
+        {
+          pass: "no violation",
+          fail: "the violation kinds observed",
+          unsupported: "a step the revision or driver cannot run",
+          timeout: "a bound stopped the run",
+        }[s]
+      }</li>`
+    ),
+    "<li>\u25b2 regression / \u25bc fix against the revision before (or the parent of a candidate)</li>",
+    "<li><i>italic</i>: candidate revision</li>",
+    "</ul>",
+    "<p>Click a cell for its violations, callout trace, sequence diagram and trace diff against the neighbouring revision.</p>",
+    `<nav><p>Lineages: ${
+      names.map((n) => `<a href="#lineage-${e(n)}">${e(n)}</a>`).join(" \u00b7 ")
+    }${
+      opts.races && opts.races.scenarios.length ? ' \u00b7 <a href="#races">races</a>' : ""
+    }</p></nav>`,
+    "</header>",
+    "<main>",
+  );
+  if (opts.baseline) body.push(...baselineSection(opts.baseline, find));
+  for (const name of names) {
+    const lo = lineageOrder(matrix.revisions, name);
+    const cols = displayOrder(lo);
+    const cand = new Set(lo.candidates.map((c) => c.id));
+    body.push(
+      `<section class="lineage" id="lineage-${e(name)}">`,
+      `<h2>Lineage ${e(name)}</h2>`,
+      `<p>Order: ${lo.order.map(e).join(" \u2192 ")}${
+        lo.candidates.length
+          ? `. Candidates: ${
+            lo.candidates.map((c) => `<i>${e(c.id)}</i>${c.parent ? ` (on ${e(c.parent)})` : ""}`)
+              .join(", ")
+          }`
+          : ""
+      }.</p>`,
+      '<div class="scroll"><table class="matrix">',
+      `<caption class="muted">Scenarios by revisions of ${e(name)}</caption>`,
+      `<thead><tr><th scope="col">scenario</th>${
+        cols.map((id) =>
+          `<th scope="col" title="${e(data.revisions[id].title)} (hash ${
+            e(data.revisions[id].hash)
+          })"${cand.has(id) ? ' class="cand"' : ""}>${e(id)}${cand.has(id) ? "*" : ""}</th>`
+        ).join("")
+      }</tr></thead>`,
+      "<tbody>",
+    );
+    for (const s of matrix.scenarios) {
+      const cells = cols.map((id) => {
+        const i = at(s.id, id);
+        const c = data.cells[i];
+        return `<td class="st-${c.status}">${
+          button(i, `cell st-${c.status}`, cellLabel(c), cellTitle(c))
+        }</td>`;
+      });
+      body.push(
+        `<tr><th scope="row" title="${e(s.purpose)}">${e(s.id)}</th>${cells.join("")}</tr>`,
+      );
+    }
+    body.push("</tbody></table></div>");
+    const changes: string[] = [];
+    for (const s of matrix.scenarios) {
+      for (const id of cols) {
+        const i = at(s.id, id);
+        const c = data.cells[i];
+        const n = c.neighbour;
+        if (!n || n.relation === "next") continue;
+        if (!n.classes.includes("regression") && !n.classes.includes("fix")) continue;
+        const verbs = n.classes.filter((k) => k !== "change" && k !== "same")
+          .map((k) => k === "regression" ? "regressed" : "fixed").join(" and ");
+        const delta = [...n.added.map((k) => `+${k}`), ...n.removed.map((k) => `-${k}`)].join(" ");
+        const mark = n.classes.includes("regression") ? "\u25b2" : "\u25bc";
+        changes.push(
+          `<li>${
+            button(
+              i,
+              "link",
+              `${mark} ${s.id}: ${verbs} in ${id} (after ${n.revision}): ${delta}`,
+              cellTitle(c),
+            )
+          }${
+            n.relevant.length
+              ? ` <span class="muted">(${plural(n.relevant.length, "relevant config key")})</span>`
+              : ""
+          }</li>`,
+        );
+      }
+    }
+    body.push(
+      `<h3>Verdict changes along ${e(name)} (${changes.length})</h3>`,
+      changes.length ? `<ul class="changes">${changes.join("")}</ul>` : '<p class="muted">none</p>',
+      "</section>",
+    );
+  }
+  if (opts.races && opts.races.scenarios.length) body.push(...raceSection(opts.races));
+  body.push("</main>");
+  body.push('<aside id="detail" hidden aria-label="Cell details" tabindex="-1"></aside>');
+  const hash = createHash("sha256").update(HTML_SCRIPT).digest("base64");
+  return [
+    "<!DOCTYPE html>",
+    '<html lang="en">',
+    "<head>",
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; img-src data:; base-uri 'none'; form-action 'none'">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>mmbisect regression report (${e(names.join(", "))})</title>`,
+    `<style>${HTML_STYLE}</style>`,
+    "</head>",
+    "<body>",
+    ...body,
+    `<script type="application/json" id="mmbisect-data">${scriptJson(data)}</script>`,
+    `<script>${HTML_SCRIPT}</script>`,
+    "</body>",
+    "</html>",
+    "",
+  ].join("\n");
+}
+
+function baselineSection(
+  b: BaselineCheck,
+  at: (s: string, r: string) => number | undefined,
+): string[] {
+  const e = escapeHtml;
+  const out = [`<section id="baseline"><h2>Against baseline ${e(b.revision)}</h2>`];
+  if (b.regressions.length === 0) {
+    out.push(
+      `<p>${STATUS_SYMBOLS.pass} No regression: none of ${
+        plural(b.checked.length, "revision")
+      } has a violation kind or an incomplete run that ${e(b.revision)} lacks.</p>`,
+    );
+  } else {
+    out.push(
+      `<p>${STATUS_SYMBOLS.fail} ${
+        plural(b.regressions.length, "regression")
+      }:</p><ul class="changes">`,
+    );
+    for (const r of b.regressions) {
+      const text = `${r.scenario} on ${r.revision}: ${
+        statusText(r.baselineStatus, r.baselineKinds)
+      } -> ${statusText(r.status, r.kinds)}${r.added.length ? ` (+${r.added.join(" +")})` : ""}`;
+      const i = at(r.scenario, r.revision);
+      out.push(`<li>${i === undefined ? e(text) : button(i, "link", text, text)}</li>`);
+    }
+    out.push("</ul>");
+  }
+  out.push("</section>");
+  return out;
+}
+
+function raceSection(t: RaceTable): string[] {
+  const e = escapeHtml;
+  const out = [
+    '<section id="races"><h2>Races (every schedule explored)</h2>',
+    '<p>Each cell is what the explorer found over every interleaving of the scenario\'s threads: a violation kind reached on "always" or "sometimes" the schedules, or "never".</p>',
+  ];
+  for (const s of t.scenarios) {
+    out.push(
+      `<h3>${e(s)}</h3>`,
+      '<div class="scroll"><table class="matrix"><thead><tr><th scope="col">revision</th><th scope="col">verdict</th><th scope="col">schedules</th><th scope="col">states</th></tr></thead><tbody>',
+    );
+    for (const r of t.revisions) {
+      const x = t.results.find((y) => y.scenario === s && y.revision === r);
+      if (!x) continue;
+      const cls = Object.keys(x.verdicts).length ? "st-fail" : "st-pass";
+      const sym = Object.keys(x.verdicts).length ? STATUS_SYMBOLS.fail : STATUS_SYMBOLS.pass;
+      out.push(
+        `<tr><th scope="row">${e(r)}</th><td class="${cls} mono">${sym} ${
+          e(raceCell(x))
+        }</td><td>${x.schedules}</td><td>${x.states}</td></tr>`,
+      );
+    }
+    out.push("</tbody></table></div>");
+  }
+  out.push("</section>");
+  return out;
+}
