@@ -1,5 +1,6 @@
 /**
- * The mmbisect command line: `run`, `compare`, `report` and `bisect`.
+ * The mmbisect command line: `run`, `compare`, `report`, `bisect`,
+ * `explain` and `explore`.
  * Run `deno run --allow-read cli.ts --help`, or `deno task <command>` from
  * the project root.
  *

@@ -89,7 +89,22 @@ Deno.test("main() rejects bad input with one line and exit status 2", async (t) 
       assertInputError(await cli("compare", "emmu-v5"), /"compare" takes 2 arguments/);
     });
     await t.step("a bad --format", async () => {
-      assertInputError(await cli("report", "--format", "html"), /--format.*"html"/);
+      assertInputError(await cli("report", "--format", "pdf"), /--format.*"pdf".*md, json or html/);
+    });
+    await t.step("a --baseline that is not one of the revisions compared", async () => {
+      assertInputError(
+        await cli("compare", "emmu-v4", "emmu-v5", "--baseline", "emmu-v3"),
+        /"--baseline" is "emmu-v3" \(expected one of the two revisions compared/,
+      );
+    });
+    await t.step("an unknown --baseline", async () => {
+      assertInputError(
+        await cli("report", "--baseline", "emmu-v9", "--no-races"),
+        /unknown revision "emmu-v9"/,
+      );
+    });
+    await t.step("explain without its revision", async () => {
+      assertInputError(await cli("explain", "mremap-move"), /"explain" takes 2 arguments/);
     });
     await t.step("an unknown lineage", async () => {
       assertInputError(
@@ -109,7 +124,8 @@ Deno.test("main() prints help with examples for every command", async (t) => {
   const top = await cli("--help");
   assert.equal(top.code, 0);
   assert.match(top.stdout, /^Usage: mmbisect <command>/);
-  for (const command of ["run", "compare", "report", "bisect"]) {
+  assert.match(top.stdout, /^Exit status:\n {2}0 .*\n {2}1 .*baseline/m);
+  for (const command of ["run", "compare", "report", "bisect", "explain", "explore"]) {
     await t.step(command, async () => {
       for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
         const r = await cli(...args);
@@ -117,6 +133,11 @@ Deno.test("main() prints help with examples for every command", async (t) => {
         assert.equal(r.stderr, "");
         assert.match(r.stdout, new RegExp(`^Usage: mmbisect ${command} `));
         assert.match(r.stdout, new RegExp(`Examples:\\n  deno task ${command}\\b`));
+        // Every command documents its exit status; those with --baseline document 1.
+        assert.match(r.stdout, /^Exit status:\n {2}0 .*\n(.*\n)* {2}2 {2}bad input/m);
+        const baseline = command === "compare" || command === "report";
+        assert.equal(/^ {2}1 {2}with --baseline/m.test(r.stdout), baseline, r.stdout);
+        assert.match(r.stdout, /-q, --quiet/);
       }
     });
   }
@@ -149,6 +170,116 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
     assert.match(r.stdout, /^bisect wp-reuse-after-fork along emmu:$/m);
     assert.match(r.stdout, /^ {2}emmu-v1 /m);
   });
+  await t.step("bisect names every verdict change along the lineage", async () => {
+    const r = await cli("bisect", "emmu", "mremap-move");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}emmu-v2 +lost-write +<- regressed in emmu-v2$/m);
+    assert.match(r.stdout, /^ {2}emmu-v5 +pass +<- fixed in emmu-v5$/m);
+    assert.match(r.stdout, /^last good: emmu-v1 \(pass\)$/m);
+    assert.match(r.stdout, /^first bad: emmu-v2 \(lost-write\)$/m);
+    assert.match(
+      r.stdout,
+      /^ {2}fixed in emmu-v5 \(after emmu-v4\): lost-write -> pass \(-lost-write\)$/m,
+    );
+    assert.match(
+      r.stdout,
+      /^ {6}paths\.move_page_tables\.callouts\[entry:invalidate_range_begin\]: \(absent\) -> /m,
+    );
+    const j = JSON.parse((await cli("bisect", "emmu", "mremap-move", "--json")).stdout);
+    assert.equal(j.schema, "mmbisect/bisect@1");
+    assert.deepEqual(
+      j.transitions.map((
+        x: { from: string; to: string; classes: string[] },
+      ) => [x.from, x.to, x.classes]),
+      [["emmu-v1", "emmu-v2", ["regression"]], ["emmu-v4", "emmu-v5", ["fix"]]],
+    );
+  });
+  await t.step("explain shows each violation's callouts and config keys", async () => {
+    const r = await cli("explain", "wp-reuse-after-fork", "emmu-v5");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^explain wp-reuse-after-fork on emmu-v5: fail \(no-progress,unbalanced-range\)$/m,
+    );
+    assert.match(r.stdout, /^hashes: scenario [0-9a-f]{16}, revision [0-9a-f]{16}$/m);
+    assert.match(r.stdout, /^violation 2 of 2: step 6, unbalanced-range at 0x100000-0x101000: /m);
+    assert.match(
+      r.stdout,
+      /^ {2}\* step 6 vcpu0: do_wp_page@unlock invalidate_range_end\(A 0x100000-0x101000\)/m,
+    );
+    assert.match(
+      r.stdout,
+      /^ {4}paths\.do_wp_page\.callouts\[unlock:invalidate_range_end\]: range=page atomic=0$/m,
+    );
+    assert.match(r.stdout, /^reproduce: deno task run wp-reuse-after-fork emmu-v5$/m);
+    const j = JSON.parse((await cli("explain", "wp-reuse-after-fork", "emmu-v5", "--json")).stdout);
+    assert.equal(j.schema, "mmbisect/explain@1");
+    assert.equal(j.violations.length, 2);
+  });
+  await t.step(
+    "compare --baseline exits 1 when the other revision regressed, 0 otherwise",
+    async () => {
+      const fixed = await cli("compare", "emmu-v5", "emmu-v5-holt-guard", "--baseline", "emmu-v5");
+      assert.equal(fixed.code, 0, fixed.stderr);
+      assert.match(fixed.stdout, /^baseline emmu-v5: no regression in emmu-v5-holt-guard$/m);
+      const worse = await cli(
+        "compare",
+        "emmu-v5",
+        "emmu-v5-holt-guard",
+        "--baseline",
+        "emmu-v5-holt-guard",
+      );
+      assert.equal(worse.code, 1, worse.stderr);
+      assert.match(worse.stdout, /^baseline emmu-v5-holt-guard: 4 regressions in emmu-v5$/m);
+      assert.match(
+        worse.stdout,
+        /^ {2}wp-reuse-after-fork on emmu-v5: pass -> no-progress,unbalanced-range /m,
+      );
+      const j = JSON.parse(
+        (await cli(
+          "compare",
+          "emmu-v5",
+          "emmu-v5-holt-guard",
+          "--baseline",
+          "emmu-v5-holt-guard",
+          "--json",
+        ))
+          .stdout,
+      );
+      assert.equal(j.baseline.regressions.length, 4);
+    },
+  );
+  await t.step(
+    "report --baseline exits 1 when a reported revision regressed, 0 otherwise",
+    async () => {
+      const ok = await cli(
+        "report",
+        "--lineage",
+        "reference",
+        "--baseline",
+        "emmu-v5",
+        "--no-races",
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /^## Against baseline emmu-v5$/m);
+      assert.match(ok.stderr, /^mmbisect: baseline emmu-v5: no regression in mainline-2\.6\.27$/m);
+      const bad = await cli(
+        "report",
+        "--lineage",
+        "emmu",
+        "--baseline",
+        "emmu-v5",
+        "--no-races",
+        "--quiet",
+      );
+      assert.equal(bad.code, 1);
+      assert.equal(bad.stderr, "", "--quiet prints no notice");
+      assert.match(
+        bad.stdout,
+        /^\| truncate-contended +\| emmu-v1 +\| unbalanced-range +\| sleep-in-atomic /m,
+      );
+    },
+  );
   await t.step("a user revision may extend a shipped one", async () => {
     const dir = Deno.makeTempDirSync();
     try {
@@ -185,6 +316,36 @@ Deno.test("main() writes byte-identical JSON reports for the same input", async 
   assert.equal(report.schema, "mmbisect/report@1");
   assert.ok(report.outcomes.length > 0);
   assert.equal(report.outcomes.length, report.scenarios.length * report.revisions.length);
+});
+
+Deno.test("main() draws no progress when standard error is not a terminal, or with --quiet", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const plain = await cli("report", "--format", "html", "--no-races", "--out", `${dir}/r.html`);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(
+      plain.stderr,
+      `mmbisect: wrote ${dir}/r.html (${Deno.statSync(`${dir}/r.html`).size} bytes)\n`,
+    );
+    const quiet = await cli(
+      "report",
+      "--format",
+      "html",
+      "--no-races",
+      "--out",
+      `${dir}/r.html`,
+      "-q",
+    );
+    assert.equal(quiet.code, 0);
+    assert.equal(quiet.stderr, "");
+    for (const args of [["bisect", "emmu", "mremap-move"], ["compare", "emmu-v4", "emmu-v5"]]) {
+      const r = await cli(...args);
+      assert.equal(r.stderr, "", args.join(" "));
+      assert.ok(!r.stdout.includes("\r") && !r.stdout.includes("\x1b["), "no progress line");
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("main() writes --out atomically", async (t) => {

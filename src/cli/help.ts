@@ -9,7 +9,22 @@ const COMMON = `Options for every command:
   --patches DIR     revision directory (default: patches/ of the project)
   --revision FILE   an extra revision file, which may "extends" a shipped
                     revision (repeatable)
+  -q, --quiet       no progress line and no notices on standard error (the
+                    progress line is only ever drawn on a terminal, after a
+                    second)
   -h, --help        show this help`;
+
+/** The exit status of a command that never compares against a baseline. */
+const EXIT_PLAIN = `Exit status:
+  0  the command ran (whatever the verdicts)
+  2  bad input: unknown scenario or revision, invalid file, bad option`;
+
+/** The exit status of a command that takes --baseline. */
+const EXIT_BASELINE = `Exit status:
+  0  the command ran, and with --baseline nothing regressed against it
+  1  with --baseline: some scenario regressed against the baseline (a
+     violation kind it lacks, or a timeout or unsupported run where it has none)
+  2  bad input: unknown scenario or revision, invalid file, bad option`;
 
 /** Help of the program as a whole. */
 export const MAIN_HELP = `Usage: mmbisect <command> [options]
@@ -21,8 +36,9 @@ outcomes across revisions.
 Commands:
   run <scenario> <revision>     run one scenario on one revision
   compare <revA> <revB>         compare two revisions on every scenario
-  report                        regression report of every lineage (Markdown or JSON)
-  bisect <lineage> <scenario>   first revision where a scenario's verdict changes
+  report                        regression report of every lineage (Markdown, JSON or HTML)
+  bisect <lineage> <scenario>   first revision where a scenario's verdict changes, and later ones
+  explain <scenario> <revision> why a scenario has its verdict: callouts and config keys
   explore <scenario> <revision> every schedule of a scenario's threads: always/sometimes/never
 
 ${COMMON}
@@ -31,9 +47,14 @@ From the project root, "deno task <command> ..." runs a command, for example:
   deno task report
   deno task run wp-reuse-after-fork emmu-v5
 
+Each cell (scenario on revision) has a status: pass, fail (violations),
+unsupported (a step the revision or driver cannot run) or timeout (a bound
+stopped the run).
+
 Run "mmbisect <command> --help" for a command's options and examples.
-Exit status: 0 when the command ran (violations found or not), 2 on bad
-input (unknown scenario or revision, invalid file, bad option).
+
+${EXIT_BASELINE}
+  (Only "compare" and "report" take --baseline; the other commands exit 0 or 2.)
 `;
 
 /** Help of each command. */
@@ -60,36 +81,50 @@ Examples:
   deno task run wp-reuse-after-fork emmu-v5 --json
   deno task run ./my-scenario.json mainline-2.6.27
   deno task run wp-reuse-after-fork my-fix --revision ./my-fix.json
+
+${EXIT_PLAIN}
 `,
-  compare: `Usage: mmbisect compare <revA> <revB> [--json] [options]
+  compare: `Usage: mmbisect compare <revA> <revB> [--json] [--baseline REV] [options]
 
 Runs every scenario on two revisions and classifies each scenario's change
 from A to B: regression (a violation kind appears), fix (one disappears),
 change (same kinds, other behaviour differs) or same. Names the config keys
 that differ, and for each changed scenario the keys relevant to it.
 
-  --json   print the comparison as canonical JSON (schema mmbisect/compare@1)
+  --json           print the comparison as canonical JSON (schema
+                   mmbisect/compare@1; with --baseline, a "baseline" field)
+  --baseline REV   one of the two revisions: list the scenarios where the
+                   other regressed against it, and exit 1 if there is one
 
 ${COMMON}
 
 Examples:
   deno task compare emmu-v4 emmu-v5
   deno task compare emmu-v5 emmu-v5-holt-guard --json
-  deno task compare emmu-v5 my-fix --revision ./my-fix.json
+  deno task compare emmu-v5 my-fix --revision ./my-fix.json --baseline emmu-v5
+
+${EXIT_BASELINE}
 `,
-  report: `Usage: mmbisect report [--lineage L] [--format md|json] [--out PATH] [options]
+  report:
+    `Usage: mmbisect report [--lineage L] [--format md|json|html] [--out PATH] [--baseline REV] [options]
 
 Runs every scenario on every revision and reports, per lineage, the verdict
 matrix, every regression and fix with the revision that introduced it, the
 relevant config keys, the first violation and the command that reproduces
 it, and each candidate against its parent. The output is deterministic.
 
-  --lineage L     report only lineage L (repeatable)
-  --format F      md (Markdown, default) or json (schema mmbisect/report@1)
-  --out PATH      write to PATH (atomically: a temporary file in the same
-                  directory renamed over PATH) instead of standard output
-  --no-races      leave out the race section (every schedule of the scenarios
-                  with threads, explored on every revision)
+  --lineage L      report only lineage L (repeatable)
+  --format F       md: Markdown, plain-text tables to paste into a mail (default)
+                   json: schema mmbisect/report@1 (docs/report-schema.json)
+                   html: one self-contained page, no network access; click a
+                   cell for its violations, callout trace, sequence diagram
+                   and trace diff against the neighbouring revision
+  --out PATH       write to PATH (atomically: a temporary file in the same
+                   directory renamed over PATH) instead of standard output
+  --baseline REV   check every reported revision against REV (run too if not
+                   reported) and exit 1 if a scenario regressed against it
+  --no-races       leave out the race section (every schedule of the scenarios
+                   with threads, explored on every revision)
 
 ${COMMON}
 
@@ -97,6 +132,10 @@ Examples:
   deno task report
   deno task report --lineage emmu
   deno task report --format json --out out/report.json
+  deno task report --format html --out out/report.html
+  deno task report --lineage emmu --baseline emmu-v5 --no-races --quiet
+
+${EXIT_BASELINE}
 `,
   bisect: `Usage: mmbisect bisect <lineage> <scenario> [--json] [options]
 
@@ -104,6 +143,8 @@ Walks the posted revisions of a lineage in order (candidates excluded) and
 prints the first revision whose violation kinds on the scenario differ from
 the first revision's: "last good / first bad" for a regression, "last bad /
 first good" for a fix, with the config keys that differ between the two.
+Every later verdict change along the lineage follows ("regressed in",
+"fixed in"), with its relevant config keys.
 
   <lineage>    a lineage name (emmu, reference, ...)
   <scenario>   a scenario id or the path of a .json file
@@ -113,7 +154,31 @@ ${COMMON}
 
 Examples:
   deno task bisect emmu wp-reuse-after-fork
+  deno task bisect emmu mremap-move
   deno task bisect emmu ./my-scenario.json --json
+
+${EXIT_PLAIN}
+`,
+  explain: `Usage: mmbisect explain <scenario> <revision> [--json] [options]
+
+Why a scenario has its verdict on a revision: for each violation, the
+callouts made during the step that observed it (those whose range or address
+covers the violation's marked *) and the revision's config keys of the kernel
+paths those callouts come from; then the config of the other paths the
+scenario exercises (a path with no callout configured shows as such) and the
+notifier chain's keys.
+
+  <scenario>   a scenario id or the path of a .json file
+  <revision>   a revision id, or the path of a revision .json file
+  --json       print the explanation as canonical JSON (schema mmbisect/explain@1)
+
+${COMMON}
+
+Examples:
+  deno task explain wp-reuse-after-fork emmu-v5
+  deno task explain mremap-move emmu-v2 --json
+
+${EXIT_PLAIN}
 `,
   explore:
     `Usage: mmbisect explore <scenario> <revision> [--json] [--no-reduction] [--max-runs N] [options]
@@ -135,5 +200,7 @@ Examples:
   deno task explore race-wp-copy-refault emmu-v2
   deno task explore race-hmm-snapshot-storm hmm-range-lock
   deno task explore race-hmm-snapshot-storm hmm-sequence-retry --no-reduction --json
+
+${EXIT_PLAIN}
 `,
 };

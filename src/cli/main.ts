@@ -1,8 +1,11 @@
 /**
- * The command line: `run`, `compare`, `report` and `bisect`.
+ * The command line: `run`, `compare`, `report`, `bisect`, `explain` and
+ * `explore`.
  *
  * Bad input (an unknown scenario or revision, an invalid file, a bad option)
  * prints one line, `mmbisect: <message>`, on standard error and exits 2.
+ * With `--baseline R`, `compare` and `report` exit 1 when a revision
+ * regressed against R, and 0 otherwise.
  *
  * @module
  */
@@ -14,11 +17,21 @@ import { runScenario } from "../run/runner.ts";
 import { type Matrix, runMatrix } from "../run/matrix.ts";
 import { outcomeJson } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import { compareRevisions, lineageOrder, lineages } from "../report/diff.ts";
+import {
+  type BaselineCheck,
+  checkBaseline,
+  compareRevisions,
+  displayOrder,
+  lineageOrder,
+  lineages,
+} from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, reportJson } from "../report/json.ts";
-import { progress } from "../report/progress.ts";
+import { progress, progressEnabled } from "../report/progress.ts";
+import { renderHtml } from "../report/html.ts";
+import { explainOutcome, formatExplanation } from "../report/explain.ts";
+import { statusText } from "../report/_format.ts";
 import { exploreRaces, raceCell } from "../report/races.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -28,6 +41,8 @@ import { writeFileAtomic } from "./atomic.ts";
 /** A command-line usage error: printed as one line, exit status 2. */
 export class UsageError extends Error {
   /**
+   * Creates a usage error.
+   *
    * @param message What was wrong, one line.
    */
   constructor(message: string) {
@@ -61,6 +76,7 @@ const COMMON_OPTIONS = {
   scenarios: { type: "string" },
   patches: { type: "string" },
   revision: { type: "string", multiple: true },
+  quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -69,6 +85,7 @@ interface Common {
   scenarios: string;
   patches: string;
   revision: string[];
+  quiet: boolean;
 }
 
 /** A project directory shipped next to the command line, relative to the cwd when under it. */
@@ -112,6 +129,7 @@ function parse<T extends Record<string, { type: "string" | "boolean"; multiple?:
     scenarios: (values.scenarios as string | undefined) ?? projectDir("scenarios"),
     patches: (values.patches as string | undefined) ?? projectDir("patches"),
     revision: (values.revision as string[] | undefined) ?? [],
+    quiet: values.quiet === true,
   };
   return { help: false as const, values, pos, common };
 }
@@ -182,12 +200,34 @@ function revisionArgs(args: string[]): string[] {
   return args.filter(isPath);
 }
 
-function matrixOf(io: Io, scenarios: Scenario[], revisions: Revision[]): Matrix {
-  // Progress only on a terminal, so that captured output stays clean.
-  const p = io === PROCESS_IO && Deno.stderr.isTerminal() ? progress(io.err) : undefined;
+/** A progress line on standard error when it is a terminal and --quiet is not given. */
+function progressOf(io: Io, common: Common, label: string) {
+  const show = io === PROCESS_IO &&
+    progressEnabled({ terminal: Deno.stderr.isTerminal(), quiet: common.quiet });
+  return show ? progress(io.err, { label }) : undefined;
+}
+
+function matrixOf(io: Io, common: Common, scenarios: Scenario[], revisions: Revision[]): Matrix {
+  const p = progressOf(io, common, "running");
   const m = runMatrix(scenarios, revisions, p?.onCell);
   p?.done();
   return m;
+}
+
+/** One line per regression against a baseline, and a summary line. */
+function baselineLines(b: BaselineCheck): string[] {
+  const lines = b.regressions.map((r) =>
+    `  ${r.scenario} on ${r.revision}: ${statusText(r.baselineStatus, r.baselineKinds)} -> ${
+      statusText(r.status, r.kinds)
+    }${r.added.length ? ` (${r.added.map((k) => `+${k}`).join(" ")})` : ""}`
+  );
+  const n = b.regressions.length;
+  return [
+    `baseline ${b.revision}: ${n ? `${n} regression${n === 1 ? "" : "s"}` : "no regression"} in ${
+      b.checked.join(", ") || "no other revision"
+    }`,
+    ...lines,
+  ];
 }
 
 function usageOnRange<T>(fn: () => T): T {
@@ -275,15 +315,50 @@ function cmdExplore(args: string[], io: Io): number {
 }
 
 function cmdCompare(args: string[], io: Io): number {
-  const p = parse("compare", args, { json: { type: "boolean" } }, ["revA", "revB"]);
+  const p = parse("compare", args, {
+    json: { type: "boolean" },
+    baseline: { type: "string" },
+  }, ["revA", "revB"]);
   if (p.help) return help(io, "compare");
   const revs = loadRevisions(p.common, revisionArgs(p.pos));
   const a = resolveRevision(revs, p.pos[0], p.common);
   const b = resolveRevision(revs, p.pos[1], p.common);
+  const baseArg = p.values.baseline as string | undefined;
+  let base: Revision | undefined;
+  if (baseArg !== undefined) {
+    base = resolveRevision(revs, baseArg, p.common);
+    if (base.id !== a.id && base.id !== b.id) {
+      throw new UsageError(
+        `option "--baseline" is "${baseArg}" (expected one of the two revisions compared: ` +
+          `${a.id} or ${b.id})`,
+      );
+    }
+  }
   const scenarios = loadScenarioDir(p.common.scenarios);
-  const m = matrixOf(io, scenarios, a.id === b.id ? [a] : [a, b]);
+  const m = matrixOf(io, p.common, scenarios, a.id === b.id ? [a] : [a, b]);
   const c = compareRevisions(m, a.id, b.id);
-  io.out(p.values.json ? prettyJson({ schema: "mmbisect/compare@1", ...c }) : formatComparison(c));
+  const check = base
+    ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
+    : undefined;
+  if (p.values.json) {
+    io.out(
+      prettyJson({ schema: "mmbisect/compare@1", ...c, ...(check ? { baseline: check } : {}) }),
+    );
+  } else {
+    io.out(formatComparison(c) + (check ? baselineLines(check).join("\n") + "\n" : ""));
+  }
+  return check && check.regressions.length ? 1 : 0;
+}
+
+function cmdExplain(args: string[], io: Io): number {
+  const p = parse("explain", args, { json: { type: "boolean" } }, ["scenario", "revision"]);
+  if (p.help) return help(io, "explain");
+  const [sArg, rArg] = p.pos;
+  const scenario = resolveScenario(sArg, p.common);
+  const revs = loadRevisions(p.common, revisionArgs([rArg]));
+  const revision = resolveRevision(revs, rArg, p.common);
+  const e = explainOutcome(runScenario(scenario, revision), revision, scenario);
+  io.out(p.values.json ? prettyJson(e) : formatExplanation(e));
   return 0;
 }
 
@@ -292,12 +367,13 @@ function cmdReport(args: string[], io: Io): number {
     lineage: { type: "string", multiple: true },
     format: { type: "string" },
     out: { type: "string" },
+    baseline: { type: "string" },
     "no-races": { type: "boolean" },
   }, []);
   if (p.help) return help(io, "report");
   const format = (p.values.format as string | undefined) ?? "md";
-  if (format !== "md" && format !== "json") {
-    throw new UsageError(`option "--format" is "${format}" (expected md or json)`);
+  if (format !== "md" && format !== "json" && format !== "html") {
+    throw new UsageError(`option "--format" is "${format}" (expected md, json or html)`);
   }
   const revs = loadRevisions(p.common);
   const wanted = p.values.lineage as string[] | undefined;
@@ -316,25 +392,45 @@ function cmdReport(args: string[], io: Io): number {
   } else {
     for (const l of lineages(revs)) usageOnRange(() => lineageOrder(revs, l));
   }
+  const baseArg = p.values.baseline as string | undefined;
+  const base = baseArg === undefined ? undefined : resolveRevision(revs, baseArg, p.common);
+  const shown = chosen.map((r) => r.id);
+  if (base && !chosen.includes(base)) chosen = [...chosen, base];
   const scenarios = loadScenarioDir(p.common.scenarios);
-  const m = matrixOf(io, scenarios, chosen);
-  const opts = {
-    lineages: wanted ?? lineages(revs),
-    races: p.values["no-races"] ? undefined : exploreRaces(scenarios, chosen),
-  };
-  const text = format === "json" ? reportJson(buildReport(m, opts)) : renderMarkdown(m, opts);
+  const m = matrixOf(io, p.common, scenarios, chosen);
+  const names = wanted ?? lineages(revs);
+  let races;
+  if (!p.values["no-races"]) {
+    const pr = progressOf(io, p.common, "exploring");
+    races = exploreRaces(scenarios, chosen.filter((r) => shown.includes(r.id)), {
+      onProgress: pr?.onCell,
+    });
+    pr?.done();
+  }
+  const order = names.flatMap((l) => displayOrder(lineageOrder(m.revisions, l)));
+  const baseline = base ? checkBaseline(m, base.id, order) : undefined;
+  const opts = { lineages: names, races, baseline };
+  const text = format === "json"
+    ? reportJson(buildReport(m, opts))
+    : format === "html"
+    ? renderHtml(m, opts)
+    : renderMarkdown(m, opts);
+  const status = baseline && baseline.regressions.length ? 1 : 0;
   const out = p.values.out as string | undefined;
   if (out === undefined) {
     io.out(text);
-    return 0;
+  } else {
+    try {
+      writeFileAtomic(out, text);
+    } catch (e) {
+      throw new UsageError(`cannot write "${out}": ${oneLine((e as Error).message)}`);
+    }
+    if (!p.common.quiet) {
+      io.err(`mmbisect: wrote ${out} (${encoder.encode(text).length} bytes)\n`);
+    }
   }
-  try {
-    writeFileAtomic(out, text);
-  } catch (e) {
-    throw new UsageError(`cannot write "${out}": ${oneLine((e as Error).message)}`);
-  }
-  io.err(`mmbisect: wrote ${out} (${text.length} bytes)\n`);
-  return 0;
+  if (baseline && !p.common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
+  return status;
 }
 
 function cmdBisect(args: string[], io: Io): number {
@@ -344,7 +440,7 @@ function cmdBisect(args: string[], io: Io): number {
   const revs = loadRevisions(p.common);
   const lo = usageOnRange(() => lineageOrder(revs, lineage));
   const scenario = resolveScenario(sArg, p.common);
-  const m = matrixOf(io, [scenario], revs.filter((r) => lo.order.includes(r.id)));
+  const m = matrixOf(io, p.common, [scenario], revs.filter((r) => lo.order.includes(r.id)));
   const b = bisect(m, lineage, scenario.id);
   if (p.values.json) {
     const { lastOutcome: _l, firstOutcome: _f, ...rest } = b;
@@ -365,6 +461,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
   compare: cmdCompare,
   report: cmdReport,
   bisect: cmdBisect,
+  explain: cmdExplain,
   explore: cmdExplore,
 };
 
@@ -373,7 +470,8 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
  *
  * @param args The arguments after the program name.
  * @param io Where to write (default: the process's standard output and error).
- * @returns The exit status: 0 when the command ran, 2 on bad input.
+ * @returns The exit status: 0 when the command ran, 1 when a revision
+ * regressed against the `--baseline` of `compare` or `report`, 2 on bad input.
  *
  * @example
  * ```ts

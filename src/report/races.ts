@@ -27,6 +27,7 @@ export interface RaceTable {
  *
  * @param scenarios Loaded scenarios (those without threads are skipped).
  * @param revisions Loaded revisions.
+ * @param opts `onProgress`, called after each exploration with the number done and the total.
  * @returns The explorer results, scenario-major.
  *
  * @example
@@ -37,14 +38,30 @@ export interface RaceTable {
  * console.log(t.results.length);
  * ```
  */
-export function exploreRaces(scenarios: Scenario[], revisions: Revision[]): RaceTable {
+export function exploreRaces(
+  scenarios: Scenario[],
+  revisions: Revision[],
+  opts: { onProgress?: (done: number, total: number) => void } = {},
+): RaceTable {
   const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
   const results: ExploreResult[] = [];
-  for (const s of races) for (const r of revisions) results.push(explore(s, r));
+  const total = races.length * revisions.length;
+  for (const s of races) {
+    for (const r of revisions) {
+      results.push(explore(s, r));
+      opts.onProgress?.(results.length, total);
+    }
+  }
   return { scenarios: races.map((s) => s.id), revisions: revisions.map((r) => r.id), results };
 }
 
-/** A cell: "never", or each kind with its reach. */
+/**
+ * A race cell: "never", or each kind with its reach, marked "(bounded)"
+ * when the exploration stopped at its bound.
+ *
+ * @param r The explorer result.
+ * @returns The cell text.
+ */
 export function raceCell(r: ExploreResult): string {
   const kinds = Object.entries(r.verdicts);
   const text = kinds.length ? kinds.map(([k, v]) => `${k} ${v}`).join(", ") : "never";
