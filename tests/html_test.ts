@@ -1,0 +1,374 @@
+import assert from "node:assert/strict";
+import {
+  loadRevisionDir,
+  loadScenarioDir,
+  parseRevision,
+  parseScenario,
+  type Revision,
+  runMatrix,
+} from "../mod.ts";
+import {
+  buildHtmlData,
+  escapeHtml,
+  renderHtml,
+  scriptJson,
+  STATUS_SYMBOLS,
+} from "../src/report/html.ts";
+import { HTML_SCRIPT } from "../src/report/_html_assets.ts";
+import { type Browser, launch } from "./_cdp.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const CLI = `${ROOT}cli.ts`;
+const SHIPPED = loadRevisionDir(`${ROOT}patches`);
+const REUSE = JSON.parse(Deno.readTextFileSync(`${ROOT}scenarios/wp-reuse-after-fork.json`));
+
+/** Markup that would run if a report inserted it as HTML. */
+const EVIL_ID = "<img src=x onerror=window.__pwned=1>";
+const EVIL_PURPOSE = "<script>window.__pwned=2</script> purpose";
+const EVIL_TITLE = '<script>window.__pwned=3</script><img src=x onerror="window.__pwned=4">';
+const EVIL_LINEAGE = "<svg onload=window.__pwned=5>";
+
+function evilRevisions(): Revision[] {
+  const lookup = (id: string) => SHIPPED.find((r) => r.id === id);
+  const cand = parseRevision(
+    {
+      id: "evil-title",
+      extends: "emmu-v5",
+      title: EVIL_TITLE,
+      follows: "emmu-v5",
+      candidate: true,
+    },
+    "evil-title.json",
+    lookup,
+  );
+  const lone = parseRevision(
+    { id: "evil-lineage", extends: "mainline-2.6.27", lineage: EVIL_LINEAGE, title: "lone" },
+    "evil-lineage.json",
+    lookup,
+  );
+  return [cand, lone];
+}
+
+/** A page without the text of its script and style elements: the markup only. */
+function markupOf(html: string): string {
+  return html.replace(/(<script\b[^>]*>).*?(<\/script>)/gs, "$1$2")
+    .replace(/(<style>).*?(<\/style>)/gs, "$1$2");
+}
+
+/** The names of the attributes of every tag (values are double-quoted and escaped). */
+function attributes(markup: string): string[] {
+  const names: string[] = [];
+  for (const tag of markup.matchAll(/<[a-zA-Z][a-zA-Z0-9]*([^>]*)>/g)) {
+    const rest = tag[1].replace(/="[^"]*"/g, "");
+    names.push(...rest.split(/\s+/).filter((n) => n !== ""));
+  }
+  return names;
+}
+
+/** The inline script elements of a page, as written. */
+function scriptTags(html: string): string[] {
+  return [...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]);
+}
+
+Deno.test("escapeHtml() and scriptJson() keep data from becoming markup", async (t) => {
+  await t.step("escapeHtml() escapes the five HTML metacharacters", () => {
+    assert.equal(
+      escapeHtml(`<a href="x" title='y'>&</a>`),
+      "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;",
+    );
+  });
+  await t.step("scriptJson() leaves no <, > or & and parses back to the value", () => {
+    const value = { id: "</script><script>alert(1)</script><!--", sep: "a\u2028b\u2029c&d" };
+    const text = scriptJson(value);
+    assert.doesNotMatch(text, /[<>&\u2028\u2029]/);
+    assert.deepEqual(JSON.parse(text), value);
+  });
+});
+
+Deno.test("renderHtml() shows markup in scenario and revision names as text", () => {
+  const evil = parseScenario({ ...REUSE, purpose: EVIL_PURPOSE }, `${EVIL_ID}.json`, EVIL_ID);
+  const plain = parseScenario(REUSE, "wp-reuse-after-fork.json", "wp-reuse-after-fork");
+  const revisions = [...SHIPPED.filter((r) => r.lineage === "emmu"), ...evilRevisions()];
+  const m = runMatrix([evil, plain], revisions);
+  const html = renderHtml(m, { lineages: ["emmu", EVIL_LINEAGE] });
+  // The escaped text is there, where a reader sees it.
+  assert.ok(html.includes(`>${escapeHtml(EVIL_ID)}</th>`), "scenario id as row header text");
+  assert.ok(html.includes(`title="${escapeHtml(EVIL_PURPOSE)}"`), "purpose as an attribute value");
+  assert.ok(html.includes(escapeHtml(EVIL_TITLE)), "revision title as an attribute value");
+  assert.ok(html.includes(`<h2>Lineage ${escapeHtml(EVIL_LINEAGE)}</h2>`), "lineage as text");
+  // No live tag: every tag in the page is the page's own.
+  assert.doesNotMatch(html, /<img\b/i);
+  assert.doesNotMatch(html, /<svg\b/i, "the sequence diagram is built by the script, not written");
+  const handlers = attributes(markupOf(html)).filter((a) => /^on/i.test(a));
+  assert.deepEqual(handlers, [], "no element with an event handler");
+  assert.deepEqual(scriptTags(html), [
+    '<script type="application/json" id="mmbisect-data">',
+    "<script>",
+  ]);
+  assert.equal(html.split("</script>").length - 1, 2);
+  // The data block holds the raw strings, JSON-escaped so that no < appears.
+  const block =
+    /<script type="application\/json" id="mmbisect-data">(.*?)<\/script>/s.exec(html)![1];
+  assert.doesNotMatch(block, /</);
+  const data = JSON.parse(block);
+  assert.equal(data.scenarios[EVIL_ID].purpose, EVIL_PURPOSE);
+  assert.equal(data.revisions["evil-title"].title, EVIL_TITLE);
+  assert.ok(data.cells.some((c: { scenario: string }) => c.scenario === EVIL_ID));
+  // The script is the page's own, allowed by its hash in the Content-Security-Policy.
+  assert.ok(html.includes(`<script>${HTML_SCRIPT}</script>`));
+  assert.match(html, /script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+  assert.match(html, /default-src 'none'/);
+});
+
+Deno.test("renderHtml() writes the matrix with symbols and the same bytes for the same input", () => {
+  const m = runMatrix(loadScenarioDir(`${ROOT}scenarios`), SHIPPED);
+  const html = renderHtml(m, { lineages: ["emmu"] });
+  assert.equal(html, renderHtml(m, { lineages: ["emmu"] }));
+  // Nothing to fetch: no src attribute, links within the page only, no CSS import or url().
+  const markup = markupOf(html);
+  assert.doesNotMatch(markup, /\ssrc\s*=/i);
+  assert.deepEqual(
+    [...markup.matchAll(/\shref="([^"]*)"/g)].filter((x) => !x[1].startsWith("#")),
+    [],
+  );
+  assert.doesNotMatch(html, /@import|url\(\s*['"]?(https?:|\/\/)/i);
+  const emmu = displayed(m.revisions, "emmu");
+  assert.equal(
+    (html.match(/<button type="button" class="cell /g) ?? []).length,
+    m.scenarios.length * emmu,
+  );
+  for (const s of ["pass", "fail"] as const) {
+    assert.ok(html.includes(`>${STATUS_SYMBOLS[s]} `), `symbol of ${s}`);
+  }
+  // The cells read without colour: a symbol, then the verdict in words.
+  assert.match(html, />✗ no-progress,unbalanced-range( ▲)?<\/button>/);
+  assert.match(html, />✓ pass( ▼)?<\/button>/);
+});
+
+function displayed(revisions: Revision[], lineage: string): number {
+  return revisions.filter((r) => r.lineage === lineage).length;
+}
+
+Deno.test("buildHtmlData() diffs each cell against its neighbour along the lineage", () => {
+  const scenarios = loadScenarioDir(`${ROOT}scenarios`).filter((s) =>
+    ["mremap-move", "wp-reuse-after-fork"].includes(s.id)
+  );
+  const m = runMatrix(scenarios, SHIPPED.filter((r) => r.lineage === "emmu"));
+  const data = buildHtmlData(m, { lineages: ["emmu"] });
+  const cell = (s: string, r: string) =>
+    data.cells.find((c) => c.scenario === s && c.revision === r)!;
+  const v5 = cell("mremap-move", "emmu-v5");
+  assert.equal(v5.neighbour?.revision, "emmu-v4");
+  assert.equal(v5.neighbour?.relation, "previous");
+  assert.deepEqual(v5.neighbour?.classes, ["fix"]);
+  assert.deepEqual(v5.neighbour?.removed, ["lost-write"]);
+  assert.equal(data.cells[v5.neighbour!.cell].revision, "emmu-v4");
+  // V5's move_page_tables callouts are new: they show as added lines.
+  const added = v5.diff.filter(([op]) => op === "added").map(([, i]) => v5.trace[i].path);
+  assert.ok(added.includes("move_page_tables"), JSON.stringify(v5.diff));
+  assert.equal(cell("wp-reuse-after-fork", "emmu-v5-holt-guard").neighbour?.relation, "parent");
+  const root = cell("mremap-move", "emmu-v1").neighbour!;
+  assert.equal(root.relation, "next");
+  assert.equal(root.from, "emmu-v1");
+  assert.equal(root.to, "emmu-v2");
+  for (const c of data.cells) {
+    assert.match(c.hashes.scenario, /^[0-9a-f]{16}$/);
+    assert.match(c.hashes.revision, /^[0-9a-f]{16}$/);
+  }
+});
+
+/** Runs cli.ts in a child process. */
+async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", CLI, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** Clicks an element the way a user does: mouse down and up at its centre. */
+async function click(b: Browser, selector: string): Promise<void> {
+  const box = await b.evaluate<{ x: number; y: number } | null>(`(() => {
+    const e = document.querySelector(${JSON.stringify(selector)});
+    if (!e) return null;
+    e.scrollIntoView({ block: "center", inline: "center" });
+    const r = e.getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  })()`);
+  assert.ok(box, `no element matches ${selector}`);
+  for (const type of ["mousePressed", "mouseReleased"]) {
+    await b.send("Input.dispatchMouseEvent", { type, ...box, button: "left", clickCount: 1 });
+  }
+}
+
+/** The selector of the matrix button of one cell. */
+function cellButton(b: Browser, scenario: string, revision: string): Promise<string> {
+  return b.evaluate<string>(`(() => {
+    const data = JSON.parse(document.getElementById("mmbisect-data").textContent);
+    const i = data.cells.findIndex((c) => c.scenario === ${JSON.stringify(scenario)} &&
+      c.revision === ${JSON.stringify(revision)});
+    return 'button.cell[data-cell="' + i + '"]';
+  })()`);
+}
+
+Deno.test("report --format html opens in headless Chromium: matrix, drill-down, no network", async (t) => {
+  const dir = Deno.makeTempDirSync({ prefix: "mmbisect-html-" });
+  let browser: Browser | undefined;
+  try {
+    // The shipped scenarios plus one whose id and purpose are markup, and a
+    // candidate revision whose title is markup.
+    Deno.mkdirSync(`${dir}/scenarios`);
+    for (const e of Deno.readDirSync(`${ROOT}scenarios`)) {
+      if (e.name.endsWith(".json")) {
+        Deno.copyFileSync(`${ROOT}scenarios/${e.name}`, `${dir}/scenarios/${e.name}`);
+      }
+    }
+    Deno.writeTextFileSync(
+      `${dir}/scenarios/${EVIL_ID}.json`,
+      JSON.stringify({ ...REUSE, purpose: EVIL_PURPOSE }),
+    );
+    Deno.writeTextFileSync(
+      `${dir}/evil.json`,
+      JSON.stringify({
+        id: "evil-title",
+        extends: "emmu-v5",
+        title: EVIL_TITLE,
+        follows: "emmu-v5",
+        candidate: true,
+      }),
+    );
+    const page = `${dir}/report.html`;
+    const r = await cli(
+      "report",
+      "--format",
+      "html",
+      "--lineage",
+      "emmu",
+      "--no-races",
+      "--quiet",
+      "--scenarios",
+      `${dir}/scenarios`,
+      "--revision",
+      `${dir}/evil.json`,
+      "--out",
+      page,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+
+    browser = await launch({ width: 1400, height: 900 });
+    const b = browser;
+    await b.send("Network.enable");
+    await b.send("Page.enable");
+    await b.send("Runtime.enable");
+    await b.send("Log.enable");
+    await b.send("Emulation.setDeviceMetricsOverride", {
+      width: 1400,
+      height: 900,
+      deviceScaleFactor: 1,
+      mobile: false,
+    });
+    const loaded = b.next("Page.loadEventFired");
+    await b.send("Page.navigate", { url: `file://${page}` });
+    await loaded;
+
+    await t.step("the matrix is rendered and the script ran", async () => {
+      assert.equal(await b.evaluate("document.documentElement.dataset.ready"), "1");
+      const scenarios = [...Deno.readDirSync(`${dir}/scenarios`)].length;
+      const columns = SHIPPED.filter((x) => x.lineage === "emmu").length + 1;
+      assert.equal(
+        await b.evaluate("document.querySelectorAll('button.cell').length"),
+        scenarios * columns,
+      );
+      const sel = await cellButton(b, "wp-reuse-after-fork", "emmu-v5");
+      const text = await b.evaluate<string>(`document.querySelector('${sel}').textContent`);
+      assert.match(text, /^✗ no-progress,unbalanced-range/);
+      const visible = await b.evaluate<boolean>(
+        `(() => { const r = document.querySelector('${sel}').getBoundingClientRect(); return r.width > 0 && r.height > 0; })()`,
+      );
+      assert.ok(visible);
+    });
+
+    await t.step("a click on a cell opens its drill-down", async () => {
+      assert.equal(await b.evaluate("document.getElementById('detail').hidden"), true);
+      await click(b, await cellButton(b, "wp-reuse-after-fork", "emmu-v5"));
+      const detail = await b.evaluate<{
+        hidden: boolean;
+        text: string;
+        arrows: number;
+        trace: number;
+        diff: number;
+      }>(`(() => {
+        const d = document.getElementById("detail");
+        return { hidden: d.hidden, text: d.textContent,
+          arrows: d.querySelectorAll("svg line.arrow").length,
+          trace: d.querySelectorAll("table tbody tr").length,
+          diff: d.querySelectorAll("pre.diff span").length };
+      })()`);
+      assert.equal(detail.hidden, false);
+      assert.match(detail.text, /wp-reuse-after-fork on emmu-v5/);
+      assert.match(detail.text, /Violations \(2\)/);
+      assert.match(detail.text, /unbalanced-range at 0x100000-0x101000/);
+      assert.match(detail.text, /Trace diff against emmu-v4 \(previous\)/);
+      assert.match(detail.text, /scenario hash[0-9a-f]{16}/);
+      assert.match(detail.text, /deno task run wp-reuse-after-fork emmu-v5/);
+      assert.ok(detail.trace > 0);
+      assert.equal(detail.arrows, detail.trace, "one arrow per callout in the sequence diagram");
+      assert.ok(detail.diff >= detail.trace);
+      const shot = await b.send("Page.captureScreenshot", { format: "png" });
+      Deno.mkdirSync(`${ROOT}out`, { recursive: true });
+      const png = Uint8Array.from(atob(shot.data as string), (c) => c.charCodeAt(0));
+      Deno.writeFileSync(`${ROOT}out/report.png`, png);
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG image");
+      await b.send("Input.dispatchKeyEvent", { type: "keyDown", key: "Escape", code: "Escape" });
+      assert.equal(await b.evaluate("document.getElementById('detail').hidden"), true);
+    });
+
+    await t.step("markup in names is shown as text and never runs", async () => {
+      await click(b, await cellButton(b, EVIL_ID, "evil-title"));
+      const r = await b.evaluate<{
+        pwned: unknown;
+        imgs: number;
+        scripts: number;
+        row: boolean;
+        detail: string;
+        header: string | null;
+      }>(`(() => ({
+        pwned: window.__pwned ?? null,
+        imgs: document.querySelectorAll("img").length,
+        scripts: document.querySelectorAll("script").length,
+        row: [...document.querySelectorAll("tbody th")].some((th) => th.textContent === ${
+        JSON.stringify(EVIL_ID)
+      }),
+        detail: document.getElementById("detail").textContent,
+        header: [...document.querySelectorAll("thead th")].find((th) => th.textContent === "evil-title*")?.title ?? null,
+      }))()`);
+      assert.equal(r.pwned, null);
+      assert.equal(r.imgs, 0);
+      assert.equal(r.scripts, 2);
+      assert.ok(r.row, "the scenario id is the row header's text");
+      assert.ok(r.detail.includes(`${EVIL_ID} on evil-title`));
+      assert.ok(r.detail.includes(EVIL_PURPOSE));
+      assert.ok(r.detail.includes(EVIL_TITLE));
+      assert.ok(r.header?.startsWith(EVIL_TITLE));
+    });
+
+    await t.step("the page made no network request and raised no error", () => {
+      const urls = b.events.filter((e) => e.method === "Network.requestWillBeSent")
+        .map((e) => (e.params.request as { url: string }).url);
+      assert.ok(urls.some((u) => u.startsWith("file://")), "the page itself was loaded");
+      assert.deepEqual(urls.filter((u) => !/^(file|data|about):/.test(u)), []);
+      const errors = b.events.filter((e) =>
+        e.method === "Runtime.exceptionThrown" ||
+        (e.method === "Log.entryAdded" &&
+          (e.params.entry as { level: string }).level === "error")
+      );
+      assert.deepEqual(errors.map((e) => JSON.stringify(e.params).slice(0, 300)), []);
+    });
+  } finally {
+    await browser?.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
