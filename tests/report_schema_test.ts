@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { VIOLATION_KINDS } from "../mod.ts";
+import { CELL_STATUSES, OUTCOME_PARTS } from "../src/report/diff.ts";
+import { type Schema, validate } from "./_json_schema.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SCHEMA: Schema = JSON.parse(Deno.readTextFileSync(`${ROOT}docs/report-schema.json`));
+const decoder = new TextDecoder();
+
+async function report(...args: string[]): Promise<{ code: number; stdout: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", `${ROOT}cli.ts`, "report", "--format", "json", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout) };
+}
+
+Deno.test("validate() checks the JSON Schema subset the report schema uses", async (t) => {
+  const schema: Schema = {
+    type: "object",
+    required: ["a", "k"],
+    additionalProperties: false,
+    properties: {
+      a: { type: "array", items: { $ref: "#/$defs/n" } },
+      k: { type: "string", enum: ["x", "y"] },
+      h: { type: "string", pattern: "^[0-9a-f]{4}$" },
+      m: { type: "object", additionalProperties: { type: ["integer", "null"] } },
+    },
+    $defs: { n: { type: "integer" } },
+  };
+  await t.step("a valid value has no error", () => {
+    assert.deepEqual(validate(schema, { a: [1, 2], k: "x", h: "00ff", m: { q: null, r: 3 } }), []);
+  });
+  await t.step("each broken rule is one error naming the path", () => {
+    assert.deepEqual(
+      validate(schema, { a: [1, "2"], k: "z", h: "xyz", m: { q: 1.5 }, extra: true }),
+      [
+        "$.a[1]: is string, expected integer",
+        '$.k: is "z", expected one of ["x","y"]',
+        '$.h: "xyz" does not match ^[0-9a-f]{4}$',
+        "$.m.q: is number, expected integer or null",
+        "$.extra: is not a field of the schema",
+      ],
+    );
+    assert.deepEqual(validate(schema, { k: "x" }), ['$: required field "a" is missing']);
+  });
+  await t.step("an unsupported keyword is an error, not ignored", () => {
+    assert.throws(() => validate({ minimum: 1 }, 0), /Unsupported JSON Schema keyword "minimum"/);
+  });
+});
+
+Deno.test("docs/report-schema.json documents every field and matches the code's vocabularies", async (t) => {
+  await t.step("every property and definition has a description", () => {
+    const missing: string[] = [];
+    const walk = (s: Schema, path: string) => {
+      for (const [k, v] of Object.entries((s.properties as Record<string, Schema>) ?? {})) {
+        if (typeof v.description !== "string" || v.description === "") missing.push(`${path}.${k}`);
+        walk(v, `${path}.${k}`);
+      }
+      if (s.items) walk(s.items as Schema, `${path}[]`);
+      if (typeof s.additionalProperties === "object") {
+        walk(s.additionalProperties as Schema, `${path}.*`);
+      }
+    };
+    walk(SCHEMA, "$");
+    for (const [name, def] of Object.entries(SCHEMA.$defs as Record<string, Schema>)) {
+      if (typeof def.description !== "string") missing.push(`$defs.${name}`);
+      walk(def, `$defs.${name}`);
+    }
+    assert.deepEqual(missing, []);
+  });
+  await t.step("the enums are the code's", () => {
+    const defs = SCHEMA.$defs as Record<string, Schema>;
+    assert.deepEqual(defs.kind.enum, [...VIOLATION_KINDS]);
+    assert.deepEqual(defs.status.enum, [...CELL_STATUSES]);
+    assert.deepEqual(defs.outcomePart.enum, [...OUTCOME_PARTS]);
+  });
+});
+
+Deno.test("report --format json validates against docs/report-schema.json", async (t) => {
+  await t.step("every lineage, with the race section", async () => {
+    const r = await report();
+    assert.equal(r.code, 0);
+    const value = JSON.parse(r.stdout);
+    assert.deepEqual(validate(SCHEMA, value), []);
+    assert.ok(value.races.length > 0);
+    assert.equal(value.cells.length, value.outcomes.length);
+    // Each cell carries the content hashes of its scenario and revision.
+    const hashOf = new Map(
+      value.revisions.map((x: { id: string; hash: string }) => [x.id, x.hash]),
+    );
+    const scen = new Map(value.scenarios.map((x: { id: string; hash: string }) => [x.id, x.hash]));
+    for (const c of value.cells) {
+      assert.equal(c.hashes.revision, hashOf.get(c.revision));
+      assert.equal(c.hashes.scenario, scen.get(c.scenario));
+    }
+    // A broken report does not validate.
+    delete value.outcomes[0].hashes;
+    value.cells[0].status = "flaky";
+    value.surprise = 1;
+    assert.deepEqual(validate(SCHEMA, value), [
+      '$.cells[0].status: is "flaky", expected one of ["pass","fail","unsupported","timeout"]',
+      '$.outcomes[0]: required field "hashes" is missing',
+      "$.surprise: is not a field of the schema",
+    ]);
+  });
+  await t.step("one lineage against a baseline, without races", async () => {
+    const r = await report("--lineage", "emmu", "--baseline", "emmu-v5", "--no-races");
+    assert.equal(r.code, 1, "emmu-v1 to emmu-v4 regress against emmu-v5");
+    const value = JSON.parse(r.stdout);
+    assert.deepEqual(validate(SCHEMA, value), []);
+    assert.equal(value.races, undefined);
+    assert.equal(value.baseline.revision, "emmu-v5");
+    assert.ok(value.baseline.regressions.length > 0);
+  });
+});
