@@ -35,3 +35,7 @@ export * from "./src/report/json.ts";
 export * from "./src/report/races.ts";
 export * from "./src/explore/explorer.ts";
 export * from "./src/report/drivers.ts";
+export * from "./src/report/html.ts";
+export * from "./src/report/explain.ts";
+export * from "./src/report/trace_diff.ts";
+export * from "./src/report/progress.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { driverTable, renderDriverTable } from "./drivers.ts";
 import { type RaceTable, renderRaces } from "./races.ts";
 import type { Matrix } from "../run/matrix.ts";
 import { digest } from "../model/state.ts";
@@ -90,6 +91,7 @@ export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): stri
   if (opts.baseline) out.push("", ...baselineSection(opts.baseline));
   for (const d of diffs) out.push("", ...lineageSection(matrix, d));
   if (opts.races) out.push("", ...renderRaces(opts.races));
+  out.push("", ...renderDriverTable(driverTable(matrix, opts.races)));
   return out.join("\n").replace(/\n+$/, "") + "\n";
 }
 

@@ -40,9 +40,9 @@ export interface Revision {
   chain: ChainConfig;
   /** Where the revision places callouts in each kernel path, by path name. */
   paths: Record<string, PathConfig>;
-  /** Driver variants the revision selects (for example the HMM snapshot strategy). */
   /** Kernel-path variants the revision selects. */
   kernel: KernelVariants;
+  /** Driver variants the revision selects (for example the HMM snapshot strategy). */
   drivers: { hmm: { snapshot: HmmStrategy } };
   /** The resolved config as JSON (after `extends`), for hashing and key diffs. */
   resolved: Record<string, Json>;
