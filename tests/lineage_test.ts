@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { bisect, compareRevisions, loadRevisionDir, loadScenarioDir, runMatrix } from "../mod.ts";
+import {
+  bisect,
+  compareRaces,
+  compareRevisions,
+  loadRevisionDir,
+  loadScenarioDir,
+  runMatrix,
+} from "../mod.ts";
 
 const revisions = loadRevisionDir("patches");
 const scenarios = loadScenarioDir("scenarios");
@@ -95,4 +102,19 @@ Deno.test("compareRevisions() shows #v3's young OR candidate keeping a page hot 
   assert.deepEqual(s.classes, ["change"]);
   assert.ok(s.differs.includes("returns"));
   assert.ok(c.keys.every((k) => k.key.includes(":age_page]")), JSON.stringify(c.keys));
+});
+
+Deno.test("compareRaces() shows #v3's RCU list freeing a notifier under a reader, and the grace period fixing it", () => {
+  const races = compareRaces(scenarios, byId("mmun-v3"), byId("mmun-v3-rcu"));
+  // 003_2df4b1807644edd0.txt, Andrea Arcangeli: "free the kvm structure after waiting a quiescent
+  // point to avoid kernel crashing memory corruption after applying your changes".
+  assert.deepEqual(races.map((r) => [r.scenario, r.from, r.to]), [
+    ["race-unregister-dispatch", {}, { "use-after-free": "sometimes" }],
+  ]);
+  assert.deepEqual(
+    compareRaces(scenarios, byId("mmun-v3-rcu"), byId("mmun-v3-rcu-grace")).map((r) => r.to),
+    [{}],
+  );
+  const keys = compareRevisions(matrix, "mmun-v3", "mmun-v3-rcu").keys.map((k) => k.key);
+  assert.deepEqual(keys, ["chain.list", "chain.register", "chain.release", "chain.unregister"]);
 });

@@ -95,12 +95,16 @@ that differ, and for each changed scenario the keys relevant to it.
                    mmbisect/compare@1; with --baseline, a "baseline" field)
   --baseline REV   one of the two revisions: list the scenarios where the
                    other regressed against it, and exit 1 if there is one
+  --races          also explore every schedule of the race scenarios on both
+                   revisions and list those whose always/sometimes/never
+                   verdicts differ (the config keys above are behind them)
 
 ${COMMON}
 
 Examples:
   deno task compare emmu-v4 emmu-v5
   deno task compare emmu-v5 emmu-v5-holt-guard --json
+  deno task compare mmun-v3 mmun-v3-rcu --races
   deno task compare emmu-v5 my-fix --revision ./my-fix.json --baseline emmu-v5
 
 ${EXIT_BASELINE}

@@ -32,7 +32,7 @@ import { progress, progressEnabled } from "../report/progress.ts";
 import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
 import { statusText } from "../report/_format.ts";
-import { exploreRaces, raceCell } from "../report/races.ts";
+import { compareRaces, exploreRaces, raceCell, verdictsText } from "../report/races.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { formatComparison, formatOutcome } from "./text.ts";
@@ -318,6 +318,7 @@ function cmdCompare(args: string[], io: Io): number {
   const p = parse("compare", args, {
     json: { type: "boolean" },
     baseline: { type: "string" },
+    races: { type: "boolean" },
   }, ["revA", "revB"]);
   if (p.help) return help(io, "compare");
   const revs = loadRevisions(p.common, revisionArgs(p.pos));
@@ -340,12 +341,31 @@ function cmdCompare(args: string[], io: Io): number {
   const check = base
     ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
     : undefined;
+  const races = p.values.races ? compareRaces(scenarios, a, b) : undefined;
   if (p.values.json) {
     io.out(
-      prettyJson({ schema: "mmbisect/compare@1", ...c, ...(check ? { baseline: check } : {}) }),
+      prettyJson({
+        schema: "mmbisect/compare@1",
+        ...c,
+        ...(check ? { baseline: check } : {}),
+        ...(races ? { races } : {}),
+      }),
     );
   } else {
-    io.out(formatComparison(c) + (check ? baselineLines(check).join("\n") + "\n" : ""));
+    const raceLines = races
+      ? [
+        "",
+        `races, every schedule explored (${races.length} scenario${
+          races.length === 1 ? "" : "s"
+        } changed):`,
+        ...races.flatMap((r) => [
+          `  ${r.scenario}: ${verdictsText(r.from)} -> ${verdictsText(r.to)}`,
+          ...r.replays.map((x) => `    replay: ${x}`),
+        ]),
+        "",
+      ].join("\n")
+      : "";
+    io.out(formatComparison(c) + (check ? baselineLines(check).join("\n") + "\n" : "") + raceLines);
   }
   return check && check.regressions.length ? 1 : 0;
 }

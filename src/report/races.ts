@@ -115,3 +115,53 @@ export function renderRaces(t: RaceTable): string[] {
   }
   return out;
 }
+
+/** How one race scenario's explored verdicts differ between two revisions. */
+export interface RaceChange {
+  /** The scenario id. */
+  scenario: string;
+  /** Verdicts on the first revision (kind -> always/sometimes; absent kinds are never). */
+  from: ExploreResult["verdicts"];
+  /** Verdicts on the second revision. */
+  to: ExploreResult["verdicts"];
+  /** The shortest schedule reaching each kind that is new on the second revision. */
+  replays: string[];
+}
+
+/**
+ * Explores every race scenario on two revisions and keeps those whose
+ * verdicts differ.
+ *
+ * @param scenarios Loaded scenarios (those without a `race` step are skipped).
+ * @param a The first revision.
+ * @param b The second revision.
+ * @returns The scenarios whose explored verdicts differ, in scenario order.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { compareRaces } from "./races.ts";
+ * const revs = loadRevisionDir("patches");
+ * const get = (id: string) => revs.find((r) => r.id === id)!;
+ * console.log(compareRaces(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu")).length);
+ * ```
+ */
+export function compareRaces(scenarios: Scenario[], a: Revision, b: Revision): RaceChange[] {
+  const out: RaceChange[] = [];
+  for (const s of scenarios.filter((x) => x.steps.some((st) => st.threads))) {
+    const x = explore(s, a);
+    const y = explore(s, b);
+    if (JSON.stringify(x.verdicts) === JSON.stringify(y.verdicts)) continue;
+    const replays = Object.entries(y.counterexamples)
+      .filter(([k]) => !(k in x.verdicts))
+      .map(([, c]) => c!.replay);
+    out.push({ scenario: s.id, from: x.verdicts, to: y.verdicts, replays });
+  }
+  return out;
+}
+
+/** One line per verdict map: "use-after-free sometimes, ..." or "never". */
+export function verdictsText(v: ExploreResult["verdicts"]): string {
+  const e = Object.entries(v);
+  return e.length ? e.map(([k, r]) => `${k} ${r}`).join(", ") : "never";
+}
