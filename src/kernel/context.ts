@@ -113,6 +113,8 @@ export interface CalloutEvent {
   range?: [number, number];
   /** The `address` passed to a per-page or young callout. */
   address?: number;
+  /** The page passed to the rmap notifier (EMMU V5 4/4). */
+  pfn?: number;
   /** Value of the `atomic` argument, or null when the API passes none. */
   atomic: 0 | 1 | null;
   /** Locks held by the calling thread, outermost first. */
@@ -168,6 +170,8 @@ export interface HookScope {
   mm: string;
   /** The address the path works on, for per-page callouts. */
   address?: number;
+  /** The page the path works on, for the rmap notifier. */
+  pfn?: number;
   /** Values of the range expressions the hook point declares, by name. */
   ranges?: Record<string, [number, number]>;
   /** Values of the conditions the hook point declares, by name. */
@@ -356,6 +360,7 @@ export class Kernel {
       mm: scope.mm,
       range,
       address: kind === "page" || kind === "young" ? scope.address : undefined,
+      pfn: kind === "rmap" ? scope.pfn : undefined,
       atomic,
       locks: this.locksOf(thread).map((l) => l.name),
       inAtomic: this.inAtomic(thread),

@@ -20,13 +20,22 @@ export const CALLOUT_NAMES = [
   "clear_flush_young",
   "invalidate_all",
   "release",
+  "rmap_invalidate_page",
 ] as const;
 
 /** A callout name. */
 export type CalloutName = typeof CALLOUT_NAMES[number];
 
 /** What a callout does, whatever a lineage calls it. */
-export type CalloutKind = "range" | "begin" | "end" | "page" | "young" | "all" | "release";
+export type CalloutKind =
+  | "range"
+  | "begin"
+  | "end"
+  | "page"
+  | "young"
+  | "all"
+  | "release"
+  | "rmap";
 
 /** Maps each callout name to its kind. */
 export const CALLOUT_KIND: Record<CalloutName, CalloutKind> = {
@@ -39,6 +48,7 @@ export const CALLOUT_KIND: Record<CalloutName, CalloutKind> = {
   clear_flush_young: "young",
   invalidate_all: "all",
   release: "release",
+  rmap_invalidate_page: "rmap",
 };
 
 /** What is in scope at one hook point. */
@@ -53,6 +63,8 @@ export interface HookPoint {
   exprs?: readonly string[];
   /** An `address` is in scope (for per-page callouts). */
   address?: boolean;
+  /** A `struct page` is in scope (for the rmap notifier of EMMU V5 4/4). */
+  page?: boolean;
 }
 
 /** Hook points of every kernel path, by path name (the kernel function's name). */
@@ -175,6 +187,11 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
     },
   },
   __xip_unmap: {
+    "before_lock": {
+      doc: "the sparse page looked up, before spin_lock(&mapping->i_mmap_lock); no page lock",
+      page: true,
+      guards: ["page_external_rmap"],
+    },
     "vma.before_pte": {
       doc: "per vma, i_mmap_lock held, before page_check_address",
       address: true,
@@ -228,6 +245,20 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
   try_to_unmap_cluster: {
     "young": { doc: "PTE lock held, per pte of the cluster", address: true, guards: ["pte_old"] },
     "after_clear": { doc: "PTE lock held, per pte, pte cleared and flushed", address: true },
+  },
+  try_to_unmap: {
+    "after_walk": {
+      doc: "page lock held, the anon_vma/i_mmap locks dropped, after every pte was visited",
+      page: true,
+      guards: ["page_external_rmap"],
+    },
+  },
+  page_mkclean: {
+    "after_walk": {
+      doc: "page lock held, after page_mkclean_file() walked the mappings",
+      page: true,
+      guards: ["page_external_rmap"],
+    },
   },
   page_mkclean_one: {
     "after_clear": {

@@ -206,6 +206,8 @@ export function* tryToUnmap(k: Kernel, th: string, pfn: number): KGen<UnmapResul
     for (const hit of walk.nonlinear) yield* tryToUnmapCluster(k, th, hit);
   }
   k.unlock(th, lock);
+  const ext = { mm: "", pfn, guards: { page_external_rmap: k.state.pages[pfn].externalRmap } };
+  yield* k.hook(th, "try_to_unmap", "after_walk", ext);
   if (k.state.pages[pfn].mapcount === 0) ret = "SWAP_SUCCESS";
   return ret;
 }
@@ -231,6 +233,8 @@ export function* pageMkclean(k: Kernel, th: string, pfn: number): KGen<boolean> 
     k.unlock(th, ptl);
   }
   k.unlock(th, lock);
+  const ext = { mm: "", pfn, guards: { page_external_rmap: k.state.pages[pfn].externalRmap } };
+  yield* k.hook(th, "page_mkclean", "after_walk", ext);
   return ret;
 }
 

@@ -18,6 +18,12 @@ export function* xipUnmap(k: Kernel, th: string, file: string, pgoff: number): K
   const P = "__xip_unmap";
   const sparse = zeroPage(k.state);
   const lock = immapName(file);
+  const ext = {
+    mm: "",
+    pfn: sparse,
+    guards: { page_external_rmap: k.state.pages[sparse].externalRmap },
+  };
+  yield* k.hook(th, P, "before_lock", ext);
   yield* k.lock(th, lock, "spin");
   for (const mm of Object.values(k.state.mms)) {
     for (const vma of mm.vmas) {

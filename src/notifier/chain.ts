@@ -57,6 +57,8 @@ export interface ChainConfig {
    * synchronize_rcu).
    */
   unregister: typeof UNREGISTER_VARIANTS[number];
+  /** Whether the per-page rmap notifier of EMMU V5 4/4 exists (`mmu_rmap_notifier_register`). */
+  rmapNotifier?: boolean;
   /**
    * For callouts that carry no `atomic` argument: whether the API tells the
    * callback it may sleep (from the revision's own comments).
@@ -84,6 +86,8 @@ export interface Secondary {
   refHolders(): Record<string, number>;
   /** Driver state worth showing in an outcome. */
   summary(): Record<string, number | string | string[]>;
+  /** The rmap notifier's `invalidate_page(mrn, page)`: drop every remote pte of the page. */
+  rmapInvalidate?(k: Kernel, th: string, pfn: number): KGen<void>;
   /** Lists of the driver whose entries must stay alive while listed (list-corruption). */
   lists?(): { name: string; entries: { id: string; alive: boolean }[] }[];
 }
@@ -107,6 +111,8 @@ export class NotifierChain implements CalloutSink {
   readonly lists: Record<string, string[]> = {};
   /** Every secondary by id, registered or not. */
   readonly secondaries: Record<string, Secondary> = {};
+  /** The global rmap notifier list of EMMU V5 4/4 (`mmu_rmap_notifier_list`), newest first. */
+  readonly rmapList: string[] = [];
   /** Notifiers whose struct the driver has freed. */
   readonly freed: Set<string> = new Set();
   /** Notifiers removed with a plain hlist_del (next pointer poisoned). */
@@ -237,6 +243,7 @@ export class NotifierChain implements CalloutSink {
 
   /** Dispatches a callout to every registered notifier of the mm. */
   *dispatch(k: Kernel, ev: CalloutEvent): KGen<boolean> {
+    if (ev.kind === "rmap") return yield* this.rmapDispatch(k, ev);
     // if (unlikely(!hlist_empty(&mm->mmu_notifier.head))): no lock when nobody listens.
     if ((this.lists[ev.mm] ?? []).length === 0) {
       k.emit({ type: "callout", ev, listeners: [] });
@@ -290,9 +297,38 @@ export class NotifierChain implements CalloutSink {
     return young;
   }
 
+  /**
+   * `mmu_rmap_notifier(invalidate_page, page)` then `ClearPageExternalRmap(page)`
+   * (EMMU V5 4/4): the macro walks the global list under rcu_read_lock.
+   */
+  private *rmapDispatch(k: Kernel, ev: CalloutEvent): KGen<boolean> {
+    yield* k.lock(ev.thread, RCU, "rcu");
+    const list = [...this.rmapList];
+    k.emit({ type: "callout", ev, listeners: list });
+    for (const id of list) {
+      const sec = this.secondaries[id];
+      if (sec.rmapInvalidate) yield* sec.rmapInvalidate(k, ev.thread, ev.pfn!);
+    }
+    k.unlock(ev.thread, RCU);
+    const page = k.state.pages[ev.pfn!];
+    if (page) page.externalRmap = false;
+    return false;
+  }
+
+  /** `mmu_rmap_notifier_register()`: under mmu_notifier_list_lock, onto the global list. */
+  *registerRmap(k: Kernel, th: string, sec: Secondary): KGen {
+    yield* k.lock(th, "mmu_notifier_list_lock", "spin");
+    if (!this.rmapList.includes(sec.id)) this.rmapList.unshift(sec.id);
+    k.unlock(th, "mmu_notifier_list_lock");
+  }
+
   /** What the chain remembers beyond the lists (for the explorer's state hash). */
   snapshot(): unknown {
-    return { freed: [...this.freed].sort(), poisoned: [...this.poisoned].sort() };
+    return {
+      freed: [...this.freed].sort(),
+      poisoned: [...this.poisoned].sort(),
+      rmap: this.rmapList,
+    };
   }
 
   /** `synchronize_rcu()` (`synchronize_srcu()` for an SRCU list): waits for the readers already inside. */

@@ -23,6 +23,7 @@ import type { NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
 import { Gru } from "../secondary/gru.ts";
+import { Xpmem } from "../secondary/xpmem.ts";
 import type { Step } from "./scenario.ts";
 
 /** What an operation returned, as the outcome records it. */
@@ -139,6 +140,7 @@ export function* runOp(w: World, step: Step): KGen<OpResult> {
       if (step.op === "register") {
         mmOf(w, sec.mm);
         yield* w.chain.register(k, th, sec, holding);
+        if (sec instanceof Xpmem && sec.rmapNotifier) yield* w.chain.registerRmap(k, th, sec);
       } else {
         yield* w.chain.unregister(k, th, sec, holding, a.free === true);
         yield* sec.release(k, th);

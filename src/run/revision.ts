@@ -13,7 +13,14 @@ import {
   RELEASE_VARIANTS,
   UNREGISTER_VARIANTS,
 } from "../notifier/chain.ts";
-import { expectObject, expectString, InputError, type Json, readJsonFile } from "./errors.ts";
+import {
+  expectBool,
+  expectObject,
+  expectString,
+  InputError,
+  type Json,
+  readJsonFile,
+} from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
 
 /** A loaded, resolved revision. */
@@ -155,6 +162,7 @@ function parseChain(raw: Json | undefined, file: string): ChainConfig {
     "register",
     "release",
     "unregister",
+    "rmap_notifier",
     "sleepable",
     "cite",
   ]);
@@ -185,6 +193,7 @@ function parseChain(raw: Json | undefined, file: string): ChainConfig {
     unregister: expectString(o, "unregister", file, "chain", {
       oneOf: UNREGISTER_VARIANTS,
     }) as ChainConfig["unregister"],
+    rmapNotifier: expectBool(o, "rmap_notifier", file, "chain") ?? false,
     sleepable: sleepable as ChainConfig["sleepable"],
     cite: expectString(o, "cite", file, "chain")!,
   };
@@ -329,6 +338,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["chain.register"] = c.register;
   out["chain.release"] = c.release;
   out["chain.unregister"] = c.unregister;
+  out["chain.rmap_notifier"] = String(c.rmapNotifier ?? false);
   out["drivers.hmm.snapshot"] = rev.drivers.hmm.snapshot;
   out["kernel.follow_page"] = rev.kernel.follow_page;
   for (const k of Object.keys(c.sleepable).sort()) {

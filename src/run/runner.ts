@@ -138,7 +138,7 @@ export class Run {
           : s.driver === "gru"
           ? new Gru(s.id, s.mm)
           : s.driver === "xpmem"
-          ? new Xpmem(s.id, s.mm)
+          ? new Xpmem(s.id, s.mm, revision.chain.rmapNotifier ?? false)
           : new Kvm(s.id, s.mm),
       );
     }

@@ -73,7 +73,8 @@ export class Gru implements Secondary {
     };
   }
 
-  private flush(k: Kernel, start: number, end: number): void {
+  /** Drops the translations of `[start, end)`, putting their references. */
+  protected flush(k: Kernel, start: number, end: number): void {
     for (const key of Object.keys(this.tlb)) {
       const a = Number(key) * PAGE_SIZE;
       if (a + PAGE_SIZE <= start || a >= end) continue;
@@ -82,6 +83,9 @@ export class Gru implements Secondary {
       if (this.holdsReferences) putPage(k.state, e.pfn, this.holder(a));
     }
   }
+
+  /** Called after a translation of `pfn` is installed (XPmem marks the page exported). */
+  protected *exported(_k: Kernel, _th: string, _pfn: number): KGen {}
 
   /** TLB shootdown on every invalidation callout; begin also holds off fills until the end. */
   *callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean> {
@@ -200,6 +204,7 @@ export class Gru implements Secondary {
       }
       k.unlock(th, lock);
       if (pfn !== null) {
+        yield* this.exported(k, th, pfn);
         if (this.holdsReferences) {
           // XPmem: the lookup's reference becomes the translation's.
           const page = k.state.pages[pfn];
