@@ -117,6 +117,8 @@ export class NotifierChain implements CalloutSink {
   readonly freed: Set<string> = new Set();
   /** Notifiers removed with a plain hlist_del (next pointer poisoned). */
   readonly poisoned: Set<string> = new Set();
+  /** Notifiers removed with hlist_del_init (next pointer NULL: a walker stops there). */
+  readonly truncated: Set<string> = new Set();
 
   /**
    * Creates a chain with no notifier registered.
@@ -147,6 +149,7 @@ export class NotifierChain implements CalloutSink {
       }
       list.unshift(sec.id);
       this.poisoned.delete(sec.id);
+      this.truncated.delete(sec.id);
     });
   }
 
@@ -279,6 +282,18 @@ export class NotifierChain implements CalloutSink {
         });
         break;
       }
+      if (i > 0 && this.truncated.has(list[i - 1])) {
+        k.emit({
+          type: "list-walk",
+          step: k.step,
+          thread: ev.thread,
+          list: `mmu_notifier list of ${ev.mm}`,
+          what: `stops at ${
+            list[i - 1]
+          }, whose next pointer hlist_del_init cleared while the walk was under way, and skips ${id}`,
+        });
+        break;
+      }
       if (this.freed.has(id)) {
         k.emit({
           type: "notifier-use",
@@ -327,6 +342,7 @@ export class NotifierChain implements CalloutSink {
     return {
       freed: [...this.freed].sort(),
       poisoned: [...this.poisoned].sort(),
+      truncated: [...this.truncated].sort(),
       rmap: this.rmapList,
     };
   }
@@ -354,6 +370,7 @@ export class NotifierChain implements CalloutSink {
         for (const id of [...list]) {
           yield* call(this.secondaries[id]);
           list.splice(list.indexOf(id), 1);
+          this.poisoned.add(id); // hlist_del
         }
         k.unlock(th, RCU);
         break;
@@ -361,14 +378,17 @@ export class NotifierChain implements CalloutSink {
       case "del-rcu-sync-then-release": {
         for (const id of [...list]) {
           list.splice(list.indexOf(id), 1);
-          yield { thread: th, label: "synchronize_rcu" };
+          yield* this.synchronizeRcu(k, th);
           yield* call(this.secondaries[id]);
         }
         break;
       }
       case "del-init-then-release": {
+        // V4/V5: "we know on release that we are the only executing thread": hlist_del_init
+        // with no lock; a reader still walking finds a NULL next pointer and stops there.
         for (const id of [...list]) {
           list.splice(list.indexOf(id), 1);
+          this.truncated.add(id);
           yield* call(this.secondaries[id]);
         }
         break;
@@ -380,6 +400,7 @@ export class NotifierChain implements CalloutSink {
         for (const id of [...list]) {
           yield* call(this.secondaries[id]);
           list.splice(list.indexOf(id), 1);
+          this.poisoned.add(id); // hlist_del under a read lock other readers share
         }
         k.unlock(th, lock);
         break;
