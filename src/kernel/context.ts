@@ -10,13 +10,7 @@
  */
 import type { MmState } from "../model/types.ts";
 import { hexRange } from "../model/state.ts";
-import {
-  CALLOUT_KIND,
-  type CalloutKind,
-  type CalloutName,
-  HOOK_POINTS,
-  type HookPoint,
-} from "./hooks.ts";
+import { CALLOUT_KIND, type CalloutKind, type CalloutName } from "./hooks.ts";
 
 /** A scheduling point: where another thread may run. */
 export interface SchedPoint {
@@ -248,6 +242,22 @@ export class Kernel {
     this.allocSeen = {};
   }
 
+  /**
+   * Records that a secondary MMU's callback runs on `thread` now, and whether
+   * it sleeps, for the sleep-in-atomic checker.
+   */
+  noteCallback(thread: string, secondary: string, call: CalloutName, sleeps: boolean): void {
+    this.emit({
+      type: "secondary-callback",
+      step: this.step,
+      secondary,
+      call,
+      sleeps,
+      locks: this.locksOf(thread).map((l) => l.name),
+      inAtomic: this.inAtomic(thread),
+    });
+  }
+
   /** Hands an observation to every observer. */
   emit(o: Observation): void {
     for (const f of this.observers) f(o);
@@ -368,15 +378,6 @@ export class Kernel {
   }
 }
 
-/** Runs a kernel path to completion on a single schedule (no other thread runs). */
-export function drain<T>(gen: KGen<T>): T {
-  for (;;) {
-    const r = gen.next();
-    if (r.done) return r.value;
-    if (r.value.blockedOn) throw new KernelDeadlock(r.value.blockedOn, r.value.thread);
-  }
-}
-
 /** Describes a callout event in one line, as traces print it. */
 export function describeCallout(ev: CalloutEvent): string {
   const where = ev.range
@@ -385,9 +386,4 @@ export function describeCallout(ev: CalloutEvent): string {
     ? ev.address.toString(16)
     : "";
   return `${ev.call}(${where}${ev.atomic === null ? "" : `, atomic=${ev.atomic}`})`;
-}
-
-/** Validates that a hook point exists (used by config loaders and tests). */
-export function hookPoint(path: string, at: string): HookPoint | undefined {
-  return HOOK_POINTS[path]?.[at];
 }

@@ -89,16 +89,8 @@ export class Gru implements Secondary {
 
   /** TLB shootdown on every invalidation callout; begin also holds off fills until the end. */
   *callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean> {
-    k.emit({
-      type: "secondary-callback",
-      step: k.step,
-      secondary: this.id,
-      call: ev.call,
-      // XPmem sleeps where it clears remote ptes and waits for the acknowledgements.
-      sleeps: this.sleeps && ev.kind !== "young" && ev.kind !== "end",
-      locks: k.locksOf(th).map((l) => l.name),
-      inAtomic: k.inAtomic(th),
-    });
+    // XPmem sleeps where it clears remote ptes and waits for the acknowledgements.
+    k.noteCallback(th, this.id, ev.call, this.sleeps && ev.kind !== "young" && ev.kind !== "end");
     const lock = `gru_tlb_lock:${this.id}`;
     yield* k.lock(th, lock, "spin");
     let young = false;
@@ -136,15 +128,7 @@ export class Gru implements Secondary {
   /** `->release`: drops the whole TLB. */
   *release(k: Kernel, th: string): KGen {
     const lock = `gru_tlb_lock:${this.id}`;
-    k.emit({
-      type: "secondary-callback",
-      step: k.step,
-      secondary: this.id,
-      call: "release",
-      sleeps: this.sleeps,
-      locks: k.locksOf(th).map((l) => l.name),
-      inAtomic: k.inAtomic(th),
-    });
+    k.noteCallback(th, this.id, "release", this.sleeps);
     yield* k.lock(th, lock, "spin");
     this.flush(k, 0, 2 ** 48);
     k.unlock(th, lock);

@@ -198,16 +198,13 @@ export class HmmMirror implements Secondary {
 
   /** The mmu-notifier callbacks of hmm.c. */
   *callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean> {
-    k.emit({
-      type: "secondary-callback",
-      step: k.step,
-      secondary: this.id,
-      call: ev.call,
-      sleeps: this.strategy === "range-lock" &&
+    k.noteCallback(
+      th,
+      this.id,
+      ev.call,
+      this.strategy === "range-lock" &&
         (ev.kind === "begin" || ev.kind === "page" || ev.kind === "range"),
-      locks: k.locksOf(th).map((l) => l.name),
-      inAtomic: k.inAtomic(th),
-    });
+    );
     switch (ev.kind) {
       case "page": // hmm_invalidate_page
       case "range": {

@@ -98,15 +98,7 @@ export class Kvm implements Secondary {
 
   /** Handles a callout in the way the 2.6.27 client does for that kind. */
   *callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean> {
-    k.emit({
-      type: "secondary-callback",
-      step: k.step,
-      secondary: this.id,
-      call: ev.call,
-      sleeps: false,
-      locks: k.locksOf(th).map((l) => l.name),
-      inAtomic: k.inAtomic(th),
-    });
+    k.noteCallback(th, this.id, ev.call, false);
     const lock = `kvm->mmu_lock:${this.id}`;
     yield* k.lock(th, lock, "spin");
     let young = false;
@@ -152,15 +144,7 @@ export class Kvm implements Secondary {
 
   /** `kvm_mmu_notifier_release`: `kvm_arch_flush_shadow`. */
   *release(k: Kernel, th: string): KGen {
-    k.emit({
-      type: "secondary-callback",
-      step: k.step,
-      secondary: this.id,
-      call: "release",
-      sleeps: false,
-      locks: k.locksOf(th).map((l) => l.name),
-      inAtomic: k.inAtomic(th),
-    });
+    k.noteCallback(th, this.id, "release", false);
     const lock = `kvm->mmu_lock:${this.id}`;
     yield* k.lock(th, lock, "spin");
     this.zapRange(k, 0, 2 ** 48);

@@ -52,15 +52,7 @@ export class Xpmem extends Gru {
 
   /** The rmap notifier's invalidate_page: clears every remote pte of the page, waiting for the acks. */
   *rmapInvalidate(k: Kernel, th: string, pfn: number): KGen {
-    k.emit({
-      type: "secondary-callback",
-      step: k.step,
-      secondary: this.id,
-      call: "rmap_invalidate_page",
-      sleeps: true,
-      locks: k.locksOf(th).map((l) => l.name),
-      inAtomic: k.inAtomic(th),
-    });
+    k.noteCallback(th, this.id, "rmap_invalidate_page", true);
     for (const m of this.mappings()) {
       if (m.pfn === pfn) this.flush(k, m.addr, m.addr + PAGE_SIZE);
     }
