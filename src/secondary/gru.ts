@@ -14,6 +14,7 @@ import { mmapSemName } from "../kernel/pgtable.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { hex, putPage, vpn } from "../model/state.ts";
 import type { Secondary, SecondaryMapping } from "../notifier/chain.ts";
+import { holdersOf, mappingsOf } from "./_translations.ts";
 
 /** Fill attempts after which a GRU fault is reported as making no progress. */
 export const GRU_FILL_RETRY_BOUND = 8;
@@ -43,19 +44,12 @@ export class Gru implements Secondary {
 
   /** Every TLB entry. */
   mappings(): SecondaryMapping[] {
-    return Object.entries(this.tlb).map(([k, e]) => ({
-      addr: Number(k) * PAGE_SIZE,
-      pfn: e.pfn,
-      write: e.write,
-    }));
+    return mappingsOf(this.tlb);
   }
 
   /** The page references its translations hold (none for the GRU). */
   refHolders(): Record<string, number> {
-    if (!this.holdsReferences) return {};
-    const out: Record<string, number> = {};
-    for (const m of this.mappings()) out[this.holder(m.addr)] = m.pfn;
-    return out;
+    return this.holdsReferences ? holdersOf(this.mappings(), (a) => this.holder(a)) : {};
   }
 
   /** Reference holder name of the translation at `addr`. */

@@ -19,6 +19,7 @@ import { ptlName } from "../kernel/pgtable.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, hex, vpn } from "../model/state.ts";
 import type { Secondary, SecondaryMapping } from "../notifier/chain.ts";
+import { mappingsOf } from "./_translations.ts";
 
 /** The snapshot strategies of the seed. */
 export const HMM_STRATEGIES = ["sequence-retry", "range-lock"] as const;
@@ -68,11 +69,7 @@ export class HmmMirror implements Secondary {
 
   /** Every device page-table entry. */
   mappings(): SecondaryMapping[] {
-    return Object.entries(this.devPt).map(([k, e]) => ({
-      addr: Number(k) * PAGE_SIZE,
-      pfn: e.pfn,
-      write: e.write,
-    }));
+    return mappingsOf(this.devPt);
   }
 
   /** A device mirror holds no page references. */

@@ -13,6 +13,7 @@ import { mmapSemName } from "../kernel/pgtable.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { hex, putPage, vpn } from "../model/state.ts";
 import type { Secondary, SecondaryMapping } from "../notifier/chain.ts";
+import { holdersOf, mappingsOf } from "./_translations.ts";
 
 /** One shadow pte. */
 export interface Spte {
@@ -52,18 +53,12 @@ export class Kvm implements Secondary {
 
   /** Every mapping it holds, for the checkers. */
   mappings(): SecondaryMapping[] {
-    return Object.entries(this.sptes).map(([k, s]) => ({
-      addr: Number(k) * PAGE_SIZE,
-      pfn: s.pfn,
-      write: s.write,
-    }));
+    return mappingsOf(this.sptes);
   }
 
   /** The references its shadow ptes hold. */
   refHolders(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const m of this.mappings()) out[this.holder(m.addr)] = m.pfn;
-    return out;
+    return holdersOf(this.mappings(), (a) => this.holder(a));
   }
 
   /** Counters and BUGs for the outcome. */
