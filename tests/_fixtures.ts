@@ -12,6 +12,7 @@ import {
   type TraceEntry,
   type ViolationKind,
 } from "../mod.ts";
+import { zeroCounters } from "../src/model/state.ts";
 
 /**
  * A shipped revision whose every field the hand-built ones inherit, so that
@@ -49,14 +50,8 @@ export function outcome(
     returns: [],
     trace,
     counters: {
+      ...zeroCounters(),
       faults: opts.faults ?? 0,
-      tlbFlushPage: 0,
-      tlbFlushRange: 0,
-      tlbFlushMm: 0,
-      pagesAllocated: 0,
-      pagesFreed: 0,
-      tablesAllocated: 0,
-      tablesFreed: 0,
       vmas: 0,
       pageTablePages: 0,
       callouts: trace.length,

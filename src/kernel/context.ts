@@ -258,6 +258,11 @@ export class Kernel {
     });
   }
 
+  /** Records an access a secondary MMU makes through its translation of `addr` to `pfn`. */
+  noteAccess(secondary: string, mm: string, addr: number, write: boolean, pfn: number): void {
+    this.emit({ type: "secondary-access", step: this.step, secondary, mm, addr, write, pfn });
+  }
+
   /** Hands an observation to every observer. */
   emit(o: Observation): void {
     for (const f of this.observers) f(o);

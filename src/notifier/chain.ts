@@ -270,27 +270,19 @@ export class NotifierChain implements CalloutSink {
     for (let i = 0; i < list.length; i++) {
       const id = list[i];
       // hlist_for_each_entry: the walk reaches entry i through entry i-1's next pointer.
-      if (i > 0 && this.poisoned.has(list[i - 1])) {
+      const prev = i > 0 ? list[i - 1] : "";
+      const broken = this.poisoned.has(prev)
+        ? `follows the next pointer of ${prev}, which hlist_del poisoned`
+        : this.truncated.has(prev)
+        ? `stops at ${prev}, whose next pointer hlist_del_init cleared, and skips ${id}`
+        : "";
+      if (broken) {
         k.emit({
           type: "list-walk",
           step: k.step,
           thread: ev.thread,
           list: `mmu_notifier list of ${ev.mm}`,
-          what: `follows the next pointer of ${
-            list[i - 1]
-          }, which hlist_del poisoned while the walk was under way`,
-        });
-        break;
-      }
-      if (i > 0 && this.truncated.has(list[i - 1])) {
-        k.emit({
-          type: "list-walk",
-          step: k.step,
-          thread: ev.thread,
-          list: `mmu_notifier list of ${ev.mm}`,
-          what: `stops at ${
-            list[i - 1]
-          }, whose next pointer hlist_del_init cleared while the walk was under way, and skips ${id}`,
+          what: `${broken} while the walk was under way`,
         });
         break;
       }

@@ -138,15 +138,7 @@ export class Gru implements Secondary {
     for (let attempt = 0;; attempt++) {
       const e = this.tlb[vpn(a)];
       if (e && (!write || e.write)) {
-        k.emit({
-          type: "secondary-access",
-          step: k.step,
-          secondary: this.id,
-          mm: this.mm,
-          addr: a,
-          write,
-          pfn: e.pfn,
-        });
+        k.noteAccess(this.id, this.mm, a, write, e.pfn);
         e.accessed = true;
         const page = k.state.pages[e.pfn];
         if (write && page) page.data++;

@@ -324,15 +324,7 @@ export class HmmMirror implements Secondary {
   access(k: Kernel, addr: number, write: boolean): string {
     const e = this.devPt[vpn(addr)];
     if (!e || (write && !e.write)) return "miss";
-    k.emit({
-      type: "secondary-access",
-      step: k.step,
-      secondary: this.id,
-      mm: this.mm,
-      addr,
-      write,
-      pfn: e.pfn,
-    });
+    k.noteAccess(this.id, this.mm, addr, write, e.pfn);
     const page = k.state.pages[e.pfn];
     if (write && page) page.data++;
     return "hit";

@@ -157,15 +157,7 @@ export class Kvm implements Secondary {
     for (let attempt = 0;; attempt++) {
       const s = this.sptes[vpn(a)];
       if (s && (!write || s.write)) {
-        k.emit({
-          type: "secondary-access",
-          step: k.step,
-          secondary: this.id,
-          mm: this.mm,
-          addr: a,
-          write,
-          pfn: s.pfn,
-        });
+        k.noteAccess(this.id, this.mm, a, write, s.pfn);
         s.accessed = true;
         if (write) {
           s.dirty = true;
