@@ -1,7 +1,8 @@
 /**
  * Pinned expectations: scenario x revision -> violation kinds (and some
  * return values), each with the seed text that justifies it. Read from
- * `tests/expected_emmu.json`.
+ * `tests/expected_emmu.json` (2.6.24 scenarios) and
+ * `tests/expected_nonlinear.json` (2.5.42 scenarios).
  *
  * @module
  */
@@ -22,7 +23,9 @@ export type ExpectationTable = Record<string, Record<string, Expectation>>;
 
 /** Loads the pinned table. */
 export function loadExpectations(): ExpectationTable {
-  return JSON.parse(Deno.readTextFileSync(new URL("./expected_emmu.json", import.meta.url)));
+  const read = (name: string): ExpectationTable =>
+    JSON.parse(Deno.readTextFileSync(new URL(name, import.meta.url)));
+  return { ...read("./expected_emmu.json"), ...read("./expected_nonlinear.json") };
 }
 
 /** The expectation for one cell: the revision's own entry, else the scenario's default. */

@@ -87,6 +87,7 @@ export function revision(
     candidate: opts.candidate ?? false,
     date: "2008-01-01",
     source: "test",
+    base: "2.6.24",
     evidence: undefined,
     chain: {
       ...BASE.chain,
@@ -104,5 +105,9 @@ export function revision(
 /** A matrix of the given revisions and outcomes; scenarios are named by the outcomes. */
 export function matrix(revisions: Revision[], cells: Outcome[]): Matrix {
   const ids = [...new Set(cells.map((c) => c.scenario))];
-  return { scenarios: ids.map((id) => ({ id }) as Scenario), revisions, cells };
+  return {
+    scenarios: ids.map((id) => ({ id, kernel: "2.6.24" }) as Scenario),
+    revisions,
+    cells,
+  };
 }

@@ -9,6 +9,7 @@ import {
   loadScenarioDir,
   type Matrix,
   runMatrix,
+  scenariosFor,
   transitionText,
 } from "../mod.ts";
 import { matrix, outcome, revision } from "./_fixtures.ts";
@@ -21,7 +22,7 @@ Deno.test("bisect() finds the first verdict change along every lineage of the re
   for (const lineage of lineages(m.revisions)) {
     const { order } = lineageOrder(m.revisions, lineage);
     await t.step(lineage, () => {
-      for (const s of m.scenarios) {
+      for (const s of scenariosFor(m, ...order)) {
         const b = bisect(m, lineage, s.id);
         assert.deepEqual(b.steps.map((x) => x.revision), order);
         const base = b.steps[0].kinds;

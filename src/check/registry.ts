@@ -13,6 +13,9 @@ import { pageLeak } from "./page_leak.ts";
 import { releaseCount } from "./release_count.ts";
 import { noProgress } from "./no_progress.ts";
 import { listCorruption } from "./list_corruption.ts";
+import { errnoCheck } from "./errno.ts";
+import { wrongPage } from "./wrong_page.ts";
+import { pteOutsideVma } from "./pte_outside_vma.ts";
 
 /** Returns a fresh instance of every registered checker. */
 export function createCheckers(): Checker[] {
@@ -26,5 +29,8 @@ export function createCheckers(): Checker[] {
     releaseCount(),
     noProgress(),
     listCorruption(),
+    wrongPage(),
+    pteOutsideVma(),
+    errnoCheck(),
   ];
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { NonlinearConfig, ReadResult } from "./nonlinear.ts";
 import type { MmState } from "../model/types.ts";
 import { hexRange } from "../model/state.ts";
 import { CALLOUT_KIND, type CalloutKind, type CalloutName } from "./hooks.ts";
@@ -151,7 +152,29 @@ export type Observation =
   | { type: "mm-exit"; step: number; mm: string; notifiers: string[] }
   | { type: "no-progress"; step: number; thread: string; what: string }
   | { type: "notifier-use"; step: number; thread: string; notifier: string; what: string }
-  | { type: "list-walk"; step: number; thread: string; list: string; what: string };
+  | { type: "list-walk"; step: number; thread: string; list: string; what: string }
+  | {
+    type: "syscall";
+    /** Before the call (the state is the caller's) or after it returned. */
+    phase: "enter" | "exit";
+    step: number;
+    thread: string;
+    mm: string;
+    /** The system call, e.g. `remap_file_pages`. */
+    call: string;
+    /** Its arguments as the user passed them. */
+    args: Record<string, number | boolean | string>;
+    /** Its return value (exit only): an address, 0 or a negative errno. */
+    ret?: number;
+  }
+  | {
+    type: "user-read";
+    step: number;
+    thread: string;
+    mm: string;
+    addr: number;
+    result: ReadResult;
+  };
 
 /** Allocation points a scenario can make fail. */
 export const ALLOC_KINDS = ["pud", "pmd", "pte", "page", "anon_vma"] as const;
@@ -214,6 +237,8 @@ export class Kernel {
   preemptive = false;
   /** Named variants of kernel paths the revision selects. */
   variants: KernelVariants = { follow_page: "mark-accessed" };
+  /** The 2.5.42 nonlinear-mapping behaviour of the revision, for a 2.5.42 revision. */
+  nonlinear?: NonlinearConfig;
   /** Allocation ordinals (1-based, per kind, counted within a step) that fail. */
   failPlan: Partial<Record<AllocKind, number[]>> = {};
   private allocSeen: Partial<Record<AllocKind, number>> = {};

@@ -41,6 +41,8 @@ export function zeroCounters(): Counters {
     pagesFreed: 0,
     tablesAllocated: 0,
     tablesFreed: 0,
+    pageReads: 0,
+    syscalls: 0,
   };
 }
 

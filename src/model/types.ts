@@ -30,6 +30,11 @@ export type Pte =
     dirty: boolean;
     /** A raw PFN mapping (VM_PFNMAP): no struct page behind it. */
     special?: boolean;
+    /**
+     * i386 `_PAGE_PROTNONE` (a PROT_NONE pte): present for the kernel
+     * (`pte_present()`), not for the hardware, so every user access faults.
+     */
+    protNone?: boolean;
   }
   | { t: "swap"; slot: number }
   | { t: "file"; pgoff: number };
@@ -77,6 +82,12 @@ export interface FileObj {
   cache: Record<number, number>;
   /** Whether `->page_mkwrite` exists, and what it returns. */
   pageMkwrite: "none" | "ok" | "fail";
+  /**
+   * Pages that are not in the page cache but must be read in on access
+   * (`cached` lists the others): on disk for a regular file, in swap for
+   * shmem. Absent when every page not cached is read in as a new page.
+   */
+  backed?: Record<number, true>;
 }
 
 /** A vm_area_struct. */
@@ -105,6 +116,12 @@ export interface Vma {
   locked: boolean;
   /** Whether anon_vma_prepare() has attached an anon_vma. */
   anonVma: boolean;
+  /**
+   * `vm_page_prot` forced to `__S000` (PAGE_NONE) although `vm_flags` allow
+   * access: 2.5.42-G1's `remap_file_pages()` does this. Absent otherwise
+   * (`vm_page_prot` is `protection_map[vm_flags & 0xf]`).
+   */
+  pageProtNone?: boolean;
 }
 
 /** A reader/writer semaphore, with holders named by thread. */
@@ -151,6 +168,10 @@ export interface Counters {
   tablesAllocated: number;
   /** Page-table pages freed (`free_pgtables()`). */
   tablesFreed: number;
+  /** Page reads started (`page_cache_read()`, a shmem swap-in): the I/O MAP_NONBLOCK avoids. */
+  pageReads: number;
+  /** System calls made by the scenario's operations (kernel entries). */
+  syscalls: number;
 }
 
 /** The whole primary MMU state. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ViolationKind } from "../check/checker.ts";
-import type { Matrix } from "../run/matrix.ts";
+import { type Matrix, scenariosFor } from "../run/matrix.ts";
 import type { Outcome } from "../run/outcome.ts";
 import { diffConfig, type KeyChange } from "../run/revision.ts";
 import {
@@ -101,6 +101,11 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
     );
   }
   const { order } = lineageOrder(matrix.revisions, lineage);
+  if (!scenariosFor(matrix, ...order).some((s) => s.id === scenario)) {
+    throw new RangeError(
+      `Scenario "${scenario}" is not written for the kernel tree of lineage "${lineage}"`,
+    );
+  }
   const outcomes = order.map((r) => outcomeOf(matrix, scenario, r));
   const steps = outcomes.map((o) => ({
     revision: o.revision,

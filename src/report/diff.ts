@@ -6,7 +6,7 @@
  * @module
  */
 import type { ViolationKind } from "../check/checker.ts";
-import type { Matrix } from "../run/matrix.ts";
+import { type Matrix, scenariosFor } from "../run/matrix.ts";
 import { behaviourDigest, type Outcome } from "../run/outcome.ts";
 import { diffConfig, type KeyChange, type Revision } from "../run/revision.ts";
 import { digest } from "../model/state.ts";
@@ -357,7 +357,12 @@ export function compareRevisions(matrix: Matrix, a: string, b: string): Comparis
   const ra = revisionOf(matrix, a);
   const rb = revisionOf(matrix, b);
   const keys = diffConfig(ra, rb);
-  const scenarios = matrix.scenarios.map((s) =>
+  if (ra.base !== rb.base) {
+    throw new RangeError(
+      `Revisions "${a}" (${ra.base}) and "${b}" (${rb.base}) apply to different kernel trees: no scenario runs on both`,
+    );
+  }
+  const scenarios = scenariosFor(matrix, a, b).map((s) =>
     scenarioChange(outcomeOf(matrix, s.id, a), outcomeOf(matrix, s.id, b), keys)
   );
   return { from: a, to: b, keys, scenarios };
@@ -510,7 +515,7 @@ export function lineageDiff(matrix: Matrix, lineage: string): LineageDiff {
     compareRevisions(matrix, c.parent!, c.id)
   );
   const shown = displayOrder(lo);
-  const groups = matrix.scenarios.map((s) => ({
+  const groups = scenariosFor(matrix, ...shown).map((s) => ({
     scenario: s.id,
     groups: groupRevisions(matrix, s.id, shown),
   }));
@@ -570,11 +575,11 @@ export function checkBaseline(
   baseline: string,
   revisions: string[],
 ): BaselineCheck {
-  revisionOf(matrix, baseline);
-  const checked = revisions.filter((r) => r !== baseline);
-  for (const r of checked) revisionOf(matrix, r);
+  const base0 = revisionOf(matrix, baseline).base;
+  // A revision of another kernel tree shares no scenario with the baseline.
+  const checked = revisions.filter((r) => r !== baseline && revisionOf(matrix, r).base === base0);
   const regressions: BaselineRegression[] = [];
-  for (const s of matrix.scenarios) {
+  for (const s of scenariosFor(matrix, baseline)) {
     const base = outcomeOf(matrix, s.id, baseline);
     for (const r of checked) {
       const o = outcomeOf(matrix, s.id, r);

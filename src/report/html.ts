@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Matrix } from "../run/matrix.ts";
+import { type Matrix, scenariosFor } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { diffConfig, type KeyChange } from "../run/revision.ts";
 import {
@@ -222,7 +222,7 @@ export function buildHtmlData(matrix: Matrix, opts: HtmlOptions = {}): HtmlData 
         hash: revisionHash(r),
       };
     }
-    for (const s of matrix.scenarios) {
+    for (const s of scenariosFor(matrix, ...displayOrder(lo))) {
       for (const id of displayOrder(lo)) shown.push({ lo, id, o: outcomeOf(matrix, s.id, id) });
     }
   }
@@ -384,7 +384,8 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
       }</tr></thead>`,
       "<tbody>",
     );
-    for (const s of matrix.scenarios) {
+    const rows = scenariosFor(matrix, ...cols);
+    for (const s of rows) {
       const cells = cols.map((id) => {
         const i = at(s.id, id);
         const c = data.cells[i];
@@ -398,7 +399,7 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
     }
     body.push("</tbody></table></div>");
     const changes: string[] = [];
-    for (const s of matrix.scenarios) {
+    for (const s of rows) {
       for (const id of cols) {
         const i = at(s.id, id);
         const c = data.cells[i];

@@ -6,7 +6,7 @@
  */
 import { driverTable, renderDriverTable } from "./drivers.ts";
 import { type RaceTable, renderRaces } from "./races.ts";
-import type { Matrix } from "../run/matrix.ts";
+import { type Matrix, scenariosFor } from "../run/matrix.ts";
 import { digest } from "../model/state.ts";
 import {
   type BaselineCheck,
@@ -144,7 +144,7 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
   out.push(
     ...textTable(
       ["scenario", ...cols.map(label)],
-      matrix.scenarios.map((s) => [
+      scenariosFor(matrix, ...cols).map((s) => [
         s.id,
         ...cols.map((r) => cellText(outcomeOf(matrix, s.id, r))),
       ]),

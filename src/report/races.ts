@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { applies } from "../run/matrix.ts";
 import { explore, type ExploreResult } from "../explore/explorer.ts";
 import type { Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
@@ -44,15 +45,17 @@ export function exploreRaces(
   opts: { onProgress?: (done: number, total: number) => void } = {},
 ): RaceTable {
   const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
+  const revs = revisions.filter((r) => races.some((s) => applies(s, r)));
   const results: ExploreResult[] = [];
-  const total = races.length * revisions.length;
+  const total = races.reduce((n, s) => n + revs.filter((r) => applies(s, r)).length, 0);
   for (const s of races) {
-    for (const r of revisions) {
+    for (const r of revs) {
+      if (!applies(s, r)) continue;
       results.push(explore(s, r));
       opts.onProgress?.(results.length, total);
     }
   }
-  return { scenarios: races.map((s) => s.id), revisions: revisions.map((r) => r.id), results };
+  return { scenarios: races.map((s) => s.id), revisions: revs.map((r) => r.id), results };
 }
 
 /**

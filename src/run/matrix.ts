@@ -8,13 +8,27 @@ import type { Revision } from "./revision.ts";
 import { type Outcome } from "./outcome.ts";
 import { runScenario } from "./runner.ts";
 
-/** Outcomes of every scenario on every revision. */
+/**
+ * Whether a scenario runs on a revision: both are written for the same
+ * kernel tree (a 2.5.42 scenario has no meaning on a 2.6.24 revision).
+ */
+export function applies(s: Scenario, r: Revision): boolean {
+  return s.kernel === r.base;
+}
+
+/** The scenarios of a matrix that run on every one of the given revisions, in order. */
+export function scenariosFor(m: Matrix, ...revisions: string[]): Scenario[] {
+  const revs = m.revisions.filter((r) => revisions.includes(r.id));
+  return m.scenarios.filter((s) => revs.every((r) => applies(s, r)));
+}
+
+/** Outcomes of every scenario on every revision of its kernel tree. */
 export interface Matrix {
   /** The scenarios, in run order. */
   scenarios: Scenario[];
   /** The revisions, in run order. */
   revisions: Revision[];
-  /** One outcome per (scenario, revision), scenario-major. */
+  /** One outcome per (scenario, revision) of the same kernel tree, scenario-major. */
   cells: Outcome[];
 }
 
@@ -34,9 +48,10 @@ export function runMatrix(
   onCell?: (done: number, total: number) => void,
 ): Matrix {
   const cells: Outcome[] = [];
-  const total = scenarios.length * revisions.length;
+  const total = scenarios.reduce((n, s) => n + revisions.filter((r) => applies(s, r)).length, 0);
   for (const s of scenarios) {
     for (const r of revisions) {
+      if (!applies(s, r)) continue;
       cells.push(runScenario(s, r));
       onCell?.(cells.length, total);
     }

@@ -25,6 +25,7 @@ import { HmmMirror } from "../secondary/hmm.ts";
 import { Gru } from "../secondary/gru.ts";
 import { Xpmem } from "../secondary/xpmem.ts";
 import type { Step } from "./scenario.ts";
+import { runOp2542 } from "./ops_2542.ts";
 
 /** What an operation returned, as the outcome records it. */
 export type OpResult = string | number;
@@ -67,6 +68,7 @@ function* withMmapSem<T>(
 /** The generator of one operation. */
 export function* runOp(w: World, step: Step): KGen<OpResult> {
   const k = w.kernel;
+  if (k.nonlinear) return yield* runOp2542(w, step);
   const th = step.thread;
   const a = step.args;
   const addr = Number(a.addr);

@@ -10,6 +10,7 @@ import type { Violation, ViolationKind } from "../check/checker.ts";
 import type { OpResult, World } from "./ops.ts";
 import type { Scenario } from "./scenario.ts";
 import type { Revision } from "./revision.ts";
+import { finalViews, type View } from "./views.ts";
 
 /** Version of the outcome JSON schema. */
 export const OUTCOME_SCHEMA = "mmbisect/outcome@1";
@@ -66,6 +67,12 @@ export interface Outcome {
   counters: Counters & { vmas: number; pageTablePages: number; callouts: number };
   /** Each secondary MMU's driver state at the end, by notifier id. */
   secondaries: { id: string; driver: string; state: Record<string, number | string | string[]> }[];
+  /**
+   * 2.5.42 scenarios: what a user read finds through every mapped address
+   * at the end (and through every pte outside a vma), runs of alike
+   * addresses merged.
+   */
+  views?: View[];
   /** Set when a step stopped on a deadlock or BUG. */
   aborted?: string;
   /** Digest of the final model state. */
@@ -157,6 +164,7 @@ export function buildOutcome(p: OutcomeParts): Outcome {
     stateDigest: digest(state),
     reproduce: `deno task run ${p.scenario.id} ${p.revision.id}`,
   };
+  if (p.revision.base === "2.5.42") out.views = finalViews(p.world.kernel);
   if (p.aborted) out.aborted = p.aborted;
   return out;
 }

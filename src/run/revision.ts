@@ -22,6 +22,12 @@ import {
   readJsonFile,
 } from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
+import { type NonlinearConfig, OFFSET_EXPRS } from "../kernel/nonlinear.ts";
+
+/** The kernel trees a revision can apply to; a scenario runs on the revisions of its tree. */
+export const KERNEL_BASES = ["2.6.24", "2.5.42"] as const;
+/** A kernel tree. */
+export type KernelBase = typeof KERNEL_BASES[number];
 
 /** A loaded, resolved revision. */
 export interface Revision {
@@ -41,6 +47,10 @@ export interface Revision {
   date: string;
   /** Seed file and message this revision reproduces. */
   source: string;
+  /** The kernel tree the patch applies to (default 2.6.24); only scenarios of that tree run on it. */
+  base: KernelBase;
+  /** What its nonlinear-mapping code does (2.5.42 revisions only). */
+  nonlinear?: NonlinearConfig;
   /** Why the revision sits where it does, when that is inferred rather than read. */
   evidence?: string;
   /** The mmu notifier chain's behaviour: list protection, register locking, release variant. */
@@ -65,6 +75,8 @@ const TOP_KEYS = [
   "date",
   "source",
   "evidence",
+  "base",
+  "nonlinear",
   "chain",
   "paths",
   "drivers",
@@ -121,7 +133,20 @@ export function parseRevision(
   if (typeof candidate !== "boolean") {
     throw new InputError(file, "candidate", "must be true or false");
   }
-  const chain = parseChain(top.chain, file);
+  const base = (expectString(top, "base", file, "", { optional: true, oneOf: KERNEL_BASES }) ??
+    "2.6.24") as KernelBase;
+  let nonlinear: NonlinearConfig | undefined;
+  if (base === "2.5.42") {
+    for (const key of ["chain", "paths", "drivers", "kernel"]) {
+      if (top[key] !== undefined) {
+        throw new InputError(file, key, `is set, but a base "2.5.42" revision has no ${key}`);
+      }
+    }
+    nonlinear = parseNonlinear(top.nonlinear, file);
+  } else if (top.nonlinear !== undefined) {
+    throw new InputError(file, "nonlinear", 'is set, but only a base "2.5.42" revision has it');
+  }
+  const chain = base === "2.5.42" ? INERT_CHAIN : parseChain(top.chain, file);
   const pathsObj = expectObject(top.paths ?? {}, file, "paths", Object.keys(HOOK_POINTS));
   const paths: Record<string, PathConfig> = {};
   for (const [name, p] of Object.entries(pathsObj)) paths[name] = parsePath(p, file, name);
@@ -149,10 +174,74 @@ export function parseRevision(
     candidate,
     date: expectString(top, "date", file, "")!,
     source: expectString(top, "source", file, "")!,
+    base,
+    ...(nonlinear ? { nonlinear } : {}),
     evidence: expectString(top, "evidence", file, "", { optional: true }),
     chain,
     paths,
     resolved: top,
+  };
+}
+
+/** The chain of a 2.5.42 revision: there is no notifier API, and no scenario registers one. */
+const INERT_CHAIN: ChainConfig = {
+  list: "none",
+  register: "caller-holds-mmap-sem",
+  release: "rcu-release-then-del",
+  unregister: "hlist-del",
+  rmapNotifier: false,
+  sleepable: {},
+  cite: "2.5.42 has no mmu notifier chain",
+};
+
+function parseNonlinear(raw: Json | undefined, file: string): NonlinearConfig {
+  const o = expectObject(raw, file, "nonlinear", [
+    "remap_args",
+    "default_prot",
+    "filemap_populate",
+    "shmem_populate",
+  ]);
+  const part = (key: string, keys: string[]) => {
+    const field = `nonlinear.${key}`;
+    if (o[key] === undefined) throw new InputError(file, field, "is missing");
+    const p = expectObject(o[key], file, field, [...keys, "cite"]);
+    expectString(p, "cite", file, field);
+    return (name: string, oneOf: readonly string[], optional = false) =>
+      expectString(p, name, file, field, { oneOf, optional });
+  };
+  const args = part("remap_args", ["align", "end"]);
+  const prot = part("default_prot", ["set", "offset"]);
+  const fm = part("filemap_populate", ["no_page", "install_error"]);
+  const sh = part("shmem_populate", ["no_page", "install_error"]);
+  const set = prot("set", ["keep", "force-none", "force-none-unless-offset-matches"])!;
+  const offset = prot("offset", Object.keys(OFFSET_EXPRS), true);
+  if (set === "force-none-unless-offset-matches" && offset === undefined) {
+    throw new InputError(file, "nonlinear.default_prot.offset", `is missing (needed by "${set}")`);
+  }
+  const installErrors = ["return", "release-page"] as const;
+  return {
+    remapArgs: {
+      align: args("align", ["page-align-up", "page-mask-down"]) as NonlinearConfig["remapArgs"][
+        "align"
+      ],
+      end: args("end", ["before-align", "after-align"]) as NonlinearConfig["remapArgs"]["end"],
+    },
+    defaultProt: {
+      set: set as NonlinearConfig["defaultProt"]["set"],
+      ...(offset !== undefined ? { offset } : {}),
+    },
+    filemapPopulate: {
+      noPage: fm("no_page", [
+        "return-enomem",
+        "skip-if-nonblock",
+        "zap-pte-if-nonblock",
+      ]) as NonlinearConfig["filemapPopulate"]["noPage"],
+      installError: fm("install_error", installErrors) as "return" | "release-page",
+    },
+    shmemPopulate: {
+      noPage: sh("no_page", ["skip"]) as "skip",
+      installError: sh("install_error", installErrors) as "return" | "release-page",
+    },
   };
 }
 
@@ -333,6 +422,21 @@ function idOf(raw: unknown): unknown {
  */
 export function flattenConfig(rev: Revision): Record<string, string> {
   const out: Record<string, string> = {};
+  out["base"] = rev.base;
+  if (rev.nonlinear) {
+    const n = rev.nonlinear;
+    out["nonlinear.remap_args.align"] = n.remapArgs.align;
+    out["nonlinear.remap_args.end"] = n.remapArgs.end;
+    out["nonlinear.default_prot.set"] = n.defaultProt.set;
+    if (n.defaultProt.offset !== undefined) {
+      out["nonlinear.default_prot.offset"] = n.defaultProt.offset;
+    }
+    out["nonlinear.filemap_populate.no_page"] = n.filemapPopulate.noPage;
+    out["nonlinear.filemap_populate.install_error"] = n.filemapPopulate.installError;
+    out["nonlinear.shmem_populate.no_page"] = n.shmemPopulate.noPage;
+    out["nonlinear.shmem_populate.install_error"] = n.shmemPopulate.installError;
+    return out;
+  }
   const c = rev.chain;
   out["chain.list"] = c.list;
   out["chain.register"] = c.register;

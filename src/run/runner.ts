@@ -17,7 +17,8 @@ import {
   type Observation,
   type SchedPoint,
 } from "../kernel/context.ts";
-import { newFile, newState } from "../model/state.ts";
+import { allocPage, newFile, newState } from "../model/state.ts";
+import type { FileObj, MmState } from "../model/types.ts";
 import { NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
@@ -62,6 +63,26 @@ interface Thread extends ThreadView {
   gen: KGen<OpResult>;
   waiting: boolean;
   result?: OpResult;
+}
+
+/**
+ * A 2.5.42 file's page cache when the scenario starts: the `cached` pages
+ * are in it; a shmem file's other pages are in swap (a regular file's are
+ * on disk, which needs no record).
+ */
+function setUpCache(state: MmState, file: FileObj, cached: number[]): void {
+  const inCache = new Set(cached);
+  for (const i of [...inCache].sort((a, b) => a - b)) {
+    const page = allocPage(
+      state,
+      { kind: "file", file: file.name, index: i },
+      `cache:${file.name}`,
+    );
+    file.cache[i] = page.pfn;
+  }
+  if (file.kind !== "shmem") return;
+  file.backed = {};
+  for (let i = 0; i < file.size; i++) if (!inCache.has(i)) file.backed[i] = true;
 }
 
 /** Raised by a run that a decider stopped. */
@@ -121,16 +142,23 @@ export class Run {
     readonly revision: Revision,
     readonly opts: RunOptions = {},
   ) {
+    if (scenario.kernel !== revision.base) {
+      throw new RangeError(
+        `Scenario "${scenario.id}" is written for ${scenario.kernel} and revision "${revision.id}" applies to ${revision.base}: it cannot run there`,
+      );
+    }
     const state = newState();
     for (const f of scenario.files) {
       const file = newFile(f.name, f.pages, f.kind);
       file.pageMkwrite = f.pageMkwrite;
       state.files[f.name] = file;
+      if (scenario.kernel === "2.5.42") setUpCache(state, file, f.cached ?? []);
     }
     this.chain = new NotifierChain(revision.chain);
     this.kernel = new Kernel(state, revision.paths, this.chain);
     this.kernel.preemptive = opts.preemptive ?? false;
     this.kernel.variants = revision.kernel;
+    if (revision.nonlinear) this.kernel.nonlinear = revision.nonlinear;
     for (const s of scenario.secondaries) {
       this.chain.add(
         s.driver === "hmm"

@@ -7,6 +7,7 @@
  */
 import { PAGE_SIZE } from "../model/types.ts";
 import { ALLOC_KINDS, type AllocKind } from "../kernel/context.ts";
+import { KERNEL_BASES, type KernelBase } from "./revision.ts";
 import {
   expectAddress,
   expectBool,
@@ -27,6 +28,12 @@ export interface FileSpec {
   kind: "regular" | "shmem" | "hugetlbfs" | "xip";
   /** Whether the file's `vm_ops->page_mkwrite` exists, and what it returns. */
   pageMkwrite: "none" | "ok" | "fail";
+  /**
+   * 2.5.42 scenarios: the page indexes in the page cache when the scenario
+   * starts (`"all"`, `"none"` or a list); the others are on disk (swapped,
+   * for shmem) and are read in by a blocking lookup.
+   */
+  cached?: number[];
 }
 
 /** A secondary MMU the scenario attaches. */
@@ -50,6 +57,7 @@ export type FieldType =
   | "secondary"
   | "file"
   | "count"
+  | "word"
   | "bool"
   | readonly string[];
 
@@ -64,6 +72,8 @@ export const OPS: Record<string, Record<string, FieldType>> = {
     "file?": "file",
     "pgoff?": "count",
     "locked?": "bool",
+    "populate?": "bool",
+    "nonblock?": "bool",
   },
   munmap: { mm: "mm", addr: "addr", len: "len" },
   touch: { mm: "mm", addr: "addr", access: ["read", "write"] },
@@ -84,7 +94,28 @@ export const OPS: Record<string, Record<string, FieldType>> = {
   reclaim: { mm: "mm", addr: "addr" },
   writeback: { file: "file", index: "count" },
   race: {},
+  sys_remap_file_pages: {
+    mm: "mm",
+    start: "word",
+    size: "word",
+    prot: "word",
+    pgoff: "word",
+    "flags?": "word",
+  },
+  read: { mm: "mm", addr: "word" },
+  evict: { file: "file", "index?": "count" },
 };
+
+/** The operations a scenario of each kernel tree may use. */
+export const KERNEL_OPS: Record<KernelBase, readonly string[]> = {
+  "2.6.24": Object.keys(OPS).filter((op) =>
+    !["sys_remap_file_pages", "read", "evict"].includes(op)
+  ),
+  "2.5.42": ["mmap", "munmap", "exit", "sys_remap_file_pages", "read", "evict"],
+};
+
+/** Fields only a 2.5.42 scenario's operations may set. */
+const FIELDS_2542: Record<string, string[]> = { mmap: ["populate", "nonblock"] };
 
 /** Fields every operation may carry. */
 const COMMON = ["op", "fail", "during", "thread", "outside", "note"];
@@ -119,6 +150,8 @@ export interface Scenario {
   exercises: string[];
   /** The seed text it reproduces. */
   cite: string;
+  /** The kernel tree it is written for (default 2.6.24): it runs on that tree's revisions. */
+  kernel: KernelBase;
   /** Files it creates before the first step. */
   files: FileSpec[];
   /** Secondary MMUs it attaches (registered by a `register` step). */
@@ -135,17 +168,52 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
     "purpose",
     "exercises",
     "cite",
+    "kernel",
     "files",
     "secondaries",
     "steps",
   ]);
+  const kernel = (expectString(top, "kernel", file, "", {
+    optional: true,
+    oneOf: KERNEL_BASES,
+  }) ?? "2.6.24") as KernelBase;
   const purpose = expectString(top, "purpose", file, "")!;
   const cite = expectString(top, "cite", file, "")!;
   const exercises = stringList(top.exercises, file, "exercises");
   const files: FileSpec[] = list(top.files ?? [], file, "files").map((f, i) => {
     const field = `files[${i}]`;
-    const o = expectObject(f, file, field, ["name", "pages", "kind", "page_mkwrite"]);
+    const o = expectObject(f, file, field, ["name", "pages", "kind", "page_mkwrite", "cached"]);
+    let cached: number[] | undefined;
+    if (o.cached !== undefined) {
+      if (kernel !== "2.5.42") {
+        throw new InputError(file, `${field}.cached`, 'is only for a "kernel": "2.5.42" scenario');
+      }
+      const pages = Number(o.pages);
+      if (o.cached === "all" || o.cached === "none") {
+        cached = o.cached === "all"
+          ? [...Array(Number.isSafeInteger(pages) ? pages : 0).keys()]
+          : [];
+      } else if (Array.isArray(o.cached)) {
+        cached = o.cached.map((n, j) => {
+          if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n >= pages) {
+            throw new InputError(
+              file,
+              `${field}.cached[${j}]`,
+              `is ${JSON.stringify(n)} (expected a page index below ${pages})`,
+            );
+          }
+          return n;
+        });
+      } else {
+        throw new InputError(
+          file,
+          `${field}.cached`,
+          'must be "all", "none" or a list of page indexes',
+        );
+      }
+    }
     return {
+      ...(cached ? { cached } : {}),
       name: expectString(o, "name", file, field)!,
       pages: expectAddress(o, "pages", file, field)!,
       kind: expectString(o, "kind", file, field, {
@@ -170,11 +238,14 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       };
     },
   );
-  const ctx = { file, files, secondaries };
+  if (kernel === "2.5.42" && secondaries.length) {
+    throw new InputError(file, "secondaries", "must be empty: 2.5.42 has no secondary MMU API");
+  }
+  const ctx = { file, files, secondaries, kernel };
   const steps = list(top.steps, file, "steps").map((s, i) => parseStep(s, ctx, `steps[${i}]`));
   if (steps.length === 0) throw new InputError(file, "steps", "must list at least one operation");
   validateLayout(steps, ctx);
-  return { id, file, purpose, exercises, cite, files, secondaries, steps, source: raw };
+  return { id, file, purpose, exercises, cite, kernel, files, secondaries, steps, source: raw };
 }
 
 function list(v: Json | undefined, file: string, field: string): Json[] {
@@ -193,6 +264,7 @@ interface ParseCtx {
   file: string;
   files: FileSpec[];
   secondaries: SecondarySpec[];
+  kernel: KernelBase;
 }
 
 function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
@@ -203,8 +275,25 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   const op = expectString(raw as Record<string, Json>, "op", file, field, {
     oneOf: Object.keys(OPS),
   })!;
+  if (!KERNEL_OPS[ctx.kernel].includes(op)) {
+    throw new InputError(
+      file,
+      `${field}.op`,
+      `is "${op}", which a ${ctx.kernel} scenario cannot use (expected one of: ${
+        KERNEL_OPS[ctx.kernel].join(", ")
+      })`,
+    );
+  }
   const spec = OPS[op];
   const names = Object.keys(spec).map((k) => k.replace(/\?$/, ""));
+  if (ctx.kernel !== "2.5.42") {
+    for (const name of FIELDS_2542[op] ?? []) {
+      const v = (raw as Record<string, Json>)[name];
+      if (v !== undefined) {
+        throw new InputError(file, `${field}.${name}`, 'is only for a "kernel": "2.5.42" scenario');
+      }
+    }
+  }
   const o = expectObject(raw, file, field, [
     ...COMMON,
     ...names,
@@ -227,6 +316,16 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
         throw new InputError(file, f, `is ${n.toString(16)} (expected a multiple of 0x1000)`);
       }
       if (type === "len" && n === 0) throw new InputError(file, f, "must not be zero");
+      args[name] = n;
+    } else if (type === "word") {
+      const n = expectAddress(o, name, file, field)!;
+      if (n > 0xffffffff) {
+        throw new InputError(
+          file,
+          f,
+          `is 0x${n.toString(16)} (expected an i386 unsigned long, at most 0xffffffff)`,
+        );
+      }
       args[name] = n;
     } else if (type === "bool") {
       args[name] = expectBool(o, name, file, field)!;
@@ -320,7 +419,7 @@ function validateLayout(steps: Step[], ctx: ParseCtx): void {
     if (s.outside || s.args.addr === undefined || s.op === "mmap") return;
     const mm = mmOf(s);
     const a = Number(s.args.addr);
-    const len = Number(s.args.len ?? PAGE_SIZE);
+    const len = Number(s.args.len ?? (s.op === "read" ? 1 : PAGE_SIZE));
     const ok = (layout[mm] ?? []).some(([lo, hi]) => lo <= a && a + len <= hi);
     if (!ok) {
       throw new InputError(

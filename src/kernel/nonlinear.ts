@@ -1,0 +1,604 @@
+/**
+ * The 2.5.42 nonlinear-mapping paths of Ingo Molnar's patch (seed
+ * `001_457e2f9cac6e9ce2.txt`): `sys_remap_file_pages()` with its argument
+ * handling, the `->populate` operations of the generic page cache
+ * (`filemap_populate`, `filemap_getpage`) and of shmem (`shmem_populate`,
+ * `shmem_getpage` with `nonblock`), `install_page` and `zap_pte`,
+ * `do_mmap_pgoff` with MAP_POPULATE, MAP_NONBLOCK and MAP_LOCKED, page
+ * eviction through the pte-chain rmap (`try_to_unmap`), and the i386 fault
+ * path that refills a pte (`filemap_nopage`, `shmem_nopage`) with the
+ * signal a user sees.
+ *
+ * Syscall arguments are i386 `unsigned long`s: every sum and alignment is
+ * computed modulo 2^32, as the patch's code computes it. What differs between
+ * F8, F9, G1 and the patches posted on G1 comes from the revision's
+ * {@link NonlinearConfig}; the code here is the same for all of them.
+ *
+ * @module
+ */
+import type { FileObj, Mm, Vma } from "../model/types.ts";
+import { PAGE_SIZE } from "../model/types.ts";
+import { allocPage, getPage, putPage, sortVmas, vpn } from "../model/state.ts";
+import type { Kernel, KGen } from "./context.ts";
+import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "./pgtable.ts";
+import { doMunmap } from "./mmap.ts";
+
+/** i386 `MAP_LOCKED` (include/asm-i386/mman.h). */
+export const MAP_LOCKED = 0x2000;
+/** i386 `MAP_POPULATE`, added by F8 (include/asm-i386/mman.h hunk). */
+export const MAP_POPULATE = 0x8000;
+/** i386 `MAP_NONBLOCK`, added by F8 (include/asm-i386/mman.h hunk). */
+export const MAP_NONBLOCK = 0x10000;
+/** `PROT_READ`. */
+export const PROT_READ = 1;
+/** `PROT_WRITE`. */
+export const PROT_WRITE = 2;
+
+/** The 2.5.42 functions this module models, as a scenario's `exercises` may name them. */
+export const NONLINEAR_PATHS: readonly string[] = [
+  "sys_remap_file_pages",
+  "filemap_populate",
+  "filemap_getpage",
+  "page_cache_read",
+  "shmem_populate",
+  "shmem_getpage",
+  "install_page",
+  "zap_pte",
+  "do_mmap_pgoff",
+  "make_pages_present",
+  "try_to_unmap",
+  "handle_mm_fault",
+  "filemap_nopage",
+  "shmem_nopage",
+  "do_page_fault",
+];
+
+/** Loop iterations a populate may take before the harness stops it (no input of the model needs more). */
+export const POPULATE_BOUND = 1 << 16;
+
+/** An `unsigned long` on i386. */
+function u32(x: number): number {
+  return x >>> 0;
+}
+
+/** `PAGE_ALIGN(x)`: rounds up to a page, modulo 2^32. */
+export function pageAlign(x: number): number {
+  return (u32(x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) >>> 0;
+}
+
+/** `x & PAGE_MASK`: rounds down to a page. */
+export function pageMask(x: number): number {
+  return (x & ~(PAGE_SIZE - 1)) >>> 0;
+}
+
+/**
+ * The expressions a revision may use to compute "the file offset the vma
+ * maps at `start`", exactly as written in the patch, with the value i386
+ * computes for each (C precedence: `+` binds tighter than `>>`; a shift
+ * count is taken modulo 32 by the `shr` instruction, as by JavaScript's `>>>`).
+ */
+export const OFFSET_EXPRS: Record<string, (start: number, vma: Vma) => number> = {
+  "(start - vma->vm_start) >> PAGE_CACHE_SHIFT + vma->vm_pgoff": (start, vma) =>
+    u32(start - vma.start) >>> (12 + vma.pgoff),
+  "((start - vma->vm_start) >> PAGE_CACHE_SHIFT) + vma->vm_pgoff": (start, vma) =>
+    u32((u32(start - vma.start) >>> 12) + vma.pgoff),
+};
+
+/** What a revision's nonlinear-mapping code does, key by key (revision config `nonlinear`). */
+export interface NonlinearConfig {
+  /** `sys_remap_file_pages()` argument sanitizing. */
+  remapArgs: {
+    /**
+     * `PAGE_ALIGN()` start and size (F8), or mask them down (`& PAGE_MASK`)
+     * and refuse a wrapping or empty span (2.6.24).
+     */
+    align: "page-align-up" | "page-mask-down";
+    /** `end = start + size` computed from the raw arguments before aligning (F8), or after. */
+    end: "before-align" | "after-align";
+  };
+  /** What `sys_remap_file_pages()` does to `vma->vm_page_prot` before populating. */
+  defaultProt: {
+    /** Leave it (F8, F9), force `__S000` (G1), or force it unless the offset matches. */
+    set: "keep" | "force-none" | "force-none-unless-offset-matches";
+    /** The offset expression compared with `pgoff`, a key of {@link OFFSET_EXPRS}. */
+    offset?: string;
+  };
+  /** `filemap_populate()`. */
+  filemapPopulate: {
+    /** When `filemap_getpage()` returns NULL. */
+    noPage: "return-enomem" | "skip-if-nonblock" | "zap-pte-if-nonblock";
+    /** When `install_page()` fails: return, or drop the page reference first. */
+    installError: "return" | "release-page";
+  };
+  /** `shmem_populate()`. */
+  shmemPopulate: {
+    /** When `shmem_getpage()` returns no page (nonblock and not in memory). */
+    noPage: "skip";
+    /** When `install_page()` fails. */
+    installError: "return" | "release-page";
+  };
+}
+
+/** What a user access through an address ended in. */
+export type ReadResult =
+  | { page: number }
+  | { signal: "SIGSEGV" | "SIGBUS" | "SIGKILL" }
+  | { hang: string };
+
+function cfg(k: Kernel): NonlinearConfig {
+  if (!k.nonlinear) throw new Error("the 2.5.42 paths need a revision with a nonlinear config");
+  return k.nonlinear;
+}
+
+/** `find_vma()`: the first vma that ends above `addr` (it may start above it too). */
+export function findVma25(mm: Mm, addr: number): Vma | undefined {
+  return mm.vmas.find((v) => v.end > addr);
+}
+
+/** Whether the vma's `vm_ops` has `->populate`: generic file and shmem mappings (F8). */
+function hasPopulate(vma: Vma): boolean {
+  return vma.kind === "file" && vma.file !== undefined;
+}
+
+/** Whether the vma's `vm_page_prot` is PAGE_NONE. */
+function pageProtNone(vma: Vma): boolean {
+  return vma.pageProtNone === true || (!vma.read && !vma.write);
+}
+
+/**
+ * `install_page()` (F8 mm/fremap.c): maps `pfn` at `addr` with
+ * `protection_map[prot]`, made writable and dirty for PROT_WRITE, after
+ * `zap_pte()` of what was there; the caller's page reference becomes the
+ * pte's. Returns 0, or -ENOMEM when a page-table page cannot be allocated.
+ */
+export function* installPage(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  addr: number,
+  pfn: number,
+  prot: number,
+  holder: string,
+): KGen<number> {
+  const lock = pageTableLockName(mm.id);
+  yield* k.lock(th, lock, "spin");
+  if (!allocTables(k, mm, addr, "install_page")) {
+    k.unlock(th, lock); // err_unlock: the caller's reference stays with the caller
+    return -12;
+  }
+  zapPte(k.state, mm, addr);
+  const write = (prot & PROT_WRITE) !== 0;
+  mapPage(k.state, mm, addr, pfn, { write, dirty: write });
+  const pte = mm.ptes[vpn(addr)];
+  if (pte.t === "present" && (prot & 7) === 0) pte.protNone = true;
+  putPage(k.state, pfn, holder);
+  k.state.counters.tlbFlushPage++; // flush_tlb_page(vma, addr)
+  k.unlock(th, lock);
+  return 0;
+}
+
+/** Reads a page into the page cache (`page_cache_read()`, a shmem swap-in). Null on -ENOMEM. */
+function readIn(k: Kernel, f: FileObj, index: number, path: string): number | null {
+  if (!k.alloc("page", path)) return null;
+  const page = allocPage(k.state, { kind: "file", file: f.name, index }, `cache:${f.name}`);
+  f.cache[index] = page.pfn;
+  // A regular file's page is read from disk (zeroes past EOF), a swapped shmem page from
+  // swap; a shmem hole gets a new page without I/O.
+  if (f.kind !== "shmem" || f.backed?.[index]) k.state.counters.pageReads++;
+  if (f.backed) delete f.backed[index];
+  return page.pfn;
+}
+
+/**
+ * `filemap_getpage()` (F8 mm/filemap.c): `find_get_page()`; when absent,
+ * NULL for nonblock, otherwise `page_cache_read()` and retry. The page is
+ * returned with a reference held by `holder`; NULL on allocation failure.
+ */
+export function filemapGetpage(
+  k: Kernel,
+  f: FileObj,
+  pgoff: number,
+  nonblock: boolean,
+  holder: string,
+): number | null {
+  let pfn: number | null = f.cache[pgoff] ?? null;
+  if (pfn === null) {
+    if (nonblock) return null;
+    pfn = readIn(k, f, pgoff, "page_cache_read");
+    if (pfn === null) return null;
+  }
+  getPage(k.state, pfn, holder);
+  k.state.pages[pfn].referenced = true; // mark_page_accessed()
+  return pfn;
+}
+
+/**
+ * `shmem_getpage(inode, idx, &page, nonblock)` (F8 mm/shmem.c): a page in
+ * memory is returned; with nonblock nothing else is (0 and no page);
+ * otherwise a swapped page is read back or a hole gets a new page.
+ */
+export function shmemGetpage(
+  k: Kernel,
+  f: FileObj,
+  idx: number,
+  nonblock: boolean,
+  holder: string,
+): { err: number; pfn: number | null } {
+  let pfn: number | null = f.cache[idx] ?? null;
+  if (pfn === null) {
+    if (nonblock) return { err: 0, pfn: null };
+    pfn = readIn(k, f, idx, "shmem_getpage");
+    if (pfn === null) return { err: -12, pfn: null };
+  }
+  getPage(k.state, pfn, holder);
+  return { err: 0, pfn };
+}
+
+/** Zaps the pte at `addr` if its page table exists (W. L. Irwin's nonblocking-miss hunk against G1). */
+function* zapIfMapped(k: Kernel, th: string, mm: Mm, addr: number): KGen {
+  const lock = pageTableLockName(mm.id);
+  yield* k.lock(th, lock, "spin");
+  zapPte(k.state, mm, addr); // zap_pte(): no TLB flush of its own
+  k.unlock(th, lock);
+}
+
+function bounded(k: Kernel, th: string, what: string, n: number): boolean {
+  if (n < POPULATE_BOUND) return true;
+  k.emit({ type: "no-progress", step: k.step, thread: th, what });
+  return false;
+}
+
+/** `filemap_populate()`: returns 0 or a negative errno. */
+export function* filemapPopulate(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  vma: Vma,
+  addrIn: number,
+  lenIn: number,
+  prot: number,
+  pgoffIn: number,
+  nonblock: boolean,
+): KGen<number> {
+  const c = cfg(k).filemapPopulate;
+  const f = k.state.files[vma.file!];
+  const holder = `populate:${th}`;
+  let [addr, len, pgoff] = [addrIn, lenIn, pgoffIn];
+  for (let n = 0;; n++) {
+    if (!bounded(k, th, "filemap_populate loops past the harness bound", n)) return 0;
+    // size = (inode->i_size + PAGE_CACHE_SIZE - 1) >> PAGE_CACHE_SHIFT
+    if (u32(pgoff + (len >>> 12)) > f.size) return -22;
+    const pfn = filemapGetpage(k, f, pgoff, nonblock, holder);
+    if (pfn === null) {
+      if (c.noPage === "return-enomem" || !nonblock) return -12;
+      if (c.noPage === "zap-pte-if-nonblock") yield* zapIfMapped(k, th, mm, addr);
+    } else {
+      const err = yield* installPage(k, th, mm, addr, pfn, prot, holder);
+      if (err) {
+        if (c.installError === "release-page") putPage(k.state, pfn, holder);
+        return err;
+      }
+    }
+    len = u32(len - PAGE_SIZE);
+    addr = u32(addr + PAGE_SIZE);
+    pgoff = u32(pgoff + 1);
+    if (!len) return 0;
+  }
+}
+
+/** `shmem_populate()`: returns 0 or a negative errno. */
+export function* shmemPopulate(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  vma: Vma,
+  addrIn: number,
+  lenIn: number,
+  prot: number,
+  pgoffIn: number,
+  nonblock: boolean,
+): KGen<number> {
+  const c = cfg(k).shmemPopulate;
+  const f = k.state.files[vma.file!];
+  const holder = `populate:${th}`;
+  let [addr, len, pgoff] = [addrIn, lenIn, pgoffIn];
+  for (let n = 0;; n++) {
+    if (!bounded(k, th, "shmem_populate loops past the harness bound", n)) return 0;
+    // ((loff_t) pgoff << PAGE_CACHE_SHIFT) >= inode->i_size: 64-bit, no wrap
+    if (pgoff >= f.size) return -14;
+    const { err, pfn } = shmemGetpage(k, f, pgoff, nonblock, holder);
+    if (err) return err;
+    if (pfn !== null) {
+      const e = yield* installPage(k, th, mm, addr, pfn, prot, holder);
+      if (e) {
+        if (c.installError === "release-page") putPage(k.state, pfn, holder);
+        return e;
+      }
+    }
+    len = u32(len - PAGE_SIZE);
+    addr = u32(addr + PAGE_SIZE);
+    pgoff = u32(pgoff + 1);
+    if (!len) return 0;
+  }
+}
+
+/**
+ * `sys_remap_file_pages(start, size, prot, pgoff, flags)` as the revision
+ * computes it. Returns 0 or a negative errno.
+ */
+export function* sysRemapFilePages25(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  startIn: number,
+  sizeIn: number,
+  protIn: number,
+  pgoffIn: number,
+  flags: number,
+): KGen<number> {
+  const c = cfg(k);
+  let start = u32(startIn);
+  let size = u32(sizeIn);
+  let end: number;
+  if (c.remapArgs.end === "before-align") end = u32(start + size);
+  if (c.remapArgs.align === "page-align-up") {
+    start = pageAlign(start);
+    size = pageAlign(size);
+  } else {
+    start = pageMask(start);
+    size = pageMask(size);
+    // 2.6.24: "Does the address range wrap, or is the span zero-sized?"
+    if (u32(start + size) <= start) return -22;
+  }
+  if (c.remapArgs.end === "after-align") end = u32(start + size);
+  const prot = u32(protIn) & 0xf;
+  const pgoff = u32(pgoffIn);
+  const sem = mmapSemName(mm.id);
+  yield* k.lock(th, sem, "rwsem-read");
+  let err = -22;
+  const vma = findVma25(mm, start);
+  if (
+    vma && vma.shared && hasPopulate(vma) && end! > start && start >= vma.start &&
+    end! <= vma.end
+  ) {
+    const d = c.defaultProt;
+    if (d.set !== "keep" && !pageProtNone(vma)) {
+      const matches = d.set === "force-none-unless-offset-matches" &&
+        OFFSET_EXPRS[d.offset!](start, vma) === pgoff;
+      if (!matches) vma.pageProtNone = true; // vma->vm_page_prot = __S000
+    }
+    const populate = k.state.files[vma.file!].kind === "shmem" ? shmemPopulate : filemapPopulate;
+    err = yield* populate(k, th, mm, vma, start, size, prot, pgoff, (flags & MAP_NONBLOCK) !== 0);
+  }
+  k.unlock(th, sem);
+  return err;
+}
+
+/** The arguments of {@link doMmap25}. */
+export interface Mmap25 {
+  /** The address (the model maps with MAP_FIXED). */
+  addr: number;
+  /** Length in bytes, page aligned. */
+  len: number;
+  /** PROT_* bits. */
+  prot: number;
+  /** MAP_SHARED or MAP_PRIVATE. */
+  shared: boolean;
+  /** MAP_LOCKED, MAP_POPULATE and MAP_NONBLOCK bits. */
+  flags: number;
+  /** The mapped file, absent for an anonymous mapping. */
+  file?: string;
+  /** File page offset of `addr`. */
+  pgoff: number;
+}
+
+/**
+ * `do_mmap_pgoff()` (2.5.42 with F8's MAP_POPULATE hunk): replaces what is
+ * mapped at the range, inserts the vma (file mappings never merge in
+ * 2.5.42), `make_pages_present()` for MAP_LOCKED, then for MAP_POPULATE
+ * drops mmap_sem and calls `sys_remap_file_pages()`, ignoring its result.
+ * Returns the address.
+ */
+export function* doMmap25(k: Kernel, th: string, mm: Mm, a: Mmap25): KGen<number> {
+  const sem = mmapSemName(mm.id);
+  yield* k.lock(th, sem, "rwsem-write");
+  const file = a.file === undefined ? undefined : k.state.files[a.file];
+  const vma: Vma = {
+    start: a.addr,
+    end: a.addr + a.len,
+    read: (a.prot & 7) !== 0,
+    write: (a.prot & PROT_WRITE) !== 0,
+    shared: a.shared,
+    mayWrite: !a.shared || (a.prot & PROT_WRITE) !== 0,
+    file: file?.name,
+    pgoff: a.pgoff,
+    kind: file ? "file" : "anon",
+    nonlinear: false,
+    locked: (a.flags & MAP_LOCKED) !== 0,
+    anonVma: false,
+  };
+  yield* doMunmap(k, th, mm, vma.start, a.len);
+  mm.vmas.push(vma);
+  sortVmas(mm);
+  if (vma.locked) {
+    // make_pages_present(): get_user_pages() with write = VM_WRITE
+    for (let p = vma.start; p < vma.end; p += PAGE_SIZE) {
+      yield* handleMmFault25(k, th, mm, vma, p, vma.write);
+    }
+  }
+  if (a.flags & MAP_POPULATE) {
+    k.unlock(th, sem);
+    yield* sysRemapFilePages25(k, th, mm, a.addr, a.len, a.prot, a.pgoff, a.flags & MAP_NONBLOCK);
+    yield* k.lock(th, sem, "rwsem-write");
+  }
+  k.unlock(th, sem);
+  return a.addr;
+}
+
+/** `do_munmap()` under mmap_sem. Returns 0. */
+export function* doMunmap25(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  addr: number,
+  len: number,
+): KGen<number> {
+  const sem = mmapSemName(mm.id);
+  yield* k.lock(th, sem, "rwsem-write");
+  const r = yield* doMunmap(k, th, mm, addr, len);
+  k.unlock(th, sem);
+  return r;
+}
+
+/** What `->nopage` returned. */
+type NopageResult = { pfn: number } | "SIGBUS" | "OOM";
+
+/** `filemap_nopage()` / `shmem_nopage()` at the vma's linear offset for `addr`. */
+function nopage(k: Kernel, vma: Vma, addr: number, holder: string): NopageResult {
+  const f = k.state.files[vma.file!];
+  const pgoff = u32((u32(addr - vma.start) >>> 12) + vma.pgoff);
+  if (pgoff >= f.size) return "SIGBUS"; // NOPAGE_SIGBUS past the end of the file
+  if (f.kind === "shmem") {
+    const { err, pfn } = shmemGetpage(k, f, pgoff, false, holder);
+    return err ? "OOM" : { pfn: pfn! };
+  }
+  const pfn = filemapGetpage(k, f, pgoff, false, holder);
+  return pfn === null ? "OOM" : { pfn };
+}
+
+/**
+ * `handle_mm_fault()` for a file-backed vma in 2.5.42: `do_no_page()` on an
+ * empty pte (the page at the vma's linear offset, mapped with
+ * `vm_page_prot`; a private write fault copies it), and on a present pte
+ * only `pte_mkyoung()`. Returns "minor", "major", "SIGBUS" or "OOM".
+ */
+export function* handleMmFault25(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  vma: Vma,
+  addrIn: number,
+  write: boolean,
+): KGen<"minor" | "major" | "SIGBUS" | "OOM"> {
+  k.state.counters.faults++;
+  const addr = pageMask(addrIn);
+  const lock = pageTableLockName(mm.id);
+  yield* k.lock(th, lock, "spin");
+  if (!allocTables(k, mm, addr, "handle_mm_fault")) {
+    k.unlock(th, lock);
+    return "OOM";
+  }
+  const pte = mm.ptes[vpn(addr)];
+  if (pte) {
+    if (pte.t === "present") pte.young = true; // handle_pte_fault(): present, pte_mkyoung()
+    k.unlock(th, lock);
+    return "minor";
+  }
+  k.unlock(th, lock);
+  if (!vma.file) return "SIGBUS"; // the model maps no anonymous memory in 2.5.42 scenarios
+  const holder = `nopage:${th}`;
+  const r = nopage(k, vma, addr, holder);
+  if (r === "SIGBUS" || r === "OOM") return r;
+  yield* k.lock(th, lock, "spin");
+  if (mm.ptes[vpn(addr)]) {
+    putPage(k.state, r.pfn, holder);
+    k.unlock(th, lock);
+    return "minor";
+  }
+  if (write && !vma.shared) {
+    // a private write fault: copy into an anonymous page
+    if (!k.alloc("page", "do_no_page")) {
+      putPage(k.state, r.pfn, holder);
+      k.unlock(th, lock);
+      return "OOM";
+    }
+    const copy = allocPage(k.state, { kind: "anon" }, holder);
+    copy.data = k.state.pages[r.pfn].data;
+    putPage(k.state, r.pfn, holder);
+    mapPage(k.state, mm, addr, copy.pfn, { write: true, dirty: true });
+    putPage(k.state, copy.pfn, holder);
+  } else {
+    const none = pageProtNone(vma);
+    // mk_pte(page, vma->vm_page_prot); pte_mkwrite(pte_mkdirty()) for a write access
+    const w = write || (vma.shared && vma.write && !none);
+    mapPage(k.state, mm, addr, r.pfn, { write: w, dirty: write });
+    const p = mm.ptes[vpn(addr)];
+    if (none && p.t === "present") p.protNone = true;
+    putPage(k.state, r.pfn, holder);
+  }
+  k.unlock(th, lock);
+  return "major";
+}
+
+/** User accesses a fault may take before the access counts as never completing. */
+const READ_RETRIES = 3;
+
+/**
+ * A user read through `addr`, as the i386 page-fault handler (2.5.42
+ * arch/i386/mm/fault.c) treats it: the hardware reads through a present,
+ * non-PROT_NONE pte (even one outside any vma); otherwise it faults: no
+ * vma, or one that does not allow reading, gives SIGSEGV; `handle_mm_fault`
+ * gives SIGBUS past the end of the file and SIGKILL when out of memory; a
+ * fault that leaves the pte unreadable is taken again, and an access still
+ * faulting after {@link READ_RETRIES} faults is reported as a hang.
+ */
+export function* userRead25(k: Kernel, th: string, mm: Mm, addrIn: number): KGen<ReadResult> {
+  const addr = u32(addrIn);
+  for (let tries = 0; tries <= READ_RETRIES; tries++) {
+    const pte = mm.ptes[vpn(addr)];
+    if (pte?.t === "present" && !pte.protNone) {
+      pte.young = true;
+      return { page: pte.pfn };
+    }
+    if (tries === READ_RETRIES) break;
+    const vma = findVma25(mm, addr);
+    if (!vma || vma.start > addr) return { signal: "SIGSEGV" }; // bad_area (no stack vma)
+    if (!vma.read) return { signal: "SIGSEGV" }; // case 0: read, not present: !(VM_READ|VM_EXEC)
+    const sem = mmapSemName(mm.id);
+    yield* k.lock(th, sem, "rwsem-read");
+    const r = yield* handleMmFault25(k, th, mm, vma, addr, false);
+    k.unlock(th, sem);
+    if (r === "SIGBUS") return { signal: "SIGBUS" };
+    if (r === "OOM") return { signal: "SIGKILL" };
+  }
+  const what = `a read at 0x${addr.toString(16)} faults again after ${READ_RETRIES} faults: ` +
+    "the pte is PROT_NONE, the vma's vm_flags allow reading, and handle_mm_fault() finds the " +
+    "pte present and only marks it young";
+  k.emit({ type: "no-progress", step: k.step, thread: th, what });
+  return { hang: "PROT_NONE pte in a readable vma: the access faults for ever" };
+}
+
+/**
+ * Memory pressure evicts one page-cache page (2.5.42 `shrink_list` on a
+ * cold page): `try_to_unmap()` walks the page's pte chain and clears each
+ * pte (`flush_tlb_page`), failing on a VM_LOCKED vma (the page stays,
+ * ptes already cleared stay clear); then a page with no other reference
+ * leaves the page cache, written to disk or to swap (shmem).
+ * Returns "evicted", "locked", "unmap-failed", "busy" or "not-cached".
+ */
+export function evictPage25(k: Kernel, file: string, index: number): string {
+  const f = k.state.files[file];
+  const pfn = f.cache[index];
+  if (pfn === undefined) return "not-cached";
+  for (const id of Object.keys(k.state.mms).sort()) {
+    const mm = k.state.mms[id];
+    if (mm.exited) continue;
+    const keys = Object.keys(mm.ptes).map(Number).sort((a, b) => a - b);
+    for (const key of keys) {
+      const pte = mm.ptes[key];
+      if (pte.t !== "present" || pte.pfn !== pfn) continue;
+      const addr = key * PAGE_SIZE;
+      const vma = findVma25(mm, addr); // try_to_unmap_one(): find_vma(mm, address)
+      if (!vma) return "unmap-failed"; // SWAP_FAIL: no vma at or above the pte
+      if (vma.locked) return "locked"; // SWAP_FAIL: VM_LOCKED
+      zapPte(k.state, mm, addr);
+      k.state.counters.tlbFlushPage++;
+    }
+  }
+  const page = k.state.pages[pfn];
+  if (Object.keys(page.refs).some((h) => h !== `cache:${file}`)) return "busy";
+  delete f.cache[index];
+  (f.backed ??= {})[index] = true;
+  putPage(k.state, pfn, `cache:${file}`);
+  return "evicted";
+}
