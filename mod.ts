@@ -41,3 +41,4 @@ export * from "./src/report/html.ts";
 export * from "./src/report/explain.ts";
 export * from "./src/report/trace_diff.ts";
 export * from "./src/report/progress.ts";
+export * from "./src/report/costs.ts";

@@ -27,7 +27,7 @@ for (const s of races) {
 /** The revisions a race scenario is about: the HMM lineage for mirror races, every revision otherwise. */
 function lineageOf(s: (typeof races)[number]) {
   const hmm = s.secondaries.some((x) => x.driver === "hmm");
-  return revisions.filter((r) => !hmm || r.lineage === "hmm");
+  return revisions.filter((r) => r.base === s.kernel && (!hmm || r.lineage === "hmm"));
 }
 
 Deno.test("explore() gives the same verdicts with the reduction off, and explores fewer states with it on", async (t) => {

@@ -11,7 +11,7 @@ import { hex } from "../model/state.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import type { Checker } from "./checker.ts";
 import { type Expected, isWrongPage, UserIntent } from "./intent.ts";
-import { resolveAddress } from "../run/views.ts";
+import { addressResolver } from "../run/views.ts";
 
 function describe(e: Expected): string {
   return e === "any" ? "any page" : e.join(" or ");
@@ -46,6 +46,7 @@ export function wrongPage(): Checker {
     atEnd(ctx, lastStep) {
       const k = ctx.kernel;
       if (!k.nonlinear) return;
+      const resolveAddress = addressResolver(k);
       for (const id of Object.keys(intent.pages).sort()) {
         const mm = k.state.mms[id];
         if (!mm || mm.exited) continue;
@@ -54,7 +55,7 @@ export function wrongPage(): Checker {
           const addr = n * PAGE_SIZE;
           if (reported.has(`${id}:${addr}`)) continue;
           const e = intent.pages[id][n];
-          const sees = resolveAddress(k, mm, addr);
+          const sees = resolveAddress(mm, addr);
           if (!isWrongPage(e, sees)) continue;
           ctx.report({
             kind: "wrong-page",

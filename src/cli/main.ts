@@ -33,6 +33,7 @@ import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
 import { statusText } from "../report/_format.ts";
 import { compareRaces, exploreRaces, raceCell, verdictsText } from "../report/races.ts";
+import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { formatComparison, formatOutcome } from "./text.ts";
@@ -429,7 +430,12 @@ function cmdReport(args: string[], io: Io): number {
   }
   const order = names.flatMap((l) => displayOrder(lineageOrder(m.revisions, l)));
   const baseline = base ? checkBaseline(m, base.id, order) : undefined;
-  const opts = { lineages: names, races, baseline };
+  // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
+  const f8 = chosen.find((r) =>
+    r.base === "2.5.42" && !r.candidate && r.follows === undefined && shown.includes(r.id)
+  );
+  const costs = f8 ? costTable(f8) : undefined;
+  const opts = { lineages: names, races, baseline, costs };
   const text = format === "json"
     ? reportJson(buildReport(m, opts))
     : format === "html"

@@ -32,6 +32,10 @@ export function formatOutcome(o: Outcome): string {
   lines.push("", "returns:");
   for (const r of o.returns) lines.push(`  step ${r.step} ${r.op}: ${r.value}`);
   const counters = Object.entries(o.counters).sort(([a], [b]) => a.localeCompare(b));
+  if (o.views) {
+    lines.push("", "what a read finds at the end:");
+    for (const v of o.views) lines.push(`  ${v.mm} ${v.range}: ${v.sees}`);
+  }
   lines.push("", `counters: ${counters.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   for (const s of o.secondaries) {
     const state = Object.entries(s.state).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) =>

@@ -239,6 +239,8 @@ export class Kernel {
   variants: KernelVariants = { follow_page: "mark-accessed" };
   /** The 2.5.42 nonlinear-mapping behaviour of the revision, for a 2.5.42 revision. */
   nonlinear?: NonlinearConfig;
+  /** Kernel functions the 2.5.42 paths have run (see {@link Kernel.enter}). */
+  readonly ran: Set<string> = new Set();
   /** Allocation ordinals (1-based, per kind, counted within a step) that fail. */
   failPlan: Partial<Record<AllocKind, number[]>> = {};
   private allocSeen: Partial<Record<AllocKind, number>> = {};
@@ -286,6 +288,11 @@ export class Kernel {
   /** Records an access a secondary MMU makes through its translation of `addr` to `pfn`. */
   noteAccess(secondary: string, mm: string, addr: number, write: boolean, pfn: number): void {
     this.emit({ type: "secondary-access", step: this.step, secondary, mm, addr, write, pfn });
+  }
+
+  /** Records that a modelled kernel function runs, for the outcome's `paths`. */
+  enter(fn: string): void {
+    this.ran.add(fn);
   }
 
   /** Hands an observation to every observer. */

@@ -160,12 +160,14 @@ export function* installPage(
   prot: number,
   holder: string,
 ): KGen<number> {
+  k.enter("install_page");
   const lock = pageTableLockName(mm.id);
   yield* k.lock(th, lock, "spin");
   if (!allocTables(k, mm, addr, "install_page")) {
     k.unlock(th, lock); // err_unlock: the caller's reference stays with the caller
     return -12;
   }
+  k.enter("zap_pte");
   zapPte(k.state, mm, addr);
   const write = (prot & PROT_WRITE) !== 0;
   mapPage(k.state, mm, addr, pfn, { write, dirty: write });
@@ -179,6 +181,7 @@ export function* installPage(
 
 /** Reads a page into the page cache (`page_cache_read()`, a shmem swap-in). Null on -ENOMEM. */
 function readIn(k: Kernel, f: FileObj, index: number, path: string): number | null {
+  if (f.kind !== "shmem") k.enter("page_cache_read");
   if (!k.alloc("page", path)) return null;
   const page = allocPage(k.state, { kind: "file", file: f.name, index }, `cache:${f.name}`);
   f.cache[index] = page.pfn;
@@ -201,6 +204,7 @@ export function filemapGetpage(
   nonblock: boolean,
   holder: string,
 ): number | null {
+  k.enter("filemap_getpage");
   let pfn: number | null = f.cache[pgoff] ?? null;
   if (pfn === null) {
     if (nonblock) return null;
@@ -226,6 +230,7 @@ export function shmemGetpage(
 ): { err: number; pfn: number | null } {
   let pfn: number | null = f.cache[idx] ?? null;
   if (pfn === null) {
+    k.enter("shmem_getpage");
     if (nonblock) return { err: 0, pfn: null };
     pfn = readIn(k, f, idx, "shmem_getpage");
     if (pfn === null) return { err: -12, pfn: null };
@@ -236,6 +241,7 @@ export function shmemGetpage(
 
 /** Zaps the pte at `addr` if its page table exists (W. L. Irwin's nonblocking-miss hunk against G1). */
 function* zapIfMapped(k: Kernel, th: string, mm: Mm, addr: number): KGen {
+  k.enter("zap_pte");
   const lock = pageTableLockName(mm.id);
   yield* k.lock(th, lock, "spin");
   zapPte(k.state, mm, addr); // zap_pte(): no TLB flush of its own
@@ -260,6 +266,7 @@ export function* filemapPopulate(
   pgoffIn: number,
   nonblock: boolean,
 ): KGen<number> {
+  k.enter("filemap_populate");
   const c = cfg(k).filemapPopulate;
   const f = k.state.files[vma.file!];
   const holder = `populate:${th}`;
@@ -298,6 +305,7 @@ export function* shmemPopulate(
   pgoffIn: number,
   nonblock: boolean,
 ): KGen<number> {
+  k.enter("shmem_populate");
   const c = cfg(k).shmemPopulate;
   const f = k.state.files[vma.file!];
   const holder = `populate:${th}`;
@@ -336,6 +344,7 @@ export function* sysRemapFilePages25(
   pgoffIn: number,
   flags: number,
 ): KGen<number> {
+  k.enter("sys_remap_file_pages");
   const c = cfg(k);
   let start = u32(startIn);
   let size = u32(sizeIn);
@@ -400,6 +409,7 @@ export interface Mmap25 {
  * Returns the address.
  */
 export function* doMmap25(k: Kernel, th: string, mm: Mm, a: Mmap25): KGen<number> {
+  k.enter("do_mmap_pgoff");
   const sem = mmapSemName(mm.id);
   yield* k.lock(th, sem, "rwsem-write");
   const file = a.file === undefined ? undefined : k.state.files[a.file];
@@ -421,6 +431,7 @@ export function* doMmap25(k: Kernel, th: string, mm: Mm, a: Mmap25): KGen<number
   mm.vmas.push(vma);
   sortVmas(mm);
   if (vma.locked) {
+    k.enter("make_pages_present");
     // make_pages_present(): get_user_pages() with write = VM_WRITE
     for (let p = vma.start; p < vma.end; p += PAGE_SIZE) {
       yield* handleMmFault25(k, th, mm, vma, p, vma.write);
@@ -456,6 +467,7 @@ type NopageResult = { pfn: number } | "SIGBUS" | "OOM";
 /** `filemap_nopage()` / `shmem_nopage()` at the vma's linear offset for `addr`. */
 function nopage(k: Kernel, vma: Vma, addr: number, holder: string): NopageResult {
   const f = k.state.files[vma.file!];
+  k.enter(f.kind === "shmem" ? "shmem_nopage" : "filemap_nopage");
   const pgoff = u32((u32(addr - vma.start) >>> 12) + vma.pgoff);
   if (pgoff >= f.size) return "SIGBUS"; // NOPAGE_SIGBUS past the end of the file
   if (f.kind === "shmem") {
@@ -480,6 +492,7 @@ export function* handleMmFault25(
   addrIn: number,
   write: boolean,
 ): KGen<"minor" | "major" | "SIGBUS" | "OOM"> {
+  k.enter("handle_mm_fault");
   k.state.counters.faults++;
   const addr = pageMask(addrIn);
   const lock = pageTableLockName(mm.id);
@@ -543,6 +556,7 @@ const READ_RETRIES = 3;
  * faulting after {@link READ_RETRIES} faults is reported as a hang.
  */
 export function* userRead25(k: Kernel, th: string, mm: Mm, addrIn: number): KGen<ReadResult> {
+  k.enter("do_page_fault");
   const addr = u32(addrIn);
   for (let tries = 0; tries <= READ_RETRIES; tries++) {
     const pte = mm.ptes[vpn(addr)];
@@ -577,6 +591,7 @@ export function* userRead25(k: Kernel, th: string, mm: Mm, addrIn: number): KGen
  * Returns "evicted", "locked", "unmap-failed", "busy" or "not-cached".
  */
 export function evictPage25(k: Kernel, file: string, index: number): string {
+  k.enter("try_to_unmap");
   const f = k.state.files[file];
   const pfn = f.cache[index];
   if (pfn === undefined) return "not-cached";

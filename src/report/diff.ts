@@ -228,14 +228,18 @@ export function outcomeDifferences(a: Outcome, b: Outcome): OutcomePart[] {
  */
 export function tracedPaths(...outcomes: Outcome[]): string[] {
   const paths = new Set<string>();
-  for (const o of outcomes) for (const t of o.trace) paths.add(t.path);
+  for (const o of outcomes) {
+    for (const t of o.trace) paths.add(t.path);
+    for (const p of o.paths ?? []) paths.add(p);
+  }
   return [...paths].sort();
 }
 
 /**
  * Filters config key changes down to those relevant to a scenario: keys of
- * the notifier chain (`chain.*`) and keys under `paths.<p>.` for every path
- * `p` in `paths`.
+ * the notifier chain (`chain.*`), keys under `paths.<p>.` for every path
+ * `p` in `paths`, and `nonlinear.*` keys of the 2.5.42 functions in `paths`
+ * (`remap_args` and `default_prot` belong to `sys_remap_file_pages`).
  *
  * @param keys Key changes, as from `diffConfig`.
  * @param paths Kernel paths the scenario's traces show.
@@ -254,8 +258,15 @@ export function tracedPaths(...outcomes: Outcome[]): string[] {
  */
 export function relevantKeys(keys: KeyChange[], paths: string[]): KeyChange[] {
   return keys.filter((k) =>
-    k.key.startsWith("chain.") || paths.some((p) => k.key.startsWith(`paths.${p}.`))
+    k.key.startsWith("chain.") || paths.some((p) => k.key.startsWith(`paths.${p}.`)) ||
+    (k.key.startsWith("nonlinear.") && paths.includes(nonlinearKeyPath(k.key)))
   );
+}
+
+/** The 2.5.42 function a `nonlinear.<part>.<key>` config key is about. */
+function nonlinearKeyPath(key: string): string {
+  const part = key.split(".")[1];
+  return part === "remap_args" || part === "default_prot" ? "sys_remap_file_pages" : part;
 }
 
 /**

@@ -33,6 +33,7 @@ import {
 } from "./diff.ts";
 import { matrixDigest } from "./markdown.ts";
 import { raceCell, type RaceTable } from "./races.ts";
+import { COST_COLUMNS, costCells, type CostTable } from "./costs.ts";
 import { diffTraces, type TraceDiffLine } from "./trace_diff.ts";
 import { statusText } from "./_format.ts";
 import { HTML_SCRIPT, HTML_STYLE } from "./_html_assets.ts";
@@ -56,6 +57,8 @@ export interface HtmlOptions {
   races?: RaceTable;
   /** Revisions checked against a baseline, shown first. */
   baseline?: BaselineCheck;
+  /** The F8 cover letter's claims measured on a 2.5.42 revision, shown last. */
+  costs?: CostTable;
 }
 
 /** How a cell compares with the cell of the neighbouring revision. */
@@ -433,6 +436,7 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
     );
   }
   if (opts.races && opts.races.scenarios.length) body.push(...raceSection(opts.races));
+  if (opts.costs) body.push(...costSection(opts.costs));
   body.push("</main>");
   body.push('<aside id="detail" hidden aria-label="Cell details" tabindex="-1"></aside>');
   const hash = createHash("sha256").update(HTML_SCRIPT).digest("base64");
@@ -484,6 +488,31 @@ function baselineSection(
     out.push("</ul>");
   }
   out.push("</section>");
+  return out;
+}
+
+function costSection(t: CostTable): string[] {
+  const e = escapeHtml;
+  const out = [
+    '<section id="costs"><h2>The F8 cover letter\'s claims, measured</h2>',
+    `<p>Run on ${
+      e(t.revision)
+    }. Entries are system calls plus page faults; whole-TLB flushes are the mmu_gather flushes of munmap (flush_tlb_mm on x86); page-table pages use x86-64 geometry.</p>`,
+    `<div class="scroll"><table class="matrix"><thead><tr>${
+      COST_COLUMNS.map((c) => `<th scope="col">${e(c)}</th>`).join("")
+    }</tr></thead><tbody>`,
+  ];
+  for (const r of t.rows) {
+    const [family, ...rest] = costCells(r);
+    const cells = rest.map((v) => `<td class="mono">${e(v)}</td>`).join("");
+    out.push(`<tr><th scope="row">${e(family)}</th>${cells}</tr>`);
+  }
+  out.push("</tbody></table></div>", '<ul class="changes">');
+  for (const c of t.claims) {
+    const sym = c.verdict === "reproduced" ? STATUS_SYMBOLS.pass : STATUS_SYMBOLS.fail;
+    out.push(`<li>${sym} ${e(c.verdict)}: \u201c${e(c.claim)}\u201d (${e(c.evidence)})</li>`);
+  }
+  out.push("</ul></section>");
   return out;
 }
 

@@ -9,6 +9,8 @@
  */
 import type { ExploreResult } from "../explore/explorer.ts";
 import type { RaceTable } from "./races.ts";
+import type { CostTable } from "./costs.ts";
+import type { KernelBase } from "../run/revision.ts";
 import type { Matrix } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
@@ -41,6 +43,8 @@ export interface ReportRevision {
   date: string;
   /** Seed file and message it reproduces. */
   source: string;
+  /** The kernel tree it applies to. */
+  base: KernelBase;
   /** Content hash of the resolved config. */
   hash: string;
 }
@@ -55,6 +59,8 @@ export interface ReportScenario {
   exercises: string[];
   /** The seed text it reproduces. */
   cite: string;
+  /** The kernel tree it is written for. */
+  kernel: KernelBase;
   /** Content hash of the scenario file's JSON. */
   hash: string;
 }
@@ -93,6 +99,8 @@ export interface Report {
   baseline?: BaselineCheck;
   /** Explorer results of the race scenarios, when they were explored. */
   races?: ExploreResult[];
+  /** The F8 cover letter's claims measured on a 2.5.42 revision, when the report has one. */
+  costs?: CostTable;
 }
 
 /** Options of {@link buildReport}. */
@@ -101,6 +109,8 @@ export interface ReportOptions {
   lineages?: string[];
   /** Explorer results of the race scenarios. */
   races?: RaceTable;
+  /** The cost table to include (see `costTable`). */
+  costs?: CostTable;
   /** Revisions checked against a baseline (see `checkBaseline`). */
   baseline?: BaselineCheck;
 }
@@ -126,6 +136,7 @@ export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
         candidate: r.candidate,
         date: r.date,
         source: r.source,
+        base: r.base,
         hash: revisionHash(r),
       };
       if (r.follows !== undefined) out.follows = r.follows;
@@ -136,6 +147,7 @@ export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
       purpose: s.purpose,
       exercises: s.exercises,
       cite: s.cite,
+      kernel: s.kernel,
       hash: scenarioHash(s),
     })),
     lineages: diffs,
@@ -148,6 +160,7 @@ export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
     })),
     outcomes: matrix.cells,
     ...(opts.races ? { races: opts.races.results } : {}),
+    ...(opts.costs ? { costs: opts.costs } : {}),
     ...(opts.baseline ? { baseline: opts.baseline } : {}),
   };
 }

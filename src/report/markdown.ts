@@ -6,6 +6,7 @@
  */
 import { driverTable, renderDriverTable } from "./drivers.ts";
 import { type RaceTable, renderRaces } from "./races.ts";
+import { type CostTable, renderCostTable } from "./costs.ts";
 import { type Matrix, scenariosFor } from "../run/matrix.ts";
 import { digest } from "../model/state.ts";
 import {
@@ -35,6 +36,8 @@ export interface MarkdownOptions {
   races?: RaceTable;
   /** Revisions checked against a baseline, reported first (see `checkBaseline`). */
   baseline?: BaselineCheck;
+  /** The F8 cover letter's claims measured on a 2.5.42 revision (see `costTable`), reported last. */
+  costs?: CostTable;
 }
 
 /**
@@ -92,6 +95,7 @@ export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): stri
   for (const d of diffs) out.push("", ...lineageSection(matrix, d));
   if (opts.races) out.push("", ...renderRaces(opts.races));
   out.push("", ...renderDriverTable(driverTable(matrix, opts.races)));
+  if (opts.costs) out.push("", ...renderCostTable(opts.costs));
   return out.join("\n").replace(/\n+$/, "") + "\n";
 }
 

@@ -67,6 +67,8 @@ export interface Outcome {
   counters: Counters & { vmas: number; pageTablePages: number; callouts: number };
   /** Each secondary MMU's driver state at the end, by notifier id. */
   secondaries: { id: string; driver: string; state: Record<string, number | string | string[]> }[];
+  /** 2.5.42 scenarios: the modelled kernel functions the run went through, sorted. */
+  paths?: string[];
   /**
    * 2.5.42 scenarios: what a user read finds through every mapped address
    * at the end (and through every pte outside a vma), runs of alike
@@ -164,7 +166,10 @@ export function buildOutcome(p: OutcomeParts): Outcome {
     stateDigest: digest(state),
     reproduce: `deno task run ${p.scenario.id} ${p.revision.id}`,
   };
-  if (p.revision.base === "2.5.42") out.views = finalViews(p.world.kernel);
+  if (p.revision.base === "2.5.42") {
+    out.paths = [...p.world.kernel.ran].sort();
+    out.views = finalViews(p.world.kernel);
+  }
   if (p.aborted) out.aborted = p.aborted;
   return out;
 }

@@ -26,18 +26,29 @@ export interface View {
   sees: string;
 }
 
-/** What a user read at `addr` of `mm` would return, without changing the run's state. */
-export function resolveAddress(k: Kernel, mm: Mm, addr: number): string {
-  const pte = mm.ptes[vpn(addr)];
-  if (pte?.t === "present" && !pte.protNone) {
-    return describeRead(k.state, { page: pte.pfn });
-  }
-  const copy = new Kernel(structuredClone(k.state), k.paths, k.sink);
-  copy.nonlinear = k.nonlinear;
-  const gen = userRead25(copy, "view", copy.state.mms[mm.id], addr);
-  let r = gen.next();
-  while (!r.done) r = gen.next();
-  return describeRead(copy.state, r.value);
+/**
+ * Returns a function telling what a user read at an address of an mm would
+ * return, without changing the run's state: a readable pte is read
+ * directly; otherwise the read runs on one copy of the state, shared by the
+ * calls (a read maps only its own address and may bring its own file page
+ * into the cache, which no other read's result depends on).
+ */
+export function addressResolver(k: Kernel): (mm: Mm, addr: number) => string {
+  let copy: Kernel | undefined;
+  return (mm, addr) => {
+    const pte = mm.ptes[vpn(addr)];
+    if (pte?.t === "present" && !pte.protNone) {
+      return describeRead(k.state, { page: pte.pfn });
+    }
+    if (!copy) {
+      copy = new Kernel(structuredClone(k.state), k.paths, k.sink);
+      copy.nonlinear = k.nonlinear;
+    }
+    const gen = userRead25(copy, "view", copy.state.mms[mm.id], addr);
+    let r = gen.next();
+    while (!r.done) r = gen.next();
+    return describeRead(copy.state, r.value);
+  };
 }
 
 /** Every address a view covers: each page of each vma, and each pte outside every vma. */
@@ -51,6 +62,7 @@ export function viewedAddresses(mm: Mm): number[] {
 /** The views of every live mm at the end of a run, runs of alike addresses merged. */
 export function finalViews(k: Kernel): View[] {
   const out: View[] = [];
+  const resolveAddress = addressResolver(k);
   for (const id of Object.keys(k.state.mms).sort()) {
     const mm = k.state.mms[id];
     if (mm.exited) continue;
@@ -73,7 +85,7 @@ export function finalViews(k: Kernel): View[] {
       cur = undefined;
     };
     for (const a of viewedAddresses(mm)) {
-      const sees = resolveAddress(k, mm, a);
+      const sees = resolveAddress(mm, a);
       const m = /^(.*):(\d+)$/.exec(sees);
       const file = m ? m[1] : undefined;
       const index = m ? Number(m[2]) : -1;
