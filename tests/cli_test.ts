@@ -395,3 +395,26 @@ Deno.test("main() writes --out atomically", async (t) => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("main() refuses a scenario and a revision of different kernel trees with exit 2", async () => {
+  for (
+    const args of [
+      ["run", "nl-remap-inside", "emmu-v5"],
+      ["compare", "emmu-v5", "nl-2.5.42-f8"],
+      ["bisect", "emmu", "nl-remap-inside"],
+    ]
+  ) {
+    const r = await cli(...args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^mmbisect: .*(2\.5\.42|kernel tree)/);
+  }
+});
+
+Deno.test("main() run shows what a read finds through each address of a 2.5.42 scenario", async () => {
+  const r = await cli("run", "nl-evict-remapped-file", "nl-2.5.42-f8");
+  assert.equal(r.code, 0, r.stderr);
+  // F8 cover letter: the mapping information lives only in the page tables, so after eviction
+  // the refill is the linear page 0 where page 5 was remapped.
+  assert.match(r.stdout, /what a read finds at the end:\n {2}A 0x40000000-0x40004000: data:0-3\n/);
+});

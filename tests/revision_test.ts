@@ -4,6 +4,7 @@ import {
   flattenConfig,
   InputError,
   loadRevisionDir,
+  loadRevisionFiles,
   mergeConfig,
   parseRevision,
   type Revision,
@@ -45,6 +46,10 @@ Deno.test("loadRevisionDir() gives every revision and every callout its provenan
   for (const r of revisions) {
     assert.ok(r.source.length > 20, `${r.id}: source`);
     assert.ok(r.chain.cite.length > 20, `${r.id}: chain.cite`);
+    const nl = r.resolved.nonlinear as Record<string, { cite: string }> | undefined;
+    for (const [part, cfg] of Object.entries(nl ?? {})) {
+      assert.match(cfg.cite, /(00[0-4]_|docs\/sources\.md)/, `${r.id} nonlinear.${part}`);
+    }
     for (const [path, cfg] of Object.entries(r.paths)) {
       for (const c of cfg.callouts) {
         assert.match(
@@ -132,5 +137,72 @@ Deno.test("diffConfig() between emmu-v4 and emmu-v5 names the mremap and copy_pa
 Deno.test("flattenConfig() leaves provenance out of the behaviour keys", () => {
   for (const key of Object.keys(flattenConfig(byId("emmu-v5")))) {
     assert.doesNotMatch(key, /cite|source|evidence/);
+  }
+});
+
+const f8raw = JSON.parse(Deno.readTextFileSync("patches/nl-2.5.42-f8.json"));
+
+Deno.test("parseRevision() names the field of a bad 2.5.42 revision", async (t) => {
+  const nl = f8raw.nonlinear;
+  await t.step(
+    "a notifier chain on 2.5.42",
+    () => rejects({ ...f8raw, chain: v5raw.chain }, "chain"),
+  );
+  await t.step(
+    "a nonlinear config on 2.6.24",
+    () => rejects({ ...v5raw, nonlinear: nl }, "nonlinear"),
+  );
+  await t.step("a missing part", () => {
+    const { shmem_populate: _s, ...rest } = nl;
+    rejects({ ...f8raw, nonlinear: rest }, "nonlinear.shmem_populate");
+  });
+  await t.step(
+    "an unknown behaviour",
+    () =>
+      rejects(
+        {
+          ...f8raw,
+          nonlinear: { ...nl, filemap_populate: { ...nl.filemap_populate, no_page: "retry" } },
+        },
+        "nonlinear.filemap_populate.no_page",
+      ),
+  );
+  await t.step(
+    "an offset expression the model does not know",
+    () =>
+      rejects(
+        {
+          ...f8raw,
+          nonlinear: {
+            ...nl,
+            default_prot: {
+              set: "force-none-unless-offset-matches",
+              offset: "start >> 12",
+              cite: "c",
+            },
+          },
+        },
+        "nonlinear.default_prot.offset",
+      ),
+  );
+  await t.step("a part without its citation", () => {
+    const { cite: _c, ...args } = nl.remap_args;
+    rejects({ ...f8raw, nonlinear: { ...nl, remap_args: args } }, "nonlinear.remap_args.cite");
+  });
+});
+
+Deno.test("loadRevisionFiles() keeps a lineage on one kernel tree", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/a.json`,
+      JSON.stringify({ ...f8raw, lineage: "emmu", id: "x-f8" }),
+    );
+    assert.throws(
+      () => loadRevisionFiles(["patches/emmu-v1.json", `${dir}/a.json`]),
+      (e) => e instanceof InputError && e.field === "base",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

@@ -128,3 +128,76 @@ Deno.test("loadScenarioDir() covers every hooked kernel path with a KVM secondar
     assert.ok(s.secondaries.length > 0, `${s.id} attaches no secondary MMU`);
   }
 });
+
+const nonlinear = {
+  purpose: "p",
+  exercises: ["sys_remap_file_pages"],
+  cite: "c",
+  kernel: "2.5.42",
+  files: [{ name: "f", pages: 4, kind: "regular", cached: [0, 1] }],
+  steps: [
+    {
+      op: "mmap",
+      mm: "A",
+      addr: "0x40000000",
+      len: "0x2000",
+      prot: "rw",
+      share: "shared",
+      file: "f",
+    },
+    { op: "sys_remap_file_pages", mm: "A", start: "0x40000001", size: 1, prot: 3, pgoff: 3 },
+    { op: "read", mm: "A", addr: "0x40000000" },
+  ],
+};
+
+Deno.test("parseScenario() takes raw syscall words in a 2.5.42 scenario", () => {
+  const s = parseScenario(nonlinear, "scenarios/x.json", "x");
+  assert.equal(s.kernel, "2.5.42");
+  assert.equal(s.steps[1].args.start, 0x40000001);
+  assert.deepEqual(s.files[0].cached, [0, 1]);
+});
+
+Deno.test("parseScenario() names the file and field of bad 2.5.42 input", async (t) => {
+  const step = (i: number, over: Record<string, unknown>) => ({
+    ...nonlinear,
+    steps: nonlinear.steps.map((s, j) => j === i ? { ...s, ...over } : s),
+  });
+  await t.step("unknown kernel tree", () => rejects({ ...nonlinear, kernel: "2.4" }, "kernel"));
+  await t.step(
+    "a 2.6.24 operation in a 2.5.42 scenario",
+    () => rejects(step(2, { op: "touch", access: "read" }), "steps[2].op"),
+  );
+  await t.step(
+    "a 2.5.42 operation in a 2.6.24 scenario",
+    () => rejects({ ...base, steps: [...base.steps, nonlinear.steps[2]] }, "steps[2].op"),
+  );
+  await t.step(
+    "MAP_POPULATE in a 2.6.24 scenario",
+    () => rejects({ ...base, steps: [{ ...base.steps[0], populate: true }] }, "steps[0].populate"),
+  );
+  await t.step(
+    "a word past 32 bits",
+    () => rejects(step(1, { pgoff: "0x100000000" }), "steps[1].pgoff"),
+  );
+  await t.step("a negative word", () => rejects(step(1, { size: -1 }), "steps[1].size"));
+  await t.step(
+    "a cached page past the file",
+    () =>
+      rejects(
+        { ...nonlinear, files: [{ ...nonlinear.files[0], cached: [4] }] },
+        "files[0].cached[0]",
+      ),
+  );
+  await t.step(
+    "cached in a 2.6.24 scenario",
+    () =>
+      rejects(
+        { ...base, files: [{ name: "f", pages: 1, kind: "regular", cached: "all" }] },
+        "files[0].cached",
+      ),
+  );
+  await t.step(
+    "a secondary MMU in 2.5.42",
+    () => rejects({ ...nonlinear, secondaries: base.secondaries }, "secondaries"),
+  );
+});

@@ -240,6 +240,16 @@ function usageOnRange<T>(fn: () => T): T {
   }
 }
 
+/** Refuses a scenario and a revision of different kernel trees, naming both. */
+function sameTree(scenario: Scenario, revision: Revision): void {
+  if (scenario.kernel !== revision.base) {
+    throw new UsageError(
+      `scenario "${scenario.id}" is written for ${scenario.kernel} and revision "${revision.id}" applies to ${revision.base}: ` +
+        `choose a revision of the same kernel tree`,
+    );
+  }
+}
+
 function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
@@ -258,6 +268,7 @@ function cmdRun(args: string[], io: Io): number {
   const scenario = resolveScenario(sArg, p.common);
   const revs = loadRevisions(p.common, revisionArgs([rArg]));
   const revision = resolveRevision(revs, rArg, p.common);
+  sameTree(scenario, revision);
   const sched = p.values.schedule as string | undefined;
   if (sched === undefined) {
     const outcome = runScenario(scenario, revision);
@@ -287,6 +298,7 @@ function cmdExplore(args: string[], io: Io): number {
   const scenario = resolveScenario(sArg, p.common);
   const revs = loadRevisions(p.common, revisionArgs([rArg]));
   const revision = resolveRevision(revs, rArg, p.common);
+  sameTree(scenario, revision);
   const max = p.values["max-runs"] as string | undefined;
   if (max !== undefined && !/^[1-9][0-9]*$/.test(max)) {
     throw new UsageError(`option "--max-runs" is "${max}" (expected a positive integer)`);
@@ -338,7 +350,7 @@ function cmdCompare(args: string[], io: Io): number {
   }
   const scenarios = loadScenarioDir(p.common.scenarios);
   const m = matrixOf(io, p.common, scenarios, a.id === b.id ? [a] : [a, b]);
-  const c = compareRevisions(m, a.id, b.id);
+  const c = usageOnRange(() => compareRevisions(m, a.id, b.id));
   const check = base
     ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
     : undefined;
@@ -378,6 +390,7 @@ function cmdExplain(args: string[], io: Io): number {
   const scenario = resolveScenario(sArg, p.common);
   const revs = loadRevisions(p.common, revisionArgs([rArg]));
   const revision = resolveRevision(revs, rArg, p.common);
+  sameTree(scenario, revision);
   const e = explainOutcome(runScenario(scenario, revision), revision, scenario);
   io.out(p.values.json ? prettyJson(e) : formatExplanation(e));
   return 0;
@@ -467,7 +480,7 @@ function cmdBisect(args: string[], io: Io): number {
   const lo = usageOnRange(() => lineageOrder(revs, lineage));
   const scenario = resolveScenario(sArg, p.common);
   const m = matrixOf(io, p.common, [scenario], revs.filter((r) => lo.order.includes(r.id)));
-  const b = bisect(m, lineage, scenario.id);
+  const b = usageOnRange(() => bisect(m, lineage, scenario.id));
   if (p.values.json) {
     const { lastOutcome: _l, firstOutcome: _f, ...rest } = b;
     io.out(prettyJson({ schema: "mmbisect/bisect@1", ...rest }));

@@ -151,7 +151,10 @@ export interface RaceChange {
  */
 export function compareRaces(scenarios: Scenario[], a: Revision, b: Revision): RaceChange[] {
   const out: RaceChange[] = [];
-  for (const s of scenarios.filter((x) => x.steps.some((st) => st.threads))) {
+  const races = scenarios.filter((x) =>
+    x.steps.some((st) => st.threads) && applies(x, a) && applies(x, b)
+  );
+  for (const s of races) {
     const x = explore(s, a);
     const y = explore(s, b);
     if (JSON.stringify(x.verdicts) === JSON.stringify(y.verdicts)) continue;

@@ -400,6 +400,14 @@ export function loadRevisionFiles(files: string[]): Revision[] {
   }
   const revs = [...byId.values()];
   for (const r of revs) {
+    const other = revs.find((x) => x.lineage === r.lineage && x.base !== r.base);
+    if (other) {
+      throw new InputError(
+        r.file,
+        "base",
+        `is "${r.base}", but lineage "${r.lineage}" also holds ${other.id} on "${other.base}" (a lineage stays on one kernel tree)`,
+      );
+    }
     if (r.follows !== undefined && !byId.has(r.follows)) {
       throw new InputError(
         r.file,
