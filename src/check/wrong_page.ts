@@ -11,7 +11,7 @@ import { hex } from "../model/state.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import type { Checker } from "./checker.ts";
 import { type Expected, isWrongPage, UserIntent } from "./intent.ts";
-import { addressResolver } from "../run/views.ts";
+import { addressResolver } from "../kernel/nonlinear.ts";
 
 function describe(e: Expected): string {
   return e === "any" ? "any page" : e.join(" or ");

@@ -16,10 +16,10 @@
  *
  * @module
  */
-import type { FileObj, Mm, Vma } from "../model/types.ts";
+import type { FileObj, Mm, MmState, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { allocPage, getPage, putPage, sortVmas, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { Kernel, type KGen } from "./context.ts";
 import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "./pgtable.ts";
 import { doMunmap } from "./mmap.ts";
 
@@ -616,4 +616,40 @@ export function evictPage25(k: Kernel, file: string, index: number): string {
   (f.backed ??= {})[index] = true;
   putPage(k.state, pfn, `cache:${file}`);
   return "evicted";
+}
+
+/**
+ * What a read returned, as a user sees it: the file page (`file:index`),
+ * `anon` for a private copy, the signal, or `hang`.
+ */
+export function describeRead(state: MmState, r: ReadResult): string {
+  if ("signal" in r) return r.signal;
+  if ("hang" in r) return "hang";
+  const o = state.pages[r.page].owner;
+  return o.kind === "file" || o.kind === "huge" ? `${o.file}:${o.index}` : o.kind;
+}
+
+/**
+ * Returns a function telling what a user read at an address of an mm would
+ * return, without changing the run's state: a readable pte is read
+ * directly; otherwise the read runs on one copy of the state, shared by the
+ * calls (a read maps only its own address and may bring its own file page
+ * into the cache, which no other read's result depends on).
+ */
+export function addressResolver(k: Kernel): (mm: Mm, addr: number) => string {
+  let copy: Kernel | undefined;
+  return (mm, addr) => {
+    const pte = mm.ptes[vpn(addr)];
+    if (pte?.t === "present" && !pte.protNone) {
+      return describeRead(k.state, { page: pte.pfn });
+    }
+    if (!copy) {
+      copy = new Kernel(structuredClone(k.state), k.paths, k.sink);
+      copy.nonlinear = k.nonlinear;
+    }
+    const gen = userRead25(copy, "view", copy.state.mms[mm.id], addr);
+    let r = gen.next();
+    while (!r.done) r = gen.next();
+    return describeRead(copy.state, r.value);
+  };
 }

@@ -9,17 +9,16 @@
  * @module
  */
 import type { KGen } from "../kernel/context.ts";
-import type { MmState } from "../model/types.ts";
 import { newMm } from "../model/state.ts";
 import { exitMmap } from "../kernel/unmap.ts";
 import {
+  describeRead,
   doMmap25,
   doMunmap25,
   evictPage25,
   MAP_LOCKED,
   MAP_NONBLOCK,
   MAP_POPULATE,
-  type ReadResult,
   sysRemapFilePages25,
   userRead25,
 } from "../kernel/nonlinear.ts";
@@ -37,17 +36,6 @@ export function errnoName(n: number): string {
 /** PROT_* bits of an `mmap` step's `prot`. */
 export function protBits(prot: string | number | boolean | undefined): number {
   return prot === "rw" ? 3 : prot === "r" ? 1 : 0;
-}
-
-/**
- * What a read returned, as a user sees it: the file page (`file:index`),
- * `anon` for a private copy, the signal, or `hang`.
- */
-export function describeRead(state: MmState, r: ReadResult): string {
-  if ("signal" in r) return r.signal;
-  if ("hang" in r) return "hang";
-  const o = state.pages[r.page].owner;
-  return o.kind === "file" || o.kind === "huge" ? `${o.file}:${o.index}` : o.kind;
 }
 
 /** The generator of one 2.5.42 operation. */

@@ -6,12 +6,11 @@
  *
  * @module
  */
-import { Kernel } from "../kernel/context.ts";
-import { userRead25 } from "../kernel/nonlinear.ts";
+import type { Kernel } from "../kernel/context.ts";
+import { addressResolver } from "../kernel/nonlinear.ts";
 import type { Mm } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { hex, vpn } from "../model/state.ts";
-import { describeRead } from "./ops_2542.ts";
+import { hex } from "../model/state.ts";
 
 /** A run of addresses that resolve alike. */
 export interface View {
@@ -24,31 +23,6 @@ export interface View {
    * `file:first-last`), `anon`, `SIGSEGV`, `SIGBUS`, `SIGKILL` or `hang`.
    */
   sees: string;
-}
-
-/**
- * Returns a function telling what a user read at an address of an mm would
- * return, without changing the run's state: a readable pte is read
- * directly; otherwise the read runs on one copy of the state, shared by the
- * calls (a read maps only its own address and may bring its own file page
- * into the cache, which no other read's result depends on).
- */
-export function addressResolver(k: Kernel): (mm: Mm, addr: number) => string {
-  let copy: Kernel | undefined;
-  return (mm, addr) => {
-    const pte = mm.ptes[vpn(addr)];
-    if (pte?.t === "present" && !pte.protNone) {
-      return describeRead(k.state, { page: pte.pfn });
-    }
-    if (!copy) {
-      copy = new Kernel(structuredClone(k.state), k.paths, k.sink);
-      copy.nonlinear = k.nonlinear;
-    }
-    const gen = userRead25(copy, "view", copy.state.mms[mm.id], addr);
-    let r = gen.next();
-    while (!r.done) r = gen.next();
-    return describeRead(copy.state, r.value);
-  };
 }
 
 /** Every address a view covers: each page of each vma, and each pte outside every vma. */
