@@ -373,3 +373,15 @@ Deno.test("report --format html opens in headless Chromium: matrix, drill-down, 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("buildHtmlData() gives a 2.5.42 cell its returns and what a read finds at each address", () => {
+  const revs = SHIPPED.filter((r) => r.lineage === "nonlinear");
+  const s = loadScenarioDir(`${ROOT}scenarios`).filter((x) => x.id === "nl-evict-remapped-file");
+  const data = buildHtmlData(runMatrix(s, revs), { lineages: ["nonlinear"] });
+  const g1 = data.cells.find((c) => c.revision === "nl-2.5.42-g1")!;
+  // 001_457e2f9cac6e9ce2.txt: G1 forces PROT_NONE; after eviction the read faults for ever.
+  assert.equal(g1.returns[4], "4 read: hang");
+  assert.ok(g1.views!.some((v) => v.sees === "hang"));
+  const f8 = data.cells.find((c) => c.revision === "nl-2.5.42-f8")!;
+  assert.equal(f8.returns[4], "4 read: data:0");
+});

@@ -231,6 +231,16 @@ export const HTML_SCRIPT: string = String.raw`
       });
       add(panel, ul);
     } else add(panel, el("p", "muted", "none"));
+    add(panel, el("h3", "", "Returns"));
+    var rl = el("ul", "returns mono");
+    c.returns.forEach(function (line) { add(rl, el("li", "", "step " + line)); });
+    add(panel, rl);
+    if (c.views) {
+      add(panel, el("h3", "", "What a read finds at the end"));
+      var vl = el("ul", "views mono");
+      c.views.forEach(function (v) { add(vl, el("li", "", v.mm + " " + v.range + ": " + v.sees)); });
+      add(panel, vl);
+    }
     add(panel, el("h3", "", "Callout trace (" + c.trace.length + ")"));
     add(panel, c.trace.length ? traceTable(c) : el("p", "muted", "no callout"));
     add(panel, el("h3", "", "Sequence diagram"));

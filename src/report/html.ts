@@ -99,6 +99,10 @@ export interface HtmlCell {
   violations: Outcome["violations"];
   /** The callout trace. */
   trace: Outcome["trace"];
+  /** What each step returned, as `step op: value`. */
+  returns: string[];
+  /** 2.5.42 scenarios: what a read finds through each address at the end. */
+  views?: NonNullable<Outcome["views"]>;
   /** Why the run stopped early, if it did. */
   aborted?: string;
   /** The command that reproduces the outcome. */
@@ -239,10 +243,12 @@ export function buildHtmlData(matrix: Matrix, opts: HtmlOptions = {}): HtmlData 
       hashes: o.hashes,
       violations: o.violations,
       trace: o.trace,
+      returns: o.returns.map((r) => `${r.step} ${r.op}: ${r.value}`),
       reproduce: o.reproduce,
       diff: [],
     };
     if (o.aborted !== undefined) cell.aborted = o.aborted;
+    if (o.views) cell.views = o.views;
     const nb = neighbourOf(lo, id);
     if (nb) {
       const [other, relation] = nb;
