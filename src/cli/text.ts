@@ -35,6 +35,7 @@ export function formatOutcome(o: Outcome): string {
   if (o.views) {
     lines.push("", "what a read finds at the end:");
     for (const v of o.views) lines.push(`  ${v.mm} ${v.range}: ${v.sees}`);
+    if (!o.views.length) lines.push("  (no live mm maps anything)");
   }
   lines.push("", `counters: ${counters.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   for (const s of o.secondaries) {
