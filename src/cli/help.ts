@@ -29,9 +29,11 @@ const EXIT_BASELINE = `Exit status:
 /** Help of the program as a whole. */
 export const MAIN_HELP = `Usage: mmbisect <command> [options]
 
-Runs scenarios on revisions of the Linux mmu-notifier patch lineages (one
-shared model of the MM, one behaviour config per revision) and diffs the
-outcomes across revisions.
+Runs scenarios on revisions of Linux MM patch lineages (one shared model of
+the MM, one behaviour config per revision) and diffs the outcomes across
+revisions: the 2008 mmu-notifier lineages on a 2.6.24 model, the 2002
+nonlinear-mapping lineage (2.5.42-F8 to G1) on a 2.5.42 model. A scenario
+runs on the revisions of its own kernel tree.
 
 Commands:
   run <scenario> <revision>     run one scenario on one revision
@@ -46,6 +48,7 @@ ${COMMON}
 From the project root, "deno task <command> ..." runs a command, for example:
   deno task report
   deno task run wp-reuse-after-fork emmu-v5
+  deno task run nl-evict-remapped-file nl-2.5.42-g1
 
 Each cell (scenario on revision) has a status: pass, fail (violations),
 unsupported (a step the revision or driver cannot run) or timeout (a bound
@@ -62,7 +65,9 @@ export const COMMAND_HELP: Record<string, string> = {
   run: `Usage: mmbisect run <scenario> <revision> [--json] [options]
 
 Runs one scenario on one revision and prints its outcome: the verdict, every
-violation, the callout trace, return values, counters and secondary MMU state.
+violation, the callout trace, return values, counters and secondary MMU state;
+for a 2.5.42 scenario also what a read finds through each mapped address at
+the end (a file page, SIGSEGV, SIGBUS or hang). Both must be of one kernel tree.
 
   <scenario>   a scenario id (scenarios/<id>.json) or the path of a .json file
   <revision>   a revision id (patches/<id>.json, or one from --revision), or
@@ -112,10 +117,12 @@ ${EXIT_BASELINE}
   report:
     `Usage: mmbisect report [--lineage L] [--format md|json|html] [--out PATH] [--baseline REV] [options]
 
-Runs every scenario on every revision and reports, per lineage, the verdict
-matrix, every regression and fix with the revision that introduced it, the
-relevant config keys, the first violation and the command that reproduces
-it, and each candidate against its parent. The output is deterministic.
+Runs every scenario on every revision of its kernel tree and reports, per
+lineage, the verdict matrix, every regression and fix with the revision that
+introduced it, the relevant config keys, the first violation and the command
+that reproduces it, and each candidate against its parent. When the
+nonlinear lineage is shown, the report ends with the F8 cover letter's cost
+claims measured on its first revision. The output is deterministic.
 
   --lineage L      report only lineage L (repeatable)
   --format F       md: Markdown, plain-text tables to paste into a mail (default)
