@@ -160,6 +160,7 @@ Deno.test("remapReference() follows the seed's checks for each input class", () 
   assert.deepEqual(ref(0x40003000, 0x2000, 1), [-22]); // "end <= vma->vm_end"
   assert.deepEqual(ref(0x40000000, 0x3000, 6), [-22, -14]); // past EOF: -EINVAL or -EFAULT
   assert.deepEqual(ref(0x40000000, 0x4000, 4, 0x10000), [0]); // MAP_NONBLOCK never fails
+  assert.deepEqual(ref(0x40000800, 0x1000, 1), [0, -22, -14]); // unaligned: no stated rule
   mm.vmas[0].shared = false;
   assert.deepEqual(ref(0x40000000, 0x1000, 1), [-22]); // "Make sure the vma is shared"
 });

@@ -91,8 +91,8 @@ export interface Reference {
 
 /**
  * The reference semantics of `remap_file_pages(start, size, prot, pgoff,
- * flags)`, from the seed: the range (from the page holding `start` to the
- * page holding its last byte) must lie in one shared vma with a
+ * flags)`, from the seed: an empty range is refused; for page-aligned
+ * arguments the range must lie in one shared vma with a
  * `->populate` ("Make sure the vma is shared, that it supports
  * prefaulting, and that the remapped range is valid and fully within the
  * single existing vma", F8 mm/fremap.c), else -EINVAL; file pages past the
@@ -101,6 +101,8 @@ export interface Reference {
  * cache without failing ("prefault all pages that are in the pagecache
  * already, but cause no further IO", F8 cover letter; Ingo Molnar on -ENOMEM
  * for nonblock: "true, this is a bug"); -ENOMEM only when an allocation fails.
+ * An unaligned start or size has no stated meaning (F8 rounds both up,
+ * 2.6.24 both down): any of 0, -EINVAL and -EFAULT is accepted for it.
  */
 export function remapReference(
   state: MmState,
@@ -112,17 +114,22 @@ export function remapReference(
   const size = Number(args.size);
   const pgoff = Number(args.pgoff);
   if (size === 0) return { accept: [-22], why: "the range is empty" };
+  if (start % PAGE_SIZE || size % PAGE_SIZE) {
+    return {
+      accept: allocationsFail ? [0, -22, -14, -12] : [0, -22, -14],
+      why: "start or size is not page aligned: F8 rounds both up, 2.6.24 rounds both down and " +
+        "refuses an empty span, and the seed states no rule",
+    };
+  }
   const end = start + size;
   if (end > 2 ** 32) {
     return { accept: [-22], why: "the range wraps past the end of the address space" };
   }
-  const s = start - (start % PAGE_SIZE);
-  const e = Math.ceil(end / PAGE_SIZE) * PAGE_SIZE;
-  const vma = state.mms[mm] ? findVma(state.mms[mm], s) : undefined;
-  if (!vma || e > vma.end) return { accept: [-22], why: "the range is not within one vma" };
+  const vma = state.mms[mm] ? findVma(state.mms[mm], start) : undefined;
+  if (!vma || end > vma.end) return { accept: [-22], why: "the range is not within one vma" };
   if (!vma.shared) return { accept: [-22], why: "the vma is not shared" };
   if (vma.kind !== "file" || !vma.file) return { accept: [-22], why: "the vma has no ->populate" };
-  const n = (e - s) / PAGE_SIZE;
+  const n = size / PAGE_SIZE;
   if (pgoff + n > state.files[vma.file].size) {
     return { accept: [-22, -14], why: "the file pages asked for run past the end of the file" };
   }
