@@ -10,6 +10,8 @@ import fc from "fast-check";
 import {
   compareRevisions,
   costTable,
+  explainOutcome,
+  formatExplanation,
   loadRevisionDir,
   loadScenarioDir,
   parseScenario,
@@ -233,4 +235,17 @@ Deno.test("every input of sys_remap_file_pages gives a defined outcome on every 
     }),
     { numRuns: 300, seed: 2002 },
   );
+});
+
+Deno.test("explainOutcome() names the 2.5.42 keys of the functions a run went through, with their cites", () => {
+  const s = scenarios.find((x) => x.id === "nl-evict-remapped-file")!;
+  const g1 = rev("nl-2.5.42-g1");
+  const e = explainOutcome(runScenario(s, g1), g1, s);
+  const prot = e.nonlinear!.find((k) => k.key === "nonlinear.default_prot.set")!;
+  assert.equal(prot.value, "force-none");
+  assert.equal(prot.function, "sys_remap_file_pages");
+  assert.match(prot.cite, /^001_457e2f9cac6e9ce2\.txt: William Lee Irwin III/);
+  // The scenario never populates shmem, so shmem_populate's keys are not named.
+  assert.ok(!e.nonlinear!.some((k) => k.function === "shmem_populate"));
+  assert.match(formatExplanation(e), /config of the 2\.5\.42 functions the run went through/);
 });

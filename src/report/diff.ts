@@ -8,7 +8,12 @@
 import type { ViolationKind } from "../check/checker.ts";
 import { type Matrix, scenariosFor } from "../run/matrix.ts";
 import { behaviourDigest, type Outcome } from "../run/outcome.ts";
-import { diffConfig, type KeyChange, type Revision } from "../run/revision.ts";
+import {
+  diffConfig,
+  type KeyChange,
+  nonlinearKeyFunction,
+  type Revision,
+} from "../run/revision.ts";
 import { digest } from "../model/state.ts";
 
 /**
@@ -259,14 +264,8 @@ export function tracedPaths(...outcomes: Outcome[]): string[] {
 export function relevantKeys(keys: KeyChange[], paths: string[]): KeyChange[] {
   return keys.filter((k) =>
     k.key.startsWith("chain.") || paths.some((p) => k.key.startsWith(`paths.${p}.`)) ||
-    (k.key.startsWith("nonlinear.") && paths.includes(nonlinearKeyPath(k.key)))
+    (k.key.startsWith("nonlinear.") && paths.includes(nonlinearKeyFunction(k.key)))
   );
-}
-
-/** The 2.5.42 function a `nonlinear.<part>.<key>` config key is about. */
-function nonlinearKeyPath(key: string): string {
-  const part = key.split(".")[1];
-  return part === "remap_args" || part === "default_prot" ? "sys_remap_file_pages" : part;
 }
 
 /**

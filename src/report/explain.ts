@@ -10,7 +10,7 @@
  */
 import type { Violation } from "../check/checker.ts";
 import type { Outcome, TraceEntry } from "../run/outcome.ts";
-import { flattenConfig, type Revision } from "../run/revision.ts";
+import { flattenConfig, nonlinearKeyFunction, type Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
 import { type CellStatus, cellStatus } from "./diff.ts";
 import { formatViolation, statusText, traceLine } from "./_format.ts";
@@ -73,6 +73,11 @@ export interface Explanation {
   exercised: PathConfigKeys[];
   /** The notifier chain's keys (`chain.*`) on the revision. */
   chain: ConfigKey[];
+  /**
+   * 2.5.42 revisions: the `nonlinear.*` keys of the kernel functions the run
+   * went through (the outcome's `paths`), each with the citation of its part.
+   */
+  nonlinear?: (ConfigKey & { function: string; cite: string })[];
   /** The command that reproduces the outcome. */
   reproduce: string;
 }
@@ -150,6 +155,17 @@ export function explainOutcome(
     reproduce: outcome.reproduce,
   };
   if (outcome.aborted !== undefined) out.aborted = outcome.aborted;
+  if (revision.nonlinear) {
+    const parts = revision.resolved.nonlinear as Record<string, { cite: string }>;
+    out.nonlinear = Object.keys(flat).filter((k) => k.startsWith("nonlinear.")).sort()
+      .filter((key) => outcome.paths?.includes(nonlinearKeyFunction(key)))
+      .map((key) => ({
+        key,
+        value: flat[key],
+        function: nonlinearKeyFunction(key),
+        cite: parts[key.split(".")[1]].cite,
+      }));
+  }
   return out;
 }
 
@@ -185,6 +201,12 @@ export function formatExplanation(e: Explanation): string {
       for (const p of x.paths) lines.push(...pathLines(p, "    "));
     }
   });
+  if (e.nonlinear) {
+    lines.push("", `config of the 2.5.42 functions the run went through on ${e.revision}:`);
+    for (const k of e.nonlinear) lines.push(`  ${k.key}: ${k.value}`, `    (${k.cite})`);
+    lines.push(`reproduce: ${e.reproduce}`);
+    return lines.join("\n") + "\n";
+  }
   const shown = new Set(e.violations.flatMap((x) => x.paths.map((p) => p.path)));
   const rest = e.exercised.filter((p) => !shown.has(p.path));
   if (rest.length) {

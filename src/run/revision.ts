@@ -475,6 +475,19 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   return out;
 }
 
+/**
+ * The 2.5.42 kernel function a `nonlinear.<part>.<key>` config key is about:
+ * `remap_args` and `default_prot` belong to `sys_remap_file_pages`, the
+ * other parts are named after their function.
+ *
+ * @param key A flattened key, e.g. `nonlinear.filemap_populate.no_page`.
+ * @returns The function name, e.g. `filemap_populate`.
+ */
+export function nonlinearKeyFunction(key: string): string {
+  const part = key.split(".")[1];
+  return part === "remap_args" || part === "default_prot" ? "sys_remap_file_pages" : part;
+}
+
 /** A config key that differs between two revisions. */
 export interface KeyChange {
   /** The flattened config key, e.g. `chain.release` or `paths.<path>.callouts[<at>:<call>]`. */
