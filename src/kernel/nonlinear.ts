@@ -346,20 +346,20 @@ export function* sysRemapFilePages25(
 ): KGen<number> {
   k.enter("sys_remap_file_pages");
   const c = cfg(k);
-  let start = u32(startIn);
-  let size = u32(sizeIn);
-  let end: number;
-  if (c.remapArgs.end === "before-align") end = u32(start + size);
+  // unsigned long end = start + size; (F8 and 2.6.24 take it from the raw arguments)
+  const rawEnd = u32(startIn + sizeIn);
+  let start: number;
+  let size: number;
   if (c.remapArgs.align === "page-align-up") {
-    start = pageAlign(start);
-    size = pageAlign(size);
+    start = pageAlign(startIn);
+    size = pageAlign(sizeIn);
   } else {
-    start = pageMask(start);
-    size = pageMask(size);
+    start = pageMask(startIn);
+    size = pageMask(sizeIn);
     // 2.6.24: "Does the address range wrap, or is the span zero-sized?"
     if (u32(start + size) <= start) return -22;
   }
-  if (c.remapArgs.end === "after-align") end = u32(start + size);
+  const end = c.remapArgs.end === "before-align" ? rawEnd : u32(start + size);
   const prot = u32(protIn) & 0xf;
   const pgoff = u32(pgoffIn);
   const sem = mmapSemName(mm.id);
@@ -367,8 +367,8 @@ export function* sysRemapFilePages25(
   let err = -22;
   const vma = findVma25(mm, start);
   if (
-    vma && vma.shared && hasPopulate(vma) && end! > start && start >= vma.start &&
-    end! <= vma.end
+    vma && vma.shared && hasPopulate(vma) && end > start && start >= vma.start &&
+    end <= vma.end
   ) {
     const d = c.defaultProt;
     if (d.set !== "keep" && !pageProtNone(vma)) {
