@@ -5,12 +5,9 @@
  *
  * @module
  */
-import { hex } from "../model/state.ts";
+import { errnoName as name, hex } from "../model/state.ts";
 import type { Checker } from "./checker.ts";
 import { type Reference, remapReference } from "./intent.ts";
-
-const NAMES: Record<number, string> = { [-12]: "-ENOMEM", [-14]: "-EFAULT", [-22]: "-EINVAL" };
-const name = (n: number) => NAMES[n] ?? String(n);
 
 /** Creates the checker. */
 export function errnoCheck(): Checker {

@@ -29,8 +29,6 @@ export const MAP_LOCKED = 0x2000;
 export const MAP_POPULATE = 0x8000;
 /** i386 `MAP_NONBLOCK`, added by F8 (include/asm-i386/mman.h hunk). */
 export const MAP_NONBLOCK = 0x10000;
-/** `PROT_READ`. */
-export const PROT_READ = 1;
 /** `PROT_WRITE`. */
 export const PROT_WRITE = 2;
 
@@ -248,78 +246,55 @@ function* zapIfMapped(k: Kernel, th: string, mm: Mm, addr: number): KGen {
   k.unlock(th, lock);
 }
 
-function bounded(k: Kernel, th: string, what: string, n: number): boolean {
-  if (n < POPULATE_BOUND) return true;
-  k.emit({ type: "no-progress", step: k.step, thread: th, what });
-  return false;
+/** What one backing store's `->populate` does per page, around the loop both share. */
+interface PopulateOps {
+  /** The function's name, for the run's paths. */
+  name: "filemap_populate" | "shmem_populate";
+  /** The end-of-file check at the top of each iteration: 0, or the errno it returns. */
+  eof(pgoff: number, len: number): number;
+  /** Gets the page at `pgoff` with a reference for `holder`: an errno, or the page (null: none). */
+  get(pgoff: number, holder: string): { err: number; pfn: number | null };
+  /** What happens when no page came back: 0 to go on, or the errno to return. */
+  miss(addr: number): KGen<number>;
+  /** What happens to the page reference when `install_page()` fails. */
+  installError: "return" | "release-page";
 }
 
-/** `filemap_populate()`: returns 0 or a negative errno. */
-export function* filemapPopulate(
+/**
+ * The loop F8's `filemap_populate()` and `shmem_populate()` share: check,
+ * get the page, install it, then `len -= PAGE_SIZE; addr += PAGE_SIZE;
+ * pgoff++; if (len) goto repeat;`. Returns 0 or a negative errno.
+ */
+function* populateLoop(
   k: Kernel,
   th: string,
   mm: Mm,
-  vma: Vma,
+  ops: PopulateOps,
   addrIn: number,
   lenIn: number,
   prot: number,
   pgoffIn: number,
-  nonblock: boolean,
 ): KGen<number> {
-  k.enter("filemap_populate");
-  const c = cfg(k).filemapPopulate;
-  const f = k.state.files[vma.file!];
+  k.enter(ops.name);
   const holder = `populate:${th}`;
   let [addr, len, pgoff] = [addrIn, lenIn, pgoffIn];
   for (let n = 0;; n++) {
-    if (!bounded(k, th, "filemap_populate loops past the harness bound", n)) return 0;
-    // size = (inode->i_size + PAGE_CACHE_SIZE - 1) >> PAGE_CACHE_SHIFT
-    if (u32(pgoff + (len >>> 12)) > f.size) return -22;
-    const pfn = filemapGetpage(k, f, pgoff, nonblock, holder);
-    if (pfn === null) {
-      if (c.noPage === "return-enomem" || !nonblock) return -12;
-      if (c.noPage === "zap-pte-if-nonblock") yield* zapIfMapped(k, th, mm, addr);
-    } else {
-      const err = yield* installPage(k, th, mm, addr, pfn, prot, holder);
-      if (err) {
-        if (c.installError === "release-page") putPage(k.state, pfn, holder);
-        return err;
-      }
+    if (n >= POPULATE_BOUND) {
+      const what = `${ops.name} loops past the harness bound`;
+      k.emit({ type: "no-progress", step: k.step, thread: th, what });
+      return 0;
     }
-    len = u32(len - PAGE_SIZE);
-    addr = u32(addr + PAGE_SIZE);
-    pgoff = u32(pgoff + 1);
-    if (!len) return 0;
-  }
-}
-
-/** `shmem_populate()`: returns 0 or a negative errno. */
-export function* shmemPopulate(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  addrIn: number,
-  lenIn: number,
-  prot: number,
-  pgoffIn: number,
-  nonblock: boolean,
-): KGen<number> {
-  k.enter("shmem_populate");
-  const c = cfg(k).shmemPopulate;
-  const f = k.state.files[vma.file!];
-  const holder = `populate:${th}`;
-  let [addr, len, pgoff] = [addrIn, lenIn, pgoffIn];
-  for (let n = 0;; n++) {
-    if (!bounded(k, th, "shmem_populate loops past the harness bound", n)) return 0;
-    // ((loff_t) pgoff << PAGE_CACHE_SHIFT) >= inode->i_size: 64-bit, no wrap
-    if (pgoff >= f.size) return -14;
-    const { err, pfn } = shmemGetpage(k, f, pgoff, nonblock, holder);
+    const eof = ops.eof(pgoff, len);
+    if (eof) return eof;
+    const { err, pfn } = ops.get(pgoff, holder);
     if (err) return err;
-    if (pfn !== null) {
+    if (pfn === null) {
+      const e = yield* ops.miss(addr);
+      if (e) return e;
+    } else {
       const e = yield* installPage(k, th, mm, addr, pfn, prot, holder);
       if (e) {
-        if (c.installError === "release-page") putPage(k.state, pfn, holder);
+        if (ops.installError === "release-page") putPage(k.state, pfn, holder);
         return e;
       }
     }
@@ -328,6 +303,79 @@ export function* shmemPopulate(
     pgoff = u32(pgoff + 1);
     if (!len) return 0;
   }
+}
+
+/** `filemap_populate()`: returns 0 or a negative errno. */
+export function filemapPopulate(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  len: number,
+  prot: number,
+  pgoff: number,
+  nonblock: boolean,
+): KGen<number> {
+  const c = cfg(k).filemapPopulate;
+  const f = k.state.files[vma.file!];
+  return populateLoop(
+    k,
+    th,
+    mm,
+    {
+      name: "filemap_populate",
+      // size = (inode->i_size + PAGE_CACHE_SIZE - 1) >> PAGE_CACHE_SHIFT, in unsigned long
+      eof: (pg, l) => u32(pg + (l >>> 12)) > f.size ? -22 : 0,
+      get: (pg, holder) => ({ err: 0, pfn: filemapGetpage(k, f, pg, nonblock, holder) }),
+      *miss(addr) {
+        if (c.noPage === "return-enomem" || !nonblock) return -12;
+        if (c.noPage === "zap-pte-if-nonblock") yield* zapIfMapped(k, th, mm, addr);
+        return 0;
+      },
+      installError: c.installError,
+    },
+    addr,
+    len,
+    prot,
+    pgoff,
+  );
+}
+
+/** `shmem_populate()`: returns 0 or a negative errno. */
+export function shmemPopulate(
+  k: Kernel,
+  th: string,
+  mm: Mm,
+  vma: Vma,
+  addr: number,
+  len: number,
+  prot: number,
+  pgoff: number,
+  nonblock: boolean,
+): KGen<number> {
+  const c = cfg(k).shmemPopulate;
+  const f = k.state.files[vma.file!];
+  return populateLoop(
+    k,
+    th,
+    mm,
+    {
+      name: "shmem_populate",
+      // ((loff_t) pgoff << PAGE_CACHE_SHIFT) >= inode->i_size: 64-bit, no wrap
+      eof: (pg) => pg >= f.size ? -14 : 0,
+      get: (pg, holder) => shmemGetpage(k, f, pg, nonblock, holder),
+      // shmem_populate(): 'if (page) {...}' - a page nonblock could not get is skipped
+      *miss() {
+        return 0;
+      },
+      installError: c.installError,
+    },
+    addr,
+    len,
+    prot,
+    pgoff,
+  );
 }
 
 /**

@@ -69,6 +69,12 @@ export function vpn(addr: number): number {
   return Math.floor(addr / PAGE_SIZE);
 }
 
+/** The name of a negative errno the model returns (`-ENOMEM`, `-EFAULT`, `-EINVAL`), else the number. */
+export function errnoName(n: number): string {
+  const names: Record<number, string> = { [-12]: "-ENOMEM", [-14]: "-EFAULT", [-22]: "-EINVAL" };
+  return names[n] ?? String(n);
+}
+
 /** Formats an address the way the kernel prints one. */
 export function hex(addr: number): string {
   return "0x" + addr.toString(16);

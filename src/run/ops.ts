@@ -7,7 +7,7 @@
 import type { Kernel, KGen } from "../kernel/context.ts";
 import type { Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, newMm, vpn } from "../model/state.ts";
+import { errnoName, findVma, newMm, vpn } from "../model/state.ts";
 import { faultOk, handleMmFault } from "../kernel/fault.ts";
 import { dupMmap } from "../kernel/fork.ts";
 import { doMmap, doMunmap, mprotectFixup } from "../kernel/mmap.ts";
@@ -44,8 +44,7 @@ function mmOf(w: World, id: string) {
 }
 
 function errno(n: number): OpResult {
-  const names: Record<number, string> = { [-12]: "-ENOMEM", [-14]: "-EFAULT", [-22]: "-EINVAL" };
-  return n < 0 ? names[n] ?? String(n) : n;
+  return n < 0 ? errnoName(n) : n;
 }
 
 /** Runs a kernel path under the mm's mmap_sem. */

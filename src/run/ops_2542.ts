@@ -9,7 +9,7 @@
  * @module
  */
 import type { KGen } from "../kernel/context.ts";
-import { newMm } from "../model/state.ts";
+import { errnoName, newMm } from "../model/state.ts";
 import { exitMmap } from "../kernel/unmap.ts";
 import {
   describeRead,
@@ -24,14 +24,6 @@ import {
 } from "../kernel/nonlinear.ts";
 import type { OpResult, World } from "./ops.ts";
 import type { Step } from "./scenario.ts";
-
-/** Errno names of the values the 2.5.42 paths return. */
-const ERRNO: Record<number, string> = { [-12]: "-ENOMEM", [-14]: "-EFAULT", [-22]: "-EINVAL" };
-
-/** Formats a syscall's return value as an outcome records it. */
-export function errnoName(n: number): string {
-  return n < 0 ? ERRNO[n] ?? String(n) : String(n);
-}
 
 /** PROT_* bits of an `mmap` step's `prot`. */
 export function protBits(prot: string | number | boolean | undefined): number {
