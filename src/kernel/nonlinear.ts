@@ -305,62 +305,14 @@ function* populateLoop(
   }
 }
 
-/** `filemap_populate()`: returns 0 or a negative errno. */
-export function filemapPopulate(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  addr: number,
-  len: number,
-  prot: number,
-  pgoff: number,
-  nonblock: boolean,
-): KGen<number> {
-  const c = cfg(k).filemapPopulate;
+/**
+ * The vma's `->populate` per page: `filemap_populate()` for the generic
+ * page cache, `shmem_populate()` for shmem, as the revision's config has them.
+ */
+function populateOps(k: Kernel, th: string, mm: Mm, vma: Vma, nonblock: boolean): PopulateOps {
   const f = k.state.files[vma.file!];
-  return populateLoop(
-    k,
-    th,
-    mm,
-    {
-      name: "filemap_populate",
-      // size = (inode->i_size + PAGE_CACHE_SIZE - 1) >> PAGE_CACHE_SHIFT, in unsigned long
-      eof: (pg, l) => u32(pg + (l >>> 12)) > f.size ? -22 : 0,
-      get: (pg, holder) => ({ err: 0, pfn: filemapGetpage(k, f, pg, nonblock, holder) }),
-      *miss(addr) {
-        if (c.noPage === "return-enomem" || !nonblock) return -12;
-        if (c.noPage === "zap-pte-if-nonblock") yield* zapIfMapped(k, th, mm, addr);
-        return 0;
-      },
-      installError: c.installError,
-    },
-    addr,
-    len,
-    prot,
-    pgoff,
-  );
-}
-
-/** `shmem_populate()`: returns 0 or a negative errno. */
-export function shmemPopulate(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  addr: number,
-  len: number,
-  prot: number,
-  pgoff: number,
-  nonblock: boolean,
-): KGen<number> {
-  const c = cfg(k).shmemPopulate;
-  const f = k.state.files[vma.file!];
-  return populateLoop(
-    k,
-    th,
-    mm,
-    {
+  if (f.kind === "shmem") {
+    return {
       name: "shmem_populate",
       // ((loff_t) pgoff << PAGE_CACHE_SHIFT) >= inode->i_size: 64-bit, no wrap
       eof: (pg) => pg >= f.size ? -14 : 0,
@@ -369,13 +321,22 @@ export function shmemPopulate(
       *miss() {
         return 0;
       },
-      installError: c.installError,
+      installError: cfg(k).shmemPopulate.installError,
+    };
+  }
+  const c = cfg(k).filemapPopulate;
+  return {
+    name: "filemap_populate",
+    // size = (inode->i_size + PAGE_CACHE_SIZE - 1) >> PAGE_CACHE_SHIFT, in unsigned long
+    eof: (pg, l) => u32(pg + (l >>> 12)) > f.size ? -22 : 0,
+    get: (pg, holder) => ({ err: 0, pfn: filemapGetpage(k, f, pg, nonblock, holder) }),
+    *miss(addr) {
+      if (c.noPage === "return-enomem" || !nonblock) return -12;
+      if (c.noPage === "zap-pte-if-nonblock") yield* zapIfMapped(k, th, mm, addr);
+      return 0;
     },
-    addr,
-    len,
-    prot,
-    pgoff,
-  );
+    installError: c.installError,
+  };
 }
 
 /**
@@ -424,8 +385,8 @@ export function* sysRemapFilePages25(
         OFFSET_EXPRS[d.offset!](start, vma) === pgoff;
       if (!matches) vma.pageProtNone = true; // vma->vm_page_prot = __S000
     }
-    const populate = k.state.files[vma.file!].kind === "shmem" ? shmemPopulate : filemapPopulate;
-    err = yield* populate(k, th, mm, vma, start, size, prot, pgoff, (flags & MAP_NONBLOCK) !== 0);
+    const ops = populateOps(k, th, mm, vma, (flags & MAP_NONBLOCK) !== 0);
+    err = yield* populateLoop(k, th, mm, ops, start, size, prot, pgoff);
   }
   k.unlock(th, sem);
   return err;
