@@ -5,8 +5,10 @@
  * @module
  */
 
-/** Where the test looks for Chromium (Debian's `chromium` package). */
-export const CHROMIUM = Deno.env.get("MMBISECT_CHROMIUM") ?? "/usr/bin/chromium";
+import { chromiumAdvice, chromiumInstalled, chromiumPath } from "../tools/ensure_chromium.ts";
+
+/** Where the test looks for Chromium (Debian's `chromium` package, or `MMBISECT_CHROMIUM`). */
+export const CHROMIUM: string = chromiumPath();
 
 /** A DevTools protocol event. */
 export interface CdpEvent {
@@ -34,16 +36,7 @@ export interface Browser {
 
 /** Fails with a message that says how to install Chromium. */
 export function requireChromium(): void {
-  try {
-    if (Deno.statSync(CHROMIUM).isFile) return;
-  } catch {
-    // Reported below.
-  }
-  throw new Error(
-    `Chromium is not installed at ${CHROMIUM}: the HTML report test opens the report in a real ` +
-      `headless browser. Install it with "apt-get install -y chromium" (.ci/run does), or set ` +
-      `MMBISECT_CHROMIUM to its path`,
-  );
+  if (!chromiumInstalled(CHROMIUM)) throw new Error(chromiumAdvice(CHROMIUM));
 }
 
 async function waitFor<T>(what: string, ms: number, poll: () => T | undefined): Promise<T> {
