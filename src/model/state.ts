@@ -172,16 +172,117 @@ export function pteHolder(mm: string, addr: number): string {
   return `pte:${mm}:${hex(addr)}`;
 }
 
-/** Serialises a value with sorted keys, so equal states give equal strings. */
+/**
+ * Serialises a value with sorted keys, so equal states give equal strings.
+ *
+ * The bytes are those of `JSON.stringify` with a replacer that sorts each
+ * object's keys (which is what this function was first), so every hash
+ * pinned before stays valid: `toJSON` is honoured, `undefined`, functions and
+ * symbols are left out of objects and read `null` in arrays, a non-finite
+ * number reads `null`, and an object's keys that are array indexes come first
+ * in numeric order, as the engine orders them. It walks the value with an
+ * explicit stack instead of recursing, so its depth is bounded by memory,
+ * not by the call stack: a state or a scenario nested thousands of levels
+ * deep serialises like any other.
+ *
+ * @param value A JSON-able value.
+ * @returns Its canonical JSON text.
+ * @throws {TypeError} On a cycle, a BigInt, or a top-level value JSON cannot
+ * represent (`undefined`, a function).
+ *
+ * @example
+ * ```ts
+ * import { canonicalJson } from "./state.ts";
+ * console.log(canonicalJson({ b: [1, undefined], a: { "10": 0, "9": 0 } }));
+ * // {"a":{"9":0,"10":0},"b":[1,null]}
+ * ```
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
-      return out;
+  const out: string[] = [];
+  const stack: JsonFrame[] = [];
+  // The objects being serialised, from the root down: a cycle meets one again.
+  const open = new Set<object>();
+  const write = (v: unknown): boolean => {
+    if (v === null) out.push("null");
+    else if (typeof v === "string") out.push(JSON.stringify(v));
+    else if (typeof v === "number") out.push(Number.isFinite(v) ? String(v) : "null");
+    else if (typeof v === "boolean") out.push(v ? "true" : "false");
+    else if (typeof v === "bigint") throw new TypeError("Cannot serialise a BigInt as JSON");
+    else if (typeof v === "object") {
+      if (open.has(v)) throw new TypeError("Cannot serialise a circular structure as JSON");
+      open.add(v);
+      const holder = v as Record<string, unknown>;
+      if (Array.isArray(v)) {
+        out.push("[");
+        stack.push({ holder, keys: null, size: v.length, i: 0, written: 0 });
+      } else {
+        out.push("{");
+        const keys = sortedKeys(holder);
+        stack.push({ holder, keys, size: keys.length, i: 0, written: 0 });
+      }
+    } else return false;
+    return true;
+  };
+  if (!write(toJsonValue(value, ""))) {
+    throw new TypeError(`Cannot serialise ${typeof value} as JSON`);
+  }
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1];
+    if (f.i === f.size) {
+      out.push(f.keys === null ? "]" : "}");
+      open.delete(f.holder);
+      stack.pop();
+      continue;
     }
-    return v;
-  });
+    const key = f.keys === null ? String(f.i) : f.keys[f.i];
+    f.i++;
+    const v = toJsonValue(f.holder[key], key);
+    if (f.keys === null) {
+      if (f.written++ > 0) out.push(",");
+      if (!write(v)) out.push("null");
+    } else if (v !== undefined && typeof v !== "function" && typeof v !== "symbol") {
+      out.push(f.written++ > 0 ? "," : "", JSON.stringify(key), ":");
+      write(v);
+    }
+  }
+  return out.join("");
+}
+
+/** An array or object being serialised by {@link canonicalJson}. */
+interface JsonFrame {
+  holder: Record<string, unknown>;
+  /** The object's keys in output order; null for an array. */
+  keys: string[] | null;
+  size: number;
+  /** The next element or key. */
+  i: number;
+  /** Members written so far, for the commas. */
+  written: number;
+}
+
+/** What `JSON.stringify` serialises for a value: the result of its `toJSON`, if any. */
+function toJsonValue(v: unknown, key: string): unknown {
+  if ((typeof v === "object" && v !== null) || typeof v === "bigint") {
+    const f = (v as { toJSON?: unknown }).toJSON;
+    if (typeof f === "function") return f.call(v, key);
+  }
+  return v;
+}
+
+/** An array index as the engine orders keys: a canonical integer below 2^32 - 1. */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
+
+/**
+ * An object's own enumerable keys in the order a sorted copy of it has:
+ * array indexes first in numeric order (the engine puts them there whatever
+ * the insertion order), then the other keys sorted.
+ */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o).sort();
+  const index = keys.filter((k) => ARRAY_INDEX.test(k) && Number(k) < 4294967295);
+  if (index.length === 0) return keys;
+  const isIndex = new Set(index);
+  return [...index.sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isIndex.has(k))];
 }
 
 /**
