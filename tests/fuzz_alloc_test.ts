@@ -67,7 +67,10 @@ function failing(s: Scenario, points: AllocPoint[]): Scenario {
   return { ...s, steps };
 }
 
-/** Runs `s` on `r` with `points` failing; asserts a typed outcome and that each one failed. */
+/** Runs made failing each allocation point in turn, and failing random sets of them. */
+const tally = { points: 0, sets: 0 };
+
+/** Runs `s` on `r` with `points` failing; asserts a typed outcome and that the first one failed. */
 function runFailing(s: Scenario, r: Revision, points: AllocPoint[]): void {
   const label = `${s.id} on ${r.id}, failing ${
     points.map((p) => `step ${p.step} ${p.kind} #${p.n}`).join(", ")
@@ -103,7 +106,10 @@ Deno.test("Kernel.alloc() counts of a shipped scenario reach every allocation ki
 scenarios.forEach((s, index) => {
   Deno.test(`Run.finish() ends ${s.id} in a typed outcome whichever allocation fails`, () => {
     for (const r of revisionsFor(index, s)) {
-      for (const p of allocPoints(s, r)) runFailing(s, r, [p]);
+      for (const p of allocPoints(s, r)) {
+        runFailing(s, r, [p]);
+        tally.points++;
+      }
     }
   });
 });
@@ -131,7 +137,10 @@ Deno.test("Run.finish() ends a shipped scenario in a typed outcome when several 
   fc.assert(
     fc.property(arb, ({ s, r, chosen }) => {
       if (chosen.length > 0) runFailing(s, r, chosen);
+      tally.sets++;
     }),
     { numRuns: fuzzRuns(), seed: fuzzSeed() },
   );
+  // The file's last test: the figures of the whole file, for BENCHMARKS.md.
+  if (Deno.env.get("MMBISECT_FUZZ_RUNS")) console.log(`fuzz alloc: ${JSON.stringify(tally)}`);
 });
