@@ -198,27 +198,32 @@ export function pteHolder(mm: string, addr: number): string {
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
+  let out = "";
   const stack: JsonFrame[] = [];
-  // The objects being serialised, from the root down: a cycle meets one again.
-  const open = new Set<object>();
+  // The objects being serialised, from the root down, for finding a cycle.
+  // Kept only past CYCLE_DEPTH: a cycle is infinitely deep, so it gets there,
+  // and the shallow values of every day pay nothing for it.
+  let open = null as Set<object> | null;
   const write = (v: unknown): boolean => {
-    if (v === null) out.push("null");
-    else if (typeof v === "string") out.push(JSON.stringify(v));
-    else if (typeof v === "number") out.push(Number.isFinite(v) ? String(v) : "null");
-    else if (typeof v === "boolean") out.push(v ? "true" : "false");
+    if (v === null) out += "null";
+    else if (typeof v === "string") out += JSON.stringify(v);
+    else if (typeof v === "number") out += Number.isFinite(v) ? String(v) : "null";
+    else if (typeof v === "boolean") out += v ? "true" : "false";
     else if (typeof v === "bigint") throw new TypeError("Cannot serialise a BigInt as JSON");
     else if (typeof v === "object") {
-      if (open.has(v)) throw new TypeError("Cannot serialise a circular structure as JSON");
-      open.add(v);
+      if (open === null && stack.length >= CYCLE_DEPTH) open = new Set(stack.map((f) => f.holder));
+      if (open !== null) {
+        if (open.has(v)) throw new TypeError("Cannot serialise a circular structure as JSON");
+        open.add(v);
+      }
       const holder = v as Record<string, unknown>;
       if (Array.isArray(v)) {
-        out.push("[");
-        stack.push({ holder, keys: null, size: v.length, i: 0, written: 0 });
+        out += "[";
+        stack.push({ holder, keys: null, size: v.length, i: 0, written: false });
       } else {
-        out.push("{");
+        out += "{";
         const keys = sortedKeys(holder);
-        stack.push({ holder, keys, size: keys.length, i: 0, written: 0 });
+        stack.push({ holder, keys, size: keys.length, i: 0, written: false });
       }
     } else return false;
     return true;
@@ -229,24 +234,32 @@ export function canonicalJson(value: unknown): string {
   while (stack.length > 0) {
     const f = stack[stack.length - 1];
     if (f.i === f.size) {
-      out.push(f.keys === null ? "]" : "}");
-      open.delete(f.holder);
+      out += f.keys === null ? "]" : "}";
+      open?.delete(f.holder);
       stack.pop();
       continue;
     }
-    const key = f.keys === null ? String(f.i) : f.keys[f.i];
-    f.i++;
-    const v = toJsonValue(f.holder[key], key);
     if (f.keys === null) {
-      if (f.written++ > 0) out.push(",");
-      if (!write(v)) out.push("null");
-    } else if (v !== undefined && typeof v !== "function" && typeof v !== "symbol") {
-      out.push(f.written++ > 0 ? "," : "", JSON.stringify(key), ":");
+      const v = toJsonValue(f.holder[f.i], String(f.i));
+      f.i++;
+      if (f.written) out += ",";
+      f.written = true;
+      if (!write(v)) out += "null";
+    } else {
+      const key = f.keys[f.i++];
+      const v = toJsonValue(f.holder[key], key);
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+      if (f.written) out += ",";
+      f.written = true;
+      out += JSON.stringify(key) + ":";
       write(v);
     }
   }
-  return out.join("");
+  return out;
 }
+
+/** Depth past which {@link canonicalJson} looks for cycles. */
+const CYCLE_DEPTH = 1000;
 
 /** An array or object being serialised by {@link canonicalJson}. */
 interface JsonFrame {
@@ -256,8 +269,8 @@ interface JsonFrame {
   size: number;
   /** The next element or key. */
   i: number;
-  /** Members written so far, for the commas. */
-  written: number;
+  /** Whether a member was written, for the commas. */
+  written: boolean;
 }
 
 /** What `JSON.stringify` serialises for a value: the result of its `toJSON`, if any. */
@@ -269,20 +282,24 @@ function toJsonValue(v: unknown, key: string): unknown {
   return v;
 }
 
-/** An array index as the engine orders keys: a canonical integer below 2^32 - 1. */
-const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
-
 /**
- * An object's own enumerable keys in the order a sorted copy of it has:
- * array indexes first in numeric order (the engine puts them there whatever
- * the insertion order), then the other keys sorted.
+ * An object's own enumerable keys in the order a key-sorted copy of it has:
+ * its array indexes first, in numeric order (the engine lists them first,
+ * in that order, whatever the insertion order), then the others sorted.
  */
 function sortedKeys(o: object): string[] {
-  const keys = Object.keys(o).sort();
-  const index = keys.filter((k) => ARRAY_INDEX.test(k) && Number(k) < 4294967295);
-  if (index.length === 0) return keys;
-  const isIndex = new Set(index);
-  return [...index.sort((a, b) => Number(a) - Number(b)), ...keys.filter((k) => !isIndex.has(k))];
+  const keys = Object.keys(o);
+  let n = 0;
+  while (n < keys.length && isArrayIndex(keys[n])) n++;
+  if (n === 0) return keys.sort();
+  return n === keys.length ? keys : [...keys.slice(0, n), ...keys.slice(n).sort()];
+}
+
+/** Whether a key is an array index: a canonical integer below 2^32 - 1. */
+function isArrayIndex(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  return /^(?:0|[1-9][0-9]{0,9})$/.test(k) && Number(k) < 4294967295;
 }
 
 /**
