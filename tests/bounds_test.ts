@@ -22,8 +22,12 @@ import {
   type Scenario,
 } from "../mod.ts";
 import { cellStatus } from "../src/report/diff.ts";
-import { raceCell } from "../src/report/races.ts";
+import { raceCell, type RaceTable } from "../src/report/races.ts";
 import { main } from "../src/cli/main.ts";
+import { buildReport, reportJson } from "../src/report/json.ts";
+import { renderMarkdown } from "../src/report/markdown.ts";
+import { renderHtml } from "../src/report/html.ts";
+import { type Schema, validate } from "./_json_schema.ts";
 
 const revisions = loadRevisionDir("patches");
 const scenarios = loadScenarioDir("scenarios");
@@ -174,6 +178,41 @@ Deno.test("runMatrix() gives every cell its own time bound, and the same outcome
     revisions.filter((r) => r.base === s.kernel).map((r) => runScenario(s, r))
   );
   assert.deepEqual(bounded.cells, plain);
+});
+
+Deno.test("buildReport(), renderMarkdown() and renderHtml() show a timed-out cell and exploration", () => {
+  const emmu = revisions.filter((r) => r.lineage === "emmu");
+  const plain = scenarios.find((x) => x.id === "wp-reuse-after-fork")!;
+  const raced = scenarios.find((x) => x.id === "race-wp-copy-refault")!;
+  // On emmu-v2 both stop at their deadline; elsewhere they complete.
+  const cells = [plain, raced].flatMap((s) =>
+    emmu.map((r) => runCell(s, r, r.id === "emmu-v2" ? { deadline: afterPolls(3) } : {}))
+  );
+  const m = { scenarios: [plain, raced], revisions: emmu, cells };
+  const races: RaceTable = {
+    scenarios: [raced.id],
+    revisions: emmu.map((r) => r.id),
+    results: emmu.map((r) =>
+      explore(raced, r, r.id === "emmu-v2" ? { deadline: afterPolls(10) } : {})
+    ),
+  };
+  const schema: Schema = JSON.parse(Deno.readTextFileSync("docs/report-schema.json"));
+  const report = JSON.parse(reportJson(buildReport(m, { races })));
+  assert.deepEqual(validate(schema, report), []);
+  const cell = report.cells.find((c: { revision: string; scenario: string }) =>
+    c.revision === "emmu-v2" && c.scenario === plain.id
+  );
+  assert.equal(cell.status, "timeout");
+  const race = report.races.find((x: { revision: string }) => x.revision === "emmu-v2");
+  assert.equal(race.status, "timeout");
+  const md = renderMarkdown(m, { races });
+  assert.match(md, /\| wp-reuse-after-fork +\|[^\n]*\| timeout/);
+  assert.match(md, /\| emmu-v2 +\| [^|]*\(timeout\) +\|/);
+  const html = renderHtml(m, { races });
+  assert.match(
+    html,
+    /<th scope="row">emmu-v2<\/th><td class="st-timeout mono">\u23f1 [^<]*\(timeout\)/,
+  );
 });
 
 /**
