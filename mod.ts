@@ -30,6 +30,7 @@ export * from "./src/run/runner.ts";
 export * from "./src/run/outcome.ts";
 export * from "./src/check/checker.ts";
 export * from "./src/run/matrix.ts";
+export * from "./src/run/deadline.ts";
 export * from "./src/report/diff.ts";
 export * from "./src/report/bisect.ts";
 export * from "./src/report/markdown.ts";

@@ -70,7 +70,7 @@ Deno.test("explore() of a scenario without threads is its single schedule", () =
   assert.deepEqual(res.verdicts, { "no-progress": "always", "unbalanced-range": "always" });
 });
 
-Deno.test("explore() reports a bound it hits instead of a partial answer", () => {
+Deno.test("explore() reports a run bound it hits as bounded", () => {
   const s = races.find((x) => x.id === "race-wp-copy-refault")!;
   const r = revisions.find((x) => x.id === "emmu-v5")!;
   assert.equal(explore(s, r, { maxRuns: 3 }).status, "bounded");

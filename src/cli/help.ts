@@ -9,6 +9,9 @@ const COMMON = `Options for every command:
   --patches DIR     revision directory (default: patches/ of the project)
   --revision FILE   an extra revision file, which may "extends" a shipped
                     revision (repeatable)
+  --timeout SECONDS time bound of each scenario run and of each exploration
+                    (default 60); a run it stops has the status timeout and
+                    what it did so far, which depends on the machine's speed
   -q, --quiet       no progress line and no notices on standard error (the
                     progress line is only ever drawn on a terminal, after a
                     second)
@@ -204,6 +207,9 @@ shortest schedule reaching each kind with the command that replays it.
   --json           print the result as canonical JSON (schema mmbisect/explore@1)
   --no-reduction   explore every schedule, without merging equal states
   --max-runs N     stop after N runs; the status is then "bounded"
+                   (with --timeout, the status is "timeout" when the time
+                   bound comes first; either way the result holds what the
+                   schedules explored so far found)
 
 ${COMMON}
 

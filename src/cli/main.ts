@@ -13,8 +13,8 @@ import { parseArgs } from "node:util";
 import { InputError } from "../run/errors.ts";
 import { loadRevisionDir, type Revision } from "../run/revision.ts";
 import { loadScenario, loadScenarioDir, type Scenario } from "../run/scenario.ts";
-import { runScenario } from "../run/runner.ts";
-import { type Matrix, runMatrix } from "../run/matrix.ts";
+import { type Matrix, runCell, runMatrix } from "../run/matrix.ts";
+import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
 import {
@@ -77,6 +77,7 @@ const COMMON_OPTIONS = {
   scenarios: { type: "string" },
   patches: { type: "string" },
   revision: { type: "string", multiple: true },
+  timeout: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -86,6 +87,8 @@ interface Common {
   scenarios: string;
   patches: string;
   revision: string[];
+  /** Seconds each matrix cell and each exploration may take (`--timeout`). */
+  timeout: number;
   quiet: boolean;
 }
 
@@ -130,6 +133,7 @@ function parse<T extends Record<string, { type: "string" | "boolean"; multiple?:
     scenarios: (values.scenarios as string | undefined) ?? projectDir("scenarios"),
     patches: (values.patches as string | undefined) ?? projectDir("patches"),
     revision: (values.revision as string[] | undefined) ?? [],
+    timeout: parseTimeout(values.timeout as string | undefined),
     quiet: values.quiet === true,
   };
   return { help: false as const, values, pos, common };
@@ -145,6 +149,18 @@ function parseError(command: string, e: unknown): string {
     return `option "${name}" of "${command}" needs a value (see: mmbisect ${command} --help)`;
   }
   return `${oneLine(err.message ?? String(e))} (see: mmbisect ${command} --help)`;
+}
+
+/** `--timeout SECONDS`: a positive decimal number, {@link DEFAULT_TIMEOUT_SECONDS} when absent. */
+function parseTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_SECONDS;
+  const n = Number(value);
+  if (!/^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(value) || !(n > 0) || n === Infinity) {
+    throw new UsageError(
+      `option "--timeout" is "${value}" (expected a positive number of seconds)`,
+    );
+  }
+  return n;
 }
 
 function oneLine(s: string): string {
@@ -210,7 +226,7 @@ function progressOf(io: Io, common: Common, label: string) {
 
 function matrixOf(io: Io, common: Common, scenarios: Scenario[], revisions: Revision[]): Matrix {
   const p = progressOf(io, common, "running");
-  const m = runMatrix(scenarios, revisions, p?.onCell);
+  const m = runMatrix(scenarios, revisions, { onCell: p?.onCell, timeout: common.timeout });
   p?.done();
   return m;
 }
@@ -271,7 +287,7 @@ function cmdRun(args: string[], io: Io): number {
   sameTree(scenario, revision);
   const sched = p.values.schedule as string | undefined;
   if (sched === undefined) {
-    const outcome = runScenario(scenario, revision);
+    const outcome = runCell(scenario, revision, { timeout: p.common.timeout });
     io.out(p.values.json ? outcomeJson(outcome) : formatOutcome(outcome));
     return 0;
   }
@@ -306,6 +322,7 @@ function cmdExplore(args: string[], io: Io): number {
   const r = explore(scenario, revision, {
     reduction: !p.values["no-reduction"],
     maxRuns: max === undefined ? undefined : Number(max),
+    timeout: p.common.timeout,
   });
   if (p.values.json) {
     io.out(prettyJson({ schema: "mmbisect/explore@1", ...r }));
@@ -316,6 +333,12 @@ function cmdExplore(args: string[], io: Io): number {
     `status ${r.status}; ${r.schedules} schedules run to the end, ${r.runs} runs, ${r.states} distinct states` +
     ` (reduction ${r.reduction ? "on" : "off"})`,
   ];
+  if (r.status === "timeout") {
+    lines.push(
+      `stopped by the time bound of ${p.common.timeout} s (--timeout): the counts and verdicts are ` +
+        "those of the schedules explored so far, and depend on the machine's speed",
+    );
+  }
   const maxima = Object.entries(r.maxima).map(([k, v]) => `${k}=${v}`).join(" ");
   if (maxima) lines.push(`driver counters, largest over all schedules: ${maxima}`);
   for (const [kind, c] of Object.entries(r.counterexamples)) {
@@ -354,7 +377,9 @@ function cmdCompare(args: string[], io: Io): number {
   const check = base
     ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
     : undefined;
-  const races = p.values.races ? compareRaces(scenarios, a, b) : undefined;
+  const races = p.values.races
+    ? compareRaces(scenarios, a, b, { timeout: p.common.timeout })
+    : undefined;
   if (p.values.json) {
     io.out(
       prettyJson({
@@ -372,7 +397,9 @@ function cmdCompare(args: string[], io: Io): number {
           races.length === 1 ? "" : "s"
         } changed):`,
         ...races.flatMap((r) => [
-          `  ${r.scenario}: ${verdictsText(r.from)} -> ${verdictsText(r.to)}`,
+          `  ${r.scenario}: ${verdictsText(r.from)}${r.fromStatus ? ` (${r.fromStatus})` : ""} -> ${
+            verdictsText(r.to)
+          }${r.toStatus ? ` (${r.toStatus})` : ""}`,
           ...r.replays.map((x) => `    replay: ${x}`),
         ]),
         "",
@@ -391,7 +418,11 @@ function cmdExplain(args: string[], io: Io): number {
   const revs = loadRevisions(p.common, revisionArgs([rArg]));
   const revision = resolveRevision(revs, rArg, p.common);
   sameTree(scenario, revision);
-  const e = explainOutcome(runScenario(scenario, revision), revision, scenario);
+  const e = explainOutcome(
+    runCell(scenario, revision, { timeout: p.common.timeout }),
+    revision,
+    scenario,
+  );
   io.out(p.values.json ? prettyJson(e) : formatExplanation(e));
   return 0;
 }
@@ -438,6 +469,7 @@ function cmdReport(args: string[], io: Io): number {
     const pr = progressOf(io, p.common, "exploring");
     races = exploreRaces(scenarios, chosen.filter((r) => shown.includes(r.id)), {
       onProgress: pr?.onCell,
+      timeout: p.common.timeout,
     });
     pr?.done();
   }

@@ -19,6 +19,11 @@
  * same state, which is the reduction a partial-order method would make; the
  * test suite checks on every race scenario that it never changes a verdict.
  *
+ * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
+ * leave what it explored so far. The walk keeps its path on an explicit stack
+ * and the state hash serialises without recursion, so a long scenario costs
+ * heap, not call stack.
+ *
  * @module
  */
 import type { ViolationKind } from "../check/checker.ts";
@@ -26,6 +31,7 @@ import { canonicalJson, fnv1a } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
 import { type Decider, Run, RunStopped, type ThreadView } from "../run/runner.ts";
+import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import type { Scenario } from "../run/scenario.ts";
 
 /** Whether a violation kind is reachable. */
@@ -37,6 +43,13 @@ export interface ExploreOptions {
   reduction?: boolean;
   /** Stop after this many runs (complete or pruned); the result is then "bounded". */
   maxRuns?: number;
+  /**
+   * Stop after this many seconds (default {@link DEFAULT_TIMEOUT_SECONDS});
+   * the result is then "timeout". `Infinity` sets no time bound.
+   */
+  timeout?: number;
+  /** A deadline to stop at instead of `timeout` (one shared by several explorations, say). */
+  deadline?: Deadline;
 }
 
 /** A counterexample: the thread chosen at each choice point, and what each thread did. */
@@ -55,8 +68,14 @@ export interface ExploreResult {
   scenario: string;
   /** Id of the revision it ran on. */
   revision: string;
-  /** "complete": every schedule explored; "bounded": `maxRuns` was hit. */
-  status: "complete" | "bounded";
+  /**
+   * "complete": every schedule explored; "bounded": `maxRuns` was hit;
+   * "timeout": the time bound was hit. When not complete, the counts, the
+   * verdicts and the endings are those of the schedules explored so far (a
+   * kind is "always" when every one of those reached it), and after a
+   * timeout they depend on the machine's speed.
+   */
+  status: "complete" | "bounded" | "timeout";
   /** Runs made: complete schedules plus runs stopped at a known state. */
   runs: number;
   /** Complete schedules (leaves) run to the end. */
@@ -78,13 +97,22 @@ export interface ExploreResult {
   maxima: Record<string, number>;
 }
 
+/**
+ * A schedule suffix as a shared list: every state's summary keeps the
+ * shortest suffix to each kind, and sharing the tails keeps that linear in
+ * the number of states rather than in states times depth.
+ */
+type Suffix = { name: string; rest: Suffix; length: number } | null;
+
+/** What the schedules below a choice point reach. */
 interface Summary {
+  /** The distinct sets of kinds they end with, each as "kind,kind". */
   sigs: Set<string>;
-  shortest: Map<string, string[]>;
+  /** The shortest suffix reaching each kind. */
+  shortest: Map<string, Suffix>;
+  /** The largest value of each numeric driver counter at their ends. */
   maxima: Map<string, number>;
 }
-
-class Bounded extends Error {}
 
 /** The explorer's state hash at a choice point. */
 export function stateHash(run: Run, histories: Map<string, string>): string {
@@ -154,12 +182,64 @@ export function replaySchedule(
   return { outcome: run.finish(decide), steps };
 }
 
+/** Runs between two reads of the clock: a run costs far more than reading it. */
+const POLL_EVERY = 16;
+
+/** A choice point being explored: the frame the recursion used to be. */
+interface Frame {
+  /** State hash at the point, the memo key. */
+  hash: string;
+  /** Threads that can run there, in the order they are explored. */
+  enabled: string[];
+  /** Index in `enabled` of the next child to explore. */
+  next: number;
+  /** Summary of the children explored so far. */
+  merged: Summary;
+}
+
+function emptySummary(): Summary {
+  return { sigs: new Set(), shortest: new Map(), maxima: new Map() };
+}
+
+/** Merges the summary of the child reached by choosing `name` into `into`. */
+function mergeChild(into: Summary, name: string, sub: Summary): void {
+  for (const s of sub.sigs) into.sigs.add(s);
+  for (const [key, v] of sub.maxima) {
+    into.maxima.set(key, Math.max(v, into.maxima.get(key) ?? v));
+  }
+  for (const [k, suffix] of sub.shortest) {
+    const cur = into.shortest.get(k);
+    if (cur === undefined || suffixLength(suffix) + 1 < suffixLength(cur)) {
+      into.shortest.set(k, { name, rest: suffix, length: suffixLength(suffix) + 1 });
+    }
+  }
+}
+
+function suffixLength(s: Suffix): number {
+  return s === null ? 0 : s.length;
+}
+
+function suffixArray(s: Suffix): string[] {
+  const out: string[] = [];
+  for (let x = s; x !== null; x = x.rest) out.push(x.name);
+  return out;
+}
+
 /**
- * Explores every schedule of `scenario` on `revision`.
+ * Explores every schedule of `scenario` on `revision`, depth first, within
+ * a run bound and a time bound.
+ *
+ * The walk keeps its path on an explicit stack, so its depth (the number of
+ * choice points of the longest schedule) costs heap, never call stack. When a
+ * bound stops it, the result holds what was explored so far: the schedules
+ * run to the end, the states seen, and the verdicts over those schedules
+ * (`status` says which bound; "always" then means on every schedule explored).
+ * A result cut short by the time bound depends on the machine's speed; one
+ * that completes, or stops at the run bound, is the same on every machine.
  *
  * @param scenario A loaded scenario (its `race` and `during` steps have threads to interleave).
  * @param revision A loaded revision.
- * @param opts Reduction and bound.
+ * @param opts Reduction and bounds.
  * @returns Verdicts per violation kind, counts and counterexamples.
  *
  * @example
@@ -167,7 +247,7 @@ export function replaySchedule(
  * import { loadRevisionDir, loadScenario } from "../../mod.ts";
  * import { explore } from "./explorer.ts";
  * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
- * const r = explore(loadScenario("scenarios/race-wp-copy-refault.json"), rev);
+ * const r = explore(loadScenario("scenarios/race-wp-copy-refault.json"), rev, { timeout: 10 });
  * console.log(r.status, r.verdicts);
  * ```
  */
@@ -178,14 +258,28 @@ export function explore(
 ): ExploreResult {
   const reduction = opts.reduction ?? true;
   const maxRuns = opts.maxRuns ?? 200_000;
+  const clock = opts.deadline ??
+    deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
   const memo = new Map<string, Summary>();
   let runs = 0;
   let schedules = 0;
   let states = 0;
   let status: ExploreResult["status"] = "complete";
 
-  function visit(prefix: string[]): Summary {
-    if (runs >= maxRuns) throw new Bounded();
+  /**
+   * Runs the schedule `prefix` up to its next choice point: a summary when
+   * the run ends there or the state is known, the new frame otherwise, or
+   * null when a bound stops the exploration first.
+   */
+  function enter(prefix: string[]): Summary | Frame | null {
+    if (runs >= maxRuns) {
+      status = "bounded";
+      return null;
+    }
+    if (clock.expired()) {
+      status = "timeout";
+      return null;
+    }
     runs++;
     const histories = new Map<string, string>();
     const run = new Run(scenario, revision, {
@@ -213,8 +307,8 @@ export function explore(
     }
     if (outcome) {
       schedules++;
-      const shortest = new Map<string, string[]>();
-      for (const k of outcome.kinds) shortest.set(k, []);
+      const shortest = new Map<string, Suffix>();
+      for (const k of outcome.kinds) shortest.set(k, null);
       const maxima = new Map<string, number>();
       for (const sec of outcome.secondaries) {
         for (const [key, v] of Object.entries(sec.state)) {
@@ -230,29 +324,50 @@ export function explore(
       if (seen) return seen;
     }
     states++;
-    const merged: Summary = { sigs: new Set(), shortest: new Map(), maxima: new Map() };
-    for (const name of enabled) {
-      const sub = visit([...prefix, name]);
-      for (const s of sub.sigs) merged.sigs.add(s);
-      for (const [key, v] of sub.maxima) {
-        merged.maxima.set(key, Math.max(v, merged.maxima.get(key) ?? v));
-      }
-      for (const [k, suffix] of sub.shortest) {
-        const cand = [name, ...suffix];
-        const cur = merged.shortest.get(k);
-        if (!cur || cand.length < cur.length) merged.shortest.set(k, cand);
-      }
-    }
-    if (reduction) memo.set(hash, merged);
-    return merged;
+    return { hash, enabled, next: 0, merged: emptySummary() };
   }
 
-  let root: Summary = { sigs: new Set(), shortest: new Map(), maxima: new Map() };
-  try {
-    root = visit([]);
-  } catch (e) {
-    if (!(e instanceof Bounded)) throw e;
-    status = "bounded";
+  // The path from the root to the choice point being explored, one frame per
+  // choice point, and the thread chosen at each (the schedule prefix).
+  const stack: Frame[] = [];
+  const path: string[] = [];
+  let root = emptySummary();
+  let done: Summary | null = null;
+  const first = enter(path);
+  if (first !== null && "hash" in first) stack.push(first);
+  else if (first !== null) root = first;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (done !== null) {
+      mergeChild(top.merged, top.enabled[top.next - 1], done);
+      done = null;
+    }
+    if (top.next === top.enabled.length) {
+      stack.pop();
+      path.pop();
+      if (reduction) memo.set(top.hash, top.merged);
+      if (stack.length === 0) root = top.merged;
+      done = top.merged;
+      continue;
+    }
+    path.push(top.enabled[top.next++]);
+    const child = enter(path);
+    if (child === null) {
+      // A bound stopped the walk: fold each open frame's partial summary into
+      // its parent's, never into the memo (it does not hold every future).
+      for (let i = stack.length - 1; i > 0; i--) {
+        const f = stack[i - 1];
+        mergeChild(f.merged, f.enabled[f.next - 1], stack[i].merged);
+      }
+      root = stack[0].merged;
+      break;
+    }
+    if ("hash" in child) {
+      stack.push(child);
+    } else {
+      path.pop();
+      done = child;
+    }
   }
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
@@ -261,7 +376,7 @@ export function explore(
   for (const kind of kinds) {
     const n = endings.filter((e) => e.includes(kind)).length;
     verdicts[kind] = n === endings.length ? "always" : "sometimes";
-    const schedule = root.shortest.get(kind)!;
+    const schedule = suffixArray(root.shortest.get(kind)!);
     counterexamples[kind] = {
       schedule,
       steps: replaySchedule(scenario, revision, schedule).steps,

@@ -172,16 +172,134 @@ export function pteHolder(mm: string, addr: number): string {
   return `pte:${mm}:${hex(addr)}`;
 }
 
-/** Serialises a value with sorted keys, so equal states give equal strings. */
+/**
+ * Serialises a value with sorted keys, so equal states give equal strings.
+ *
+ * The bytes are those of `JSON.stringify` with a replacer that sorts each
+ * object's keys (which is what this function was first), so every hash
+ * pinned before stays valid: `toJSON` is honoured, `undefined`, functions and
+ * symbols are left out of objects and read `null` in arrays, a non-finite
+ * number reads `null`, and an object's keys that are array indexes come first
+ * in numeric order, as the engine orders them. It walks the value with an
+ * explicit stack instead of recursing, so its depth is bounded by memory,
+ * not by the call stack: a state or a scenario nested thousands of levels
+ * deep serialises like any other.
+ *
+ * @param value A JSON-able value.
+ * @returns Its canonical JSON text.
+ * @throws {TypeError} On a cycle, a BigInt, or a top-level value JSON cannot
+ * represent (`undefined`, a function).
+ *
+ * @example
+ * ```ts
+ * import { canonicalJson } from "./state.ts";
+ * console.log(canonicalJson({ b: [1, undefined], a: { "10": 0, "9": 0 } }));
+ * // {"a":{"9":0,"10":0},"b":[1,null]}
+ * ```
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
-      return out;
+  let out = "";
+  const stack: JsonFrame[] = [];
+  // The objects being serialised, from the root down, for finding a cycle.
+  // Kept only past CYCLE_DEPTH: a cycle is infinitely deep, so it gets there,
+  // and the shallow values of every day pay nothing for it.
+  let open = null as Set<object> | null;
+  const write = (v: unknown): boolean => {
+    if (v === null) out += "null";
+    else if (typeof v === "string") out += JSON.stringify(v);
+    else if (typeof v === "number") out += Number.isFinite(v) ? String(v) : "null";
+    else if (typeof v === "boolean") out += v ? "true" : "false";
+    else if (typeof v === "bigint") throw new TypeError("Cannot serialise a BigInt as JSON");
+    else if (typeof v === "object") {
+      if (open === null && stack.length >= CYCLE_DEPTH) open = new Set(stack.map((f) => f.holder));
+      if (open !== null) {
+        if (open.has(v)) throw new TypeError("Cannot serialise a circular structure as JSON");
+        open.add(v);
+      }
+      const holder = v as Record<string, unknown>;
+      if (Array.isArray(v)) {
+        out += "[";
+        stack.push({ holder, keys: null, size: v.length, i: 0, written: false });
+      } else {
+        out += "{";
+        const keys = sortedKeys(holder);
+        stack.push({ holder, keys, size: keys.length, i: 0, written: false });
+      }
+    } else return false;
+    return true;
+  };
+  if (!write(toJsonValue(value, ""))) {
+    throw new TypeError(`Cannot serialise ${typeof value} as JSON`);
+  }
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1];
+    if (f.i === f.size) {
+      out += f.keys === null ? "]" : "}";
+      open?.delete(f.holder);
+      stack.pop();
+      continue;
     }
-    return v;
-  });
+    if (f.keys === null) {
+      const v = toJsonValue(f.holder[f.i], String(f.i));
+      f.i++;
+      if (f.written) out += ",";
+      f.written = true;
+      if (!write(v)) out += "null";
+    } else {
+      const key = f.keys[f.i++];
+      const v = toJsonValue(f.holder[key], key);
+      if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+      if (f.written) out += ",";
+      f.written = true;
+      out += JSON.stringify(key) + ":";
+      write(v);
+    }
+  }
+  return out;
+}
+
+/** Depth past which {@link canonicalJson} looks for cycles. */
+const CYCLE_DEPTH = 1000;
+
+/** An array or object being serialised by {@link canonicalJson}. */
+interface JsonFrame {
+  holder: Record<string, unknown>;
+  /** The object's keys in output order; null for an array. */
+  keys: string[] | null;
+  size: number;
+  /** The next element or key. */
+  i: number;
+  /** Whether a member was written, for the commas. */
+  written: boolean;
+}
+
+/** What `JSON.stringify` serialises for a value: the result of its `toJSON`, if any. */
+function toJsonValue(v: unknown, key: string): unknown {
+  if ((typeof v === "object" && v !== null) || typeof v === "bigint") {
+    const f = (v as { toJSON?: unknown }).toJSON;
+    if (typeof f === "function") return f.call(v, key);
+  }
+  return v;
+}
+
+/**
+ * An object's own enumerable keys in the order a key-sorted copy of it has:
+ * its array indexes first, in numeric order (the engine lists them first,
+ * in that order, whatever the insertion order), then the others sorted.
+ */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  let n = 0;
+  while (n < keys.length && isArrayIndex(keys[n])) n++;
+  if (n === 0) return keys.sort();
+  return n === keys.length ? keys : [...keys.slice(0, n), ...keys.slice(n).sort()];
+}
+
+/** Whether a key is an array index: a canonical integer below 2^32 - 1. */
+function isArrayIndex(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  return /^(?:0|[1-9][0-9]{0,9})$/.test(k) && Number(k) < 4294967295;
 }
 
 /**

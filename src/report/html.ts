@@ -350,7 +350,8 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
           pass: "no violation",
           fail: "the violation kinds observed",
           unsupported: "a step the revision or driver cannot run",
-          timeout: "a bound stopped the run",
+          timeout:
+            "a bound stopped the run: a step's scheduling points, or the time bound (--timeout), after which what ran depends on the machine's speed",
         }[s]
       }</li>`
     ),
@@ -526,7 +527,7 @@ function raceSection(t: RaceTable): string[] {
   const e = escapeHtml;
   const out = [
     '<section id="races"><h2>Races (every schedule explored)</h2>',
-    '<p>Each cell is what the explorer found over every interleaving of the scenario\'s threads: a violation kind reached on "always" or "sometimes" the schedules, or "never".</p>',
+    '<p>Each cell is what the explorer found over every interleaving of the scenario\'s threads: a violation kind reached on "always" or "sometimes" the schedules, or "never". A cell marked "(timeout)" (the time bound, --timeout) or "(bounded)" (the run bound) holds what the schedules explored before that bound found; a timed-out cell\'s counts depend on the machine\'s speed.</p>',
   ];
   for (const s of t.scenarios) {
     out.push(
@@ -536,8 +537,14 @@ function raceSection(t: RaceTable): string[] {
     for (const r of t.revisions) {
       const x = t.results.find((y) => y.scenario === s && y.revision === r);
       if (!x) continue;
-      const cls = Object.keys(x.verdicts).length ? "st-fail" : "st-pass";
-      const sym = Object.keys(x.verdicts).length ? STATUS_SYMBOLS.fail : STATUS_SYMBOLS.pass;
+      // A partial exploration shows as one whatever it saw, so it never reads as a clean pass.
+      const st = x.status !== "complete"
+        ? "timeout"
+        : Object.keys(x.verdicts).length
+        ? "fail"
+        : "pass";
+      const cls = `st-${st}`;
+      const sym = STATUS_SYMBOLS[st];
       out.push(
         `<tr><th scope="row">${e(r)}</th><td class="${cls} mono">${sym} ${
           e(raceCell(x))

@@ -89,7 +89,8 @@ export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): stri
     'A cell reads "pass" or the violation kinds the run observed. Revisions marked * are',
     "candidates (fixes or variants proposed in a thread), shown after the revision they follow.",
     'A run that did not complete reads "timeout" (a bound stopped it) or "unsupported" (a step',
-    "the revision or driver cannot run), with the kinds it observed.",
+    "the revision or driver cannot run), with the kinds it observed. A run stopped by the time",
+    "bound (--timeout) holds the steps it ran before, which depend on the machine's speed.",
   ];
   if (opts.baseline) out.push("", ...baselineSection(opts.baseline));
   for (const d of diffs) out.push("", ...lineageSection(matrix, d));

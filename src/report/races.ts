@@ -28,7 +28,8 @@ export interface RaceTable {
  *
  * @param scenarios Loaded scenarios (those without threads are skipped).
  * @param revisions Loaded revisions.
- * @param opts `onProgress`, called after each exploration with the number done and the total.
+ * @param opts `onProgress`, called after each exploration with the number done and the total;
+ * `timeout`, the time bound of each exploration in seconds (the explorer's default when absent).
  * @returns The explorer results, scenario-major.
  *
  * @example
@@ -42,7 +43,7 @@ export interface RaceTable {
 export function exploreRaces(
   scenarios: Scenario[],
   revisions: Revision[],
-  opts: { onProgress?: (done: number, total: number) => void } = {},
+  opts: { onProgress?: (done: number, total: number) => void; timeout?: number } = {},
 ): RaceTable {
   const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
   const revs = revisions.filter((r) => races.some((s) => applies(s, r)));
@@ -51,7 +52,7 @@ export function exploreRaces(
   for (const s of races) {
     for (const r of revs) {
       if (!applies(s, r)) continue;
-      results.push(explore(s, r));
+      results.push(explore(s, r, { timeout: opts.timeout }));
       opts.onProgress?.(results.length, total);
     }
   }
@@ -59,16 +60,27 @@ export function exploreRaces(
 }
 
 /**
- * A race cell: "never", or each kind with its reach, marked "(bounded)"
- * when the exploration stopped at its bound.
+ * A race cell: "never", or each kind with its reach. An exploration that a
+ * bound stopped is marked "(bounded)" (the run bound) or "(timeout)" (the
+ * time bound), and its kinds are those of the schedules explored so far
+ * ("none seen" when none reached one).
  *
  * @param r The explorer result.
  * @returns The cell text.
+ *
+ * @example
+ * ```ts
+ * import { raceCell } from "./races.ts";
+ * import type { ExploreResult } from "../explore/explorer.ts";
+ * const r = { status: "timeout", verdicts: { "use-after-free": "sometimes" } };
+ * console.log(raceCell(r as unknown as ExploreResult)); // "use-after-free sometimes (timeout)"
+ * ```
  */
 export function raceCell(r: ExploreResult): string {
   const kinds = Object.entries(r.verdicts);
-  const text = kinds.length ? kinds.map(([k, v]) => `${k} ${v}`).join(", ") : "never";
-  return r.status === "complete" ? text : `${text} (bounded)`;
+  const none = r.status === "complete" ? "never" : "none seen";
+  const text = kinds.length ? kinds.map(([k, v]) => `${k} ${v}`).join(", ") : none;
+  return r.status === "complete" ? text : `${text} (${r.status})`;
 }
 
 /** Driver counters whose maxima show the HMM trade-off. */
@@ -89,6 +101,9 @@ export function renderRaces(t: RaceTable): string[] {
     "",
     "Each cell is what the explorer found over every interleaving of the scenario's threads:",
     'a violation kind reached on "always" or "sometimes" the schedules, or "never".',
+    'A cell marked "(timeout)" (the time bound, --timeout) or "(bounded)" (the run bound) holds',
+    "what the schedules explored before that bound found; a timed-out cell's counts depend on the",
+    "machine's speed.",
     "",
   ];
   for (const s of t.scenarios) {
@@ -129,15 +144,22 @@ export interface RaceChange {
   to: ExploreResult["verdicts"];
   /** The shortest schedule reaching each kind that is new on the second revision. */
   replays: string[];
+  /** Set when a bound stopped the exploration on the first revision: its verdicts are partial. */
+  fromStatus?: "bounded" | "timeout";
+  /** Set when a bound stopped the exploration on the second revision. */
+  toStatus?: "bounded" | "timeout";
 }
 
 /**
  * Explores every race scenario on two revisions and keeps those whose
- * verdicts differ.
+ * verdicts differ, and those a bound stopped on either revision (whose
+ * verdicts are partial, so that "same" is not claimed for them).
  *
  * @param scenarios Loaded scenarios (those without a `race` step are skipped).
  * @param a The first revision.
  * @param b The second revision.
+ * @param opts `timeout`, the time bound of each exploration in seconds (the explorer's default
+ * when absent).
  * @returns The scenarios whose explored verdicts differ, in scenario order.
  *
  * @example
@@ -149,19 +171,28 @@ export interface RaceChange {
  * console.log(compareRaces(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu")).length);
  * ```
  */
-export function compareRaces(scenarios: Scenario[], a: Revision, b: Revision): RaceChange[] {
+export function compareRaces(
+  scenarios: Scenario[],
+  a: Revision,
+  b: Revision,
+  opts: { timeout?: number } = {},
+): RaceChange[] {
   const out: RaceChange[] = [];
   const races = scenarios.filter((x) =>
     x.steps.some((st) => st.threads) && applies(x, a) && applies(x, b)
   );
   for (const s of races) {
-    const x = explore(s, a);
-    const y = explore(s, b);
-    if (JSON.stringify(x.verdicts) === JSON.stringify(y.verdicts)) continue;
+    const x = explore(s, a, opts);
+    const y = explore(s, b, opts);
+    const complete = x.status === "complete" && y.status === "complete";
+    if (complete && JSON.stringify(x.verdicts) === JSON.stringify(y.verdicts)) continue;
     const replays = Object.entries(y.counterexamples)
       .filter(([k]) => !(k in x.verdicts))
       .map(([, c]) => c!.replay);
-    out.push({ scenario: s.id, from: x.verdicts, to: y.verdicts, replays });
+    const change: RaceChange = { scenario: s.id, from: x.verdicts, to: y.verdicts, replays };
+    if (x.status !== "complete") change.fromStatus = x.status;
+    if (y.status !== "complete") change.toStatus = y.status;
+    out.push(change);
   }
   return out;
 }

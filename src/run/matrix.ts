@@ -1,12 +1,14 @@
 /**
- * The matrix: every scenario run on every revision.
+ * The matrix: every scenario run on every revision, each cell within a time
+ * bound.
  *
  * @module
  */
 import type { Scenario } from "./scenario.ts";
 import type { Revision } from "./revision.ts";
 import { type Outcome } from "./outcome.ts";
-import { runScenario } from "./runner.ts";
+import { Run } from "./runner.ts";
+import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "./deadline.ts";
 
 /**
  * Whether a scenario runs on a revision: both are written for the same
@@ -32,8 +34,69 @@ export interface Matrix {
   cells: Outcome[];
 }
 
+/** Options of {@link runCell}. */
+export interface CellOptions {
+  /**
+   * The time bound of the cell, in seconds (default
+   * {@link DEFAULT_TIMEOUT_SECONDS}; `Infinity` for none).
+   */
+  timeout?: number;
+  /** A deadline to stop at instead of `timeout` (tests pass one with a fake clock). */
+  deadline?: Deadline;
+}
+
+/** Options of {@link runMatrix}. */
+export interface MatrixOptions {
+  /** The time bound of each cell, in seconds (see {@link CellOptions.timeout}). */
+  timeout?: number;
+  /** Called after each cell with the number of cells done and the total. */
+  onCell?: (done: number, total: number) => void;
+}
+
 /**
- * Runs every scenario on every revision.
+ * Runs `scenario` on `revision` as `runScenario()` does, within a time
+ * bound checked before each step. When the bound passes first, the run stops
+ * there: the outcome holds the steps run so far and the checkers' verdict on
+ * them, and its `aborted` reads "step N: time bound reached after S s", which
+ * makes its status `timeout`. Such an outcome depends on the machine's speed;
+ * one that completes is the same on every machine.
+ *
+ * @param scenario A loaded scenario.
+ * @param revision A loaded revision of its kernel tree.
+ * @param opts The time bound.
+ * @returns The outcome.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { runCell } from "./matrix.ts";
+ * const v5 = loadRevisionDir("patches").find((r) => r.id === "emmu-v5")!;
+ * const out = runCell(loadScenario("scenarios/wp-reuse-after-fork.json"), v5, { timeout: 5 });
+ * console.log(out.verdict, out.aborted);
+ * ```
+ */
+export function runCell(scenario: Scenario, revision: Revision, opts: CellOptions = {}): Outcome {
+  const clock = opts.deadline ?? deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS);
+  const run = new Run(scenario, revision);
+  for (let i = 0; i < scenario.steps.length && !run.aborted; i++) {
+    if (clock.expired()) {
+      run.aborted = `step ${i}: time bound reached after ${clock.seconds} s`;
+      break;
+    }
+    run.runStep(i);
+  }
+  // finish() runs no step once `aborted` is set; it runs the end-of-run checks.
+  return run.finish();
+}
+
+/**
+ * Runs every scenario on every revision of its kernel tree, each cell within
+ * its own time bound (see {@link runCell}).
+ *
+ * @param scenarios Loaded scenarios.
+ * @param revisions Loaded revisions.
+ * @param opts The time bound of each cell, and a progress callback.
+ * @returns The matrix.
  *
  * @example
  * ```ts
@@ -45,15 +108,15 @@ export interface Matrix {
 export function runMatrix(
   scenarios: Scenario[],
   revisions: Revision[],
-  onCell?: (done: number, total: number) => void,
+  opts: MatrixOptions = {},
 ): Matrix {
   const cells: Outcome[] = [];
   const total = scenarios.reduce((n, s) => n + revisions.filter((r) => applies(s, r)).length, 0);
   for (const s of scenarios) {
     for (const r of revisions) {
       if (!applies(s, r)) continue;
-      cells.push(runScenario(s, r));
-      onCell?.(cells.length, total);
+      cells.push(runCell(s, r, { timeout: opts.timeout }));
+      opts.onCell?.(cells.length, total);
     }
   }
   return { scenarios, revisions, cells };
