@@ -3,30 +3,28 @@
  * and reports, for each violation kind, whether it is reachable always,
  * sometimes or never, with the shortest schedule that reaches it.
  *
- * Schedules are explored depth first by replay: each run starts from a
- * fresh world and follows a prefix of thread choices. A choice is made only
- * at a scheduling point where more than one thread can run (every lock
- * acquisition, and the explicit points of the kernel paths and drivers).
+ * The search is stateful and depth first: at a choice point (a scheduling
+ * point where more than one thread can run) the run is copied, and each copy
+ * goes on with one of the threads. Nothing is replayed.
  *
- * Reduction: at each choice point the explorer hashes the whole state (the
- * model, the notifier lists, every secondary, the locks held, every checker's
- * memory, the violations and return values so far, and for each thread the
- * history of its scheduling points and the values it declares it keeps
- * across the last one). Two prefixes that reach the same hash have the same
- * futures, so the subtree is explored once and its summary (the violation
- * sets reachable from it, the shortest suffix reaching each kind) reused.
- * Schedules that differ only in the order of independent steps meet at the
- * same state, which is the reduction a partial-order method would make; the
- * test suite checks on every race scenario that it never changes a verdict.
+ * Reduction (state caching): a run is plain data all the way down (the
+ * model, locks, chain, drivers, checkers' memory, violations and returns, and
+ * every thread's stack of frames), and the state hash encodes exactly what the
+ * copy copies. Two choice points with the same encoding have the same
+ * futures, so the subtree is explored once and its summary (the endings
+ * reachable from it, the shortest suffix reaching each kind) reused. The
+ * test suite checks on every race scenario that merging and the search order
+ * never change the endings.
  *
  * @module
  */
 import type { ViolationKind } from "../check/checker.ts";
-import { canonicalJson, fnv1a } from "../model/state.ts";
+import { fnv1a } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
-import { type Decider, Run, RunStopped, type ThreadView } from "../run/runner.ts";
+import { type Decider, Run } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
+import { cloneGraph, encodeGraph, reachable } from "./_graph.ts";
 
 /** Whether a violation kind is reachable. */
 export type Reach = "always" | "sometimes" | "never";
@@ -35,8 +33,12 @@ export type Reach = "always" | "sometimes" | "never";
 export interface ExploreOptions {
   /** Merge schedules that reach the same state (default true). */
   reduction?: boolean;
-  /** Stop after this many runs (complete or pruned); the result is then "bounded". */
+  /** Stop after this many runs (transitions from a choice point); the result is then "bounded". */
   maxRuns?: number;
+  /** Try the threads at each choice point in reverse priority order (for soundness tests). */
+  reverse?: boolean;
+  /** Also collect the final state digest of every ending ({@link ExploreResult.finals}). */
+  finals?: boolean;
 }
 
 /** A counterexample: the thread chosen at each choice point, and what each thread did. */
@@ -57,7 +59,7 @@ export interface ExploreResult {
   revision: string;
   /** "complete": every schedule explored; "bounded": `maxRuns` was hit. */
   status: "complete" | "bounded";
-  /** Runs made: complete schedules plus runs stopped at a known state. */
+  /** Runs made: transitions taken from a choice point. */
   runs: number;
   /** Complete schedules (leaves) run to the end. */
   schedules: number;
@@ -76,41 +78,83 @@ export interface ExploreResult {
    * schedule (`<secondary>.<counter>`), e.g. how long invalidations stalled.
    */
   maxima: Record<string, number>;
+  /** With {@link ExploreOptions.finals}: every distinct ending as `kinds|final state digest`, sorted. */
+  finals?: string[];
 }
 
 interface Summary {
   sigs: Set<string>;
+  finals: Set<string>;
   shortest: Map<string, string[]>;
   maxima: Map<string, number>;
 }
 
-class Bounded extends Error {}
+/** A choice point on the search stack. */
+interface Node {
+  run: Run;
+  hash: string;
+  names: string[];
+  next: number;
+  via: string;
+  merged: Summary;
+}
 
-/** The explorer's state hash at a choice point. */
-export function stateHash(run: Run, histories: Map<string, string>): string {
-  const secs = Object.keys(run.chain.secondaries).sort().map((id) => {
-    const s = run.chain.secondaries[id];
-    return [id, s.mappings(), s.summary()];
-  });
-  const threads = run.threads.map((t) => [
-    t.name,
-    t.done,
-    histories.get(t.name) ?? "",
-    t.last?.locals ?? null,
-    t.last?.blockedOn ?? null,
-  ]);
-  return fnv1a(canonicalJson([
-    run.kernel.step,
-    run.kernel.state,
-    run.chain.lists,
-    run.chain.snapshot(),
-    secs,
-    run.kernel.owners,
-    threads,
-    run.checkers.map((c) => c.snapshot?.() ?? null),
-    run.violations.map((v) => `${v.kind}|${v.where}|${v.detail}`),
-    run.returns,
-  ]));
+function emptySummary(): Summary {
+  return { sigs: new Set(), finals: new Set(), shortest: new Map(), maxima: new Map() };
+}
+
+/** What a complete schedule ends with. */
+function leaf(outcome: Outcome, finals: boolean): Summary {
+  const sig = outcome.kinds.join(",");
+  const shortest = new Map<string, string[]>();
+  for (const k of outcome.kinds) shortest.set(k, []);
+  const maxima = new Map<string, number>();
+  for (const sec of outcome.secondaries) {
+    for (const [key, v] of Object.entries(sec.state)) {
+      if (typeof v === "number") maxima.set(`${sec.id}.${key}`, v);
+    }
+  }
+  const f = new Set<string>(finals ? [`${sig}|${outcome.stateDigest}`] : []);
+  return { sigs: new Set([sig]), finals: f, shortest, maxima };
+}
+
+/** Adds what a child (reached by running `name`) leads to into its parent's summary. */
+function combine(into: Summary, name: string, sub: Summary): void {
+  for (const s of sub.sigs) into.sigs.add(s);
+  for (const s of sub.finals) into.finals.add(s);
+  for (const [key, v] of sub.maxima) {
+    into.maxima.set(key, Math.max(v, into.maxima.get(key) ?? v));
+  }
+  for (const [k, suffix] of sub.shortest) {
+    const cur = into.shortest.get(k);
+    if (!cur || suffix.length + 1 < cur.length) into.shortest.set(k, [name, ...suffix]);
+  }
+}
+
+/**
+ * The state hash of a run at a choice point: a digest of everything a copy
+ * of the run would copy (see {@link explore}).
+ *
+ * @param run A run stopped at a choice point ({@link Run.next} returned names).
+ * @returns 16 hex digits.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenario, Run } from "../../mod.ts";
+ * import { stateHash } from "./explorer.ts";
+ * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
+ * const run = new Run(loadScenario("scenarios/race-unregister-dispatch.json"), rev, { preemptive: true });
+ * run.next();
+ * console.log(stateHash(run));
+ * ```
+ */
+export function stateHash(run: Run): string {
+  return fnv1a(encodeGraph(run, sharedInputs(run)));
+}
+
+/** The immutable inputs every copy of a run shares. */
+function sharedInputs(run: Run): Map<object, number> {
+  return reachable(run.scenario, run.revision, run.opts, run.checkers);
 }
 
 /**
@@ -178,82 +222,68 @@ export function explore(
 ): ExploreResult {
   const reduction = opts.reduction ?? true;
   const maxRuns = opts.maxRuns ?? 200_000;
+  const finals = opts.finals ?? false;
   const memo = new Map<string, Summary>();
+  const first = new Run(scenario, revision, { preemptive: true, trace: false });
+  // The inputs every copy shares; everything else reachable from a run is its state.
+  const shared = sharedInputs(first);
+  const copy = <T>(v: T): T => cloneGraph(v, shared);
   let runs = 0;
   let schedules = 0;
   let states = 0;
   let status: ExploreResult["status"] = "complete";
+  const stack: Node[] = [];
+  let root: Summary | null = null;
 
-  function visit(prefix: string[]): Summary {
-    if (runs >= maxRuns) throw new Bounded();
-    runs++;
-    const histories = new Map<string, string>();
-    const run = new Run(scenario, revision, {
-      preemptive: true,
-      trace: false,
-      onPoint: (_step, thread, p) => {
-        histories.set(thread, fnv1a((histories.get(thread) ?? "") + "|" + p.label));
-      },
-    });
-    let i = 0;
-    let stop: { enabled: string[]; hash: string } | null = null;
-    const decide: Decider = (enabled: ThreadView[], r: Run) => {
-      if (i < prefix.length) {
-        const want = prefix[i++];
-        return enabled.find((t) => t.name === want) ?? null;
-      }
-      stop = { enabled: enabled.map((t) => t.name), hash: stateHash(r, histories) };
-      return null;
-    };
-    let outcome: Outcome | undefined;
-    try {
-      outcome = run.finish(decide);
-    } catch (e) {
-      if (!(e instanceof RunStopped)) throw e;
-    }
-    if (outcome) {
+  /** Runs `run` to its next choice point: a leaf's summary, a known state's, or null after pushing a node. */
+  const enter = (run: Run, via: string): Summary | null => {
+    const names = run.next();
+    if (!names) {
       schedules++;
-      const shortest = new Map<string, string[]>();
-      for (const k of outcome.kinds) shortest.set(k, []);
-      const maxima = new Map<string, number>();
-      for (const sec of outcome.secondaries) {
-        for (const [key, v] of Object.entries(sec.state)) {
-          if (typeof v === "number") maxima.set(`${sec.id}.${key}`, v);
-        }
-      }
-      return { sigs: new Set([outcome.kinds.join(",")]), shortest, maxima };
+      return leaf(run.outcome(), finals);
     }
-    if (!stop) throw new Error(`replay of ${prefix.join(",")} diverged`);
-    const { enabled, hash } = stop as { enabled: string[]; hash: string };
+    const hash = fnv1a(encodeGraph(run, shared));
     if (reduction) {
       const seen = memo.get(hash);
       if (seen) return seen;
     }
     states++;
-    const merged: Summary = { sigs: new Set(), shortest: new Map(), maxima: new Map() };
-    for (const name of enabled) {
-      const sub = visit([...prefix, name]);
-      for (const s of sub.sigs) merged.sigs.add(s);
-      for (const [key, v] of sub.maxima) {
-        merged.maxima.set(key, Math.max(v, merged.maxima.get(key) ?? v));
-      }
-      for (const [k, suffix] of sub.shortest) {
-        const cand = [name, ...suffix];
-        const cur = merged.shortest.get(k);
-        if (!cur || cand.length < cur.length) merged.shortest.set(k, cand);
-      }
-    }
-    if (reduction) memo.set(hash, merged);
-    return merged;
-  }
+    if (opts.reverse) names.reverse();
+    stack.push({ run, hash, names, next: 0, via, merged: emptySummary() });
+    return null;
+  };
+  const settle = (via: string, sub: Summary) => {
+    if (stack.length === 0) root = sub;
+    else combine(stack[stack.length - 1].merged, via, sub);
+  };
 
-  let root: Summary = { sigs: new Set(), shortest: new Map(), maxima: new Map() };
-  try {
-    root = visit([]);
-  } catch (e) {
-    if (!(e instanceof Bounded)) throw e;
-    status = "bounded";
+  const r0 = enter(first, "");
+  if (r0) root = r0;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next < top.names.length) {
+      if (runs >= maxRuns) {
+        status = "bounded";
+        break;
+      }
+      runs++;
+      const name = top.names[top.next++];
+      // The last child may take the node's own run: nothing else needs it.
+      const child = top.next < top.names.length ? top.run.fork(copy) : top.run;
+      child.pick(name);
+      const sub = enter(child, name);
+      if (sub) combine(top.merged, name, sub);
+      continue;
+    }
+    stack.pop();
+    if (reduction) memo.set(top.hash, top.merged);
+    settle(top.via, top.merged);
   }
+  if (status === "bounded") {
+    // What was explored so far: fold the open nodes into the root.
+    while (stack.length > 0) settle(stack[stack.length - 1].via, stack.pop()!.merged);
+  }
+  root ??= emptySummary();
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
   const verdicts: ExploreResult["verdicts"] = {};
@@ -280,5 +310,6 @@ export function explore(
     endings,
     counterexamples,
     maxima: Object.fromEntries([...root.maxima].sort(([a], [b]) => a.localeCompare(b))),
+    ...(finals ? { finals: [...root.finals].sort() } : {}),
   };
 }
