@@ -19,7 +19,7 @@
  * @module
  */
 import type { ViolationKind } from "../check/checker.ts";
-import { fnv1a } from "../model/state.ts";
+import { digest, fnv1a } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
 import { type Decider, Run } from "../run/runner.ts";
@@ -103,18 +103,19 @@ function emptySummary(): Summary {
   return { sigs: new Set(), finals: new Set(), shortest: new Map(), maxima: new Map() };
 }
 
-/** What a complete schedule ends with. */
-function leaf(outcome: Outcome, finals: boolean): Summary {
-  const sig = outcome.kinds.join(",");
+/** What a complete schedule ends with (the parts of its outcome the explorer reports). */
+function leaf(run: Run, finals: boolean): Summary {
+  const kinds = [...new Set(run.violations.map((v) => v.kind))].sort();
+  const sig = kinds.join(",");
   const shortest = new Map<string, string[]>();
-  for (const k of outcome.kinds) shortest.set(k, []);
+  for (const k of kinds) shortest.set(k, []);
   const maxima = new Map<string, number>();
-  for (const sec of outcome.secondaries) {
-    for (const [key, v] of Object.entries(sec.state)) {
-      if (typeof v === "number") maxima.set(`${sec.id}.${key}`, v);
+  for (const id of Object.keys(run.chain.secondaries).sort()) {
+    for (const [key, v] of Object.entries(run.chain.secondaries[id].summary())) {
+      if (typeof v === "number") maxima.set(`${id}.${key}`, v);
     }
   }
-  const f = new Set<string>(finals ? [`${sig}|${outcome.stateDigest}`] : []);
+  const f = new Set<string>(finals ? [`${sig}|${digest(run.kernel.state)}`] : []);
   return { sigs: new Set([sig]), finals: f, shortest, maxima };
 }
 
@@ -240,9 +241,10 @@ export function explore(
     const names = run.next();
     if (!names) {
       schedules++;
-      return leaf(run.outcome(), finals);
+      return leaf(run, finals);
     }
-    const hash = fnv1a(encodeGraph(run, shared));
+    // The encoding itself is the key: no collision can merge two states.
+    const hash = encodeGraph(run, shared);
     if (reduction) {
       const seen = memo.get(hash);
       if (seen) return seen;

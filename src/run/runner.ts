@@ -126,6 +126,8 @@ export class Run implements CheckContext {
   readonly listeners: string[][] = [];
   /** Return value of each step run so far. */
   readonly returns: OpResult[] = [];
+  /** Callouts the kernel has made, trace or not. */
+  callouts = 0;
   /** Set when a step stopped on a deadlock or BUG; no later step runs. */
   aborted?: string;
   /** The registered checkers observing this run (stateless definitions). */
@@ -203,9 +205,12 @@ export class Run implements CheckContext {
 
   /** Hands an observation to the trace and every checker. */
   observe(o: Observation): void {
-    if (o.type === "callout" && this.opts.trace !== false) {
-      this.trace.push(o.ev);
-      this.listeners.push(o.listeners);
+    if (o.type === "callout") {
+      this.callouts++;
+      if (this.opts.trace !== false) {
+        this.trace.push(o.ev);
+        this.listeners.push(o.listeners);
+      }
     }
     this.checkers.forEach((c, i) => c.observe?.(this, o, this.memory[i]));
   }
@@ -373,6 +378,7 @@ export class Run implements CheckContext {
       violations: this.violations,
       trace: this.trace,
       listeners: this.listeners,
+      callouts: this.callouts,
       returns: this.returns,
       aborted: this.aborted,
       world: this.world,
