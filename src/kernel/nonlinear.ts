@@ -20,7 +20,7 @@ import type { FileObj, Mm, MmState, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { allocPage, getPage, putPage, sortVmas, vpn } from "../model/state.ts";
 import { Kernel, lock } from "./context.ts";
-import { call, defPath, go, ret, runToEnd } from "./steps.ts";
+import { call, defPath, go, type PathRef, ret, runToEnd } from "./steps.ts";
 import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "./pgtable.ts";
 import { doMunmap } from "./mmap.ts";
 
@@ -161,7 +161,9 @@ function pageProtNone(vma: Vma): boolean {
  * `zap_pte()` of what was there; the caller's page reference becomes the
  * pte's. Returns 0, or -ENOMEM when a page-table page cannot be allocated.
  */
-export const installPage = defPath<
+export const installPage: PathRef<
+  { mm: string; addr: number; pfn: number; prot: number; holder: string }
+> = defPath<
   { mm: string; addr: number; pfn: number; prot: number; holder: string },
   Record<never, never>,
   Kernel
@@ -400,7 +402,14 @@ function populateOps(k: Kernel, vma: Vma, nonblock: boolean): PopulateOps {
  * `sys_remap_file_pages(start, size, prot, pgoff, flags)` as the revision
  * computes it. Returns 0 or a negative errno.
  */
-export const sysRemapFilePages25 = defPath<
+export const sysRemapFilePages25: PathRef<{
+  mm: string;
+  startIn: number;
+  sizeIn: number;
+  protIn: number;
+  pgoffIn: number;
+  flags: number;
+}> = defPath<
   {
     mm: string;
     startIn: number;
@@ -493,7 +502,7 @@ export interface Mmap25 {
  * drops mmap_sem and calls `sys_remap_file_pages()`, ignoring its result.
  * Returns the address.
  */
-export const doMmap25 = defPath<
+export const doMmap25: PathRef<{ mm: string; a: Mmap25 }> = defPath<
   { mm: string; a: Mmap25 },
   // vma: the new vma, by value, until it is inserted; p: make_pages_present()'s address
   { vma?: Vma; p: number },
@@ -575,7 +584,7 @@ export const doMmap25 = defPath<
 });
 
 /** `do_munmap()` under mmap_sem. Returns 0. */
-export const doMunmap25 = defPath<
+export const doMunmap25: PathRef<{ mm: string; addr: number; len: number }> = defPath<
   { mm: string; addr: number; len: number },
   { r?: number },
   Kernel
@@ -615,77 +624,78 @@ function nopage(k: Kernel, vma: Vma, addr: number, holder: string): NopageResult
  * `vm_page_prot`; a private write fault copies it), and on a present pte
  * only `pte_mkyoung()`. Returns "minor", "major", "SIGBUS" or "OOM".
  */
-export const handleMmFault25 = defPath<
-  { mm: string; vma: number; addrIn: number; write: boolean },
-  { addr: number; pfn?: number },
-  Kernel
->("handle_mm_fault@2.5.42", {
-  entry(k, f) {
-    k.enter("handle_mm_fault");
-    k.state.counters.faults++;
-    f.v.addr = pageMask(f.v.addrIn);
-    return lock(pageTableLockName(f.v.mm), "spin", "locked");
-  },
-  locked(k, f) {
-    const addr = f.v.addr;
-    const mm = k.state.mms[f.v.mm];
-    const ptl = pageTableLockName(mm.id);
-    if (!allocTables(k, mm, addr, "handle_mm_fault")) {
-      k.unlock(f.th, ptl);
-      return ret("OOM");
-    }
-    const pte = mm.ptes[vpn(addr)];
-    if (pte) {
-      if (pte.t === "present") pte.young = true; // handle_pte_fault(): present, pte_mkyoung()
-      k.unlock(f.th, ptl);
-      return ret("minor");
-    }
-    k.unlock(f.th, ptl);
-    const vma = liveVma(mm, f.v.vma);
-    if (!vma.file) return ret("SIGBUS"); // the model maps no anonymous memory in 2.5.42 scenarios
-    const holder = `nopage:${f.th}`;
-    const r = nopage(k, vma, addr, holder);
-    if (r === "SIGBUS" || r === "OOM") return ret(r);
-    f.v.pfn = r.pfn;
-    return lock(ptl, "spin", "relocked");
-  },
-  relocked(k, f) {
-    const { addr, write } = f.v;
-    const pfn = f.v.pfn!;
-    const mm = k.state.mms[f.v.mm];
-    const ptl = pageTableLockName(mm.id);
-    const holder = `nopage:${f.th}`;
-    if (mm.ptes[vpn(addr)]) {
-      putPage(k.state, pfn, holder);
-      k.unlock(f.th, ptl);
-      return ret("minor");
-    }
-    const vma = liveVma(mm, f.v.vma);
-    if (write && !vma.shared) {
-      // a private write fault: copy into an anonymous page
-      if (!k.alloc("page", "do_no_page")) {
-        putPage(k.state, pfn, holder);
+export const handleMmFault25: PathRef<{ mm: string; vma: number; addrIn: number; write: boolean }> =
+  defPath<
+    { mm: string; vma: number; addrIn: number; write: boolean },
+    { addr: number; pfn?: number },
+    Kernel
+  >("handle_mm_fault@2.5.42", {
+    entry(k, f) {
+      k.enter("handle_mm_fault");
+      k.state.counters.faults++;
+      f.v.addr = pageMask(f.v.addrIn);
+      return lock(pageTableLockName(f.v.mm), "spin", "locked");
+    },
+    locked(k, f) {
+      const addr = f.v.addr;
+      const mm = k.state.mms[f.v.mm];
+      const ptl = pageTableLockName(mm.id);
+      if (!allocTables(k, mm, addr, "handle_mm_fault")) {
         k.unlock(f.th, ptl);
         return ret("OOM");
       }
-      const copy = allocPage(k.state, { kind: "anon" }, holder);
-      copy.data = k.state.pages[pfn].data;
-      putPage(k.state, pfn, holder);
-      mapPage(k.state, mm, addr, copy.pfn, { write: true, dirty: true });
-      putPage(k.state, copy.pfn, holder);
-    } else {
-      const none = pageProtNone(vma);
-      // mk_pte(page, vma->vm_page_prot); pte_mkwrite(pte_mkdirty()) for a write access
-      const w = write || (vma.shared && vma.write && !none);
-      mapPage(k.state, mm, addr, pfn, { write: w, dirty: write });
-      const p = mm.ptes[vpn(addr)];
-      if (none && p.t === "present") p.protNone = true;
-      putPage(k.state, pfn, holder);
-    }
-    k.unlock(f.th, ptl);
-    return ret("major");
-  },
-});
+      const pte = mm.ptes[vpn(addr)];
+      if (pte) {
+        if (pte.t === "present") pte.young = true; // handle_pte_fault(): present, pte_mkyoung()
+        k.unlock(f.th, ptl);
+        return ret("minor");
+      }
+      k.unlock(f.th, ptl);
+      const vma = liveVma(mm, f.v.vma);
+      if (!vma.file) return ret("SIGBUS"); // the model maps no anonymous memory in 2.5.42 scenarios
+      const holder = `nopage:${f.th}`;
+      const r = nopage(k, vma, addr, holder);
+      if (r === "SIGBUS" || r === "OOM") return ret(r);
+      f.v.pfn = r.pfn;
+      return lock(ptl, "spin", "relocked");
+    },
+    relocked(k, f) {
+      const { addr, write } = f.v;
+      const pfn = f.v.pfn!;
+      const mm = k.state.mms[f.v.mm];
+      const ptl = pageTableLockName(mm.id);
+      const holder = `nopage:${f.th}`;
+      if (mm.ptes[vpn(addr)]) {
+        putPage(k.state, pfn, holder);
+        k.unlock(f.th, ptl);
+        return ret("minor");
+      }
+      const vma = liveVma(mm, f.v.vma);
+      if (write && !vma.shared) {
+        // a private write fault: copy into an anonymous page
+        if (!k.alloc("page", "do_no_page")) {
+          putPage(k.state, pfn, holder);
+          k.unlock(f.th, ptl);
+          return ret("OOM");
+        }
+        const copy = allocPage(k.state, { kind: "anon" }, holder);
+        copy.data = k.state.pages[pfn].data;
+        putPage(k.state, pfn, holder);
+        mapPage(k.state, mm, addr, copy.pfn, { write: true, dirty: true });
+        putPage(k.state, copy.pfn, holder);
+      } else {
+        const none = pageProtNone(vma);
+        // mk_pte(page, vma->vm_page_prot); pte_mkwrite(pte_mkdirty()) for a write access
+        const w = write || (vma.shared && vma.write && !none);
+        mapPage(k.state, mm, addr, pfn, { write: w, dirty: write });
+        const p = mm.ptes[vpn(addr)];
+        if (none && p.t === "present") p.protNone = true;
+        putPage(k.state, pfn, holder);
+      }
+      k.unlock(f.th, ptl);
+      return ret("major");
+    },
+  });
 
 /** User accesses a fault may take before the access counts as never completing. */
 const READ_RETRIES = 3;
@@ -699,7 +709,7 @@ const READ_RETRIES = 3;
  * fault that leaves the pte unreadable is taken again, and an access still
  * faulting after {@link READ_RETRIES} faults is reported as a hang.
  */
-export const userRead25 = defPath<
+export const userRead25: PathRef<{ mm: string; addrIn: number }> = defPath<
   { mm: string; addrIn: number },
   { addr: number; tries: number; vma?: number; r?: string },
   Kernel
