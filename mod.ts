@@ -17,6 +17,7 @@
  */
 export * from "./src/model/types.ts";
 export * from "./src/kernel/hooks.ts";
+export * from "./src/kernel/steps.ts";
 export * from "./src/kernel/context.ts";
 export * from "./src/notifier/chain.ts";
 export { HMM_STRATEGIES, type HmmStrategy } from "./src/secondary/hmm.ts";

@@ -46,7 +46,7 @@ const munmap = scenario([...mapAndGuestWrite, {
   len: "0x4000",
 }]);
 
-Deno.test("unbalancedRange() reports an end without a begin, with its step and range", () => {
+Deno.test("unbalancedRange reports an end without a begin, with its step and range", () => {
   const rev = v5With({
     unmap_region: {
       callouts: [{
@@ -65,7 +65,7 @@ Deno.test("unbalancedRange() reports an end without a begin, with its step and r
   assert.match(v[0].detail, /no open invalidate_range_begin/);
 });
 
-Deno.test("unbalancedRange() reports a begin left open when the operation returns", () => {
+Deno.test("unbalancedRange reports a begin left open when the operation returns", () => {
   const rev = v5With({
     unmap_region: {
       callouts: [{
@@ -82,7 +82,7 @@ Deno.test("unbalancedRange() reports a begin left open when the operation return
   assert.match(v[0].detail, /returned without an end/);
 });
 
-Deno.test("staleSecondary() reports a translation the primary dropped, once", () => {
+Deno.test("staleSecondary reports a translation the primary dropped, once", () => {
   const rev = v5With({ unmap_region: { callouts: [] } });
   const out = runScenario(
     scenario([...mapAndGuestWrite, { op: "munmap", mm: "A", addr: "0x100000", len: "0x4000" }, {
@@ -100,7 +100,7 @@ Deno.test("staleSecondary() reports a translation the primary dropped, once", ()
   assert.match(v[0].detail, /kvm0 maps 0x100000 to pfn \d+ rw but the primary pte is none/);
 });
 
-Deno.test("lostWrite() reports a guest write through a translation the primary no longer has", () => {
+Deno.test("lostWrite reports a guest write through a translation the primary no longer has", () => {
   const rev = v5With({ unmap_region: { callouts: [] } });
   const out = runScenario(
     scenario([...mapAndGuestWrite, { op: "munmap", mm: "A", addr: "0x100000", len: "0x4000" }, {
@@ -116,7 +116,7 @@ Deno.test("lostWrite() reports a guest write through a translation the primary n
   assert.equal(out.violations.find((x) => x.kind === "lost-write")!.step, 4);
 });
 
-Deno.test("sleepInAtomic() reports atomic=0 passed under a spinlock and is quiet for atomic=1", () => {
+Deno.test("sleepInAtomic reports atomic=0 passed under a spinlock and is quiet for atomic=1", () => {
   const huge = (atomic: number) =>
     v5With({
       __unmap_hugepage_range: {
@@ -151,7 +151,7 @@ Deno.test("sleepInAtomic() reports atomic=0 passed under a spinlock and is quiet
   assert.deepEqual(runScenario(s, huge(1)).kinds, []);
 });
 
-Deno.test("pageLeak() and releaseCount() report an exit whose notifier never gets ->release", () => {
+Deno.test("pageLeak and releaseCount report an exit whose notifier never gets ->release", () => {
   const rev = v5With({ exit_mmap: { callouts: [] } });
   const out = runScenario(scenario([...mapAndGuestWrite, { op: "exit", mm: "A" }]), rev);
   assert.deepEqual(out.kinds, ["page-leak", "release-count", "stale-secondary"]);
@@ -165,7 +165,7 @@ Deno.test("pageLeak() and releaseCount() report an exit whose notifier never get
   );
 });
 
-Deno.test("noProgress() reports a KVM fault that retries while an invalidation stays open", () => {
+Deno.test("noProgress reports a KVM fault that retries while an invalidation stays open", () => {
   const rev = v5With({
     unmap_region: {
       callouts: [{
@@ -190,7 +190,7 @@ Deno.test("noProgress() reports a KVM fault that retries while an invalidation s
   assert.match(v.detail, /mmu_notifier_count=1/);
 });
 
-Deno.test("useAfterFree() is quiet for KVM, whose shadow ptes hold page references", () => {
+Deno.test("useAfterFree is quiet for KVM, whose shadow ptes hold page references", () => {
   const rev = v5With({ unmap_region: { callouts: [] } });
   const out = runScenario(munmap, rev);
   assert.ok(!out.kinds.includes("use-after-free"));

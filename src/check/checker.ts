@@ -51,18 +51,73 @@ export interface CheckContext {
   report(v: Violation): void;
 }
 
-/** A named invariant. */
-export interface Checker {
+/**
+ * A named invariant: a stateless definition, registered once as a
+ * module-level constant. Whatever a checker remembers between calls lives in
+ * its memory `M`, which the run creates with {@link Checker.init}, owns, and
+ * hands back to every call; a definition keeps no state of its own (no
+ * closure, no field it writes), so the explorer can copy a run, memory
+ * included, and every copy goes on independently.
+ *
+ * The memory must be plain data: records, arrays, Sets and Maps of
+ * strings, numbers, booleans and such, never a function. The explorer deep
+ * copies it with the run and encodes it, in iteration order, in its state
+ * hash: a checker should keep that order a function of the contents (sorted
+ * keys, or entries added in the order of the violations they go with) so that
+ * equal memories encode the same.
+ *
+ * @example
+ * ```ts
+ * import type { Checker } from "./checker.ts";
+ * // Reports each secondary once, the first time it accesses a page.
+ * const firstAccess: Checker<{ seen: Set<string> }> = {
+ *   kind: "lost-write",
+ *   doc: "an example",
+ *   init: () => ({ seen: new Set() }),
+ *   observe(ctx, o, mem) {
+ *     if (o.type !== "secondary-access" || mem.seen.has(o.secondary)) return;
+ *     mem.seen.add(o.secondary);
+ *     ctx.report({ kind: "lost-write", step: o.step, where: o.secondary, detail: "first access" });
+ *   },
+ * };
+ * const memory = firstAccess.init!();
+ * console.log(memory.seen.size); // 0
+ * ```
+ */
+export interface Checker<M = unknown> {
   /** The violation kind it reports. */
   readonly kind: ViolationKind;
   /** One line: what it checks. */
   readonly doc: string;
-  /** Called on every observation, synchronously. */
-  observe?(ctx: CheckContext, o: Observation): void;
-  /** Called when a scenario step has returned (every thread of it finished). */
-  afterStep?(ctx: CheckContext, step: number): void;
-  /** Called once after the last step. */
-  atEnd?(ctx: CheckContext, lastStep: number): void;
-  /** What the checker remembers, for the explorer's state hash. */
-  snapshot?(): unknown;
+  /**
+   * Creates the checker's memory for a new run (absent: the checker keeps
+   * nothing, and its memory is `undefined`).
+   *
+   * @returns Fresh memory: plain data, no functions.
+   */
+  init?(): M;
+  /**
+   * Called on every observation, synchronously.
+   *
+   * @param ctx What the checker can look at, and where it reports.
+   * @param o The observation.
+   * @param mem The checker's memory in this run.
+   */
+  observe?(ctx: CheckContext, o: Observation, mem: M): void;
+  /**
+   * Called when a scenario step has returned (every thread of it finished).
+   *
+   * @param ctx What the checker can look at, and where it reports.
+   * @param step The step (0-based) that returned.
+   * @param mem The checker's memory in this run.
+   */
+  afterStep?(ctx: CheckContext, step: number, mem: M): void;
+  /**
+   * Called once after the last step.
+   *
+   * @param ctx What the checker can look at, and where it reports.
+   * @param lastStep The index of the scenario's last step.
+   * @param mem The checker's memory in this run.
+   */
+  atEnd?(ctx: CheckContext, lastStep: number, mem: M): void;
 }

@@ -11,6 +11,7 @@
 import type { MmState } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, vpn } from "../model/state.ts";
+import { entry } from "./_memory.ts";
 
 /** File pages (`file:index`) a user may find at an address; "any" when the request was ambiguous. */
 export type Expected = string[] | "any";
@@ -18,60 +19,74 @@ export type Expected = string[] | "any";
 /** Pages of one request the intent follows at most (a bound on absurd sizes). */
 const MAX_PAGES = 1 << 16;
 
-/** The user's picture of every mm's address space. */
-export class UserIntent {
-  /** mm -> vpn -> what the user expects there. */
-  readonly pages: Record<string, Record<number, Expected>> = {};
+/**
+ * The user's picture of every mm's address space, as plain data (part of the
+ * `wrong-page` checker's memory): mm (keys sorted) -> vpn -> what the user
+ * expects there.
+ */
+export type UserIntent = Record<string, Record<number, Expected>>;
 
-  private of(mm: string): Record<number, Expected> {
-    return this.pages[mm] ??= {};
-  }
-
-  /** Records a returned system call. */
-  record(
-    state: MmState,
-    mm: string,
-    call: string,
-    args: Record<string, number | boolean | string>,
-    ret: number,
-  ): void {
-    const pages = this.of(mm);
-    if (call === "mmap") {
-      const addr = Number(args.addr);
-      const n = Number(args.len) / PAGE_SIZE;
-      for (let i = 0; i < n; i++) {
-        if (args.file === undefined) delete pages[vpn(addr) + i];
-        else pages[vpn(addr) + i] = [`${args.file}:${Number(args.pgoff ?? 0) + i}`];
+/**
+ * Records a returned system call in the user's picture.
+ *
+ * @param intent The picture, updated in place.
+ * @param state The state when the call returned (for the vma of a `remap_file_pages`).
+ * @param mm The calling mm.
+ * @param call The system call.
+ * @param args Its arguments.
+ * @param ret Its return value.
+ */
+export function recordCall(
+  intent: UserIntent,
+  state: MmState,
+  mm: string,
+  call: string,
+  args: Record<string, number | boolean | string>,
+  ret: number,
+): void {
+  const pages = entry(intent, mm, () => ({}));
+  if (call === "mmap") {
+    const addr = Number(args.addr);
+    const n = Number(args.len) / PAGE_SIZE;
+    for (let i = 0; i < n; i++) {
+      if (args.file === undefined) delete pages[vpn(addr) + i];
+      else pages[vpn(addr) + i] = [`${args.file}:${Number(args.pgoff ?? 0) + i}`];
+    }
+  } else if (call === "munmap") {
+    const n = Number(args.len) / PAGE_SIZE;
+    for (let i = 0; i < n; i++) delete pages[vpn(Number(args.addr)) + i];
+  } else if (call === "remap_file_pages") {
+    const start = Number(args.start);
+    const size = Number(args.size);
+    const end = start + size;
+    const first = vpn(start);
+    const last = Math.ceil(Math.min(end, 2 ** 32) / PAGE_SIZE);
+    const aligned = start % PAGE_SIZE === 0 && size % PAGE_SIZE === 0;
+    const vma = findVma(state.mms[mm], start - (start % PAGE_SIZE));
+    for (let p = first, i = 0; p < last && i < MAX_PAGES; p++, i++) {
+      if (!(p in pages)) continue; // no mapping the user knows of: a read there may fault
+      if (!aligned || !vma?.file) {
+        pages[p] = "any";
+        continue;
       }
-    } else if (call === "munmap") {
-      const n = Number(args.len) / PAGE_SIZE;
-      for (let i = 0; i < n; i++) delete pages[vpn(Number(args.addr)) + i];
-    } else if (call === "remap_file_pages") {
-      const start = Number(args.start);
-      const size = Number(args.size);
-      const end = start + size;
-      const first = vpn(start);
-      const last = Math.ceil(Math.min(end, 2 ** 32) / PAGE_SIZE);
-      const aligned = start % PAGE_SIZE === 0 && size % PAGE_SIZE === 0;
-      const vma = findVma(state.mms[mm], start - (start % PAGE_SIZE));
-      for (let p = first, i = 0; p < last && i < MAX_PAGES; p++, i++) {
-        if (!(p in pages)) continue; // no mapping the user knows of: a read there may fault
-        if (!aligned || !vma?.file) {
-          pages[p] = "any";
-          continue;
-        }
-        const asked = `${vma.file}:${Number(args.pgoff) + i}`;
-        const old = pages[p];
-        if (ret === 0) pages[p] = [asked];
-        else pages[p] = old === "any" ? "any" : [...new Set([...old, asked])];
-      }
+      const asked = `${vma.file}:${Number(args.pgoff) + i}`;
+      const old = pages[p];
+      if (ret === 0) pages[p] = [asked];
+      else pages[p] = old === "any" ? "any" : [...new Set([...old, asked])];
     }
   }
+}
 
-  /** What the user expects at `addr` of `mm`, if anything. */
-  expected(mm: string, addr: number): Expected | undefined {
-    return this.pages[mm]?.[vpn(addr)];
-  }
+/**
+ * What the user expects at an address.
+ *
+ * @param intent The user's picture.
+ * @param mm The mm.
+ * @param addr The address.
+ * @returns What the user expects there, if anything.
+ */
+export function expectedAt(intent: UserIntent, mm: string, addr: number): Expected | undefined {
+  return intent[mm]?.[vpn(addr)];
 }
 
 /** Whether a read result (`file:index`, `anon`, a signal or `hang`) contradicts what is expected. */

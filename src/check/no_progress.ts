@@ -6,14 +6,12 @@
  */
 import type { Checker } from "./checker.ts";
 
-/** Creates the checker. */
-export function noProgress(): Checker {
-  return {
-    kind: "no-progress",
-    doc: "every thread of an operation finishes within the retry bound, with no deadlock",
-    observe(ctx, o) {
-      if (o.type !== "no-progress") return;
-      ctx.report({ kind: "no-progress", step: o.step, where: o.thread, detail: o.what });
-    },
-  };
-}
+/** The checker; it keeps nothing between observations. */
+export const noProgress: Checker = {
+  kind: "no-progress",
+  doc: "every thread of an operation finishes within the retry bound, with no deadlock",
+  observe(ctx, o) {
+    if (o.type !== "no-progress") return;
+    ctx.report({ kind: "no-progress", step: o.step, where: o.thread, detail: o.what });
+  },
+};

@@ -8,48 +8,46 @@
 import { vpn } from "../model/state.ts";
 import type { Checker } from "./checker.ts";
 
-/** Creates the checker. */
-export function pageLeak(): Checker {
-  return {
-    kind: "page-leak",
-    doc:
-      "at the end every page reference belongs to a live pte, page cache, swap cache, or secondary translation of a live mm",
-    atEnd(ctx, lastStep) {
-      const { state } = ctx.kernel;
-      const secondaryRefs: Record<string, number> = {};
-      for (const id of Object.keys(ctx.chain.secondaries).sort()) {
-        const sec = ctx.chain.secondaries[id];
-        const mm = state.mms[sec.mm];
-        if (!mm || mm.exited) continue;
-        Object.assign(secondaryRefs, sec.refHolders());
+/** The checker; it keeps nothing (it looks at the state at the end). */
+export const pageLeak: Checker = {
+  kind: "page-leak",
+  doc:
+    "at the end every page reference belongs to a live pte, page cache, swap cache, or secondary translation of a live mm",
+  atEnd(ctx, lastStep) {
+    const { state } = ctx.kernel;
+    const secondaryRefs: Record<string, number> = {};
+    for (const id of Object.keys(ctx.chain.secondaries).sort()) {
+      const sec = ctx.chain.secondaries[id];
+      const mm = state.mms[sec.mm];
+      if (!mm || mm.exited) continue;
+      Object.assign(secondaryRefs, sec.refHolders());
+    }
+    for (const key of Object.keys(state.pages)) {
+      const page = state.pages[Number(key)];
+      if (page.freed) continue;
+      for (const holder of Object.keys(page.refs).sort()) {
+        if (isLive(holder, page.pfn)) continue;
+        ctx.report({
+          kind: "page-leak",
+          step: lastStep,
+          where: `pfn ${page.pfn}`,
+          detail: `reference held by "${holder}" is never dropped`,
+        });
       }
-      for (const key of Object.keys(state.pages)) {
-        const page = state.pages[Number(key)];
-        if (page.freed) continue;
-        for (const holder of Object.keys(page.refs).sort()) {
-          if (isLive(holder, page.pfn)) continue;
-          ctx.report({
-            kind: "page-leak",
-            step: lastStep,
-            where: `pfn ${page.pfn}`,
-            detail: `reference held by "${holder}" is never dropped`,
-          });
-        }
+    }
+    function isLive(holder: string, pfn: number): boolean {
+      const [kind, a, b] = holder.split(":");
+      if (kind === "kernel") return true;
+      if (kind === "cache") {
+        const o = state.pages[pfn].owner;
+        return (o.kind === "file" || o.kind === "huge") && state.files[a]?.cache[o.index] === pfn;
       }
-      function isLive(holder: string, pfn: number): boolean {
-        const [kind, a, b] = holder.split(":");
-        if (kind === "kernel") return true;
-        if (kind === "cache") {
-          const o = state.pages[pfn].owner;
-          return (o.kind === "file" || o.kind === "huge") && state.files[a]?.cache[o.index] === pfn;
-        }
-        if (kind === "pte") {
-          const mm = state.mms[a];
-          const pte = mm?.ptes[vpn(Number(b))];
-          return !!mm && !mm.exited && !!pte && pte.t === "present" && pte.pfn === pfn;
-        }
-        return secondaryRefs[holder] === pfn;
+      if (kind === "pte") {
+        const mm = state.mms[a];
+        const pte = mm?.ptes[vpn(Number(b))];
+        return !!mm && !mm.exited && !!pte && pte.t === "present" && pte.pfn === pfn;
       }
-    },
-  };
-}
+      return secondaryRefs[holder] === pfn;
+    }
+  },
+};

@@ -10,34 +10,34 @@ import { PAGE_SIZE } from "../model/types.ts";
 import { describePte } from "../kernel/pgtable.ts";
 import type { Checker } from "./checker.ts";
 
-/** Creates the checker. */
-export function pteOutsideVma(): Checker {
-  const reported = new Set<string>();
-  return {
-    kind: "pte-outside-vma",
-    doc: "every pte of a live mm lies inside one of its vmas",
-    afterStep(ctx, step) {
-      const { state } = ctx.kernel;
-      for (const id of Object.keys(state.mms).sort()) {
-        const mm = state.mms[id];
-        if (mm.exited) continue;
-        const keys = Object.keys(mm.ptes).map(Number).sort((a, b) => a - b);
-        for (const key of keys) {
-          const addr = key * PAGE_SIZE;
-          if (findVma(mm, addr) || reported.has(`${id}:${key}`)) continue;
-          reported.add(`${id}:${key}`);
-          const pte = mm.ptes[key];
-          const o = pte.t === "present" ? state.pages[pte.pfn]?.owner : undefined;
-          const what = o?.kind === "file" ? ` (file page ${o.file}:${o.index})` : "";
-          ctx.report({
-            kind: "pte-outside-vma",
-            step,
-            where: hex(addr),
-            detail: `mm ${id} has a pte ${describePte(pte)}${what} where no vma is`,
-          });
-        }
+/**
+ * The checker; a pte outside every vma is reported once. Its memory: the
+ * ptes reported (`mm:vpn`, in the order of the reports).
+ */
+export const pteOutsideVma: Checker<{ reported: Set<string> }> = {
+  kind: "pte-outside-vma",
+  doc: "every pte of a live mm lies inside one of its vmas",
+  init: () => ({ reported: new Set() }),
+  afterStep(ctx, step, { reported }) {
+    const { state } = ctx.kernel;
+    for (const id of Object.keys(state.mms).sort()) {
+      const mm = state.mms[id];
+      if (mm.exited) continue;
+      const keys = Object.keys(mm.ptes).map(Number).sort((a, b) => a - b);
+      for (const key of keys) {
+        const addr = key * PAGE_SIZE;
+        if (findVma(mm, addr) || reported.has(`${id}:${key}`)) continue;
+        reported.add(`${id}:${key}`);
+        const pte = mm.ptes[key];
+        const o = pte.t === "present" ? state.pages[pte.pfn]?.owner : undefined;
+        const what = o?.kind === "file" ? ` (file page ${o.file}:${o.index})` : "";
+        ctx.report({
+          kind: "pte-outside-vma",
+          step,
+          where: hex(addr),
+          detail: `mm ${id} has a pte ${describePte(pte)}${what} where no vma is`,
+        });
       }
-    },
-    snapshot: () => [...reported].sort(),
-  };
-}
+    }
+  },
+};

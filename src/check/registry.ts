@@ -17,20 +17,38 @@ import { errnoCheck } from "./errno.ts";
 import { wrongPage } from "./wrong_page.ts";
 import { pteOutsideVma } from "./pte_outside_vma.ts";
 
-/** Returns a fresh instance of every registered checker. */
+/**
+ * The registered checkers, in the order they see each observation and
+ * report. They are stateless definitions (module-level constants); a run
+ * owns their memory, one slot per checker in this order, and passes it to
+ * every call: `memory = checkers.map((c) => c.init?.())`, then
+ * `c.observe?.(ctx, o, memory[i])`, `c.afterStep?.(ctx, step, memory[i])`
+ * and `c.atEnd?.(ctx, lastStep, memory[i])`. Copying a run copies its memory;
+ * the definitions are shared by every run.
+ *
+ * @returns A new array of the definitions (the same objects on every call).
+ *
+ * @example
+ * ```ts
+ * import { createCheckers } from "./registry.ts";
+ * const checkers = createCheckers();
+ * const memory = checkers.map((c) => c.init?.());
+ * console.log(checkers[0].kind, memory.length); // "unbalanced-range" 12
+ * ```
+ */
 export function createCheckers(): Checker[] {
   return [
-    unbalancedRange(),
-    staleSecondary(),
-    lostWrite(),
-    useAfterFree(),
-    sleepInAtomic(),
-    pageLeak(),
-    releaseCount(),
-    noProgress(),
-    listCorruption(),
-    wrongPage(),
-    pteOutsideVma(),
-    errnoCheck(),
+    unbalancedRange,
+    staleSecondary,
+    lostWrite,
+    useAfterFree,
+    sleepInAtomic,
+    pageLeak,
+    releaseCount,
+    noProgress,
+    listCorruption,
+    wrongPage,
+    pteOutsideVma,
+    errnoCheck,
   ];
 }

@@ -5,34 +5,40 @@
  * @module
  */
 import type { Checker } from "./checker.ts";
+import { entry } from "./_memory.ts";
 
-/** Creates the checker. */
-export function releaseCount(): Checker {
-  const releases: Record<string, number> = {};
-  const exits: { step: number; mm: string; notifiers: string[] }[] = [];
-  return {
-    kind: "release-count",
-    doc: "every notifier registered on an exiting mm gets ->release exactly once",
-    observe(_ctx, o) {
-      if (o.type === "release") releases[o.notifier] = (releases[o.notifier] ?? 0) + 1;
-      if (o.type === "mm-exit") exits.push({ step: o.step, mm: o.mm, notifiers: o.notifiers });
-    },
-    snapshot() {
-      return { releases, exits };
-    },
-    atEnd(ctx) {
-      for (const e of exits) {
-        for (const id of e.notifiers) {
-          const n = releases[id] ?? 0;
-          if (n === 1) continue;
-          ctx.report({
-            kind: "release-count",
-            step: e.step,
-            where: e.mm,
-            detail: `${id} got ->release ${n} times for the exit of ${e.mm}`,
-          });
-        }
-      }
-    },
-  };
+/** What {@link releaseCount} remembers. */
+export interface ReleaseMemory {
+  /** `->release` calls so far, by notifier (keys sorted). */
+  releases: Record<string, number>;
+  /** Every mm exit, in order, with the notifiers registered on the mm then. */
+  exits: { step: number; mm: string; notifiers: string[] }[];
 }
+
+/** The checker; it counts releases and keeps the exits, and compares them at the end. */
+export const releaseCount: Checker<ReleaseMemory> = {
+  kind: "release-count",
+  doc: "every notifier registered on an exiting mm gets ->release exactly once",
+  init: () => ({ releases: {}, exits: [] }),
+  observe(_ctx, o, { releases, exits }) {
+    if (o.type === "release") {
+      entry(releases, o.notifier, () => 0); // a new notifier's count goes in sorted place
+      releases[o.notifier]++;
+    }
+    if (o.type === "mm-exit") exits.push({ step: o.step, mm: o.mm, notifiers: o.notifiers });
+  },
+  atEnd(ctx, _lastStep, { releases, exits }) {
+    for (const e of exits) {
+      for (const id of e.notifiers) {
+        const n = releases[id] ?? 0;
+        if (n === 1) continue;
+        ctx.report({
+          kind: "release-count",
+          step: e.step,
+          where: e.mm,
+          detail: `${id} got ->release ${n} times for the exit of ${e.mm}`,
+        });
+      }
+    }
+  },
+};

@@ -3,36 +3,36 @@
  * and reports, for each violation kind, whether it is reachable always,
  * sometimes or never, with the shortest schedule that reaches it.
  *
- * Schedules are explored depth first by replay: each run starts from a
- * fresh world and follows a prefix of thread choices. A choice is made only
- * at a scheduling point where more than one thread can run (every lock
- * acquisition, and the explicit points of the kernel paths and drivers).
+ * The search is stateful and depth first: at a choice point (a scheduling
+ * point where more than one thread can run) the run is copied, and each copy
+ * goes on with one of the threads. Nothing is replayed.
  *
- * Reduction: at each choice point the explorer hashes the whole state (the
- * model, the notifier lists, every secondary, the locks held, every checker's
- * memory, the violations and return values so far, and for each thread the
- * history of its scheduling points and the values it declares it keeps
- * across the last one). Two prefixes that reach the same hash have the same
- * futures, so the subtree is explored once and its summary (the violation
- * sets reachable from it, the shortest suffix reaching each kind) reused.
- * Schedules that differ only in the order of independent steps meet at the
- * same state, which is the reduction a partial-order method would make; the
- * test suite checks on every race scenario that it never changes a verdict.
+ * Reduction (state caching): a run is plain data all the way down (the
+ * model, locks, chain, drivers, checkers' memory, violations and returns, and
+ * every thread's stack of frames), and the state hash encodes exactly what the
+ * copy copies. Two choice points with the same encoding have the same
+ * futures, so the subtree is explored once and its summary (the endings
+ * reachable from it, the shortest suffix reaching each kind) reused. The
+ * test suite checks on every race scenario that merging and the search order
+ * never change the endings.
  *
  * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
- * leave what it explored so far. The walk keeps its path on an explicit stack
- * and the state hash serialises without recursion, so a long scenario costs
- * heap, not call stack.
+ * leave what it explored so far. The walk keeps its path on an explicit
+ * stack, so a long scenario costs heap, not call stack.
  *
  * @module
  */
 import type { ViolationKind } from "../check/checker.ts";
-import { canonicalJson, fnv1a } from "../model/state.ts";
+import { digest, fnv1a } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
-import { type Decider, Run, RunStopped, type ThreadView } from "../run/runner.ts";
-import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
+import { type Decider, Run } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
+import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
+import { cloneGraph, encodeGraph, reachable } from "./_graph.ts";
+
+/** Runs between two readings of the clock. */
+const POLL_EVERY = 16;
 
 /** Whether a violation kind is reachable. */
 export type Reach = "always" | "sometimes" | "never";
@@ -41,7 +41,7 @@ export type Reach = "always" | "sometimes" | "never";
 export interface ExploreOptions {
   /** Merge schedules that reach the same state (default true). */
   reduction?: boolean;
-  /** Stop after this many runs (complete or pruned); the result is then "bounded". */
+  /** Stop after this many runs (transitions from a choice point); the result is then "bounded". */
   maxRuns?: number;
   /**
    * Stop after this many seconds (default {@link DEFAULT_TIMEOUT_SECONDS});
@@ -50,6 +50,10 @@ export interface ExploreOptions {
   timeout?: number;
   /** A deadline to stop at instead of `timeout` (one shared by several explorations, say). */
   deadline?: Deadline;
+  /** Try the threads at each choice point in reverse priority order (for soundness tests). */
+  reverse?: boolean;
+  /** Also collect the final state digest of every ending ({@link ExploreResult.finals}). */
+  finals?: boolean;
 }
 
 /** A counterexample: the thread chosen at each choice point, and what each thread did. */
@@ -76,7 +80,7 @@ export interface ExploreResult {
    * timeout they depend on the machine's speed.
    */
   status: "complete" | "bounded" | "timeout";
-  /** Runs made: complete schedules plus runs stopped at a known state. */
+  /** Runs made: transitions taken from a choice point. */
   runs: number;
   /** Complete schedules (leaves) run to the end. */
   schedules: number;
@@ -95,50 +99,84 @@ export interface ExploreResult {
    * schedule (`<secondary>.<counter>`), e.g. how long invalidations stalled.
    */
   maxima: Record<string, number>;
+  /** With {@link ExploreOptions.finals}: every distinct ending as `kinds|final state digest`, sorted. */
+  finals?: string[];
 }
 
-/**
- * A schedule suffix as a shared list: every state's summary keeps the
- * shortest suffix to each kind, and sharing the tails keeps that linear in
- * the number of states rather than in states times depth.
- */
-type Suffix = { name: string; rest: Suffix; length: number } | null;
-
-/** What the schedules below a choice point reach. */
 interface Summary {
-  /** The distinct sets of kinds they end with, each as "kind,kind". */
   sigs: Set<string>;
-  /** The shortest suffix reaching each kind. */
-  shortest: Map<string, Suffix>;
-  /** The largest value of each numeric driver counter at their ends. */
+  finals: Set<string>;
+  shortest: Map<string, string[]>;
   maxima: Map<string, number>;
 }
 
-/** The explorer's state hash at a choice point. */
-export function stateHash(run: Run, histories: Map<string, string>): string {
-  const secs = Object.keys(run.chain.secondaries).sort().map((id) => {
-    const s = run.chain.secondaries[id];
-    return [id, s.mappings(), s.summary()];
-  });
-  const threads = run.threads.map((t) => [
-    t.name,
-    t.done,
-    histories.get(t.name) ?? "",
-    t.last?.locals ?? null,
-    t.last?.blockedOn ?? null,
-  ]);
-  return fnv1a(canonicalJson([
-    run.kernel.step,
-    run.kernel.state,
-    run.chain.lists,
-    run.chain.snapshot(),
-    secs,
-    run.kernel.owners,
-    threads,
-    run.checkers.map((c) => c.snapshot?.() ?? null),
-    run.violations.map((v) => `${v.kind}|${v.where}|${v.detail}`),
-    run.returns,
-  ]));
+/** A choice point on the search stack. */
+interface Node {
+  run: Run;
+  hash: string;
+  names: string[];
+  next: number;
+  via: string;
+  merged: Summary;
+}
+
+function emptySummary(): Summary {
+  return { sigs: new Set(), finals: new Set(), shortest: new Map(), maxima: new Map() };
+}
+
+/** What a complete schedule ends with (the parts of its outcome the explorer reports). */
+function leaf(run: Run, finals: boolean): Summary {
+  const kinds = [...new Set(run.violations.map((v) => v.kind))].sort();
+  const sig = kinds.join(",");
+  const shortest = new Map<string, string[]>();
+  for (const k of kinds) shortest.set(k, []);
+  const maxima = new Map<string, number>();
+  for (const id of Object.keys(run.chain.secondaries).sort()) {
+    for (const [key, v] of Object.entries(run.chain.secondaries[id].summary())) {
+      if (typeof v === "number") maxima.set(`${id}.${key}`, v);
+    }
+  }
+  const f = new Set<string>(finals ? [`${sig}|${digest(run.kernel.state)}`] : []);
+  return { sigs: new Set([sig]), finals: f, shortest, maxima };
+}
+
+/** Adds what a child (reached by running `name`) leads to into its parent's summary. */
+function combine(into: Summary, name: string, sub: Summary): void {
+  for (const s of sub.sigs) into.sigs.add(s);
+  for (const s of sub.finals) into.finals.add(s);
+  for (const [key, v] of sub.maxima) {
+    into.maxima.set(key, Math.max(v, into.maxima.get(key) ?? v));
+  }
+  for (const [k, suffix] of sub.shortest) {
+    const cur = into.shortest.get(k);
+    if (!cur || suffix.length + 1 < cur.length) into.shortest.set(k, [name, ...suffix]);
+  }
+}
+
+/**
+ * The state hash of a run at a choice point: a digest of everything a copy
+ * of the run would copy (see {@link explore}).
+ *
+ * @param run A run stopped at a choice point ({@link Run.next} returned names).
+ * @returns 16 hex digits.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenario, Run } from "../../mod.ts";
+ * import { stateHash } from "./explorer.ts";
+ * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
+ * const run = new Run(loadScenario("scenarios/race-unregister-dispatch.json"), rev, { preemptive: true });
+ * run.next();
+ * console.log(stateHash(run));
+ * ```
+ */
+export function stateHash(run: Run): string {
+  return fnv1a(encodeGraph(run, sharedInputs(run)));
+}
+
+/** The immutable inputs every copy of a run shares. */
+function sharedInputs(run: Run): Map<object, number> {
+  return reachable(run.scenario, run.revision, run.opts, run.checkers);
 }
 
 /**
@@ -182,64 +220,12 @@ export function replaySchedule(
   return { outcome: run.finish(decide), steps };
 }
 
-/** Runs between two reads of the clock: a run costs far more than reading it. */
-const POLL_EVERY = 16;
-
-/** A choice point being explored: the frame the recursion used to be. */
-interface Frame {
-  /** State hash at the point, the memo key. */
-  hash: string;
-  /** Threads that can run there, in the order they are explored. */
-  enabled: string[];
-  /** Index in `enabled` of the next child to explore. */
-  next: number;
-  /** Summary of the children explored so far. */
-  merged: Summary;
-}
-
-function emptySummary(): Summary {
-  return { sigs: new Set(), shortest: new Map(), maxima: new Map() };
-}
-
-/** Merges the summary of the child reached by choosing `name` into `into`. */
-function mergeChild(into: Summary, name: string, sub: Summary): void {
-  for (const s of sub.sigs) into.sigs.add(s);
-  for (const [key, v] of sub.maxima) {
-    into.maxima.set(key, Math.max(v, into.maxima.get(key) ?? v));
-  }
-  for (const [k, suffix] of sub.shortest) {
-    const cur = into.shortest.get(k);
-    if (cur === undefined || suffixLength(suffix) + 1 < suffixLength(cur)) {
-      into.shortest.set(k, { name, rest: suffix, length: suffixLength(suffix) + 1 });
-    }
-  }
-}
-
-function suffixLength(s: Suffix): number {
-  return s === null ? 0 : s.length;
-}
-
-function suffixArray(s: Suffix): string[] {
-  const out: string[] = [];
-  for (let x = s; x !== null; x = x.rest) out.push(x.name);
-  return out;
-}
-
 /**
- * Explores every schedule of `scenario` on `revision`, depth first, within
- * a run bound and a time bound.
- *
- * The walk keeps its path on an explicit stack, so its depth (the number of
- * choice points of the longest schedule) costs heap, never call stack. When a
- * bound stops it, the result holds what was explored so far: the schedules
- * run to the end, the states seen, and the verdicts over those schedules
- * (`status` says which bound; "always" then means on every schedule explored).
- * A result cut short by the time bound depends on the machine's speed; one
- * that completes, or stops at the run bound, is the same on every machine.
+ * Explores every schedule of `scenario` on `revision`.
  *
  * @param scenario A loaded scenario (its `race` and `during` steps have threads to interleave).
  * @param revision A loaded revision.
- * @param opts Reduction and bounds.
+ * @param opts Reduction and bound.
  * @returns Verdicts per violation kind, counts and counterexamples.
  *
  * @example
@@ -247,7 +233,7 @@ function suffixArray(s: Suffix): string[] {
  * import { loadRevisionDir, loadScenario } from "../../mod.ts";
  * import { explore } from "./explorer.ts";
  * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
- * const r = explore(loadScenario("scenarios/race-wp-copy-refault.json"), rev, { timeout: 10 });
+ * const r = explore(loadScenario("scenarios/race-wp-copy-refault.json"), rev);
  * console.log(r.status, r.verdicts);
  * ```
  */
@@ -260,115 +246,73 @@ export function explore(
   const maxRuns = opts.maxRuns ?? 200_000;
   const clock = opts.deadline ??
     deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
+  const finals = opts.finals ?? false;
   const memo = new Map<string, Summary>();
+  const first = new Run(scenario, revision, { preemptive: true, trace: false });
+  // The inputs every copy shares; everything else reachable from a run is its state.
+  const shared = sharedInputs(first);
+  const copy = <T>(v: T): T => cloneGraph(v, shared);
   let runs = 0;
   let schedules = 0;
   let states = 0;
   let status: ExploreResult["status"] = "complete";
+  const stack: Node[] = [];
+  let root: Summary | null = null;
 
-  /**
-   * Runs the schedule `prefix` up to its next choice point: a summary when
-   * the run ends there or the state is known, the new frame otherwise, or
-   * null when a bound stops the exploration first.
-   */
-  function enter(prefix: string[]): Summary | Frame | null {
-    if (runs >= maxRuns) {
-      status = "bounded";
-      return null;
-    }
-    if (clock.expired()) {
-      status = "timeout";
-      return null;
-    }
-    runs++;
-    const histories = new Map<string, string>();
-    const run = new Run(scenario, revision, {
-      preemptive: true,
-      trace: false,
-      onPoint: (_step, thread, p) => {
-        histories.set(thread, fnv1a((histories.get(thread) ?? "") + "|" + p.label));
-      },
-    });
-    let i = 0;
-    let stop: { enabled: string[]; hash: string } | null = null;
-    const decide: Decider = (enabled: ThreadView[], r: Run) => {
-      if (i < prefix.length) {
-        const want = prefix[i++];
-        return enabled.find((t) => t.name === want) ?? null;
-      }
-      stop = { enabled: enabled.map((t) => t.name), hash: stateHash(r, histories) };
-      return null;
-    };
-    let outcome: Outcome | undefined;
-    try {
-      outcome = run.finish(decide);
-    } catch (e) {
-      if (!(e instanceof RunStopped)) throw e;
-    }
-    if (outcome) {
+  /** Runs `run` to its next choice point: a leaf's summary, a known state's, or null after pushing a node. */
+  const enter = (run: Run, via: string): Summary | null => {
+    const names = run.next();
+    if (!names) {
       schedules++;
-      const shortest = new Map<string, Suffix>();
-      for (const k of outcome.kinds) shortest.set(k, null);
-      const maxima = new Map<string, number>();
-      for (const sec of outcome.secondaries) {
-        for (const [key, v] of Object.entries(sec.state)) {
-          if (typeof v === "number") maxima.set(`${sec.id}.${key}`, v);
-        }
-      }
-      return { sigs: new Set([outcome.kinds.join(",")]), shortest, maxima };
+      return leaf(run, finals);
     }
-    if (!stop) throw new Error(`replay of ${prefix.join(",")} diverged`);
-    const { enabled, hash } = stop as { enabled: string[]; hash: string };
+    // The encoding itself is the key: no collision can merge two states.
+    const hash = encodeGraph(run, shared);
     if (reduction) {
       const seen = memo.get(hash);
       if (seen) return seen;
     }
     states++;
-    return { hash, enabled, next: 0, merged: emptySummary() };
-  }
+    if (opts.reverse) names.reverse();
+    stack.push({ run, hash, names, next: 0, via, merged: emptySummary() });
+    return null;
+  };
+  const settle = (via: string, sub: Summary) => {
+    if (stack.length === 0) root = sub;
+    else combine(stack[stack.length - 1].merged, via, sub);
+  };
 
-  // The path from the root to the choice point being explored, one frame per
-  // choice point, and the thread chosen at each (the schedule prefix).
-  const stack: Frame[] = [];
-  const path: string[] = [];
-  let root = emptySummary();
-  let done: Summary | null = null;
-  const first = enter(path);
-  if (first !== null && "hash" in first) stack.push(first);
-  else if (first !== null) root = first;
+  const r0 = enter(first, "");
+  if (r0) root = r0;
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
-    if (done !== null) {
-      mergeChild(top.merged, top.enabled[top.next - 1], done);
-      done = null;
-    }
-    if (top.next === top.enabled.length) {
-      stack.pop();
-      path.pop();
-      if (reduction) memo.set(top.hash, top.merged);
-      if (stack.length === 0) root = top.merged;
-      done = top.merged;
+    if (top.next < top.names.length) {
+      if (runs >= maxRuns) {
+        status = "bounded";
+        break;
+      }
+      if (clock.expired()) {
+        status = "timeout";
+        break;
+      }
+      runs++;
+      const name = top.names[top.next++];
+      // The last child may take the node's own run: nothing else needs it.
+      const child = top.next < top.names.length ? top.run.fork(copy) : top.run;
+      child.pick(name);
+      const sub = enter(child, name);
+      if (sub) combine(top.merged, name, sub);
       continue;
     }
-    path.push(top.enabled[top.next++]);
-    const child = enter(path);
-    if (child === null) {
-      // A bound stopped the walk: fold each open frame's partial summary into
-      // its parent's, never into the memo (it does not hold every future).
-      for (let i = stack.length - 1; i > 0; i--) {
-        const f = stack[i - 1];
-        mergeChild(f.merged, f.enabled[f.next - 1], stack[i].merged);
-      }
-      root = stack[0].merged;
-      break;
-    }
-    if ("hash" in child) {
-      stack.push(child);
-    } else {
-      path.pop();
-      done = child;
-    }
+    stack.pop();
+    if (reduction) memo.set(top.hash, top.merged);
+    settle(top.via, top.merged);
   }
+  if (status !== "complete") {
+    // What was explored so far: fold the open nodes into the root.
+    while (stack.length > 0) settle(stack[stack.length - 1].via, stack.pop()!.merged);
+  }
+  root ??= emptySummary();
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
   const verdicts: ExploreResult["verdicts"] = {};
@@ -376,7 +320,7 @@ export function explore(
   for (const kind of kinds) {
     const n = endings.filter((e) => e.includes(kind)).length;
     verdicts[kind] = n === endings.length ? "always" : "sometimes";
-    const schedule = suffixArray(root.shortest.get(kind)!);
+    const schedule = root.shortest.get(kind)!;
     counterexamples[kind] = {
       schedule,
       steps: replaySchedule(scenario, revision, schedule).steps,
@@ -395,5 +339,6 @@ export function explore(
     endings,
     counterexamples,
     maxima: Object.fromEntries([...root.maxima].sort(([a], [b]) => a.localeCompare(b))),
+    ...(finals ? { finals: [...root.finals].sort() } : {}),
   };
 }

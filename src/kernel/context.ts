@@ -3,8 +3,8 @@
  * each thread holds, allocation points that a scenario can make fail, and the
  * hook points where a revision's callouts are dispatched.
  *
- * Kernel paths are generators: each `yield` is a point where another thread
- * may run. A single-schedule run simply drains them.
+ * Kernel paths are tables of atomic steps (see `steps.ts`); taking a lock and
+ * dispatching a hook point are paths too ({@link lock}, {@link hook}).
  *
  * @module
  */
@@ -12,25 +12,13 @@ import type { NonlinearConfig, ReadResult } from "./nonlinear.ts";
 import type { MmState } from "../model/types.ts";
 import { hexRange } from "../model/state.ts";
 import { CALLOUT_KIND, type CalloutKind, type CalloutName } from "./hooks.ts";
+import { call, defPath, go, type Next, type PathRef, point, type PointInfo, ret } from "./steps.ts";
 
-/** A scheduling point: where another thread may run. */
-export interface SchedPoint {
-  /** The thread (task) that yields here. */
+/** A scheduling point: where another thread may run, and which thread stopped there. */
+export interface SchedPoint extends PointInfo {
+  /** The thread (task) that stops here. */
   thread: string;
-  /** Where it yields: a lock it takes or waits for, or a named point in a kernel function (`during.at` matches it). */
-  label: string;
-  /** Set when the thread cannot go on until another one releases `lock`. */
-  blockedOn?: string;
-  /** The lock kind it waits to take, with `blockedOn`. */
-  blockedKind?: LockKind;
-  /** Set when the thread only retries: others run first, it runs when nobody else can. */
-  wait?: boolean;
-  /** Values the path keeps across this point (part of the explorer's state). */
-  locals?: unknown;
 }
-
-/** A kernel path: a generator that yields at scheduling points. */
-export type KGen<T = void> = Generator<SchedPoint, T, undefined>;
 
 /** One callout as a revision places it in a kernel path (data). */
 export interface CalloutSpec {
@@ -118,12 +106,12 @@ export interface CalloutEvent {
   inAtomic: boolean;
 }
 
-/** Where the kernel sends callouts: the notifier chain implements this. */
+/** Where the kernel sends callouts: the notifier chain implements these paths. */
 export interface CalloutSink {
   /** Dispatches one callout; returns the OR of every `young` answer. */
-  dispatch(k: Kernel, ev: CalloutEvent): KGen<boolean>;
+  readonly dispatchPath: PathRef<{ ev: CalloutEvent }>;
   /** `mmu_notifier_release()` or its revision's equivalent, at an exit hook. */
-  release(k: Kernel, ev: CalloutEvent): KGen<void>;
+  readonly releasePath: PathRef<{ ev: CalloutEvent }>;
 }
 
 /** Something checkers observe, emitted synchronously so they see the state at that moment. */
@@ -246,8 +234,8 @@ export class Kernel {
   private allocSeen: Partial<Record<AllocKind, number>> = {};
   /** Allocations made to fail so far, for the outcome. */
   readonly failedAllocs: { step: number; kind: AllocKind; path: string }[] = [];
-  /** Observers (the checkers), called synchronously on every observation. */
-  readonly observers: ((o: Observation) => void)[] = [];
+  /** The observer (the run: its trace and its checkers), called synchronously on every observation. */
+  observer?: { observe(o: Observation): void };
 
   /**
    * Creates the context of one run, with no lock held and no observer.
@@ -295,9 +283,9 @@ export class Kernel {
     this.ran.add(fn);
   }
 
-  /** Hands an observation to every observer. */
+  /** Hands an observation to the observer. */
   emit(o: Observation): void {
-    for (const f of this.observers) f(o);
+    this.observer?.observe(o);
   }
 
   /** Whether the allocation about to be made at `kind` succeeds. */
@@ -328,15 +316,8 @@ export class Kernel {
     return this.locksOf(thread).some((l) => l.kind === "spin" || l.kind === "spin-read");
   }
 
-  /** Takes a lock, waiting (yielding) while another thread holds it incompatibly. */
-  *lock(thread: string, name: string, kind: LockKind): KGen {
-    // srcu_read_lock never waits and is not atomic: it adds no point where the order matters.
-    if (this.preemptive && kind !== "srcu") yield { thread, label: `lock ${name}` };
-    for (;;) {
-      if (this.canTake(name, kind)) break;
-      if (this.owners[name].thread === thread) throw new KernelDeadlock(name, thread);
-      yield { thread, label: `wait ${name}`, blockedOn: name, blockedKind: kind };
-    }
+  /** Records that `thread` now holds `name` (the lock is free or shareable). */
+  acquire(thread: string, name: string, kind: LockKind): void {
     const o = this.owners[name];
     if (o) o.count++;
     else this.owners[name] = { thread, kind, count: 1 };
@@ -365,27 +346,8 @@ export class Kernel {
     return this.locksOf(thread).some((l) => l.name === name);
   }
 
-  /**
-   * A hook point: dispatches every callout the revision places at `path`/`at`
-   * whose guard holds. Returns the OR of the `young` answers.
-   */
-  *hook(thread: string, path: string, at: string, scope: HookScope): KGen<boolean> {
-    const cfg = this.paths[path];
-    if (!cfg) return false;
-    let young = false;
-    for (const spec of cfg.callouts) {
-      if (spec.at !== at) continue;
-      if (spec.guard !== undefined && !scope.guards?.[spec.guard]) continue;
-      if (spec.unless !== undefined && scope.guards?.[spec.unless]) continue;
-      const ev = this.event(thread, path, spec, scope);
-      if (ev.kind === "release") yield* this.sink.release(this, ev);
-      else if ((yield* this.sink.dispatch(this, ev)) && !spec.discard) young = true;
-    }
-    return young;
-  }
-
   /** Builds the callout event for one spec at a hook point. */
-  private event(thread: string, path: string, spec: CalloutSpec, scope: HookScope): CalloutEvent {
+  event(thread: string, path: string, spec: CalloutSpec, scope: HookScope): CalloutEvent {
     const kind = CALLOUT_KIND[spec.call];
     let range: [number, number] | undefined;
     if (spec.range !== undefined) {
@@ -413,6 +375,73 @@ export class Kernel {
       inAtomic: this.inAtomic(thread),
     };
   }
+}
+
+/**
+ * Takes a lock, waiting while another thread holds it incompatibly. With
+ * `preemptive` set, taking it is a scheduling point (`lock <name>`); waiting
+ * is one (`wait <name>`) whatever the schedule.
+ */
+const LOCK = defPath<{ name: string; kind: LockKind }, Record<never, never>, Kernel>("lock", {
+  entry(k, f) {
+    // srcu_read_lock never waits and is not atomic: it adds no point where the order matters.
+    if (k.preemptive && f.v.kind !== "srcu") return point(`lock ${f.v.name}`, "try");
+    return go("try");
+  },
+  try(k, f) {
+    const { name, kind } = f.v;
+    if (k.canTake(name, kind)) {
+      k.acquire(f.th, name, kind);
+      return ret();
+    }
+    if (k.owners[name].thread === f.th) throw new KernelDeadlock(name, f.th);
+    return point(`wait ${name}`, "try", { blockedOn: name, blockedKind: kind });
+  },
+});
+
+/** Takes lock `name` in `kind` (see {@link LOCK}), then goes on at step `to`. */
+export function lock(name: string, kind: LockKind, to: string): Next {
+  return call(LOCK, { name, kind }, to);
+}
+
+/**
+ * A hook point: dispatches every callout the revision places at `path`/`at`
+ * whose guard holds, in order. Returns the OR of the `young` answers.
+ */
+const HOOK = defPath<
+  { path: string; at: string; scope: HookScope },
+  { i?: number; young?: boolean; answer?: boolean },
+  Kernel
+>("hook", {
+  entry(k, f) {
+    const callouts = k.paths[f.v.path]?.callouts ?? [];
+    for (let i = f.v.i ?? 0; i < callouts.length; i++) {
+      const spec = callouts[i];
+      if (spec.at !== f.v.at) continue;
+      const guards = f.v.scope.guards;
+      if (spec.guard !== undefined && !guards?.[spec.guard]) continue;
+      if (spec.unless !== undefined && guards?.[spec.unless]) continue;
+      f.v.i = i + 1;
+      const ev = k.event(f.th, f.v.path, spec, f.v.scope);
+      if (ev.kind === "release") return call(k.sink.releasePath, { ev }, "entry");
+      f.v.answer = false;
+      return call(k.sink.dispatchPath, { ev }, spec.discard ? "entry" : "answered", "answer");
+    }
+    return ret(f.v.young ?? false);
+  },
+  answered(_k, f) {
+    if (f.v.answer) f.v.young = true;
+    return go("entry");
+  },
+});
+
+/**
+ * Dispatches the callouts at hook point `at` of kernel path `path` (see
+ * {@link HOOK}), then goes on at step `to` with the OR of the young answers in
+ * `v[into]` when `into` is given.
+ */
+export function hook(path: string, at: string, scope: HookScope, to: string, into?: string): Next {
+  return call(HOOK, { path, at, scope }, to, into);
 }
 
 /** Describes a callout event in one line, as traces print it. */

@@ -8,7 +8,8 @@
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, getPage, hex, putPage, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { hook, type Kernel, lock } from "./context.ts";
+import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   allocTables,
   clearFlush,
@@ -35,42 +36,67 @@ export function faultOk(r: FaultResult): boolean {
   return r === "VM_FAULT_MINOR" || r === "VM_FAULT_WRITE";
 }
 
-/** `handle_mm_fault()` and the arch fault handler's vma and permission checks. */
-export function* handleMmFault(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  addr: number,
-  write: boolean,
-): KGen<FaultResult> {
-  k.state.counters.faults++;
-  const vma = findVma(mm, addr);
-  if (!vma || (write ? !vma.write : !vma.read)) return "SIGSEGV";
-  if (vma.kind === "pfnmap") return "VM_FAULT_SIGBUS";
-  const a = pteAddr(vma, addr);
-  if (!allocTables(k, mm, a, "handle_mm_fault")) return "VM_FAULT_OOM";
-  const ptl = ptlName(mm.id, a);
-  yield* k.lock(th, ptl, "spin");
-  const pte = mm.ptes[vpn(a)];
-  if (!pte) {
-    k.unlock(th, ptl);
-    if (vma.kind === "anon") return yield* doAnonymousPage(k, th, mm, vma, a, write);
-    return yield* doFileFault(k, th, mm, vma, a, write, linearIndex(vma, a));
-  }
-  if (pte.t === "file") {
-    k.unlock(th, ptl);
-    return yield* doFileFault(k, th, mm, vma, a, write, pte.pgoff);
-  }
-  if (pte.t === "swap") {
-    k.unlock(th, ptl);
-    return yield* doSwapPage(k, th, mm, vma, a, write, pte.slot);
-  }
-  if (write && !pte.write) return yield* doWpPage(k, th, mm, vma, a);
-  pte.young = true;
-  if (write) pte.dirty = true;
-  k.unlock(th, ptl);
-  return "VM_FAULT_MINOR";
+/**
+ * The vma of `mm` that starts at `start`: a frame names a vma by its start
+ * and finds it again in every step. Throws when it is gone (unmapped while
+ * the path ran, which the mmap_sem its callers hold excludes).
+ */
+export function vmaAt(mm: Mm, start: number): Vma {
+  const vma = mm.vmas.find((v) => v.start === start);
+  if (!vma) throw new Error(`no vma at ${hex(start)} in mm ${mm.id} any more`);
+  return vma;
 }
+
+/** `handle_mm_fault()` and the arch fault handler's vma and permission checks. */
+export const handleMmFault = defPath<
+  { mm: string; addr: number; write: boolean },
+  { vma?: number; a?: number; r?: FaultResult },
+  Kernel
+>("handle_mm_fault", {
+  entry(k, f) {
+    const { addr, write } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    k.state.counters.faults++;
+    const vma = findVma(mm, addr);
+    if (!vma || (write ? !vma.write : !vma.read)) return ret("SIGSEGV");
+    if (vma.kind === "pfnmap") return ret("VM_FAULT_SIGBUS");
+    const a = pteAddr(vma, addr);
+    if (!allocTables(k, mm, a, "handle_mm_fault")) return ret("VM_FAULT_OOM");
+    f.v.vma = vma.start;
+    f.v.a = a;
+    return lock(ptlName(mm.id, a), "spin", "locked");
+  },
+  locked(k, f) {
+    const { write } = f.v;
+    const a = f.v.a!;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma!);
+    const ptl = ptlName(mm.id, a);
+    const pte = mm.ptes[vpn(a)];
+    const args = { mm: mm.id, vma: vma.start, addr: a, write };
+    if (!pte) {
+      k.unlock(f.th, ptl);
+      if (vma.kind === "anon") return call(doAnonymousPage, args, "done", "r");
+      return call(doFileFault, { ...args, index: linearIndex(vma, a) }, "done", "r");
+    }
+    if (pte.t === "file") {
+      k.unlock(f.th, ptl);
+      return call(doFileFault, { ...args, index: pte.pgoff }, "done", "r");
+    }
+    if (pte.t === "swap") {
+      k.unlock(f.th, ptl);
+      return call(doSwapPage, { ...args, slot: pte.slot }, "done", "r");
+    }
+    if (write && !pte.write) {
+      return call(doWpPage, { mm: mm.id, vma: vma.start, addr: a }, "done", "r");
+    }
+    pte.young = true;
+    if (write) pte.dirty = true;
+    k.unlock(f.th, ptl);
+    return ret("VM_FAULT_MINOR");
+  },
+  done: (_k, f) => ret(f.v.r),
+});
 
 /** `linear_page_index()`: the file page a linear vma maps at `addr`. */
 export function linearIndex(vma: Vma, addr: number): number {
@@ -79,31 +105,39 @@ export function linearIndex(vma: Vma, addr: number): number {
 }
 
 /** `do_anonymous_page()`: the zero page on a read, a new anonymous page on a write. */
-function* doAnonymousPage(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  addr: number,
-  write: boolean,
-): KGen<FaultResult> {
-  const P = "do_anonymous_page";
-  if (!write) {
-    const z = zeroPage(k.state);
-    yield* k.lock(th, ptlName(mm.id, addr), "spin");
-    if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, z, { write: false });
-    k.unlock(th, ptlName(mm.id, addr));
-    return "VM_FAULT_MINOR";
-  }
-  if (!anonVmaPrepare(k, vma, P)) return "VM_FAULT_OOM";
-  const pfn = newAnonPage(k, P, "fault");
-  if (pfn === null) return "VM_FAULT_OOM";
-  yield* k.lock(th, ptlName(mm.id, addr), "spin");
-  if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write: true, dirty: true });
-  k.unlock(th, ptlName(mm.id, addr));
-  putPage(k.state, pfn, "fault");
-  return "VM_FAULT_MINOR";
-}
+const doAnonymousPage = defPath<
+  { mm: string; vma: number; addr: number; write: boolean },
+  { pfn?: number },
+  Kernel
+>("do_anonymous_page", {
+  entry(k, f) {
+    const P = "do_anonymous_page";
+    const mm = k.state.mms[f.v.mm];
+    if (!f.v.write) {
+      f.v.pfn = zeroPage(k.state);
+      return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
+    }
+    if (!anonVmaPrepare(k, vmaAt(mm, f.v.vma), P)) return ret("VM_FAULT_OOM");
+    const pfn = newAnonPage(k, P, "fault");
+    if (pfn === null) return ret("VM_FAULT_OOM");
+    f.v.pfn = pfn;
+    return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
+  },
+  locked(k, f) {
+    const { addr } = f.v;
+    const pfn = f.v.pfn!;
+    const mm = k.state.mms[f.v.mm];
+    if (!f.v.write) {
+      if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write: false });
+      k.unlock(f.th, ptlName(mm.id, addr));
+      return ret("VM_FAULT_MINOR");
+    }
+    if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write: true, dirty: true });
+    k.unlock(f.th, ptlName(mm.id, addr));
+    putPage(k.state, pfn, "fault");
+    return ret("VM_FAULT_MINOR");
+  },
+});
 
 /** `anon_vma_prepare()`: may allocate. */
 export function anonVmaPrepare(k: Kernel, vma: Vma, path: string): boolean {
@@ -118,52 +152,61 @@ export function anonVmaPrepare(k: Kernel, vma: Vma, path: string): boolean {
  * `shmem_fault`, `xip_file_fault`, `hugetlb_fault`): a private write copies
  * the page at once; a shared write goes through `->page_mkwrite`.
  */
-function* doFileFault(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  addr: number,
-  write: boolean,
-  index: number,
-): KGen<FaultResult> {
-  const P = "__do_fault";
-  const file = k.state.files[vma.file!];
-  if (index >= file.size) return "VM_FAULT_SIGBUS";
-  let pfn: number;
-  if (file.kind === "xip" && !(write && !vma.shared)) {
-    // xip_file_fault: a hole is backed by the sparse zero page until written.
-    pfn = file.cache[index] ?? zeroPage(k.state);
-  } else {
-    const cached = findOrReadPage(k, file.name, index, P);
-    if (cached === null) return "VM_FAULT_OOM";
-    pfn = cached;
-  }
-  getPage(k.state, pfn, "fault");
-  let mapPfn = pfn;
-  let mkwrite = false;
-  if (write && !vma.shared) {
-    if (!anonVmaPrepare(k, vma, P)) return dropFault(k, pfn, "VM_FAULT_OOM");
-    const copy = newAnonPage(k, P, "fault");
-    if (copy === null) return dropFault(k, pfn, "VM_FAULT_OOM");
-    k.state.pages[copy].data = k.state.pages[pfn].data;
-    putPage(k.state, pfn, "fault");
-    mapPfn = copy;
-  } else if (write && file.pageMkwrite !== "none") {
-    if (file.pageMkwrite === "fail") return dropFault(k, pfn, "VM_FAULT_SIGBUS");
-    mkwrite = true;
-  }
-  yield* k.lock(th, ptlName(mm.id, addr), "spin");
-  const cur = mm.ptes[vpn(addr)];
-  if (!cur || cur.t === "file") {
-    const w = write || protWritableOnRead(k.state, vma);
-    mapPage(k.state, mm, addr, mapPfn, { write: w, dirty: write });
-    if (write && vma.shared) k.state.pages[mapPfn].dirty = true;
-  }
-  k.unlock(th, ptlName(mm.id, addr));
-  putPage(k.state, mapPfn, "fault");
-  return mkwrite || write ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR";
-}
+const doFileFault = defPath<
+  { mm: string; vma: number; addr: number; write: boolean; index: number },
+  { mapPfn?: number; mkwrite?: boolean },
+  Kernel
+>("__do_fault", {
+  entry(k, f) {
+    const P = "__do_fault";
+    const { write, index } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma);
+    const file = k.state.files[vma.file!];
+    if (index >= file.size) return ret("VM_FAULT_SIGBUS");
+    let pfn: number;
+    if (file.kind === "xip" && !(write && !vma.shared)) {
+      // xip_file_fault: a hole is backed by the sparse zero page until written.
+      pfn = file.cache[index] ?? zeroPage(k.state);
+    } else {
+      const cached = findOrReadPage(k, file.name, index, P);
+      if (cached === null) return ret("VM_FAULT_OOM");
+      pfn = cached;
+    }
+    getPage(k.state, pfn, "fault");
+    let mapPfn = pfn;
+    let mkwrite = false;
+    if (write && !vma.shared) {
+      if (!anonVmaPrepare(k, vma, P)) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
+      const copy = newAnonPage(k, P, "fault");
+      if (copy === null) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
+      k.state.pages[copy].data = k.state.pages[pfn].data;
+      putPage(k.state, pfn, "fault");
+      mapPfn = copy;
+    } else if (write && file.pageMkwrite !== "none") {
+      if (file.pageMkwrite === "fail") return ret(dropFault(k, pfn, "VM_FAULT_SIGBUS"));
+      mkwrite = true;
+    }
+    f.v.mapPfn = mapPfn;
+    f.v.mkwrite = mkwrite;
+    return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
+  },
+  locked(k, f) {
+    const { addr, write } = f.v;
+    const mapPfn = f.v.mapPfn!;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma);
+    const cur = mm.ptes[vpn(addr)];
+    if (!cur || cur.t === "file") {
+      const w = write || protWritableOnRead(k.state, vma);
+      mapPage(k.state, mm, addr, mapPfn, { write: w, dirty: write });
+      if (write && vma.shared) k.state.pages[mapPfn].dirty = true;
+    }
+    k.unlock(f.th, ptlName(mm.id, addr));
+    putPage(k.state, mapPfn, "fault");
+    return ret(f.v.mkwrite || write ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR");
+  },
+});
 
 function dropFault(k: Kernel, pfn: number, r: FaultResult): FaultResult {
   putPage(k.state, pfn, "fault");
@@ -171,29 +214,50 @@ function dropFault(k: Kernel, pfn: number, r: FaultResult): FaultResult {
 }
 
 /** `do_swap_page()`: reads the page back; maps it writable only on a write fault. */
-function* doSwapPage(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  _vma: Vma,
-  addr: number,
-  write: boolean,
-  slot: number,
-): KGen<FaultResult> {
-  const P = "do_swap_page";
-  const pfn = newAnonPage(k, P, "fault");
-  if (pfn === null) return "VM_FAULT_OOM";
-  k.state.pages[pfn].data = k.state.swap[slot]?.data ?? 0;
-  yield* k.lock(th, ptlName(mm.id, addr), "spin");
-  const cur = mm.ptes[vpn(addr)];
-  if (cur && cur.t === "swap" && cur.slot === slot) {
-    delete mm.ptes[vpn(addr)];
-    swapFree(k.state, slot);
-    mapPage(k.state, mm, addr, pfn, { write, dirty: write });
-  }
-  k.unlock(th, ptlName(mm.id, addr));
-  putPage(k.state, pfn, "fault");
-  return write ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR";
+const doSwapPage = defPath<
+  { mm: string; vma: number; addr: number; write: boolean; slot: number },
+  { pfn?: number },
+  Kernel
+>("do_swap_page", {
+  entry(k, f) {
+    const P = "do_swap_page";
+    const pfn = newAnonPage(k, P, "fault");
+    if (pfn === null) return ret("VM_FAULT_OOM");
+    k.state.pages[pfn].data = k.state.swap[f.v.slot]?.data ?? 0;
+    f.v.pfn = pfn;
+    return lock(ptlName(f.v.mm, f.v.addr), "spin", "locked");
+  },
+  locked(k, f) {
+    const { addr, write, slot } = f.v;
+    const pfn = f.v.pfn!;
+    const mm = k.state.mms[f.v.mm];
+    const cur = mm.ptes[vpn(addr)];
+    if (cur && cur.t === "swap" && cur.slot === slot) {
+      delete mm.ptes[vpn(addr)];
+      swapFree(k.state, slot);
+      mapPage(k.state, mm, addr, pfn, { write, dirty: write });
+    }
+    k.unlock(f.th, ptlName(mm.id, addr));
+    putPage(k.state, pfn, "fault");
+    return ret(write ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR");
+  },
+});
+
+/** The `[addr, addr + PAGE_SIZE)` range of the page `do_wp_page` works on. */
+function wpPage(addr: number): { page: [number, number] } {
+  return { page: [addr, addr + PAGE_SIZE] };
+}
+
+/** The ranges of `do_wp_page`'s hook points that also pass the page's last byte as its end. */
+function wpPageRanges(addr: number): Record<string, [number, number]> {
+  return { ...wpPage(addr), page_minus_one: [addr, addr + PAGE_SIZE - 1] };
+}
+
+/** The values of the original pte `do_wp_page` compares the pte with after it relocks. */
+interface OrigPte {
+  pfn: number;
+  write: boolean;
+  special?: boolean;
 }
 
 /**
@@ -205,121 +269,201 @@ function* doSwapPage(
  * that fails. The scheduling points `mkwrite.unlocked` and `copy.unlocked` are
  * where the PTE lock is dropped and another CPU may change the pte.
  */
-export function* doWpPage(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  addr: number,
-): KGen<FaultResult> {
-  const P = "do_wp_page";
-  const ptl = ptlName(mm.id, addr);
-  const page = { page: [addr, addr + PAGE_SIZE] as [number, number] };
-  const orig = mm.ptes[vpn(addr)];
-  if (!orig || orig.t !== "present") {
-    throw new Error(`do_wp_page at ${hex(addr)} on a non-present pte`);
-  }
-  yield* k.hook(th, P, "entry", { mm: mm.id, address: addr, ranges: page });
-  let invalidateStarted = false;
-  let dirtyPage: number | null = null;
-  let ret: FaultResult = "VM_FAULT_MINOR";
-  const old = orig.special ? null : orig.pfn;
-  const oldPage = old === null ? null : k.state.pages[old];
-  let reuse = false;
-  let copy = true;
-  if (oldPage && oldPage.owner.kind === "anon") {
-    // TestSetPageLocked + can_share_swap_page(): exclusive when mapped once.
-    reuse = oldPage.mapcount === 1;
-  } else if (oldPage && vma.shared && vma.write) {
-    const file = vma.file ? k.state.files[vma.file] : undefined;
-    if (file && file.pageMkwrite !== "none") {
-      getPage(k.state, old!, "do_wp_page:old");
-      k.unlock(th, ptl);
-      yield { thread: th, label: "do_wp_page:mkwrite.unlocked" };
-      if (file.pageMkwrite === "fail") {
-        putPage(k.state, old!, "do_wp_page:old");
-        return "VM_FAULT_SIGBUS";
-      }
-      yield* k.lock(th, ptl, "spin");
-      putPage(k.state, old!, "do_wp_page:old");
-      if (!samePte(mm, addr, orig)) {
-        copy = false;
-      }
+export const doWpPage = defPath<
+  { mm: string; vma: number; addr: number },
+  {
+    /** The pte as it was at entry (`orig_pte`), by value. */
+    orig?: OrigPte;
+    /** The page the pte mapped (null for a raw PFN). */
+    old?: number | null;
+    /** The file of a shared writable mapping, for `->page_mkwrite`. */
+    file?: string;
+    /** The page marked dirty at `unlock` (reuse of a shared page). */
+    dirtyPage?: number | null;
+    /** The copy (COW) page. */
+    newPfn?: number;
+    /** Whether the pte cleared by the copy path was dirty. */
+    curDirty?: boolean;
+    invalidateStarted?: boolean;
+    r?: FaultResult;
+  },
+  Kernel
+>("do_wp_page", {
+  entry(k, f) {
+    const P = "do_wp_page";
+    const { addr } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const orig = mm.ptes[vpn(addr)];
+    if (!orig || orig.t !== "present") {
+      throw new Error(`do_wp_page at ${hex(addr)} on a non-present pte`);
     }
-    if (copy) {
-      dirtyPage = old;
-      getPage(k.state, old!, "do_wp_page:dirty");
-      reuse = true;
+    f.v.orig = { pfn: orig.pfn, write: orig.write, special: orig.special };
+    return hook(P, "entry", { mm: mm.id, address: addr, ranges: wpPage(addr) }, "decide");
+  },
+  decide(k, f) {
+    const { addr } = f.v;
+    const orig = f.v.orig!;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma);
+    f.v.invalidateStarted = false;
+    f.v.dirtyPage = null;
+    f.v.r = "VM_FAULT_MINOR";
+    const old = orig.special ? null : orig.pfn;
+    f.v.old = old;
+    const oldPage = old === null ? null : k.state.pages[old];
+    if (oldPage && oldPage.owner.kind === "anon") {
+      // TestSetPageLocked + can_share_swap_page(): exclusive when mapped once.
+      return go(oldPage.mapcount === 1 ? "reuse" : "copy");
     }
-  }
-  if (!copy) {
+    if (oldPage && vma.shared && vma.write) {
+      const file = vma.file ? k.state.files[vma.file] : undefined;
+      if (file && file.pageMkwrite !== "none") {
+        f.v.file = file.name;
+        getPage(k.state, old!, "do_wp_page:old");
+        k.unlock(f.th, ptlName(mm.id, addr));
+        return point("do_wp_page:mkwrite.unlocked", "mkwrite.unlocked");
+      }
+      return go("reuse.dirty");
+    }
+    return go("copy");
+  },
+  "mkwrite.unlocked"(k, f) {
+    const old = f.v.old as number;
+    if (k.state.files[f.v.file!].pageMkwrite === "fail") {
+      putPage(k.state, old, "do_wp_page:old");
+      return ret("VM_FAULT_SIGBUS");
+    }
+    return lock(ptlName(f.v.mm, f.v.addr), "spin", "mkwrite.relocked");
+  },
+  "mkwrite.relocked"(k, f) {
+    putPage(k.state, f.v.old as number, "do_wp_page:old");
     // The re-check after ->page_mkwrite failed: goto unlock.
-  } else if (reuse) {
-    const pte = mm.ptes[vpn(addr)];
+    if (!samePte(k.state.mms[f.v.mm], f.v.addr, f.v.orig!)) return go("unlock");
+    return go("reuse.dirty");
+  },
+  "reuse.dirty"(k, f) {
+    const old = f.v.old as number;
+    f.v.dirtyPage = old;
+    getPage(k.state, old, "do_wp_page:dirty");
+    return go("reuse");
+  },
+  reuse(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma);
+    const pte = mm.ptes[vpn(f.v.addr)];
     if (pte && pte.t === "present") {
       pte.young = true;
       pte.dirty = true;
       pte.write = vma.write;
     }
-    ret = "VM_FAULT_WRITE";
-  } else {
+    f.v.r = "VM_FAULT_WRITE";
+    return go("unlock");
+  },
+  copy(k, f) {
+    const old = f.v.old!;
     if (old !== null) getPage(k.state, old, "do_wp_page:old");
-    k.unlock(th, ptl);
-    yield { thread: th, label: "do_wp_page:copy.unlocked" };
+    k.unlock(f.th, ptlName(f.v.mm, f.v.addr));
+    return point("do_wp_page:copy.unlocked", "copy.unlocked");
+  },
+  "copy.unlocked"(k, f) {
+    const P = "do_wp_page";
+    const { addr } = f.v;
+    const old = f.v.old!;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma);
     const newPfn = anonVmaPrepare(k, vma, P) ? newAnonPage(k, P, "do_wp_page:new") : null;
     if (newPfn === null) {
       if (old !== null) putPage(k.state, old, "do_wp_page:old");
-      return "VM_FAULT_OOM";
+      return ret("VM_FAULT_OOM");
     }
+    f.v.newPfn = newPfn;
     // cow_user_page()
     k.state.pages[newPfn].data = old !== null ? k.state.pages[old].data : 0;
-    yield* k.hook(th, P, "copy.after_cow_user_page", {
-      mm: mm.id,
-      address: addr,
-      ranges: { ...page, page_minus_one: [addr, addr + PAGE_SIZE - 1] },
-    });
-    invalidateStarted = true;
-    yield { thread: th, label: "do_wp_page:copy.before_relock" };
-    yield* k.lock(th, ptl, "spin");
-    if (samePte(mm, addr, orig)) {
-      const cur = clearFlush(k, mm, addr)!;
-      yield* k.hook(th, P, "copy.after_pte_clear", { mm: mm.id, address: addr, ranges: page });
-      if (old !== null) {
-        const op = k.state.pages[old];
-        if (op.owner.kind !== "zero") {
-          op.mapcount--;
-          if (op.owner.kind === "anon") mm.rss.anon--;
-          else mm.rss.file--;
-        }
-        if (cur.t === "present" && cur.dirty) op.dirty = true;
-        putPage(k.state, old, `pte:${mm.id}:${hex(addr)}`);
+    return hook(
+      P,
+      "copy.after_cow_user_page",
+      { mm: mm.id, address: addr, ranges: wpPageRanges(addr) },
+      "copy.after_cow_user_page",
+    );
+  },
+  "copy.after_cow_user_page"(_k, f) {
+    f.v.invalidateStarted = true;
+    return point("do_wp_page:copy.before_relock", "copy.before_relock");
+  },
+  "copy.before_relock": (_k, f) => lock(ptlName(f.v.mm, f.v.addr), "spin", "copy.relocked"),
+  "copy.relocked"(k, f) {
+    const { addr } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    if (!samePte(mm, addr, f.v.orig!)) return go("copy.release");
+    const cur = clearFlush(k, mm, addr)!;
+    f.v.curDirty = cur.t === "present" && cur.dirty;
+    return hook(
+      "do_wp_page",
+      "copy.after_pte_clear",
+      { mm: mm.id, address: addr, ranges: wpPage(addr) },
+      "copy.after_pte_clear",
+    );
+  },
+  "copy.after_pte_clear"(k, f) {
+    const { addr } = f.v;
+    const old = f.v.old!;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma);
+    if (old !== null) {
+      const op = k.state.pages[old];
+      if (op.owner.kind !== "zero") {
+        op.mapcount--;
+        if (op.owner.kind === "anon") mm.rss.anon--;
+        else mm.rss.file--;
       }
-      mapPage(k.state, mm, addr, newPfn, { write: vma.write, dirty: true });
-      yield* k.hook(th, P, "copy.after_set_pte", { mm: mm.id, address: addr, ranges: page });
-      ret = "VM_FAULT_WRITE";
+      if (f.v.curDirty) op.dirty = true;
+      putPage(k.state, old, `pte:${mm.id}:${hex(addr)}`);
     }
-    putPage(k.state, newPfn, "do_wp_page:new");
+    mapPage(k.state, mm, addr, f.v.newPfn!, { write: vma.write, dirty: true });
+    return hook(
+      "do_wp_page",
+      "copy.after_set_pte",
+      { mm: mm.id, address: addr, ranges: wpPage(addr) },
+      "copy.after_set_pte",
+    );
+  },
+  "copy.after_set_pte"(_k, f) {
+    f.v.r = "VM_FAULT_WRITE";
+    return go("copy.release");
+  },
+  "copy.release"(k, f) {
+    const old = f.v.old!;
+    putPage(k.state, f.v.newPfn!, "do_wp_page:new");
     if (old !== null) putPage(k.state, old, "do_wp_page:old");
-  }
-  // unlock:
-  k.unlock(th, ptl);
-  yield* k.hook(th, P, "unlock", {
-    mm: mm.id,
-    address: addr,
-    ranges: { ...page, page_minus_one: [addr, addr + PAGE_SIZE - 1] },
-    guards: { invalidate_started: invalidateStarted },
-  });
-  if (dirtyPage !== null) {
-    k.state.pages[dirtyPage].dirty = true;
-    putPage(k.state, dirtyPage, "do_wp_page:dirty");
-  }
-  return ret;
-}
+    return go("unlock");
+  },
+  unlock(k, f) {
+    const { addr } = f.v;
+    k.unlock(f.th, ptlName(f.v.mm, addr));
+    return hook("do_wp_page", "unlock", {
+      mm: f.v.mm,
+      address: addr,
+      ranges: wpPageRanges(addr),
+      guards: { invalidate_started: f.v.invalidateStarted! },
+    }, "unlocked");
+  },
+  unlocked(k, f) {
+    const dirtyPage = f.v.dirtyPage;
+    if (dirtyPage !== null && dirtyPage !== undefined) {
+      k.state.pages[dirtyPage].dirty = true;
+      putPage(k.state, dirtyPage, "do_wp_page:dirty");
+    }
+    return ret(f.v.r);
+  },
+});
 
-function samePte(mm: Mm, addr: number, orig: NonNullable<Mm["ptes"][number]>): boolean {
+/**
+ * `pte_same()` after relocking: whether the pte still maps the page of `orig`
+ * with the same write bit.
+ */
+function samePte(mm: Mm, addr: number, orig: OrigPte): boolean {
   const cur = mm.ptes[vpn(addr)];
-  return !!cur && cur.t === "present" && orig.t === "present" && cur.pfn === orig.pfn &&
-    cur.write === orig.write;
+  return !!cur && cur.t === "present" && cur.pfn === orig.pfn && cur.write === orig.write;
 }
 
 /**
@@ -327,32 +471,37 @@ function samePte(mm: Mm, addr: number, orig: NonNullable<Mm["ptes"][number]>): b
  * allows the access, with a reference for `holder` (FOLL_GET), or null.
  * Marks the page accessed.
  */
-export function* followPage(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  addr: number,
-  write: boolean,
-  holder: string,
-): KGen<number | null> {
-  const vma = findVma(mm, addr);
-  if (!vma) return null;
-  const a = pteAddr(vma, addr);
-  const ptl = ptlName(mm.id, a);
-  yield* k.lock(th, ptl, "spin");
-  const pte = mm.ptes[vpn(a)];
-  let pfn: number | null = null;
-  if (pte && pte.t === "present" && (!write || pte.write) && !pte.special) {
-    k.state.pages[pte.pfn].referenced = true;
-    // mmu notifiers #v3 (docs/sources.md §5c, follow_page hunk): 'if (!pte_young(pte)) set_pte_at(..., pte_mkyoung(pte))'.
-    if (k.variants.follow_page === "mkyoung") pte.young = true;
-    if (write) pte.dirty = true;
-    getPage(k.state, pte.pfn, holder);
-    pfn = pte.pfn;
-  }
-  k.unlock(th, ptl);
-  return pfn;
-}
+export const followPage = defPath<
+  { mm: string; addr: number; write: boolean; holder: string },
+  { a?: number },
+  Kernel
+>("follow_page", {
+  entry(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const vma = findVma(mm, f.v.addr);
+    if (!vma) return ret(null);
+    const a = pteAddr(vma, f.v.addr);
+    f.v.a = a;
+    return lock(ptlName(mm.id, a), "spin", "locked");
+  },
+  locked(k, f) {
+    const { write, holder } = f.v;
+    const a = f.v.a!;
+    const mm = k.state.mms[f.v.mm];
+    const pte = mm.ptes[vpn(a)];
+    let pfn: number | null = null;
+    if (pte && pte.t === "present" && (!write || pte.write) && !pte.special) {
+      k.state.pages[pte.pfn].referenced = true;
+      // mmu notifiers #v3 (docs/sources.md §5c, follow_page hunk): 'if (!pte_young(pte)) set_pte_at(..., pte_mkyoung(pte))'.
+      if (k.variants.follow_page === "mkyoung") pte.young = true;
+      if (write) pte.dirty = true;
+      getPage(k.state, pte.pfn, holder);
+      pfn = pte.pfn;
+    }
+    k.unlock(f.th, ptlName(mm.id, a));
+    return ret(pfn);
+  },
+});
 
 /** Result of {@link getUserPage}. */
 export type GupResult = { pfn: number } | { error: FaultResult };
@@ -361,19 +510,24 @@ export type GupResult = { pfn: number } | { error: FaultResult };
  * `get_user_pages()` for one page: `follow_page`, faulting until it succeeds.
  * The caller must hold mmap_sem for read. The reference is held by `holder`.
  */
-export function* getUserPage(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  addr: number,
-  write: boolean,
-  holder: string,
-): KGen<GupResult> {
-  for (let tries = 0; tries < 4; tries++) {
-    const pfn = yield* followPage(k, th, mm, addr, write, holder);
-    if (pfn !== null) return { pfn };
-    const r = yield* handleMmFault(k, th, mm, addr, write);
-    if (!faultOk(r)) return { error: r };
-  }
-  return { error: "VM_FAULT_OOM" };
-}
+export const getUserPage = defPath<
+  { mm: string; addr: number; write: boolean; holder: string },
+  { tries?: number; pfn?: number | null; r?: FaultResult },
+  Kernel
+>("get_user_pages", {
+  entry(_k, f) {
+    const { mm, addr, write, holder } = f.v;
+    if ((f.v.tries ?? 0) >= 4) return ret({ error: "VM_FAULT_OOM" });
+    return call(followPage, { mm, addr, write, holder }, "followed", "pfn");
+  },
+  followed(_k, f) {
+    const { mm, addr, write } = f.v;
+    if (f.v.pfn !== null && f.v.pfn !== undefined) return ret({ pfn: f.v.pfn });
+    return call(handleMmFault, { mm, addr, write }, "faulted", "r");
+  },
+  faulted(_k, f) {
+    if (!faultOk(f.v.r!)) return ret({ error: f.v.r });
+    f.v.tries = (f.v.tries ?? 0) + 1;
+    return go("entry");
+  },
+});

@@ -7,8 +7,10 @@
 import type { Mm, Vma } from "../model/types.ts";
 import { PMD_SIZE } from "../model/types.ts";
 import { getPage, isCowMapping, newMm, pteHolder, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { hook, type HookScope, type Kernel, lock } from "./context.ts";
+import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, mmapSemName, ptesIn, ptlName } from "./pgtable.ts";
+import { vmaAt } from "./fault.ts";
 import { exitMmap } from "./unmap.ts";
 
 /** `copy_one_pte()`: shares the page, write-protecting both ptes of a COW mapping. */
@@ -32,42 +34,89 @@ function copyOnePte(k: Kernel, dst: Mm, src: Mm, vma: Vma, addr: number): void {
 }
 
 /**
- * `copy_page_range()` for one vma. Returns 0 or -ENOMEM when a page-table
- * page of the child cannot be allocated.
+ * `copy_page_range()` for one vma (`vma`: the start of the parent's vma).
+ * Returns 0 or -ENOMEM when a page-table page of the child cannot be
+ * allocated.
  */
-export function* copyPageRange(k: Kernel, th: string, dst: Mm, src: Mm, vma: Vma): KGen<number> {
-  const P = "copy_page_range";
-  // Don't copy ptes where a page fault will fill them correctly.
-  if (vma.kind !== "hugetlb" && vma.kind !== "pfnmap" && !vma.nonlinear && !vma.anonVma) return 0;
-  if (vma.kind === "hugetlb") return copyHugetlbPageRange(k, dst, src, vma);
-  const scope = {
-    mm: src.id,
-    ranges: { vma: [vma.start, vma.end] as [number, number] },
-    guards: { is_cow_mapping: isCowMapping(vma) },
-  };
-  yield* k.hook(th, P, "entry", scope);
-  let ret = 0;
-  for (let chunk = vma.start - (vma.start % PMD_SIZE); chunk < vma.end; chunk += PMD_SIZE) {
-    const lo = Math.max(chunk, vma.start);
-    const hi = Math.min(chunk + PMD_SIZE, vma.end);
-    const addrs = ptesIn(src, lo, hi);
-    if (addrs.length === 0) continue;
-    // copy_pte_range(): pte_alloc_map_lock() in the child, then the source PTE lock nested.
-    if (!allocTables(k, dst, lo, P)) {
-      ret = -12;
-      break;
+export const copyPageRange = defPath<
+  { dst: string; src: string; vma: number },
+  {
+    /** The hook points' scope, as computed at entry. */
+    scope?: HookScope;
+    /** The PMD-sized chunk being copied. */
+    chunk?: number;
+    /** Its first address in the vma. */
+    lo?: number;
+    /** The addresses with a pte in the chunk, as found before taking the PTE locks. */
+    addrs?: number[];
+    r?: number;
+  },
+  Kernel
+>("copy_page_range", {
+  entry(k, f) {
+    const P = "copy_page_range";
+    const src = k.state.mms[f.v.src];
+    const vma = vmaAt(src, f.v.vma);
+    // Don't copy ptes where a page fault will fill them correctly.
+    if (vma.kind !== "hugetlb" && vma.kind !== "pfnmap" && !vma.nonlinear && !vma.anonVma) {
+      return ret(0);
     }
-    yield* k.lock(th, ptlName(dst.id, lo), "spin");
-    yield* k.lock(th, ptlName(src.id, lo), "spin");
-    for (const a of addrs) copyOnePte(k, dst, src, vma, a);
-    k.unlock(th, ptlName(src.id, lo));
-    k.unlock(th, ptlName(dst.id, lo));
-    yield { thread: th, label: "copy_page_range:chunk" };
-  }
-  if (ret === 0) yield* k.hook(th, P, "exit", scope);
-  yield* k.hook(th, P, "out", scope);
-  return ret;
-}
+    if (vma.kind === "hugetlb") {
+      return ret(copyHugetlbPageRange(k, k.state.mms[f.v.dst], src, vma));
+    }
+    f.v.scope = {
+      mm: src.id,
+      ranges: { vma: [vma.start, vma.end] },
+      guards: { is_cow_mapping: isCowMapping(vma) },
+    };
+    f.v.r = 0;
+    f.v.chunk = vma.start - (vma.start % PMD_SIZE);
+    return hook(P, "entry", f.v.scope, "chunk");
+  },
+  chunk(k, f) {
+    const P = "copy_page_range";
+    const src = k.state.mms[f.v.src];
+    const dst = k.state.mms[f.v.dst];
+    const vma = vmaAt(src, f.v.vma);
+    for (let chunk = f.v.chunk!; chunk < vma.end; chunk += PMD_SIZE) {
+      const lo = Math.max(chunk, vma.start);
+      const hi = Math.min(chunk + PMD_SIZE, vma.end);
+      const addrs = ptesIn(src, lo, hi);
+      if (addrs.length === 0) continue;
+      // copy_pte_range(): pte_alloc_map_lock() in the child, then the source PTE lock nested.
+      if (!allocTables(k, dst, lo, P)) {
+        f.v.r = -12;
+        return go("exit");
+      }
+      f.v.chunk = chunk;
+      f.v.lo = lo;
+      f.v.addrs = addrs;
+      return lock(ptlName(dst.id, lo), "spin", "chunk.dst_locked");
+    }
+    return go("exit");
+  },
+  "chunk.dst_locked": (_k, f) => lock(ptlName(f.v.src, f.v.lo!), "spin", "chunk.locked"),
+  "chunk.locked"(k, f) {
+    const lo = f.v.lo!;
+    const src = k.state.mms[f.v.src];
+    const dst = k.state.mms[f.v.dst];
+    const vma = vmaAt(src, f.v.vma);
+    for (const a of f.v.addrs!) copyOnePte(k, dst, src, vma, a);
+    k.unlock(f.th, ptlName(src.id, lo));
+    k.unlock(f.th, ptlName(dst.id, lo));
+    return point("copy_page_range:chunk", "chunk.next");
+  },
+  "chunk.next"(_k, f) {
+    f.v.chunk! += PMD_SIZE;
+    return go("chunk");
+  },
+  exit(_k, f) {
+    if (f.v.r === 0) return hook("copy_page_range", "exit", f.v.scope!, "out");
+    return go("out");
+  },
+  out: (_k, f) => hook("copy_page_range", "out", f.v.scope!, "end"),
+  end: (_k, f) => ret(f.v.r),
+});
 
 /** `copy_hugetlb_page_range()`: shares huge pages, write-protecting a private parent. */
 function copyHugetlbPageRange(k: Kernel, dst: Mm, src: Mm, vma: Vma): number {
@@ -88,24 +137,43 @@ function copyHugetlbPageRange(k: Kernel, dst: Mm, src: Mm, vma: Vma): number {
  * ptes, holding both mmap_sems for write. On failure the child is torn down
  * and -ENOMEM returned. Returns 0 on success.
  */
-export function* dupMmap(k: Kernel, th: string, parent: Mm, childId: string): KGen<number> {
-  const child = newMm(childId);
-  k.state.mms[childId] = child;
-  yield* k.lock(th, mmapSemName(parent.id), "rwsem-write");
-  yield* k.lock(th, mmapSemName(childId), "rwsem-write");
-  let ret = 0;
-  for (const vma of parent.vmas) {
+export const dupMmap = defPath<
+  { parent: string; childId: string },
+  { i?: number; r?: number },
+  Kernel
+>("dup_mmap", {
+  entry(k, f) {
+    k.state.mms[f.v.childId] = newMm(f.v.childId);
+    return lock(mmapSemName(f.v.parent), "rwsem-write", "parent_locked");
+  },
+  parent_locked(_k, f) {
+    f.v.r = 0;
+    f.v.i = 0;
+    return lock(mmapSemName(f.v.childId), "rwsem-write", "vma");
+  },
+  vma(k, f) {
+    const parent = k.state.mms[f.v.parent];
+    const child = k.state.mms[f.v.childId];
+    const vma = parent.vmas[f.v.i!];
+    if (!vma) return go("flush");
     child.vmas.push({ ...vma });
-    ret = yield* copyPageRange(k, th, child, parent, vma);
-    if (ret) break;
-  }
-  // flush_tlb_mm(oldmm): the parent's write-protected ptes take effect.
-  k.state.counters.tlbFlushMm++;
-  k.unlock(th, mmapSemName(childId));
-  k.unlock(th, mmapSemName(parent.id));
-  if (ret) {
-    yield* exitMmap(k, th, child);
-    delete k.state.mms[childId];
-  }
-  return ret;
-}
+    return call(copyPageRange, { dst: child.id, src: parent.id, vma: vma.start }, "copied", "r");
+  },
+  copied(_k, f) {
+    if (f.v.r) return go("flush");
+    f.v.i!++;
+    return go("vma");
+  },
+  flush(k, f) {
+    // flush_tlb_mm(oldmm): the parent's write-protected ptes take effect.
+    k.state.counters.tlbFlushMm++;
+    k.unlock(f.th, mmapSemName(f.v.childId));
+    k.unlock(f.th, mmapSemName(f.v.parent));
+    if (f.v.r) return call(exitMmap, { mm: f.v.childId }, "exited");
+    return ret(f.v.r);
+  },
+  exited(k, f) {
+    delete k.state.mms[f.v.childId];
+    return ret(f.v.r);
+  },
+});

@@ -9,54 +9,71 @@
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { hook, type Kernel, lock } from "./context.ts";
+import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, immapName, mmapSemName, ptlName, zapPte } from "./pgtable.ts";
 import { handleMmFault, linearIndex } from "./fault.ts";
 
 /** `install_file_pte()`: returns 0 or -ENOMEM. */
-function* installFilePte(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  addr: number,
-  pgoff: number,
-): KGen<number> {
-  const P = "populate_range";
-  if (!allocTables(k, mm, addr, "install_file_pte")) return -12; // get_locked_pte()
-  const ptl = ptlName(mm.id, addr);
-  yield* k.lock(th, ptl, "spin");
-  const old = mm.ptes[vpn(addr)];
-  if (old) {
-    // zap_pte(): ptep_clear_flush() of a present pte, free_swap_and_cache() of a swapped one.
-    const wasPresent = old.t === "present";
-    if (wasPresent) k.state.counters.tlbFlushPage++;
-    zapPte(k.state, mm, addr);
-    yield* k.hook(th, P, "pte.after_zap", {
-      mm: mm.id,
-      address: addr,
-      guards: { pte_was_present: wasPresent },
-    });
-  }
-  mm.ptes[vpn(addr)] = { t: "file", pgoff };
-  k.unlock(th, ptl);
-  return 0;
-}
+const installFilePte = defPath<
+  { mm: string; addr: number; pgoff: number },
+  Record<never, never>,
+  Kernel
+>("install_file_pte", {
+  entry(k, f) {
+    if (!allocTables(k, k.state.mms[f.v.mm], f.v.addr, "install_file_pte")) return ret(-12); // get_locked_pte()
+    return lock(ptlName(f.v.mm, f.v.addr), "spin", "locked");
+  },
+  locked(k, f) {
+    const { addr } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const old = mm.ptes[vpn(addr)];
+    if (old) {
+      // zap_pte(): ptep_clear_flush() of a present pte, free_swap_and_cache() of a swapped one.
+      const wasPresent = old.t === "present";
+      if (wasPresent) k.state.counters.tlbFlushPage++;
+      zapPte(k.state, mm, addr);
+      return hook("populate_range", "pte.after_zap", {
+        mm: mm.id,
+        address: addr,
+        guards: { pte_was_present: wasPresent },
+      }, "set_pte");
+    }
+    return go("set_pte");
+  },
+  set_pte(k, f) {
+    k.state.mms[f.v.mm].ptes[vpn(f.v.addr)] = { t: "file", pgoff: f.v.pgoff };
+    k.unlock(f.th, ptlName(f.v.mm, f.v.addr));
+    return ret(0);
+  },
+});
 
 /** `populate_range()`: returns 0 or the first error. */
-function* populateRange(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  start: number,
-  size: number,
-  pgoff: number,
-): KGen<number> {
-  for (let off = 0; off < size; off += PAGE_SIZE) {
-    const err = yield* installFilePte(k, th, mm, start + off, pgoff + off / PAGE_SIZE);
-    if (err) return err;
-  }
-  return 0;
-}
+const populateRange = defPath<
+  { mm: string; start: number; size: number; pgoff: number },
+  { off: number; err: number },
+  Kernel
+>("populate_range", {
+  entry(_k, f) {
+    f.v.off = 0;
+    return go("loop");
+  },
+  loop(_k, f) {
+    const { mm, start, size, pgoff, off } = f.v;
+    if (off >= size) return ret(0);
+    return call(
+      installFilePte,
+      { mm, addr: start + off, pgoff: pgoff + off / PAGE_SIZE },
+      "installed",
+      "err",
+    );
+  },
+  installed(_k, f) {
+    if (f.v.err) return ret(f.v.err);
+    f.v.off += PAGE_SIZE;
+    return go("loop");
+  },
+});
 
 /** Flags of {@link sysRemapFilePages}. */
 export interface RemapFlags {
@@ -64,69 +81,114 @@ export interface RemapFlags {
 }
 
 /**
+ * The vma a path found in an earlier step, as it is now: the vma of `mm`
+ * that starts where the copy starts (a vma keeps its start for life), or the
+ * copy itself when that vma has left `mm.vmas` since (what the path then
+ * does to it changes nothing in the world, as with the vma object it held).
+ */
+function vmaNow(mm: Mm, copy: Vma): Vma {
+  return mm.vmas.find((v) => v.start === copy.start) ?? copy;
+}
+
+/**
  * `sys_remap_file_pages(start, size, prot, pgoff, flags)` as in 2.6.24.
  * Returns 0 or a negative errno.
  */
-export function* sysRemapFilePages(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  startIn: number,
-  sizeIn: number,
-  prot: number,
-  pgoff: number,
-  flags: RemapFlags = {},
-): KGen<number> {
-  const P = "sys_remap_file_pages";
-  if (prot) return -22;
-  const start = startIn - (startIn % PAGE_SIZE);
-  const size = sizeIn - (sizeIn % PAGE_SIZE);
-  const end = start + size;
-  if (end <= start) return -22;
-  const sem = mmapSemName(mm.id);
-  let kind: "rwsem-read" | "rwsem-write" = "rwsem-read";
-  yield* k.lock(th, sem, kind);
-  let err = -22;
-  for (;;) {
+export const sysRemapFilePages = defPath<
+  { mm: string; startIn: number; sizeIn: number; prot: number; pgoff: number; flags?: RemapFlags },
+  {
+    start: number;
+    size: number;
+    end: number;
+    kind: "rwsem-read" | "rwsem-write";
+    err: number;
+    // vma: a copy of the vma the retry loop found (see vmaNow)
+    vma: Vma;
+    // ranges: what both hook points pass (one object, as the code passes one)
+    ranges: { requested: [number, number]; requested_minus_one: [number, number] };
+    // a: make_pages_present()'s address
+    a: number;
+  },
+  Kernel
+>("sys_remap_file_pages", {
+  entry(_k, f) {
+    const { startIn, sizeIn, prot } = f.v;
+    if (prot) return ret(-22);
+    const start = startIn - (startIn % PAGE_SIZE);
+    const size = sizeIn - (sizeIn % PAGE_SIZE);
+    const end = start + size;
+    if (end <= start) return ret(-22);
+    [f.v.start, f.v.size, f.v.end] = [start, size, end];
+    f.v.kind = "rwsem-read";
+    return lock(mmapSemName(f.v.mm), f.v.kind, "retry");
+  },
+  retry(k, f) {
+    const { start, end, pgoff } = f.v;
+    f.v.err = -22;
+    const mm = k.state.mms[f.v.mm];
     const vma: Vma | undefined = findVma(mm, start);
-    if (!vma || !vma.shared || !vma.file || vma.kind !== "file") break;
-    if (end > vma.end) break;
+    if (!vma || !vma.shared || !vma.file || vma.kind !== "file") return go("out");
+    if (end > vma.end) return go("out");
+    f.v.vma = { ...vma };
     if (!vma.nonlinear) {
       if (pgoff === linearIndex(vma, start)) {
-        err = 0; // Don't need a nonlinear mapping, exit success.
-        break;
+        f.v.err = 0; // Don't need a nonlinear mapping, exit success.
+        return go("out");
       }
-      if (kind === "rwsem-read") {
-        k.unlock(th, sem);
-        kind = "rwsem-write";
-        yield* k.lock(th, sem, kind);
-        continue; // goto retry
+      if (f.v.kind === "rwsem-read") {
+        k.unlock(f.th, mmapSemName(mm.id));
+        f.v.kind = "rwsem-write";
+        return lock(mmapSemName(mm.id), f.v.kind, "retry"); // goto retry
       }
-      const lock = immapName(vma.file);
-      yield* k.lock(th, lock, "spin");
-      vma.nonlinear = true;
-      k.unlock(th, lock);
+      return lock(immapName(vma.file), "spin", "i_mmap_locked");
     }
-    const requested: [number, number] = [start, end];
-    const ranges = { requested, requested_minus_one: [start, end - 1] as [number, number] };
-    yield* k.hook(th, P, "before_populate", { mm: mm.id, ranges });
-    yield { thread: th, label: "sys_remap_file_pages:before_populate" };
-    err = yield* populateRange(k, th, mm, start, size, pgoff);
-    yield* k.hook(th, P, "after_populate", { mm: mm.id, ranges });
-    if (!err && !flags.nonblock) {
-      if (kind === "rwsem-write") {
-        // downgrade_write()
-        k.unlock(th, sem);
-        kind = "rwsem-read";
-        yield* k.lock(th, sem, kind);
-      }
-      // make_pages_present(): fault every page in.
-      for (let a = start; a < end; a += PAGE_SIZE) {
-        yield* handleMmFault(k, th, mm, a, vma.write);
-      }
+    return go("populate");
+  },
+  i_mmap_locked(k, f) {
+    vmaNow(k.state.mms[f.v.mm], f.v.vma).nonlinear = true;
+    k.unlock(f.th, immapName(f.v.vma.file!));
+    return go("populate");
+  },
+  populate(_k, f) {
+    const { start, end } = f.v;
+    f.v.ranges = { requested: [start, end], requested_minus_one: [start, end - 1] };
+    const scope = { mm: f.v.mm, ranges: f.v.ranges };
+    return hook("sys_remap_file_pages", "before_populate", scope, "before_populate");
+  },
+  before_populate(_k, _f) {
+    return point("sys_remap_file_pages:before_populate", "populate_range");
+  },
+  populate_range(_k, f) {
+    const { mm, start, size, pgoff } = f.v;
+    return call(populateRange, { mm, start, size, pgoff }, "populated", "err");
+  },
+  populated(_k, f) {
+    const scope = { mm: f.v.mm, ranges: f.v.ranges };
+    return hook("sys_remap_file_pages", "after_populate", scope, "after_populate");
+  },
+  after_populate(k, f) {
+    if (f.v.err || f.v.flags?.nonblock) return go("out");
+    f.v.a = f.v.start;
+    if (f.v.kind === "rwsem-write") {
+      // downgrade_write()
+      k.unlock(f.th, mmapSemName(f.v.mm));
+      f.v.kind = "rwsem-read";
+      return lock(mmapSemName(f.v.mm), f.v.kind, "make_pages_present");
     }
-    break;
-  }
-  k.unlock(th, sem);
-  return err;
-}
+    return go("make_pages_present");
+  },
+  make_pages_present(k, f) {
+    // make_pages_present(): fault every page in.
+    if (f.v.a >= f.v.end) return go("out");
+    const write = vmaNow(k.state.mms[f.v.mm], f.v.vma).write;
+    return call(handleMmFault, { mm: f.v.mm, addr: f.v.a, write }, "faulted");
+  },
+  faulted(_k, f) {
+    f.v.a += PAGE_SIZE;
+    return go("make_pages_present");
+  },
+  out(k, f) {
+    k.unlock(f.th, mmapSemName(f.v.mm));
+    return ret(f.v.err);
+  },
+});

@@ -4,37 +4,83 @@
  *
  * @module
  */
-import type { Mm, Vma } from "../model/types.ts";
+import type { Pte, Vma } from "../model/types.ts";
 import { PAGE_SIZE, PMD_SIZE } from "../model/types.ts";
 import { findVma, pteHolder, sortVmas, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { hook, type Kernel, lock } from "./context.ts";
+import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, immapName, mmapSemName, ptesIn, ptlName } from "./pgtable.ts";
+import { vmaAt } from "./fault.ts";
 import { doMunmap } from "./mmap.ts";
 
-/** `move_ptes()`: moves the ptes of one extent under both PTE locks (and i_mmap_lock for a file). */
-function* movePtes(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  oldAddr: number,
-  oldEnd: number,
-  newAddr: number,
-): KGen {
-  const P = "move_ptes";
-  const extent: [number, number] = [oldAddr, oldEnd];
-  yield* k.hook(th, P, "before_lock", { mm: mm.id, ranges: { extent } });
-  const imm = vma.file ? immapName(vma.file) : null;
-  if (imm) yield* k.lock(th, imm, "spin");
-  const oldPtl = ptlName(mm.id, oldAddr);
-  const newPtl = ptlName(mm.id, newAddr);
-  yield* k.lock(th, oldPtl, "spin");
-  if (newPtl !== oldPtl) yield* k.lock(th, newPtl, "spin");
-  for (const a of ptesIn(mm, oldAddr, oldEnd)) {
-    const pte = mm.ptes[vpn(a)]!;
-    delete mm.ptes[vpn(a)]; // ptep_clear_flush()
-    k.state.counters.tlbFlushPage++;
-    yield* k.hook(th, P, "pte.after_clear", { mm: mm.id, address: a });
+/**
+ * `move_ptes()`: moves the ptes of one extent under both PTE locks (and
+ * i_mmap_lock for a file).
+ */
+const movePtes = defPath<
+  { mm: string; vma: number; oldAddr: number; oldEnd: number; newAddr: number },
+  {
+    /** The i_mmap_lock taken, or null for an anonymous vma. */
+    imm?: string | null;
+    /** The addresses with a pte in the extent, as found under the locks. */
+    addrs?: number[];
+    /** Index in `addrs` of the pte being moved. */
+    i?: number;
+    /**
+     * The pte being moved, between its clear and its set at the new address:
+     * out of the page tables, it is the frame's own.
+     */
+    pte?: Pte;
+  },
+  Kernel
+>("move_ptes", {
+  entry(_k, f) {
+    const extent: [number, number] = [f.v.oldAddr, f.v.oldEnd];
+    return hook("move_ptes", "before_lock", { mm: f.v.mm, ranges: { extent } }, "before_lock");
+  },
+  before_lock(k, f) {
+    const vma = vmaAt(k.state.mms[f.v.mm], f.v.vma);
+    const imm = vma.file ? immapName(vma.file) : null;
+    f.v.imm = imm;
+    if (imm) return lock(imm, "spin", "lock.old");
+    return go("lock.old");
+  },
+  "lock.old": (_k, f) => lock(ptlName(f.v.mm, f.v.oldAddr), "spin", "lock.new"),
+  "lock.new"(_k, f) {
+    const oldPtl = ptlName(f.v.mm, f.v.oldAddr);
+    const newPtl = ptlName(f.v.mm, f.v.newAddr);
+    if (newPtl !== oldPtl) return lock(newPtl, "spin", "locked");
+    return go("locked");
+  },
+  locked(k, f) {
+    f.v.addrs = ptesIn(k.state.mms[f.v.mm], f.v.oldAddr, f.v.oldEnd);
+    f.v.i = 0;
+    return go("pte");
+  },
+  pte(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const addrs = f.v.addrs!;
+    if (f.v.i! < addrs.length) {
+      const a = addrs[f.v.i!];
+      f.v.pte = mm.ptes[vpn(a)]!;
+      delete mm.ptes[vpn(a)]; // ptep_clear_flush()
+      k.state.counters.tlbFlushPage++;
+      return hook("move_ptes", "pte.after_clear", { mm: mm.id, address: a }, "pte.after_clear");
+    }
+    const oldPtl = ptlName(mm.id, f.v.oldAddr);
+    const newPtl = ptlName(mm.id, f.v.newAddr);
+    if (newPtl !== oldPtl) k.unlock(f.th, newPtl);
+    k.unlock(f.th, oldPtl);
+    if (f.v.imm) k.unlock(f.th, f.v.imm);
+    const extent: [number, number] = [f.v.oldAddr, f.v.oldEnd];
+    return hook("move_ptes", "after_unlock", { mm: mm.id, ranges: { extent } }, "done");
+  },
+  "pte.after_clear"(k, f) {
+    const { oldAddr, newAddr } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const a = f.v.addrs![f.v.i!];
+    const pte = f.v.pte!;
+    delete f.v.pte;
     const to = newAddr + (a - oldAddr);
     mm.ptes[vpn(to)] = pte; // set_pte_at(mm, new_addr, ...)
     if (pte.t === "present" && !pte.special) {
@@ -46,91 +92,151 @@ function* movePtes(
         page.refs[pteHolder(mm.id, to)] = (page.refs[pteHolder(mm.id, to)] ?? 0) + n;
       }
     }
-  }
-  if (newPtl !== oldPtl) k.unlock(th, newPtl);
-  k.unlock(th, oldPtl);
-  if (imm) k.unlock(th, imm);
-  yield* k.hook(th, P, "after_unlock", { mm: mm.id, ranges: { extent } });
-}
+    f.v.i!++;
+    return go("pte");
+  },
+  done: () => ret(),
+});
 
 /**
  * `move_page_tables()`: moves `len` bytes of ptes; stops early when a new
  * page table cannot be allocated. Returns how much was moved.
  */
-export function* movePageTables(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  oldAddr: number,
-  newAddr: number,
-  len: number,
-): KGen<number> {
-  const P = "move_page_tables";
-  const oldStart = oldAddr;
-  const oldEnd = oldAddr + len;
-  yield* k.hook(th, P, "entry", { mm: mm.id, ranges: { old: [oldStart, oldEnd] } });
-  let old = oldAddr;
-  let dst = newAddr;
-  while (old < oldEnd) {
-    let next = (Math.floor(old / PMD_SIZE) + 1) * PMD_SIZE;
-    if (next > oldEnd) next = oldEnd;
-    let extent = next - old;
-    const newNext = (Math.floor(dst / PMD_SIZE) + 1) * PMD_SIZE;
-    if (extent > newNext - dst) extent = newNext - dst;
-    if (ptesIn(mm, old, old + extent).length > 0) {
-      // alloc_new_pmd(): pud, pmd and pte table at the destination.
-      if (!allocTables(k, mm, dst, P)) break;
-      yield* movePtes(k, th, mm, vma, old, old + extent, dst);
+export const movePageTables = defPath<
+  { mm: string; vma: number; oldAddr: number; newAddr: number; len: number },
+  {
+    /** Where the move has got to in the old range. */
+    old?: number;
+    /** Where the move has got to in the new range. */
+    dst?: number;
+    /** The extent being moved. */
+    extent?: number;
+  },
+  Kernel
+>("move_page_tables", {
+  entry(_k, f) {
+    const { oldAddr, len } = f.v;
+    f.v.old = oldAddr;
+    f.v.dst = f.v.newAddr;
+    return hook(
+      "move_page_tables",
+      "entry",
+      { mm: f.v.mm, ranges: { old: [oldAddr, oldAddr + len] } },
+      "extent",
+    );
+  },
+  extent(k, f) {
+    const P = "move_page_tables";
+    const { oldAddr, len } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const oldEnd = oldAddr + len;
+    let old = f.v.old!;
+    let dst = f.v.dst!;
+    while (old < oldEnd) {
+      let next = (Math.floor(old / PMD_SIZE) + 1) * PMD_SIZE;
+      if (next > oldEnd) next = oldEnd;
+      let extent = next - old;
+      const newNext = (Math.floor(dst / PMD_SIZE) + 1) * PMD_SIZE;
+      if (extent > newNext - dst) extent = newNext - dst;
+      if (ptesIn(mm, old, old + extent).length > 0) {
+        // alloc_new_pmd(): pud, pmd and pte table at the destination.
+        if (!allocTables(k, mm, dst, P)) break;
+        f.v.old = old;
+        f.v.dst = dst;
+        f.v.extent = extent;
+        return call(
+          movePtes,
+          { mm: mm.id, vma: f.v.vma, oldAddr: old, oldEnd: old + extent, newAddr: dst },
+          "extent.moved",
+        );
+      }
+      old += extent;
+      dst += extent;
     }
-    old += extent;
-    dst += extent;
-  }
-  yield* k.hook(th, P, "exit", {
-    mm: mm.id,
-    ranges: { old: [oldStart, oldEnd], moved: [oldStart, old] },
-  });
-  return len + old - oldEnd;
-}
+    f.v.old = old;
+    f.v.dst = dst;
+    return hook(P, "exit", {
+      mm: mm.id,
+      ranges: { old: [oldAddr, oldEnd], moved: [oldAddr, old] },
+    }, "done");
+  },
+  "extent.moved"(_k, f) {
+    f.v.old! += f.v.extent!;
+    f.v.dst! += f.v.extent!;
+    return go("extent");
+  },
+  done: (_k, f) => ret(f.v.len + f.v.old! - (f.v.oldAddr + f.v.len)),
+});
 
 /**
  * `sys_mremap()` with MREMAP_MAYMOVE|MREMAP_FIXED through `move_vma()`:
- * returns the new address, or a negative errno.
+ * moves `len` bytes at `addr` to `newAddr`; returns the new address, or a
+ * negative errno.
  */
-export function* mremapMove(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  oldAddr: number,
-  oldLen: number,
-  newAddr: number,
-): KGen<number> {
-  const vma = findVma(mm, oldAddr);
-  if (!vma || oldAddr + oldLen > vma.end) return -14; // -EFAULT
-  if (newAddr % PAGE_SIZE || oldAddr % PAGE_SIZE) return -22;
-  yield* k.lock(th, mmapSemName(mm.id), "rwsem-write");
+export const mremapMove = defPath<
+  { mm: string; addr: number; len: number; newAddr: number },
+  {
+    /** The start of the vma that maps `addr`. */
+    vma?: number;
+    /** How much `move_page_tables` moved. */
+    moved?: number;
+    /** The range `do_munmap` removes at the end: the old one, or the new one after a failure. */
+    unmapAddr?: number;
+    r?: number;
+  },
+  Kernel
+>("sys_mremap", {
+  entry(k, f) {
+    const { addr, len, newAddr } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const vma = findVma(mm, addr);
+    if (!vma || addr + len > vma.end) return ret(-14); // -EFAULT
+    if (newAddr % PAGE_SIZE || addr % PAGE_SIZE) return ret(-22);
+    f.v.vma = vma.start;
+    return lock(mmapSemName(mm.id), "rwsem-write", "locked");
+  },
   // MREMAP_FIXED: do_munmap(mm, new_addr, new_len) first.
-  yield* doMunmap(k, th, mm, newAddr, oldLen);
-  // copy_vma(): the new vma (vma_merge is not modelled).
-  const newVma: Vma = {
-    ...vma,
-    start: newAddr,
-    end: newAddr + oldLen,
-    pgoff: vma.pgoff + (oldAddr - vma.start) / PAGE_SIZE,
-  };
-  mm.vmas.push(newVma);
-  sortVmas(mm);
-  let result = newAddr;
-  let unmapAddr = oldAddr;
-  const moved = yield* movePageTables(k, th, mm, vma, oldAddr, newAddr, oldLen);
-  yield { thread: th, label: "move_vma:moved" };
-  if (moved < oldLen) {
-    // On error, move entries back from new area to old, then unmap the new area.
-    yield* movePageTables(k, th, mm, newVma, newAddr, oldAddr, moved);
-    unmapAddr = newAddr;
-    result = -12;
-  }
-  yield* doMunmap(k, th, mm, unmapAddr, oldLen);
-  k.unlock(th, mmapSemName(mm.id));
-  return result;
-}
+  locked: (_k, f) => call(doMunmap, { mm: f.v.mm, start: f.v.newAddr, len: f.v.len }, "copy_vma"),
+  copy_vma(k, f) {
+    const { addr, len, newAddr } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma!);
+    // copy_vma(): the new vma (vma_merge is not modelled).
+    const newVma: Vma = {
+      ...vma,
+      start: newAddr,
+      end: newAddr + len,
+      pgoff: vma.pgoff + (addr - vma.start) / PAGE_SIZE,
+    };
+    mm.vmas.push(newVma);
+    sortVmas(mm);
+    f.v.r = newAddr;
+    f.v.unmapAddr = addr;
+    return call(
+      movePageTables,
+      { mm: mm.id, vma: vma.start, oldAddr: addr, newAddr, len },
+      "moved",
+      "moved",
+    );
+  },
+  moved: () => point("move_vma:moved", "check"),
+  check(_k, f) {
+    const { addr, len, newAddr } = f.v;
+    if (f.v.moved! < len) {
+      // On error, move entries back from new area to old, then unmap the new area.
+      f.v.unmapAddr = newAddr;
+      f.v.r = -12;
+      return call(
+        movePageTables,
+        { mm: f.v.mm, vma: newAddr, oldAddr: newAddr, newAddr: addr, len: f.v.moved! },
+        "unmap",
+      );
+    }
+    return go("unmap");
+  },
+  unmap: (_k, f) => call(doMunmap, { mm: f.v.mm, start: f.v.unmapAddr!, len: f.v.len }, "unlock"),
+  unlock(k, f) {
+    k.unlock(f.th, mmapSemName(f.v.mm));
+    return ret(f.v.r);
+  },
+});

@@ -19,7 +19,8 @@
 import type { FileObj, Mm, MmState, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { allocPage, getPage, putPage, sortVmas, vpn } from "../model/state.ts";
-import { Kernel, type KGen } from "./context.ts";
+import { Kernel, lock } from "./context.ts";
+import { call, defPath, go, type PathRef, ret, runToEnd } from "./steps.ts";
 import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "./pgtable.ts";
 import { doMunmap } from "./mmap.ts";
 
@@ -133,6 +134,17 @@ export function findVma25(mm: Mm, addr: number): Vma | undefined {
   return mm.vmas.find((v) => v.end > addr);
 }
 
+/**
+ * The vma of `mm` that starts at `start`: a path keeps a vma by its start
+ * and finds it again in each step. Throws when it is gone (see the callers:
+ * nothing the 2.5.42 model runs concurrently detaches it).
+ */
+function liveVma(mm: Mm, start: number): Vma {
+  const vma = mm.vmas.find((v) => v.start === start);
+  if (!vma) throw new Error(`no vma of ${mm.id} starts at 0x${start.toString(16)} any more`);
+  return vma;
+}
+
 /** Whether the vma's `vm_ops` has `->populate`: generic file and shmem mappings (F8). */
 function hasPopulate(vma: Vma): boolean {
   return vma.kind === "file" && vma.file !== undefined;
@@ -149,33 +161,37 @@ function pageProtNone(vma: Vma): boolean {
  * `zap_pte()` of what was there; the caller's page reference becomes the
  * pte's. Returns 0, or -ENOMEM when a page-table page cannot be allocated.
  */
-export function* installPage(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  addr: number,
-  pfn: number,
-  prot: number,
-  holder: string,
-): KGen<number> {
-  k.enter("install_page");
-  const lock = pageTableLockName(mm.id);
-  yield* k.lock(th, lock, "spin");
-  if (!allocTables(k, mm, addr, "install_page")) {
-    k.unlock(th, lock); // err_unlock: the caller's reference stays with the caller
-    return -12;
-  }
-  k.enter("zap_pte");
-  zapPte(k.state, mm, addr);
-  const write = (prot & PROT_WRITE) !== 0;
-  mapPage(k.state, mm, addr, pfn, { write, dirty: write });
-  const pte = mm.ptes[vpn(addr)];
-  if (pte.t === "present" && (prot & 7) === 0) pte.protNone = true;
-  putPage(k.state, pfn, holder);
-  k.state.counters.tlbFlushPage++; // flush_tlb_page(vma, addr)
-  k.unlock(th, lock);
-  return 0;
-}
+export const installPage: PathRef<
+  { mm: string; addr: number; pfn: number; prot: number; holder: string }
+> = defPath<
+  { mm: string; addr: number; pfn: number; prot: number; holder: string },
+  Record<never, never>,
+  Kernel
+>("install_page@2.5.42", {
+  entry(k, f) {
+    k.enter("install_page");
+    return lock(pageTableLockName(f.v.mm), "spin", "locked");
+  },
+  locked(k, f) {
+    const { addr, pfn, prot, holder } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const ptl = pageTableLockName(mm.id);
+    if (!allocTables(k, mm, addr, "install_page")) {
+      k.unlock(f.th, ptl); // err_unlock: the caller's reference stays with the caller
+      return ret(-12);
+    }
+    k.enter("zap_pte");
+    zapPte(k.state, mm, addr);
+    const write = (prot & PROT_WRITE) !== 0;
+    mapPage(k.state, mm, addr, pfn, { write, dirty: write });
+    const pte = mm.ptes[vpn(addr)];
+    if (pte.t === "present" && (prot & 7) === 0) pte.protNone = true;
+    putPage(k.state, pfn, holder);
+    k.state.counters.tlbFlushPage++; // flush_tlb_page(vma, addr)
+    k.unlock(f.th, ptl);
+    return ret(0);
+  },
+});
 
 /** Reads a page into the page cache (`page_cache_read()`, a shmem swap-in). Null on -ENOMEM. */
 function readIn(k: Kernel, f: FileObj, index: number, path: string): number | null {
@@ -238,26 +254,60 @@ export function shmemGetpage(
 }
 
 /** Zaps the pte at `addr` if its page table exists (W. L. Irwin's nonblocking-miss hunk against G1). */
-function* zapIfMapped(k: Kernel, th: string, mm: Mm, addr: number): KGen {
-  k.enter("zap_pte");
-  const lock = pageTableLockName(mm.id);
-  yield* k.lock(th, lock, "spin");
-  zapPte(k.state, mm, addr); // zap_pte(): no TLB flush of its own
-  k.unlock(th, lock);
-}
+const zapIfMapped = defPath<{ mm: string; addr: number }, Record<never, never>, Kernel>(
+  "zap_pte@2.5.42",
+  {
+    entry(k, f) {
+      k.enter("zap_pte");
+      return lock(pageTableLockName(f.v.mm), "spin", "locked");
+    },
+    locked(k, f) {
+      const mm = k.state.mms[f.v.mm];
+      zapPte(k.state, mm, f.v.addr); // zap_pte(): no TLB flush of its own
+      k.unlock(f.th, pageTableLockName(mm.id));
+      return ret();
+    },
+  },
+);
 
-/** What one backing store's `->populate` does per page, around the loop both share. */
+/**
+ * What one backing store's `->populate` does per page, around the loop both
+ * share (plain data: the loop's steps dispatch on `name`).
+ */
 interface PopulateOps {
-  /** The function's name, for the run's paths. */
+  /** The function's name, for the run's paths; selects the per-page operations. */
   name: "filemap_populate" | "shmem_populate";
-  /** The end-of-file check at the top of each iteration: 0, or the errno it returns. */
-  eof(pgoff: number, len: number): number;
-  /** Gets the page at `pgoff` with a reference for `holder`: an errno, or the page (null: none). */
-  get(pgoff: number, holder: string): { err: number; pfn: number | null };
-  /** What happens when no page came back: 0 to go on, or the errno to return. */
-  miss(addr: number): KGen<number>;
+  /** The vma's file, by name. */
+  file: string;
+  /** MAP_NONBLOCK: do not read a page that is not in memory. */
+  nonblock: boolean;
+  /** What `filemap_populate()` does when no page came back (shmem: skip it). */
+  noPage: NonlinearConfig["filemapPopulate"]["noPage"] | "skip";
   /** What happens to the page reference when `install_page()` fails. */
   installError: "return" | "release-page";
+}
+
+/** The end-of-file check at the top of each iteration: 0, or the errno it returns. */
+function populateEof(k: Kernel, ops: PopulateOps, pgoff: number, len: number): number {
+  const f = k.state.files[ops.file];
+  if (ops.name === "shmem_populate") {
+    // ((loff_t) pgoff << PAGE_CACHE_SHIFT) >= inode->i_size: 64-bit, no wrap
+    return pgoff >= f.size ? -14 : 0;
+  }
+  // size = (inode->i_size + PAGE_CACHE_SIZE - 1) >> PAGE_CACHE_SHIFT, in unsigned long
+  return u32(pgoff + (len >>> 12)) > f.size ? -22 : 0;
+}
+
+/** Gets the page at `pgoff` with a reference for `holder`: an errno, or the page (null: none). */
+function populateGet(
+  k: Kernel,
+  ops: PopulateOps,
+  pgoff: number,
+  holder: string,
+): { err: number; pfn: number | null } {
+  const f = k.state.files[ops.file];
+  if (ops.name === "shmem_populate") return shmemGetpage(k, f, pgoff, ops.nonblock, holder);
+  return { err: 0, pfn: filemapGetpage(k, f, pgoff, ops.nonblock, holder) };
 }
 
 /**
@@ -265,77 +315,85 @@ interface PopulateOps {
  * get the page, install it, then `len -= PAGE_SIZE; addr += PAGE_SIZE;
  * pgoff++; if (len) goto repeat;`. Returns 0 or a negative errno.
  */
-function* populateLoop(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  ops: PopulateOps,
-  addrIn: number,
-  lenIn: number,
-  prot: number,
-  pgoffIn: number,
-): KGen<number> {
-  k.enter(ops.name);
-  const holder = `populate:${th}`;
-  let [addr, len, pgoff] = [addrIn, lenIn, pgoffIn];
-  for (let n = 0;; n++) {
-    if (n >= POPULATE_BOUND) {
+const populateLoop = defPath<
+  { mm: string; ops: PopulateOps; addrIn: number; lenIn: number; prot: number; pgoffIn: number },
+  { addr: number; len: number; pgoff: number; n: number; pfn?: number; e?: number },
+  Kernel
+>("populate@2.5.42", {
+  entry(k, f) {
+    k.enter(f.v.ops.name);
+    [f.v.addr, f.v.len, f.v.pgoff] = [f.v.addrIn, f.v.lenIn, f.v.pgoffIn];
+    f.v.n = 0;
+    return go("repeat");
+  },
+  repeat(k, f) {
+    const { ops, addr, len, pgoff } = f.v;
+    const holder = `populate:${f.th}`;
+    if (f.v.n >= POPULATE_BOUND) {
       const what = `${ops.name} loops past the harness bound`;
-      k.emit({ type: "no-progress", step: k.step, thread: th, what });
-      return 0;
+      k.emit({ type: "no-progress", step: k.step, thread: f.th, what });
+      return ret(0);
     }
-    const eof = ops.eof(pgoff, len);
-    if (eof) return eof;
-    const { err, pfn } = ops.get(pgoff, holder);
-    if (err) return err;
+    const eof = populateEof(k, ops, pgoff, len);
+    if (eof) return ret(eof);
+    const { err, pfn } = populateGet(k, ops, pgoff, holder);
+    if (err) return ret(err);
     if (pfn === null) {
-      const e = yield* ops.miss(addr);
-      if (e) return e;
-    } else {
-      const e = yield* installPage(k, th, mm, addr, pfn, prot, holder);
-      if (e) {
-        if (ops.installError === "release-page") putPage(k.state, pfn, holder);
-        return e;
+      // shmem_populate(): 'if (page) {...}' - a page nonblock could not get is skipped
+      if (ops.name === "shmem_populate") return go("next");
+      if (ops.noPage === "return-enomem" || !ops.nonblock) return ret(-12);
+      if (ops.noPage === "zap-pte-if-nonblock") {
+        return call(zapIfMapped, { mm: f.v.mm, addr }, "next");
       }
+      return go("next");
     }
-    len = u32(len - PAGE_SIZE);
-    addr = u32(addr + PAGE_SIZE);
-    pgoff = u32(pgoff + 1);
-    if (!len) return 0;
-  }
-}
+    f.v.pfn = pfn;
+    return call(
+      installPage,
+      { mm: f.v.mm, addr, pfn, prot: f.v.prot, holder },
+      "installed",
+      "e",
+    );
+  },
+  installed(k, f) {
+    const e = f.v.e!;
+    if (e) {
+      if (f.v.ops.installError === "release-page") putPage(k.state, f.v.pfn!, `populate:${f.th}`);
+      return ret(e);
+    }
+    return go("next");
+  },
+  next(_k, f) {
+    f.v.len = u32(f.v.len - PAGE_SIZE);
+    f.v.addr = u32(f.v.addr + PAGE_SIZE);
+    f.v.pgoff = u32(f.v.pgoff + 1);
+    if (!f.v.len) return ret(0);
+    f.v.n++;
+    return go("repeat");
+  },
+});
 
 /**
  * The vma's `->populate` per page: `filemap_populate()` for the generic
  * page cache, `shmem_populate()` for shmem, as the revision's config has them.
  */
-function populateOps(k: Kernel, th: string, mm: Mm, vma: Vma, nonblock: boolean): PopulateOps {
+function populateOps(k: Kernel, vma: Vma, nonblock: boolean): PopulateOps {
   const f = k.state.files[vma.file!];
   if (f.kind === "shmem") {
     return {
       name: "shmem_populate",
-      // ((loff_t) pgoff << PAGE_CACHE_SHIFT) >= inode->i_size: 64-bit, no wrap
-      eof: (pg) => pg >= f.size ? -14 : 0,
-      get: (pg, holder) => shmemGetpage(k, f, pg, nonblock, holder),
-      // shmem_populate(): 'if (page) {...}' - a page nonblock could not get is skipped
-      // deno-lint-ignore require-yield -- shares the KGen signature of filemap's miss
-      *miss() {
-        return 0;
-      },
+      file: vma.file!,
+      nonblock,
+      noPage: "skip",
       installError: cfg(k).shmemPopulate.installError,
     };
   }
   const c = cfg(k).filemapPopulate;
   return {
     name: "filemap_populate",
-    // size = (inode->i_size + PAGE_CACHE_SIZE - 1) >> PAGE_CACHE_SHIFT, in unsigned long
-    eof: (pg, l) => u32(pg + (l >>> 12)) > f.size ? -22 : 0,
-    get: (pg, holder) => ({ err: 0, pfn: filemapGetpage(k, f, pg, nonblock, holder) }),
-    *miss(addr) {
-      if (c.noPage === "return-enomem" || !nonblock) return -12;
-      if (c.noPage === "zap-pte-if-nonblock") yield* zapIfMapped(k, th, mm, addr);
-      return 0;
-    },
+    file: vma.file!,
+    nonblock,
+    noPage: c.noPage,
     installError: c.installError,
   };
 }
@@ -344,54 +402,80 @@ function populateOps(k: Kernel, th: string, mm: Mm, vma: Vma, nonblock: boolean)
  * `sys_remap_file_pages(start, size, prot, pgoff, flags)` as the revision
  * computes it. Returns 0 or a negative errno.
  */
-export function* sysRemapFilePages25(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  startIn: number,
-  sizeIn: number,
-  protIn: number,
-  pgoffIn: number,
-  flags: number,
-): KGen<number> {
-  k.enter("sys_remap_file_pages");
-  const c = cfg(k);
-  // unsigned long end = start + size; (F8 and 2.6.24 take it from the raw arguments)
-  const rawEnd = u32(startIn + sizeIn);
-  let start: number;
-  let size: number;
-  if (c.remapArgs.align === "page-align-up") {
-    start = pageAlign(startIn);
-    size = pageAlign(sizeIn);
-  } else {
-    start = pageMask(startIn);
-    size = pageMask(sizeIn);
-    // 2.6.24: "Does the address range wrap, or is the span zero-sized?"
-    if (u32(start + size) <= start) return -22;
-  }
-  const end = c.remapArgs.end === "before-align" ? rawEnd : u32(start + size);
-  const prot = u32(protIn) & 0xf;
-  const pgoff = u32(pgoffIn);
-  const sem = mmapSemName(mm.id);
-  yield* k.lock(th, sem, "rwsem-read");
-  let err = -22;
-  const vma = findVma25(mm, start);
-  if (
-    vma && vma.shared && hasPopulate(vma) && end > start && start >= vma.start &&
-    end <= vma.end
-  ) {
-    const d = c.defaultProt;
-    if (d.set !== "keep" && !pageProtNone(vma)) {
-      const matches = d.set === "force-none-unless-offset-matches" &&
-        OFFSET_EXPRS[d.offset!](start, vma) === pgoff;
-      if (!matches) vma.pageProtNone = true; // vma->vm_page_prot = __S000
+export const sysRemapFilePages25: PathRef<{
+  mm: string;
+  startIn: number;
+  sizeIn: number;
+  protIn: number;
+  pgoffIn: number;
+  flags: number;
+}> = defPath<
+  {
+    mm: string;
+    startIn: number;
+    sizeIn: number;
+    protIn: number;
+    pgoffIn: number;
+    flags: number;
+  },
+  { start: number; size: number; end: number; prot: number; pgoff: number; err: number },
+  Kernel
+>("sys_remap_file_pages@2.5.42", {
+  entry(k, f) {
+    const { startIn, sizeIn, protIn, pgoffIn } = f.v;
+    k.enter("sys_remap_file_pages");
+    const c = cfg(k);
+    // unsigned long end = start + size; (F8 and 2.6.24 take it from the raw arguments)
+    const rawEnd = u32(startIn + sizeIn);
+    let start: number;
+    let size: number;
+    if (c.remapArgs.align === "page-align-up") {
+      start = pageAlign(startIn);
+      size = pageAlign(sizeIn);
+    } else {
+      start = pageMask(startIn);
+      size = pageMask(sizeIn);
+      // 2.6.24: "Does the address range wrap, or is the span zero-sized?"
+      if (u32(start + size) <= start) return ret(-22);
     }
-    const ops = populateOps(k, th, mm, vma, (flags & MAP_NONBLOCK) !== 0);
-    err = yield* populateLoop(k, th, mm, ops, start, size, prot, pgoff);
-  }
-  k.unlock(th, sem);
-  return err;
-}
+    f.v.start = start;
+    f.v.size = size;
+    f.v.end = c.remapArgs.end === "before-align" ? rawEnd : u32(start + size);
+    f.v.prot = u32(protIn) & 0xf;
+    f.v.pgoff = u32(pgoffIn);
+    return lock(mmapSemName(f.v.mm), "rwsem-read", "locked");
+  },
+  locked(k, f) {
+    const { start, size, end, prot, pgoff } = f.v;
+    const c = cfg(k);
+    const mm = k.state.mms[f.v.mm];
+    f.v.err = -22;
+    const vma = findVma25(mm, start);
+    if (
+      vma && vma.shared && hasPopulate(vma) && end > start && start >= vma.start &&
+      end <= vma.end
+    ) {
+      const d = c.defaultProt;
+      if (d.set !== "keep" && !pageProtNone(vma)) {
+        const matches = d.set === "force-none-unless-offset-matches" &&
+          OFFSET_EXPRS[d.offset!](start, vma) === pgoff;
+        if (!matches) vma.pageProtNone = true; // vma->vm_page_prot = __S000
+      }
+      const ops = populateOps(k, vma, (f.v.flags & MAP_NONBLOCK) !== 0);
+      return call(
+        populateLoop,
+        { mm: mm.id, ops, addrIn: start, lenIn: size, prot, pgoffIn: pgoff },
+        "unlock",
+        "err",
+      );
+    }
+    return go("unlock");
+  },
+  unlock(k, f) {
+    k.unlock(f.th, mmapSemName(f.v.mm));
+    return ret(f.v.err);
+  },
+});
 
 /** The arguments of {@link doMmap25}. */
 export interface Mmap25 {
@@ -418,58 +502,104 @@ export interface Mmap25 {
  * drops mmap_sem and calls `sys_remap_file_pages()`, ignoring its result.
  * Returns the address.
  */
-export function* doMmap25(k: Kernel, th: string, mm: Mm, a: Mmap25): KGen<number> {
-  k.enter("do_mmap_pgoff");
-  const sem = mmapSemName(mm.id);
-  yield* k.lock(th, sem, "rwsem-write");
-  const file = a.file === undefined ? undefined : k.state.files[a.file];
-  const vma: Vma = {
-    start: a.addr,
-    end: a.addr + a.len,
-    read: (a.prot & 7) !== 0,
-    write: (a.prot & PROT_WRITE) !== 0,
-    shared: a.shared,
-    mayWrite: !a.shared || (a.prot & PROT_WRITE) !== 0,
-    file: file?.name,
-    pgoff: a.pgoff,
-    kind: file ? "file" : "anon",
-    nonlinear: false,
-    locked: (a.flags & MAP_LOCKED) !== 0,
-    anonVma: false,
-  };
-  yield* doMunmap(k, th, mm, vma.start, a.len);
-  mm.vmas.push(vma);
-  sortVmas(mm);
-  if (vma.locked) {
-    k.enter("make_pages_present");
-    // make_pages_present(): get_user_pages() with write = VM_WRITE
-    for (let p = vma.start; p < vma.end; p += PAGE_SIZE) {
-      yield* handleMmFault25(k, th, mm, vma, p, vma.write);
+export const doMmap25: PathRef<{ mm: string; a: Mmap25 }> = defPath<
+  { mm: string; a: Mmap25 },
+  // vma: the new vma, by value, until it is inserted; p: make_pages_present()'s address
+  { vma?: Vma; p: number },
+  Kernel
+>("do_mmap_pgoff@2.5.42", {
+  entry(k, f) {
+    k.enter("do_mmap_pgoff");
+    return lock(mmapSemName(f.v.mm), "rwsem-write", "locked");
+  },
+  locked(k, f) {
+    const a = f.v.a;
+    const file = a.file === undefined ? undefined : k.state.files[a.file];
+    f.v.vma = {
+      start: a.addr,
+      end: a.addr + a.len,
+      read: (a.prot & 7) !== 0,
+      write: (a.prot & PROT_WRITE) !== 0,
+      shared: a.shared,
+      mayWrite: !a.shared || (a.prot & PROT_WRITE) !== 0,
+      file: file?.name,
+      pgoff: a.pgoff,
+      kind: file ? "file" : "anon",
+      nonlinear: false,
+      locked: (a.flags & MAP_LOCKED) !== 0,
+      anonVma: false,
+    };
+    return call(doMunmap, { mm: f.v.mm, start: f.v.vma.start, len: a.len }, "unmapped");
+  },
+  unmapped(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    // The frame's vma becomes the world's: from here on it is found by its start.
+    const vma = { ...f.v.vma! };
+    delete f.v.vma;
+    mm.vmas.push(vma);
+    sortVmas(mm);
+    if (vma.locked) {
+      k.enter("make_pages_present");
+      f.v.p = vma.start;
+      return go("make_pages_present");
     }
-  }
-  if (a.flags & MAP_POPULATE) {
-    k.unlock(th, sem);
-    yield* sysRemapFilePages25(k, th, mm, a.addr, a.len, a.prot, a.pgoff, a.flags & MAP_NONBLOCK);
-    yield* k.lock(th, sem, "rwsem-write");
-  }
-  k.unlock(th, sem);
-  return a.addr;
-}
+    return go("populate");
+  },
+  make_pages_present(k, f) {
+    // make_pages_present(): get_user_pages() with write = VM_WRITE
+    const vma = liveVma(k.state.mms[f.v.mm], f.v.a.addr);
+    if (f.v.p >= vma.end) return go("populate");
+    const p = f.v.p;
+    f.v.p += PAGE_SIZE;
+    return call(
+      handleMmFault25,
+      { mm: f.v.mm, vma: vma.start, addrIn: p, write: vma.write },
+      "make_pages_present",
+    );
+  },
+  populate(k, f) {
+    const a = f.v.a;
+    if (!(a.flags & MAP_POPULATE)) return go("unlock");
+    k.unlock(f.th, mmapSemName(f.v.mm));
+    return call(
+      sysRemapFilePages25,
+      {
+        mm: f.v.mm,
+        startIn: a.addr,
+        sizeIn: a.len,
+        protIn: a.prot,
+        pgoffIn: a.pgoff,
+        flags: a.flags & MAP_NONBLOCK,
+      },
+      "populated",
+    );
+  },
+  populated(_k, f) {
+    return lock(mmapSemName(f.v.mm), "rwsem-write", "unlock");
+  },
+  unlock(k, f) {
+    k.unlock(f.th, mmapSemName(f.v.mm));
+    return ret(f.v.a.addr);
+  },
+});
 
 /** `do_munmap()` under mmap_sem. Returns 0. */
-export function* doMunmap25(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  addr: number,
-  len: number,
-): KGen<number> {
-  const sem = mmapSemName(mm.id);
-  yield* k.lock(th, sem, "rwsem-write");
-  const r = yield* doMunmap(k, th, mm, addr, len);
-  k.unlock(th, sem);
-  return r;
-}
+export const doMunmap25: PathRef<{ mm: string; addr: number; len: number }> = defPath<
+  { mm: string; addr: number; len: number },
+  { r?: number },
+  Kernel
+>("do_munmap@2.5.42", {
+  entry(_k, f) {
+    return lock(mmapSemName(f.v.mm), "rwsem-write", "locked");
+  },
+  locked(_k, f) {
+    return call(doMunmap, { mm: f.v.mm, start: f.v.addr, len: f.v.len }, "unlock", "r");
+  },
+  unlock(k, f) {
+    k.unlock(f.th, mmapSemName(f.v.mm));
+    return ret(f.v.r);
+  },
+});
 
 /** What `->nopage` returned. */
 type NopageResult = { pfn: number } | "SIGBUS" | "OOM";
@@ -494,64 +624,78 @@ function nopage(k: Kernel, vma: Vma, addr: number, holder: string): NopageResult
  * `vm_page_prot`; a private write fault copies it), and on a present pte
  * only `pte_mkyoung()`. Returns "minor", "major", "SIGBUS" or "OOM".
  */
-export function* handleMmFault25(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  addrIn: number,
-  write: boolean,
-): KGen<"minor" | "major" | "SIGBUS" | "OOM"> {
-  k.enter("handle_mm_fault");
-  k.state.counters.faults++;
-  const addr = pageMask(addrIn);
-  const lock = pageTableLockName(mm.id);
-  yield* k.lock(th, lock, "spin");
-  if (!allocTables(k, mm, addr, "handle_mm_fault")) {
-    k.unlock(th, lock);
-    return "OOM";
-  }
-  const pte = mm.ptes[vpn(addr)];
-  if (pte) {
-    if (pte.t === "present") pte.young = true; // handle_pte_fault(): present, pte_mkyoung()
-    k.unlock(th, lock);
-    return "minor";
-  }
-  k.unlock(th, lock);
-  if (!vma.file) return "SIGBUS"; // the model maps no anonymous memory in 2.5.42 scenarios
-  const holder = `nopage:${th}`;
-  const r = nopage(k, vma, addr, holder);
-  if (r === "SIGBUS" || r === "OOM") return r;
-  yield* k.lock(th, lock, "spin");
-  if (mm.ptes[vpn(addr)]) {
-    putPage(k.state, r.pfn, holder);
-    k.unlock(th, lock);
-    return "minor";
-  }
-  if (write && !vma.shared) {
-    // a private write fault: copy into an anonymous page
-    if (!k.alloc("page", "do_no_page")) {
-      putPage(k.state, r.pfn, holder);
-      k.unlock(th, lock);
-      return "OOM";
-    }
-    const copy = allocPage(k.state, { kind: "anon" }, holder);
-    copy.data = k.state.pages[r.pfn].data;
-    putPage(k.state, r.pfn, holder);
-    mapPage(k.state, mm, addr, copy.pfn, { write: true, dirty: true });
-    putPage(k.state, copy.pfn, holder);
-  } else {
-    const none = pageProtNone(vma);
-    // mk_pte(page, vma->vm_page_prot); pte_mkwrite(pte_mkdirty()) for a write access
-    const w = write || (vma.shared && vma.write && !none);
-    mapPage(k.state, mm, addr, r.pfn, { write: w, dirty: write });
-    const p = mm.ptes[vpn(addr)];
-    if (none && p.t === "present") p.protNone = true;
-    putPage(k.state, r.pfn, holder);
-  }
-  k.unlock(th, lock);
-  return "major";
-}
+export const handleMmFault25: PathRef<{ mm: string; vma: number; addrIn: number; write: boolean }> =
+  defPath<
+    { mm: string; vma: number; addrIn: number; write: boolean },
+    { addr: number; pfn?: number },
+    Kernel
+  >("handle_mm_fault@2.5.42", {
+    entry(k, f) {
+      k.enter("handle_mm_fault");
+      k.state.counters.faults++;
+      f.v.addr = pageMask(f.v.addrIn);
+      return lock(pageTableLockName(f.v.mm), "spin", "locked");
+    },
+    locked(k, f) {
+      const addr = f.v.addr;
+      const mm = k.state.mms[f.v.mm];
+      const ptl = pageTableLockName(mm.id);
+      if (!allocTables(k, mm, addr, "handle_mm_fault")) {
+        k.unlock(f.th, ptl);
+        return ret("OOM");
+      }
+      const pte = mm.ptes[vpn(addr)];
+      if (pte) {
+        if (pte.t === "present") pte.young = true; // handle_pte_fault(): present, pte_mkyoung()
+        k.unlock(f.th, ptl);
+        return ret("minor");
+      }
+      k.unlock(f.th, ptl);
+      const vma = liveVma(mm, f.v.vma);
+      if (!vma.file) return ret("SIGBUS"); // the model maps no anonymous memory in 2.5.42 scenarios
+      const holder = `nopage:${f.th}`;
+      const r = nopage(k, vma, addr, holder);
+      if (r === "SIGBUS" || r === "OOM") return ret(r);
+      f.v.pfn = r.pfn;
+      return lock(ptl, "spin", "relocked");
+    },
+    relocked(k, f) {
+      const { addr, write } = f.v;
+      const pfn = f.v.pfn!;
+      const mm = k.state.mms[f.v.mm];
+      const ptl = pageTableLockName(mm.id);
+      const holder = `nopage:${f.th}`;
+      if (mm.ptes[vpn(addr)]) {
+        putPage(k.state, pfn, holder);
+        k.unlock(f.th, ptl);
+        return ret("minor");
+      }
+      const vma = liveVma(mm, f.v.vma);
+      if (write && !vma.shared) {
+        // a private write fault: copy into an anonymous page
+        if (!k.alloc("page", "do_no_page")) {
+          putPage(k.state, pfn, holder);
+          k.unlock(f.th, ptl);
+          return ret("OOM");
+        }
+        const copy = allocPage(k.state, { kind: "anon" }, holder);
+        copy.data = k.state.pages[pfn].data;
+        putPage(k.state, pfn, holder);
+        mapPage(k.state, mm, addr, copy.pfn, { write: true, dirty: true });
+        putPage(k.state, copy.pfn, holder);
+      } else {
+        const none = pageProtNone(vma);
+        // mk_pte(page, vma->vm_page_prot); pte_mkwrite(pte_mkdirty()) for a write access
+        const w = write || (vma.shared && vma.write && !none);
+        mapPage(k.state, mm, addr, pfn, { write: w, dirty: write });
+        const p = mm.ptes[vpn(addr)];
+        if (none && p.t === "present") p.protNone = true;
+        putPage(k.state, pfn, holder);
+      }
+      k.unlock(f.th, ptl);
+      return ret("major");
+    },
+  });
 
 /** User accesses a fault may take before the access counts as never completing. */
 const READ_RETRIES = 3;
@@ -565,32 +709,52 @@ const READ_RETRIES = 3;
  * fault that leaves the pte unreadable is taken again, and an access still
  * faulting after {@link READ_RETRIES} faults is reported as a hang.
  */
-export function* userRead25(k: Kernel, th: string, mm: Mm, addrIn: number): KGen<ReadResult> {
-  k.enter("do_page_fault");
-  const addr = u32(addrIn);
-  for (let tries = 0; tries <= READ_RETRIES; tries++) {
+export const userRead25: PathRef<{ mm: string; addrIn: number }> = defPath<
+  { mm: string; addrIn: number },
+  { addr: number; tries: number; vma?: number; r?: string },
+  Kernel
+>("do_page_fault@2.5.42", {
+  entry(k, f) {
+    k.enter("do_page_fault");
+    f.v.addr = u32(f.v.addrIn);
+    f.v.tries = 0;
+    return go("retry");
+  },
+  retry(k, f) {
+    const { addr, tries } = f.v;
+    const mm = k.state.mms[f.v.mm];
     const pte = mm.ptes[vpn(addr)];
     if (pte?.t === "present" && !pte.protNone) {
       pte.young = true;
-      return { page: pte.pfn };
+      return ret({ page: pte.pfn });
     }
-    if (tries === READ_RETRIES) break;
+    if (tries === READ_RETRIES) return go("hang");
     const vma = findVma25(mm, addr);
-    if (!vma || vma.start > addr) return { signal: "SIGSEGV" }; // bad_area (no stack vma)
-    if (!vma.read) return { signal: "SIGSEGV" }; // case 0: read, not present: !(VM_READ|VM_EXEC)
-    const sem = mmapSemName(mm.id);
-    yield* k.lock(th, sem, "rwsem-read");
-    const r = yield* handleMmFault25(k, th, mm, vma, addr, false);
-    k.unlock(th, sem);
-    if (r === "SIGBUS") return { signal: "SIGBUS" };
-    if (r === "OOM") return { signal: "SIGKILL" };
-  }
-  const what = `a read at 0x${addr.toString(16)} faults again after ${READ_RETRIES} faults: ` +
-    "the pte is PROT_NONE, the vma's vm_flags allow reading, and handle_mm_fault() finds the " +
-    "pte present and only marks it young";
-  k.emit({ type: "no-progress", step: k.step, thread: th, what });
-  return { hang: "PROT_NONE pte in a readable vma: the access faults for ever" };
-}
+    if (!vma || vma.start > addr) return ret({ signal: "SIGSEGV" }); // bad_area (no stack vma)
+    if (!vma.read) return ret({ signal: "SIGSEGV" }); // case 0: read, not present: !(VM_READ|VM_EXEC)
+    f.v.vma = vma.start;
+    return lock(mmapSemName(mm.id), "rwsem-read", "locked");
+  },
+  locked(_k, f) {
+    const args = { mm: f.v.mm, vma: f.v.vma!, addrIn: f.v.addr, write: false };
+    return call(handleMmFault25, args, "faulted", "r");
+  },
+  faulted(k, f) {
+    k.unlock(f.th, mmapSemName(f.v.mm));
+    if (f.v.r === "SIGBUS") return ret({ signal: "SIGBUS" });
+    if (f.v.r === "OOM") return ret({ signal: "SIGKILL" });
+    f.v.tries++;
+    return go("retry");
+  },
+  hang(k, f) {
+    const addr = f.v.addr;
+    const what = `a read at 0x${addr.toString(16)} faults again after ${READ_RETRIES} faults: ` +
+      "the pte is PROT_NONE, the vma's vm_flags allow reading, and handle_mm_fault() finds the " +
+      "pte present and only marks it young";
+    k.emit({ type: "no-progress", step: k.step, thread: f.th, what });
+    return ret({ hang: "PROT_NONE pte in a readable vma: the access faults for ever" });
+  },
+});
 
 /**
  * Memory pressure evicts one page-cache page (2.5.42 `shrink_list` on a
@@ -657,9 +821,8 @@ export function addressResolver(k: Kernel): (mm: Mm, addr: number) => string {
       copy = new Kernel(structuredClone(k.state), k.paths, k.sink);
       copy.nonlinear = k.nonlinear;
     }
-    const gen = userRead25(copy, "view", copy.state.mms[mm.id], addr);
-    let r = gen.next();
-    while (!r.done) r = gen.next();
-    return describeRead(copy.state, r.value);
+    // A fresh Kernel holds no lock and is not preemptive: the read never stops.
+    const r = runToEnd(copy, "view", userRead25, { mm: mm.id, addrIn: addr }) as ReadResult;
+    return describeRead(copy.state, r);
   };
 }

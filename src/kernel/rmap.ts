@@ -6,19 +6,29 @@
  *
  * @module
  */
-import type { Mm, Vma } from "../model/types.ts";
+import type { Mm, Pte, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, getPage, pageCount, pteHolder, putPage, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { hook, type Kernel, lock } from "./context.ts";
+import { call, defPath, go, point, ret } from "./steps.ts";
 import { immapName, ptlName } from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
 
 /** Pages a nonlinear vma is unmapped by at a time (`CLUSTER_SIZE`). */
 const CLUSTER_PAGES = 32;
 
-/** One mapping of a page found by the reverse-map walk. */
+/** A present pte, as a path keeps a copy of one in its frame. */
+type PresentPte = Extract<Pte, { t: "present" }>;
+
+/**
+ * One mapping of a page found by the reverse-map walk, by value: the mm by
+ * id, and a copy of the vma as the walk found it. The walk's users read
+ * `locked` and `shared` from it, which no vma ever changes, so the copy says
+ * what the vma says; `try_to_unmap_cluster` looks the vma up again for its
+ * end (see {@link vmaNow}).
+ */
 interface RmapHit {
-  mm: Mm;
+  mm: string;
   vma: Vma;
   addr: number;
 }
@@ -32,7 +42,7 @@ function rmapWalk(k: Kernel, pfn: number): { linear: RmapHit[]; nonlinear: RmapH
     for (const vma of mm.vmas) {
       if (vma.nonlinear) {
         if (page.owner.kind === "file" && vma.file === page.owner.file) {
-          nonlinear.push({ mm, vma, addr: vma.start });
+          nonlinear.push({ mm: mm.id, vma: { ...vma }, addr: vma.start });
         }
         continue;
       }
@@ -40,11 +50,36 @@ function rmapWalk(k: Kernel, pfn: number): { linear: RmapHit[]; nonlinear: RmapH
         const addr = Number(key) * PAGE_SIZE;
         if (addr < vma.start || addr >= vma.end) continue;
         const pte = mm.ptes[Number(key)];
-        if (pte.t === "present" && pte.pfn === pfn && !pte.special) linear.push({ mm, vma, addr });
+        if (pte.t === "present" && pte.pfn === pfn && !pte.special) {
+          linear.push({ mm: mm.id, vma: { ...vma }, addr });
+        }
       }
     }
   }
   return { linear, nonlinear };
+}
+
+/**
+ * The vma a path copied in an earlier step, as it is now: the vma of `mm`
+ * that starts where the copy starts (a vma keeps its start for life), or the
+ * copy itself when that vma has left `mm.vmas` since (the walk's result is
+ * used as it was found, a vma detached meanwhile included).
+ */
+function vmaNow(mm: Mm | undefined, copy: Vma): Vma {
+  return mm?.vmas.find((v) => v.start === copy.start) ?? copy;
+}
+
+/**
+ * The pte a path read at `addr` in an earlier step and kept a copy of, as
+ * the path sees it now: the pte at `addr` when it still maps the same page
+ * (ptes are replaced, never changed to map another page, so that is the pte
+ * read then, with the bits the CPU set since), otherwise the copy (the pte
+ * read then is no longer in the page table: what the path does to it from
+ * now on changes nothing in the world).
+ */
+function pteNow(mm: Mm, addr: number, copy: PresentPte): PresentPte {
+  const live = mm.ptes[vpn(addr)];
+  return live && live.t === "present" && live.pfn === copy.pfn && !live.special ? live : copy;
 }
 
 /** The lock that protects the reverse map of a page. */
@@ -54,93 +89,163 @@ function rmapLock(k: Kernel, pfn: number): string {
 }
 
 /** `page_referenced()`: the number of referencing ptes (and notifier answers), clearing young bits. */
-export function* pageReferenced(k: Kernel, th: string, pfn: number): KGen<number> {
-  const P = "page_referenced_one";
-  const page = k.state.pages[pfn];
-  let referenced = page.referenced ? 1 : 0; // TestClearPageReferenced()
-  page.referenced = false;
-  const lock = rmapLock(k, pfn);
-  yield* k.lock(th, lock, "spin");
-  for (const hit of rmapWalk(k, pfn).linear) {
-    const ptl = ptlName(hit.mm.id, hit.addr);
-    yield* k.lock(th, ptl, "spin");
-    const pte = hit.mm.ptes[vpn(hit.addr)];
+export const pageReferenced = defPath<
+  { pfn: number },
+  {
+    referenced: number;
+    lock: string;
+    // hits: the linear mappings the walk found; i: the one being visited
+    hits: RmapHit[];
+    i: number;
+    // young: what the last hook point answered
+    young?: boolean;
+  },
+  Kernel
+>("page_referenced", {
+  entry(k, f) {
+    const page = k.state.pages[f.v.pfn];
+    f.v.referenced = page.referenced ? 1 : 0; // TestClearPageReferenced()
+    page.referenced = false;
+    f.v.lock = rmapLock(k, f.v.pfn);
+    return lock(f.v.lock, "spin", "locked");
+  },
+  locked(k, f) {
+    f.v.hits = rmapWalk(k, f.v.pfn).linear;
+    f.v.i = 0;
+    return go("hit");
+  },
+  hit(k, f) {
+    const hit = f.v.hits[f.v.i];
+    if (!hit) {
+      k.unlock(f.th, f.v.lock);
+      return ret(f.v.referenced);
+    }
+    return lock(ptlName(hit.mm, hit.addr), "spin", "pte");
+  },
+  pte(k, f) {
+    const hit = f.v.hits[f.v.i];
+    const pte = k.state.mms[hit.mm].ptes[vpn(hit.addr)];
     let young = false;
     if (pte && pte.t === "present") {
       young = pte.young; // ptep_clear_flush_young()
       pte.young = false;
       if (young) k.state.counters.tlbFlushPage++;
     }
-    if (young) referenced++;
-    if (
-      yield* k.hook(th, P, "young", {
-        mm: hit.mm.id,
+    if (young) f.v.referenced++;
+    return hook(
+      "page_referenced_one",
+      "young",
+      {
+        mm: hit.mm,
         address: hit.addr,
         guards: { pte_old: !young, not_vm_locked: !hit.vma.locked },
-      })
-    ) {
-      referenced++;
-    }
-    if (hit.vma.locked) referenced++;
-    k.unlock(th, ptl);
-    const after = { mm: hit.mm.id, address: hit.addr, guards: { not_vm_locked: !hit.vma.locked } };
-    if (yield* k.hook(th, P, "after_unlock", after)) referenced++;
-  }
-  k.unlock(th, lock);
-  return referenced;
-}
+      },
+      "young",
+      "young",
+    );
+  },
+  young(k, f) {
+    const hit = f.v.hits[f.v.i];
+    if (f.v.young) f.v.referenced++;
+    if (hit.vma.locked) f.v.referenced++;
+    k.unlock(f.th, ptlName(hit.mm, hit.addr));
+    const after = { mm: hit.mm, address: hit.addr, guards: { not_vm_locked: !hit.vma.locked } };
+    return hook("page_referenced_one", "after_unlock", after, "after_unlock", "young");
+  },
+  after_unlock(_k, f) {
+    if (f.v.young) f.v.referenced++;
+    delete f.v.young;
+    f.v.i++;
+    return go("hit");
+  },
+});
 
 /** What `try_to_unmap()` returns. */
 export type UnmapResult = "SWAP_SUCCESS" | "SWAP_AGAIN" | "SWAP_FAIL";
 
 /** `try_to_unmap_one()`: unmaps one linear mapping of the page. */
-function* tryToUnmapOne(k: Kernel, th: string, hit: RmapHit, pfn: number): KGen<UnmapResult> {
-  const P = "try_to_unmap_one";
-  const { mm, vma, addr } = hit;
-  const ptl = ptlName(mm.id, addr);
-  yield* k.lock(th, ptl, "spin");
-  const pte = mm.ptes[vpn(addr)];
-  if (!pte || pte.t !== "present" || pte.pfn !== pfn) {
-    k.unlock(th, ptl);
-    return "SWAP_AGAIN";
-  }
-  let young = false;
-  if (!vma.locked) {
-    young = pte.young;
-    pte.young = false;
-    if (young) k.state.counters.tlbFlushPage++;
-  }
-  const notified = yield* k.hook(th, P, "young", {
-    mm: mm.id,
-    address: addr,
-    guards: {
-      not_vm_locked: !vma.locked,
-      not_vm_locked_and_pte_old: !vma.locked && !young,
-      not_vm_locked_and_pte_young: !vma.locked && young,
-    },
-  });
-  if (vma.locked || young || notified) {
-    k.unlock(th, ptl);
-    return "SWAP_FAIL";
-  }
-  delete mm.ptes[vpn(addr)]; // ptep_clear_flush()
-  k.state.counters.tlbFlushPage++;
-  yield* k.hook(th, P, "after_clear", { mm: mm.id, address: addr });
-  const page = k.state.pages[pfn];
-  if (pte.dirty) page.dirty = true;
-  if (page.owner.kind === "anon") {
-    const slot = swapSlot(k, pfn);
-    mm.ptes[vpn(addr)] = { t: "swap", slot };
-    k.state.swap[slot].from++;
-    mm.rss.anon--;
-  } else {
-    mm.rss.file--;
-  }
-  page.mapcount--;
-  putPage(k.state, pfn, pteHolder(mm.id, addr));
-  k.unlock(th, ptl);
-  return "SWAP_AGAIN";
-}
+const tryToUnmapOne = defPath<
+  { hit: RmapHit; pfn: number },
+  {
+    // young: the young bit ptep_clear_flush_young() found; notified: the hook point's answer
+    young: boolean;
+    notified: boolean;
+    // pte: a copy of the pte as it was cleared (out of the page table, nothing else sees it)
+    pte: PresentPte;
+  },
+  Kernel
+>("try_to_unmap_one", {
+  entry(_k, f) {
+    return lock(ptlName(f.v.hit.mm, f.v.hit.addr), "spin", "locked");
+  },
+  locked(k, f) {
+    const { hit, pfn } = f.v;
+    const mm = k.state.mms[hit.mm];
+    const pte = mm.ptes[vpn(hit.addr)];
+    if (!pte || pte.t !== "present" || pte.pfn !== pfn) {
+      k.unlock(f.th, ptlName(hit.mm, hit.addr));
+      return ret("SWAP_AGAIN");
+    }
+    let young = false;
+    if (!hit.vma.locked) {
+      young = pte.young;
+      pte.young = false;
+      if (young) k.state.counters.tlbFlushPage++;
+    }
+    f.v.young = young;
+    return hook(
+      "try_to_unmap_one",
+      "young",
+      {
+        mm: hit.mm,
+        address: hit.addr,
+        guards: {
+          not_vm_locked: !hit.vma.locked,
+          not_vm_locked_and_pte_old: !hit.vma.locked && !young,
+          not_vm_locked_and_pte_young: !hit.vma.locked && young,
+        },
+      },
+      "young",
+      "notified",
+    );
+  },
+  young(k, f) {
+    const { hit, young, notified } = f.v;
+    if (hit.vma.locked || young || notified) {
+      k.unlock(f.th, ptlName(hit.mm, hit.addr));
+      return ret("SWAP_FAIL");
+    }
+    const mm = k.state.mms[hit.mm];
+    // The pte lock is held since `locked`: the pte there is still the one found there.
+    f.v.pte = { ...mm.ptes[vpn(hit.addr)] as PresentPte };
+    delete mm.ptes[vpn(hit.addr)]; // ptep_clear_flush()
+    k.state.counters.tlbFlushPage++;
+    return hook(
+      "try_to_unmap_one",
+      "after_clear",
+      { mm: hit.mm, address: hit.addr },
+      "after_clear",
+    );
+  },
+  after_clear(k, f) {
+    const { hit, pfn, pte } = f.v;
+    const mm = k.state.mms[hit.mm];
+    const page = k.state.pages[pfn];
+    if (pte.dirty) page.dirty = true;
+    if (page.owner.kind === "anon") {
+      const slot = swapSlot(k, pfn);
+      mm.ptes[vpn(hit.addr)] = { t: "swap", slot };
+      k.state.swap[slot].from++;
+      mm.rss.anon--;
+    } else {
+      mm.rss.file--;
+    }
+    page.mapcount--;
+    putPage(k.state, pfn, pteHolder(mm.id, hit.addr));
+    k.unlock(f.th, ptlName(hit.mm, hit.addr));
+    return ret("SWAP_AGAIN");
+  },
+});
 
 /** The swap slot of an anonymous page in the swap cache (`add_to_swap` on first use). */
 function swapSlot(k: Kernel, pfn: number): number {
@@ -155,88 +260,225 @@ function swapSlot(k: Kernel, pfn: number): number {
 /**
  * `try_to_unmap_cluster()`: in a nonlinear vma, unmaps up to CLUSTER_SIZE
  * ptes that map file pages, leaving file ptes where the offset is not linear.
+ *
+ * The model reads each pte before it takes the pte lock: the path keeps a
+ * copy of it over the lock, and when the pte read has left the page table
+ * meanwhile (`stale`, see {@link pteNow}) it goes on with the copy, as it
+ * went on with the pte object it had read.
  */
-function* tryToUnmapCluster(k: Kernel, th: string, hit: RmapHit): KGen {
-  const P = "try_to_unmap_cluster";
-  const { mm, vma } = hit;
-  const end = Math.min(vma.end, vma.start + CLUSTER_PAGES * PAGE_SIZE);
-  for (let addr = vma.start; addr < end; addr += PAGE_SIZE) {
-    const pte = mm.ptes[vpn(addr)];
-    if (!pte || pte.t !== "present" || pte.special) continue;
-    const ptl = ptlName(mm.id, addr);
-    yield* k.lock(th, ptl, "spin");
+const tryToUnmapCluster = defPath<
+  { hit: RmapHit },
+  {
+    end: number;
+    addr: number;
+    // pte: a copy of the pte read at addr (kept while stale, and once cleared)
+    pte?: PresentPte;
+    stale?: boolean;
+    young?: boolean;
+    notified?: boolean;
+  },
+  Kernel
+>("try_to_unmap_cluster", {
+  entry(k, f) {
+    const vma = vmaNow(k.state.mms[f.v.hit.mm], f.v.hit.vma);
+    f.v.end = Math.min(vma.end, vma.start + CLUSTER_PAGES * PAGE_SIZE);
+    f.v.addr = vma.start;
+    return go("loop");
+  },
+  loop(k, f) {
+    const mm = k.state.mms[f.v.hit.mm];
+    for (; f.v.addr < f.v.end; f.v.addr += PAGE_SIZE) {
+      const pte = mm.ptes[vpn(f.v.addr)];
+      if (!pte || pte.t !== "present" || pte.special) continue;
+      f.v.pte = { ...pte };
+      return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
+    }
+    return ret();
+  },
+  locked(k, f) {
+    const { addr } = f.v;
+    const mm = k.state.mms[f.v.hit.mm];
+    const pte = pteNow(mm, addr, f.v.pte!);
+    f.v.stale = pte === f.v.pte;
+    if (!f.v.stale) delete f.v.pte;
     const young = pte.young;
     pte.young = false;
-    const notified = yield* k.hook(th, P, "young", {
-      mm: mm.id,
-      address: addr,
-      guards: { pte_old: !young },
-    });
+    f.v.young = young;
+    return hook(
+      "try_to_unmap_cluster",
+      "young",
+      {
+        mm: mm.id,
+        address: addr,
+        guards: { pte_old: !young },
+      },
+      "young",
+      "notified",
+    );
+  },
+  young(k, f) {
+    const { addr, young, notified } = f.v;
+    const mm = k.state.mms[f.v.hit.mm];
     if (young || notified) {
-      k.unlock(th, ptl);
-      continue;
+      k.unlock(f.th, ptlName(mm.id, addr));
+      return go("next");
     }
+    // The pte lock is held since `locked`: unless stale, the pte there is still the one read.
+    if (!f.v.stale) f.v.pte = { ...mm.ptes[vpn(addr)] as PresentPte };
     delete mm.ptes[vpn(addr)];
     k.state.counters.tlbFlushPage++;
-    yield* k.hook(th, P, "after_clear", { mm: mm.id, address: addr });
+    return hook("try_to_unmap_cluster", "after_clear", { mm: mm.id, address: addr }, "after_clear");
+  },
+  after_clear(k, f) {
+    const { addr } = f.v;
+    const pte = f.v.pte!;
+    const mm = k.state.mms[f.v.hit.mm];
     const page = k.state.pages[pte.pfn];
-    // If nonlinear, store the file page offset in the pte.
-    if (page.owner.kind === "file" && page.owner.index !== linearIndex(vma, addr)) {
+    // If nonlinear, store the file page offset in the pte. (The copy of the vma gives its
+    // start and pgoff, which no vma changes.)
+    if (page.owner.kind === "file" && page.owner.index !== linearIndex(f.v.hit.vma, addr)) {
       mm.ptes[vpn(addr)] = { t: "file", pgoff: page.owner.index };
     }
     if (pte.dirty) page.dirty = true;
     page.mapcount--;
     mm.rss.file--;
     putPage(k.state, pte.pfn, pteHolder(mm.id, addr));
-    k.unlock(th, ptl);
-  }
-}
+    k.unlock(f.th, ptlName(mm.id, addr));
+    return go("next");
+  },
+  next(_k, f) {
+    delete f.v.pte;
+    delete f.v.stale;
+    delete f.v.young;
+    delete f.v.notified;
+    f.v.addr += PAGE_SIZE;
+    return go("loop");
+  },
+});
 
 /** `try_to_unmap()`: unmaps every mapping of the page. */
-export function* tryToUnmap(k: Kernel, th: string, pfn: number): KGen<UnmapResult> {
-  const lock = rmapLock(k, pfn);
-  yield* k.lock(th, lock, "spin");
-  let ret: UnmapResult = "SWAP_AGAIN";
-  const walk = rmapWalk(k, pfn);
-  for (const hit of walk.linear) {
-    ret = yield* tryToUnmapOne(k, th, hit, pfn);
-    if (ret === "SWAP_FAIL") break;
-  }
-  if (ret !== "SWAP_FAIL") {
-    for (const hit of walk.nonlinear) yield* tryToUnmapCluster(k, th, hit);
-  }
-  k.unlock(th, lock);
-  const ext = { mm: "", pfn, guards: { page_external_rmap: k.state.pages[pfn].externalRmap } };
-  yield* k.hook(th, "try_to_unmap", "after_walk", ext);
-  if (k.state.pages[pfn].mapcount === 0) ret = "SWAP_SUCCESS";
-  return ret;
-}
+export const tryToUnmap = defPath<
+  { pfn: number },
+  {
+    lock: string;
+    r: UnmapResult;
+    // the mappings the walk found; i: the next one
+    linear: RmapHit[];
+    nonlinear: RmapHit[];
+    i: number;
+  },
+  Kernel
+>("try_to_unmap", {
+  entry(k, f) {
+    f.v.lock = rmapLock(k, f.v.pfn);
+    return lock(f.v.lock, "spin", "locked");
+  },
+  locked(k, f) {
+    f.v.r = "SWAP_AGAIN";
+    const walk = rmapWalk(k, f.v.pfn);
+    f.v.linear = walk.linear;
+    f.v.nonlinear = walk.nonlinear;
+    f.v.i = 0;
+    return go("linear");
+  },
+  linear(_k, f) {
+    const hit = f.v.linear[f.v.i++];
+    if (!hit) {
+      f.v.i = 0;
+      return go("nonlinear");
+    }
+    return call(tryToUnmapOne, { hit, pfn: f.v.pfn }, "unmapped_one", "r");
+  },
+  unmapped_one(_k, f) {
+    return go(f.v.r === "SWAP_FAIL" ? "unlock" : "linear");
+  },
+  nonlinear(_k, f) {
+    const hit = f.v.nonlinear[f.v.i++];
+    if (!hit) return go("unlock");
+    return call(tryToUnmapCluster, { hit }, "nonlinear");
+  },
+  unlock(k, f) {
+    const { pfn } = f.v;
+    k.unlock(f.th, f.v.lock);
+    const ext = { mm: "", pfn, guards: { page_external_rmap: k.state.pages[pfn].externalRmap } };
+    return hook("try_to_unmap", "after_walk", ext, "after_walk");
+  },
+  after_walk(k, f) {
+    if (k.state.pages[f.v.pfn].mapcount === 0) f.v.r = "SWAP_SUCCESS";
+    return ret(f.v.r);
+  },
+});
 
 /** `page_mkclean()`: write-protects and cleans every shared mapping of a file page. Returns whether any pte was dirty. */
-export function* pageMkclean(k: Kernel, th: string, pfn: number): KGen<boolean> {
-  const P = "page_mkclean_one";
-  const lock = rmapLock(k, pfn);
-  yield* k.lock(th, lock, "spin");
-  let ret = false;
-  for (const hit of rmapWalk(k, pfn).linear) {
-    if (!hit.vma.shared) continue;
-    const ptl = ptlName(hit.mm.id, hit.addr);
-    yield* k.lock(th, ptl, "spin");
-    const pte = hit.mm.ptes[vpn(hit.addr)];
-    if (pte && pte.t === "present" && (pte.dirty || pte.write)) {
-      delete hit.mm.ptes[vpn(hit.addr)]; // ptep_clear_flush()
-      k.state.counters.tlbFlushPage++;
-      yield* k.hook(th, P, "after_clear", { mm: hit.mm.id, address: hit.addr });
-      if (pte.dirty) ret = true;
-      hit.mm.ptes[vpn(hit.addr)] = { ...pte, write: false, dirty: false };
+export const pageMkclean = defPath<
+  { pfn: number },
+  {
+    lock: string;
+    // r: whether a pte was dirty
+    r: boolean;
+    // hits: the linear mappings the walk found; i: the one being visited
+    hits: RmapHit[];
+    i: number;
+    // pte: a copy of the pte as it was cleared (out of the page table, nothing else sees it)
+    pte?: PresentPte;
+  },
+  Kernel
+>("page_mkclean", {
+  entry(k, f) {
+    f.v.lock = rmapLock(k, f.v.pfn);
+    return lock(f.v.lock, "spin", "locked");
+  },
+  locked(k, f) {
+    f.v.r = false;
+    f.v.hits = rmapWalk(k, f.v.pfn).linear;
+    f.v.i = 0;
+    return go("hit");
+  },
+  hit(k, f) {
+    while (f.v.i < f.v.hits.length && !f.v.hits[f.v.i].vma.shared) f.v.i++;
+    const hit = f.v.hits[f.v.i];
+    if (!hit) {
+      const { pfn } = f.v;
+      k.unlock(f.th, f.v.lock);
+      const ext = { mm: "", pfn, guards: { page_external_rmap: k.state.pages[pfn].externalRmap } };
+      return hook("page_mkclean", "after_walk", ext, "after_walk");
     }
-    k.unlock(th, ptl);
-  }
-  k.unlock(th, lock);
-  const ext = { mm: "", pfn, guards: { page_external_rmap: k.state.pages[pfn].externalRmap } };
-  yield* k.hook(th, "page_mkclean", "after_walk", ext);
-  return ret;
-}
+    return lock(ptlName(hit.mm, hit.addr), "spin", "pte");
+  },
+  pte(k, f) {
+    const hit = f.v.hits[f.v.i];
+    const mm = k.state.mms[hit.mm];
+    const pte = mm.ptes[vpn(hit.addr)];
+    if (pte && pte.t === "present" && (pte.dirty || pte.write)) {
+      f.v.pte = { ...pte };
+      delete mm.ptes[vpn(hit.addr)]; // ptep_clear_flush()
+      k.state.counters.tlbFlushPage++;
+      return hook(
+        "page_mkclean_one",
+        "after_clear",
+        { mm: hit.mm, address: hit.addr },
+        "after_clear",
+      );
+    }
+    return go("unlock");
+  },
+  after_clear(k, f) {
+    const hit = f.v.hits[f.v.i];
+    const pte = f.v.pte!;
+    if (pte.dirty) f.v.r = true;
+    k.state.mms[hit.mm].ptes[vpn(hit.addr)] = { ...pte, write: false, dirty: false };
+    delete f.v.pte;
+    return go("unlock");
+  },
+  unlock(k, f) {
+    const hit = f.v.hits[f.v.i++];
+    k.unlock(f.th, ptlName(hit.mm, hit.addr));
+    return go("hit");
+  },
+  after_walk(_k, f) {
+    return ret(f.v.r);
+  },
+});
 
 /** What reclaim did with the page. */
 export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "freed";
@@ -246,64 +488,99 @@ export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "freed";
  * unmap it, write it out if dirty, and free it if nobody else holds a
  * reference (`remove_mapping` wants exactly the cache and isolation refs).
  */
-export function* shrinkPage(k: Kernel, th: string, pfn: number): KGen<ReclaimResult> {
-  const page = k.state.pages[pfn];
-  getPage(k.state, pfn, "reclaim"); // isolate_lru_page()
-  const lockName = `page_lock:${pfn}`;
-  yield* k.lock(th, lockName, "sleeping");
-  page.locked = true;
-  let result: ReclaimResult;
-  const referenced = yield* pageReferenced(k, th, pfn);
-  yield { thread: th, label: "shrink_page_list:after_referenced" };
-  if (referenced > 0) {
-    result = "activated";
-  } else {
-    const unmapped = page.mapcount > 0 ? yield* tryToUnmap(k, th, pfn) : "SWAP_SUCCESS";
-    if (unmapped !== "SWAP_SUCCESS") {
-      result = unmapped === "SWAP_FAIL" ? "activated" : "kept-mapped";
-    } else {
-      if (page.dirty && page.owner.kind === "file") yield* pageMkclean(k, th, pfn);
-      page.dirty = false; // pageout()
-      const cacheRef = page.owner.kind === "file" ? `cache:${page.owner.file}` : null;
-      const expected = 1 + (cacheRef && page.refs[cacheRef] ? 1 : 0);
-      if (pageCount(page) !== expected) {
-        result = "kept-busy";
-      } else {
-        if (cacheRef && page.owner.kind === "file") {
-          delete k.state.files[page.owner.file].cache[page.owner.index];
-          putPage(k.state, pfn, cacheRef);
-        }
-        for (const key in k.state.swap) {
-          const slot = k.state.swap[Number(key)];
-          if (slot.page === pfn) {
-            slot.data = page.data; // swap_writepage(), then __delete_from_swap_cache()
-            delete slot.page;
-          }
-        }
-        result = "freed";
-      }
+export const shrinkPage = defPath<
+  { pfn: number },
+  { referenced: number; unmapped: UnmapResult; result: ReclaimResult },
+  Kernel
+>("shrink_page_list", {
+  entry(k, f) {
+    getPage(k.state, f.v.pfn, "reclaim"); // isolate_lru_page()
+    return lock(`page_lock:${f.v.pfn}`, "sleeping", "locked");
+  },
+  locked(k, f) {
+    k.state.pages[f.v.pfn].locked = true;
+    return call(pageReferenced, { pfn: f.v.pfn }, "referenced", "referenced");
+  },
+  referenced(_k, _f) {
+    return point("shrink_page_list:after_referenced", "after_referenced");
+  },
+  after_referenced(k, f) {
+    if (f.v.referenced > 0) {
+      f.v.result = "activated";
+      return go("keep");
     }
-  }
-  page.locked = false;
-  k.unlock(th, lockName);
-  putPage(k.state, pfn, "reclaim");
-  return result;
-}
+    if (k.state.pages[f.v.pfn].mapcount > 0) {
+      return call(tryToUnmap, { pfn: f.v.pfn }, "unmapped", "unmapped");
+    }
+    f.v.unmapped = "SWAP_SUCCESS";
+    return go("unmapped");
+  },
+  unmapped(k, f) {
+    const { unmapped, pfn } = f.v;
+    if (unmapped !== "SWAP_SUCCESS") {
+      f.v.result = unmapped === "SWAP_FAIL" ? "activated" : "kept-mapped";
+      return go("keep");
+    }
+    const page = k.state.pages[pfn];
+    if (page.dirty && page.owner.kind === "file") return call(pageMkclean, { pfn }, "pageout");
+    return go("pageout");
+  },
+  pageout(k, f) {
+    const { pfn } = f.v;
+    const page = k.state.pages[pfn];
+    page.dirty = false; // pageout()
+    const cacheRef = page.owner.kind === "file" ? `cache:${page.owner.file}` : null;
+    const expected = 1 + (cacheRef && page.refs[cacheRef] ? 1 : 0);
+    if (pageCount(page) !== expected) {
+      f.v.result = "kept-busy";
+    } else {
+      if (cacheRef && page.owner.kind === "file") {
+        delete k.state.files[page.owner.file].cache[page.owner.index];
+        putPage(k.state, pfn, cacheRef);
+      }
+      for (const key in k.state.swap) {
+        const slot = k.state.swap[Number(key)];
+        if (slot.page === pfn) {
+          slot.data = page.data; // swap_writepage(), then __delete_from_swap_cache()
+          delete slot.page;
+        }
+      }
+      f.v.result = "freed";
+    }
+    return go("keep");
+  },
+  keep(k, f) {
+    const { pfn } = f.v;
+    k.state.pages[pfn].locked = false;
+    k.unlock(f.th, `page_lock:${pfn}`);
+    putPage(k.state, pfn, "reclaim");
+    return ret(f.v.result);
+  },
+});
 
 /**
  * Writeback of a dirty file page: `clear_page_dirty_for_io()` cleans and
  * write-protects every shared mapping through `page_mkclean()`. Returns
  * whether the page was dirty.
  */
-export function* writebackPage(k: Kernel, th: string, pfn: number): KGen<boolean> {
-  const page = k.state.pages[pfn];
-  const lockName = `page_lock:${pfn}`;
-  yield* k.lock(th, lockName, "sleeping");
-  const wasDirty = (yield* pageMkclean(k, th, pfn)) || page.dirty;
-  page.dirty = false;
-  k.unlock(th, lockName);
-  return wasDirty;
-}
+export const writebackPage = defPath<{ pfn: number }, { mkclean: boolean }, Kernel>(
+  "clear_page_dirty_for_io",
+  {
+    entry(_k, f) {
+      return lock(`page_lock:${f.v.pfn}`, "sleeping", "locked");
+    },
+    locked(_k, f) {
+      return call(pageMkclean, { pfn: f.v.pfn }, "cleaned", "mkclean");
+    },
+    cleaned(k, f) {
+      const page = k.state.pages[f.v.pfn];
+      const wasDirty = f.v.mkclean || page.dirty;
+      page.dirty = false;
+      k.unlock(f.th, `page_lock:${f.v.pfn}`);
+      return ret(wasDirty);
+    },
+  },
+);
 
 /** The pfn a process maps at `addr`, if any (to name a page to reclaim). */
 export function pfnAt(mm: Mm, addr: number): number | undefined {

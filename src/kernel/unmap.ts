@@ -9,7 +9,8 @@
 import type { Mm, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
 import { getPage, pteHolder, putPage, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { hook, type Kernel, lock } from "./context.ts";
+import { call, defPath, go, point, ret } from "./steps.ts";
 import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
 
 /** The mmu_gather: pages whose last pte reference is dropped at `tlb_finish_mmu`. */
@@ -63,6 +64,17 @@ export function zapOne(k: Kernel, mm: Mm, addr: number, tlb: Gather): boolean {
   return true;
 }
 
+/**
+ * The vma a path copied in an earlier step, as it is now: the vma of `mm`
+ * that starts where the copy starts (a vma keeps its start for life), or the
+ * copy itself when that vma has left `mm.vmas` since (the walks here go on
+ * over a vma list they took before, so a vma detached meanwhile is still
+ * visited, with the fields it had).
+ */
+function vmaNow(mm: Mm | undefined, copy: Vma): Vma {
+  return mm?.vmas.find((v) => v.start === copy.start) ?? copy;
+}
+
 /** Options of {@link unmapVmas}. */
 export interface ZapDetails {
   /** The i_mmap_lock the caller holds (truncate), or undefined. */
@@ -75,128 +87,247 @@ export interface ZapDetails {
  * `unmap_vmas()`: unmaps `[start, end)` in every vma it touches. With
  * `details.iMmapLock` held and contended, it stops after one ZAP_BLOCK_SIZE
  * of work and returns the restart address. Returns where it stopped.
+ *
+ * `tlb` is the caller's mmu_gather, the object in the caller's frame (as
+ * `struct mmu_gather **tlbp`): the pages zapped here are gathered into it.
  */
-export function* unmapVmas(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  tlb: Gather,
-  start: number,
-  end: number,
-  details: ZapDetails = {},
-): KGen<number> {
-  const P = "unmap_vmas";
-  const requested: [number, number] = [start, end];
-  yield* k.hook(th, P, "entry", { mm: mm.id, ranges: { requested } });
-  let pos = start;
-  let work = ZAP_BLOCK_PAGES;
-  let stopped = false;
-  for (const vma of [...mm.vmas]) {
-    if (vma.end <= start || vma.start >= end || stopped) continue;
-    const s = Math.max(start, vma.start);
-    const e = Math.min(end, vma.end);
-    if (vma.kind === "hugetlb") {
-      yield* unmapHugepageRange(k, th, mm, vma, s, e);
-      pos = e;
-      continue;
-    }
-    pos = s;
-    for (const addr of ptesIn(mm, s, e)) {
-      const ptl = ptlName(mm.id, addr);
-      yield* k.lock(th, ptl, "spin");
-      if (zapOne(k, mm, addr, tlb)) work--;
-      k.unlock(th, ptl);
-      pos = addr + PAGE_SIZE;
-      if (work <= 0 && details.iMmapLock && details.contended) {
-        // need_resched() || spin_needbreak(i_mmap_lock) with i_mmap_lock: goto out.
-        tlbFinish(k, tlb);
-        stopped = true;
-        break;
+export const unmapVmas = defPath<
+  { mm: string; tlb: Gather; start: number; end: number; details?: ZapDetails },
+  {
+    // requested: the range both hook points pass (one array, as the code passes one)
+    requested: [number, number];
+    // vmas: copies of mm.vmas as the loop found them (see vmaNow); i: the next one
+    vmas: Vma[];
+    i: number;
+    work: number;
+    // addrs: the addresses of the ptes of the vma being zapped; j: the next one
+    addrs?: number[];
+    j?: number;
+    // stop: the restart address, once the lock break stopped the loop
+    stop?: number;
+  },
+  Kernel
+>("unmap_vmas", {
+  entry(_k, f) {
+    f.v.requested = [f.v.start, f.v.end];
+    return hook(
+      "unmap_vmas",
+      "entry",
+      { mm: f.v.mm, ranges: { requested: f.v.requested } },
+      "loop",
+    );
+  },
+  loop(k, f) {
+    f.v.work = ZAP_BLOCK_PAGES;
+    f.v.vmas = k.state.mms[f.v.mm].vmas.map((v) => ({ ...v }));
+    f.v.i = 0;
+    return go("vma");
+  },
+  vma(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const { start, end } = f.v;
+    while (f.v.i < f.v.vmas.length) {
+      const vma = vmaNow(mm, f.v.vmas[f.v.i++]);
+      if (vma.end <= start || vma.start >= end) continue;
+      const s = Math.max(start, vma.start);
+      const e = Math.min(end, vma.end);
+      if (vma.kind === "hugetlb") {
+        const args = { mm: f.v.mm, vma: vma.start, start: s, end: e, file: vma.file };
+        return call(unmapHugepageRange, args, "vma");
       }
+      f.v.addrs = ptesIn(mm, s, e);
+      f.v.j = 0;
+      return go("pte");
     }
-    if (!stopped) pos = e;
-  }
-  yield* k.hook(th, P, "exit", { mm: mm.id, ranges: { requested } });
-  return stopped ? pos : end;
-}
+    return go("out");
+  },
+  pte(_k, f) {
+    const addrs = f.v.addrs!;
+    if (f.v.j! >= addrs.length) {
+      delete f.v.addrs;
+      delete f.v.j;
+      return go("vma");
+    }
+    return lock(ptlName(f.v.mm, addrs[f.v.j!]), "spin", "zap");
+  },
+  zap(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const addr = f.v.addrs![f.v.j!];
+    f.v.j = f.v.j! + 1;
+    if (zapOne(k, mm, addr, f.v.tlb)) f.v.work--;
+    k.unlock(f.th, ptlName(mm.id, addr));
+    const details = f.v.details ?? {};
+    if (f.v.work <= 0 && details.iMmapLock && details.contended) {
+      // need_resched() || spin_needbreak(i_mmap_lock) with i_mmap_lock: goto out.
+      tlbFinish(k, f.v.tlb);
+      f.v.stop = addr + PAGE_SIZE;
+      return go("out");
+    }
+    return go("pte");
+  },
+  out(_k, f) {
+    const scope = { mm: f.v.mm, ranges: { requested: f.v.requested } };
+    return hook("unmap_vmas", "exit", scope, "exit");
+  },
+  exit(_k, f) {
+    return ret(f.v.stop ?? f.v.end);
+  },
+});
 
 /**
  * `zap_page_range()`: used by madvise(MADV_DONTNEED) without details and by
  * `unmap_mapping_range_vma` with `details->i_mmap_lock` held. Returns the
  * address `unmap_vmas` stopped at.
  */
-export function* zapPageRange(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  start: number,
-  size: number,
-  details?: ZapDetails,
-): KGen<number> {
-  const P = "zap_page_range";
-  const requested: [number, number] = [start, start + size];
-  const exprs = { details_i_mmap_lock: details?.iMmapLock ? 1 as const : 0 as const };
-  const tlb = tlbGather(mm.id);
-  yield* k.hook(th, P, "before_unmap_vmas", { mm: mm.id, ranges: { requested }, exprs });
-  const end = yield* unmapVmas(k, th, mm, tlb, start, start + size, details);
-  tlbFinish(k, tlb);
-  yield* k.hook(th, P, "after_tlb_finish", {
-    mm: mm.id,
-    ranges: { requested, unmapped: [start, end] },
-    exprs,
-  });
-  return end;
-}
+export const zapPageRange = defPath<
+  { mm: string; start: number; len: number; details?: ZapDetails },
+  {
+    // requested, exprs: what both hook points pass (one object each, as the code passes one)
+    requested: [number, number];
+    exprs: { details_i_mmap_lock: 0 | 1 };
+    tlb: Gather;
+    end: number;
+  },
+  Kernel
+>("zap_page_range", {
+  entry(_k, f) {
+    const { mm, start, len } = f.v;
+    f.v.requested = [start, start + len];
+    f.v.exprs = { details_i_mmap_lock: f.v.details?.iMmapLock ? 1 : 0 };
+    f.v.tlb = tlbGather(mm);
+    const scope = { mm, ranges: { requested: f.v.requested }, exprs: f.v.exprs };
+    return hook("zap_page_range", "before_unmap_vmas", scope, "unmap_vmas");
+  },
+  unmap_vmas(_k, f) {
+    const { mm, tlb, start, len, details } = f.v;
+    return call(
+      unmapVmas,
+      { mm, tlb, start, end: start + len, details },
+      "after_unmap_vmas",
+      "end",
+    );
+  },
+  after_unmap_vmas(k, f) {
+    tlbFinish(k, f.v.tlb);
+    return hook("zap_page_range", "after_tlb_finish", {
+      mm: f.v.mm,
+      ranges: { requested: f.v.requested, unmapped: [f.v.start, f.v.end] },
+      exprs: f.v.exprs,
+    }, "after_tlb_finish");
+  },
+  after_tlb_finish(_k, f) {
+    return ret(f.v.end);
+  },
+});
 
 /**
  * `unmap_mapping_range()` as truncate uses it: under the file's i_mmap_lock,
  * `unmap_mapping_range_vma` for every vma mapping the range; when the lock
  * is contended it drops it and restarts from the recorded restart address.
  */
-export function* unmapMappingRange(
-  k: Kernel,
-  th: string,
-  file: string,
-  firstIndex: number,
-  contended: boolean,
-): KGen {
-  const lock = immapName(file);
-  yield* k.lock(th, lock, "spin");
-  let contend = contended;
-  for (const mm of Object.values(k.state.mms)) {
-    for (const vma of mm.vmas) {
-      if (vma.file !== file || vma.nonlinear) continue;
-      const vEnd = vma.start + (vma.end - vma.start);
-      let s = Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * PAGE_SIZE);
-      while (s < vEnd) {
-        const restart: number = yield* zapPageRange(k, th, mm, s, vEnd - s, {
-          iMmapLock: lock,
-          contended: contend,
-        });
-        if (restart >= vEnd) break;
-        // Note restart_addr; drop i_mmap_lock, cond_resched(), retake it, restart.
-        contend = false;
-        k.unlock(th, lock);
-        yield { thread: th, label: "unmap_mapping_range:lock_break" };
-        yield* k.lock(th, lock, "spin");
-        s = restart;
-      }
+export const unmapMappingRange = defPath<
+  { file: string; firstIndex: number; contended: boolean },
+  {
+    contend: boolean;
+    // mms: the mms the loop visits (ids, in Object.values order); mi: the next one
+    mms: string[];
+    mi: number;
+    // vmas: copies of the current mm's vma list as the loop found it (see vmaNow); vi: the next one
+    vmas: Vma[];
+    vi: number;
+    // the current vma's range still to zap, and where zap_page_range stopped
+    s: number;
+    vEnd: number;
+    restart: number;
+  },
+  Kernel
+>("unmap_mapping_range", {
+  entry(_k, f) {
+    return lock(immapName(f.v.file), "spin", "locked");
+  },
+  locked(k, f) {
+    f.v.contend = f.v.contended;
+    f.v.mms = Object.keys(k.state.mms);
+    f.v.mi = 0;
+    return go("mm");
+  },
+  mm(k, f) {
+    if (f.v.mi >= f.v.mms.length) {
+      k.unlock(f.th, immapName(f.v.file));
+      return ret();
     }
-  }
-  k.unlock(th, lock);
-}
+    // An mm freed meanwhile (a failed fork's child) had its vmas emptied by exit_mmap first.
+    f.v.vmas = (k.state.mms[f.v.mms[f.v.mi]]?.vmas ?? []).map((v) => ({ ...v }));
+    f.v.vi = 0;
+    return go("vma");
+  },
+  vma(k, f) {
+    const { file, firstIndex } = f.v;
+    const mm = k.state.mms[f.v.mms[f.v.mi]];
+    while (f.v.vi < f.v.vmas.length) {
+      const vma = vmaNow(mm, f.v.vmas[f.v.vi++]);
+      if (vma.file !== file || vma.nonlinear) continue;
+      f.v.vEnd = vma.start + (vma.end - vma.start);
+      f.v.s = Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * PAGE_SIZE);
+      return go("zap");
+    }
+    f.v.mi++;
+    return go("mm");
+  },
+  zap(_k, f) {
+    const { s, vEnd } = f.v;
+    if (s >= vEnd) return go("vma");
+    const details = { iMmapLock: immapName(f.v.file), contended: f.v.contend };
+    return call(
+      zapPageRange,
+      { mm: f.v.mms[f.v.mi], start: s, len: vEnd - s, details },
+      "zapped",
+      "restart",
+    );
+  },
+  zapped(k, f) {
+    if (f.v.restart >= f.v.vEnd) return go("vma");
+    // Note restart_addr; drop i_mmap_lock, cond_resched(), retake it, restart.
+    f.v.contend = false;
+    k.unlock(f.th, immapName(f.v.file));
+    return point("unmap_mapping_range:lock_break", "lock_break");
+  },
+  lock_break(_k, f) {
+    return lock(immapName(f.v.file), "spin", "relocked");
+  },
+  relocked(_k, f) {
+    f.v.s = f.v.restart;
+    return go("zap");
+  },
+});
 
 /** `unmap_region()`: munmap's teardown of `[start, end)`. */
-export function* unmapRegion(k: Kernel, th: string, mm: Mm, start: number, end: number): KGen {
-  const P = "unmap_region";
-  const region: [number, number] = [start, end];
-  const tlb = tlbGather(mm.id);
-  yield* k.hook(th, P, "before_unmap_vmas", { mm: mm.id, ranges: { region } });
-  yield* unmapVmas(k, th, mm, tlb, start, end);
-  freePgtables(k, mm, start, end);
-  tlbFinish(k, tlb);
-  yield* k.hook(th, P, "after_tlb_finish", { mm: mm.id, ranges: { region } });
-}
+export const unmapRegion = defPath<
+  { mm: string; start: number; end: number },
+  // region: the range both hook points pass (one array, as the code passes one)
+  { region: [number, number]; tlb: Gather },
+  Kernel
+>("unmap_region", {
+  entry(_k, f) {
+    f.v.region = [f.v.start, f.v.end];
+    f.v.tlb = tlbGather(f.v.mm);
+    const scope = { mm: f.v.mm, ranges: { region: f.v.region } };
+    return hook("unmap_region", "before_unmap_vmas", scope, "unmap_vmas");
+  },
+  unmap_vmas(_k, f) {
+    const { mm, tlb, start, end } = f.v;
+    return call(unmapVmas, { mm, tlb, start, end }, "after_unmap_vmas");
+  },
+  after_unmap_vmas(k, f) {
+    freePgtables(k, k.state.mms[f.v.mm], f.v.start, f.v.end);
+    tlbFinish(k, f.v.tlb);
+    const scope = { mm: f.v.mm, ranges: { region: f.v.region } };
+    return hook("unmap_region", "after_tlb_finish", scope, "after_tlb_finish");
+  },
+  after_tlb_finish() {
+    return ret();
+  },
+});
 
 /** `free_pgtables()`: frees page-table pages no vma needs any more. */
 export function freePgtables(k: Kernel, mm: Mm, _start: number, _end: number): void {
@@ -218,71 +349,151 @@ export function freePgtables(k: Kernel, mm: Mm, _start: number, _end: number): v
  * `unmap_hugepage_range()` / `__unmap_hugepage_range()`: with the file's
  * i_mmap_lock held, clears the huge ptes under page_table_lock, flushes the
  * TLB range, then drops the page references.
+ *
+ * `file` is the vma's file; a caller passes it when the vma it walks may have
+ * left `mm.vmas` since its walk found it (otherwise it is the file of the vma
+ * of `mm` that starts at `vma`).
  */
-export function* unmapHugepageRange(
-  k: Kernel,
-  th: string,
-  mm: Mm,
-  vma: Vma,
-  start: number,
-  end: number,
-): KGen {
-  const P = "__unmap_hugepage_range";
-  const lock = immapName(vma.file!);
-  const outer = k.holds(th, lock);
-  if (!outer) yield* k.lock(th, lock, "spin");
-  const requested: [number, number] = [start, end];
-  yield* k.hook(th, P, "before_lock", { mm: mm.id, ranges: { requested } });
-  yield* k.lock(th, pageTableLockName(mm.id), "spin");
-  const pages: { pfn: number; addr: number }[] = [];
-  for (let a = start - (start % HPAGE_SIZE); a < end; a += HPAGE_SIZE) {
-    const pte = mm.ptes[vpn(a)];
-    if (!pte || pte.t !== "present") continue;
-    delete mm.ptes[vpn(a)];
-    const page = k.state.pages[pte.pfn];
-    if (pte.dirty) page.dirty = true;
-    page.mapcount--;
-    mm.rss.file--;
-    pages.push({ pfn: pte.pfn, addr: a });
-  }
-  k.unlock(th, pageTableLockName(mm.id));
-  k.state.counters.tlbFlushRange++;
-  yield* k.hook(th, P, "after_flush", { mm: mm.id, ranges: { requested } });
-  for (const p of pages) putPage(k.state, p.pfn, pteHolder(mm.id, p.addr));
-  if (!outer) k.unlock(th, lock);
-}
+export const unmapHugepageRange = defPath<
+  { mm: string; vma: number; start: number; end: number; file?: string },
+  {
+    lock: string;
+    outer: boolean;
+    // requested: the range both hook points pass (one array, as the code passes one)
+    requested: [number, number];
+    pages: { pfn: number; addr: number }[];
+  },
+  Kernel
+>("__unmap_hugepage_range", {
+  entry(k, f) {
+    const file = f.v.file ?? k.state.mms[f.v.mm].vmas.find((v) => v.start === f.v.vma)!.file;
+    f.v.lock = immapName(file!);
+    f.v.outer = k.holds(f.th, f.v.lock);
+    if (!f.v.outer) return lock(f.v.lock, "spin", "i_mmap_locked");
+    return go("i_mmap_locked");
+  },
+  i_mmap_locked(_k, f) {
+    f.v.requested = [f.v.start, f.v.end];
+    const scope = { mm: f.v.mm, ranges: { requested: f.v.requested } };
+    return hook("__unmap_hugepage_range", "before_lock", scope, "before_lock");
+  },
+  before_lock(_k, f) {
+    return lock(pageTableLockName(f.v.mm), "spin", "locked");
+  },
+  locked(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const { start, end } = f.v;
+    const pages: { pfn: number; addr: number }[] = [];
+    for (let a = start - (start % HPAGE_SIZE); a < end; a += HPAGE_SIZE) {
+      const pte = mm.ptes[vpn(a)];
+      if (!pte || pte.t !== "present") continue;
+      delete mm.ptes[vpn(a)];
+      const page = k.state.pages[pte.pfn];
+      if (pte.dirty) page.dirty = true;
+      page.mapcount--;
+      mm.rss.file--;
+      pages.push({ pfn: pte.pfn, addr: a });
+    }
+    f.v.pages = pages;
+    k.unlock(f.th, pageTableLockName(mm.id));
+    k.state.counters.tlbFlushRange++;
+    const scope = { mm: f.v.mm, ranges: { requested: f.v.requested } };
+    return hook("__unmap_hugepage_range", "after_flush", scope, "after_flush");
+  },
+  after_flush(k, f) {
+    for (const p of f.v.pages) putPage(k.state, p.pfn, pteHolder(f.v.mm, p.addr));
+    if (!f.v.outer) k.unlock(f.th, f.v.lock);
+    return ret();
+  },
+});
 
 /**
  * `exit_mmap()`: the mm's last user has gone; unmaps everything with a
  * full-mm gather, frees the page tables and the vmas.
  */
-export function* exitMmap(k: Kernel, th: string, mm: Mm): KGen {
-  const P = "exit_mmap";
-  yield* k.hook(th, P, "entry", { mm: mm.id });
-  const tlb = tlbGather(mm.id, true);
-  const all: [number, number] = [0, 2 ** 47];
-  yield* unmapVmas(k, th, mm, tlb, all[0], all[1]);
-  mm.vmas = [];
-  freePgtables(k, mm, all[0], all[1]);
-  tlbFinish(k, tlb);
-  yield* k.hook(th, P, "after_tlb_finish", { mm: mm.id, ranges: { all } });
-  mm.exited = true;
-}
+export const exitMmap = defPath<
+  { mm: string },
+  // all: the range unmap_vmas and the after_tlb_finish hook are given
+  { tlb: Gather; all: [number, number] },
+  Kernel
+>("exit_mmap", {
+  entry(_k, f) {
+    return hook("exit_mmap", "entry", { mm: f.v.mm }, "unmap_vmas");
+  },
+  unmap_vmas(_k, f) {
+    f.v.tlb = tlbGather(f.v.mm, true);
+    f.v.all = [0, 2 ** 47];
+    const { mm, tlb, all } = f.v;
+    return call(unmapVmas, { mm, tlb, start: all[0], end: all[1] }, "after_unmap_vmas");
+  },
+  after_unmap_vmas(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    mm.vmas = [];
+    freePgtables(k, mm, f.v.all[0], f.v.all[1]);
+    tlbFinish(k, f.v.tlb);
+    return hook(
+      "exit_mmap",
+      "after_tlb_finish",
+      { mm: mm.id, ranges: { all: f.v.all } },
+      "after_tlb_finish",
+    );
+  },
+  after_tlb_finish(k, f) {
+    k.state.mms[f.v.mm].exited = true;
+    return ret();
+  },
+});
 
 /**
  * `hugetlb_vmtruncate()`: under the file's i_mmap_lock, `__unmap_hugepage_range`
  * for every vma mapping the file from huge page `firstIndex` on.
  */
-export function* hugetlbVmtruncate(k: Kernel, th: string, file: string, firstIndex: number): KGen {
-  const lock = immapName(file);
-  yield* k.lock(th, lock, "spin");
-  for (const id of Object.keys(k.state.mms).sort()) {
+export const hugetlbVmtruncate = defPath<
+  { file: string; firstIndex: number },
+  {
+    // mms: the mms the loop visits (ids, sorted); mi: the next one
+    mms: string[];
+    mi: number;
+    // vmas: copies of the current mm's vma list as the loop found it (see vmaNow); vi: the next one
+    vmas: Vma[];
+    vi: number;
+  },
+  Kernel
+>("hugetlb_vmtruncate", {
+  entry(_k, f) {
+    return lock(immapName(f.v.file), "spin", "locked");
+  },
+  locked(k, f) {
+    f.v.mms = Object.keys(k.state.mms).sort();
+    f.v.mi = 0;
+    return go("mm");
+  },
+  mm(k, f) {
+    if (f.v.mi >= f.v.mms.length) {
+      k.unlock(f.th, immapName(f.v.file));
+      return ret();
+    }
+    f.v.vmas = k.state.mms[f.v.mms[f.v.mi]].vmas.map((v) => ({ ...v }));
+    f.v.vi = 0;
+    return go("vma");
+  },
+  vma(k, f) {
+    const { file, firstIndex } = f.v;
+    const id = f.v.mms[f.v.mi];
     const mm = k.state.mms[id];
-    for (const vma of mm.vmas) {
+    while (f.v.vi < f.v.vmas.length) {
+      const vma = vmaNow(mm, f.v.vmas[f.v.vi++]);
       if (vma.file !== file) continue;
       const start = Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * HPAGE_SIZE);
-      if (start < vma.end) yield* unmapHugepageRange(k, th, mm, vma, start, vma.end);
+      if (start < vma.end) {
+        return call(
+          unmapHugepageRange,
+          { mm: id, vma: vma.start, start, end: vma.end, file },
+          "vma",
+        );
+      }
     }
-  }
-  k.unlock(th, lock);
-}
+    f.v.mi++;
+    return go("mm");
+  },
+});

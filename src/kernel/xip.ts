@@ -7,66 +7,138 @@
  */
 import { PAGE_SIZE } from "../model/types.ts";
 import { allocPage, pteHolder, putPage, vpn } from "../model/state.ts";
-import type { Kernel, KGen } from "./context.ts";
+import { hook, type Kernel, lock } from "./context.ts";
+import { call, defPath, go, ret } from "./steps.ts";
 import { immapName, ptlName, zeroPage } from "./pgtable.ts";
+
+/** The `[address, address + PAGE_SIZE)` range of the page `__xip_unmap` works on in a vma. */
+function xipPage(address: number): { page: [number, number] } {
+  return { page: [address, address + PAGE_SIZE] };
+}
 
 /**
  * `__xip_unmap()`: under i_mmap_lock, for every vma mapping `pgoff`, clears
  * the pte if it maps the sparse page (`page_check_address` takes the PTE lock).
  */
-export function* xipUnmap(k: Kernel, th: string, file: string, pgoff: number): KGen {
-  const P = "__xip_unmap";
-  const sparse = zeroPage(k.state);
-  const lock = immapName(file);
-  const ext = {
-    mm: "",
-    pfn: sparse,
-    guards: { page_external_rmap: k.state.pages[sparse].externalRmap },
-  };
-  yield* k.hook(th, P, "before_lock", ext);
-  yield* k.lock(th, lock, "spin");
-  for (const mm of Object.values(k.state.mms)) {
-    for (const vma of mm.vmas) {
-      if (vma.file !== file || vma.nonlinear) continue;
-      const address = vma.start + (pgoff - vma.pgoff) * PAGE_SIZE;
-      if (address < vma.start || address >= vma.end) continue;
-      const page: [number, number] = [address, address + PAGE_SIZE];
-      yield* k.hook(th, P, "vma.before_pte", { mm: mm.id, address, ranges: { page } });
-      const pte = mm.ptes[vpn(address)];
-      const present = !!pte && pte.t === "present" && pte.pfn === sparse;
-      if (present) {
-        const ptl = ptlName(mm.id, address);
-        yield* k.lock(th, ptl, "spin");
-        delete mm.ptes[vpn(address)]; // ptep_clear_flush()
-        k.state.counters.tlbFlushPage++;
-        yield* k.hook(th, P, "vma.after_clear", {
-          mm: mm.id,
-          address,
-          guards: { pte_present: true },
-        });
-        k.unlock(th, ptl);
-        putPage(k.state, sparse, pteHolder(mm.id, address)); // page_cache_release()
+export const xipUnmap = defPath<
+  { file: string; pgoff: number },
+  {
+    /** The sparse page. */
+    sparse?: number;
+    /** The mms to walk, as they were when i_mmap_lock was taken. */
+    mms?: string[];
+    /** Index in `mms` of the mm being walked. */
+    mi?: number;
+    /** Index in that mm's vma list of the next vma to look at. */
+    vi?: number;
+    /** The address of `pgoff` in the vma being worked on. */
+    address?: number;
+  },
+  Kernel
+>("__xip_unmap", {
+  entry(k, f) {
+    const sparse = zeroPage(k.state);
+    f.v.sparse = sparse;
+    const ext = {
+      mm: "",
+      pfn: sparse,
+      guards: { page_external_rmap: k.state.pages[sparse].externalRmap },
+    };
+    return hook("__xip_unmap", "before_lock", ext, "before_lock");
+  },
+  before_lock: (_k, f) => lock(immapName(f.v.file), "spin", "locked"),
+  locked(k, f) {
+    f.v.mms = Object.keys(k.state.mms);
+    f.v.mi = 0;
+    f.v.vi = 0;
+    return go("vma");
+  },
+  vma(k, f) {
+    const { file, pgoff } = f.v;
+    const mms = f.v.mms!;
+    for (let mi = f.v.mi!, vi = f.v.vi!; mi < mms.length; mi++, vi = 0) {
+      const mm = k.state.mms[mms[mi]];
+      // (An mm gone from the list since has no vma left: dup_mmap's failed child after exit_mmap.)
+      if (!mm) continue;
+      while (vi < mm.vmas.length) {
+        const vma = mm.vmas[vi++];
+        if (vma.file !== file || vma.nonlinear) continue;
+        const address = vma.start + (pgoff - vma.pgoff) * PAGE_SIZE;
+        if (address < vma.start || address >= vma.end) continue;
+        f.v.mi = mi;
+        f.v.vi = vi;
+        f.v.address = address;
+        return hook(
+          "__xip_unmap",
+          "vma.before_pte",
+          { mm: mm.id, address, ranges: xipPage(address) },
+          "vma.before_pte",
+        );
       }
-      yield* k.hook(th, P, "vma.after_unlock", { mm: mm.id, address, ranges: { page } });
     }
-  }
-  k.unlock(th, lock);
-}
+    k.unlock(f.th, immapName(file));
+    return ret();
+  },
+  "vma.before_pte"(k, f) {
+    const address = f.v.address!;
+    const mm = k.state.mms[f.v.mms![f.v.mi!]];
+    const pte = mm.ptes[vpn(address)];
+    const present = !!pte && pte.t === "present" && pte.pfn === f.v.sparse;
+    if (present) return lock(ptlName(mm.id, address), "spin", "vma.locked");
+    return go("vma.unlocked");
+  },
+  "vma.locked"(k, f) {
+    const address = f.v.address!;
+    const mm = k.state.mms[f.v.mms![f.v.mi!]];
+    delete mm.ptes[vpn(address)]; // ptep_clear_flush()
+    k.state.counters.tlbFlushPage++;
+    return hook("__xip_unmap", "vma.after_clear", {
+      mm: mm.id,
+      address,
+      guards: { pte_present: true },
+    }, "vma.after_clear");
+  },
+  "vma.after_clear"(k, f) {
+    const address = f.v.address!;
+    const mm = k.state.mms[f.v.mms![f.v.mi!]];
+    k.unlock(f.th, ptlName(mm.id, address));
+    putPage(k.state, f.v.sparse!, pteHolder(mm.id, address)); // page_cache_release()
+    return go("vma.unlocked");
+  },
+  "vma.unlocked"(_k, f) {
+    const address = f.v.address!;
+    const mm = f.v.mms![f.v.mi!];
+    return hook(
+      "__xip_unmap",
+      "vma.after_unlock",
+      { mm, address, ranges: xipPage(address) },
+      "vma",
+    );
+  },
+});
 
 /**
  * `xip_file_write()` to a hole: `get_xip_page(create)` allocates the block,
  * then `__xip_unmap()` removes the sparse page from every mapping.
  * Returns the number of bytes written (one page).
  */
-export function* xipWrite(k: Kernel, th: string, file: string, index: number): KGen<number> {
-  const f = k.state.files[file];
-  if (index >= f.size) return -27; // -EFBIG: writes past the end are not modelled
-  if (f.cache[index] === undefined) {
-    if (!k.alloc("page", "get_xip_page")) return -12;
-    const page = allocPage(k.state, { kind: "file", file, index }, `cache:${file}`);
-    f.cache[index] = page.pfn;
-    yield* xipUnmap(k, th, file, index);
-  }
-  k.state.pages[f.cache[index]].data++;
-  return PAGE_SIZE;
-}
+export const xipWrite = defPath<{ file: string; index: number }, Record<never, never>, Kernel>(
+  "xip_file_write",
+  {
+    entry(k, f) {
+      const { file, index } = f.v;
+      const fo = k.state.files[file];
+      if (index >= fo.size) return ret(-27); // -EFBIG: writes past the end are not modelled
+      if (fo.cache[index] !== undefined) return go("written");
+      if (!k.alloc("page", "get_xip_page")) return ret(-12);
+      const page = allocPage(k.state, { kind: "file", file, index }, `cache:${file}`);
+      fo.cache[index] = page.pfn;
+      return call(xipUnmap, { file, pgoff: index }, "written");
+    },
+    written(k, f) {
+      const fo = k.state.files[f.v.file];
+      k.state.pages[fo.cache[f.v.index]].data++;
+      return ret(PAGE_SIZE);
+    },
+  },
+);

@@ -9,10 +9,22 @@ import {
   type CalloutSink,
   type Kernel,
   KernelBug,
-  type KGen,
+  lock,
+  type LockKind,
 } from "../kernel/context.ts";
 import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
 import { immapName, mmapSemName } from "../kernel/pgtable.ts";
+import {
+  call,
+  defPath,
+  type Frame,
+  go,
+  type Next,
+  type PathRef,
+  point,
+  ret,
+  type Vars,
+} from "../kernel/steps.ts";
 
 /** How dispatch protects its walk of the list. */
 export const LIST_PROTECTIONS = ["rcu", "srcu", "rwlock", "none"] as const;
@@ -68,7 +80,11 @@ export interface ChainConfig {
   cite: string;
 }
 
-/** A secondary MMU as the chain sees it: a set of callbacks. */
+/**
+ * A secondary MMU as the chain sees it: a set of callbacks. The callbacks are
+ * paths the chain calls with the secondary's id; a driver's path finds its
+ * instance with `chainOf(k).secondaries[f.v.sec]`.
+ */
 export interface Secondary {
   /** Notifier name, unique in a scenario. */
   readonly id: string;
@@ -76,10 +92,10 @@ export interface Secondary {
   readonly mm: string;
   /** Driver name (kvm, gru, xpmem, hmm). */
   readonly driver: string;
-  /** Handles one callout; returns the young answer for age callouts. */
-  callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean>;
+  /** Handles one callout; returns the young answer (boolean) for age callouts. */
+  readonly callbackPath: PathRef<{ sec: string; ev: CalloutEvent }>;
   /** `->release`. */
-  release(k: Kernel, th: string): KGen<void>;
+  readonly releasePath: PathRef<{ sec: string }>;
   /** Every translation it holds now (address in its mm -> pfn), for the checkers. */
   mappings(): SecondaryMapping[];
   /** The page references it holds legitimately now: holder name -> pfn. */
@@ -87,7 +103,7 @@ export interface Secondary {
   /** Driver state worth showing in an outcome. */
   summary(): Record<string, number | string | string[]>;
   /** The rmap notifier's `invalidate_page(mrn, page)`: drop every remote pte of the page. */
-  rmapInvalidate?(k: Kernel, th: string, pfn: number): KGen<void>;
+  readonly rmapInvalidatePath?: PathRef<{ sec: string; pfn: number }>;
   /** Lists of the driver whose entries must stay alive while listed (list-corruption). */
   lists?(): { name: string; entries: { id: string; alive: boolean }[] }[];
 }
@@ -105,7 +121,10 @@ export interface SecondaryMapping {
 /** Name of the RCU read-side "lock" as the model tracks it. */
 const RCU = "rcu_read_lock";
 
-/** The chain of every mm in a run. Implements the kernel's {@link CalloutSink}. */
+/**
+ * The chain of every mm in a run. Implements the kernel's {@link CalloutSink}.
+ * Its paths find it with {@link chainOf}.
+ */
 export class NotifierChain implements CalloutSink {
   /** Registered notifier ids per mm, in list order (hlist_add_head puts new ones first). */
   readonly lists: Record<string, string[]> = {};
@@ -127,6 +146,16 @@ export class NotifierChain implements CalloutSink {
    */
   constructor(readonly config: ChainConfig) {}
 
+  /** Dispatches a callout to every registered notifier of the mm (see {@link dispatch}). */
+  get dispatchPath(): PathRef<{ ev: CalloutEvent }> {
+    return dispatch;
+  }
+
+  /** `mmu_notifier_release()` in the revision's variant (see {@link release}). */
+  get releasePath(): PathRef<{ ev: CalloutEvent }> {
+    return release;
+  }
+
   /** Adds a secondary the scenario will register later. */
   add(sec: Secondary): void {
     this.secondaries[sec.id] = sec;
@@ -137,143 +166,265 @@ export class NotifierChain implements CalloutSink {
     return (this.lists[mm] ?? []).map((id) => this.secondaries[id]);
   }
 
-  /**
-   * `mmu_notifier_register()`. `callerHoldsMmapSem` says whether the driver
-   * calls it with mmap_sem held for write.
-   */
-  *register(k: Kernel, th: string, sec: Secondary, callerHoldsMmapSem: boolean): KGen {
-    yield* this.listUpdate(k, th, sec.mm, callerHoldsMmapSem, () => {
-      const list = this.lists[sec.mm] ?? (this.lists[sec.mm] = []);
-      if (list.includes(sec.id)) {
-        throw new KernelBug("mmu_notifier_register", `${sec.id} registered twice`);
-      }
-      list.unshift(sec.id);
-      this.poisoned.delete(sec.id);
-      this.truncated.delete(sec.id);
-    });
-  }
-
-  /** `mmu_notifier_unregister()`. */
-  *unregister(
-    k: Kernel,
-    th: string,
-    sec: Secondary,
-    callerHoldsMmapSem: boolean,
-    free = false,
-  ): KGen {
-    const remove = () => {
-      const list = this.lists[sec.mm] ?? [];
-      const i = list.indexOf(sec.id);
-      if (i >= 0) list.splice(i, 1);
-      // hlist_del poisons the entry's next pointer; hlist_del_rcu leaves it for readers.
-      if (this.config.unregister === "hlist-del") this.poisoned.add(sec.id);
-      return i >= 0;
+  /** What the chain remembers beyond the lists (for the explorer's state hash). */
+  snapshot(): unknown {
+    return {
+      freed: [...this.freed].sort(),
+      poisoned: [...this.poisoned].sort(),
+      truncated: [...this.truncated].sort(),
+      rmap: this.rmapList,
     };
-    if (this.config.unregister === "del-rcu-release-sync") {
-      // 2.6.27 mmu_notifier_unregister: spin_lock(&mm->mmu_notifier_mm->lock), hlist_del_rcu,
-      // ->release under rcu_read_lock, then synchronize_rcu(); no mmap_sem.
-      const lock = `mmu_notifier_lock:${sec.mm}`;
-      yield* k.lock(th, lock, "spin");
-      const was = remove();
-      k.unlock(th, lock);
-      if (was) {
-        yield* k.lock(th, RCU, "rcu");
-        k.emit({ type: "release", step: k.step, mm: sec.mm, notifier: sec.id });
-        yield* sec.release(k, th);
-        k.unlock(th, RCU);
-      }
-    } else {
-      yield* this.listUpdate(k, th, sec.mm, callerHoldsMmapSem, () => void remove());
-    }
-    if (this.config.unregister.endsWith("-sync")) yield* this.synchronizeRcu(k, th);
-    // The driver frees its struct mmu_notifier (with the structure embedding it) on return.
-    if (free) this.freed.add(sec.id);
   }
+}
 
-  /** Runs a list update under the revision's register locking. */
-  private *listUpdate(
-    k: Kernel,
-    th: string,
-    mm: string,
-    callerHolds: boolean,
-    update: () => void,
-  ): KGen {
-    const sem = mmapSemName(mm);
-    if (callerHolds) yield* k.lock(th, sem, "rwsem-write");
-    switch (this.config.register) {
-      case "global-spinlock":
-        yield* k.lock(th, "mmu_notifier_list_lock", "spin");
-        update();
-        k.unlock(th, "mmu_notifier_list_lock");
-        break;
-      case "takes-mmap-sem":
-        yield* k.lock(th, sem, "rwsem-write");
-        update();
-        k.unlock(th, sem);
-        break;
-      case "takes-mmap-sem-all-locks": {
+/** The notifier chain of the kernel `k` (its callout sink), for the chain's and the drivers' steps. */
+export function chainOf(k: Kernel): NotifierChain {
+  return k.sink as NotifierChain;
+}
+
+/** The list change a {@link listUpdate} makes. */
+type ListOp = "register" | "unregister";
+
+/** Applies a list change to the chain (the body that runs under the register locking). */
+function applyListOp(c: NotifierChain, op: ListOp, id: string): void {
+  const mm = c.secondaries[id].mm;
+  if (op === "register") {
+    const list = c.lists[mm] ?? (c.lists[mm] = []);
+    if (list.includes(id)) {
+      throw new KernelBug("mmu_notifier_register", `${id} registered twice`);
+    }
+    list.unshift(id);
+    c.poisoned.delete(id);
+    c.truncated.delete(id);
+  } else void unregisterRemove(c, id);
+}
+
+/** Removes a notifier from its mm's list the way the revision's unregistration does; whether it was there. */
+function unregisterRemove(c: NotifierChain, id: string): boolean {
+  const list = c.lists[c.secondaries[id].mm] ?? [];
+  const i = list.indexOf(id);
+  if (i >= 0) list.splice(i, 1);
+  // hlist_del poisons the entry's next pointer; hlist_del_rcu leaves it for readers.
+  if (c.config.unregister === "hlist-del") c.poisoned.add(id);
+  return i >= 0;
+}
+
+/**
+ * The one lock a list update takes under the revision's register locking, for
+ * the lockings that take exactly one (not `caller-holds-mmap-sem` nor
+ * `takes-mmap-sem-all-locks`).
+ */
+function updateLock(c: NotifierChain, mm: string): { name: string; kind: LockKind } {
+  switch (c.config.register) {
+    case "takes-mmap-sem":
+      return { name: mmapSemName(mm), kind: "rwsem-write" };
+    case "rwlock-write":
+      // mmu notifiers #v3: write_lock(&mm->mmu_notifier.lock) against the read_lock of dispatch.
+      return { name: `mmu_notifier_rwlock:${mm}`, kind: "spin" };
+    case "mm-spinlock":
+      // Peter Zijlstra's RCU variant of #v3: spin_lock + hlist_add_head_rcu, readers take no lock.
+      return { name: `mmu_notifier_lock:${mm}`, kind: "spin" };
+    default:
+      return { name: "mmu_notifier_list_lock", kind: "spin" };
+  }
+}
+
+/**
+ * Runs a list change (`op` on notifier `sec`) under the revision's register
+ * locking, on the list of `mm`. `callerHolds`: the caller holds mmap_sem for
+ * write around it.
+ */
+const listUpdate = defPath<
+  { mm: string; callerHolds: boolean; op: ListOp; sec: string },
+  { files?: string[]; i?: number },
+  Kernel
+>("mmu_notifier.list_update", {
+  entry(_k, f) {
+    if (f.v.callerHolds) return lock(mmapSemName(f.v.mm), "rwsem-write", "held");
+    return go("held");
+  },
+  held(k, f) {
+    const c = chainOf(k);
+    switch (c.config.register) {
+      case "caller-holds-mmap-sem":
+        return go("update");
+      case "takes-mmap-sem-all-locks":
         // mm_take_all_locks(): every i_mmap_lock (and anon_vma lock) of the mm's vmas, so
         // that no invalidate_range_start/end of a path that holds one of them is in flight.
-        yield* k.lock(th, sem, "rwsem-write");
-        const files = [
-          ...new Set((k.state.mms[mm]?.vmas ?? []).flatMap((v) => v.file ? [v.file] : [])),
-        ]
-          .sort();
-        for (const f of files) yield* k.lock(th, immapName(f), "spin");
-        update();
-        for (const f of files.reverse()) k.unlock(th, immapName(f));
-        k.unlock(th, sem);
-        break;
+        return lock(mmapSemName(f.v.mm), "rwsem-write", "all_locks");
+      default: {
+        const { name, kind } = updateLock(c, f.v.mm);
+        return lock(name, kind, "update");
       }
+    }
+  },
+  all_locks(k, f) {
+    f.v.files = [
+      ...new Set((k.state.mms[f.v.mm]?.vmas ?? []).flatMap((v) => v.file ? [v.file] : [])),
+    ]
+      .sort();
+    f.v.i = 0;
+    return go("all_locks.file");
+  },
+  "all_locks.file"(_k, f) {
+    const files = f.v.files!;
+    if (f.v.i! < files.length) return lock(immapName(files[f.v.i!++]), "spin", "all_locks.file");
+    return go("update");
+  },
+  update(k, f) {
+    const c = chainOf(k);
+    applyListOp(c, f.v.op, f.v.sec);
+    switch (c.config.register) {
       case "caller-holds-mmap-sem":
-        update();
         break;
-      case "rwlock-write":
-        // mmu notifiers #v3: write_lock(&mm->mmu_notifier.lock) against the read_lock of dispatch.
-        yield* k.lock(th, `mmu_notifier_rwlock:${mm}`, "spin");
-        update();
-        k.unlock(th, `mmu_notifier_rwlock:${mm}`);
+      case "takes-mmap-sem-all-locks":
+        for (const file of f.v.files!.reverse()) k.unlock(f.th, immapName(file));
+        k.unlock(f.th, mmapSemName(f.v.mm));
+        f.v.files = f.v.i = undefined;
         break;
-      case "mm-spinlock":
-        // Peter Zijlstra's RCU variant of #v3: spin_lock + hlist_add_head_rcu, readers take no lock.
-        yield* k.lock(th, `mmu_notifier_lock:${mm}`, "spin");
-        update();
-        k.unlock(th, `mmu_notifier_lock:${mm}`);
-        break;
+      default:
+        k.unlock(f.th, updateLock(c, f.v.mm).name);
     }
-    if (callerHolds) k.unlock(th, sem);
-  }
+    if (f.v.callerHolds) k.unlock(f.th, mmapSemName(f.v.mm));
+    return ret();
+  },
+});
 
-  /** Dispatches a callout to every registered notifier of the mm. */
-  *dispatch(k: Kernel, ev: CalloutEvent): KGen<boolean> {
-    if (ev.kind === "rmap") return yield* this.rmapDispatch(k, ev);
-    // if (unlikely(!hlist_empty(&mm->mmu_notifier.head))): no lock when nobody listens.
-    if ((this.lists[ev.mm] ?? []).length === 0) {
-      k.emit({ type: "callout", ev, listeners: [] });
-      return false;
+/**
+ * `mmu_notifier_register()` of notifier `sec`. `callerHoldsMmapSem` says
+ * whether the driver calls it with mmap_sem held for write.
+ */
+export const mmuNotifierRegister: PathRef<{ sec: string; callerHoldsMmapSem: boolean }> = defPath<
+  { sec: string; callerHoldsMmapSem: boolean },
+  Record<never, never>,
+  Kernel
+>("mmu_notifier_register", {
+  entry(k, f) {
+    const mm = chainOf(k).secondaries[f.v.sec].mm;
+    return call(
+      listUpdate,
+      { mm, callerHolds: f.v.callerHoldsMmapSem, op: "register", sec: f.v.sec },
+      "done",
+    );
+  },
+  done: () => ret(),
+});
+
+/**
+ * `mmu_notifier_unregister()` of notifier `sec`; with `free`, the driver frees
+ * its struct mmu_notifier (with the structure embedding it) on return.
+ */
+export const mmuNotifierUnregister: PathRef<
+  { sec: string; callerHoldsMmapSem: boolean; free: boolean }
+> = defPath<
+  { sec: string; callerHoldsMmapSem: boolean; free: boolean },
+  Record<never, never>,
+  Kernel
+>("mmu_notifier_unregister", {
+  entry(k, f) {
+    const c = chainOf(k);
+    const mm = c.secondaries[f.v.sec].mm;
+    if (c.config.unregister === "del-rcu-release-sync") {
+      // 2.6.27 mmu_notifier_unregister: spin_lock(&mm->mmu_notifier_mm->lock), hlist_del_rcu,
+      // ->release under rcu_read_lock, then synchronize_rcu(); no mmap_sem.
+      return lock(`mmu_notifier_lock:${mm}`, "spin", "locked");
     }
-    // An SRCU read section may sleep, so it is not atomic context.
-    const lock = this.config.list === "rcu"
-      ? RCU
-      : this.config.list === "srcu"
-      ? "srcu_read_lock"
-      : this.config.list === "rwlock"
-      ? `mmu_notifier_rwlock:${ev.mm}`
-      : null;
-    const kind = this.config.list === "rcu" || this.config.list === "srcu"
-      ? this.config.list
-      : "spin-read";
-    if (lock) yield* k.lock(ev.thread, lock, kind);
-    const list = [...(this.lists[ev.mm] ?? [])];
+    return call(
+      listUpdate,
+      { mm, callerHolds: f.v.callerHoldsMmapSem, op: "unregister", sec: f.v.sec },
+      "removed",
+    );
+  },
+  locked(k, f) {
+    const c = chainOf(k);
+    const mm = c.secondaries[f.v.sec].mm;
+    const was = unregisterRemove(c, f.v.sec);
+    k.unlock(f.th, `mmu_notifier_lock:${mm}`);
+    if (was) return lock(RCU, "rcu", "release");
+    return go("removed");
+  },
+  release(k, f) {
+    const sec = chainOf(k).secondaries[f.v.sec];
+    k.emit({ type: "release", step: k.step, mm: sec.mm, notifier: sec.id });
+    return call(sec.releasePath, { sec: sec.id }, "released");
+  },
+  released(k, f) {
+    k.unlock(f.th, RCU);
+    return go("removed");
+  },
+  removed(k, _f) {
+    if (chainOf(k).config.unregister.endsWith("-sync")) return call(synchronizeRcu, {}, "synced");
+    return go("synced");
+  },
+  synced(k, f) {
+    // The driver frees its struct mmu_notifier (with the structure embedding it) on return.
+    if (f.v.free) chainOf(k).freed.add(f.v.sec);
+    return ret();
+  },
+});
+
+/** The lock dispatch takes around its walk of the list of `mm`, or null. */
+function listLock(c: NotifierChain, mm: string): { name: string; kind: LockKind } | null {
+  // An SRCU read section may sleep, so it is not atomic context.
+  switch (c.config.list) {
+    case "rcu":
+      return { name: RCU, kind: "rcu" };
+    case "srcu":
+      return { name: "srcu_read_lock", kind: "srcu" };
+    case "rwlock":
+      return { name: `mmu_notifier_rwlock:${mm}`, kind: "spin-read" };
+    case "none":
+      return null;
+  }
+}
+
+/**
+ * Dispatches a callout to every registered notifier of the mm; returns the OR
+ * of the young answers. The walk goes over a copy of the list taken under the
+ * list lock, kept in the frame across every callback (hlist_for_each_entry).
+ *
+ * A `rmap` callout is `mmu_rmap_notifier(invalidate_page, page)` then
+ * `ClearPageExternalRmap(page)` (EMMU V5 4/4): the macro walks the global
+ * list under rcu_read_lock (steps `rmap.*`).
+ */
+const dispatch = defPath<
+  { ev: CalloutEvent },
+  { list?: string[]; i?: number; young?: boolean; answer?: boolean },
+  Kernel
+>("mmu_notifier", {
+  entry(k, f) {
+    const { ev } = f.v;
+    if (ev.kind === "rmap") return lock(RCU, "rcu", "rmap.locked");
+    const c = chainOf(k);
+    // if (unlikely(!hlist_empty(&mm->mmu_notifier.head))): no lock when nobody listens.
+    if ((c.lists[ev.mm] ?? []).length === 0) {
+      k.emit({ type: "callout", ev, listeners: [] });
+      return ret(false);
+    }
+    const l = listLock(c, ev.mm);
+    if (l) return lock(l.name, l.kind, "locked");
+    return go("locked");
+  },
+  locked(k, f) {
+    const { ev } = f.v;
+    const list = [...(chainOf(k).lists[ev.mm] ?? [])];
     k.emit({ type: "callout", ev, listeners: list });
-    let young = false;
-    for (let i = 0; i < list.length; i++) {
+    f.v.list = list;
+    f.v.i = 0;
+    f.v.young = false;
+    return go("walk");
+  },
+  walk(k, f) {
+    const c = chainOf(k);
+    const { ev } = f.v;
+    const list = f.v.list!;
+    for (let i = f.v.i!; i < list.length; i++) {
       const id = list[i];
       // hlist_for_each_entry: the walk reaches entry i through entry i-1's next pointer.
       const prev = i > 0 ? list[i - 1] : "";
-      const broken = this.poisoned.has(prev)
+      const broken = c.poisoned.has(prev)
         ? `follows the next pointer of ${prev}, which hlist_del poisoned`
-        : this.truncated.has(prev)
+        : c.truncated.has(prev)
         ? `stops at ${prev}, whose next pointer hlist_del_init cleared, and skips ${id}`
         : "";
       if (broken) {
@@ -286,7 +437,7 @@ export class NotifierChain implements CalloutSink {
         });
         break;
       }
-      if (this.freed.has(id)) {
+      if (c.freed.has(id)) {
         k.emit({
           type: "notifier-use",
           step: k.step,
@@ -297,124 +448,240 @@ export class NotifierChain implements CalloutSink {
         });
         continue;
       }
-      const sec = this.secondaries[id];
-      if (yield* sec.callback(k, ev.thread, ev)) young = true;
+      f.v.i = i + 1;
+      return call(c.secondaries[id].callbackPath, { sec: id, ev }, "answered", "answer");
     }
-    if (lock) k.unlock(ev.thread, lock);
-    return young;
-  }
-
-  /**
-   * `mmu_rmap_notifier(invalidate_page, page)` then `ClearPageExternalRmap(page)`
-   * (EMMU V5 4/4): the macro walks the global list under rcu_read_lock.
-   */
-  private *rmapDispatch(k: Kernel, ev: CalloutEvent): KGen<boolean> {
-    yield* k.lock(ev.thread, RCU, "rcu");
-    const list = [...this.rmapList];
+    return go("unlock");
+  },
+  answered(_k, f) {
+    if (f.v.answer) f.v.young = true;
+    f.v.answer = undefined;
+    return go("walk");
+  },
+  unlock(k, f) {
+    const l = listLock(chainOf(k), f.v.ev.mm);
+    if (l) k.unlock(f.th, l.name);
+    const young = f.v.young!;
+    f.v.list = f.v.i = f.v.young = undefined;
+    return ret(young);
+  },
+  "rmap.locked"(k, f) {
+    const { ev } = f.v;
+    const list = [...chainOf(k).rmapList];
     k.emit({ type: "callout", ev, listeners: list });
-    for (const id of list) {
-      const sec = this.secondaries[id];
-      if (sec.rmapInvalidate) yield* sec.rmapInvalidate(k, ev.thread, ev.pfn!);
+    f.v.list = list;
+    f.v.i = 0;
+    return go("rmap.walk");
+  },
+  "rmap.walk"(k, f) {
+    const c = chainOf(k);
+    const list = f.v.list!;
+    while (f.v.i! < list.length) {
+      const sec = c.secondaries[list[f.v.i!++]];
+      if (sec.rmapInvalidatePath) {
+        return call(sec.rmapInvalidatePath, { sec: sec.id, pfn: f.v.ev.pfn! }, "rmap.walk");
+      }
     }
-    k.unlock(ev.thread, RCU);
-    const page = k.state.pages[ev.pfn!];
+    k.unlock(f.th, RCU);
+    f.v.list = f.v.i = undefined;
+    const page = k.state.pages[f.v.ev.pfn!];
     if (page) page.externalRmap = false;
-    return false;
-  }
+    return ret(false);
+  },
+});
 
-  /** `mmu_rmap_notifier_register()`: under mmu_notifier_list_lock, onto the global list. */
-  *registerRmap(k: Kernel, th: string, sec: Secondary): KGen {
-    yield* k.lock(th, "mmu_notifier_list_lock", "spin");
-    if (!this.rmapList.includes(sec.id)) this.rmapList.unshift(sec.id);
-    k.unlock(th, "mmu_notifier_list_lock");
-  }
+/** `mmu_rmap_notifier_register()` of notifier `sec`: under mmu_notifier_list_lock, onto the global list. */
+export const mmuRmapNotifierRegister: PathRef<{ sec: string }> = defPath<
+  { sec: string },
+  Record<never, never>,
+  Kernel
+>(
+  "mmu_rmap_notifier_register",
+  {
+    entry: () => lock("mmu_notifier_list_lock", "spin", "locked"),
+    locked(k, f) {
+      const c = chainOf(k);
+      if (!c.rmapList.includes(f.v.sec)) c.rmapList.unshift(f.v.sec);
+      k.unlock(f.th, "mmu_notifier_list_lock");
+      return ret();
+    },
+  },
+);
 
-  /** What the chain remembers beyond the lists (for the explorer's state hash). */
-  snapshot(): unknown {
-    return {
-      freed: [...this.freed].sort(),
-      poisoned: [...this.poisoned].sort(),
-      truncated: [...this.truncated].sort(),
-      rmap: this.rmapList,
-    };
-  }
+/** `synchronize_rcu()` (`synchronize_srcu()` for an SRCU list): waits for the readers already inside. */
+const synchronizeRcu = defPath<Record<never, never>, Record<never, never>, Kernel>(
+  "synchronize_rcu",
+  {
+    entry(k, f) {
+      const kind = chainOf(k).config.list === "srcu" ? "srcu" : "rcu";
+      if (
+        Object.entries(k.held).some(([t, locks]) =>
+          t !== f.th && locks.some((l) => l.kind === kind)
+        )
+      ) {
+        return point("synchronize_rcu", "entry", { wait: true });
+      }
+      return ret();
+    },
+  },
+);
 
-  /** `synchronize_rcu()` (`synchronize_srcu()` for an SRCU list): waits for the readers already inside. */
-  private *synchronizeRcu(k: Kernel, th: string): KGen {
-    const kind = this.config.list === "srcu" ? "srcu" : "rcu";
-    while (
-      Object.entries(k.held).some(([t, locks]) => t !== th && locks.some((l) => l.kind === kind))
-    ) {
-      yield { thread: th, label: "synchronize_rcu", wait: true };
-    }
-  }
+/**
+ * Calls notifier `id`'s `->release` and records that it was called, then goes
+ * on at step `to`.
+ */
+function callRelease(k: Kernel, mm: string, id: string, to: string): Next {
+  const sec = chainOf(k).secondaries[id];
+  k.emit({ type: "release", step: k.step, mm, notifier: sec.id });
+  return call(sec.releasePath, { sec: sec.id }, to);
+}
 
-  /** `mmu_notifier_release()` in the revision's variant. */
-  *release(k: Kernel, ev: CalloutEvent): KGen {
-    const list = this.lists[ev.mm] ?? [];
+/**
+ * The live list of `mm` as `mmu_notifier_release()` works on it. Once an mm
+ * has a list, the chain keeps that array (it never replaces it), so looking it
+ * up again in each step finds the array the release started on. When the mm
+ * had none at the start, the release works on an empty list of its own
+ * (`detached` in its frame).
+ */
+function liveList(k: Kernel, mm: string): string[] {
+  return chainOf(k).lists[mm] ?? [];
+}
+
+/** The values {@link release} keeps. */
+interface ReleaseVars extends Vars {
+  /** The list of the mm did not exist when the release started. */
+  detached?: boolean;
+  /** The copy of the list a loop walks. */
+  ids?: string[];
+  /** The position in `ids`. */
+  i?: number;
+  /** The entry being released (del-init-rcu-release-then-sync). */
+  id?: string;
+}
+
+/** The frame of {@link release}. */
+type ReleaseFrame = { ev: CalloutEvent } & ReleaseVars;
+
+/**
+ * `mmu_notifier_release()` in the revision's variant. `ids` is the copy of the
+ * list the loops walk (`for (const id of [...list])`), `i` the position in it;
+ * removals go to the live list.
+ */
+const release = defPath<{ ev: CalloutEvent }, ReleaseVars, Kernel>("mmu_notifier_release", {
+  entry(k, f) {
+    const { ev } = f.v;
+    const list = liveList(k, ev.mm);
     k.emit({ type: "callout", ev, listeners: [...list] });
-    const th = ev.thread;
-    const call = (sec: Secondary): KGen => this.callRelease(k, th, ev, sec);
-    switch (this.config.release) {
-      case "rcu-release-then-del": {
+    // A release on an mm that has no list works on an empty one of its own, whatever
+    // registers meanwhile: `detached` remembers it until the walk copies the list.
+    if (!chainOf(k).lists[ev.mm]) f.v.detached = true;
+    switch (chainOf(k).config.release) {
+      case "rcu-release-then-del":
         // V1: ->release, then hlist_del, inside one RCU read section.
-        yield* k.lock(th, RCU, "rcu");
-        for (const id of [...list]) {
-          yield* call(this.secondaries[id]);
-          list.splice(list.indexOf(id), 1);
-          this.poisoned.add(id); // hlist_del
-        }
-        k.unlock(th, RCU);
-        break;
-      }
-      case "del-rcu-sync-then-release": {
-        for (const id of [...list]) {
-          list.splice(list.indexOf(id), 1);
-          yield* this.synchronizeRcu(k, th);
-          yield* call(this.secondaries[id]);
-        }
-        break;
-      }
-      case "del-init-then-release": {
+        return lock(RCU, "rcu", "rcu_release_del.locked");
+      case "del-rcu-sync-then-release":
+        return copyList(k, f, "del_sync_release");
+      case "del-init-then-release":
         // V4/V5: "we know on release that we are the only executing thread": hlist_del_init
         // with no lock; a reader still walking finds a NULL next pointer and stops there.
-        for (const id of [...list]) {
-          list.splice(list.indexOf(id), 1);
-          this.truncated.add(id);
-          yield* call(this.secondaries[id]);
-        }
-        break;
-      }
-      case "rwlock-read-release-then-del": {
+        return copyList(k, f, "del_init_release");
+      case "rwlock-read-release-then-del":
         // mmu notifiers #v3: ->release then hlist_del, both under read_lock(&mm->mmu_notifier.lock).
-        const lock = `mmu_notifier_rwlock:${ev.mm}`;
-        yield* k.lock(th, lock, "spin-read");
-        for (const id of [...list]) {
-          yield* call(this.secondaries[id]);
-          list.splice(list.indexOf(id), 1);
-          this.poisoned.add(id); // hlist_del under a read lock other readers share
-        }
-        k.unlock(th, lock);
-        break;
-      }
-      case "del-init-rcu-release-then-sync": {
-        while (list.length > 0) {
-          const id = list.shift()!;
-          yield* k.lock(th, RCU, "rcu");
-          yield* call(this.secondaries[id]);
-          k.unlock(th, RCU);
-        }
-        yield { thread: th, label: "synchronize_rcu" };
-        break;
-      }
+        return lock(`mmu_notifier_rwlock:${ev.mm}`, "spin-read", "rwlock_release_del.locked");
+      case "del-init-rcu-release-then-sync":
+        return go("del_init_rcu_release");
     }
-  }
+  },
 
-  /** Calls one notifier's `->release` and records that it was called. */
-  private *callRelease(k: Kernel, th: string, ev: CalloutEvent, sec: Secondary): KGen {
-    k.emit({ type: "release", step: k.step, mm: ev.mm, notifier: sec.id });
-    yield* sec.release(k, th);
-  }
+  // rcu-release-then-del
+  "rcu_release_del.locked": (k, f) => copyList(k, f, "rcu_release_del"),
+  rcu_release_del(k, f) {
+    const ids = f.v.ids!;
+    if (f.v.i! < ids.length) return callRelease(k, f.v.ev.mm, ids[f.v.i!], "rcu_release_del.del");
+    k.unlock(f.th, RCU);
+    return go("done");
+  },
+  "rcu_release_del.del"(k, f) {
+    const list = liveList(k, f.v.ev.mm);
+    const id = f.v.ids![f.v.i!++];
+    list.splice(list.indexOf(id), 1);
+    chainOf(k).poisoned.add(id); // hlist_del
+    return go("rcu_release_del");
+  },
+
+  // del-rcu-sync-then-release
+  del_sync_release(k, f) {
+    const ids = f.v.ids!;
+    if (f.v.i! >= ids.length) return go("done");
+    const list = liveList(k, f.v.ev.mm);
+    list.splice(list.indexOf(ids[f.v.i!]), 1);
+    return call(synchronizeRcu, {}, "del_sync_release.release");
+  },
+  "del_sync_release.release"(k, f) {
+    return callRelease(k, f.v.ev.mm, f.v.ids![f.v.i!++], "del_sync_release");
+  },
+
+  // del-init-then-release
+  del_init_release(k, f) {
+    const ids = f.v.ids!;
+    if (f.v.i! >= ids.length) return go("done");
+    const list = liveList(k, f.v.ev.mm);
+    const id = ids[f.v.i!++];
+    list.splice(list.indexOf(id), 1);
+    chainOf(k).truncated.add(id);
+    return callRelease(k, f.v.ev.mm, id, "del_init_release");
+  },
+
+  // rwlock-read-release-then-del
+  "rwlock_release_del.locked": (k, f) => copyList(k, f, "rwlock_release_del"),
+  rwlock_release_del(k, f) {
+    const ids = f.v.ids!;
+    if (f.v.i! < ids.length) {
+      return callRelease(k, f.v.ev.mm, ids[f.v.i!], "rwlock_release_del.del");
+    }
+    k.unlock(f.th, `mmu_notifier_rwlock:${f.v.ev.mm}`);
+    return go("done");
+  },
+  "rwlock_release_del.del"(k, f) {
+    const list = liveList(k, f.v.ev.mm);
+    const id = f.v.ids![f.v.i!++];
+    list.splice(list.indexOf(id), 1);
+    chainOf(k).poisoned.add(id); // hlist_del under a read lock other readers share
+    return go("rwlock_release_del");
+  },
+
+  // del-init-rcu-release-then-sync: takes each entry off the live list in turn.
+  del_init_rcu_release(k, f) {
+    const list = f.v.detached ? [] : liveList(k, f.v.ev.mm);
+    if (list.length === 0) return point("synchronize_rcu", "done");
+    f.v.id = list.shift()!;
+    return lock(RCU, "rcu", "del_init_rcu_release.locked");
+  },
+  "del_init_rcu_release.locked"(k, f) {
+    return callRelease(k, f.v.ev.mm, f.v.id!, "del_init_rcu_release.released");
+  },
+  "del_init_rcu_release.released"(k, f) {
+    k.unlock(f.th, RCU);
+    f.v.id = undefined;
+    return go("del_init_rcu_release");
+  },
+
+  done(_k, f) {
+    f.v.ids = f.v.i = undefined;
+    f.v.detached = undefined;
+    return ret();
+  },
+});
+
+/**
+ * `for (const id of [...list])` of {@link release}: copies the list into the
+ * frame (`ids`, position `i`), then goes on at step `to`.
+ */
+function copyList(k: Kernel, f: Frame<ReleaseFrame>, to: string): Next {
+  f.v.ids = f.v.detached ? [] : [...liveList(k, f.v.ev.mm)];
+  f.v.i = 0;
+  f.v.detached = undefined;
+  return go(to);
 }
 
 /** Whether a callout tells its callback that it may sleep. */

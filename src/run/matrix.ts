@@ -77,16 +77,7 @@ export interface MatrixOptions {
  */
 export function runCell(scenario: Scenario, revision: Revision, opts: CellOptions = {}): Outcome {
   const clock = opts.deadline ?? deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS);
-  const run = new Run(scenario, revision);
-  for (let i = 0; i < scenario.steps.length && !run.aborted; i++) {
-    if (clock.expired()) {
-      run.aborted = `step ${i}: time bound reached after ${clock.seconds} s`;
-      break;
-    }
-    run.runStep(i);
-  }
-  // finish() runs no step once `aborted` is set; it runs the end-of-run checks.
-  return run.finish();
+  return new Run(scenario, revision, { deadline: clock }).finish();
 }
 
 /**

@@ -1,14 +1,16 @@
 /**
- * Scenario operations mapped onto kernel paths and drivers: each returns a
- * kernel generator whose return value is the operation's result.
+ * Scenario operations mapped onto kernel paths and drivers: `runOp` is the
+ * path a thread runs for one operation; its return value is the operation's
+ * result.
  *
  * @module
  */
-import type { Kernel, KGen } from "../kernel/context.ts";
+import { type Kernel, lock } from "../kernel/context.ts";
+import { call, defPath, go, type Next, type PathRef, ret, type Vars } from "../kernel/steps.ts";
 import type { Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { errnoName, findVma, newMm, vpn } from "../model/state.ts";
-import { faultOk, handleMmFault } from "../kernel/fault.ts";
+import { faultOk, type FaultResult, handleMmFault } from "../kernel/fault.ts";
 import { dupMmap } from "../kernel/fork.ts";
 import { doMmap, doMunmap, mprotectFixup } from "../kernel/mmap.ts";
 import { mremapMove } from "../kernel/mremap.ts";
@@ -19,10 +21,16 @@ import { exitMmap, hugetlbVmtruncate, unmapMappingRange, zapPageRange } from "..
 import { xipWrite } from "../kernel/xip.ts";
 import { mmapSemName, pteAddr } from "../kernel/pgtable.ts";
 import { putPage } from "../model/state.ts";
-import type { NotifierChain } from "../notifier/chain.ts";
-import { Kvm } from "../secondary/kvm.ts";
-import { HmmMirror } from "../secondary/hmm.ts";
-import { Gru } from "../secondary/gru.ts";
+import {
+  chainOf,
+  mmuNotifierRegister,
+  mmuNotifierUnregister,
+  mmuRmapNotifierRegister,
+  type NotifierChain,
+} from "../notifier/chain.ts";
+import { Kvm, kvmAccess } from "../secondary/kvm.ts";
+import { HmmMirror, hmmSnapshot } from "../secondary/hmm.ts";
+import { Gru, gruAccess } from "../secondary/gru.ts";
 import { Xpmem } from "../secondary/xpmem.ts";
 import type { Step } from "./scenario.ts";
 import { runOp2542 } from "./ops_2542.ts";
@@ -47,199 +55,292 @@ function errno(n: number): OpResult {
   return n < 0 ? errnoName(n) : n;
 }
 
-/** Runs a kernel path under the mm's mmap_sem. */
-function* withMmapSem<T>(
-  k: Kernel,
-  th: string,
+/** A path called by name with its arguments (see {@link withMmapSem}). */
+interface Body {
+  path: string;
+  args: Vars;
+}
+
+/** Runs a kernel path under the mm's mmap_sem, for read or for write. */
+const withMmapSem = defPath<
+  { mm: string; write: boolean; body: Body },
+  { r?: unknown },
+  Kernel
+>("mmap_sem", {
+  entry: (_k, f) => lock(mmapSemName(f.v.mm), f.v.write ? "rwsem-write" : "rwsem-read", "locked"),
+  locked: (_k, f) => call({ name: f.v.body.path } as PathRef<Vars>, f.v.body.args, "unlock", "r"),
+  unlock(k, f) {
+    const sem = mmapSemName(f.v.mm);
+    if (k.holds(f.th, sem)) k.unlock(f.th, sem);
+    return ret(f.v.r);
+  },
+});
+
+/** Calls `path` under mmap_sem (for write when `write`), then goes on at `to` with the result in `v.r`. */
+function underMmapSem<A extends Vars>(
   mm: string,
   write: boolean,
-  body: KGen<T>,
-): KGen<T> {
-  const sem = mmapSemName(mm);
-  yield* k.lock(th, sem, write ? "rwsem-write" : "rwsem-read");
-  try {
-    return yield* body;
-  } finally {
-    if (k.holds(th, sem)) k.unlock(th, sem);
+  path: PathRef<A>,
+  args: A,
+  to = "done",
+): Next {
+  return call(withMmapSem, { mm, write, body: { path: path.name, args } }, to, "r");
+}
+
+/** The vma an `mmap` step creates. */
+function mmapVma(k: Kernel, a: Step["args"]): Vma {
+  const file = a.file === undefined ? undefined : k.state.files[String(a.file)];
+  const addr = Number(a.addr);
+  return {
+    start: addr,
+    end: addr + Number(a.len),
+    read: a.prot !== "none",
+    write: a.prot === "rw",
+    shared: a.share === "shared",
+    mayWrite: a.share === "private" || a.prot === "rw",
+    file: file?.name,
+    pgoff: Number(a.pgoff ?? 0),
+    kind: !file
+      ? "anon"
+      : file.kind === "hugetlbfs"
+      ? "hugetlb"
+      : file.kind === "xip"
+      ? "xip"
+      : "file",
+    nonlinear: false,
+    locked: a.locked === true,
+    anonVma: false,
+  };
+}
+
+/** How an operation's result reads in the outcome, from what its kernel path returned. */
+function result(op: Step["op"], r: unknown): OpResult {
+  switch (op) {
+    case "mmap":
+      return "0x" + (r as number).toString(16);
+    case "mremap":
+      return (r as number) < 0 ? errno(r as number) : "0x" + (r as number).toString(16);
+    case "munmap":
+    case "fork":
+    case "mprotect":
+    case "remap_pfn_range":
+    case "apply_to_page_range":
+    case "xip_write":
+    case "remap_file_pages":
+      return errno(r as number);
+    case "madvise_dontneed":
+    case "exit":
+    case "register":
+    case "unregister":
+      return 0;
+    case "writeback":
+      return r ? "written" : "clean";
+    default:
+      return r as OpResult;
   }
 }
 
-/** The generator of one operation. */
-export function* runOp(w: World, step: Step): KGen<OpResult> {
-  const k = w.kernel;
-  if (k.nonlinear) return yield* runOp2542(w, step);
-  const th = step.thread;
-  const a = step.args;
-  const addr = Number(a.addr);
-  const len = Number(a.len);
-  switch (step.op) {
-    case "mmap": {
-      const mm = mmOf(w, String(a.mm));
-      const file = a.file === undefined ? undefined : k.state.files[String(a.file)];
-      const vma: Vma = {
-        start: addr,
-        end: addr + len,
-        read: a.prot !== "none",
-        write: a.prot === "rw",
-        shared: a.share === "shared",
-        mayWrite: a.share === "private" || a.prot === "rw",
-        file: file?.name,
-        pgoff: Number(a.pgoff ?? 0),
-        kind: !file
-          ? "anon"
-          : file.kind === "hugetlbfs"
-          ? "hugetlb"
-          : file.kind === "xip"
-          ? "xip"
-          : "file",
-        nonlinear: false,
-        locked: a.locked === true,
-        anonVma: false,
-      };
-      const r = yield* withMmapSem(k, th, mm.id, true, doMmap(k, th, mm, vma));
-      if (a.locked) {
-        // MAP_LOCKED: make_pages_present()
-        for (let p = addr; p < addr + len; p += PAGE_SIZE) {
-          yield* handleMmFault(k, th, mm, p, false);
+/** The path of one operation: `{ op }` is the scenario step; returns the operation's result. */
+export const runOp = defPath<
+  { op: Step },
+  { r?: unknown; page?: number },
+  Kernel
+>("op", {
+  entry(k, f) {
+    if (k.nonlinear) return call(runOp2542, { op: f.v.op }, "raw", "r");
+    const w = worldOf(k);
+    const step = f.v.op;
+    const a = step.args;
+    const addr = Number(a.addr);
+    const len = Number(a.len);
+    switch (step.op) {
+      case "mmap": {
+        const mm = mmOf(w, String(a.mm));
+        return underMmapSem(mm.id, true, doMmap, { mm: mm.id, vma: mmapVma(k, a) }, "mapped");
+      }
+      case "munmap": {
+        const mm = mmOf(w, String(a.mm));
+        return underMmapSem(mm.id, true, doMunmap, { mm: mm.id, start: addr, len });
+      }
+      case "touch": {
+        const mm = mmOf(w, String(a.mm));
+        return underMmapSem(mm.id, false, touch, { mm: mm.id, addr, write: a.access === "write" });
+      }
+      case "guest": {
+        const sec = w.chain.secondaries[String(a.secondary)];
+        const args = { sec: sec?.id, addr, write: a.access === "write" };
+        if (sec instanceof Kvm) return call(kvmAccess, args, "done", "r");
+        if (sec instanceof Gru) return call(gruAccess, args, "done", "r");
+        if (sec instanceof HmmMirror) return ret(sec.access(k, addr, a.access === "write"));
+        return ret("unsupported");
+      }
+      case "snapshot": {
+        const sec = w.chain.secondaries[String(a.secondary)];
+        if (!(sec instanceof HmmMirror)) return ret("unsupported");
+        return underMmapSem(sec.mm, false, hmmSnapshot, {
+          sec: sec.id,
+          start: addr,
+          end: addr + len,
+        });
+      }
+      case "register":
+      case "unregister": {
+        const sec = w.chain.secondaries[String(a.secondary)];
+        const callerHoldsMmapSem = a.holding_mmap_sem === undefined
+          ? w.chain.config.register === "caller-holds-mmap-sem"
+          : a.holding_mmap_sem === true;
+        if (step.op === "register") {
+          mmOf(w, sec.mm);
+          return call(mmuNotifierRegister, { sec: sec.id, callerHoldsMmapSem }, "registered");
         }
+        return call(
+          mmuNotifierUnregister,
+          { sec: sec.id, callerHoldsMmapSem, free: a.free === true },
+          "unregistered",
+        );
       }
-      return "0x" + r.toString(16);
-    }
-    case "munmap": {
-      const mm = mmOf(w, String(a.mm));
-      return errno(yield* withMmapSem(k, th, mm.id, true, doMunmap(k, th, mm, addr, len)));
-    }
-    case "touch": {
-      const mm = mmOf(w, String(a.mm));
-      const write = a.access === "write";
-      const r = yield* withMmapSem(k, th, mm.id, false, touch(k, th, mm.id, addr, write));
-      return r;
-    }
-    case "guest": {
-      const sec = w.chain.secondaries[String(a.secondary)];
-      if (sec instanceof Kvm || sec instanceof Gru) {
-        return yield* sec.access(k, th, addr, a.access === "write");
+      case "fork": {
+        const parent = mmOf(w, String(a.mm));
+        return call(dupMmap, { parent: parent.id, childId: String(a.child) }, "done", "r");
       }
-      if (sec instanceof HmmMirror) return sec.access(k, addr, a.access === "write");
-      return "unsupported";
-    }
-    case "snapshot": {
-      const sec = w.chain.secondaries[String(a.secondary)];
-      if (!(sec instanceof HmmMirror)) return "unsupported";
-      const sem = mmapSemName(sec.mm);
-      yield* k.lock(th, sem, "rwsem-read");
-      const r = yield* sec.snapshot(k, th, addr, addr + len);
-      k.unlock(th, sem);
-      return r;
-    }
-    case "register":
-    case "unregister": {
-      const sec = w.chain.secondaries[String(a.secondary)];
-      const holding = a.holding_mmap_sem === undefined
-        ? w.chain.config.register === "caller-holds-mmap-sem"
-        : a.holding_mmap_sem === true;
-      if (step.op === "register") {
-        mmOf(w, sec.mm);
-        yield* w.chain.register(k, th, sec, holding);
-        if (sec instanceof Xpmem && sec.rmapNotifier) yield* w.chain.registerRmap(k, th, sec);
-      } else {
-        yield* w.chain.unregister(k, th, sec, holding, a.free === true);
-        yield* sec.release(k, th);
+      case "exit": {
+        const mm = mmOf(w, String(a.mm));
+        k.emit({
+          type: "mm-exit",
+          step: k.step,
+          mm: mm.id,
+          notifiers: [...(w.chain.lists[mm.id] ?? [])],
+        });
+        return call(exitMmap, { mm: mm.id }, "done");
       }
-      return 0;
-    }
-    case "fork": {
-      const parent = mmOf(w, String(a.mm));
-      return errno(yield* dupMmap(k, th, parent, String(a.child)));
-    }
-    case "exit": {
-      const mm = mmOf(w, String(a.mm));
-      k.emit({
-        type: "mm-exit",
-        step: k.step,
-        mm: mm.id,
-        notifiers: [...(w.chain.lists[mm.id] ?? [])],
-      });
-      yield* exitMmap(k, th, mm);
-      return 0;
-    }
-    case "mremap": {
-      const mm = mmOf(w, String(a.mm));
-      const r = yield* mremapMove(k, th, mm, addr, len, Number(a.new_addr));
-      return r < 0 ? errno(r) : "0x" + r.toString(16);
-    }
-    case "madvise_dontneed": {
-      const mm = mmOf(w, String(a.mm));
-      yield* withMmapSem(k, th, mm.id, false, zapPageRange(k, th, mm, addr, len));
-      return 0;
-    }
-    case "truncate": {
-      const f = k.state.files[String(a.file)];
-      const pages = Number(a.pages);
-      if (f.kind === "hugetlbfs") yield* hugetlbVmtruncate(k, th, f.name, pages);
-      else yield* unmapMappingRange(k, th, f.name, pages, a.contended === true);
-      for (const key of Object.keys(f.cache)) {
-        const i = Number(key);
-        if (i < pages) continue;
-        const pfn = f.cache[i];
-        delete f.cache[i];
-        putPage(k.state, pfn, `cache:${f.name}`);
+      case "mremap": {
+        const mm = mmOf(w, String(a.mm));
+        return call(mremapMove, { mm: mm.id, addr, len, newAddr: Number(a.new_addr) }, "done", "r");
       }
-      f.size = pages;
-      return 0;
+      case "madvise_dontneed": {
+        const mm = mmOf(w, String(a.mm));
+        return underMmapSem(mm.id, false, zapPageRange, { mm: mm.id, start: addr, len });
+      }
+      case "truncate": {
+        const file = String(a.file);
+        const pages = Number(a.pages);
+        if (k.state.files[file].kind === "hugetlbfs") {
+          return call(hugetlbVmtruncate, { file, firstIndex: pages }, "truncated");
+        }
+        return call(
+          unmapMappingRange,
+          { file, firstIndex: pages, contended: a.contended === true },
+          "truncated",
+        );
+      }
+      case "mprotect": {
+        const mm = mmOf(w, String(a.mm));
+        return underMmapSem(mm.id, true, mprotectFixup, {
+          mm: mm.id,
+          start: addr,
+          end: addr + len,
+          write: a.prot === "rw",
+        });
+      }
+      case "remap_pfn_range": {
+        const mm = mmOf(w, String(a.mm));
+        return underMmapSem(mm.id, true, remapPfnRange, {
+          mm: mm.id,
+          addr,
+          pfn: Number(a.pfn),
+          size: len,
+        });
+      }
+      case "apply_to_page_range": {
+        const mm = mmOf(w, String(a.mm));
+        return underMmapSem(mm.id, false, applyToPageRange, { mm: mm.id, addr, size: len });
+      }
+      case "xip_write":
+        return call(xipWrite, { file: String(a.file), index: Number(a.index) }, "done", "r");
+      case "remap_file_pages": {
+        const mm = mmOf(w, String(a.mm));
+        return call(
+          sysRemapFilePages,
+          {
+            mm: mm.id,
+            startIn: addr,
+            sizeIn: len,
+            prot: 0,
+            pgoff: Number(a.pgoff),
+            flags: { nonblock: a.nonblock === true },
+          },
+          "done",
+          "r",
+        );
+      }
+      case "reclaim": {
+        const pfn = pfnAt(mmOf(w, String(a.mm)), addr);
+        if (pfn === undefined) return ret("not-mapped");
+        return call(shrinkPage, { pfn }, "done", "r");
+      }
+      case "writeback": {
+        const pfn = k.state.files[String(a.file)].cache[Number(a.index)];
+        if (pfn === undefined) return ret("not-cached");
+        return call(writebackPage, { pfn }, "done", "r");
+      }
     }
-    case "mprotect": {
-      const mm = mmOf(w, String(a.mm));
-      return errno(
-        yield* withMmapSem(
-          k,
-          th,
-          mm.id,
-          true,
-          mprotectFixup(k, th, mm, addr, addr + len, a.prot === "rw"),
-        ),
-      );
+    throw new Error(`unknown operation ${step.op}`);
+  },
+  mapped(_k, f) {
+    // MAP_LOCKED: make_pages_present(), after mmap_sem is dropped.
+    if (f.v.op.args.locked) f.v.page = 0;
+    return go("populate");
+  },
+  populate(_k, f) {
+    const a = f.v.op.args;
+    if (f.v.page === undefined || f.v.page * PAGE_SIZE >= Number(a.len)) return go("done");
+    const p = Number(a.addr) + f.v.page++ * PAGE_SIZE;
+    return call(handleMmFault, { mm: String(a.mm), addr: p, write: false }, "populate");
+  },
+  registered(k, f) {
+    const sec = worldOf(k).chain.secondaries[String(f.v.op.args.secondary)];
+    if (sec instanceof Xpmem && sec.rmapNotifier) {
+      return call(mmuRmapNotifierRegister, { sec: sec.id }, "done");
     }
-    case "remap_pfn_range": {
-      const mm = mmOf(w, String(a.mm));
-      return errno(
-        yield* withMmapSem(k, th, mm.id, true, remapPfnRange(k, th, mm, addr, Number(a.pfn), len)),
-      );
+    return go("done");
+  },
+  unregistered(k, f) {
+    const sec = worldOf(k).chain.secondaries[String(f.v.op.args.secondary)];
+    return call(sec.releasePath, { sec: sec.id }, "done");
+  },
+  truncated(k, f) {
+    const file = k.state.files[String(f.v.op.args.file)];
+    const pages = Number(f.v.op.args.pages);
+    for (const key of Object.keys(file.cache)) {
+      const i = Number(key);
+      if (i < pages) continue;
+      const pfn = file.cache[i];
+      delete file.cache[i];
+      putPage(k.state, pfn, `cache:${file.name}`);
     }
-    case "apply_to_page_range": {
-      const mm = mmOf(w, String(a.mm));
-      return errno(yield* withMmapSem(k, th, mm.id, false, applyToPageRange(k, th, mm, addr, len)));
-    }
-    case "xip_write":
-      return errno(yield* xipWrite(k, th, String(a.file), Number(a.index)));
-    case "remap_file_pages": {
-      const mm = mmOf(w, String(a.mm));
-      return errno(
-        yield* sysRemapFilePages(k, th, mm, addr, len, 0, Number(a.pgoff), {
-          nonblock: a.nonblock === true,
-        }),
-      );
-    }
-    case "reclaim": {
-      const mm = mmOf(w, String(a.mm));
-      const pfn = pfnAt(mm, addr);
-      if (pfn === undefined) return "not-mapped";
-      return yield* shrinkPage(k, th, pfn);
-    }
-    case "writeback": {
-      const f = k.state.files[String(a.file)];
-      const pfn = f.cache[Number(a.index)];
-      if (pfn === undefined) return "not-cached";
-      return (yield* writebackPage(k, th, pfn)) ? "written" : "clean";
-    }
-  }
-  throw new Error(`unknown operation ${step.op}`);
+    file.size = pages;
+    return ret(0);
+  },
+  done: (_k, f) => ret(result(f.v.op.op, f.v.r)),
+  raw: (_k, f) => ret(f.v.r),
+});
+
+/** The kernel and its chain, as operations see them. */
+function worldOf(k: Kernel): World {
+  return { kernel: k, chain: chainOf(k) };
 }
 
 /** A CPU access: through the pte if it allows it, else `handle_mm_fault` until it does. */
-function* touch(k: Kernel, th: string, mmId: string, addr: number, write: boolean): KGen<OpResult> {
-  const mm = k.state.mms[mmId];
-  for (let tries = 0; tries < 3; tries++) {
+const touch = defPath<
+  { mm: string; addr: number; write: boolean },
+  { tries?: number; r?: FaultResult },
+  Kernel
+>("touch", {
+  entry(k, f) {
+    const { addr, write } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const tries = f.v.tries ?? 0;
+    if (tries >= 3) return ret("no-progress");
     const vma = findVma(mm, addr);
     const pte = vma ? mm.ptes[vpn(pteAddr(vma, addr))] : undefined;
     if (pte && pte.t === "present" && (!write || pte.write)) {
@@ -249,10 +350,35 @@ function* touch(k: Kernel, th: string, mmId: string, addr: number, write: boolea
         const page = k.state.pages[pte.pfn];
         if (page && !pte.special) page.data++;
       }
-      return tries === 0 ? "hit" : "faulted";
+      return ret(tries === 0 ? "hit" : "faulted");
     }
-    const r = yield* handleMmFault(k, th, mm, addr, write);
-    if (!faultOk(r)) return r;
-  }
-  return "no-progress";
-}
+    return call(handleMmFault, { mm: mm.id, addr, write }, "faulted", "r");
+  },
+  faulted(_k, f) {
+    if (!faultOk(f.v.r!)) return ret(f.v.r);
+    f.v.tries = (f.v.tries ?? 0) + 1;
+    return go("entry");
+  },
+});
+
+/** The path of a `race` thread: its operations one after another; returns their results joined. */
+export const sequence = defPath<
+  { ops: Step[] },
+  { i?: number; out?: string[]; r?: unknown },
+  Kernel
+>("ops", {
+  entry(_k, f) {
+    f.v.i = 0;
+    f.v.out = [];
+    return go("next");
+  },
+  next(_k, f) {
+    if (f.v.i! >= f.v.ops.length) return ret(f.v.out!.join(","));
+    return call(runOp, { op: f.v.ops[f.v.i!] }, "ran", "r");
+  },
+  ran(_k, f) {
+    f.v.out!.push(String(f.v.r));
+    f.v.i!++;
+    return go("next");
+  },
+});

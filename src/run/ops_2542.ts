@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { KGen } from "../kernel/context.ts";
+import type { Kernel, Observation } from "../kernel/context.ts";
+import { call, defPath, type Next, ret } from "../kernel/steps.ts";
 import { errnoName, newMm } from "../model/state.ts";
 import { exitMmap } from "../kernel/unmap.ts";
 import {
@@ -19,10 +20,11 @@ import {
   MAP_LOCKED,
   MAP_NONBLOCK,
   MAP_POPULATE,
+  type ReadResult,
   sysRemapFilePages25,
   userRead25,
 } from "../kernel/nonlinear.ts";
-import type { OpResult, World } from "./ops.ts";
+import type { OpResult } from "./ops.ts";
 import type { Step } from "./scenario.ts";
 
 /** PROT_* bits of an `mmap` step's `prot`. */
@@ -30,73 +32,111 @@ export function protBits(prot: string | number | boolean | undefined): number {
   return prot === "rw" ? 3 : prot === "r" ? 1 : 0;
 }
 
-/** The generator of one 2.5.42 operation. */
-export function* runOp2542(w: World, step: Step): KGen<OpResult> {
-  const k = w.kernel;
-  const th = step.thread;
-  const a = step.args;
-  const mmId = String(a.mm);
-  const mm = mmId in k.state.mms ? k.state.mms[mmId] : (k.state.mms[mmId] = newMm(mmId));
-  const syscall = function* (call: string, args: Step["args"], body: KGen<number>): KGen<number> {
-    k.state.counters.syscalls++;
-    const base = { type: "syscall" as const, step: k.step, thread: th, mm: mm.id, call, args };
-    k.emit({ ...base, phase: "enter" });
-    const ret = yield* body;
-    k.emit({ ...base, phase: "exit", ret });
-    return ret;
-  };
-  switch (step.op) {
-    case "mmap": {
-      const flags = (a.locked ? MAP_LOCKED : 0) | (a.populate ? MAP_POPULATE : 0) |
-        (a.nonblock ? MAP_NONBLOCK : 0);
-      const args = {
-        addr: Number(a.addr),
-        len: Number(a.len),
-        prot: protBits(a.prot),
-        shared: a.share === "shared",
-        flags,
-        file: a.file === undefined ? undefined : String(a.file),
-        pgoff: Number(a.pgoff ?? 0),
+/** A system call's observation, as announced before it runs (`phase` and `ret` apart). */
+type SyscallNote = Omit<Extract<Observation, { type: "syscall" }>, "phase" | "ret">;
+
+/**
+ * One 2.5.42 operation (the scenario step `op`, immutable scenario data) on
+ * the frame's thread. Returns the operation's result.
+ */
+export const runOp2542 = defPath<
+  { op: Step },
+  // sys: the system call announced at its entry; r: what its kernel path returned
+  { sys?: SyscallNote; r?: number; result?: ReadResult },
+  Kernel
+>("run_op@2.5.42", {
+  entry(k, f) {
+    const step = f.v.op;
+    const th = f.th;
+    const a = step.args;
+    const mmId = String(a.mm);
+    const mm = mmId in k.state.mms ? k.state.mms[mmId] : (k.state.mms[mmId] = newMm(mmId));
+    /** Announces the system call `name`, then calls its kernel path; `syscall.exit` ends it. */
+    const syscall = (name: string, body: Next): Next => {
+      k.state.counters.syscalls++;
+      const base = {
+        type: "syscall" as const,
+        step: k.step,
+        thread: th,
+        mm: mm.id,
+        call: name,
+        args: a,
       };
-      const r = yield* syscall("mmap", a, doMmap25(k, th, mm, args));
-      return "0x" + r.toString(16);
-    }
-    case "munmap":
-      return errnoName(
-        yield* syscall("munmap", a, doMunmap25(k, th, mm, Number(a.addr), Number(a.len))),
-      );
-    case "sys_remap_file_pages": {
-      const body = sysRemapFilePages25(
-        k,
-        th,
-        mm,
-        Number(a.start),
-        Number(a.size),
-        Number(a.prot),
-        Number(a.pgoff),
-        Number(a.flags ?? 0),
-      );
-      return errnoName(yield* syscall("remap_file_pages", a, body));
-    }
-    case "read": {
-      const addr = Number(a.addr);
-      const result = yield* userRead25(k, th, mm, addr);
-      k.emit({ type: "user-read", step: k.step, thread: th, mm: mm.id, addr, result });
-      return describeRead(k.state, result);
-    }
-    case "evict": {
-      const f = k.state.files[String(a.file)];
-      if (a.index !== undefined) return evictPage25(k, f.name, Number(a.index));
-      const counts: Record<string, number> = {};
-      for (const i of Object.keys(f.cache).map(Number).sort((x, y) => x - y)) {
-        const r = evictPage25(k, f.name, i);
-        counts[r] = (counts[r] ?? 0) + 1;
+      f.v.sys = base;
+      k.emit({ ...base, phase: "enter" });
+      return body;
+    };
+    switch (step.op) {
+      case "mmap": {
+        const flags = (a.locked ? MAP_LOCKED : 0) | (a.populate ? MAP_POPULATE : 0) |
+          (a.nonblock ? MAP_NONBLOCK : 0);
+        const args = {
+          addr: Number(a.addr),
+          len: Number(a.len),
+          prot: protBits(a.prot),
+          shared: a.share === "shared",
+          flags,
+          file: a.file === undefined ? undefined : String(a.file),
+          pgoff: Number(a.pgoff ?? 0),
+        };
+        return syscall("mmap", call(doMmap25, { mm: mm.id, a: args }, "syscall.exit", "r"));
       }
-      return Object.keys(counts).sort().map((r) => `${counts[r]} ${r}`).join(", ") || "not-cached";
+      case "munmap": {
+        const args = { mm: mm.id, addr: Number(a.addr), len: Number(a.len) };
+        return syscall("munmap", call(doMunmap25, args, "syscall.exit", "r"));
+      }
+      case "sys_remap_file_pages": {
+        const args = {
+          mm: mm.id,
+          startIn: Number(a.start),
+          sizeIn: Number(a.size),
+          protIn: Number(a.prot),
+          pgoffIn: Number(a.pgoff),
+          flags: Number(a.flags ?? 0),
+        };
+        return syscall("remap_file_pages", call(sysRemapFilePages25, args, "syscall.exit", "r"));
+      }
+      case "read": {
+        const addr = Number(a.addr);
+        return call(userRead25, { mm: mm.id, addrIn: addr }, "read.done", "result");
+      }
+      case "evict": {
+        const file = k.state.files[String(a.file)];
+        if (a.index !== undefined) return ret(evictPage25(k, file.name, Number(a.index)));
+        const counts: Record<string, number> = {};
+        for (const i of Object.keys(file.cache).map(Number).sort((x, y) => x - y)) {
+          const r = evictPage25(k, file.name, i);
+          counts[r] = (counts[r] ?? 0) + 1;
+        }
+        return ret(
+          Object.keys(counts).sort().map((r) => `${counts[r]} ${r}`).join(", ") || "not-cached",
+        );
+      }
+      case "exit":
+        return call(exitMmap, { mm: mm.id }, "exit.done");
     }
-    case "exit":
-      yield* exitMmap(k, th, mm);
-      return 0;
-  }
-  throw new Error(`operation ${step.op} is not a 2.5.42 operation`);
-}
+    throw new Error(`operation ${step.op} is not a 2.5.42 operation`);
+  },
+  "syscall.exit"(k, f) {
+    const r = f.v.r!;
+    k.emit({ ...f.v.sys!, phase: "exit", ret: r });
+    const result: OpResult = f.v.op.op === "mmap" ? "0x" + r.toString(16) : errnoName(r);
+    return ret(result);
+  },
+  "read.done"(k, f) {
+    const addr = Number(f.v.op.args.addr);
+    const result = f.v.result!;
+    k.emit({
+      type: "user-read",
+      step: k.step,
+      thread: f.th,
+      mm: String(f.v.op.args.mm),
+      addr,
+      result,
+    });
+    return ret(describeRead(k.state, result));
+  },
+  "exit.done"() {
+    return ret(0);
+  },
+});

@@ -124,6 +124,8 @@ export interface OutcomeParts {
   trace: CalloutEvent[];
   /** For each callout of `trace`, the notifiers on the mm's list at that moment. */
   listeners: string[][];
+  /** Callouts made (the length of the trace when it is kept). */
+  callouts?: number;
   /** Each step's return value, in step order. */
   returns: OpResult[];
   /** Why the run stopped early (a deadlock or BUG), if it did. */
@@ -158,7 +160,12 @@ export function buildOutcome(p: OutcomeParts): Outcome {
     violations,
     returns: p.returns.map((value, step) => ({ step, op: p.scenario.steps[step].op, value })),
     trace: p.trace.map((ev, i) => traceEntry(ev, p.listeners[i] ?? [])),
-    counters: { ...state.counters, vmas, pageTablePages: tables, callouts: p.listeners.length },
+    counters: {
+      ...state.counters,
+      vmas,
+      pageTablePages: tables,
+      callouts: p.callouts ?? p.listeners.length,
+    },
     secondaries: Object.keys(p.world.chain.secondaries).sort().map((id) => {
       const s = p.world.chain.secondaries[id];
       return { id, driver: s.driver, state: s.summary() };

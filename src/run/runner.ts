@@ -1,10 +1,12 @@
 /**
  * The runner: runs one scenario on one revision and returns its outcome.
  *
- * Each step runs on its thread to completion. A step with `during` starts a
+ * Each step runs its threads until all return. A step with `during` starts a
  * second thread when the first reaches the named scheduling point; from then
  * on the second thread runs whenever it is not blocked (a fixed, replayable
- * schedule).
+ * schedule). A run is plain data all the way down (the model, the locks, the
+ * chain, the drivers, the checkers' memory and every thread's frames), so
+ * the explorer can copy it at a choice point ({@link Run.fork}).
  *
  * @module
  */
@@ -13,23 +15,24 @@ import {
   Kernel,
   KernelBug,
   KernelDeadlock,
-  type KGen,
   type Observation,
   type SchedPoint,
 } from "../kernel/context.ts";
+import { advance, type PointInfo, startThread, type ThreadState } from "../kernel/steps.ts";
 import { allocPage, newFile, newState } from "../model/state.ts";
 import type { FileObj, MmState } from "../model/types.ts";
-import { NotifierChain } from "../notifier/chain.ts";
+import { type ChainConfig, NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
 import { Gru } from "../secondary/gru.ts";
 import { Xpmem } from "../secondary/xpmem.ts";
-import type { Checker, Violation } from "../check/checker.ts";
+import type { CheckContext, Checker, Violation } from "../check/checker.ts";
 import { createCheckers } from "../check/registry.ts";
-import { type OpResult, runOp, type World } from "./ops.ts";
-import type { Scenario, Step } from "./scenario.ts";
+import { type OpResult, runOp, sequence, type World } from "./ops.ts";
+import type { Scenario } from "./scenario.ts";
 import type { Revision } from "./revision.ts";
 import { buildOutcome, type Outcome } from "./outcome.ts";
+import type { Deadline } from "./deadline.ts";
 
 /** Options of {@link runScenario}. */
 export interface RunOptions {
@@ -39,6 +42,11 @@ export interface RunOptions {
   preemptive?: boolean;
   /** Called at every scheduling point a thread passes (for readable schedules). */
   onPoint?: (step: number, thread: string, point: SchedPoint) => void;
+  /**
+   * A time bound checked before each step: once it has passed, the run stops
+   * there with `aborted` reading "step N: time bound reached after S s".
+   */
+  deadline?: Deadline;
 }
 
 /** A thread of a step as the scheduler sees it. */
@@ -48,21 +56,33 @@ export interface ThreadView {
   /** Whether its operations have returned. */
   done: boolean;
   /** The scheduling point it stopped at last. */
-  last?: SchedPoint;
+  last?: PointInfo;
   /** How many scheduling points it has passed. */
   points: number;
 }
 
 /**
  * Picks the thread to run at a point where more than one can run; returns
- * null to stop the run there (the explorer prunes a state it has seen).
+ * null to stop the run there.
  */
 export type Decider = (enabled: ThreadView[], run: Run) => ThreadView | null;
 
-interface Thread extends ThreadView {
-  gen: KGen<OpResult>;
+/** A thread of the step being run: its continuation and how it waits. */
+interface Thread extends ThreadState {
+  /** Set when its last point only retries: it runs when no other thread can. */
   waiting: boolean;
-  result?: OpResult;
+}
+
+/** The step being run: its threads (in priority order) and what the schedule did so far. */
+interface Current {
+  /** Index of the scenario step. */
+  index: number;
+  /** Its threads, highest priority first. */
+  threads: Thread[];
+  /** Whether the `during` thread has started. */
+  started: boolean;
+  /** Scheduling points passed in this step. */
+  points: number;
 }
 
 /**
@@ -90,13 +110,6 @@ export class RunStopped extends Error {}
 
 class StepAborted extends Error {}
 
-/** Runs a list of operations one after another on one thread. */
-function* sequence(w: World, ops: Step[]): KGen<OpResult> {
-  const out: string[] = [];
-  for (const op of ops) out.push(String(yield* runOp(w, op)));
-  return out.join(",");
-}
-
 /** Scheduling points a step may pass before it is reported as making no progress. */
 const STEP_POINT_BOUND = 100_000;
 
@@ -106,28 +119,31 @@ const STEP_POINT_BOUND = 100_000;
  * started, otherwise the threads of a `race` in the order they are declared;
  * a thread that only retries (`wait`) runs when no other thread can.
  */
-export class Run {
+export class Run implements CheckContext {
   /** The primary MMU of this run: model state, locks, the revision's kernel paths. */
   readonly kernel: Kernel;
   /** The notifier chain of this run, with the scenario's secondary MMUs. */
   readonly chain: NotifierChain;
-  /** The kernel and chain together, as operations see them. */
-  readonly world: World;
   /** Violations reported so far. */
   readonly violations: Violation[] = [];
-  /** Every callout the kernel has made, in order. */
+  /** Every callout the kernel has made, in order (empty when the trace is off). */
   readonly trace: CalloutEvent[] = [];
   /** For each callout of `trace`, the notifiers on the mm's list at that moment. */
   readonly listeners: string[][] = [];
   /** Return value of each step run so far. */
   readonly returns: OpResult[] = [];
+  /** Callouts the kernel has made, trace or not. */
+  callouts = 0;
   /** Set when a step stopped on a deadlock or BUG; no later step runs. */
   aborted?: string;
-  /** Threads of the step being run, in priority order. */
-  threads: ThreadView[] = [];
-  /** The registered checkers observing this run. */
-  readonly checkers: Checker[] = createCheckers();
-  private readonly ctx;
+  /** The registered checkers observing this run (stateless definitions). */
+  readonly checkers: readonly Checker[] = createCheckers();
+  /** Each checker's memory, in the order of {@link Run.checkers}: part of the run's state. */
+  readonly memory: unknown[] = this.checkers.map((c) => c.init?.());
+  /** The step being run, if one has started and not finished. */
+  private cur: Current | null = null;
+  /** Whether the checkers' end-of-run checks have run. */
+  private ended = false;
 
   /**
    * Sets up a fresh world: the scenario's files, the revision's kernel paths
@@ -170,75 +186,146 @@ export class Run {
           : new Kvm(s.id, s.mm),
       );
     }
-    this.world = { kernel: this.kernel, chain: this.chain };
-    this.ctx = {
-      kernel: this.kernel,
-      chain: this.chain,
-      config: revision.chain,
-      report: (v: Violation) => this.violations.push(v),
-    };
-    this.kernel.observers.push((o: Observation) => {
-      if (o.type === "callout") {
+    this.kernel.observer = this;
+  }
+
+  /** The kernel and chain together, as operations see them. */
+  get world(): World {
+    return { kernel: this.kernel, chain: this.chain };
+  }
+
+  /** The revision's notifier-chain behaviour (for the checkers). */
+  get config(): ChainConfig {
+    return this.revision.chain;
+  }
+
+  /** Threads of the step being run, in priority order. */
+  get threads(): ThreadView[] {
+    return this.cur?.threads ?? [];
+  }
+
+  /** Records a violation (for the checkers). */
+  report(v: Violation): void {
+    this.violations.push(v);
+  }
+
+  /** Hands an observation to the trace and every checker. */
+  observe(o: Observation): void {
+    if (o.type === "callout") {
+      this.callouts++;
+      if (this.opts.trace !== false) {
         this.trace.push(o.ev);
         this.listeners.push(o.listeners);
       }
-      for (const c of this.checkers) c.observe?.(this.ctx, o);
-    });
+    }
+    this.checkers.forEach((c, i) => c.observe?.(this, o, this.memory[i]));
   }
 
-  /** Runs step `i`; `decide` chooses at points where several threads can run. */
-  runStep(i: number, decide?: Decider): void {
-    const step = this.scenario.steps[i];
-    this.kernel.beginStep(i, step.fail);
-    try {
-      this.returns.push(this.schedule(step, decide));
-    } catch (e) {
-      if (e instanceof RunStopped) throw e;
-      if (e instanceof KernelDeadlock) {
-        this.kernel.emit({ type: "no-progress", step: i, thread: e.thread, what: e.message });
-        this.aborted = `step ${i}: ${e.message}`;
-      } else if (e instanceof KernelBug || e instanceof StepAborted) {
-        this.aborted = `step ${i}: ${e.message}`;
-      } else {
-        throw e;
+  /**
+   * Runs on the default schedule until a point where more than one thread can
+   * run, and returns their names (highest priority first); returns null once
+   * every step has run and the checkers have made their end-of-run checks.
+   */
+  next(): string[] | null {
+    for (;;) {
+      if (!this.cur) {
+        const i = this.returns.length;
+        if (this.aborted || i >= this.scenario.steps.length) {
+          if (!this.ended) {
+            this.ended = true;
+            const last = this.scenario.steps.length - 1;
+            this.checkers.forEach((c, i) => c.atEnd?.(this, last, this.memory[i]));
+          }
+          return null;
+        }
+        if (this.opts.deadline?.expired()) {
+          this.aborted = `step ${i}: time bound reached after ${this.opts.deadline.seconds} s`;
+          continue;
+        }
+        this.begin(i);
       }
-      this.returns.push("aborted");
+      const enabled = this.guard(() => this.enabled());
+      if (enabled === null) continue;
+      if (enabled.length > 1) return enabled.map((t) => t.name);
+      this.guard(() => this.runThread(enabled[0]));
     }
-    for (const c of this.checkers) c.afterStep?.(this.ctx, i);
   }
 
-  /** Runs the remaining steps and returns the outcome. */
+  /** Runs thread `name` (one of those {@link Run.next} returned) to its next scheduling point. */
+  pick(name: string): void {
+    const t = this.cur?.threads.find((x) => x.name === name);
+    if (!t) throw new RangeError(`Thread "${name}" cannot run here`);
+    this.guard(() => this.runThread(t));
+  }
+
+  /** Runs the remaining steps and returns the outcome; `decide` chooses where several threads can run. */
   finish(decide?: Decider): Outcome {
-    for (let i = this.returns.length; i < this.scenario.steps.length && !this.aborted; i++) {
-      this.runStep(i, decide);
+    for (let names = this.next(); names; names = this.next()) {
+      const threads = this.cur!.threads;
+      const enabled = names.map((n) => threads.find((t) => t.name === n)!);
+      const choice = decide ? decide(enabled, this) : enabled[0];
+      if (!choice) throw new RunStopped();
+      this.pick(choice.name);
     }
-    for (const c of this.checkers) c.atEnd?.(this.ctx, this.scenario.steps.length - 1);
     return this.outcome();
   }
 
-  /** Runs one step's threads until all return, scheduling them; returns the step's result. */
-  private schedule(step: Step, decide?: Decider): OpResult {
-    const k = this.kernel;
-    const mk = (name: string, gen: KGen<OpResult>): Thread => ({
-      name,
-      gen,
-      done: false,
-      points: 0,
-      waiting: false,
-    });
+  /**
+   * A copy of this run that goes on independently, made by `copy`, which
+   * must copy every mutable part (the model, the locks, the chain and
+   * drivers, the checkers' memory, the threads' frames) and may share the
+   * immutable inputs (scenario, revision, options, checker definitions).
+   */
+  fork(copy: <T>(v: T) => T): Run {
+    return copy(this);
+  }
+
+  /** Starts step `i`: its allocation-failure plan and its threads. */
+  private begin(i: number): void {
+    const step = this.scenario.steps[i];
+    this.kernel.beginStep(i, step.fail);
     const threads: Thread[] = step.threads
-      ? Object.entries(step.threads).map(([name, ops]) => mk(name, sequence(this.world, ops)))
-      : [mk(step.thread, runOp(this.world, step))];
-    this.threads = threads;
-    let started = false;
-    let points = 0;
-    const runnable = (t: Thread) =>
-      !t.done && !(t.last?.blockedOn && !k.canTake(t.last.blockedOn, t.last.blockedKind!));
-    for (;;) {
-      const live = threads.filter(runnable);
-      if (live.length === 0) {
-        if (threads.every((t) => t.done)) break;
-        const names = threads.filter((t) => !t.done).map((t) => t.name).join(", ");
+      ? Object.entries(step.threads).map(([name, ops]) => ({
+        ...startThread(name, sequence, { ops }),
+        waiting: false,
+      }))
+      : [{ ...startThread(step.thread, runOp, { op: step }), waiting: false }];
+    this.cur = { index: i, threads, started: false, points: 0 };
+  }
+
+  /**
+   * Runs `body`; when it stops the step (a deadlock, a BUG, a bound), records
+   * the abort, ends the step and returns null.
+   */
+  private guard<T>(body: () => T): T | null {
+    try {
+      return body();
+    } catch (e) {
+      const i = this.cur!.index;
+      if (e instanceof KernelDeadlock) {
+        this.kernel.emit({ type: "no-progress", step: i, thread: e.thread, what: e.message });
+      } else if (!(e instanceof KernelBug || e instanceof StepAborted)) {
+        throw e;
+      }
+      this.aborted = `step ${i}: ${e.message}`;
+      this.endStep("aborted");
+      return null;
+    }
+  }
+
+  /**
+   * The threads that may run now, or throws when none can; ends the step
+   * (and returns null) when every thread has returned.
+   */
+  private enabled(): Thread[] | null {
+    const cur = this.cur!;
+    const k = this.kernel;
+    const live = cur.threads.filter((t) =>
+      !t.done && !(t.last?.blockedOn && !k.canTake(t.last.blockedOn, t.last.blockedKind as never))
+    );
+    if (live.length === 0) {
+      if (!cur.threads.every((t) => t.done)) {
+        const names = cur.threads.filter((t) => !t.done).map((t) => t.name).join(", ");
         k.emit({
           type: "no-progress",
           step: k.step,
@@ -247,39 +334,50 @@ export class Run {
         });
         throw new StepAborted("deadlock");
       }
-      const eager = live.filter((t) => !t.waiting);
-      const enabled = eager.length > 0 ? eager : live;
-      let t = enabled[0];
-      if (enabled.length > 1 && decide) {
-        const choice = decide(enabled, this);
-        if (!choice) throw new RunStopped();
-        t = choice as Thread;
+      const step = this.scenario.steps[cur.index];
+      if (step.during && !cur.started) {
+        throw new StepAborted(`scheduling point "${step.during.at}" was never reached`);
       }
-      if (++points > STEP_POINT_BOUND) {
-        k.emit({ type: "no-progress", step: k.step, thread: t.name, what: "step bound reached" });
-        throw new StepAborted("step bound reached");
-      }
-      const r = t.gen.next();
-      if (r.done) {
-        t.done = true;
-        t.result = r.value;
-        t.last = undefined;
-        continue;
-      }
-      t.last = r.value;
-      t.points++;
-      this.opts.onPoint?.(k.step, t.name, r.value);
-      t.waiting = !!r.value.wait;
-      if (!started && step.during && r.value.label === step.during.at) {
-        started = true;
-        threads.unshift(mk(step.during.step.thread, runOp(this.world, step.during.step)));
-      }
+      this.endStep(
+        step.threads
+          ? cur.threads.map((t) => `${t.name}=${t.result}`).join("; ")
+          : cur.threads[cur.threads.length - 1].result as OpResult,
+      );
+      return null;
     }
-    if (step.during && !started) {
-      throw new StepAborted(`scheduling point "${step.during.at}" was never reached`);
+    const eager = live.filter((t) => !t.waiting);
+    return eager.length > 0 ? eager : live;
+  }
+
+  /** Runs one thread to its next scheduling point. */
+  private runThread(t: Thread): void {
+    const cur = this.cur!;
+    const k = this.kernel;
+    if (++cur.points > STEP_POINT_BOUND) {
+      k.emit({ type: "no-progress", step: k.step, thread: t.name, what: "step bound reached" });
+      throw new StepAborted("step bound reached");
     }
-    if (step.threads) return threads.map((t) => `${t.name}=${t.result}`).join("; ");
-    return threads[threads.length - 1].result!;
+    const p = advance(k, t);
+    if (!p) {
+      t.waiting = false;
+      return;
+    }
+    const step = this.scenario.steps[cur.index];
+    this.opts.onPoint?.(k.step, t.name, { thread: t.name, ...p });
+    t.waiting = !!p.wait;
+    if (!cur.started && step.during && p.label === step.during.at) {
+      cur.started = true;
+      const d = step.during.step;
+      cur.threads.unshift({ ...startThread(d.thread, runOp, { op: d }), waiting: false });
+    }
+  }
+
+  /** Ends the step being run with its result and lets the checkers look at it. */
+  private endStep(result: OpResult): void {
+    const i = this.cur!.index;
+    this.cur = null;
+    this.returns.push(result);
+    this.checkers.forEach((c, j) => c.afterStep?.(this, i, this.memory[j]));
   }
 
   /** The outcome of what has run so far. */
@@ -288,8 +386,9 @@ export class Run {
       scenario: this.scenario,
       revision: this.revision,
       violations: this.violations,
-      trace: this.opts.trace === false ? [] : this.trace,
+      trace: this.trace,
       listeners: this.listeners,
+      callouts: this.callouts,
       returns: this.returns,
       aborted: this.aborted,
       world: this.world,

@@ -8,12 +8,13 @@
  *
  * @module
  */
-import type { CalloutEvent, Kernel, KGen } from "../kernel/context.ts";
-import { followPage, getUserPage } from "../kernel/fault.ts";
+import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
+import { followPage, getUserPage, type GupResult } from "../kernel/fault.ts";
 import { mmapSemName } from "../kernel/pgtable.ts";
+import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { hex, putPage, vpn } from "../model/state.ts";
-import type { Secondary, SecondaryMapping } from "../notifier/chain.ts";
+import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
 import { holdersOf, mappingsOf } from "./_translations.ts";
 
 /** Fill attempts after which a GRU fault is reported as making no progress. */
@@ -24,9 +25,9 @@ export class Gru implements Secondary {
   /** Driver name. */
   readonly driver: string = "gru";
   /** Whether a translation holds a page reference (XPmem) or not (GRU). */
-  protected readonly holdsReferences: boolean = false;
+  readonly holdsReferences: boolean = false;
   /** Whether invalidation callbacks sleep (XPmem waits for remote acknowledgements). */
-  protected readonly sleeps: boolean = false;
+  readonly sleeps: boolean = false;
   /** TLB entries by virtual page number: no page reference is held. */
   readonly tlb: Record<number, { pfn: number; write: boolean; accessed: boolean }> = {};
   /** Open invalidations (begin without end yet): fills are held off while it is not zero. */
@@ -41,6 +42,24 @@ export class Gru implements Secondary {
    * @param mm The mm whose addresses the GRU translates.
    */
   constructor(readonly id: string, readonly mm: string) {}
+
+  /** TLB shootdown on every invalidation callout (see {@link gruCallback}). */
+  get callbackPath(): PathRef<{ sec: string; ev: CalloutEvent }> {
+    return gruCallback;
+  }
+
+  /** `->release` (see {@link gruRelease}). */
+  get releasePath(): PathRef<{ sec: string }> {
+    return gruRelease;
+  }
+
+  /**
+   * What {@link gruAccess} calls after a translation of `pfn` is installed
+   * (XPmem marks the page exported), or null when nothing.
+   */
+  get exportedPath(): PathRef<{ sec: string; pfn: number }> | null {
+    return null;
+  }
 
   /** Every TLB entry. */
   mappings(): SecondaryMapping[] {
@@ -68,7 +87,7 @@ export class Gru implements Secondary {
   }
 
   /** Drops the translations of `[start, end)`, putting their references. */
-  protected flush(k: Kernel, start: number, end: number): void {
+  flush(k: Kernel, start: number, end: number): void {
     for (const key of Object.keys(this.tlb)) {
       const a = Number(key) * PAGE_SIZE;
       if (a + PAGE_SIZE <= start || a >= end) continue;
@@ -77,33 +96,46 @@ export class Gru implements Secondary {
       if (this.holdsReferences) putPage(k.state, e.pfn, this.holder(a));
     }
   }
+}
 
-  /** Called after a translation of `pfn` is installed (XPmem marks the page exported). */
-  protected *exported(_k: Kernel, _th: string, _pfn: number): KGen {}
+/** The Gru (or Xpmem) instance `id` of the kernel's chain. */
+function gruOf(k: Kernel, id: string): Gru {
+  return chainOf(k).secondaries[id] as Gru;
+}
 
-  /** TLB shootdown on every invalidation callout; begin also holds off fills until the end. */
-  *callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean> {
+/** TLB shootdown on every invalidation callout; begin also holds off fills until the end. */
+export const gruCallback: PathRef<{ sec: string; ev: CalloutEvent }> = defPath<
+  { sec: string; ev: CalloutEvent },
+  Record<never, never>,
+  Kernel
+>("gru.callback", {
+  entry(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    const { ev } = f.v;
     // XPmem sleeps where it clears remote ptes and waits for the acknowledgements.
-    k.noteCallback(th, this.id, ev.call, this.sleeps && ev.kind !== "young" && ev.kind !== "end");
-    const lock = `gru_tlb_lock:${this.id}`;
-    yield* k.lock(th, lock, "spin");
+    k.noteCallback(f.th, gru.id, ev.call, gru.sleeps && ev.kind !== "young" && ev.kind !== "end");
+    return lock(`gru_tlb_lock:${gru.id}`, "spin", "locked");
+  },
+  locked(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    const { ev } = f.v;
     let young = false;
     switch (ev.kind) {
       case "page":
-        this.flush(k, ev.address!, ev.address! + PAGE_SIZE);
+        gru.flush(k, ev.address!, ev.address! + PAGE_SIZE);
         break;
       case "range":
-        this.flush(k, ev.range![0], ev.range![1]);
+        gru.flush(k, ev.range![0], ev.range![1]);
         break;
       case "begin":
-        this.active++;
-        if (ev.range) this.flush(k, ev.range[0], ev.range[1]);
+        gru.active++;
+        if (ev.range) gru.flush(k, ev.range[0], ev.range[1]);
         break;
       case "end":
-        this.active--;
+        gru.active--;
         break;
       case "young": {
-        const e = this.tlb[vpn(ev.address!)];
+        const e = gru.tlb[vpn(ev.address!)];
         if (e) {
           young = e.accessed;
           e.accessed = false;
@@ -112,89 +144,152 @@ export class Gru implements Secondary {
       }
       case "all":
       case "release":
-        this.flush(k, 0, 2 ** 48);
+        gru.flush(k, 0, 2 ** 48);
         break;
     }
-    k.unlock(th, lock);
-    return young;
-  }
+    k.unlock(f.th, `gru_tlb_lock:${gru.id}`);
+    return ret(young);
+  },
+});
 
-  /** `->release`: drops the whole TLB. */
-  *release(k: Kernel, th: string): KGen {
-    const lock = `gru_tlb_lock:${this.id}`;
-    k.noteCallback(th, this.id, "release", this.sleeps);
-    yield* k.lock(th, lock, "spin");
-    this.flush(k, 0, 2 ** 48);
-    k.unlock(th, lock);
-  }
+/** `->release`: drops the whole TLB. */
+const gruRelease = defPath<{ sec: string }, Record<never, never>, Kernel>("gru.release", {
+  entry(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    k.noteCallback(f.th, gru.id, "release", gru.sleeps);
+    return lock(`gru_tlb_lock:${gru.id}`, "spin", "locked");
+  },
+  locked(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    gru.flush(k, 0, 2 ** 48);
+    k.unlock(f.th, `gru_tlb_lock:${gru.id}`);
+    return ret();
+  },
+});
 
-  /**
-   * A GRU access: a TLB hit, or a TLB miss filled through `follow_page()` from
-   * interrupt context (no mmap_sem, no fault), falling back to
-   * `get_user_pages()` from the driver's thread. No reference is kept.
-   */
-  *access(k: Kernel, th: string, addr: number, write: boolean): KGen<string> {
-    const a = addr - (addr % PAGE_SIZE);
-    for (let attempt = 0;; attempt++) {
-      const e = this.tlb[vpn(a)];
-      if (e && (!write || e.write)) {
-        k.noteAccess(this.id, this.mm, a, write, e.pfn);
-        e.accessed = true;
-        const page = k.state.pages[e.pfn];
-        if (write && page) page.data++;
-        return attempt === 0 ? "hit" : "filled";
-      }
-      if (attempt > GRU_FILL_RETRY_BOUND) {
-        k.emit({
-          type: "no-progress",
-          step: k.step,
-          thread: th,
-          what: `${this.id}: TLB fill at ${
-            hex(a)
-          } held off ${GRU_FILL_RETRY_BOUND} times (active=${this.active})`,
-        });
-        return "no-progress";
-      }
-      if (this.active !== 0) {
-        yield { thread: th, label: `${this.id}:fill held off`, wait: true, locals: attempt };
-        continue;
-      }
-      const mm = k.state.mms[this.mm];
-      if (!mm || mm.exited) return "EFAULT";
-      const holder = `${this.driver}-fill:${this.id}`;
-      // [patch 1/4]: "If all invalidate_xx notifier calls take the driver lock then it is
-      // possible to run follow_page() under the same lock", so no page is removed meanwhile.
-      const lock = `gru_tlb_lock:${this.id}`;
-      yield* k.lock(th, lock, "spin");
-      const pfn = this.active === 0 ? yield* followPage(k, th, mm, a, write, holder) : null;
-      if (pfn !== null) {
-        if (this.tlb[vpn(a)]) this.flush(k, a, a + PAGE_SIZE);
-        this.tlb[vpn(a)] = { pfn, write, accessed: true };
-        this.fills++;
-      }
-      k.unlock(th, lock);
-      if (pfn !== null) {
-        yield* this.exported(k, th, pfn);
-        if (this.holdsReferences) {
-          // XPmem: the lookup's reference becomes the translation's.
-          const page = k.state.pages[pfn];
-          if (--page.refs[holder] === 0) delete page.refs[holder];
-          page.refs[this.holder(a)] = (page.refs[this.holder(a)] ?? 0) + 1;
-        } else {
-          // GRU: no page status is kept, the reference taken for the lookup is dropped at once.
-          putPage(k.state, pfn, holder);
-        }
-        continue;
-      }
-      if (this.active !== 0) continue;
-      // follow_page found nothing: fall back to get_user_pages to fault the page in, then retry.
-      this.fallbacks++;
-      const sem = mmapSemName(this.mm);
-      yield* k.lock(th, sem, "rwsem-read");
-      const r = yield* getUserPage(k, th, mm, a, write, holder);
-      k.unlock(th, sem);
-      if ("error" in r) return "EFAULT";
-      putPage(k.state, r.pfn, holder);
+/**
+ * A GRU (or XPmem) access to `addr` through secondary `sec`: a TLB hit, or a
+ * TLB miss filled through `follow_page()` from interrupt context (no
+ * mmap_sem, no fault), falling back to `get_user_pages()` from the driver's
+ * thread. No reference is kept (XPmem keeps the lookup's). Returns "hit",
+ * "filled", "no-progress" or "EFAULT".
+ *
+ * Frame: `a` the page address, `attempt` the fill attempts so far; within an
+ * attempt, `pfn` what follow_page found and `r` what get_user_pages returned.
+ */
+export const gruAccess: PathRef<{ sec: string; addr: number; write: boolean }> = defPath<
+  { sec: string; addr: number; write: boolean },
+  { a?: number; attempt?: number; pfn?: number | null; r?: GupResult },
+  Kernel
+>("gru.access", {
+  entry(_k, f) {
+    f.v.a = f.v.addr - (f.v.addr % PAGE_SIZE);
+    f.v.attempt = 0;
+    return go("attempt");
+  },
+  attempt(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    const { write } = f.v;
+    const a = f.v.a!;
+    const e = gru.tlb[vpn(a)];
+    if (e && (!write || e.write)) {
+      k.noteAccess(gru.id, gru.mm, a, write, e.pfn);
+      e.accessed = true;
+      const page = k.state.pages[e.pfn];
+      if (write && page) page.data++;
+      return ret(f.v.attempt === 0 ? "hit" : "filled");
     }
-  }
+    if (f.v.attempt! > GRU_FILL_RETRY_BOUND) {
+      k.emit({
+        type: "no-progress",
+        step: k.step,
+        thread: f.th,
+        what: `${gru.id}: TLB fill at ${
+          hex(a)
+        } held off ${GRU_FILL_RETRY_BOUND} times (active=${gru.active})`,
+      });
+      return ret("no-progress");
+    }
+    if (gru.active !== 0) {
+      f.v.attempt!++;
+      return point(`${gru.id}:fill held off`, "attempt", { wait: true });
+    }
+    const mm = k.state.mms[gru.mm];
+    if (!mm || mm.exited) return ret("EFAULT");
+    // [patch 1/4]: "If all invalidate_xx notifier calls take the driver lock then it is
+    // possible to run follow_page() under the same lock", so no page is removed meanwhile.
+    return lock(`gru_tlb_lock:${gru.id}`, "spin", "locked");
+  },
+  locked(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    if (gru.active !== 0) {
+      f.v.pfn = null;
+      return go("followed");
+    }
+    const args = { mm: gru.mm, addr: f.v.a!, write: f.v.write, holder: fillHolder(gru) };
+    return call(followPage, args, "followed", "pfn");
+  },
+  followed(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    const { write } = f.v;
+    const a = f.v.a!;
+    const pfn = f.v.pfn ?? null;
+    if (pfn !== null) {
+      if (gru.tlb[vpn(a)]) gru.flush(k, a, a + PAGE_SIZE);
+      gru.tlb[vpn(a)] = { pfn, write, accessed: true };
+      gru.fills++;
+    }
+    k.unlock(f.th, `gru_tlb_lock:${gru.id}`);
+    if (pfn !== null) {
+      const exported = gru.exportedPath;
+      if (exported) return call(exported, { sec: gru.id, pfn }, "exported");
+      return go("exported");
+    }
+    f.v.pfn = undefined;
+    if (gru.active !== 0) {
+      f.v.attempt!++;
+      return go("attempt");
+    }
+    // follow_page found nothing: fall back to get_user_pages to fault the page in, then retry.
+    gru.fallbacks++;
+    return lock(mmapSemName(gru.mm), "rwsem-read", "get_user_pages");
+  },
+  exported(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    const a = f.v.a!;
+    const pfn = f.v.pfn!;
+    const holder = fillHolder(gru);
+    f.v.pfn = undefined;
+    if (gru.holdsReferences) {
+      // XPmem: the lookup's reference becomes the translation's.
+      const page = k.state.pages[pfn];
+      if (--page.refs[holder] === 0) delete page.refs[holder];
+      page.refs[gru.holder(a)] = (page.refs[gru.holder(a)] ?? 0) + 1;
+    } else {
+      // GRU: no page status is kept, the reference taken for the lookup is dropped at once.
+      putPage(k.state, pfn, holder);
+    }
+    f.v.attempt!++;
+    return go("attempt");
+  },
+  get_user_pages(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    const args = { mm: gru.mm, addr: f.v.a!, write: f.v.write, holder: fillHolder(gru) };
+    return call(getUserPage, args, "get_user_pages.done", "r");
+  },
+  "get_user_pages.done"(k, f) {
+    const gru = gruOf(k, f.v.sec);
+    k.unlock(f.th, mmapSemName(gru.mm));
+    const r = f.v.r!;
+    f.v.r = undefined;
+    if ("error" in r) return ret("EFAULT");
+    putPage(k.state, r.pfn, fillHolder(gru));
+    f.v.attempt!++;
+    return go("attempt");
+  },
+});
+
+/** Reference holder name of a fill's page lookup. */
+function fillHolder(gru: Gru): string {
+  return `${gru.driver}-fill:${gru.id}`;
 }

@@ -7,12 +7,13 @@
  *
  * @module
  */
-import type { CalloutEvent, Kernel, KGen } from "../kernel/context.ts";
-import { getUserPage } from "../kernel/fault.ts";
+import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
+import { getUserPage, type GupResult } from "../kernel/fault.ts";
 import { mmapSemName } from "../kernel/pgtable.ts";
+import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { hex, putPage, vpn } from "../model/state.ts";
-import type { Secondary, SecondaryMapping } from "../notifier/chain.ts";
+import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
 import { holdersOf, mappingsOf } from "./_translations.ts";
 
 /** One shadow pte. */
@@ -46,6 +47,16 @@ export class Kvm implements Secondary {
 
   constructor(readonly id: string, readonly mm: string) {}
 
+  /** Handles a callout (see {@link kvmCallback}). */
+  get callbackPath(): PathRef<{ sec: string; ev: CalloutEvent }> {
+    return kvmCallback;
+  }
+
+  /** `kvm_mmu_notifier_release` (see {@link kvmRelease}). */
+  get releasePath(): PathRef<{ sec: string }> {
+    return kvmRelease;
+  }
+
   /** Reference holder name for the spte at `addr`. */
   holder(addr: number): string {
     return `kvm:${this.id}:${hex(addr)}`;
@@ -74,7 +85,7 @@ export class Kvm implements Secondary {
   }
 
   /** Drops the shadow pte at `addr` (`kvm_unmap_rmapp`): dirty goes to the page, the reference is put. */
-  private zap(k: Kernel, addr: number): void {
+  zap(k: Kernel, addr: number): void {
     const key = vpn(addr);
     const s = this.sptes[key];
     if (!s) return;
@@ -84,43 +95,59 @@ export class Kvm implements Secondary {
     putPage(k.state, s.pfn, this.holder(addr));
   }
 
-  private zapRange(k: Kernel, start: number, end: number): void {
+  /** Drops every shadow pte of `[start, end)` (see {@link Kvm.zap}). */
+  zapRange(k: Kernel, start: number, end: number): void {
     for (const key of Object.keys(this.sptes)) {
       const addr = Number(key) * PAGE_SIZE;
       if (addr + PAGE_SIZE > start && addr < end) this.zap(k, addr);
     }
   }
+}
 
-  /** Handles a callout in the way the 2.6.27 client does for that kind. */
-  *callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean> {
-    k.noteCallback(th, this.id, ev.call, false);
-    const lock = `kvm->mmu_lock:${this.id}`;
-    yield* k.lock(th, lock, "spin");
+/** The Kvm instance `id` of the kernel's chain. */
+function kvmOf(k: Kernel, id: string): Kvm {
+  return chainOf(k).secondaries[id] as Kvm;
+}
+
+/** Handles a callout in the way the 2.6.27 client does for that kind. */
+const kvmCallback = defPath<
+  { sec: string; ev: CalloutEvent },
+  Record<never, never>,
+  Kernel
+>("kvm.callback", {
+  entry(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    k.noteCallback(f.th, kvm.id, f.v.ev.call, false);
+    return lock(`kvm->mmu_lock:${kvm.id}`, "spin", "locked");
+  },
+  locked(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    const { ev } = f.v;
     let young = false;
     switch (ev.kind) {
       case "page": // kvm_mmu_notifier_invalidate_page
-        this.seq++;
-        this.zap(k, ev.address!);
+        kvm.seq++;
+        kvm.zap(k, ev.address!);
         break;
       case "range": // a single range callout: unmap the range, bump the sequence
-        this.seq++;
-        this.zapRange(k, ev.range![0], ev.range![1]);
+        kvm.seq++;
+        kvm.zapRange(k, ev.range![0], ev.range![1]);
         break;
       case "begin": // kvm_mmu_notifier_invalidate_range_start
-        this.count++;
-        if (ev.range) this.zapRange(k, ev.range[0], ev.range[1]);
+        kvm.count++;
+        if (ev.range) kvm.zapRange(k, ev.range[0], ev.range[1]);
         break;
       case "end": // kvm_mmu_notifier_invalidate_range_end
-        this.seq++;
-        this.count--;
-        if (this.count < 0) {
+        kvm.seq++;
+        kvm.count--;
+        if (kvm.count < 0) {
           const what = "BUG_ON(kvm->mmu_notifier_count < 0)";
-          this.bugs.push(`step ${k.step}: ${what}`);
-          k.emit({ type: "secondary-bug", step: k.step, secondary: this.id, what });
+          kvm.bugs.push(`step ${k.step}: ${what}`);
+          k.emit({ type: "secondary-bug", step: k.step, secondary: kvm.id, what });
         }
         break;
       case "young": { // kvm_mmu_notifier_clear_flush_young
-        const s = this.sptes[vpn(ev.address!)];
+        const s = kvm.sptes[vpn(ev.address!)];
         if (s) {
           young = s.accessed;
           s.accessed = false;
@@ -128,85 +155,128 @@ export class Kvm implements Secondary {
         break;
       }
       case "all":
-        this.zapRange(k, 0, 2 ** 48);
+        kvm.zapRange(k, 0, 2 ** 48);
         break;
       case "release":
         break;
     }
-    k.unlock(th, lock);
-    return young;
-  }
+    k.unlock(f.th, `kvm->mmu_lock:${kvm.id}`);
+    return ret(young);
+  },
+});
 
-  /** `kvm_mmu_notifier_release`: `kvm_arch_flush_shadow`. */
-  *release(k: Kernel, th: string): KGen {
-    k.noteCallback(th, this.id, "release", false);
-    const lock = `kvm->mmu_lock:${this.id}`;
-    yield* k.lock(th, lock, "spin");
-    this.zapRange(k, 0, 2 ** 48);
-    k.unlock(th, lock);
-  }
+/** `kvm_mmu_notifier_release`: `kvm_arch_flush_shadow`. */
+const kvmRelease = defPath<{ sec: string }, Record<never, never>, Kernel>("kvm.release", {
+  entry(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    k.noteCallback(f.th, kvm.id, "release", false);
+    return lock(`kvm->mmu_lock:${kvm.id}`, "spin", "locked");
+  },
+  locked(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    kvm.zapRange(k, 0, 2 ** 48);
+    k.unlock(f.th, `kvm->mmu_lock:${kvm.id}`);
+    return ret();
+  },
+});
 
-  /**
-   * A guest access to `addr`: through the shadow pte when it allows it,
-   * otherwise the KVM fault path (`mmu_seq = seq; gfn_to_pfn(); spin_lock(mmu_lock);
-   * if (mmu_notifier_retry()) goto out_unlock;` then map the spte).
-   */
-  *access(k: Kernel, th: string, addr: number, write: boolean): KGen<KvmAccessResult> {
-    const a = addr - (addr % PAGE_SIZE);
-    let faulted = false;
-    for (let attempt = 0;; attempt++) {
-      const s = this.sptes[vpn(a)];
-      if (s && (!write || s.write)) {
-        k.noteAccess(this.id, this.mm, a, write, s.pfn);
-        s.accessed = true;
-        if (write) {
-          s.dirty = true;
-          const page = k.state.pages[s.pfn];
-          if (page) page.data++;
-        }
-        return faulted ? "faulted" : "hit";
+/**
+ * A guest access to `addr` through KVM `sec`: through the shadow pte when it
+ * allows it, otherwise the KVM fault path (`mmu_seq = seq; gfn_to_pfn();
+ * spin_lock(mmu_lock); if (mmu_notifier_retry()) goto out_unlock;` then map
+ * the spte). Returns a {@link KvmAccessResult}.
+ *
+ * Frame: `a` the page address, `attempt` the fault attempts so far,
+ * `faulted` whether one was taken; within an attempt, `mmuSeq` the sequence
+ * it started at, `r` what gfn_to_pfn (get_user_pages) returned and `pfn` the
+ * page it got.
+ */
+export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> = defPath<
+  { sec: string; addr: number; write: boolean },
+  { a?: number; attempt?: number; faulted?: boolean; mmuSeq?: number; r?: GupResult; pfn?: number },
+  Kernel
+>("kvm.access", {
+  entry(_k, f) {
+    f.v.a = f.v.addr - (f.v.addr % PAGE_SIZE);
+    f.v.faulted = false;
+    f.v.attempt = 0;
+    return go("attempt");
+  },
+  attempt(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    const { write } = f.v;
+    const a = f.v.a!;
+    const s = kvm.sptes[vpn(a)];
+    if (s && (!write || s.write)) {
+      k.noteAccess(kvm.id, kvm.mm, a, write, s.pfn);
+      s.accessed = true;
+      if (write) {
+        s.dirty = true;
+        const page = k.state.pages[s.pfn];
+        if (page) page.data++;
       }
-      if (attempt > KVM_FAULT_RETRY_BOUND) {
-        k.emit({
-          type: "no-progress",
-          step: k.step,
-          thread: th,
-          what: `${this.id}: fault at ${hex(a)} retried ${KVM_FAULT_RETRY_BOUND} times ` +
-            `(mmu_notifier_count=${this.count}, seq=${this.seq})`,
-        });
-        return "no-progress";
-      }
-      faulted = true;
-      this.faults++;
-      const mmuSeq = this.seq;
-      const mm = k.state.mms[this.mm];
-      if (!mm || mm.exited) return "EFAULT";
-      const sem = mmapSemName(this.mm);
-      yield* k.lock(th, sem, "rwsem-read");
-      const gupHolder = `gup:${this.id}`;
-      const r = yield* getUserPage(k, th, mm, a, write, gupHolder);
-      k.unlock(th, sem);
-      if ("error" in r) return "EFAULT";
-      yield { thread: th, label: `${this.id}:after-gfn_to_pfn` };
-      const lock = `kvm->mmu_lock:${this.id}`;
-      yield* k.lock(th, lock, "spin");
-      if (this.count !== 0 || this.seq !== mmuSeq) {
-        // mmu_notifier_retry(): kvm_release_pfn_clean() and let the guest fault again.
-        k.unlock(th, lock);
-        putPage(k.state, r.pfn, gupHolder);
-        this.retries++;
-        yield { thread: th, label: `${this.id}:retry`, wait: true };
-        continue;
-      }
-      const old = this.sptes[vpn(a)];
-      if (old) this.zap(k, a);
-      this.sptes[vpn(a)] = { pfn: r.pfn, write, accessed: true, dirty: false };
-      // The gup reference becomes the spte's reference.
-      const page = k.state.pages[r.pfn];
-      page.refs[gupHolder]--;
-      if (page.refs[gupHolder] === 0) delete page.refs[gupHolder];
-      page.refs[this.holder(a)] = (page.refs[this.holder(a)] ?? 0) + 1;
-      k.unlock(th, lock);
+      return ret(f.v.faulted ? "faulted" : "hit");
     }
-  }
-}
+    if (f.v.attempt! > KVM_FAULT_RETRY_BOUND) {
+      k.emit({
+        type: "no-progress",
+        step: k.step,
+        thread: f.th,
+        what: `${kvm.id}: fault at ${hex(a)} retried ${KVM_FAULT_RETRY_BOUND} times ` +
+          `(mmu_notifier_count=${kvm.count}, seq=${kvm.seq})`,
+      });
+      return ret("no-progress");
+    }
+    f.v.faulted = true;
+    kvm.faults++;
+    f.v.mmuSeq = kvm.seq;
+    const mm = k.state.mms[kvm.mm];
+    if (!mm || mm.exited) return ret("EFAULT");
+    return lock(mmapSemName(kvm.mm), "rwsem-read", "gfn_to_pfn");
+  },
+  gfn_to_pfn(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    const args = { mm: kvm.mm, addr: f.v.a!, write: f.v.write, holder: `gup:${kvm.id}` };
+    return call(getUserPage, args, "gfn_to_pfn.done", "r");
+  },
+  "gfn_to_pfn.done"(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    k.unlock(f.th, mmapSemName(kvm.mm));
+    const r = f.v.r!;
+    f.v.r = undefined;
+    if ("error" in r) return ret("EFAULT");
+    f.v.pfn = r.pfn;
+    return point(`${kvm.id}:after-gfn_to_pfn`, "after-gfn_to_pfn");
+  },
+  "after-gfn_to_pfn"(_k, f) {
+    return lock(`kvm->mmu_lock:${f.v.sec}`, "spin", "mmu_lock");
+  },
+  mmu_lock(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    const { write } = f.v;
+    const a = f.v.a!;
+    const pfn = f.v.pfn!;
+    const lockName = `kvm->mmu_lock:${kvm.id}`;
+    const gupHolder = `gup:${kvm.id}`;
+    const mmuSeq = f.v.mmuSeq;
+    f.v.pfn = f.v.mmuSeq = undefined;
+    f.v.attempt!++;
+    if (kvm.count !== 0 || kvm.seq !== mmuSeq) {
+      // mmu_notifier_retry(): kvm_release_pfn_clean() and let the guest fault again.
+      k.unlock(f.th, lockName);
+      putPage(k.state, pfn, gupHolder);
+      kvm.retries++;
+      return point(`${kvm.id}:retry`, "attempt", { wait: true });
+    }
+    const old = kvm.sptes[vpn(a)];
+    if (old) kvm.zap(k, a);
+    kvm.sptes[vpn(a)] = { pfn, write, accessed: true, dirty: false };
+    // The gup reference becomes the spte's reference.
+    const page = k.state.pages[pfn];
+    page.refs[gupHolder]--;
+    if (page.refs[gupHolder] === 0) delete page.refs[gupHolder];
+    page.refs[kvm.holder(a)] = (page.refs[kvm.holder(a)] ?? 0) + 1;
+    k.unlock(f.th, lockName);
+    return go("attempt");
+  },
+});

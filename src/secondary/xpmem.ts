@@ -12,18 +12,20 @@
  *
  * @module
  */
-import type { CalloutEvent, Kernel, KGen } from "../kernel/context.ts";
+import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
+import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { Gru } from "./gru.ts";
+import { chainOf } from "../notifier/chain.ts";
+import { Gru, gruCallback } from "./gru.ts";
 
 /** The XPmem exporter of one mm. */
 export class Xpmem extends Gru {
   /** Driver name. */
   override readonly driver: string = "xpmem";
   /** "Established refcounts on the exported pages." */
-  protected override readonly holdsReferences: boolean = true;
+  override readonly holdsReferences: boolean = true;
   /** "Must sleep in order to wait for remote acks of ptes that are being cleared." */
-  protected override readonly sleeps: boolean = true;
+  override readonly sleeps: boolean = true;
 
   /**
    * @param id Notifier name.
@@ -34,28 +36,77 @@ export class Xpmem extends Gru {
     super(id, mm);
   }
 
-  /** With the rmap notifier, XPmem has no invalidate_page method. */
-  override *callback(k: Kernel, th: string, ev: CalloutEvent): KGen<boolean> {
-    if (this.rmapNotifier && ev.kind === "page") return false;
-    return yield* super.callback(k, th, ev);
+  /** The GRU's callback, but no invalidate_page with the rmap notifier (see {@link xpmemCallback}). */
+  override get callbackPath(): PathRef<{ sec: string; ev: CalloutEvent }> {
+    return xpmemCallback;
   }
 
-  /** `mmu_rmap_export_page()`: "Pagelock must be held", then SetPageExternalRmap. */
-  protected override *exported(k: Kernel, th: string, pfn: number): KGen {
-    if (!this.rmapNotifier) return;
-    const lock = `page_lock:${pfn}`;
-    const held = k.holds(th, lock);
-    if (!held) yield* k.lock(th, lock, "sleeping");
-    k.state.pages[pfn].externalRmap = true;
-    if (!held) k.unlock(th, lock);
+  /** `mmu_rmap_export_page()` after each fill (see {@link xpmemExportPage}). */
+  override get exportedPath(): PathRef<{ sec: string; pfn: number }> | null {
+    return xpmemExportPage;
   }
 
-  /** The rmap notifier's invalidate_page: clears every remote pte of the page, waiting for the acks. */
-  *rmapInvalidate(k: Kernel, th: string, pfn: number): KGen {
-    k.noteCallback(th, this.id, "rmap_invalidate_page", true);
-    for (const m of this.mappings()) {
-      if (m.pfn === pfn) this.flush(k, m.addr, m.addr + PAGE_SIZE);
-    }
-    yield { thread: th, label: `${this.id}:wait remote acks` };
+  /** The rmap notifier's invalidate_page (see {@link xpmemRmapInvalidate}). */
+  get rmapInvalidatePath(): PathRef<{ sec: string; pfn: number }> {
+    return xpmemRmapInvalidate;
   }
 }
+
+/** The Xpmem instance `id` of the kernel's chain. */
+function xpmemOf(k: Kernel, id: string): Xpmem {
+  return chainOf(k).secondaries[id] as Xpmem;
+}
+
+/** With the rmap notifier, XPmem has no invalidate_page method; otherwise the GRU's callback. */
+const xpmemCallback = defPath<
+  { sec: string; ev: CalloutEvent },
+  { young?: boolean },
+  Kernel
+>("xpmem.callback", {
+  entry(k, f) {
+    if (xpmemOf(k, f.v.sec).rmapNotifier && f.v.ev.kind === "page") return ret(false);
+    return call(gruCallback, { sec: f.v.sec, ev: f.v.ev }, "done", "young");
+  },
+  done: (_k, f) => ret(f.v.young),
+});
+
+/**
+ * `mmu_rmap_export_page()` of page `pfn` (with the rmap notifier only):
+ * "Pagelock must be held", then SetPageExternalRmap. `held`: whether the
+ * thread held the page lock already.
+ */
+const xpmemExportPage = defPath<
+  { sec: string; pfn: number },
+  { held?: boolean },
+  Kernel
+>("mmu_rmap_export_page", {
+  entry(k, f) {
+    if (!xpmemOf(k, f.v.sec).rmapNotifier) return ret();
+    const name = `page_lock:${f.v.pfn}`;
+    f.v.held = k.holds(f.th, name);
+    if (!f.v.held) return lock(name, "sleeping", "locked");
+    return go("locked");
+  },
+  locked(k, f) {
+    k.state.pages[f.v.pfn].externalRmap = true;
+    if (!f.v.held) k.unlock(f.th, `page_lock:${f.v.pfn}`);
+    return ret();
+  },
+});
+
+/** The rmap notifier's invalidate_page: clears every remote pte of the page, waiting for the acks. */
+const xpmemRmapInvalidate = defPath<
+  { sec: string; pfn: number },
+  Record<never, never>,
+  Kernel
+>("xpmem.rmap_invalidate", {
+  entry(k, f) {
+    const x = xpmemOf(k, f.v.sec);
+    k.noteCallback(f.th, x.id, "rmap_invalidate_page", true);
+    for (const m of x.mappings()) {
+      if (m.pfn === f.v.pfn) x.flush(k, m.addr, m.addr + PAGE_SIZE);
+    }
+    return point(`${x.id}:wait remote acks`, "acked");
+  },
+  acked: () => ret(),
+});
