@@ -11,6 +11,7 @@
 import type { MmState } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, vpn } from "../model/state.ts";
+import { dict } from "../model/_dict.ts";
 
 /** File pages (`file:index`) a user may find at an address; "any" when the request was ambiguous. */
 export type Expected = string[] | "any";
@@ -21,7 +22,7 @@ const MAX_PAGES = 1 << 16;
 /** The user's picture of every mm's address space. */
 export class UserIntent {
   /** mm -> vpn -> what the user expects there. */
-  readonly pages: Record<string, Record<number, Expected>> = {};
+  readonly pages: Record<string, Record<number, Expected>> = dict();
 
   private of(mm: string): Record<number, Expected> {
     return this.pages[mm] ??= {};

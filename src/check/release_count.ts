@@ -5,10 +5,11 @@
  * @module
  */
 import type { Checker } from "./checker.ts";
+import { dict } from "../model/_dict.ts";
 
 /** Creates the checker. */
 export function releaseCount(): Checker {
-  const releases: Record<string, number> = {};
+  const releases: Record<string, number> = dict();
   const exits: { step: number; mm: string; notifiers: string[] }[] = [];
   return {
     kind: "release-count",

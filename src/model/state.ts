@@ -16,14 +16,16 @@ import {
   PUD_SIZE,
   type Vma,
 } from "./types.ts";
+import { dict } from "./_dict.ts";
 
 /** Returns an empty model state. */
 export function newState(): MmState {
   return {
     pages: {},
     nextPfn: 1,
-    files: {},
-    mms: {},
+    // Keyed by the scenario's names, which may be "constructor" or "toString".
+    files: dict(),
+    mms: dict(),
     swap: {},
     nextSwap: 1,
     counters: zeroCounters(),

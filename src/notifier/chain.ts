@@ -13,6 +13,7 @@ import {
 } from "../kernel/context.ts";
 import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
 import { immapName, mmapSemName } from "../kernel/pgtable.ts";
+import { dict } from "../model/_dict.ts";
 
 /** How dispatch protects its walk of the list. */
 export const LIST_PROTECTIONS = ["rcu", "srcu", "rwlock", "none"] as const;
@@ -108,9 +109,9 @@ const RCU = "rcu_read_lock";
 /** The chain of every mm in a run. Implements the kernel's {@link CalloutSink}. */
 export class NotifierChain implements CalloutSink {
   /** Registered notifier ids per mm, in list order (hlist_add_head puts new ones first). */
-  readonly lists: Record<string, string[]> = {};
+  readonly lists: Record<string, string[]> = dict();
   /** Every secondary by id, registered or not. */
-  readonly secondaries: Record<string, Secondary> = {};
+  readonly secondaries: Record<string, Secondary> = dict();
   /** The global rmap notifier list of EMMU V5 4/4 (`mmu_rmap_notifier_list`), newest first. */
   readonly rmapList: string[] = [];
   /** Notifiers whose struct the driver has freed. */

@@ -30,6 +30,7 @@ import { type OpResult, runOp, type World } from "./ops.ts";
 import type { Scenario, Step } from "./scenario.ts";
 import type { Revision } from "./revision.ts";
 import { buildOutcome, type Outcome } from "./outcome.ts";
+import { checkDuringReached, checkFailsReached } from "./step_checks.ts";
 
 /** Options of {@link runScenario}. */
 export interface RunOptions {
@@ -192,6 +193,7 @@ export class Run {
     this.kernel.beginStep(i, step.fail);
     try {
       this.returns.push(this.schedule(step, decide));
+      checkFailsReached(this.scenario, this.revision, i, this.kernel.allocationsMade());
     } catch (e) {
       if (e instanceof RunStopped) throw e;
       if (e instanceof KernelDeadlock) {
@@ -232,6 +234,7 @@ export class Run {
     this.threads = threads;
     let started = false;
     let points = 0;
+    const reached = new Set<string>();
     const runnable = (t: Thread) =>
       !t.done && !(t.last?.blockedOn && !k.canTake(t.last.blockedOn, t.last.blockedKind!));
     for (;;) {
@@ -268,6 +271,7 @@ export class Run {
       }
       t.last = r.value;
       t.points++;
+      reached.add(r.value.label);
       this.opts.onPoint?.(k.step, t.name, r.value);
       t.waiting = !!r.value.wait;
       if (!started && step.during && r.value.label === step.during.at) {
@@ -275,9 +279,7 @@ export class Run {
         threads.unshift(mk(step.during.step.thread, runOp(this.world, step.during.step)));
       }
     }
-    if (step.during && !started) {
-      throw new StepAborted(`scheduling point "${step.during.at}" was never reached`);
-    }
+    if (!started) checkDuringReached(this.scenario, this.revision, k.step, reached);
     if (step.threads) return threads.map((t) => `${t.name}=${t.result}`).join("; ");
     return threads[threads.length - 1].result!;
   }
