@@ -295,16 +295,6 @@ function usageOnRange<T>(fn: () => T): T {
   }
 }
 
-/** Runs `fn`, turning a TypeError (an output path of the wrong kind) into a usage error. */
-function usageOnType<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
-    throw e;
-  }
-}
-
 /** Refuses a scenario and a revision of different kernel trees, naming both. */
 function sameTree(scenario: Scenario, revision: Revision): void {
   if (scenario.kernel !== revision.base) {
@@ -546,9 +536,10 @@ function cmdReport(args: string[], io: Io): number {
     io.out(text);
   } else {
     try {
-      usageOnType(() => writeFileAtomic(out, text));
+      writeFileAtomic(out, text);
     } catch (e) {
-      if (e instanceof UsageError) throw e;
+      // A TypeError: the target became a FIFO, a device or a directory since the check above.
+      if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
       throw new OutputError(`"${out}"`, e);
     }
     if (!p.common.quiet) {
