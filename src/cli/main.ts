@@ -58,6 +58,13 @@ export class UsageError extends Error {
 /**
  * Output that could not be written: printed as one line, exit status 3 (a
  * closed pipe exits 3 without a line).
+ *
+ * @example
+ * ```ts
+ * import { OutputError } from "./main.ts";
+ * const e = new OutputError("standard output", new Deno.errors.BrokenPipe("Broken pipe"));
+ * console.log(e.brokenPipe, e.message);
+ * ```
  */
 export class OutputError extends Error {
   /** Whether the reader went away (a closed pipe), which needs no message. */

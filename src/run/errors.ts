@@ -113,6 +113,17 @@ export function expectString(
 /**
  * Reads a required or optional id: a string matching {@link ID_PATTERN}, at
  * most `LIMITS.idLength` characters long.
+ *
+ * @example
+ * ```ts
+ * import { expectId } from "./errors.ts";
+ * console.log(expectId({ mm: "constructor" }, "mm", "x.json", "steps[0]"));
+ * try {
+ *   expectId({ mm: "__proto__" }, "mm", "x.json", "steps[0]");
+ * } catch (e) {
+ *   console.log((e as Error).message);
+ * }
+ * ```
  */
 export function expectId(
   obj: Record<string, Json>,
@@ -126,7 +137,15 @@ export function expectId(
   return v;
 }
 
-/** Throws unless `id` is an id (see {@link ID_PATTERN}); `field` names where it came from. */
+/**
+ * Throws unless `id` is an id (see {@link ID_PATTERN}); `field` names where it came from.
+ *
+ * @example
+ * ```ts
+ * import { checkId } from "./errors.ts";
+ * checkId("cpu0", "x.json", "steps[2].thread");
+ * ```
+ */
 export function checkId(id: string, file: string, field: string): void {
   if (!ID_PATTERN.test(id) || id.length > LIMITS.idLength) {
     throw new InputError(
@@ -185,6 +204,18 @@ export function expectBool(
  * levels deep; the field named is the first one past the bound. Walks
  * without recursion, so any depth is checked without exhausting the stack
  * (the content hash, which recurses, runs only after this check).
+ *
+ * @example
+ * ```ts
+ * import { checkDepth } from "./errors.ts";
+ * let deep: unknown = [];
+ * for (let i = 0; i < 100_000; i++) deep = [deep];
+ * try {
+ *   checkDepth({ note: deep }, "x.json");
+ * } catch (e) {
+ *   console.log((e as Error).message.slice(0, 40));
+ * }
+ * ```
  */
 export function checkDepth(value: unknown, file: string): void {
   const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: "", depth: 0 }];
