@@ -168,7 +168,7 @@ Deno.test(
     );
     assertInputError(
       runFile(dir, "__proto__", shipped("mremap-move")),
-      /__proto__\.json": file name gives the scenario id "__proto__" \(expected an id/,
+      /__proto__\.json": file name gives the scenario id "__proto__", which JavaScript objects treat as their prototype/,
     );
   }),
 );

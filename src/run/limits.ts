@@ -43,17 +43,17 @@ export const LIMITS = {
   failOrdinal: 1 << 20,
   /** Allocation ordinals a `fail` lists per kind. */
   fails: 64,
-  /** Characters of an id: an mm, file, secondary or thread name, a scenario id. */
+  /** Characters of an id: an mm, file, secondary or thread name. */
   idLength: 64,
 } as const;
 
 /**
- * What an id (an mm, file, secondary or thread name, a scenario file's
- * name) looks like: a letter or digit, then letters, digits, `_`, `.` and
- * `-`. Commas, colons, `=` and `;` separate ids in `--schedule`, lock names
- * and race results, so they cannot be part of one; a leading underscore
- * keeps out `__proto__` and its kin, which JavaScript objects treat
- * specially. Names such as `constructor` or `toString` are ordinary ids.
+ * What an id (an mm, file, secondary or thread name) looks like: a letter
+ * or digit, then letters, digits, `_`, `.` and `-`. Commas, colons, `=`
+ * and `;` separate ids in `--schedule`, lock names and race results, so
+ * they cannot be part of one; a leading underscore keeps out `__proto__`
+ * and its kin, which JavaScript objects treat specially. Names such as
+ * `constructor` or `toString` are ordinary ids.
  *
  * @example
  * ```ts

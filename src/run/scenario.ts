@@ -21,7 +21,7 @@ import {
   listJsonFiles,
   readJsonFile,
 } from "./errors.ts";
-import { ID_PATTERN, LIMITS } from "./limits.ts";
+import { LIMITS } from "./limits.ts";
 
 /** A file the scenario creates. */
 export interface FileSpec {
@@ -171,8 +171,9 @@ export interface Scenario {
 }
 
 /**
- * Parses and validates a scenario object read from `file`. Every id, count
- * and size is checked against {@link LIMITS} and {@link ID_PATTERN}.
+ * Parses and validates a scenario object read from `file`. Every count and
+ * size is checked against {@link LIMITS}, every mm, file, secondary and
+ * thread name against `ID_PATTERN`.
  *
  * @param raw The parsed JSON.
  * @param file Where it came from, for messages.
@@ -198,11 +199,13 @@ export interface Scenario {
 export function parseScenario(raw: unknown, file: string, id: string): Scenario {
   // Before anything recurses over it (the content hash does).
   checkDepth(raw, file);
-  if (!ID_PATTERN.test(id) || id.length > LIMITS.idLength) {
+  // Any file name is an id (reports escape it), except the one name objects keyed by ids
+  // would take for their prototype.
+  if (id === "__proto__") {
     throw new InputError(
       file,
       "(file)",
-      `name gives the scenario id "${id}" (expected an id: a letter or digit, then letters, digits, "_", "." or "-", at most ${LIMITS.idLength} characters)`,
+      'name gives the scenario id "__proto__", which JavaScript objects treat as their prototype (expected another name)',
     );
   }
   const top = expectObject(raw, file, "", [
