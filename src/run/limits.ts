@@ -8,7 +8,10 @@
  * The bounds sit well above what the shipped scenarios and the generated
  * cost scenarios use (at most 14 steps, 2 threads of 3 operations, 8192
  * pages in one mapping, 641 generated steps), and low enough that the
- * largest scenario they admit runs in seconds.
+ * largest scenario they admit runs in seconds: a run's work grows with its
+ * operations times the pages mapped, which `operations` and `totalPages`
+ * bound together (1024 operations over 65536 mapped pages take about ten
+ * seconds).
  *
  * @module
  */
@@ -27,12 +30,15 @@ export const LIMITS = {
   fileBytes: 1 << 20,
   /** Nesting depth of a file's JSON: objects and arrays inside one another. */
   depth: 32,
-  /** Steps of a scenario. */
-  steps: 4096,
+  /** Operations of a scenario: each step, and each operation of a race thread or a during. */
+  operations: 1024,
   /** Pages of a file, and pages one operation covers (`len` of a mapping or range). */
-  pages: 1 << 16,
-  /** Pages all the files and operations of a scenario cover together. */
-  totalPages: 1 << 18,
+  pages: 1 << 14,
+  /**
+   * Pages a scenario's operations cover together (each `len`, and every page
+   * a fork copies), with the pages its files have cached at the start.
+   */
+  totalPages: 1 << 16,
   /** Threads of one `race` step. */
   threads: 8,
   /** Operations of one `race` thread. */

@@ -224,7 +224,7 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
   const purpose = expectString(top, "purpose", file, "")!;
   const cite = expectString(top, "cite", file, "")!;
   const exercises = stringList(top.exercises, file, "exercises");
-  const budget = { file, used: 0 };
+  const budget = { file, used: 0, ops: 0 };
   const files: FileSpec[] = list(top.files ?? [], file, "files", LIMITS.declared).map((f, i) => {
     const field = `files[${i}]`;
     const o = expectObject(f, file, field, ["name", "pages", "kind", "page_mkwrite", "cached"]);
@@ -233,7 +233,6 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
     if (pages > LIMITS.pages) {
       throw new InputError(file, `${field}.pages`, `must be at most ${LIMITS.pages} pages`);
     }
-    spend(budget, pages, `${field}.pages`);
     let cached: number[] | undefined;
     if (o.cached !== undefined) {
       if (kernel !== "2.5.42") {
@@ -266,6 +265,8 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
           'must be "all", "none" or a list of page indexes',
         );
       }
+      // Cached pages exist from the start; the others cost nothing until an operation maps them.
+      spend(budget, new Set(cached).size, `${field}.cached`);
     }
     return {
       ...(cached ? { cached } : {}),
@@ -304,7 +305,7 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
     throw new InputError(file, "secondaries", "must be empty: 2.5.42 has no secondary MMU API");
   }
   const ctx = { file, files, secondaries, kernel, budget };
-  const steps = list(top.steps, file, "steps", LIMITS.steps).map((s, i) =>
+  const steps = list(top.steps, file, "steps", LIMITS.operations).map((s, i) =>
     parseStep(s, ctx, `steps[${i}]`)
   );
   if (steps.length === 0) throw new InputError(file, "steps", "must list at least one operation");
@@ -342,14 +343,23 @@ function unique(ids: string[], file: string, field: string, key: string): void {
   });
 }
 
-/** Counts `pages` against the scenario's {@link LIMITS}`.totalPages`. */
-function spend(budget: { file: string; used: number }, pages: number, field: string): void {
+/** What a scenario's operations cost so far, against `LIMITS.totalPages` and `LIMITS.operations`. */
+interface Budget {
+  file: string;
+  /** Pages covered: operations' ranges, forks' copies, cached file pages. */
+  used: number;
+  /** Operations parsed, those of races and durings included. */
+  ops: number;
+}
+
+/** Counts `pages` (of an operation's range, the mappings a fork copies, or cached file pages). */
+function spend(budget: Budget, pages: number, field: string): void {
   budget.used += pages;
   if (budget.used > LIMITS.totalPages) {
     throw new InputError(
       budget.file,
       field,
-      `brings the pages the scenario's files and operations cover to ${budget.used} (expected at most ${LIMITS.totalPages} in all)`,
+      `brings the pages the scenario's operations, forks and cached files cover to ${budget.used} (expected at most ${LIMITS.totalPages} in all)`,
     );
   }
 }
@@ -359,7 +369,7 @@ interface ParseCtx {
   files: FileSpec[];
   secondaries: SecondarySpec[];
   kernel: KernelBase;
-  budget: { file: string; used: number };
+  budget: Budget;
 }
 
 /** The thread a step runs on when it names none. */
@@ -369,6 +379,13 @@ function defaultThread(op: string): string {
 
 function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   const { file } = ctx;
+  if (++ctx.budget.ops > LIMITS.operations) {
+    throw new InputError(
+      file,
+      field,
+      `is operation ${ctx.budget.ops} of the scenario (expected at most ${LIMITS.operations}, counting those of races and durings)`,
+    );
+  }
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
     throw new InputError(file, field, "must be an object");
   }
@@ -664,12 +681,22 @@ function validateLayout(steps: Step[], ctx: ParseCtx): void {
     }
     layout[mm] = out;
   };
+  // A fork copies every mapping of its mm: it counts their pages against LIMITS.totalPages.
+  const charge = (s: Step, field: string) => {
+    if (s.op !== "fork") return;
+    const pages = (layout[String(s.args.mm)] ?? []).reduce((n, [lo, hi]) => n + (hi - lo), 0);
+    spend(ctx.budget, pages / PAGE_SIZE, `${field}.mm`);
+  };
+  const visit = (s: Step, field: string) => {
+    check(s, field);
+    charge(s, field);
+  };
   steps.forEach((s, i) => {
     const field = `steps[${i}]`;
-    check(s, field);
-    if (s.during) check(s.during.step, `${field}.during.step`);
+    visit(s, field);
+    if (s.during) visit(s.during.step, `${field}.during.step`);
     for (const [name, ops] of Object.entries(s.threads ?? {})) {
-      ops.forEach((t, j) => check(t, `${field}.threads.${name}[${j}]`));
+      ops.forEach((t, j) => visit(t, `${field}.threads.${name}[${j}]`));
     }
     const mm = String(s.args.mm);
     const a = Number(s.args.addr);
