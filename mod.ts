@@ -23,6 +23,7 @@ export * from "./src/notifier/chain.ts";
 export { HMM_STRATEGIES, type HmmStrategy } from "./src/secondary/hmm.ts";
 export type { OpResult, World } from "./src/run/ops.ts";
 export * from "./src/run/errors.ts";
+export * from "./src/run/limits.ts";
 export * from "./src/kernel/nonlinear.ts";
 export type { View } from "./src/run/views.ts";
 export * from "./src/run/scenario.ts";

@@ -12,6 +12,7 @@ import {
   type ExploreResult,
   type Outcome,
   outcomeJson,
+  ScenarioError,
 } from "../mod.ts";
 import { type Schema, validate } from "./_json_schema.ts";
 
@@ -60,4 +61,18 @@ export function assertTypedExploration(r: ExploreResult, label: string): void {
     root: SCHEMA,
   });
   assert.deepEqual(errors, [], label);
+}
+
+/**
+ * Runs `body`; a {@link ScenarioError} (a `during.at` or `fail` the run never
+ * reached: the input's fault, refused with exit 2) gives null, as a refused
+ * input does, and anything else thrown propagates.
+ */
+export function unlessRefused<T>(body: () => T): T | null {
+  try {
+    return body();
+  } catch (e) {
+    if (e instanceof ScenarioError) return null;
+    throw e;
+  }
 }

@@ -1,35 +1,5 @@
 import assert from "node:assert/strict";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const decoder = new TextDecoder();
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs cli.ts in a child process (read and write permissions only). */
-async function cli(...args: string[]): Promise<Result> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", CLI, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-/** Asserts the shape of a bad-input failure: exit 2 and one line on stderr, no stack. */
-function assertInputError(r: Result, pattern: RegExp): void {
-  assert.equal(r.code, 2, `exit status; stderr: ${r.stderr}`);
-  assert.equal(r.stdout, "");
-  const lines = r.stderr.split("\n").filter((l) => l !== "");
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^mmbisect: /);
-  assert.doesNotMatch(r.stderr, /^\s+at /m);
-  assert.match(lines[0], pattern);
-}
+import { assertInputError, cli } from "./_cli.ts";
 
 const SCENARIO = {
   purpose: "A write fault after fork",
@@ -135,6 +105,7 @@ Deno.test("main() prints help with examples for every command", async (t) => {
         assert.match(r.stdout, new RegExp(`Examples:\\n  deno task ${command}\\b`));
         // Every command documents its exit status; those with --baseline document 1.
         assert.match(r.stdout, /^Exit status:\n {2}0 .*\n(.*\n)* {2}2 {2}bad input/m);
+        assert.match(r.stdout, /^ {2}3 {2}output error: /m);
         const baseline = command === "compare" || command === "report";
         assert.equal(/^ {2}1 {2}with --baseline/m.test(r.stdout), baseline, r.stdout);
         assert.match(r.stdout, /-q, --quiet/);

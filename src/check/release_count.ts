@@ -5,6 +5,7 @@
  * @module
  */
 import type { Checker } from "./checker.ts";
+import { dict } from "../model/_dict.ts";
 import { entry } from "./_memory.ts";
 
 /** What {@link releaseCount} remembers. */
@@ -19,7 +20,7 @@ export interface ReleaseMemory {
 export const releaseCount: Checker<ReleaseMemory> = {
   kind: "release-count",
   doc: "every notifier registered on an exiting mm gets ->release exactly once",
-  init: () => ({ releases: {}, exits: [] }),
+  init: () => ({ releases: dict(), exits: [] }),
   observe(_ctx, o, { releases, exits }) {
     if (o.type === "release") {
       entry(releases, o.notifier, () => 0); // a new notifier's count goes in sorted place

@@ -10,6 +10,7 @@
 import { hex } from "../model/state.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import type { Checker } from "./checker.ts";
+import { dict } from "../model/_dict.ts";
 import { type Expected, expectedAt, isWrongPage, recordCall, type UserIntent } from "./intent.ts";
 import { addressResolver } from "../kernel/nonlinear.ts";
 
@@ -31,7 +32,7 @@ export const wrongPage: Checker<WrongPageMemory> = {
   kind: "wrong-page",
   doc:
     "a read returns the file page the user's mmap and remap_file_pages calls put at that address",
-  init: () => ({ intent: {}, reported: new Set() }),
+  init: () => ({ intent: dict(), reported: new Set() }),
   observe(ctx, o, { intent, reported }) {
     if (o.type === "syscall" && o.phase === "exit") {
       recordCall(intent, ctx.kernel.state, o.mm, o.call, o.args, o.ret!);

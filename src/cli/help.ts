@@ -17,17 +17,26 @@ const COMMON = `Options for every command:
                     second)
   -h, --help        show this help`;
 
+/** The rest of exit status 2: what only a run can tell. */
+const BAD_INPUT = `, or a
+     scenario whose during.at or fail its run never reaches`;
+
+/** Exit status 3, the same for every command. */
+const OUTPUT_ERROR = `
+  3  output error: standard output or the --out file could not be written
+     (a full disk, say); a closed pipe ends the command quietly with 3`;
+
 /** The exit status of a command that never compares against a baseline. */
 const EXIT_PLAIN = `Exit status:
   0  the command ran (whatever the verdicts)
-  2  bad input: unknown scenario or revision, invalid file, bad option`;
+  2  bad input: unknown scenario or revision, invalid file, bad option${BAD_INPUT}${OUTPUT_ERROR}`;
 
 /** The exit status of a command that takes --baseline. */
 const EXIT_BASELINE = `Exit status:
   0  the command ran, and with --baseline nothing regressed against it
   1  with --baseline: some scenario regressed against the baseline (a
      violation kind it lacks, or a timeout or unsupported run where it has none)
-  2  bad input: unknown scenario or revision, invalid file, bad option`;
+  2  bad input: unknown scenario or revision, invalid file, bad option${BAD_INPUT}${OUTPUT_ERROR}`;
 
 /** Help of the program as a whole. */
 export const MAIN_HELP = `Usage: mmbisect <command> [options]
@@ -60,7 +69,7 @@ stopped the run).
 Run "mmbisect <command> --help" for a command's options and examples.
 
 ${EXIT_BASELINE}
-  (Only "compare" and "report" take --baseline; the other commands exit 0 or 2.)
+  (Only "compare" and "report" take --baseline; the other commands exit 0, 2 or 3.)
 `;
 
 /** Help of each command. */

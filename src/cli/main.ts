@@ -5,14 +5,17 @@
  * Bad input (an unknown scenario or revision, an invalid file, a bad option)
  * prints one line, `mmbisect: <message>`, on standard error and exits 2.
  * With `--baseline R`, `compare` and `report` exit 1 when a revision
- * regressed against R, and 0 otherwise.
+ * regressed against R, and 0 otherwise. Output that cannot be written
+ * (standard output on a full disk, the `--out` file) prints one line and
+ * exits 3; a closed pipe exits 3 without a word, as a pipeline's reader
+ * that stopped early needs none.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { InputError } from "../run/errors.ts";
 import { loadRevisionDir, type Revision } from "../run/revision.ts";
-import { loadScenario, loadScenarioDir, type Scenario } from "../run/scenario.ts";
+import { loadScenario, loadScenarioDir, type Scenario, scenarioThreads } from "../run/scenario.ts";
 import { type Matrix, runCell, runMatrix } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson } from "../run/outcome.ts";
@@ -37,7 +40,7 @@ import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { formatComparison, formatOutcome } from "./text.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { outputTarget, writeFileAtomic } from "./atomic.ts";
 
 /** A command-line usage error: printed as one line, exit status 2. */
 export class UsageError extends Error {
@@ -52,9 +55,39 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Output that could not be written: printed as one line, exit status 3 (a
+ * closed pipe exits 3 without a line).
+ *
+ * @example
+ * ```ts
+ * import { OutputError } from "./main.ts";
+ * const e = new OutputError("standard output", new Deno.errors.BrokenPipe("Broken pipe"));
+ * console.log(e.brokenPipe, e.message);
+ * ```
+ */
+export class OutputError extends Error {
+  /** Whether the reader went away (a closed pipe), which needs no message. */
+  readonly brokenPipe: boolean;
+
+  /**
+   * Creates an output error.
+   *
+   * @param what What could not be written: `standard output`, or a quoted path.
+   * @param cause The error the write raised.
+   */
+  constructor(what: string, cause: unknown) {
+    super(
+      `cannot write ${what}: ${oneLine(cause instanceof Error ? cause.message : String(cause))}`,
+    );
+    this.name = "OutputError";
+    this.brokenPipe = cause instanceof Deno.errors.BrokenPipe;
+  }
+}
+
 /** Where a command writes. */
 export interface Io {
-  /** Writes to standard output. */
+  /** Writes to standard output; throws an {@link OutputError} when it cannot. */
   out(text: string): void;
   /** Writes to standard error. */
   err(text: string): void;
@@ -64,8 +97,20 @@ const encoder = new TextEncoder();
 
 /** Standard output and error of the process. */
 export const PROCESS_IO: Io = {
-  out: (text) => writeAll(Deno.stdout, text),
-  err: (text) => writeAll(Deno.stderr, text),
+  out: (text) => {
+    try {
+      writeAll(Deno.stdout, text);
+    } catch (e) {
+      throw new OutputError("standard output", e);
+    }
+  },
+  err: (text) => {
+    try {
+      writeAll(Deno.stderr, text);
+    } catch {
+      // Standard error is gone or full: there is nowhere left to say so.
+    }
+  },
 };
 
 function writeAll(f: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -129,6 +174,10 @@ function parse<T extends Record<string, { type: "string" | "boolean"; multiple?:
       }${want ? ` (${want})` : ""}, got ${pos.length} (see: mmbisect ${command} --help)`,
     );
   }
+  for (const option of ["scenarios", "patches"]) {
+    const dir = values[option] as string | undefined;
+    if (dir !== undefined) checkDirectory(option, dir);
+  }
   const common: Common = {
     scenarios: (values.scenarios as string | undefined) ?? projectDir("scenarios"),
     patches: (values.patches as string | undefined) ?? projectDir("patches"),
@@ -137,6 +186,19 @@ function parse<T extends Record<string, { type: "string" | "boolean"; multiple?:
     quiet: values.quiet === true,
   };
   return { help: false as const, values, pos, common };
+}
+
+/** Refuses a `--scenarios` or `--patches` that is not a readable directory, naming the option. */
+function checkDirectory(option: string, dir: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(dir);
+  } catch (e) {
+    throw new UsageError(`option "--${option}" is "${dir}": ${oneLine((e as Error).message)}`);
+  }
+  if (!info.isDirectory) {
+    throw new UsageError(`option "--${option}" is "${dir}", which is not a directory`);
+  }
 }
 
 function parseError(command: string, e: unknown): string {
@@ -292,6 +354,7 @@ function cmdRun(args: string[], io: Io): number {
     return 0;
   }
   const choices = sched === "-" ? [] : sched.split(",");
+  checkSchedule(choices, scenario);
   const { outcome, steps } = replaySchedule(scenario, revision, choices);
   if (p.values.json) {
     io.out(outcomeJson(outcome));
@@ -301,6 +364,17 @@ function cmdRun(args: string[], io: Io): number {
     );
   }
   return 0;
+}
+
+/** Refuses a `--schedule` that names a thread the scenario does not run. */
+function checkSchedule(choices: string[], scenario: Scenario): void {
+  const known = scenarioThreads(scenario);
+  const bad = choices.find((c) => !known.includes(c));
+  if (bad === undefined) return;
+  throw new UsageError(
+    `option "--schedule" names thread "${bad}", which scenario "${scenario.id}" does not run ` +
+      `(its threads: ${known.join(", ")}; "-" for the default schedule)`,
+  );
 }
 
 function cmdExplore(args: string[], io: Io): number {
@@ -440,6 +514,16 @@ function cmdReport(args: string[], io: Io): number {
   if (format !== "md" && format !== "json" && format !== "html") {
     throw new UsageError(`option "--format" is "${format}" (expected md, json or html)`);
   }
+  const out = p.values.out as string | undefined;
+  // Before the long part: a target that is not a regular file is bad input. Any other error
+  // (a permission, say) is left to the write, which reports it as an output error.
+  if (out !== undefined) {
+    try {
+      outputTarget(out);
+    } catch (e) {
+      if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
+    }
+  }
   const revs = loadRevisions(p.common);
   const wanted = p.values.lineage as string[] | undefined;
   let chosen = revs;
@@ -487,14 +571,15 @@ function cmdReport(args: string[], io: Io): number {
     ? renderHtml(m, opts)
     : renderMarkdown(m, opts);
   const status = baseline && baseline.regressions.length ? 1 : 0;
-  const out = p.values.out as string | undefined;
   if (out === undefined) {
     io.out(text);
   } else {
     try {
       writeFileAtomic(out, text);
     } catch (e) {
-      throw new UsageError(`cannot write "${out}": ${oneLine((e as Error).message)}`);
+      // A TypeError: the target became a FIFO, a device or a directory since the check above.
+      if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
+      throw new OutputError(`"${out}"`, e);
     }
     if (!p.common.quiet) {
       io.err(`mmbisect: wrote ${out} (${encoder.encode(text).length} bytes)\n`);
@@ -542,7 +627,8 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
  * @param args The arguments after the program name.
  * @param io Where to write (default: the process's standard output and error).
  * @returns The exit status: 0 when the command ran, 1 when a revision
- * regressed against the `--baseline` of `compare` or `report`, 2 on bad input.
+ * regressed against the `--baseline` of `compare` or `report`, 2 on bad input,
+ * 3 when the output could not be written.
  *
  * @example
  * ```ts
@@ -558,14 +644,15 @@ export function main(args: string[], io: Io = PROCESS_IO): number {
     if (command === undefined || command === "-h" || command === "--help") return help(io);
     if (command === "help") {
       const topic = rest[0];
-      if (topic !== undefined && !(topic in COMMAND_HELP)) {
+      if (topic !== undefined && !Object.hasOwn(COMMAND_HELP, topic)) {
         throw new UsageError(
           `unknown command "${topic}" (commands: ${Object.keys(COMMANDS).join(", ")})`,
         );
       }
       return help(io, topic);
     }
-    const fn = COMMANDS[command];
+    // hasOwn: "constructor" or "toString" is an unknown command, not Object's member.
+    const fn = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!fn) {
       throw new UsageError(
         `unknown command "${command}" (commands: ${
@@ -578,6 +665,10 @@ export function main(args: string[], io: Io = PROCESS_IO): number {
     if (e instanceof UsageError || e instanceof InputError) {
       io.err(`mmbisect: ${oneLine(e.message)}\n`);
       return 2;
+    }
+    if (e instanceof OutputError) {
+      if (!e.brokenPipe) io.err(`mmbisect: ${e.message}\n`);
+      return 3;
     }
     throw e;
   }

@@ -11,6 +11,7 @@
 import type { NonlinearConfig, ReadResult } from "./nonlinear.ts";
 import type { MmState } from "../model/types.ts";
 import { hexRange } from "../model/state.ts";
+import { dict } from "../model/_dict.ts";
 import { CALLOUT_KIND, type CalloutKind, type CalloutName } from "./hooks.ts";
 import { call, defPath, go, type Next, type PathRef, point, type PointInfo, ret } from "./steps.ts";
 
@@ -216,9 +217,9 @@ export class KernelBug extends Error {
 /** The context every kernel path runs in. */
 export class Kernel {
   /** Locks by name: who holds each. */
-  readonly owners: Record<string, { thread: string; kind: LockKind; count: number }> = {};
-  /** Locks per thread, in acquisition order. */
-  readonly held: Record<string, HeldLock[]> = {};
+  readonly owners: Record<string, { thread: string; kind: LockKind; count: number }> = dict();
+  /** Locks per thread, in acquisition order (keyed by thread names, which a scenario chooses). */
+  readonly held: Record<string, HeldLock[]> = dict();
   /** Current scenario step, for trace and violations. */
   step = 0;
   /** When set, every lock acquisition is a scheduling point (exhaustive exploration). */
@@ -286,6 +287,11 @@ export class Kernel {
   /** Hands an observation to the observer. */
   emit(o: Observation): void {
     this.observer?.observe(o);
+  }
+
+  /** How many allocations of each kind the current step has made (a `fail` past them is never reached). */
+  allocationsMade(): Partial<Record<AllocKind, number>> {
+    return { ...this.allocSeen };
   }
 
   /** Whether the allocation about to be made at `kind` succeeds. */

@@ -8,7 +8,7 @@
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, getPage, hex, putPage, vpn } from "../model/state.ts";
-import { hook, type Kernel, lock } from "./context.ts";
+import { hook, type Kernel, KernelBug, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   allocTables,
@@ -43,7 +43,11 @@ export function faultOk(r: FaultResult): boolean {
  */
 export function vmaAt(mm: Mm, start: number): Vma {
   const vma = mm.vmas.find((v) => v.start === start);
-  if (!vma) throw new Error(`no vma at ${hex(start)} in mm ${mm.id} any more`);
+  // The model's exit and MAP_LOCKED populate take no mmap_sem, so a racing thread can see
+  // the vma it found go; the kernel's mmap_sem rules that out. The thread stops there.
+  if (!vma) {
+    throw new KernelBug("vma", `the vma at ${hex(start)} of mm ${mm.id} went while a path used it`);
+  }
   return vma;
 }
 

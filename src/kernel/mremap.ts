@@ -192,6 +192,10 @@ export const mremapMove = defPath<
     const vma = findVma(mm, addr);
     if (!vma || addr + len > vma.end) return ret(-14); // -EFAULT
     if (newAddr % PAGE_SIZE || addr % PAGE_SIZE) return ret(-22);
+    // v2.6.24 mm/mremap.c do_mremap(), MREMAP_FIXED: "Check if the location we're moving
+    // into overlaps the old location at all, and fail if it does" (-EINVAL).
+    if (newAddr <= addr && newAddr + len > addr) return ret(-22);
+    if (addr <= newAddr && addr + len > newAddr) return ret(-22);
     f.v.vma = vma.start;
     return lock(mmapSemName(mm.id), "rwsem-write", "locked");
   },
@@ -200,7 +204,12 @@ export const mremapMove = defPath<
   copy_vma(k, f) {
     const { addr, len, newAddr } = f.v;
     const mm = k.state.mms[f.v.mm];
-    const vma = vmaAt(mm, f.v.vma!);
+    // do_mremap() looks the vma up under mmap_sem, after the do_munmap of the new range.
+    const vma = findVma(mm, addr);
+    if (!vma || addr + len > vma.end) {
+      f.v.r = -14; // -EFAULT
+      return go("unlock");
+    }
     // copy_vma(): the new vma (vma_merge is not modelled).
     const newVma: Vma = {
       ...vma,

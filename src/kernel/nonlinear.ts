@@ -19,7 +19,7 @@
 import type { FileObj, Mm, MmState, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { allocPage, getPage, putPage, sortVmas, vpn } from "../model/state.ts";
-import { Kernel, lock } from "./context.ts";
+import { Kernel, KernelBug, lock } from "./context.ts";
 import { call, defPath, go, type PathRef, ret, runToEnd } from "./steps.ts";
 import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "./pgtable.ts";
 import { doMunmap } from "./mmap.ts";
@@ -141,7 +141,12 @@ export function findVma25(mm: Mm, addr: number): Vma | undefined {
  */
 function liveVma(mm: Mm, start: number): Vma {
   const vma = mm.vmas.find((v) => v.start === start);
-  if (!vma) throw new Error(`no vma of ${mm.id} starts at 0x${start.toString(16)} any more`);
+  if (!vma) {
+    throw new KernelBug(
+      "vma",
+      `the vma at 0x${start.toString(16)} of mm ${mm.id} went while a path used it`,
+    );
+  }
   return vma;
 }
 

@@ -53,12 +53,24 @@ export function protWritableOnRead(state: MmState, vma: Vma): boolean {
   return f.pageMkwrite === "none" && f.kind !== "regular";
 }
 
+/** The zero page's pfn in each state that has one (pages are never removed from a state). */
+const ZERO_PFN = new WeakMap<MmState, number>();
+
 /** The global ZERO_PAGE, created on first use. */
 export function zeroPage(state: MmState): number {
+  // Remembered: a scan of every page on every read fault made large mappings quadratic.
+  const known = ZERO_PFN.get(state);
+  if (known !== undefined) return known;
+  let pfn: number | undefined;
   for (const k in state.pages) {
-    if (state.pages[k].owner.kind === "zero") return state.pages[k].pfn;
+    if (state.pages[k].owner.kind === "zero") {
+      pfn = state.pages[k].pfn;
+      break;
+    }
   }
-  return allocPage(state, { kind: "zero" }, "kernel:zero_page").pfn;
+  pfn ??= allocPage(state, { kind: "zero" }, "kernel:zero_page").pfn;
+  ZERO_PFN.set(state, pfn);
+  return pfn;
 }
 
 /** Installs a present PTE for a page: `page_add_*_rmap`, a reference for the pte, rss. */

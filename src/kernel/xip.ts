@@ -137,6 +137,9 @@ export const xipWrite = defPath<{ file: string; index: number }, Record<never, n
     },
     written(k, f) {
       const fo = k.state.files[f.v.file];
+      // xip_file_write() and do_truncate() both hold i_mutex, which the model leaves out:
+      // a truncate that ran while __xip_unmap() waited is taken as one that ran first.
+      if (f.v.index >= fo.size || fo.cache[f.v.index] === undefined) return ret(-27);
       k.state.pages[fo.cache[f.v.index]].data++;
       return ret(PAGE_SIZE);
     },

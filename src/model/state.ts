@@ -16,14 +16,16 @@ import {
   PUD_SIZE,
   type Vma,
 } from "./types.ts";
+import { dict } from "./_dict.ts";
 
 /** Returns an empty model state. */
 export function newState(): MmState {
   return {
     pages: {},
     nextPfn: 1,
-    files: {},
-    mms: {},
+    // Keyed by the scenario's names, which may be "constructor" or "toString".
+    files: dict(),
+    mms: dict(),
     swap: {},
     nextSwap: 1,
     counters: zeroCounters(),
@@ -160,6 +162,10 @@ export function putPage(state: MmState, pfn: number, holder: string): boolean {
   if (!page || page.freed || !page.refs[holder]) return false;
   page.refs[holder]--;
   if (page.refs[holder] === 0) delete page.refs[holder];
+  // The zero page is never freed ("kernel:zero_page" keeps its reference), and it has one
+  // holder per pte mapping it: summing them on every put made unmapping a large mapping
+  // quadratic.
+  if (page.owner.kind === "zero") return true;
   if (pageCount(page) === 0) {
     page.freed = true;
     state.counters.pagesFreed++;

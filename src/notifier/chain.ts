@@ -25,6 +25,7 @@ import {
   ret,
   type Vars,
 } from "../kernel/steps.ts";
+import { dict } from "../model/_dict.ts";
 
 /** How dispatch protects its walk of the list. */
 export const LIST_PROTECTIONS = ["rcu", "srcu", "rwlock", "none"] as const;
@@ -127,9 +128,9 @@ const RCU = "rcu_read_lock";
  */
 export class NotifierChain implements CalloutSink {
   /** Registered notifier ids per mm, in list order (hlist_add_head puts new ones first). */
-  readonly lists: Record<string, string[]> = {};
+  readonly lists: Record<string, string[]> = dict();
   /** Every secondary by id, registered or not. */
-  readonly secondaries: Record<string, Secondary> = {};
+  readonly secondaries: Record<string, Secondary> = dict();
   /** The global rmap notifier list of EMMU V5 4/4 (`mmu_rmap_notifier_list`), newest first. */
   readonly rmapList: string[] = [];
   /** Notifiers whose struct the driver has freed. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ID_PATTERN, LIMITS } from "./limits.ts";
 
 /** A user-input error: names the file and field, and what was expected. */
 export class InputError extends Error {
@@ -11,12 +12,55 @@ export class InputError extends Error {
    * Creates an input error.
    *
    * @param file The file that holds the bad input.
-   * @param field The field, dotted (`steps[2].addr`), or `(file)` for the file as a whole.
+   * @param field The field, dotted (`steps[2].addr`), or `(file)` or `(directory)` for the
+   * file or directory as a whole.
    * @param expected What is wrong and what was expected, after the field name.
    */
   constructor(readonly file: string, readonly field: string, readonly expected: string) {
-    super(`Cannot load "${file}": field "${field}" ${expected}`);
+    super(`Cannot load "${file}": ${whole(field) ?? `field "${field}"`} ${expected}`);
     this.name = "InputError";
+  }
+}
+
+/** `file` for the field `(file)`: the message speaks of the file as a whole. */
+function whole(field: string): string | undefined {
+  return /^\([a-z]+\)$/.test(field) ? field.slice(1, -1) : undefined;
+}
+
+/**
+ * A scenario that loads but asks for something its run never does: a
+ * `during.at` point or a `fail` allocation that the step does not reach on
+ * a revision. Only a run can tell, so the runner raises it; the command
+ * line prints it as bad input (one line, exit status 2), like an
+ * {@link InputError}, which it extends.
+ *
+ * @example
+ * ```ts
+ * import { ScenarioError } from "./errors.ts";
+ * const e = new ScenarioError("x.json", "steps[1].fail.page[0]", "is 9, but the step made 2 page allocations", {
+ *   revision: "emmu-v5",
+ * });
+ * console.log(e.message);
+ * ```
+ */
+export class ScenarioError extends InputError {
+  /** The revision it ran on. */
+  readonly revision: string;
+
+  /**
+   * Creates a scenario error.
+   *
+   * @param file The scenario file.
+   * @param field The field that asks for what the run did not do.
+   * @param expected What the run did instead, after the field name.
+   * @param opts The revision it ran on.
+   */
+  constructor(file: string, field: string, expected: string, opts: { revision: string }) {
+    super(file, field, expected);
+    this.name = "ScenarioError";
+    this.revision = opts.revision;
+    this.message =
+      `Scenario "${file}" cannot run on "${opts.revision}": field "${field}" ${expected}`;
   }
 }
 
@@ -66,6 +110,53 @@ export function expectString(
   return v;
 }
 
+/**
+ * Reads a required or optional id: a string matching {@link ID_PATTERN}, at
+ * most `LIMITS.idLength` characters long.
+ *
+ * @example
+ * ```ts
+ * import { expectId } from "./errors.ts";
+ * console.log(expectId({ mm: "constructor" }, "mm", "x.json", "steps[0]"));
+ * try {
+ *   expectId({ mm: "__proto__" }, "mm", "x.json", "steps[0]");
+ * } catch (e) {
+ *   console.log((e as Error).message);
+ * }
+ * ```
+ */
+export function expectId(
+  obj: Record<string, Json>,
+  key: string,
+  file: string,
+  field: string,
+  opts: { optional?: boolean } = {},
+): string | undefined {
+  const v = expectString(obj, key, file, field, opts);
+  if (v !== undefined) checkId(v, file, field ? `${field}.${key}` : key);
+  return v;
+}
+
+/**
+ * Throws unless `id` is an id (see {@link ID_PATTERN}); `field` names where it came from.
+ *
+ * @example
+ * ```ts
+ * import { checkId } from "./errors.ts";
+ * checkId("cpu0", "x.json", "steps[2].thread");
+ * ```
+ */
+export function checkId(id: string, file: string, field: string): void {
+  if (!ID_PATTERN.test(id) || id.length > LIMITS.idLength) {
+    throw new InputError(
+      file,
+      field,
+      `is ${JSON.stringify(id.length > 80 ? id.slice(0, 80) + "..." : id)} (expected an id: ` +
+        `a letter or digit, then letters, digits, "_", "." or "-", at most ${LIMITS.idLength} characters)`,
+    );
+  }
+}
+
 /** Reads an address or length: a non-negative integer or a "0x..." string. */
 export function expectAddress(
   obj: Record<string, Json>,
@@ -108,17 +199,156 @@ export function expectBool(
   return v;
 }
 
-/** Reads and parses a JSON file, turning read and syntax errors into an InputError. */
+/**
+ * Throws unless `value` nests objects and arrays at most `LIMITS.depth`
+ * levels deep; the field named is the first one past the bound. Walks
+ * without recursion, so any depth is checked without exhausting the stack
+ * (the content hash, which recurses, runs only after this check).
+ *
+ * @example
+ * ```ts
+ * import { checkDepth } from "./errors.ts";
+ * let deep: unknown = [];
+ * for (let i = 0; i < 100_000; i++) deep = [deep];
+ * try {
+ *   checkDepth({ note: deep }, "x.json");
+ * } catch (e) {
+ *   console.log((e as Error).message.slice(0, 40));
+ * }
+ * ```
+ */
+export function checkDepth(value: unknown, file: string): void {
+  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: "", depth: 0 }];
+  while (stack.length > 0) {
+    const { v, path, depth } = stack.pop()!;
+    if (!v || typeof v !== "object") continue;
+    if (depth >= LIMITS.depth) {
+      throw new InputError(
+        file,
+        path || "(file)",
+        `nests objects and arrays more than ${LIMITS.depth} levels deep (the limit)`,
+      );
+    }
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => stack.push({ v: x, path: `${path}[${i}]`, depth: depth + 1 }));
+    } else {
+      for (const [k, x] of Object.entries(v)) {
+        stack.push({ v: x, path: path ? `${path}.${k}` : k, depth: depth + 1 });
+      }
+    }
+  }
+}
+
+/** What kind of thing a path names, when it is not a regular file. */
+function kindOf(info: Deno.FileInfo): string | undefined {
+  if (info.isFile) return undefined;
+  if (info.isDirectory) return "a directory";
+  if (info.isCharDevice) return "a character device";
+  if (info.isBlockDevice) return "a block device";
+  if (info.isFifo) return "a FIFO";
+  if (info.isSocket) return "a socket";
+  return "a special file";
+}
+
+/**
+ * Reads and parses a JSON file, turning read and syntax errors into an
+ * InputError. Only a regular file of at most `LIMITS.fileBytes` bytes is
+ * read: a device such as `/dev/zero` or a FIFO would never end.
+ *
+ * @param path The file to read.
+ * @returns The parsed JSON, nested at most `LIMITS.depth` levels.
+ * @throws {InputError} When the file cannot be read, is not a regular file, is too large, is
+ * not JSON or nests too deep.
+ *
+ * @example
+ * ```ts
+ * import { readJsonFile } from "./errors.ts";
+ * const s = readJsonFile("scenarios/mremap-move.json") as { purpose: string };
+ * console.log(s.purpose);
+ * ```
+ */
 export function readJsonFile(path: string): unknown {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = Deno.readTextFileSync(path);
+    bytes = readRegularFile(path, LIMITS.fileBytes);
   } catch (e) {
-    throw new InputError(path, "(file)", `cannot be read: ${(e as Error).message}`);
+    if (e instanceof InputError) throw e;
+    throw new InputError(path, "(file)", `cannot be read: ${oneLine((e as Error).message)}`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new InputError(path, "(file)", `is not valid JSON: ${(e as Error).message}`);
+    throw new InputError(path, "(file)", `is not valid JSON: ${oneLine((e as Error).message)}`);
   }
+  checkDepth(value, path);
+  return value;
+}
+
+/**
+ * The bytes of a regular file, refusing any other kind of file and any file
+ * longer than `max` bytes. The read itself stops after `max + 1` bytes, in
+ * case the file grows after it was checked.
+ */
+function readRegularFile(path: string, max: number): Uint8Array {
+  // Checked before opening: opening a FIFO waits for a writer.
+  const kind = kindOf(Deno.statSync(path));
+  if (kind) throw new InputError(path, "(file)", `is ${kind} (expected a regular file)`);
+  const file = Deno.openSync(path, { read: true });
+  try {
+    const buf = new Uint8Array(max + 1);
+    let n = 0;
+    for (;;) {
+      const r = file.readSync(buf.subarray(n));
+      if (r === null || r === 0) break;
+      n += r;
+      if (n > max) {
+        throw new InputError(path, "(file)", `is larger than ${max} bytes (the limit)`);
+      }
+    }
+    return buf.slice(0, n);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The `.json` regular files of a directory, sorted by name, as paths
+ * `dir/name`. Entries of other kinds are skipped.
+ *
+ * @param dir The directory.
+ * @returns Their paths.
+ * @throws {InputError} When `dir` cannot be read or is not a directory.
+ *
+ * @example
+ * ```ts
+ * import { listJsonFiles } from "./errors.ts";
+ * console.log(listJsonFiles("patches").length > 0);
+ * ```
+ */
+export function listJsonFiles(dir: string): string[] {
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
+    }
+  } catch (e) {
+    const kind = (() => {
+      try {
+        return Deno.statSync(dir).isDirectory ? undefined : "is not a directory";
+      } catch {
+        return undefined;
+      }
+    })();
+    throw new InputError(
+      dir,
+      "(directory)",
+      kind ?? `cannot be read: ${oneLine((e as Error).message)}`,
+    );
+  }
+  return names.sort().map((n) => `${dir}/${n}`);
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, " ").trim();
 }

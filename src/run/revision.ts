@@ -14,11 +14,13 @@ import {
   UNREGISTER_VARIANTS,
 } from "../notifier/chain.ts";
 import {
+  checkDepth,
   expectBool,
   expectObject,
   expectString,
   InputError,
   type Json,
+  listJsonFiles,
   readJsonFile,
 } from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
@@ -94,7 +96,16 @@ export function mergeConfig(base: Json, over: Json): Json {
   const out: Record<string, Json> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === null) delete out[k];
-    else out[k] = k in out ? mergeConfig(out[k], v) : v;
+    // defineProperty, not assignment: a key such as "__proto__" stays a key (and is then
+    // refused as unknown) instead of replacing the object's prototype.
+    else {
+      Object.defineProperty(out, k, {
+        value: Object.hasOwn(out, k) ? mergeConfig(out[k], v) : v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
   }
   return out;
 }
@@ -108,6 +119,8 @@ export function parseRevision(
   file: string,
   lookup: (id: string) => Revision | undefined,
 ): Revision {
+  // Before anything recurses over it (the content hash does).
+  checkDepth(raw, file);
   let top = expectObject(raw, file, "", TOP_KEYS);
   const ext = expectString(top, "extends", file, "", { optional: true });
   if (ext !== undefined) {
@@ -359,12 +372,7 @@ function parsePath(raw: Json, file: string, name: string): PathConfig {
 
 /** Loads every revision file of a directory, resolving `extends` in dependency order. */
 export function loadRevisionDir(dir: string, extra: string[] = []): Revision[] {
-  const files: string[] = [];
-  for (const e of Deno.readDirSync(dir)) {
-    if (e.isFile && e.name.endsWith(".json")) files.push(`${dir}/${e.name}`);
-  }
-  files.sort();
-  return loadRevisionFiles([...files, ...extra]);
+  return loadRevisionFiles([...listJsonFiles(dir), ...extra]);
 }
 
 /** Loads revision files, resolving `extends` among them; ids must be unique. */

@@ -33,6 +33,7 @@ import type { Scenario } from "./scenario.ts";
 import type { Revision } from "./revision.ts";
 import { buildOutcome, type Outcome } from "./outcome.ts";
 import type { Deadline } from "./deadline.ts";
+import { checkDuringReached, checkFailsReached } from "./step_checks.ts";
 
 /** Options of {@link runScenario}. */
 export interface RunOptions {
@@ -83,6 +84,8 @@ interface Current {
   started: boolean;
   /** Scheduling points passed in this step. */
   points: number;
+  /** Labels passed while a `during` waits for its point (for the error when it is never reached). */
+  reached?: string[];
 }
 
 /**
@@ -335,9 +338,10 @@ export class Run implements CheckContext {
         throw new StepAborted("deadlock");
       }
       const step = this.scenario.steps[cur.index];
-      if (step.during && !cur.started) {
-        throw new StepAborted(`scheduling point "${step.during.at}" was never reached`);
+      if (!cur.started) {
+        checkDuringReached(this.scenario, this.revision, cur.index, new Set(cur.reached));
       }
+      checkFailsReached(this.scenario, this.revision, cur.index, k.allocationsMade());
       this.endStep(
         step.threads
           ? cur.threads.map((t) => `${t.name}=${t.result}`).join("; ")
@@ -365,6 +369,9 @@ export class Run implements CheckContext {
     const step = this.scenario.steps[cur.index];
     this.opts.onPoint?.(k.step, t.name, { thread: t.name, ...p });
     t.waiting = !!p.wait;
+    if (!cur.started && step.during && !cur.reached?.includes(p.label)) {
+      (cur.reached ??= []).push(p.label);
+    }
     if (!cur.started && step.during && p.label === step.during.at) {
       cur.started = true;
       const d = step.during.step;

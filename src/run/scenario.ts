@@ -9,14 +9,19 @@ import { PAGE_SIZE } from "../model/types.ts";
 import { ALLOC_KINDS, type AllocKind } from "../kernel/context.ts";
 import { KERNEL_BASES, type KernelBase } from "./revision.ts";
 import {
+  checkDepth,
+  checkId,
   expectAddress,
   expectBool,
+  expectId,
   expectObject,
   expectString,
   InputError,
   type Json,
+  listJsonFiles,
   readJsonFile,
 } from "./errors.ts";
+import { LIMITS } from "./limits.ts";
 
 /** A file the scenario creates. */
 export interface FileSpec {
@@ -48,7 +53,9 @@ export interface SecondarySpec {
 
 /**
  * What an operation field holds: an mm, address, length, secondary or file
- * name, a count, a boolean, or one of a list of strings.
+ * name, a count (a page offset or frame number, at most `0xffffffff`), a
+ * page index or size within a file (at most `LIMITS.pages`), an i386 word,
+ * a boolean, or one of a list of strings.
  */
 export type FieldType =
   | "mm"
@@ -57,6 +64,7 @@ export type FieldType =
   | "secondary"
   | "file"
   | "count"
+  | "index"
   | "word"
   | "bool"
   | readonly string[];
@@ -85,14 +93,14 @@ export const OPS: Record<string, Record<string, FieldType>> = {
   exit: { mm: "mm" },
   mremap: { mm: "mm", addr: "addr", len: "len", new_addr: "addr" },
   madvise_dontneed: { mm: "mm", addr: "addr", len: "len" },
-  truncate: { file: "file", pages: "count", "contended?": "bool" },
+  truncate: { file: "file", pages: "index", "contended?": "bool" },
   mprotect: { mm: "mm", addr: "addr", len: "len", prot: ["none", "r", "rw"] },
   remap_pfn_range: { mm: "mm", addr: "addr", len: "len", pfn: "count" },
   apply_to_page_range: { mm: "mm", addr: "addr", len: "len" },
-  xip_write: { file: "file", index: "count" },
+  xip_write: { file: "file", index: "index" },
   remap_file_pages: { mm: "mm", addr: "addr", len: "len", pgoff: "count", "nonblock?": "bool" },
   reclaim: { mm: "mm", addr: "addr" },
-  writeback: { file: "file", index: "count" },
+  writeback: { file: "file", index: "index" },
   race: {},
   sys_remap_file_pages: {
     mm: "mm",
@@ -103,7 +111,7 @@ export const OPS: Record<string, Record<string, FieldType>> = {
     "flags?": "word",
   },
   read: { mm: "mm", addr: "word" },
-  evict: { file: "file", "index?": "count" },
+  evict: { file: "file", "index?": "index" },
 };
 
 /** The operations a scenario of each kernel tree may use. */
@@ -162,8 +170,44 @@ export interface Scenario {
   source: unknown;
 }
 
-/** Parses and validates a scenario object read from `file`. */
+/**
+ * Parses and validates a scenario object read from `file`. Every count and
+ * size is checked against {@link LIMITS}, every mm, file, secondary and
+ * thread name against `ID_PATTERN`.
+ *
+ * @param raw The parsed JSON.
+ * @param file Where it came from, for messages.
+ * @param id The scenario id (its file name without `.json`).
+ * @returns The scenario.
+ * @throws {InputError} Naming the file and the field, and what was expected.
+ *
+ * @example
+ * ```ts
+ * import { parseScenario } from "./scenario.ts";
+ * const s = parseScenario({
+ *   purpose: "A write fault on a private mapping",
+ *   exercises: ["do_wp_page"],
+ *   cite: "example",
+ *   steps: [
+ *     { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
+ *     { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+ *   ],
+ * }, "example.json", "example");
+ * console.log(s.steps.length);
+ * ```
+ */
 export function parseScenario(raw: unknown, file: string, id: string): Scenario {
+  // Before anything recurses over it (the content hash does).
+  checkDepth(raw, file);
+  // Any file name is an id (reports escape it), except the one name objects keyed by ids
+  // would take for their prototype.
+  if (id === "__proto__") {
+    throw new InputError(
+      file,
+      "(file)",
+      'name gives the scenario id "__proto__", which JavaScript objects treat as their prototype (expected another name)',
+    );
+  }
   const top = expectObject(raw, file, "", [
     "purpose",
     "exercises",
@@ -180,20 +224,30 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
   const purpose = expectString(top, "purpose", file, "")!;
   const cite = expectString(top, "cite", file, "")!;
   const exercises = stringList(top.exercises, file, "exercises");
-  const files: FileSpec[] = list(top.files ?? [], file, "files").map((f, i) => {
+  const budget = { file, used: 0, ops: 0 };
+  const files: FileSpec[] = list(top.files ?? [], file, "files", LIMITS.declared).map((f, i) => {
     const field = `files[${i}]`;
     const o = expectObject(f, file, field, ["name", "pages", "kind", "page_mkwrite", "cached"]);
+    const name = expectId(o, "name", file, field)!;
+    const pages = expectAddress(o, "pages", file, field)!;
+    if (pages > LIMITS.pages) {
+      throw new InputError(file, `${field}.pages`, `must be at most ${LIMITS.pages} pages`);
+    }
     let cached: number[] | undefined;
     if (o.cached !== undefined) {
       if (kernel !== "2.5.42") {
         throw new InputError(file, `${field}.cached`, 'is only for a "kernel": "2.5.42" scenario');
       }
-      const pages = Number(o.pages);
       if (o.cached === "all" || o.cached === "none") {
-        cached = o.cached === "all"
-          ? [...Array(Number.isSafeInteger(pages) ? pages : 0).keys()]
-          : [];
+        cached = o.cached === "all" ? [...Array(pages).keys()] : [];
       } else if (Array.isArray(o.cached)) {
+        if (o.cached.length > pages) {
+          throw new InputError(
+            file,
+            `${field}.cached`,
+            `lists ${o.cached.length} indexes (expected at most one per page, ${pages})`,
+          );
+        }
         cached = o.cached.map((n, j) => {
           if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n >= pages) {
             throw new InputError(
@@ -211,11 +265,13 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
           'must be "all", "none" or a list of page indexes',
         );
       }
+      // Cached pages exist from the start; the others cost nothing until an operation maps them.
+      spend(budget, new Set(cached).size, `${field}.cached`);
     }
     return {
       ...(cached ? { cached } : {}),
-      name: expectString(o, "name", file, field)!,
-      pages: expectAddress(o, "pages", file, field)!,
+      name,
+      pages,
       kind: expectString(o, "kind", file, field, {
         oneOf: ["regular", "shmem", "hugetlbfs", "xip"],
       }) as FileSpec["kind"],
@@ -225,31 +281,43 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       }) ?? "none") as FileSpec["pageMkwrite"],
     };
   });
-  const secondaries: SecondarySpec[] = list(top.secondaries ?? [], file, "secondaries").map(
+  unique(files.map((f) => f.name), file, "files", "name");
+  const secondaries: SecondarySpec[] = list(
+    top.secondaries ?? [],
+    file,
+    "secondaries",
+    LIMITS.declared,
+  ).map(
     (s, i) => {
       const field = `secondaries[${i}]`;
       const o = expectObject(s, file, field, ["id", "driver", "mm"]);
       return {
-        id: expectString(o, "id", file, field)!,
+        id: expectId(o, "id", file, field)!,
         driver: expectString(o, "driver", file, field, {
           oneOf: ["kvm", "hmm", "gru", "xpmem"],
         }) as SecondarySpec["driver"],
-        mm: expectString(o, "mm", file, field)!,
+        mm: expectId(o, "mm", file, field)!,
       };
     },
   );
+  unique(secondaries.map((s) => s.id), file, "secondaries", "id");
   if (kernel === "2.5.42" && secondaries.length) {
     throw new InputError(file, "secondaries", "must be empty: 2.5.42 has no secondary MMU API");
   }
-  const ctx = { file, files, secondaries, kernel };
-  const steps = list(top.steps, file, "steps").map((s, i) => parseStep(s, ctx, `steps[${i}]`));
+  const ctx = { file, files, secondaries, kernel, budget };
+  const steps = list(top.steps, file, "steps", LIMITS.operations).map((s, i) =>
+    parseStep(s, ctx, `steps[${i}]`)
+  );
   if (steps.length === 0) throw new InputError(file, "steps", "must list at least one operation");
   validateLayout(steps, ctx);
   return { id, file, purpose, exercises, cite, kernel, files, secondaries, steps, source: raw };
 }
 
-function list(v: Json | undefined, file: string, field: string): Json[] {
+function list(v: Json | undefined, file: string, field: string, max?: number): Json[] {
   if (!Array.isArray(v)) throw new InputError(file, field, "must be an array");
+  if (max !== undefined && v.length > max) {
+    throw new InputError(file, field, `lists ${v.length} entries (expected at most ${max})`);
+  }
   return v;
 }
 
@@ -260,15 +328,64 @@ function stringList(v: Json | undefined, file: string, field: string): string[] 
   });
 }
 
+/** Throws on the second entry of `ids` that repeats an earlier one. */
+function unique(ids: string[], file: string, field: string, key: string): void {
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (seen.has(id)) {
+      throw new InputError(
+        file,
+        `${field}[${i}].${key}`,
+        `is "${id}", already used by ${field}[${ids.indexOf(id)}]`,
+      );
+    }
+    seen.add(id);
+  });
+}
+
+/** What a scenario's operations cost so far, against `LIMITS.totalPages` and `LIMITS.operations`. */
+interface Budget {
+  file: string;
+  /** Pages covered: operations' ranges, forks' copies, cached file pages. */
+  used: number;
+  /** Operations parsed, those of races and durings included. */
+  ops: number;
+}
+
+/** Counts `pages` (of an operation's range, the mappings a fork copies, or cached file pages). */
+function spend(budget: Budget, pages: number, field: string): void {
+  budget.used += pages;
+  if (budget.used > LIMITS.totalPages) {
+    throw new InputError(
+      budget.file,
+      field,
+      `brings the pages the scenario's operations, forks and cached files cover to ${budget.used} (expected at most ${LIMITS.totalPages} in all)`,
+    );
+  }
+}
+
 interface ParseCtx {
   file: string;
   files: FileSpec[];
   secondaries: SecondarySpec[];
   kernel: KernelBase;
+  budget: Budget;
+}
+
+/** The thread a step runs on when it names none. */
+function defaultThread(op: string): string {
+  return op === "guest" ? "vcpu0" : op === "snapshot" ? "dev0" : "cpu0";
 }
 
 function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
   const { file } = ctx;
+  if (++ctx.budget.ops > LIMITS.operations) {
+    throw new InputError(
+      file,
+      field,
+      `is operation ${ctx.budget.ops} of the scenario (expected at most ${LIMITS.operations}, counting those of races and durings)`,
+    );
+  }
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
     throw new InputError(file, field, "must be an object");
   }
@@ -310,12 +427,34 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     }
     if (Array.isArray(type)) {
       args[name] = expectString(o, name, file, field, { oneOf: type })!;
-    } else if (type === "addr" || type === "len" || type === "count") {
+    } else if (type === "addr" || type === "len" || type === "count" || type === "index") {
       const n = expectAddress(o, name, file, field)!;
-      if (type !== "count" && n % PAGE_SIZE !== 0) {
+      if ((type === "addr" || type === "len") && n % PAGE_SIZE !== 0) {
         throw new InputError(file, f, `is ${n.toString(16)} (expected a multiple of 0x1000)`);
       }
       if (type === "len" && n === 0) throw new InputError(file, f, "must not be zero");
+      if (type === "len" && n > LIMITS.pages * PAGE_SIZE) {
+        throw new InputError(
+          file,
+          f,
+          `is 0x${n.toString(16)}, ${
+            n / PAGE_SIZE
+          } pages (expected at most ${LIMITS.pages} pages, 0x${
+            (LIMITS.pages * PAGE_SIZE).toString(16)
+          })`,
+        );
+      }
+      if (type === "len") spend(ctx.budget, n / PAGE_SIZE, f);
+      if (type === "index" && n > LIMITS.pages) {
+        throw new InputError(
+          file,
+          f,
+          `is ${n} (expected at most ${LIMITS.pages}, the pages of a file)`,
+        );
+      }
+      if (type === "count" && n > 0xffffffff) {
+        throw new InputError(file, f, `is 0x${n.toString(16)} (expected at most 0xffffffff)`);
+      }
       args[name] = n;
     } else if (type === "word") {
       const n = expectAddress(o, name, file, field)!;
@@ -329,6 +468,8 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
       args[name] = n;
     } else if (type === "bool") {
       args[name] = expectBool(o, name, file, field)!;
+    } else if (type === "mm") {
+      args[name] = expectId(o, name, file, field)!;
     } else {
       const v = expectString(o, name, file, field)!;
       if (type === "secondary" && !ctx.secondaries.some((s) => s.id === v)) {
@@ -349,28 +490,82 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     const fo = expectObject(o.fail, file, `${field}.fail`, ALLOC_KINDS);
     for (const [kind, v] of Object.entries(fo)) {
       const arr = Array.isArray(v) ? v : [v];
+      const f = `${field}.fail.${kind}`;
+      if (arr.length > LIMITS.fails) {
+        throw new InputError(
+          file,
+          f,
+          `lists ${arr.length} allocations (expected at most ${LIMITS.fails})`,
+        );
+      }
       fail[kind as AllocKind] = arr.map((n, i) => {
-        if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+        if (
+          typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > LIMITS.failOrdinal
+        ) {
           throw new InputError(
             file,
-            `${field}.fail.${kind}[${i}]`,
-            "must be a positive integer (the nth allocation)",
+            `${f}[${i}]`,
+            `is ${
+              JSON.stringify(n)
+            } (expected a positive integer, the nth allocation, at most ${LIMITS.failOrdinal})`,
+          );
+        }
+        if (arr.indexOf(n) !== i) {
+          throw new InputError(
+            file,
+            `${f}[${i}]`,
+            `is ${n}, already listed at [${arr.indexOf(n)}]`,
           );
         }
         return n;
       });
     }
   }
+  if (op === "race" && o.thread !== undefined) {
+    throw new InputError(
+      file,
+      `${field}.thread`,
+      "is set on a race (expected none: a race's threads are the keys of its threads)",
+    );
+  }
+  const thread = expectId(o, "thread", file, field, { optional: true }) ?? defaultThread(op);
   let during: Step["during"];
   if (o.during !== undefined) {
     const d = expectObject(o.during, file, `${field}.during`, ["at", "step"]);
     const at = expectString(d, "at", file, `${field}.during`)!;
     const inner = parseStep(d.step, ctx, `${field}.during.step`);
-    if (inner.thread === "cpu0" && op !== "guest") inner.thread = "cpu1";
+    const f = `${field}.during.step`;
+    if (inner.op === "race" || inner.during) {
+      throw new InputError(
+        file,
+        inner.op === "race" ? `${f}.op` : `${f}.during`,
+        "nests a race or a during in a during (expected one operation)",
+      );
+    }
+    if (Object.keys(inner.fail).length) {
+      throw new InputError(
+        file,
+        `${f}.fail`,
+        `is set on the started operation (expected it on ${field}: it counts the allocations of the whole step)`,
+      );
+    }
+    // The started operation runs on another CPU than the one it interrupts.
+    const own = d.step && typeof d.step === "object" && !Array.isArray(d.step) &&
+      (d.step as Record<string, Json>).thread !== undefined;
+    if (!own && inner.thread === "cpu0" && op !== "guest") inner.thread = "cpu1";
+    // A default thread that is the interrupted one's (dev0 under dev0): the next of its kind.
+    if (!own && inner.thread === thread) {
+      inner.thread = thread.replace(/\d*$/, (n) => String(Number(n || 0) + 1));
+    }
+    if (inner.thread === thread) {
+      throw new InputError(
+        file,
+        `${f}.thread`,
+        `is "${inner.thread}", the thread of ${field} itself (expected another thread: name one with "thread")`,
+      );
+    }
     during = { at, step: inner };
   }
-  const thread = expectString(o, "thread", file, field, { optional: true }) ??
-    (op === "guest" ? "vcpu0" : op === "snapshot" ? "dev0" : "cpu0");
   let threads: Step["threads"];
   if (op === "race") {
     const t = expectObject(o.threads, file, `${field}.threads`, Object.keys(o.threads ?? {}));
@@ -378,15 +573,38 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     if (names.length < 2) {
       throw new InputError(file, `${field}.threads`, "must name at least two threads");
     }
-    threads = {};
+    if (names.length > LIMITS.threads) {
+      throw new InputError(
+        file,
+        `${field}.threads`,
+        `names ${names.length} threads (expected at most ${LIMITS.threads})`,
+      );
+    }
+    // No prototype: a thread may be called "constructor" like any other name.
+    threads = Object.create(null) as Record<string, Step[]>;
     for (const name of names) {
-      threads[name] = list(t[name], file, `${field}.threads.${name}`).map((s, i) => {
-        const inner = parseStep(s, ctx, `${field}.threads.${name}[${i}]`);
+      const tf = `${field}.threads.${name}`;
+      checkId(name, file, tf);
+      const ops = list(t[name], file, tf, LIMITS.opsPerThread);
+      if (ops.length === 0) throw new InputError(file, tf, "must list at least one operation");
+      threads[name] = ops.map((s, i) => {
+        const inner = parseStep(s, ctx, `${tf}[${i}]`);
         if (inner.op === "race" || inner.during) {
+          throw new InputError(file, `${tf}[${i}]`, "cannot nest a race or a during");
+        }
+        if (Object.keys(inner.fail).length) {
           throw new InputError(
             file,
-            `${field}.threads.${name}[${i}]`,
-            "cannot nest a race or a during",
+            `${tf}[${i}].fail`,
+            `is set on a race thread's operation (expected it on ${field}: it counts the allocations of the whole step)`,
+          );
+        }
+        const named = (s as Record<string, Json>).thread;
+        if (named !== undefined && named !== name) {
+          throw new InputError(
+            file,
+            `${tf}[${i}].thread`,
+            `is "${named}" (expected none, or "${name}": the thread it is listed under)`,
           );
         }
         inner.thread = name;
@@ -406,11 +624,36 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
 }
 
 /**
+ * The threads a scenario's steps run on, each once, in order of first
+ * appearance: the names `--schedule` may use.
+ *
+ * @param scenario A loaded scenario.
+ * @returns Thread names.
+ *
+ * @example
+ * ```ts
+ * import { loadScenario, scenarioThreads } from "./scenario.ts";
+ * console.log(scenarioThreads(loadScenario("scenarios/race-wp-copy-refault.json")));
+ * ```
+ */
+export function scenarioThreads(scenario: Scenario): string[] {
+  const out = new Set<string>();
+  for (const s of scenario.steps) {
+    out.add(s.threads ? "" : s.thread);
+    if (s.during) out.add(s.during.step.thread);
+    for (const name of Object.keys(s.threads ?? {})) out.add(name);
+  }
+  out.delete("");
+  return [...out];
+}
+
+/**
  * Checks every address against the mappings the scenario has created up to
  * that step, so a typo in an address is an input error, not a silent SIGSEGV.
  */
 function validateLayout(steps: Step[], ctx: ParseCtx): void {
-  const layout: Record<string, [number, number][]> = {};
+  // No prototype: an mm may be called "constructor" like any other name.
+  const layout = Object.create(null) as Record<string, [number, number][]>;
   const mmOf = (s: Step) =>
     s.op === "guest" || s.op === "snapshot"
       ? ctx.secondaries.find((x) => x.id === s.args.secondary)!.mm
@@ -442,12 +685,22 @@ function validateLayout(steps: Step[], ctx: ParseCtx): void {
     }
     layout[mm] = out;
   };
+  // A fork copies every mapping of its mm: it counts their pages against LIMITS.totalPages.
+  const charge = (s: Step, field: string) => {
+    if (s.op !== "fork") return;
+    const pages = (layout[String(s.args.mm)] ?? []).reduce((n, [lo, hi]) => n + (hi - lo), 0);
+    spend(ctx.budget, pages / PAGE_SIZE, `${field}.mm`);
+  };
+  const visit = (s: Step, field: string) => {
+    check(s, field);
+    charge(s, field);
+  };
   steps.forEach((s, i) => {
     const field = `steps[${i}]`;
-    check(s, field);
-    if (s.during) check(s.during.step, `${field}.during.step`);
+    visit(s, field);
+    if (s.during) visit(s.during.step, `${field}.during.step`);
     for (const [name, ops] of Object.entries(s.threads ?? {})) {
-      ops.forEach((t, j) => check(t, `${field}.threads.${name}[${j}]`));
+      ops.forEach((t, j) => visit(t, `${field}.threads.${name}[${j}]`));
     }
     const mm = String(s.args.mm);
     const a = Number(s.args.addr);
@@ -478,9 +731,5 @@ export function loadScenario(path: string): Scenario {
 
 /** Loads every `*.json` scenario of a directory, sorted by id. */
 export function loadScenarioDir(dir: string): Scenario[] {
-  const names: string[] = [];
-  for (const e of Deno.readDirSync(dir)) {
-    if (e.isFile && e.name.endsWith(".json")) names.push(e.name);
-  }
-  return names.sort().map((n) => loadScenario(`${dir}/${n}`));
+  return listJsonFiles(dir).map(loadScenario);
 }
