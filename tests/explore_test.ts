@@ -17,6 +17,14 @@ const pinned: Record<string, Record<string, { verdicts: Record<string, string>; 
     Deno.readTextFileSync(new URL("./expected_races.json", import.meta.url)),
   );
 
+/** Each race explored once with the default options (and its final digests), shared by the tests below. */
+const explored = new Map<string, ReturnType<typeof explore>>();
+function exploreOnce(s: (typeof races)[number], r: (typeof revisions)[number]) {
+  const key = `${s.id}\n${r.id}`;
+  if (!explored.has(key)) explored.set(key, explore(s, r, { finals: true }));
+  return explored.get(key)!;
+}
+
 Deno.test("expected_races.json pins every race scenario", () => {
   assert.deepEqual(Object.keys(pinned).sort(), races.map((s) => s.id).sort());
 });
@@ -25,7 +33,7 @@ for (const s of races) {
   for (const r of revisions.filter((r) => r.base === s.kernel)) {
     const e = pinned[s.id][r.id] ?? pinned[s.id].default;
     Deno.test(`explore() reaches the pinned verdicts for ${s.id} on ${r.id}`, () => {
-      const res = explore(s, r);
+      const res = exploreOnce(s, r);
       assert.equal(res.status, "complete");
       assert.deepEqual(res.verdicts, e.verdicts, `pinned from: ${e.cite}`);
     });
@@ -38,43 +46,35 @@ function lineageOf(s: (typeof races)[number]) {
   return revisions.filter((r) => r.base === s.kernel && (!hmm || r.lineage === "hmm"));
 }
 
-Deno.test("explore() reaches the same endings in both search orders", async (t) => {
+/**
+ * Whether the exploration without merging is part of the soundness check:
+ * for a mirror race on a revision outside the HMM lineage its tree is too
+ * large to walk whole in a test (race-hmm-snapshot-storm: over 200,000 runs).
+ */
+function unmergedToo(s: (typeof races)[number], r: (typeof revisions)[number]): boolean {
+  return lineageOf(s).includes(r);
+}
+
+Deno.test("explore() reaches the same endings with and without merging, in both search orders", async (t) => {
   for (const s of races) {
     for (const r of revisions.filter((r) => r.base === s.kernel)) {
       await t.step(`${s.id} on ${r.id}`, () => {
-        const on = explore(s, r, { finals: true });
-        const reversed = explore(s, r, { reverse: true, finals: true });
-        assert.equal(reversed.status, "complete");
-        assert.deepEqual(reversed.finals, on.finals);
-        assert.deepEqual(reversed.verdicts, on.verdicts);
-        for (const [kind, c] of Object.entries(on.counterexamples)) {
-          const other = reversed.counterexamples[kind as keyof typeof on.counterexamples]!;
-          assert.equal(c!.schedule.length, other.schedule.length);
+        const on = exploreOnce(s, r);
+        const others = [explore(s, r, { reverse: true, finals: true })];
+        if (unmergedToo(s, r)) {
+          const off = explore(s, r, { reduction: false, finals: true });
+          assert.ok(on.states <= off.states && on.schedules <= off.schedules);
+          others.push(off);
         }
-      });
-    }
-  }
-});
-
-Deno.test("explore() reaches the same endings with and without merging", async (t) => {
-  for (const s of races) {
-    for (const r of lineageOf(s)) {
-      await t.step(`${s.id} on ${r.id}`, () => {
-        const on = explore(s, r, { finals: true });
-        const off = explore(s, r, { reduction: false, finals: true });
-        const reversed = explore(s, r, { reduction: false, reverse: true, finals: true });
-        assert.equal(off.status, "complete");
-        // Each ending: its violation kinds and the digest of its final state.
-        assert.deepEqual(on.finals, off.finals);
-        assert.deepEqual(reversed.finals, off.finals);
-        assert.deepEqual(on.verdicts, off.verdicts);
-        assert.deepEqual(reversed.verdicts, off.verdicts);
-        assert.ok(on.states <= off.states && on.schedules <= off.schedules);
-        for (const [kind, c] of Object.entries(on.counterexamples)) {
-          assert.equal(
-            c!.schedule.length,
-            off.counterexamples[kind as keyof typeof off.counterexamples]!.schedule.length,
-          );
+        for (const other of others) {
+          assert.equal(other.status, "complete");
+          // Each ending: its violation kinds and the digest of its final state.
+          assert.deepEqual(other.finals, on.finals);
+          assert.deepEqual(other.verdicts, on.verdicts);
+          for (const [kind, c] of Object.entries(on.counterexamples)) {
+            const o = other.counterexamples[kind as keyof typeof on.counterexamples]!;
+            assert.equal(o.schedule.length, c!.schedule.length, `shortest ${kind}`);
+          }
         }
       });
     }
@@ -119,7 +119,7 @@ Deno.test("stateHash() tells apart dispatch's copy of the notifier list from the
 Deno.test("replaySchedule() reproduces every counterexample on a single schedule", async (t) => {
   for (const s of races) {
     for (const r of revisions.filter((r) => r.base === s.kernel)) {
-      const res = explore(s, r);
+      const res = exploreOnce(s, r);
       for (const [kind, c] of Object.entries(res.counterexamples)) {
         await t.step(`${kind} in ${s.id} on ${r.id}`, () => {
           const { outcome } = replaySchedule(s, r, c!.schedule);

@@ -267,7 +267,7 @@ export function explore(
       return leaf(run, finals);
     }
     // The encoding itself is the key: no collision can merge two states.
-    const hash = encodeGraph(run, shared);
+    const hash = reduction ? encodeGraph(run, shared) : "";
     if (reduction) {
       const seen = memo.get(hash);
       if (seen) return seen;
