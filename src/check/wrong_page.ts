@@ -12,7 +12,7 @@ import { PAGE_SIZE } from "../model/types.ts";
 import type { Checker } from "./checker.ts";
 import { dict } from "../model/_dict.ts";
 import { type Expected, expectedAt, isWrongPage, recordCall, type UserIntent } from "./intent.ts";
-import { addressResolver } from "../kernel/nonlinear.ts";
+import { addressResolver } from "../kernel/v2.5.42/nonlinear.ts";
 
 /** What the user expects, as the reports say it. */
 function describe(e: Expected): string {

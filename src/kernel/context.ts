@@ -8,12 +8,12 @@
  *
  * @module
  */
-import type { NonlinearConfig, ReadResult } from "./nonlinear.ts";
 import type { MmState } from "../model/types.ts";
 import { hexRange } from "../model/state.ts";
 import { dict } from "../model/_dict.ts";
 import { CALLOUT_KIND, type CalloutKind, type CalloutName } from "./hooks.ts";
 import { call, defPath, go, type Next, type PathRef, point, type PointInfo, ret } from "./steps.ts";
+import type { NonlinearConfig, ReadResult } from "./v2.5.42/types.ts";
 
 /** A scheduling point: where another thread may run, and which thread stopped there. */
 export interface SchedPoint extends PointInfo {
@@ -214,20 +214,46 @@ export class KernelBug extends Error {
   }
 }
 
+/** What a run's kernel context is made of; fixed for the run. */
+export interface KernelConfig {
+  /** The primary MMU state the paths work on. */
+  state: MmState;
+  /** The revision's callout placements, by kernel path. */
+  paths: Readonly<Record<string, PathConfig>>;
+  /** Where callouts go: the notifier chain. */
+  sink: CalloutSink;
+  /** Make every lock acquisition a scheduling point (exhaustive exploration). Default false. */
+  preemptive?: boolean;
+  /** Named variants of kernel paths the revision selects. Default: 2.6.24's (`mark-accessed`). */
+  variants?: KernelVariants;
+  /** The 2.5.42 nonlinear-mapping behaviour of the revision, for a 2.5.42 revision. */
+  nonlinear?: NonlinearConfig;
+  /** Called synchronously on every observation (the run: its trace and its checkers). */
+  observer?: { observe(o: Observation): void };
+}
+
 /** The context every kernel path runs in. */
 export class Kernel {
+  /** The primary MMU state the paths work on. */
+  readonly state: MmState;
+  /** The revision's callout placements, by kernel path. */
+  readonly paths: Readonly<Record<string, PathConfig>>;
+  /** Where callouts go: the notifier chain. */
+  readonly sink: CalloutSink;
+  /** When set, every lock acquisition is a scheduling point (exhaustive exploration). */
+  readonly preemptive: boolean;
+  /** Named variants of kernel paths the revision selects. */
+  readonly variants: KernelVariants;
+  /** The 2.5.42 nonlinear-mapping behaviour of the revision, for a 2.5.42 revision. */
+  readonly nonlinear?: NonlinearConfig;
+  /** The observer (the run: its trace and its checkers), called synchronously on every observation. */
+  readonly observer?: { observe(o: Observation): void };
   /** Locks by name: who holds each. */
   readonly owners: Record<string, { thread: string; kind: LockKind; count: number }> = dict();
   /** Locks per thread, in acquisition order (keyed by thread names, which a scenario chooses). */
   readonly held: Record<string, HeldLock[]> = dict();
   /** Current scenario step, for trace and violations. */
   step = 0;
-  /** When set, every lock acquisition is a scheduling point (exhaustive exploration). */
-  preemptive = false;
-  /** Named variants of kernel paths the revision selects. */
-  variants: KernelVariants = { follow_page: "mark-accessed" };
-  /** The 2.5.42 nonlinear-mapping behaviour of the revision, for a 2.5.42 revision. */
-  nonlinear?: NonlinearConfig;
   /** Kernel functions the 2.5.42 paths have run (see {@link Kernel.enter}). */
   readonly ran: Set<string> = new Set();
   /** Allocation ordinals (1-based, per kind, counted within a step) that fail. */
@@ -235,21 +261,21 @@ export class Kernel {
   private allocSeen: Partial<Record<AllocKind, number>> = {};
   /** Allocations made to fail so far, for the outcome. */
   readonly failedAllocs: { step: number; kind: AllocKind; path: string }[] = [];
-  /** The observer (the run: its trace and its checkers), called synchronously on every observation. */
-  observer?: { observe(o: Observation): void };
 
   /**
-   * Creates the context of one run, with no lock held and no observer.
+   * Creates the context of one run, with no lock held.
    *
-   * @param state The primary MMU state the paths work on.
-   * @param paths The revision's callout placements, by kernel path.
-   * @param sink Where callouts go: the notifier chain.
+   * @param config The state, the revision's paths and variants, the sink and the observer.
    */
-  constructor(
-    readonly state: MmState,
-    readonly paths: Readonly<Record<string, PathConfig>>,
-    readonly sink: CalloutSink,
-  ) {}
+  constructor(config: KernelConfig) {
+    this.state = config.state;
+    this.paths = config.paths;
+    this.sink = config.sink;
+    this.preemptive = config.preemptive ?? false;
+    this.variants = config.variants ?? { follow_page: "mark-accessed" };
+    this.nonlinear = config.nonlinear;
+    this.observer = config.observer;
+  }
 
   /** Starts a new scenario step with its allocation-failure plan. */
   beginStep(step: number, failPlan: Partial<Record<AllocKind, number[]>> = {}): void {
@@ -337,7 +363,7 @@ export class Kernel {
       (o.kind === kind && (kind === "rwsem-read" || kind === "spin-read"));
   }
 
-  /** Releases a lock taken with {@link Kernel.lock}. */
+  /** Releases a lock taken with {@link lock}. */
   unlock(thread: string, name: string): void {
     const list = this.locksOf(thread);
     const i = list.findLastIndex((l) => l.name === name);

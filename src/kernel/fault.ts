@@ -7,7 +7,7 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, getPage, hex, putPage, vpn } from "../model/state.ts";
+import { findVma, getPage, hex, pteHolder, putPage, vpn } from "../model/state.ts";
 import { hook, type Kernel, KernelBug, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
@@ -16,6 +16,7 @@ import {
   findOrReadPage,
   mapPage,
   newAnonPage,
+  pageRemoveRmap,
   protWritableOnRead,
   pteAddr,
   ptlName,
@@ -415,13 +416,11 @@ export const doWpPage = defPath<
     const vma = vmaAt(mm, f.v.vma);
     if (old !== null) {
       const op = k.state.pages[old];
-      if (op.owner.kind !== "zero") {
-        op.mapcount--;
-        if (op.owner.kind === "anon") mm.rss.anon--;
-        else mm.rss.file--;
-      }
+      if (op.owner.kind !== "zero") pageRemoveRmap(mm, op);
+      // Outside the ZERO_PAGE test, as before: the dirty bit of the pte as it was cleared (not
+      // as the fault read it) goes to whatever page it mapped.
       if (f.v.curDirty) op.dirty = true;
-      putPage(k.state, old, `pte:${mm.id}:${hex(addr)}`);
+      putPage(k.state, old, pteHolder(mm.id, addr));
     }
     mapPage(k.state, mm, addr, f.v.newPfn!, { write: vma.write, dirty: true });
     return hook(

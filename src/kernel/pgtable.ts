@@ -1,11 +1,12 @@
 /**
  * Page-table primitives shared by the kernel paths: table allocation,
- * mapping and zapping one PTE with its rmap and reference bookkeeping, and
+ * mapping and zapping one PTE with its rmap and reference bookkeeping
+ * ({@link pageRemoveRmap} for every path that clears a present pte), and
  * TLB flush accounting.
  *
  * @module
  */
-import type { Mm, MmState, Pte, Vma } from "../model/types.ts";
+import type { Mm, MmState, Page, Pte, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
 import { allocPage, getPage, pteHolder, putPage, tableIndex, vpn } from "../model/state.ts";
 import type { Kernel } from "./context.ts";
@@ -97,6 +98,35 @@ export function mapPage(
   }
 }
 
+/**
+ * `page_remove_rmap()` for a present pte its caller has just cleared, with
+ * the bookkeeping every such caller does beside it: the pte's dirty bit
+ * moves to the page (`set_page_dirty()`), and its young bit too when the
+ * caller passes it (`zap_pte_range()` marks the page accessed); the
+ * mapcount drops, and so does the mm's rss counter of the page's kind
+ * (`dec_mm_counter()`), or the counter the caller names. What differs
+ * between the callers stays with them: whether the page may be the
+ * ZERO_PAGE (it is in no rmap: a caller that can meet it skips it), what
+ * the pte becomes, and when and for which holder the pte's page reference
+ * is dropped.
+ *
+ * @param mm The mm whose pte mapped the page.
+ * @param page The page.
+ * @param opts `dirty` and `young`: the cleared pte's bits to move to the
+ *   page; `rss`: the counter to drop when the caller counts every page it
+ *   unmaps as a file page.
+ */
+export function pageRemoveRmap(
+  mm: Mm,
+  page: Page,
+  opts: { dirty?: boolean; young?: boolean; rss?: "file" } = {},
+): void {
+  if (opts.dirty) page.dirty = true;
+  if (opts.young) page.referenced = true;
+  page.mapcount--;
+  mm.rss[opts.rss ?? (page.owner.kind === "anon" ? "anon" : "file")]--;
+}
+
 /** Installs a PFN-map PTE (no struct page). */
 export function mapPfn(mm: Mm, addr: number, pfn: number, write: boolean): void {
   mm.ptes[vpn(addr)] = { t: "present", pfn, write, young: true, dirty: false, special: true };
@@ -115,11 +145,7 @@ export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
   if (pte.t === "present" && !pte.special) {
     const page = state.pages[pte.pfn];
     if (page.owner.kind !== "zero") {
-      if (pte.dirty) page.dirty = true;
-      if (pte.young) page.referenced = true;
-      page.mapcount--;
-      if (page.owner.kind === "anon") mm.rss.anon--;
-      else mm.rss.file--;
+      pageRemoveRmap(mm, page, { dirty: pte.dirty, young: pte.young });
     }
     putPage(state, pte.pfn, pteHolder(mm.id, addr));
   } else if (pte.t === "swap") {

@@ -11,7 +11,7 @@ import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, getPage, pageCount, pteHolder, putPage, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { immapName, ptlName } from "./pgtable.ts";
+import { immapName, pageRemoveRmap, ptlName } from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
 
 /** Pages a nonlinear vma is unmapped by at a time (`CLUSTER_SIZE`). */
@@ -231,16 +231,14 @@ const tryToUnmapOne = defPath<
     const { hit, pfn, pte } = f.v;
     const mm = k.state.mms[hit.mm];
     const page = k.state.pages[pfn];
-    if (pte.dirty) page.dirty = true;
     if (page.owner.kind === "anon") {
       const slot = swapSlot(k, pfn);
       mm.ptes[vpn(hit.addr)] = { t: "swap", slot };
       k.state.swap[slot].from++;
-      mm.rss.anon--;
-    } else {
-      mm.rss.file--;
     }
-    page.mapcount--;
+    // No ZERO_PAGE test, as before (reclaim unmaps a page only while it has a mapcount, which
+    // the ZERO_PAGE never gets). No young bit to move: a young pte failed the unmap above.
+    pageRemoveRmap(mm, page, { dirty: pte.dirty });
     putPage(k.state, pfn, pteHolder(mm.id, hit.addr));
     k.unlock(f.th, ptlName(hit.mm, hit.addr));
     return ret("SWAP_AGAIN");
@@ -339,9 +337,10 @@ const tryToUnmapCluster = defPath<
     if (page.owner.kind === "file" && page.owner.index !== linearIndex(f.v.hit.vma, addr)) {
       mm.ptes[vpn(addr)] = { t: "file", pgoff: page.owner.index };
     }
-    if (pte.dirty) page.dirty = true;
-    page.mapcount--;
-    mm.rss.file--;
+    // `try_to_unmap_cluster()` counts every page it unmaps as file rss (`dec_mm_counter(mm,
+    // file_rss)`), whatever its kind. No ZERO_PAGE test, as before. No young bit to move: a
+    // young pte was skipped above.
+    pageRemoveRmap(mm, page, { dirty: pte.dirty, rss: "file" });
     putPage(k.state, pte.pfn, pteHolder(mm.id, addr));
     k.unlock(f.th, ptlName(mm.id, addr));
     return go("next");

@@ -11,7 +11,7 @@ import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
 import { getPage, pteHolder, putPage, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
+import { immapName, pageRemoveRmap, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
 
 /** The mmu_gather: pages whose last pte reference is dropped at `tlb_finish_mmu`. */
 export interface Gather {
@@ -50,13 +50,7 @@ export function zapOne(k: Kernel, mm: Mm, addr: number, tlb: Gather): boolean {
   }
   if (pte.t !== "present" || pte.special) return pte.t === "present";
   const page = k.state.pages[pte.pfn];
-  if (page.owner.kind !== "zero") {
-    if (pte.dirty) page.dirty = true;
-    if (pte.young) page.referenced = true;
-    page.mapcount--;
-    if (page.owner.kind === "anon") mm.rss.anon--;
-    else mm.rss.file--;
-  }
+  if (page.owner.kind !== "zero") pageRemoveRmap(mm, page, { dirty: pte.dirty, young: pte.young });
   // tlb_remove_page(): the reference moves to the gather until the TLB is flushed.
   getPage(k.state, pte.pfn, `mmu_gather:${mm.id}`);
   putPage(k.state, pte.pfn, pteHolder(mm.id, addr));
@@ -388,10 +382,9 @@ export const unmapHugepageRange = defPath<
       const pte = mm.ptes[vpn(a)];
       if (!pte || pte.t !== "present") continue;
       delete mm.ptes[vpn(a)];
-      const page = k.state.pages[pte.pfn];
-      if (pte.dirty) page.dirty = true;
-      page.mapcount--;
-      mm.rss.file--;
+      // `__unmap_hugepage_range()` moves only the dirty bit and counts every page it unmaps
+      // as file rss, whatever its kind. No ZERO_PAGE test, as before.
+      pageRemoveRmap(mm, k.state.pages[pte.pfn], { dirty: pte.dirty, rss: "file" });
       pages.push({ pfn: pte.pfn, addr: a });
     }
     f.v.pages = pages;

@@ -1,7 +1,8 @@
 /**
- * Scenario operations mapped onto kernel paths and drivers: `runOp` is the
- * path a thread runs for one operation; its return value is the operation's
- * result.
+ * Scenario operations of the 2.6.24 tree mapped onto kernel paths and
+ * drivers: `runOp` is the path a thread runs for one operation; its return
+ * value is the operation's result. (The 2.5.42 tree's are in
+ * `v2.5.42/ops.ts`; `kernel_tree.ts` says which a run uses.)
  *
  * @module
  */
@@ -33,7 +34,6 @@ import { HmmMirror, hmmSnapshot } from "../secondary/hmm.ts";
 import { Gru, gruAccess } from "../secondary/gru.ts";
 import { Xpmem } from "../secondary/xpmem.ts";
 import type { Step } from "./scenario.ts";
-import { runOp2542 } from "./ops_2542.ts";
 
 /** What an operation returned, as the outcome records it. */
 export type OpResult = string | number;
@@ -140,14 +140,16 @@ function result(op: Step["op"], r: unknown): OpResult {
   }
 }
 
-/** The path of one operation: `{ op }` is the scenario step; returns the operation's result. */
-export const runOp = defPath<
+/**
+ * The path of one operation of the 2.6.24 tree: `{ op }` is the scenario
+ * step; returns the operation's result.
+ */
+export const runOp: PathRef<{ op: Step }> = defPath<
   { op: Step },
   { r?: unknown; page?: number },
   Kernel
 >("op", {
   entry(k, f) {
-    if (k.nonlinear) return call(runOp2542, { op: f.v.op }, "raw", "r");
     const w = worldOf(k);
     const step = f.v.op;
     const a = step.args;
@@ -322,7 +324,6 @@ export const runOp = defPath<
     return ret(0);
   },
   done: (_k, f) => ret(result(f.v.op.op, f.v.r)),
-  raw: (_k, f) => ret(f.v.r),
 });
 
 /** The kernel and its chain, as operations see them. */
@@ -361,9 +362,12 @@ const touch = defPath<
   },
 });
 
-/** The path of a `race` thread: its operations one after another; returns their results joined. */
-export const sequence = defPath<
-  { ops: Step[] },
+/**
+ * The path of a `race` thread: its operations one after another, each run by
+ * `runOp` (the tree's operation path); returns their results joined.
+ */
+export const sequence: PathRef<{ ops: Step[]; runOp: PathRef<{ op: Step }> }> = defPath<
+  { ops: Step[]; runOp: PathRef<{ op: Step }> },
   { i?: number; out?: string[]; r?: unknown },
   Kernel
 >("ops", {
@@ -374,7 +378,7 @@ export const sequence = defPath<
   },
   next(_k, f) {
     if (f.v.i! >= f.v.ops.length) return ret(f.v.out!.join(","));
-    return call(runOp, { op: f.v.ops[f.v.i!] }, "ran", "r");
+    return call(f.v.runOp, { op: f.v.ops[f.v.i!] }, "ran", "r");
   },
   ran(_k, f) {
     f.v.out!.push(String(f.v.r));

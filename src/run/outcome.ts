@@ -10,7 +10,8 @@ import type { Violation, ViolationKind } from "../check/checker.ts";
 import type { OpResult, World } from "./ops.ts";
 import type { Scenario } from "./scenario.ts";
 import type { Revision } from "./revision.ts";
-import { finalViews, type View } from "./views.ts";
+import type { View } from "./v2.5.42/views.ts";
+import { kernelTree } from "./kernel_tree.ts";
 
 /** Version of the outcome JSON schema. */
 export const OUTCOME_SCHEMA = "mmbisect/outcome@1";
@@ -173,9 +174,10 @@ export function buildOutcome(p: OutcomeParts): Outcome {
     stateDigest: digest(state),
     reproduce: `deno task run ${p.scenario.id} ${p.revision.id}`,
   };
-  if (p.revision.base === "2.5.42") {
-    out.paths = [...p.world.kernel.ran].sort();
-    out.views = finalViews(p.world.kernel);
+  const record = kernelTree(p.revision.base).record?.(p.world.kernel);
+  if (record) {
+    out.paths = record.paths;
+    out.views = record.views;
   }
   if (p.aborted) out.aborted = p.aborted;
   return out;

@@ -24,7 +24,8 @@ import {
   readJsonFile,
 } from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
-import { type NonlinearConfig, OFFSET_EXPRS } from "../kernel/nonlinear.ts";
+import { OFFSET_EXPRS } from "../kernel/v2.5.42/nonlinear.ts";
+import type { NonlinearConfig } from "../kernel/v2.5.42/types.ts";
 
 /** The kernel trees a revision can apply to; a scenario runs on the revisions of its tree. */
 export const KERNEL_BASES = ["2.6.24", "2.5.42"] as const;

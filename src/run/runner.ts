@@ -19,8 +19,7 @@ import {
   type SchedPoint,
 } from "../kernel/context.ts";
 import { advance, type PointInfo, startThread, type ThreadState } from "../kernel/steps.ts";
-import { allocPage, newFile, newState } from "../model/state.ts";
-import type { FileObj, MmState } from "../model/types.ts";
+import { newFile, newState } from "../model/state.ts";
 import { type ChainConfig, NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
@@ -28,9 +27,10 @@ import { Gru } from "../secondary/gru.ts";
 import { Xpmem } from "../secondary/xpmem.ts";
 import type { CheckContext, Checker, Violation } from "../check/checker.ts";
 import { createCheckers } from "../check/registry.ts";
-import { type OpResult, runOp, sequence, type World } from "./ops.ts";
+import { type OpResult, sequence, type World } from "./ops.ts";
 import type { Scenario } from "./scenario.ts";
 import type { Revision } from "./revision.ts";
+import { type KernelTree, kernelTree } from "./kernel_tree.ts";
 import { buildOutcome, type Outcome } from "./outcome.ts";
 import type { Deadline } from "./deadline.ts";
 import { checkDuringReached, checkFailsReached } from "./step_checks.ts";
@@ -86,26 +86,6 @@ interface Current {
   points: number;
   /** Labels passed while a `during` waits for its point (for the error when it is never reached). */
   reached?: string[];
-}
-
-/**
- * A 2.5.42 file's page cache when the scenario starts: the `cached` pages
- * are in it; a shmem file's other pages are in swap (a regular file's are
- * on disk, which needs no record).
- */
-function setUpCache(state: MmState, file: FileObj, cached: number[]): void {
-  const inCache = new Set(cached);
-  for (const i of [...inCache].sort((a, b) => a - b)) {
-    const page = allocPage(
-      state,
-      { kind: "file", file: file.name, index: i },
-      `cache:${file.name}`,
-    );
-    file.cache[i] = page.pfn;
-  }
-  if (file.kind !== "shmem") return;
-  file.backed = {};
-  for (let i = 0; i < file.size; i++) if (!inCache.has(i)) file.backed[i] = true;
 }
 
 /** Raised by a run that a decider stopped. */
@@ -171,13 +151,18 @@ export class Run implements CheckContext {
       const file = newFile(f.name, f.pages, f.kind);
       file.pageMkwrite = f.pageMkwrite;
       state.files[f.name] = file;
-      if (scenario.kernel === "2.5.42") setUpCache(state, file, f.cached ?? []);
+      this.tree.setUpFile(state, file, f.cached ?? []);
     }
     this.chain = new NotifierChain(revision.chain);
-    this.kernel = new Kernel(state, revision.paths, this.chain);
-    this.kernel.preemptive = opts.preemptive ?? false;
-    this.kernel.variants = revision.kernel;
-    if (revision.nonlinear) this.kernel.nonlinear = revision.nonlinear;
+    this.kernel = new Kernel({
+      state,
+      paths: revision.paths,
+      sink: this.chain,
+      preemptive: opts.preemptive ?? false,
+      variants: revision.kernel,
+      nonlinear: revision.nonlinear,
+      observer: this,
+    });
     for (const s of scenario.secondaries) {
       this.chain.add(
         s.driver === "hmm"
@@ -189,7 +174,15 @@ export class Run implements CheckContext {
           : new Kvm(s.id, s.mm),
       );
     }
-    this.kernel.observer = this;
+  }
+
+  /**
+   * The kernel tree the revision applies to. Looked up, not kept in a field:
+   * the run's fields are its state, which the explorer copies and hashes,
+   * and the tree is the same in every state.
+   */
+  get tree(): KernelTree {
+    return kernelTree(this.revision.base);
   }
 
   /** The kernel and chain together, as operations see them. */
@@ -289,10 +282,10 @@ export class Run implements CheckContext {
     this.kernel.beginStep(i, step.fail);
     const threads: Thread[] = step.threads
       ? Object.entries(step.threads).map(([name, ops]) => ({
-        ...startThread(name, sequence, { ops }),
+        ...startThread(name, sequence, { ops, runOp: this.tree.runOp }),
         waiting: false,
       }))
-      : [{ ...startThread(step.thread, runOp, { op: step }), waiting: false }];
+      : [{ ...startThread(step.thread, this.tree.runOp, { op: step }), waiting: false }];
     this.cur = { index: i, threads, started: false, points: 0 };
   }
 
@@ -375,7 +368,7 @@ export class Run implements CheckContext {
     if (!cur.started && step.during && p.label === step.during.at) {
       cur.started = true;
       const d = step.during.step;
-      cur.threads.unshift({ ...startThread(d.thread, runOp, { op: d }), waiting: false });
+      cur.threads.unshift({ ...startThread(d.thread, this.tree.runOp, { op: d }), waiting: false });
     }
   }
 

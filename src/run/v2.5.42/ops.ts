@@ -8,10 +8,10 @@
  *
  * @module
  */
-import type { Kernel, Observation } from "../kernel/context.ts";
-import { call, defPath, type Next, ret } from "../kernel/steps.ts";
-import { errnoName, newMm } from "../model/state.ts";
-import { exitMmap } from "../kernel/unmap.ts";
+import type { Kernel, Observation } from "../../kernel/context.ts";
+import { call, defPath, type Next, type PathRef, ret } from "../../kernel/steps.ts";
+import { errnoName, newMm } from "../../model/state.ts";
+import { exitMmap } from "../../kernel/unmap.ts";
 import {
   describeRead,
   doMmap25,
@@ -20,12 +20,12 @@ import {
   MAP_LOCKED,
   MAP_NONBLOCK,
   MAP_POPULATE,
-  type ReadResult,
   sysRemapFilePages25,
   userRead25,
-} from "../kernel/nonlinear.ts";
-import type { OpResult } from "./ops.ts";
-import type { Step } from "./scenario.ts";
+} from "../../kernel/v2.5.42/nonlinear.ts";
+import type { ReadResult } from "../../kernel/v2.5.42/types.ts";
+import type { OpResult } from "../ops.ts";
+import type { Step } from "../scenario.ts";
 
 /** PROT_* bits of an `mmap` step's `prot`. */
 export function protBits(prot: string | number | boolean | undefined): number {
@@ -39,7 +39,7 @@ type SyscallNote = Omit<Extract<Observation, { type: "syscall" }>, "phase" | "re
  * One 2.5.42 operation (the scenario step `op`, immutable scenario data) on
  * the frame's thread. Returns the operation's result.
  */
-export const runOp2542 = defPath<
+export const runOp2542: PathRef<{ op: Step }> = defPath<
   { op: Step },
   // sys: the system call announced at its entry; r: what its kernel path returned
   { sys?: SyscallNote; r?: number; result?: ReadResult },

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import type { Kernel } from "../kernel/context.ts";
-import { addressResolver } from "../kernel/nonlinear.ts";
-import type { Mm } from "../model/types.ts";
-import { PAGE_SIZE } from "../model/types.ts";
-import { hex } from "../model/state.ts";
+import type { Kernel } from "../../kernel/context.ts";
+import { addressResolver } from "../../kernel/v2.5.42/nonlinear.ts";
+import type { Mm } from "../../model/types.ts";
+import { PAGE_SIZE } from "../../model/types.ts";
+import { hex } from "../../model/state.ts";
 
 /** A run of addresses that resolve alike. */
 export interface View {

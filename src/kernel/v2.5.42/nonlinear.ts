@@ -16,13 +16,14 @@
  *
  * @module
  */
-import type { FileObj, Mm, MmState, Vma } from "../model/types.ts";
-import { PAGE_SIZE } from "../model/types.ts";
-import { allocPage, getPage, putPage, sortVmas, vpn } from "../model/state.ts";
-import { Kernel, KernelBug, lock } from "./context.ts";
-import { call, defPath, go, type PathRef, ret, runToEnd } from "./steps.ts";
-import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "./pgtable.ts";
-import { doMunmap } from "./mmap.ts";
+import type { FileObj, Mm, MmState, Vma } from "../../model/types.ts";
+import { PAGE_SIZE } from "../../model/types.ts";
+import { allocPage, getPage, putPage, sortVmas, vpn } from "../../model/state.ts";
+import { Kernel, KernelBug, lock } from "../context.ts";
+import { call, defPath, go, type PathRef, ret, runToEnd } from "../steps.ts";
+import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "../pgtable.ts";
+import { doMunmap } from "../mmap.ts";
+import type { NonlinearConfig, ReadResult } from "./types.ts";
 
 /** i386 `MAP_LOCKED` (include/asm-i386/mman.h). */
 export const MAP_LOCKED = 0x2000;
@@ -82,47 +83,6 @@ export const OFFSET_EXPRS: Record<string, (start: number, vma: Vma) => number> =
   "((start - vma->vm_start) >> PAGE_CACHE_SHIFT) + vma->vm_pgoff": (start, vma) =>
     u32((u32(start - vma.start) >>> 12) + vma.pgoff),
 };
-
-/** What a revision's nonlinear-mapping code does, key by key (revision config `nonlinear`). */
-export interface NonlinearConfig {
-  /** `sys_remap_file_pages()` argument sanitizing. */
-  remapArgs: {
-    /**
-     * `PAGE_ALIGN()` start and size (F8), or mask them down (`& PAGE_MASK`)
-     * and refuse a wrapping or empty span (2.6.24).
-     */
-    align: "page-align-up" | "page-mask-down";
-    /** `end = start + size` computed from the raw arguments before aligning (F8), or after. */
-    end: "before-align" | "after-align";
-  };
-  /** What `sys_remap_file_pages()` does to `vma->vm_page_prot` before populating. */
-  defaultProt: {
-    /** Leave it (F8, F9), force `__S000` (G1), or force it unless the offset matches. */
-    set: "keep" | "force-none" | "force-none-unless-offset-matches";
-    /** The offset expression compared with `pgoff`, a key of {@link OFFSET_EXPRS}. */
-    offset?: string;
-  };
-  /** `filemap_populate()`. */
-  filemapPopulate: {
-    /** When `filemap_getpage()` returns NULL. */
-    noPage: "return-enomem" | "skip-if-nonblock" | "zap-pte-if-nonblock";
-    /** When `install_page()` fails: return, or drop the page reference first. */
-    installError: "return" | "release-page";
-  };
-  /** `shmem_populate()`. */
-  shmemPopulate: {
-    /** When `shmem_getpage()` returns no page (nonblock and not in memory). */
-    noPage: "skip";
-    /** When `install_page()` fails. */
-    installError: "return" | "release-page";
-  };
-}
-
-/** What a user access through an address ended in. */
-export type ReadResult =
-  | { page: number }
-  | { signal: "SIGSEGV" | "SIGBUS" | "SIGKILL" }
-  | { hang: string };
 
 function cfg(k: Kernel): NonlinearConfig {
   if (!k.nonlinear) throw new Error("the 2.5.42 paths need a revision with a nonlinear config");
@@ -403,26 +363,28 @@ function populateOps(k: Kernel, vma: Vma, nonblock: boolean): PopulateOps {
   };
 }
 
+/** The arguments of {@link sysRemapFilePages25}: the mm, and the syscall's as the user passed them. */
+export type RemapFilePages25 = {
+  /** The calling process's mm. */
+  mm: string;
+  /** `start`. */
+  startIn: number;
+  /** `size`. */
+  sizeIn: number;
+  /** `prot`. */
+  protIn: number;
+  /** `pgoff`. */
+  pgoffIn: number;
+  /** `flags`. */
+  flags: number;
+};
+
 /**
  * `sys_remap_file_pages(start, size, prot, pgoff, flags)` as the revision
  * computes it. Returns 0 or a negative errno.
  */
-export const sysRemapFilePages25: PathRef<{
-  mm: string;
-  startIn: number;
-  sizeIn: number;
-  protIn: number;
-  pgoffIn: number;
-  flags: number;
-}> = defPath<
-  {
-    mm: string;
-    startIn: number;
-    sizeIn: number;
-    protIn: number;
-    pgoffIn: number;
-    flags: number;
-  },
+export const sysRemapFilePages25: PathRef<RemapFilePages25> = defPath<
+  RemapFilePages25,
   { start: number; size: number; end: number; prot: number; pgoff: number; err: number },
   Kernel
 >("sys_remap_file_pages@2.5.42", {
@@ -822,11 +784,15 @@ export function addressResolver(k: Kernel): (mm: Mm, addr: number) => string {
     if (pte?.t === "present" && !pte.protNone) {
       return describeRead(k.state, { page: pte.pfn });
     }
-    if (!copy) {
-      copy = new Kernel(structuredClone(k.state), k.paths, k.sink);
-      copy.nonlinear = k.nonlinear;
-    }
-    // A fresh Kernel holds no lock and is not preemptive: the read never stops.
+    // A fresh Kernel holds no lock, is not preemptive and has no observer: the read never
+    // stops, and nobody sees it.
+    copy ??= new Kernel({
+      state: structuredClone(k.state),
+      paths: k.paths,
+      sink: k.sink,
+      variants: k.variants,
+      nonlinear: k.nonlinear,
+    });
     const r = runToEnd(copy, "view", userRead25, { mm: mm.id, addrIn: addr }) as ReadResult;
     return describeRead(copy.state, r);
   };
