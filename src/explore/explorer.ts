@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { ViolationKind } from "../check/checker.ts";
 import { digest, fnv1a } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
@@ -106,7 +107,7 @@ export interface ExploreResult {
 interface Summary {
   sigs: Set<string>;
   finals: Set<string>;
-  shortest: Map<string, string[]>;
+  shortest: Map<string, Suffix>;
   maxima: Map<string, number>;
 }
 
@@ -120,6 +121,26 @@ interface Node {
   merged: Summary;
 }
 
+/**
+ * A schedule suffix as a list that shares its tail with the suffixes it was
+ * built from, so that a summary costs the same whatever the depth.
+ */
+interface Suffix {
+  /** Choices in the suffix. */
+  length: number;
+  /** The first choice, and the rest (absent for the empty suffix). */
+  head?: { name: string; rest: Suffix };
+}
+
+const EMPTY: Suffix = { length: 0 };
+
+/** The choices of a suffix, in order. */
+function choices(s: Suffix): string[] {
+  const out: string[] = [];
+  for (let c = s.head; c; c = c.rest.head) out.push(c.name);
+  return out;
+}
+
 function emptySummary(): Summary {
   return { sigs: new Set(), finals: new Set(), shortest: new Map(), maxima: new Map() };
 }
@@ -128,8 +149,8 @@ function emptySummary(): Summary {
 function leaf(run: Run, finals: boolean): Summary {
   const kinds = [...new Set(run.violations.map((v) => v.kind))].sort();
   const sig = kinds.join(",");
-  const shortest = new Map<string, string[]>();
-  for (const k of kinds) shortest.set(k, []);
+  const shortest = new Map<string, Suffix>();
+  for (const k of kinds) shortest.set(k, EMPTY);
   const maxima = new Map<string, number>();
   for (const id of Object.keys(run.chain.secondaries).sort()) {
     for (const [key, v] of Object.entries(run.chain.secondaries[id].summary())) {
@@ -149,7 +170,9 @@ function combine(into: Summary, name: string, sub: Summary): void {
   }
   for (const [k, suffix] of sub.shortest) {
     const cur = into.shortest.get(k);
-    if (!cur || suffix.length + 1 < cur.length) into.shortest.set(k, [name, ...suffix]);
+    if (!cur || suffix.length + 1 < cur.length) {
+      into.shortest.set(k, { length: suffix.length + 1, head: { name, rest: suffix } });
+    }
   }
 }
 
@@ -266,8 +289,11 @@ export function explore(
       schedules++;
       return leaf(run, finals);
     }
-    // The encoding itself is the key: no collision can merge two states.
-    const hash = reduction ? encodeGraph(run, shared) : "";
+    // The key is the SHA-1 of the encoding: 20 bytes a state however large the run, and two
+    // states merge by accident only with probability about n^2 / 2^161 for n states.
+    const hash = reduction
+      ? createHash("sha1").update(encodeGraph(run, shared)).digest("base64")
+      : "";
     if (reduction) {
       const seen = memo.get(hash);
       if (seen) return seen;
@@ -320,7 +346,7 @@ export function explore(
   for (const kind of kinds) {
     const n = endings.filter((e) => e.includes(kind)).length;
     verdicts[kind] = n === endings.length ? "always" : "sometimes";
-    const schedule = root.shortest.get(kind)!;
+    const schedule = choices(root.shortest.get(kind)!);
     counterexamples[kind] = {
       schedule,
       steps: replaySchedule(scenario, revision, schedule).steps,
