@@ -147,11 +147,11 @@ export function causeLines(c: CausedChange, keyCount: number, layout: CauseLayou
   }
   const relevant = new Set(c.relevant.map((k) => k.key));
   const also = c.alsoDiffer ?? [];
-  const out = c.causes.length ? list("caused by", c.causes, ` of ${keyCount} keys that differ`) : [
-    head(
-      `caused by: no set of the ${keyCount} keys that differ gives ${c.to}'s verdict ` +
-        `when taken into ${c.from}`,
-    ),
+  const differing = `${keyCount} differing key${keyCount === 1 ? "" : "s"}`;
+  // With none: what differs lies outside the flattened config (such as the order of two
+  // callouts at one hook point), or a hybrid run was stopped by the time bound.
+  const out = c.causes.length ? list("caused by", c.causes, ` of ${differing}`) : [
+    head(`caused by: no set of the ${differing} gives ${c.to}'s verdict when taken into ${c.from}`),
   ];
   out.push(...list("or alone as well", c.alternatives ?? []));
   out.push(

@@ -129,8 +129,7 @@ export function bisect(
   scenario: string,
   opts: CompareOptions = {},
 ): BisectResult {
-  const sc = matrix.scenarios.find((s) => s.id === scenario);
-  if (!sc) {
+  if (!matrix.scenarios.some((s) => s.id === scenario)) {
     throw new RangeError(
       `Unknown scenario "${scenario}" (known: ${matrix.scenarios.map((s) => s.id).join(", ")})`,
     );
@@ -155,8 +154,7 @@ export function bisect(
     if (same(a.kinds, b.kinds)) continue;
     const added = b.kinds.filter((k) => !a.kinds.includes(k));
     const removed = a.kinds.filter((k) => !b.kinds.includes(k));
-    const [ra, rb] = [revisionOf(matrix, a.revision), revisionOf(matrix, b.revision)];
-    const keys = diffConfig(ra, rb);
+    const keys = diffConfig(revisionOf(matrix, a.revision), revisionOf(matrix, b.revision));
     transitions.push({
       from: a.revision,
       to: b.revision,
@@ -168,7 +166,7 @@ export function bisect(
       removed,
       keyCount: keys.length,
       relevant: relevantKeys(keys, tracedPaths(a, b)),
-      ...verdictCauses(sc, ra, rb, [a, b], opts),
+      ...verdictCauses(matrix, { scenario, from: a.revision, to: b.revision }, opts),
       reproduce: b.reproduce,
     });
   }

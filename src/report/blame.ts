@@ -73,7 +73,10 @@ export interface Blame {
   alternatives: KeyChange[];
   /** The other keys that differ, which the verdict does not need. */
   alsoDiffer: KeyChange[];
-  /** How many hybrids were run (or explored), besides A and B themselves. */
+  /**
+   * How many hybrids were run (or explored), besides A and B themselves; a
+   * set that cannot be taken alone, or that the loader refuses, is not run.
+   */
   runs: number;
 }
 
@@ -129,6 +132,7 @@ export function blame(
   const toVerdict = verdictOf(to);
   // Subsets tried, by their keys joined: whether the hybrid has B's verdict.
   const tried = new Map<string, boolean>();
+  let runs = 0;
   const result = (method: BlameMethod, causes: string[], alternatives: string[] = []): Blame => ({
     scenario: scenario.id,
     from: from.id,
@@ -140,7 +144,7 @@ export function blame(
     causes: keys.filter((k) => causes.includes(k.key)),
     alternatives: keys.filter((k) => alternatives.includes(k.key)),
     alsoDiffer: keys.filter((k) => !causes.includes(k.key) && !alternatives.includes(k.key)),
-    runs: tried.size,
+    runs,
   });
   if (fromVerdict === undefined || toVerdict === undefined) return result("none", []);
   if (fromVerdict === toVerdict) return result("same", []);
@@ -149,6 +153,7 @@ export function blame(
     let ok = tried.get(id);
     if (ok === undefined) {
       const hybrid = applicable(from, to, subset) ? loadable(from, to, subset) : undefined;
+      if (hybrid) runs++;
       ok = hybrid !== undefined && verdictOf(hybrid) === toVerdict;
       tried.set(id, ok);
     }

@@ -8,7 +8,6 @@
  */
 import type { ViolationKind } from "../check/checker.ts";
 import { type Matrix, scenariosFor } from "../run/matrix.ts";
-import type { Scenario } from "../run/scenario.ts";
 import { behaviourDigest, type Outcome } from "../run/outcome.ts";
 import {
   diffConfig,
@@ -417,10 +416,10 @@ export function compareRevisions(
       `Revisions "${a}" (${ra.base}) and "${b}" (${rb.base}) apply to different kernel trees: no scenario runs on both`,
     );
   }
-  const scenarios = scenariosFor(matrix, a, b).map((s) => {
-    const pair: [Outcome, Outcome] = [outcomeOf(matrix, s.id, a), outcomeOf(matrix, s.id, b)];
-    return { ...scenarioChange(...pair, keys), ...verdictCauses(s, ra, rb, pair, opts) };
-  });
+  const scenarios = scenariosFor(matrix, a, b).map((s) => ({
+    ...scenarioChange(outcomeOf(matrix, s.id, a), outcomeOf(matrix, s.id, b), keys),
+    ...verdictCauses(matrix, { scenario: s.id, from: a, to: b }, opts),
+  }));
   return { from: a, to: b, keys, scenarios };
 }
 
@@ -435,28 +434,30 @@ export interface VerdictCauses {
 }
 
 /**
- * The keys that cause a scenario's verdict to change from one revision to
- * another, searched with `blame` on the verdict of one run. Undefined when
- * there is nothing to search: the violation kinds are the same, a run was
- * stopped by the time bound (its verdict is partial), or `opts.blame` is false.
+ * The keys that cause a scenario's verdict to change from one revision of a
+ * matrix to another, searched with `blame` on the verdict of one run.
+ * Undefined when there is nothing to search: the violation kinds are the
+ * same, a run was stopped by the time bound (its verdict is partial), or
+ * `opts.blame` is false.
  *
- * @param scenario The scenario.
- * @param from The earlier revision.
- * @param to The later revision.
- * @param outcomes The scenario's outcomes on `from` and on `to`.
+ * @param matrix A matrix holding the scenario and both revisions.
+ * @param change The scenario id and the two revision ids.
  * @param opts Whether to search, and the time bound of each run.
  * @returns The causes, or undefined.
+ * @throws {RangeError} When the matrix lacks the scenario, a revision or an outcome.
  */
 export function verdictCauses(
-  scenario: Scenario,
-  from: Revision,
-  to: Revision,
-  outcomes: [Outcome, Outcome],
+  matrix: Matrix,
+  change: { scenario: string; from: string; to: string },
   opts: CompareOptions = {},
 ): VerdictCauses | undefined {
-  const [a, b] = outcomes;
+  const a = outcomeOf(matrix, change.scenario, change.from);
+  const b = outcomeOf(matrix, change.scenario, change.to);
   if (opts.blame === false || !isVerdictChange({ classes: classifyChange(a, b) })) return undefined;
   if (cellStatus(a) === "timeout" || cellStatus(b) === "timeout") return undefined;
+  const scenario = matrix.scenarios.find((s) => s.id === change.scenario)!;
+  const from = revisionOf(matrix, change.from);
+  const to = revisionOf(matrix, change.to);
   const { causes, alternatives, alsoDiffer } = blame(scenario, from, to, { timeout: opts.timeout });
   return { causes, alternatives, alsoDiffer };
 }
