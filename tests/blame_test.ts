@@ -12,12 +12,14 @@ import {
   compareRevisions,
   diffConfig,
   flattenConfig,
+  formatBisect,
   InputError,
   type Json,
   loadRevisionDir,
   loadScenario,
   loadScenarioDir,
   parseRevision,
+  renderMarkdown,
   type Revision,
   runMatrix,
 } from "../mod.ts";
@@ -287,4 +289,21 @@ Deno.test("hybridRevision() takes any differing keys of two revisions of a tree,
   await t.step("base is not a key a hybrid can take", () => {
     assert.throws(() => hybridRevision(rev("emmu-v5"), rev("emmu-v4"), ["base"]), RangeError);
   });
+});
+
+Deno.test("renderMarkdown() names the causes of each verdict change, and its counts add up", () => {
+  // F9 and G1 each change one key of F8 and F9: that key is the cause of every verdict change.
+  const m = runMatrix(
+    loadScenarioDir("scenarios").filter((s) => s.kernel === "2.5.42"),
+    REVS.filter((r) => r.base === "2.5.42"),
+  );
+  const md = renderMarkdown(m, { lineages: ["nonlinear"] });
+  const [, n, r, f, both] =
+    /^(\d+) verdict changes: (\d+) regressions and (\d+) fix(?:es)? \((\d+) (?:is|are) both a regression and a fix, counted in each\)/m
+      .exec(md)!.map(Number);
+  assert.equal(r + f - both, n);
+  assert.ok(both > 0);
+  // The lineage's own steps, before the candidates against their parent.
+  const steps = md.slice(md.indexOf("### Regressions and fixes"), md.indexOf("### Candidates"));
+  assert.equal(steps.match(/^- caused by \(1 of 1 differing key\):$/gm)?.length, n);
 });

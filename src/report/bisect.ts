@@ -264,8 +264,10 @@ export function formatBisect(b: BisectResult): string {
   lines.push(...causeLines({ ...b, from: b.last, to: b.first }, b.keys.length));
   if (b.causes === undefined) {
     const other = b.keys.filter((k) => !b.relevant.includes(k));
-    if (other.length) lines.push(`other config keys that differ (${other.length}):`);
-    for (const k of other) lines.push(`  ${formatKeyChange(k)}`);
+    if (other.length) {
+      lines.push(`other config keys that differ (${other.length}):`);
+      for (const k of other) lines.push(`  ${formatKeyChange(k)}`);
+    }
   }
   lines.push(`reproduce: ${b.lastOutcome.reproduce}`);
   lines.push(`           ${b.firstOutcome!.reproduce}`);

@@ -155,7 +155,7 @@ export interface ScenarioChange {
 export interface CompareOptions {
   /** Search the keys that cause each regression and fix (default true; see `blame`). */
   blame?: boolean;
-  /** The time bound of each run of the blame search, in seconds (the matrix's default when absent). */
+  /** The time bound of each run of the blame search, in seconds (`DEFAULT_TIMEOUT_SECONDS` when absent). */
   timeout?: number;
 }
 
