@@ -37,6 +37,7 @@ export * from "./src/run/matrix.ts";
 export * from "./src/run/deadline.ts";
 export * from "./src/report/diff.ts";
 export * from "./src/report/bisect.ts";
+export * from "./src/report/blame.ts";
 export * from "./src/report/markdown.ts";
 export * from "./src/report/json.ts";
 export * from "./src/report/races.ts";

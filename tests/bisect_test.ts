@@ -83,7 +83,7 @@ Deno.test("bisect() names a fix last bad / first good", () => {
     outcome("v3", [], { paths: ["fork"] }),
     outcome("v3-fix", ["errno"]),
   ]);
-  const b = bisect(m, "l", "s1");
+  const b = bisect(m, "l", "s1", { blame: false });
   assert.equal(b.last, "v2");
   assert.equal(b.first, "v3");
   assert.equal(b.change, "fix");
@@ -139,7 +139,7 @@ Deno.test("bisect() names a swap of kinds regressed and fixed, and shows statuse
   const timeout = outcome("v3", ["no-progress"]);
   timeout.aborted = "step 1: step bound reached";
   const m = matrix(revs, [outcome("v1", []), outcome("v2", ["lost-write"]), timeout]);
-  const b = bisect(m, "l", "s1");
+  const b = bisect(m, "l", "s1", { blame: false });
   assert.deepEqual(b.steps.map((s) => s.status), ["pass", "fail", "timeout"]);
   assert.deepEqual(b.transitions.map((t) => t.classes), [["regression"], ["regression", "fix"]]);
   assert.equal(transitionText(b.transitions[1]), "regressed and fixed in v3");

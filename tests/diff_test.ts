@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { matrix, outcome, revision } from "./_fixtures.ts";
 import { diffTraces } from "../src/report/trace_diff.ts";
+import { formatComparison } from "../src/cli/text.ts";
 import {
   cellStatus,
   checkBaseline,
@@ -88,7 +89,7 @@ Deno.test("compareRevisions() classifies every scenario and names the keys", () 
     outcome("a", [], { scenario: "s4" }),
     outcome("b", [], { scenario: "s4" }),
   ]);
-  const c = compareRevisions(m, "a", "b");
+  const c = compareRevisions(m, "a", "b", { blame: false });
   assert.equal(c.from, "a");
   assert.equal(c.to, "b");
   assert.deepEqual(c.keys.map((k) => k.key), [
@@ -175,7 +176,7 @@ Deno.test("lineageDiff() compares consecutive revisions and candidates with thei
     outcome("v2", ["release-count"]),
     outcome("v2-fix", []),
   ]);
-  const d = lineageDiff(m, "l");
+  const d = lineageDiff(m, "l", { blame: false });
   assert.deepEqual(d.steps.map((s) => [s.from, s.to, s.scenarios[0].classes]), [
     ["v1", "v2", ["regression"]],
   ]);
@@ -241,7 +242,7 @@ Deno.test("compareRevisions() carries each side's status", () => {
   const t = outcome("b", ["no-progress"]);
   t.aborted = "step 1: step bound reached";
   const m = matrix([revision("a"), revision("b")], [outcome("a", []), t]);
-  const s = compareRevisions(m, "a", "b").scenarios[0];
+  const s = compareRevisions(m, "a", "b", { blame: false }).scenarios[0];
   assert.equal(s.fromStatus, "pass");
   assert.equal(s.toStatus, "timeout");
 });
@@ -260,4 +261,33 @@ Deno.test("diffTraces() keeps shared callouts and marks the others removed or ad
   assert.match(d[1].line, /^step 1 cpu0: do_wp_page@entry invalidate_range_begin\(A\) atomic=0 /);
   assert.deepEqual(diffTraces([], []), []);
   assert.deepEqual(diffTraces(a, []).map((x) => x.op), ["removed", "removed", "removed"]);
+});
+
+Deno.test("formatComparison() counts a scenario both regressed and fixed in each class, and says so", () => {
+  const m = matrix([revision("a"), revision("b")], [
+    outcome("a", ["stale-secondary"], { scenario: "s1" }),
+    outcome("b", ["no-progress"], { scenario: "s1" }),
+    outcome("a", ["lost-write"], { scenario: "s2" }),
+    outcome("b", [], { scenario: "s2" }),
+    outcome("a", [], { scenario: "s3" }),
+    outcome("b", [], { scenario: "s3" }),
+  ]);
+  const text = formatComparison(compareRevisions(m, "a", "b", { blame: false }));
+  // 1 + 2 + 0 + 1 = 4: three scenarios, one of them counted twice.
+  assert.match(
+    text,
+    /^summary: 1 regression, 2 fix, 0 change, 1 same \(3 scenarios; 1 both a regression and a fix, counted in each\)$/m,
+  );
+  // Causes not searched: the relevant keys, as before.
+  assert.match(text, /^ {2}relevant config keys: none on the paths the scenario traces/m);
+});
+
+Deno.test("compareRevisions() leaves the causes out of a change whose run timed out", () => {
+  const t = outcome("b", ["no-progress"]);
+  t.aborted = "step 1: time bound reached after 60 s";
+  const m = matrix([revision("a"), revision("b")], [outcome("a", []), t]);
+  // The fixtures cannot run: a search would throw. A timed-out verdict is partial, so none is made.
+  const s = compareRevisions(m, "a", "b").scenarios[0];
+  assert.deepEqual(s.classes, ["regression"]);
+  assert.equal(s.causes, undefined);
 });

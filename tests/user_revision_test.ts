@@ -60,6 +60,10 @@ Deno.test("compare shows exactly the scenarios a user revision's one overridden 
         assert.deepEqual(s.relevant.map((k: { key: string }) => k.key), [
           "paths.do_wp_page.callouts[unlock:invalidate_range_end]",
         ]);
+        assert.deepEqual(s.causes.map((k: { key: string }) => k.key), [
+          "paths.do_wp_page.callouts[unlock:invalidate_range_end]",
+        ]);
+        assert.deepEqual(s.alsoDiffer, []);
       }
     });
     await t.step("every other scenario is the same", () => {
@@ -72,7 +76,10 @@ Deno.test("compare shows exactly the scenarios a user revision's one overridden 
       async () => {
         const gate = await cli("compare", "emmu-v5", file, "--baseline", "emmu-v5");
         assert.equal(gate.code, 0, gate.stderr);
-        assert.match(gate.stdout, /^summary: 0 regression, 4 fix, 0 change, \d+ same$/m);
+        assert.match(
+          gate.stdout,
+          /^summary: 0 regression, 4 fix, 0 change, \d+ same \(\d+ scenarios\)$/m,
+        );
         assert.match(gate.stdout, /^baseline emmu-v5: no regression in my-guard$/m);
         for (const id of AFFECTED) assert.match(gate.stdout, new RegExp(`^${id}: fix$`, "m"));
       },

@@ -106,7 +106,9 @@ ${EXIT_PLAIN}
 Runs every scenario on two revisions and classifies each scenario's change
 from A to B: regression (a violation kind appears), fix (one disappears),
 change (same kinds, other behaviour differs) or same. Names the config keys
-that differ, and for each changed scenario the keys relevant to it.
+that differ and, for each regression and fix, the smallest set of them that
+alone flips the verdict ("caused by": A with those keys of B, run), the
+other differing keys apart ("also differ").
 
   --json           print the comparison as canonical JSON (schema
                    mmbisect/compare@1; with --baseline, a "baseline" field)
@@ -114,7 +116,7 @@ that differ, and for each changed scenario the keys relevant to it.
                    other regressed against it, and exit 1 if there is one
   --races          also explore every schedule of the race scenarios on both
                    revisions and list those whose always/sometimes/never
-                   verdicts differ (the config keys above are behind them)
+                   verdicts differ, each with the keys that cause it
 
 ${COMMON}
 
@@ -131,8 +133,8 @@ ${EXIT_BASELINE}
 
 Runs every scenario on every revision of its kernel tree and reports, per
 lineage, the verdict matrix, every regression and fix with the revision that
-introduced it, the relevant config keys, the first violation and the command
-that reproduces it, and each candidate against its parent. When the
+introduced it, the config keys that cause it, the first violation and the
+command that reproduces it, and each candidate against its parent. When the
 nonlinear lineage is shown, the report ends with the F8 cover letter's cost
 claims measured on its first revision. The output is deterministic.
 
@@ -165,9 +167,9 @@ ${EXIT_BASELINE}
 Walks the posted revisions of a lineage in order (candidates excluded) and
 prints the first revision whose violation kinds on the scenario differ from
 the first revision's: "last good / first bad" for a regression, "last bad /
-first good" for a fix, with the config keys that differ between the two.
-Every later verdict change along the lineage follows ("regressed in",
-"fixed in"), with its relevant config keys.
+first good" for a fix, with the config keys that cause the change ("caused
+by") and the others that differ between the two. Every later verdict change
+along the lineage follows ("regressed in", "fixed in"), with its causes.
 
   <lineage>    a lineage name (emmu, reference, ...)
   <scenario>   a scenario id or the path of a .json file

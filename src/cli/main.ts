@@ -35,7 +35,13 @@ import { progress, progressEnabled } from "../report/progress.ts";
 import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
 import { statusText } from "../report/_format.ts";
-import { compareRaces, exploreRaces, raceCell, verdictsText } from "../report/races.ts";
+import {
+  compareRaces,
+  exploreRaces,
+  raceCauseLines,
+  raceCell,
+  verdictsText,
+} from "../report/races.ts";
 import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -447,7 +453,7 @@ function cmdCompare(args: string[], io: Io): number {
   }
   const scenarios = loadScenarioDir(p.common.scenarios);
   const m = matrixOf(io, p.common, scenarios, a.id === b.id ? [a] : [a, b]);
-  const c = usageOnRange(() => compareRevisions(m, a.id, b.id));
+  const c = usageOnRange(() => compareRevisions(m, a.id, b.id, { timeout: p.common.timeout }));
   const check = base
     ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
     : undefined;
@@ -474,6 +480,7 @@ function cmdCompare(args: string[], io: Io): number {
           `  ${r.scenario}: ${verdictsText(r.from)}${r.fromStatus ? ` (${r.fromStatus})` : ""} -> ${
             verdictsText(r.to)
           }${r.toStatus ? ` (${r.toStatus})` : ""}`,
+          ...raceCauseLines(r, a.id, b.id, "    "),
           ...r.replays.map((x) => `    replay: ${x}`),
         ]),
         "",
@@ -564,7 +571,7 @@ function cmdReport(args: string[], io: Io): number {
     r.base === "2.5.42" && !r.candidate && r.follows === undefined && shown.includes(r.id)
   );
   const costs = f8 ? costTable(f8) : undefined;
-  const opts = { lineages: names, races, baseline, costs };
+  const opts = { lineages: names, races, baseline, costs, timeout: p.common.timeout };
   const text = format === "json"
     ? reportJson(buildReport(m, opts))
     : format === "html"
@@ -597,7 +604,7 @@ function cmdBisect(args: string[], io: Io): number {
   const lo = usageOnRange(() => lineageOrder(revs, lineage));
   const scenario = resolveScenario(sArg, p.common);
   const m = matrixOf(io, p.common, [scenario], revs.filter((r) => lo.order.includes(r.id)));
-  const b = usageOnRange(() => bisect(m, lineage, scenario.id));
+  const b = usageOnRange(() => bisect(m, lineage, scenario.id, { timeout: p.common.timeout }));
   if (p.values.json) {
     const { lastOutcome: _l, firstOutcome: _f, ...rest } = b;
     io.out(prettyJson({ schema: "mmbisect/bisect@1", ...rest }));

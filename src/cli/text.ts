@@ -4,8 +4,9 @@
  * @module
  */
 import type { Outcome } from "../run/outcome.ts";
-import type { ChangeClass, Comparison } from "../report/diff.ts";
+import { type ChangeClass, type Comparison, isVerdictChange } from "../report/diff.ts";
 import {
+  causeLines,
   formatKeyChange,
   formatViolation,
   statusText,
@@ -50,8 +51,10 @@ export function formatOutcome(o: Outcome): string {
 
 /**
  * Renders a comparison of two revisions: the config keys that differ, then
- * one row per scenario with both verdicts and the class of change, then the
- * relevant keys of every regression and fix.
+ * one row per scenario with both verdicts and the class of change, then for
+ * every regression and fix the keys that cause it and the others that differ,
+ * then the count of each class (a scenario both regressed and fixed counts
+ * in each, and the line says how many do).
  *
  * @param c The comparison.
  * @returns Text, ending with a newline.
@@ -72,20 +75,24 @@ export function formatComparison(c: Comparison): string {
     ),
   );
   // Details only for verdict changes; a behaviour change is one table row.
-  const changed = c.scenarios.filter((s) =>
-    s.classes.includes("regression") || s.classes.includes("fix")
-  );
+  const changed = c.scenarios.filter(isVerdictChange);
   for (const s of changed) {
     lines.push("", `${s.scenario}: ${s.classes.join(" and ")}`);
     const delta = [...s.added.map((k) => `+${k}`), ...s.removed.map((k) => `-${k}`)];
     lines.push(`  kinds: ${delta.join(" ")}`);
-    lines.push(`  relevant keys (${s.relevant.length}):`);
-    for (const k of s.relevant) lines.push(`    ${formatKeyChange(k)}`);
+    lines.push(...causeLines(s, c.keys.length, { indent: "  " }));
   }
   const classes: ChangeClass[] = ["regression", "fix", "change", "same"];
   const counts = classes.map((k) =>
     `${c.scenarios.filter((s) => s.classes.includes(k)).length} ${k}`
   );
-  lines.push("", `summary: ${counts.join(", ")}`);
+  const both = c.scenarios.filter((s) => s.classes.length > 1).length;
+  const n = c.scenarios.length;
+  lines.push(
+    "",
+    `summary: ${counts.join(", ")} (${n} scenario${n === 1 ? "" : "s"}${
+      both ? `; ${both} both a regression and a fix, counted in each` : ""
+    })`,
+  );
   return lines.join("\n") + "\n";
 }

@@ -91,3 +91,78 @@ export function textTable(header: string[], rows: string[][]): string[] {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
   return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)];
 }
+
+/** What {@link causeLines} reads: a change with its relevant keys and, when searched, its causes. */
+export interface CausedChange {
+  /** The revision the change is from. */
+  from: string;
+  /** The revision the change is to. */
+  to: string;
+  /** The differing keys relevant to the scenario. */
+  relevant: KeyChange[];
+  /** The keys that cause the change; absent when they were not searched. */
+  causes?: KeyChange[];
+  /** Other keys that each cause it alone as well. */
+  alternatives?: KeyChange[];
+  /** The other keys that differ. */
+  alsoDiffer?: KeyChange[];
+}
+
+/** How {@link causeLines} lays out its lines. */
+export interface CauseLayout {
+  /** Prefix of every line (default none). */
+  indent?: string;
+  /** Markdown: headings as list items, keys as nested items in backticks. */
+  markdown?: boolean;
+  /** Count the differing keys not relevant to the scenario instead of listing them. */
+  countOthers?: boolean;
+}
+
+/**
+ * The lines that say what causes a verdict change: "caused by" with the keys
+ * that alone flip it, the keys that each do so alone as well, then the other
+ * differing keys apart ("also differ"), those relevant to the scenario first.
+ * When the causes were not searched, the relevant keys only.
+ *
+ * @param c The change.
+ * @param keyCount How many config keys differ in all.
+ * @param layout Indent, and whether to write Markdown.
+ * @returns The lines.
+ */
+export function causeLines(c: CausedChange, keyCount: number, layout: CauseLayout = {}): string[] {
+  const ind = layout.indent ?? "";
+  const head = (s: string) => layout.markdown ? `${ind}- ${s}` : `${ind}${s}`;
+  const item = (k: KeyChange) =>
+    layout.markdown ? `${ind}  - \`${formatKeyChange(k)}\`` : `${ind}  ${formatKeyChange(k)}`;
+  const list = (title: string, keys: KeyChange[], of = "") =>
+    keys.length ? [head(`${title} (${keys.length}${of}):`), ...keys.map(item)] : [];
+  if (c.causes === undefined) {
+    return c.relevant.length
+      ? list("relevant config keys", c.relevant, ` of ${keyCount} that differ`)
+      : [
+        head(
+          `relevant config keys: none on the paths the scenario traces (${keyCount} others differ)`,
+        ),
+      ];
+  }
+  const relevant = new Set(c.relevant.map((k) => k.key));
+  const also = c.alsoDiffer ?? [];
+  const differing = `${keyCount} differing key${keyCount === 1 ? "" : "s"}`;
+  // With none: what differs lies outside the flattened config (such as the order of two
+  // callouts at one hook point), or a hybrid run was stopped by the time bound.
+  const out = c.causes.length ? list("caused by", c.causes, ` of ${differing}`) : [
+    head(`caused by: no set of the ${differing} gives ${c.to}'s verdict when taken into ${c.from}`),
+  ];
+  out.push(...list("or alone as well", c.alternatives ?? []));
+  out.push(
+    ...list("also differ, relevant to the scenario", also.filter((k) => relevant.has(k.key))),
+  );
+  const others = also.filter((k) => !relevant.has(k.key));
+  const label = others.length < also.length ? "also differ, other" : "also differ";
+  if (layout.countOthers && others.length) {
+    out.push(head(`${label}: ${others.length} key${others.length === 1 ? "" : "s"}`));
+  } else {
+    out.push(...list(label, others));
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 /**
  * Bisect: the first revision along a lineage where a scenario's verdict
- * changes, with the config keys that changed there.
+ * changes, with the config keys that changed there and those that cause
+ * the change.
  *
  * @module
  */
@@ -11,13 +12,22 @@ import { diffConfig, type KeyChange } from "../run/revision.ts";
 import {
   type CellStatus,
   cellStatus,
+  type CompareOptions,
   lineageOrder,
   outcomeOf,
   relevantKeys,
   revisionOf,
   tracedPaths,
+  type VerdictCauses,
+  verdictCauses,
 } from "./diff.ts";
-import { formatKeyChange, formatViolation, statusText, verdictText } from "./_format.ts";
+import {
+  causeLines,
+  formatKeyChange,
+  formatViolation,
+  statusText,
+  verdictText,
+} from "./_format.ts";
 
 /** A verdict change between two consecutive revisions of a lineage. */
 export interface Transition {
@@ -35,6 +45,16 @@ export interface Transition {
   keyCount: number;
   /** The differing config keys relevant to the scenario (chain keys, keys of traced paths). */
   relevant: KeyChange[];
+  /**
+   * The smallest set of differing keys found that alone flips the verdict
+   * (see `blame`); empty when none does. Absent when blame was not asked
+   * for, or a run was stopped by the time bound.
+   */
+  causes?: KeyChange[];
+  /** Present with {@link Transition.causes}: other keys that each flip the verdict alone as well. */
+  alternatives?: KeyChange[];
+  /** Present with {@link Transition.causes}: the other keys that differ. */
+  alsoDiffer?: KeyChange[];
   /** The command that reproduces the outcome on `to`. */
   reproduce: string;
 }
@@ -69,6 +89,12 @@ export interface BisectResult {
   keys: KeyChange[];
   /** The subset of {@link BisectResult.keys} relevant to the scenario. */
   relevant: KeyChange[];
+  /** The keys that cause the change from `last` to `first` (as {@link Transition.causes}). */
+  causes?: KeyChange[];
+  /** Other keys that each cause it alone as well (as {@link Transition.alternatives}). */
+  alternatives?: KeyChange[];
+  /** The other keys that differ from `last` to `first` (as {@link Transition.alsoDiffer}). */
+  alsoDiffer?: KeyChange[];
   /** The outcome on `last`. */
   lastOutcome: Outcome;
   /** The outcome on `first`, when there is one. */
@@ -78,11 +104,14 @@ export interface BisectResult {
 /**
  * Finds, along a lineage's posted revisions (candidates excluded), the first
  * revision whose violation kinds on a scenario differ from the first
- * revision's, and the config keys that differ from the revision before it.
+ * revision's, and the config keys that differ from the revision before it;
+ * for that change and every later one, the keys that cause it (see `blame`),
+ * unless `opts.blame` is false.
  *
  * @param matrix A matrix holding the lineage's revisions and the scenario.
  * @param lineage The lineage name.
  * @param scenario The scenario id.
+ * @param opts Whether to search the causes, and the time bound of each run.
  * @returns The bisection; `first` is absent when the kinds never change.
  * @throws {RangeError} When the lineage, scenario or an outcome is missing.
  *
@@ -94,7 +123,12 @@ export interface BisectResult {
  * console.log(formatBisect(bisect(m, "emmu", m.scenarios[0].id)));
  * ```
  */
-export function bisect(matrix: Matrix, lineage: string, scenario: string): BisectResult {
+export function bisect(
+  matrix: Matrix,
+  lineage: string,
+  scenario: string,
+  opts: CompareOptions = {},
+): BisectResult {
   if (!matrix.scenarios.some((s) => s.id === scenario)) {
     throw new RangeError(
       `Unknown scenario "${scenario}" (known: ${matrix.scenarios.map((s) => s.id).join(", ")})`,
@@ -132,6 +166,7 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
       removed,
       keyCount: keys.length,
       relevant: relevantKeys(keys, tracedPaths(a, b)),
+      ...verdictCauses(matrix, { scenario, from: a.revision, to: b.revision }, opts),
       reproduce: b.reproduce,
     });
   }
@@ -157,6 +192,11 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
   const removed = base.filter((k) => !after.kinds.includes(k));
   const keys = diffConfig(revisionOf(matrix, before.revision), revisionOf(matrix, after.revision));
   const change = added.length ? "regression" : "fix";
+  // The first change is the first transition: its causes are already searched.
+  const t = transitions[0];
+  const causes: Partial<VerdictCauses> = t.causes
+    ? { causes: t.causes, alternatives: t.alternatives, alsoDiffer: t.alsoDiffer }
+    : {};
   return {
     lineage,
     scenario,
@@ -170,6 +210,7 @@ export function bisect(matrix: Matrix, lineage: string, scenario: string): Bisec
     removed,
     keys,
     relevant: relevantKeys(keys, tracedPaths(before, after)),
+    ...causes,
     lastOutcome: before,
     firstOutcome: after,
   };
@@ -220,12 +261,13 @@ export function formatBisect(b: BisectResult): string {
   if (v) {
     lines.push(`first violation on ${bad.revision}: ${formatViolation(v)}`);
   }
-  const other = b.keys.filter((k) => !b.relevant.includes(k));
-  lines.push(`config keys that differ, relevant to the scenario (${b.relevant.length}):`);
-  for (const k of b.relevant) lines.push(`  ${formatKeyChange(k)}`);
-  if (other.length) {
-    lines.push(`other config keys that differ (${other.length}):`);
-    for (const k of other) lines.push(`  ${formatKeyChange(k)}`);
+  lines.push(...causeLines({ ...b, from: b.last, to: b.first }, b.keys.length));
+  if (b.causes === undefined) {
+    const other = b.keys.filter((k) => !b.relevant.includes(k));
+    if (other.length) {
+      lines.push(`other config keys that differ (${other.length}):`);
+      for (const k of other) lines.push(`  ${formatKeyChange(k)}`);
+    }
   }
   lines.push(`reproduce: ${b.lastOutcome.reproduce}`);
   lines.push(`           ${b.firstOutcome!.reproduce}`);
@@ -239,8 +281,7 @@ export function formatBisect(b: BisectResult): string {
           kindsOf(t.to)
         } (${kinds})`,
       );
-      lines.push(`    relevant config keys (${t.relevant.length} of ${t.keyCount} that differ):`);
-      for (const k of t.relevant) lines.push(`      ${formatKeyChange(k)}`);
+      lines.push(...causeLines(t, t.keyCount, { indent: "    " }));
       lines.push(`    reproduce: ${t.reproduce}`);
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Diffs outcomes across revisions: classifies each scenario's change from
  * one revision to another (regression, fix, change, same), groups revisions
- * whose outcomes are equal, and names the config keys that differ.
+ * whose outcomes are equal, names the config keys that differ, and for each
+ * changed verdict the keys that cause it (see `blame.ts`).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
   type Revision,
 } from "../run/revision.ts";
 import { digest } from "../model/state.ts";
+import { blame } from "./blame.ts";
 
 /**
  * How a scenario's outcome changed from one revision to the next:
@@ -131,6 +133,30 @@ export interface ScenarioChange {
    * keys of the kernel paths that appear in either outcome's trace.
    */
   relevant: KeyChange[];
+  /**
+   * For a regression or fix: the smallest set of differing keys found that
+   * alone flips the verdict (`from` with these keys taken from `to` has
+   * `to`'s violation kinds; see `blame`). Empty when no set of the differing
+   * keys does. The verdict blamed is the cell's, one run: for a race
+   * scenario, its default schedule. Absent when blame was not asked for,
+   * for other classes, and when a run was stopped by the time bound.
+   */
+  causes?: KeyChange[];
+  /**
+   * Present with {@link ScenarioChange.causes}: other keys that each flip the
+   * verdict alone as well (when more than one single key does).
+   */
+  alternatives?: KeyChange[];
+  /** Present with {@link ScenarioChange.causes}: the other keys that differ. */
+  alsoDiffer?: KeyChange[];
+}
+
+/** Options of {@link compareRevisions}, {@link lineageDiff} and `bisect`. */
+export interface CompareOptions {
+  /** Search the keys that cause each regression and fix (default true; see `blame`). */
+  blame?: boolean;
+  /** The time bound of each run of the blame search, in seconds (`DEFAULT_TIMEOUT_SECONDS` when absent). */
+  timeout?: number;
 }
 
 /** The comparison of two revisions over every scenario of a matrix. */
@@ -346,11 +372,24 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
 }
 
 /**
+ * Whether a change is a verdict change: a regression or a fix.
+ *
+ * @param c The change.
+ * @returns True when violation kinds appear or disappear.
+ */
+export function isVerdictChange(c: Pick<ScenarioChange, "classes">): boolean {
+  return c.classes.includes("regression") || c.classes.includes("fix");
+}
+
+/**
  * Compares revision `a` with revision `b` on every scenario of a matrix.
+ * Each regression and fix names the keys that cause it (see `blame`),
+ * unless `opts.blame` is false.
  *
  * @param matrix A matrix holding outcomes of both revisions.
  * @param a The earlier (or baseline) revision id.
  * @param b The later revision id.
+ * @param opts Whether to search the causes, and the time bound of each run.
  * @returns The differing config keys and one {@link ScenarioChange} per scenario.
  * @throws {RangeError} When a revision or an outcome is missing.
  *
@@ -363,7 +402,12 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
  * for (const s of c.scenarios) console.log(s.scenario, s.classes.join("+"));
  * ```
  */
-export function compareRevisions(matrix: Matrix, a: string, b: string): Comparison {
+export function compareRevisions(
+  matrix: Matrix,
+  a: string,
+  b: string,
+  opts: CompareOptions = {},
+): Comparison {
   const ra = revisionOf(matrix, a);
   const rb = revisionOf(matrix, b);
   const keys = diffConfig(ra, rb);
@@ -372,10 +416,50 @@ export function compareRevisions(matrix: Matrix, a: string, b: string): Comparis
       `Revisions "${a}" (${ra.base}) and "${b}" (${rb.base}) apply to different kernel trees: no scenario runs on both`,
     );
   }
-  const scenarios = scenariosFor(matrix, a, b).map((s) =>
-    scenarioChange(outcomeOf(matrix, s.id, a), outcomeOf(matrix, s.id, b), keys)
-  );
+  const scenarios = scenariosFor(matrix, a, b).map((s) => ({
+    ...scenarioChange(outcomeOf(matrix, s.id, a), outcomeOf(matrix, s.id, b), keys),
+    ...verdictCauses(matrix, { scenario: s.id, from: a, to: b }, opts),
+  }));
   return { from: a, to: b, keys, scenarios };
+}
+
+/** The keys that cause a verdict change (see {@link verdictCauses}). */
+export interface VerdictCauses {
+  /** The smallest set of differing keys found that alone flips the verdict; empty when none does. */
+  causes: KeyChange[];
+  /** Other keys that each flip the verdict alone as well. */
+  alternatives: KeyChange[];
+  /** The other keys that differ. */
+  alsoDiffer: KeyChange[];
+}
+
+/**
+ * The keys that cause a scenario's verdict to change from one revision of a
+ * matrix to another, searched with `blame` on the verdict of one run.
+ * Undefined when there is nothing to search: the violation kinds are the
+ * same, a run was stopped by the time bound (its verdict is partial), or
+ * `opts.blame` is false.
+ *
+ * @param matrix A matrix holding the scenario and both revisions.
+ * @param change The scenario id and the two revision ids.
+ * @param opts Whether to search, and the time bound of each run.
+ * @returns The causes, or undefined.
+ * @throws {RangeError} When the matrix lacks the scenario, a revision or an outcome.
+ */
+export function verdictCauses(
+  matrix: Matrix,
+  change: { scenario: string; from: string; to: string },
+  opts: CompareOptions = {},
+): VerdictCauses | undefined {
+  const a = outcomeOf(matrix, change.scenario, change.from);
+  const b = outcomeOf(matrix, change.scenario, change.to);
+  if (opts.blame === false || !isVerdictChange({ classes: classifyChange(a, b) })) return undefined;
+  if (cellStatus(a) === "timeout" || cellStatus(b) === "timeout") return undefined;
+  const scenario = matrix.scenarios.find((s) => s.id === change.scenario)!;
+  const from = revisionOf(matrix, change.from);
+  const to = revisionOf(matrix, change.to);
+  const { causes, alternatives, alsoDiffer } = blame(scenario, from, to, { timeout: opts.timeout });
+  return { causes, alternatives, alsoDiffer };
 }
 
 /**
@@ -497,10 +581,12 @@ export function displayOrder(lo: LineageOrder): string[] {
 
 /**
  * Diffs a lineage: every pair of consecutive posted revisions, and every
- * candidate against its parent, over every scenario of the matrix.
+ * candidate against its parent, over every scenario of the matrix, each
+ * regression and fix with its causes (see {@link compareRevisions}).
  *
  * @param matrix A matrix holding the lineage's revisions.
  * @param lineage The lineage name.
+ * @param opts Whether to search the causes, and the time bound of each run.
  * @returns The lineage order, the comparisons and the outcome groups.
  * @throws {RangeError} When the lineage is unknown or malformed.
  *
@@ -515,14 +601,18 @@ export function displayOrder(lo: LineageOrder): string[] {
  * }
  * ```
  */
-export function lineageDiff(matrix: Matrix, lineage: string): LineageDiff {
+export function lineageDiff(
+  matrix: Matrix,
+  lineage: string,
+  opts: CompareOptions = {},
+): LineageDiff {
   const lo = lineageOrder(matrix.revisions, lineage);
   const steps: Comparison[] = [];
   for (let i = 1; i < lo.order.length; i++) {
-    steps.push(compareRevisions(matrix, lo.order[i - 1], lo.order[i]));
+    steps.push(compareRevisions(matrix, lo.order[i - 1], lo.order[i], opts));
   }
   const candidateSteps = lo.candidates.filter((c) => c.parent !== undefined).map((c) =>
-    compareRevisions(matrix, c.parent!, c.id)
+    compareRevisions(matrix, c.parent!, c.id, opts)
   );
   const shown = displayOrder(lo);
   const groups = scenariosFor(matrix, ...shown).map((s) => ({

@@ -18,6 +18,7 @@ import {
   type BaselineCheck,
   type CellStatus,
   cellStatus,
+  type CompareOptions,
   type LineageDiff,
   lineageDiff,
   lineages,
@@ -103,8 +104,11 @@ export interface Report {
   costs?: CostTable;
 }
 
-/** Options of {@link buildReport}. */
-export interface ReportOptions {
+/**
+ * Options of {@link buildReport}; `blame` and `timeout` are those of
+ * `lineageDiff` (the causes of each regression and fix).
+ */
+export interface ReportOptions extends CompareOptions {
   /** Lineages to report (default: every lineage of the matrix). */
   lineages?: string[];
   /** Explorer results of the race scenarios. */
@@ -119,12 +123,14 @@ export interface ReportOptions {
  * Builds the JSON report of a matrix.
  *
  * @param matrix The matrix.
- * @param opts Which lineages to report, the race results and a baseline check.
+ * @param opts Which lineages to report, the race results, a baseline check and the blame search.
  * @returns The report object.
  * @throws {RangeError} When a lineage is unknown or malformed.
  */
 export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
-  const diffs = (opts.lineages ?? lineages(matrix.revisions)).map((l) => lineageDiff(matrix, l));
+  const diffs = (opts.lineages ?? lineages(matrix.revisions)).map((l) =>
+    lineageDiff(matrix, l, opts)
+  );
   return {
     schema: REPORT_SCHEMA,
     digest: matrixDigest(matrix),

@@ -11,8 +11,10 @@ import { type Matrix, scenariosFor } from "../run/matrix.ts";
 import { digest } from "../model/state.ts";
 import {
   type BaselineCheck,
+  type CompareOptions,
   type Comparison,
   displayOrder,
+  isVerdictChange,
   type LineageDiff,
   lineageDiff,
   lineages,
@@ -20,6 +22,7 @@ import {
   type ScenarioChange,
 } from "./diff.ts";
 import {
+  causeLines,
   cellText,
   formatKeyChange,
   formatViolation,
@@ -28,8 +31,11 @@ import {
   verdictText,
 } from "./_format.ts";
 
-/** Options of {@link renderMarkdown}. */
-export interface MarkdownOptions {
+/**
+ * Options of {@link renderMarkdown}; `blame` and `timeout` are those of
+ * `lineageDiff` (the causes of each regression and fix).
+ */
+export interface MarkdownOptions extends CompareOptions {
   /** Lineages to report, in order (default: every lineage of the matrix). */
   lineages?: string[];
   /** Explorer results of the race scenarios, reported after the lineages. */
@@ -55,11 +61,12 @@ export function matrixDigest(matrix: Matrix): string {
  * Renders the regression report: per lineage, a scenario-by-revision
  * verdict matrix (candidates next to their parent), the revisions grouped by
  * equal outcome, every regression and fix along the lineage with the
- * revision that introduced it, the relevant config keys, the first violation
- * and the command that reproduces it, and each candidate against its parent.
+ * revision that introduced it, the config keys that cause it and the others
+ * that differ, the first violation and the command that reproduces it, and
+ * each candidate against its parent.
  *
  * @param matrix The matrix to report on.
- * @param opts Which lineages to report.
+ * @param opts Which lineages to report, the sections to add, and the blame search.
  * @returns Markdown text, ending with a newline; equal inputs give equal text.
  * @throws {RangeError} When a lineage is unknown or malformed.
  *
@@ -74,7 +81,7 @@ export function matrixDigest(matrix: Matrix): string {
  */
 export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): string {
   const names = opts.lineages ?? lineages(matrix.revisions);
-  const diffs = names.map((l) => lineageDiff(matrix, l));
+  const diffs = names.map((l) => lineageDiff(matrix, l, opts));
   const shown = new Set(diffs.flatMap((d) => displayOrder(d)));
   const cells = matrix.cells.filter((c) => shown.has(c.revision));
   const failing = cells.filter((c) => c.verdict === "fail").length;
@@ -167,14 +174,18 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
   const verdictChanges = changes.filter(isVerdictChange);
   const regressions = changes.filter((c) => c.classes.includes("regression")).length;
   const fixes = changes.filter((c) => c.classes.includes("fix")).length;
+  const both = changes.filter((c) => c.classes.length > 1).length;
   out.push("", `### Regressions and fixes along ${d.lineage}`, "");
   if (d.steps.length === 0) {
     out.push(`${d.lineage} has one posted revision: nothing to compare along it.`);
   } else {
+    // A scenario whose kinds swap in one step is both: counted in each, and said so.
+    const swapped = both
+      ? ` (${both === 1 ? "one is" : `${both} are`} both a regression and a fix, counted in each)`
+      : "";
     out.push(
-      `${plural(regressions, "regression")} and ${`${fixes} ${
-        fixes === 1 ? "fix" : "fixes"
-      }`} over ` +
+      `${plural(verdictChanges.length, "verdict change")}: ${plural(regressions, "regression")} ` +
+        `and ${fixes} ${fixes === 1 ? "fix" : "fixes"}${swapped}, over ` +
         `${plural(d.steps.length, "step")}; ${
           plural(changes.filter((c) => c.classes[0] === "change").length, "other behaviour change")
         }.`,
@@ -208,10 +219,6 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
   return out;
 }
 
-function isVerdictChange(c: ScenarioChange): boolean {
-  return c.classes.includes("regression") || c.classes.includes("fix");
-}
-
 function keysOf(c: ScenarioChange, steps: Comparison[]): number {
   return steps.find((s) => s.from === c.from && s.to === c.to)?.keys.length ?? 0;
 }
@@ -231,16 +238,7 @@ function changeDetail(matrix: Matrix, c: ScenarioChange, steps: Comparison[]): s
   if (fresh) out.push(`- first new violation on ${c.to}: ${formatViolation(fresh)}`);
   const gone = before.violations.find((v) => c.removed.includes(v.kind));
   if (gone) out.push(`- first violation gone after ${c.from}: ${formatViolation(gone)}`);
-  if (c.relevant.length) {
-    out.push(`- relevant config keys (${c.relevant.length} of ${keysOf(c, steps)} that differ):`);
-    for (const k of c.relevant) out.push(`  - \`${formatKeyChange(k)}\``);
-  } else {
-    out.push(
-      `- relevant config keys: none on the paths the scenario traces (${
-        keysOf(c, steps)
-      } others differ)`,
-    );
-  }
+  out.push(...causeLines(c, keysOf(c, steps), { markdown: true, countOthers: true }));
   out.push(`- reproduce: \`${after.reproduce}\` (before: \`${before.reproduce}\`)`);
   return out;
 }

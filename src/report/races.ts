@@ -11,7 +11,9 @@ import { applies } from "../run/matrix.ts";
 import { explore, type ExploreResult } from "../explore/explorer.ts";
 import type { Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
-import { textTable } from "./_format.ts";
+import type { KeyChange } from "../run/revision.ts";
+import { blame } from "./blame.ts";
+import { causeLines, textTable } from "./_format.ts";
 
 /** Explorer results of every race scenario on every revision. */
 export interface RaceTable {
@@ -148,18 +150,31 @@ export interface RaceChange {
   fromStatus?: "bounded" | "timeout";
   /** Set when a bound stopped the exploration on the second revision. */
   toStatus?: "bounded" | "timeout";
+  /**
+   * The smallest set of differing config keys found that alone turns the
+   * first revision's explored verdicts into the second's (see `blame`, with
+   * the explorer's verdict); empty when none does. Absent when a bound
+   * stopped an exploration, or blame was not asked for.
+   */
+  causes?: KeyChange[];
+  /** Present with {@link RaceChange.causes}: other keys that each do so alone as well. */
+  alternatives?: KeyChange[];
+  /** Present with {@link RaceChange.causes}: the other keys that differ. */
+  alsoDiffer?: KeyChange[];
 }
 
 /**
  * Explores every race scenario on two revisions and keeps those whose
  * verdicts differ, and those a bound stopped on either revision (whose
- * verdicts are partial, so that "same" is not claimed for them).
+ * verdicts are partial, so that "same" is not claimed for them). Each
+ * complete change names the config keys that cause it (see `blame`), unless
+ * `opts.blame` is false.
  *
  * @param scenarios Loaded scenarios (those without a `race` step are skipped).
  * @param a The first revision.
  * @param b The second revision.
  * @param opts `timeout`, the time bound of each exploration in seconds (the explorer's default
- * when absent).
+ * when absent); `blame`, whether to search the causes (default true).
  * @returns The scenarios whose explored verdicts differ, in scenario order.
  *
  * @example
@@ -175,15 +190,15 @@ export function compareRaces(
   scenarios: Scenario[],
   a: Revision,
   b: Revision,
-  opts: { timeout?: number } = {},
+  opts: { timeout?: number; blame?: boolean } = {},
 ): RaceChange[] {
   const out: RaceChange[] = [];
   const races = scenarios.filter((x) =>
     x.steps.some((st) => st.threads) && applies(x, a) && applies(x, b)
   );
   for (const s of races) {
-    const x = explore(s, a, opts);
-    const y = explore(s, b, opts);
+    const x = explore(s, a, { timeout: opts.timeout });
+    const y = explore(s, b, { timeout: opts.timeout });
     const complete = x.status === "complete" && y.status === "complete";
     if (complete && JSON.stringify(x.verdicts) === JSON.stringify(y.verdicts)) continue;
     const replays = Object.entries(y.counterexamples)
@@ -192,9 +207,32 @@ export function compareRaces(
     const change: RaceChange = { scenario: s.id, from: x.verdicts, to: y.verdicts, replays };
     if (x.status !== "complete") change.fromStatus = x.status;
     if (y.status !== "complete") change.toStatus = y.status;
+    if (complete && opts.blame !== false) {
+      const found = blame(s, a, b, { verdict: "explore", timeout: opts.timeout });
+      change.causes = found.causes;
+      change.alternatives = found.alternatives;
+      change.alsoDiffer = found.alsoDiffer;
+    }
     out.push(change);
   }
   return out;
+}
+
+/**
+ * The lines that say what causes a race change (see {@link compareRaces}):
+ * "caused by", the keys that each do so alone as well, and how many other
+ * keys differ; none when the causes were not searched.
+ *
+ * @param r The race change.
+ * @param from The first revision's id.
+ * @param to The second revision's id.
+ * @param indent Prefix of every line.
+ * @returns The lines.
+ */
+export function raceCauseLines(r: RaceChange, from: string, to: string, indent = ""): string[] {
+  if (!r.causes) return [];
+  const count = r.causes.length + (r.alternatives?.length ?? 0) + (r.alsoDiffer?.length ?? 0);
+  return causeLines({ ...r, from, to, relevant: [] }, count, { indent, countOthers: true });
 }
 
 /** One line per verdict map: "use-after-free sometimes, ..." or "never". */
