@@ -2,7 +2,8 @@
  * Checks every quoted line of docs/source-map.json against the trees it
  * cites: a site of v2.6.24 or v2.6.27 against `git show <commit>:<file>` in a
  * Linux git directory that holds both commits (for example the history of
- * caglar10ur/linux-2.6.27.y), a seed-based site against the seed file.
+ * caglar10ur/linux-2.6.27.y), a seed-based site against the seed file (its
+ * line, or for a site without one the hunk header it names).
  *
  * ```sh
  * deno run --allow-read --allow-run tools/verify_source_map.ts --git /path/to/linux.git [--seeds ../shared/seeds]
@@ -33,7 +34,9 @@ function checks(map: SourceMap): Check[] {
   for (const [name, e] of Object.entries(map.paths)) {
     for (const tree of ["v2.6.24", "v2.6.27", "v2.5.42", "hmm-base"]) {
       const s = e[tree];
-      if (isSite(s) && s.quote !== undefined) out.push({ where: `paths.${name}`, tree, site: s });
+      if (isSite(s) && (s.quote !== undefined || s.hunk !== undefined)) {
+        out.push({ where: `paths.${name}`, tree, site: s });
+      }
     }
   }
   for (const [path, points] of Object.entries(map.hooks)) {
@@ -54,7 +57,7 @@ function checks(map: SourceMap): Check[] {
  *
  * @param map The source map.
  * @param read Returns the lines of `file` in `tree`, or of a seed file for tree "seed".
- * @returns One message per site whose quote is not its line.
+ * @returns One message per site whose quote is not its line, or whose hunk is not in its seed.
  */
 export function mismatches(
   map: SourceMap,
@@ -62,6 +65,15 @@ export function mismatches(
 ): string[] {
   const out: string[] = [];
   for (const c of checks(map)) {
+    if (c.site.quote === undefined) {
+      // A hunk of a seed: its header must be in the seed file.
+      const seedFile = c.site.seed!.split(":")[0];
+      const text = read("seed", seedFile);
+      if (!text?.join("\n").includes(c.site.hunk!)) {
+        out.push(`${c.where} ${c.tree}: ${seedFile} has no ${JSON.stringify(c.site.hunk)}`);
+      }
+      continue;
+    }
     const [file, line] = c.site.seed
       ? [c.site.seed.split(":")[0], Number(c.site.seed.split(":")[1])]
       : [c.site.file, c.site.line!];
@@ -113,6 +125,6 @@ if (import.meta.main) {
   };
   const bad = mismatches(map, read);
   for (const m of bad) console.log(m);
-  console.log(`${checks(map).length} quotes checked, ${bad.length} mismatched`);
+  console.log(`${checks(map).length} quotes and hunks checked, ${bad.length} mismatched`);
   Deno.exit(bad.length ? 1 : 0);
 }
