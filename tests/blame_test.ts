@@ -12,7 +12,6 @@ import {
   compareRevisions,
   diffConfig,
   flattenConfig,
-  formatBisect,
   InputError,
   type Json,
   loadRevisionDir,

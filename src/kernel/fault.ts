@@ -8,12 +8,14 @@
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, getPage, hex, pteHolder, putPage, vpn } from "../model/state.ts";
-import { hook, type Kernel, KernelBug, lock } from "./context.ts";
+import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
+import { followHugetlbPage, hugetlbFault } from "./hugetlb.ts";
 import {
   allocTables,
   clearFlush,
   findOrReadPage,
+  linearIndex,
   mapPage,
   newAnonPage,
   pageRemoveRmap,
@@ -21,8 +23,11 @@ import {
   pteAddr,
   ptlName,
   swapFree,
+  vmaAt,
   zeroPage,
 } from "./pgtable.ts";
+
+export { linearIndex, vmaAt } from "./pgtable.ts";
 
 /** What a fault returns (the VM_FAULT_* bits, or the signal the arch handler sends). */
 export type FaultResult =
@@ -35,21 +40,6 @@ export type FaultResult =
 /** Whether a fault result means the access can be retried and will now succeed. */
 export function faultOk(r: FaultResult): boolean {
   return r === "VM_FAULT_MINOR" || r === "VM_FAULT_WRITE";
-}
-
-/**
- * The vma of `mm` that starts at `start`: a frame names a vma by its start
- * and finds it again in every step. Throws when it is gone (unmapped while
- * the path ran, which the mmap_sem its callers hold excludes).
- */
-export function vmaAt(mm: Mm, start: number): Vma {
-  const vma = mm.vmas.find((v) => v.start === start);
-  // The model's exit and MAP_LOCKED populate take no mmap_sem, so a racing thread can see
-  // the vma it found go; the kernel's mmap_sem rules that out. The thread stops there.
-  if (!vma) {
-    throw new KernelBug("vma", `the vma at ${hex(start)} of mm ${mm.id} went while a path used it`);
-  }
-  return vma;
 }
 
 /** `handle_mm_fault()` and the arch fault handler's vma and permission checks. */
@@ -66,6 +56,9 @@ export const handleMmFault = defPath<
     if (!vma || (write ? !vma.write : !vma.read)) return ret("SIGSEGV");
     if (vma.kind === "pfnmap") return ret("VM_FAULT_SIGBUS");
     const a = pteAddr(vma, addr);
+    if (vma.kind === "hugetlb") {
+      return call(hugetlbFault, { mm: mm.id, vma: vma.start, addr: a, write }, "done", "r");
+    }
     if (!allocTables(k, mm, a, "handle_mm_fault")) return ret("VM_FAULT_OOM");
     f.v.vma = vma.start;
     f.v.a = a;
@@ -102,12 +95,6 @@ export const handleMmFault = defPath<
   },
   done: (_k, f) => ret(f.v.r),
 });
-
-/** `linear_page_index()`: the file page a linear vma maps at `addr`. */
-export function linearIndex(vma: Vma, addr: number): number {
-  const unit = vma.kind === "hugetlb" ? 512 : 1;
-  return vma.pgoff + Math.floor((addr - vma.start) / PAGE_SIZE / unit);
-}
 
 /** `do_anonymous_page()`: the zero page on a read, a new anonymous page on a write. */
 const doAnonymousPage = defPath<
@@ -510,19 +497,24 @@ export const followPage = defPath<
 export type GupResult = { pfn: number } | { error: FaultResult };
 
 /**
- * `get_user_pages()` for one page: `follow_page`, faulting until it succeeds.
- * The caller must hold mmap_sem for read. The reference is held by `holder`.
+ * `get_user_pages()` for one page: `follow_page`, faulting until it succeeds;
+ * for a VM_HUGETLB vma, `follow_hugetlb_page` instead. The caller must hold
+ * mmap_sem for read. The reference is held by `holder`.
  */
 export const getUserPage = defPath<
   { mm: string; addr: number; write: boolean; holder: string },
-  { tries?: number; pfn?: number | null; r?: FaultResult },
+  { tries?: number; pfn?: number | null; r?: FaultResult; huge?: GupResult },
   Kernel
 >("get_user_pages", {
-  entry(_k, f) {
+  entry(k, f) {
     const { mm, addr, write, holder } = f.v;
     if ((f.v.tries ?? 0) >= 4) return ret({ error: "VM_FAULT_OOM" });
+    if (findVma(k.state.mms[mm], addr)?.kind === "hugetlb") {
+      return call(followHugetlbPage, { mm, addr, write, holder }, "huge", "huge");
+    }
     return call(followPage, { mm, addr, write, holder }, "followed", "pfn");
   },
+  huge: (_k, f) => ret(f.v.huge),
   followed(_k, f) {
     const { mm, addr, write } = f.v;
     if (f.v.pfn !== null && f.v.pfn !== undefined) return ret({ pfn: f.v.pfn });

@@ -9,8 +9,8 @@ import { PMD_SIZE } from "../model/types.ts";
 import { getPage, isCowMapping, newMm, pteHolder, vpn } from "../model/state.ts";
 import { hook, type HookScope, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { allocTables, mmapSemName, ptesIn, ptlName } from "./pgtable.ts";
-import { vmaAt } from "./fault.ts";
+import { allocTables, forkScope, mmapSemName, ptesIn, ptlName, vmaAt } from "./pgtable.ts";
+import { copyHugetlbPageRange } from "./hugetlb.ts";
 import { exitMmap } from "./unmap.ts";
 
 /** `copy_one_pte()`: shares the page, write-protecting both ptes of a COW mapping. */
@@ -62,13 +62,9 @@ export const copyPageRange = defPath<
       return ret(0);
     }
     if (vma.kind === "hugetlb") {
-      return ret(copyHugetlbPageRange(k, k.state.mms[f.v.dst], src, vma));
+      return call(copyHugetlbPageRange, { dst: f.v.dst, src: src.id, vma: vma.start }, "end", "r");
     }
-    f.v.scope = {
-      mm: src.id,
-      ranges: { vma: [vma.start, vma.end] },
-      guards: { is_cow_mapping: isCowMapping(vma) },
-    };
+    f.v.scope = forkScope(src.id, vma);
     f.v.r = 0;
     f.v.chunk = vma.start - (vma.start % PMD_SIZE);
     return hook(P, "entry", f.v.scope, "chunk");
@@ -117,20 +113,6 @@ export const copyPageRange = defPath<
   out: (_k, f) => hook("copy_page_range", "out", f.v.scope!, "end"),
   end: (_k, f) => ret(f.v.r),
 });
-
-/** `copy_hugetlb_page_range()`: shares huge pages, write-protecting a private parent. */
-function copyHugetlbPageRange(k: Kernel, dst: Mm, src: Mm, vma: Vma): number {
-  for (const a of ptesIn(src, vma.start, vma.end)) {
-    const pte = src.ptes[vpn(a)]!;
-    if (pte.t !== "present") continue;
-    if (isCowMapping(vma)) pte.write = false;
-    dst.ptes[vpn(a)] = { ...pte };
-    getPage(k.state, pte.pfn, pteHolder(dst.id, a));
-    k.state.pages[pte.pfn].mapcount++;
-    dst.rss.file++;
-  }
-  return 0;
-}
 
 /**
  * `dup_mmap()`: creates the child mm with a copy of every vma and their

@@ -186,6 +186,63 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
       ranges: ["requested"],
     },
   },
+  hugetlb_cow: {
+    "copy.after_copy": {
+      doc:
+        "copy path: page_table_lock dropped, the new huge page filled by copy_huge_page, before relocking (where Linux 3.7 calls invalidate_range_start)",
+      address: true,
+      ranges: ["hpage"],
+    },
+    "copy.before_clear": {
+      doc:
+        "copy path: page_table_lock held, pte_same() passed, before the old huge pte is replaced (where the 2010 fix calls invalidate_range_start)",
+      address: true,
+      ranges: ["hpage"],
+    },
+    "copy.after_clear": {
+      doc:
+        "copy path: page_table_lock held, after huge_ptep_clear_flush (2.6.27, a no-op on x86; 2.6.24 has no such call), new pte not yet set",
+      address: true,
+      ranges: ["hpage"],
+    },
+    "copy.after_set": {
+      doc:
+        "copy path: page_table_lock held, the copy installed writable by set_huge_pte_at (where the 2010 fix calls invalidate_range_end)",
+      address: true,
+      ranges: ["hpage"],
+    },
+    "copy.release": {
+      doc:
+        "copy path: page_table_lock held, after the pte_same() re-check whether it passed or not, before the page references are put",
+      address: true,
+      ranges: ["hpage"],
+    },
+  },
+  copy_hugetlb_page_range: {
+    "entry": {
+      doc: "before the huge pte loop (where the 2014 fix calls invalidate_range_start)",
+      ranges: ["vma"],
+      guards: ["is_cow_mapping"],
+    },
+    "pte.after_wrprotect": {
+      doc:
+        "both page_table_locks held, the parent's huge pte write-protected when is_cow_mapping, not yet copied to the child",
+      address: true,
+      ranges: ["vma", "hpage"],
+      guards: ["is_cow_mapping"],
+    },
+    "exit": {
+      doc: "after the loop completed (the -ENOMEM return of 2.6.24 and 2.6.27 does not get here)",
+      ranges: ["vma"],
+      guards: ["is_cow_mapping"],
+    },
+    "out": {
+      doc:
+        "the common exit, reached also when huge_pte_alloc fails (the shape of the 2014 fix: break, then end)",
+      ranges: ["vma"],
+      guards: ["is_cow_mapping"],
+    },
+  },
   __xip_unmap: {
     "before_lock": {
       doc: "the sparse page looked up, before spin_lock(&mapping->i_mmap_lock); no page lock",

@@ -8,8 +8,55 @@
  */
 import type { Mm, MmState, Page, Pte, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
-import { allocPage, getPage, pteHolder, putPage, tableIndex, vpn } from "../model/state.ts";
-import type { Kernel } from "./context.ts";
+import {
+  allocPage,
+  getPage,
+  hex,
+  isCowMapping,
+  pteHolder,
+  putPage,
+  tableIndex,
+  vpn,
+} from "../model/state.ts";
+import { type HookScope, type Kernel, KernelBug } from "./context.ts";
+
+/**
+ * The vma of `mm` that starts at `start`: a frame names a vma by its start
+ * and finds it again in every step. Throws when it is gone (unmapped while
+ * the path ran, which the mmap_sem its callers hold excludes).
+ */
+export function vmaAt(mm: Mm, start: number): Vma {
+  const vma = mm.vmas.find((v) => v.start === start);
+  // The model's exit and MAP_LOCKED populate take no mmap_sem, so a racing thread can see
+  // the vma it found go; the kernel's mmap_sem rules that out. The thread stops there.
+  if (!vma) {
+    throw new KernelBug("vma", `the vma at ${hex(start)} of mm ${mm.id} went while a path used it`);
+  }
+  return vma;
+}
+
+/**
+ * The scope of fork's hook points for vma `vma` of `mm` (`copy_page_range`,
+ * `copy_hugetlb_page_range`): the vma's range, and whether it is a COW
+ * mapping, whose parent ptes fork write-protects.
+ */
+export function forkScope(mm: string, vma: Vma): HookScope {
+  return {
+    mm,
+    ranges: { vma: [vma.start, vma.end] },
+    guards: { is_cow_mapping: isCowMapping(vma) },
+  };
+}
+
+/**
+ * `linear_page_index()`: the file page a linear vma maps at `addr` (for a
+ * hugetlb vma, the huge page: `vma_hugecache_offset()`, with the model's
+ * `pgoff` in huge pages).
+ */
+export function linearIndex(vma: Vma, addr: number): number {
+  const unit = vma.kind === "hugetlb" ? 512 : 1;
+  return vma.pgoff + Math.floor((addr - vma.start) / PAGE_SIZE / unit);
+}
 
 /** Name of the PTE lock covering `addr` (split PTE locks: one per page-table page). */
 export function ptlName(mm: string, addr: number): string {
@@ -37,6 +84,22 @@ export function pageTableLockName(mm: string): string {
  */
 export function allocTables(k: Kernel, mm: Mm, addr: number, path: string): boolean {
   for (const level of ["pud", "pmd", "pte"] as const) {
+    const i = tableIndex(level, addr);
+    if (mm.tables[level][i]) continue;
+    if (!k.alloc(level, path)) return false;
+    mm.tables[level][i] = true;
+    k.state.counters.tablesAllocated++;
+  }
+  return true;
+}
+
+/**
+ * `huge_pte_alloc()` (x86, arch/x86/mm/hugetlbpage.c): a huge pte lives in
+ * the pmd, so only the pud and pmd pages are allocated. Returns false when an
+ * allocation fails.
+ */
+export function allocHugeTables(k: Kernel, mm: Mm, addr: number, path: string): boolean {
+  for (const level of ["pud", "pmd"] as const) {
     const i = tableIndex(level, addr);
     if (mm.tables[level][i]) continue;
     if (!k.alloc(level, path)) return false;

@@ -101,6 +101,26 @@ export function defPath<A extends Vars, L extends Vars, K>(
   return { name };
 }
 
+/**
+ * The names of every path declared so far with {@link defPath}, sorted. A
+ * path is declared when its module is loaded, so import the modules whose
+ * paths you want listed (`mod.ts` loads them all) before calling it.
+ *
+ * @returns A fresh sorted array; changing it changes nothing here.
+ *
+ * @example
+ * ```ts
+ * import { defPath, pathNames, ret } from "./steps.ts";
+ * defPath<Record<never, never>, Record<never, never>, unknown>("doc.listed", {
+ *   entry: () => ret(),
+ * });
+ * console.log(pathNames().includes("doc.listed")); // true
+ * ```
+ */
+export function pathNames(): readonly string[] {
+  return [...PATHS.keys()].sort();
+}
+
 /** Goes on at step `to` without a scheduling point. */
 export function go(to: string): Next {
   return { k: "go", to };
