@@ -16,6 +16,8 @@ export interface Expectation {
   returns?: Record<string, string | number>;
   /** Step index -> the callouts made during it, as "call range" (or "call address"). */
   calls?: Record<string, string[]>;
+  /** For a pin that changed: what it was, what changed it and why (not compared). */
+  note?: string;
 }
 
 /** Expectations by scenario, then by revision id or "default". */

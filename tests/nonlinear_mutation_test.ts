@@ -32,6 +32,19 @@ function mutants(n: NonlinearConfig): [string, NonlinearConfig][] {
       with_(`remap_args.end=${end}`, { ...n, remapArgs: { ...n.remapArgs, end } });
     }
   }
+  for (const prot of ["mask-and-pass", "einval-if-nonzero"] as const) {
+    if (prot !== n.remapArgs.prot) {
+      with_(`remap_args.prot=${prot}`, { ...n, remapArgs: { ...n.remapArgs, prot } });
+    }
+  }
+  for (const offsetLimit of ["none", "pte-file-max-bits"] as const) {
+    if (offsetLimit !== n.remapArgs.offsetLimit) {
+      with_(`remap_args.offset_limit=${offsetLimit}`, {
+        ...n,
+        remapArgs: { ...n.remapArgs, offsetLimit },
+      });
+    }
+  }
   const offsets = Object.keys(OFFSET_EXPRS);
   const prots: NonlinearConfig["defaultProt"][] = [
     { set: "keep" },

@@ -37,6 +37,7 @@ Deno.test("compare along F8 -> F9 -> G1 names the one key behind every changed v
   assert.deepEqual(f9.map((s) => s.scenario), [
     "nl-nonblock-over-remapped",
     "nl-nonblock-uncached-file",
+    "nl-nonblock-uncached-prot-zero",
   ]);
   for (const s of f9) {
     assert.deepEqual(s.relevant.map((k) => k.key), ["nonlinear.filemap_populate.no_page"]);
@@ -58,7 +59,11 @@ Deno.test("every candidate against G1 lists its changed verdicts with its own ke
       "nonlinear.filemap_populate.install_error",
       "nonlinear.shmem_populate.install_error",
     ],
-    "nl-g1-args-2.6": ["nonlinear.remap_args.align"],
+    "nl-g1-args-2.6": [
+      "nonlinear.remap_args.align",
+      "nonlinear.remap_args.offset_limit",
+      "nonlinear.remap_args.prot",
+    ],
   };
   for (const [id, keys] of Object.entries(expected)) {
     assert.equal(rev(id).follows, "nl-2.5.42-g1");
@@ -79,10 +84,21 @@ Deno.test("the nonblocking-populate bug shows on F8 and is gone from F9 on", () 
   const f8 = on("nl-2.5.42-f8");
   assert.ok(f8.kinds.includes("errno"));
   assert.equal(f8.returns[5].value, "-ENOMEM");
+  // nl-g1-args-2.6 refuses the scenario's prot of 3 (v2.6.24 mm/fremap.c:130, "if (prot) return
+  // err;"); its prot-0 twin shows the skip.
+  const prot0 = (r: string) =>
+    runScenario(scenarios.find((s) => s.id === "nl-nonblock-uncached-prot-zero")!, rev(r));
   for (const r of revisions.filter((r) => r.id !== "nl-2.5.42-f8")) {
+    if (r.nonlinear!.remapArgs.prot === "einval-if-nonzero") {
+      assert.equal(on(r.id).returns[5].value, "-EINVAL", r.id);
+      assert.ok(!prot0(r.id).kinds.includes("errno"), r.id);
+      assert.equal(prot0(r.id).returns[3].value, "0", r.id);
+      continue;
+    }
     assert.ok(!on(r.id).kinds.includes("errno"), r.id);
     assert.equal(on(r.id).returns[5].value, "0", r.id);
   }
+  assert.equal(prot0("nl-2.5.42-f8").returns[3].value, "-ENOMEM");
 });
 
 Deno.test("the install_page error-path leak shows on F8 and is gone where the page is released", () => {

@@ -46,15 +46,22 @@ Deno.test("loadRevisionDir() gives every revision and every callout its provenan
   for (const r of revisions) {
     assert.ok(r.source.length > 20, `${r.id}: source`);
     assert.ok(r.chain.cite.length > 20, `${r.id}: chain.cite`);
+    assert.ok(r.postedAgainst.version.length > 0, `${r.id}: posted_against.version`);
+    assert.ok(r.postedAgainst.cite.length > 20, `${r.id}: posted_against.cite`);
     const nl = r.resolved.nonlinear as Record<string, { cite: string }> | undefined;
     for (const [part, cfg] of Object.entries(nl ?? {})) {
-      assert.match(cfg.cite, /(00[0-4]_|docs\/sources\.md)/, `${r.id} nonlinear.${part}`);
+      assert.match(
+        cfg.cite,
+        /(00[0-4]_|docs\/sources\.md|v2\.6\.2\d mm\/)/,
+        `${r.id} nonlinear.${part}`,
+      );
     }
     for (const [path, cfg] of Object.entries(r.paths)) {
       for (const c of cfg.callouts) {
         assert.match(
           c.cite,
-          /(00[0-4]_|docs\/sources\.md|DESIGN\.md|reconstructed|MMU Notifiers)/,
+          // or a kernel source by version, file and line (v4.9 mm/rmap.c:1583, v2.6.27 mm/mprotect.c:212)
+          /(00[0-4]_|docs\/sources\.md|DESIGN\.md|reconstructed|MMU Notifiers|v\d+(\.\d+)+ mm\/\w+\.c:\d)/,
           `${r.id} ${path}:${c.at}`,
         );
       }

@@ -49,6 +49,17 @@ export interface KernelVariants {
    * access through a secondary MMU looks like a CPU access to reclaim).
    */
   follow_page: "mark-accessed" | "mkyoung";
+  /**
+   * The locks the reverse-map walks (`page_referenced`, `try_to_unmap`,
+   * `page_mkclean`) hold while they visit each mapping: "spinlock" (2.6.24
+   * to 2.6.27: `spin_lock(&anon_vma->lock)`, `spin_lock(&mapping->i_mmap_lock)`)
+   * or "rwsem" (4.x: `anon_vma_lock_read()` is `down_read(&anon_vma->root->rwsem)`
+   * and `i_mmap_lock_read()` is `down_read(&mapping->i_mmap_rwsem)`, v4.9
+   * include/linux/rmap.h:125 and include/linux/fs.h:513), so that a callout
+   * made after the PTE lock is dropped may sleep. The lock keeps its name
+   * either way, so a walk still excludes a truncate that holds it.
+   */
+  rmap_lock: "spinlock" | "rwsem";
 }
 
 /** A revision's description of one kernel path. */
@@ -272,7 +283,7 @@ export class Kernel {
     this.paths = config.paths;
     this.sink = config.sink;
     this.preemptive = config.preemptive ?? false;
-    this.variants = config.variants ?? { follow_page: "mark-accessed" };
+    this.variants = config.variants ?? { follow_page: "mark-accessed", rmap_lock: "spinlock" };
     this.nonlinear = config.nonlinear;
     this.observer = config.observer;
   }

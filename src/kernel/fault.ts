@@ -509,7 +509,11 @@ export const getUserPage = defPath<
   entry(k, f) {
     const { mm, addr, write, holder } = f.v;
     if ((f.v.tries ?? 0) >= 4) return ret({ error: "VM_FAULT_OOM" });
-    if (findVma(k.state.mms[mm], addr)?.kind === "hugetlb") {
+    const vma = findVma(k.state.mms[mm], addr);
+    if (vma?.kind === "hugetlb") {
+      // get_user_pages() checks vm_flags before follow_hugetlb_page(), whose hugetlb_fault()
+      // checks nothing (v2.6.27 mm/memory.c:1194, `if (!vma || ... !(vm_flags & vma->vm_flags))`).
+      if (write ? !vma.write : !vma.read) return ret({ error: "SIGSEGV" });
       return call(followHugetlbPage, { mm, addr, write, holder }, "huge", "huge");
     }
     return call(followPage, { mm, addr, write, holder }, "followed", "pfn");

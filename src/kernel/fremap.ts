@@ -91,7 +91,16 @@ function vmaNow(mm: Mm, copy: Vma): Vma {
 }
 
 /**
- * `sys_remap_file_pages(start, size, prot, pgoff, flags)` as in 2.6.24.
+ * `sys_remap_file_pages(start, size, prot, pgoff, flags)` as in 2.6.24
+ * (v2.6.24 mm/fremap.c:120-236; v2.6.27 mm/fremap.c:121-242 is the same
+ * plus the notifier calls): `end` is `start + size` of the raw arguments
+ * (line 125), computed before start and size are masked down (135-136);
+ * the masked span must not wrap or be empty (139-140); the range check
+ * under mmap_sem uses the raw `end` (168), while populate_range(),
+ * make_pages_present() and 2.6.27's notifier calls use `start + size`
+ * (214, 220; 2.6.27: 218-220, 226). x86-64's PTE_FILE_MAX_BITS check
+ * (143-146; 46 bits, include/asm-x86/pgtable_64.h:349) cannot fail for the
+ * offsets a scenario may give.
  * Returns 0 or a negative errno.
  */
 export const sysRemapFilePages = defPath<
@@ -113,11 +122,12 @@ export const sysRemapFilePages = defPath<
 >("sys_remap_file_pages", {
   entry(_k, f) {
     const { startIn, sizeIn, prot } = f.v;
+    const end = startIn + sizeIn; // unsigned long end = start + size;
     if (prot) return ret(-22);
     const start = startIn - (startIn % PAGE_SIZE);
     const size = sizeIn - (sizeIn % PAGE_SIZE);
-    const end = start + size;
-    if (end <= start) return ret(-22);
+    // Does the address range wrap, or is the span zero-sized?
+    if (start + size <= start) return ret(-22);
     [f.v.start, f.v.size, f.v.end] = [start, size, end];
     f.v.kind = "rwsem-read";
     return lock(mmapSemName(f.v.mm), f.v.kind, "retry");
@@ -128,7 +138,9 @@ export const sysRemapFilePages = defPath<
     const mm = k.state.mms[f.v.mm];
     const vma: Vma | undefined = findVma(mm, start);
     if (!vma || !vma.shared || !vma.file || vma.kind !== "file") return go("out");
-    if (end > vma.end) return go("out");
+    // 'if (end <= start || start < vma->vm_start || end > vma->vm_end) goto out;' with the
+    // raw end: an unaligned tail past vm_end is refused though the masked span fits.
+    if (end <= start || start < vma.start || end > vma.end) return go("out");
     f.v.vma = { ...vma };
     if (!vma.nonlinear) {
       if (pgoff === linearIndex(vma, start)) {
@@ -150,8 +162,12 @@ export const sysRemapFilePages = defPath<
     return go("populate");
   },
   populate(_k, f) {
-    const { start, end } = f.v;
-    f.v.ranges = { requested: [start, end], requested_minus_one: [start, end - 1] };
+    const { start, size } = f.v;
+    // Every posting's callout and 2.6.27's pass 'start, start + size' (the masked span).
+    f.v.ranges = {
+      requested: [start, start + size],
+      requested_minus_one: [start, start + size - 1],
+    };
     const scope = { mm: f.v.mm, ranges: f.v.ranges };
     return hook("sys_remap_file_pages", "before_populate", scope, "before_populate");
   },
@@ -178,8 +194,8 @@ export const sysRemapFilePages = defPath<
     return go("make_pages_present");
   },
   make_pages_present(k, f) {
-    // make_pages_present(): fault every page in.
-    if (f.v.a >= f.v.end) return go("out");
+    // make_pages_present(start, start+size): fault every page in.
+    if (f.v.a >= f.v.start + f.v.size) return go("out");
     const write = vmaNow(k.state.mms[f.v.mm], f.v.vma).write;
     return call(handleMmFault, { mm: f.v.mm, addr: f.v.a, write }, "faulted");
   },

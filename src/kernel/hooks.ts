@@ -293,11 +293,25 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
   },
   try_to_unmap_one: {
     "young": {
-      doc: "PTE lock held, the VM_LOCKED/young test before unmapping",
+      doc:
+        "PTE lock held, the VM_LOCKED/young test before unmapping; the not_migration_* guards are the test as 2.6.24 and 2.6.27 write it, 'if (!migration && (VM_LOCKED || young))'",
       address: true,
-      guards: ["not_vm_locked", "not_vm_locked_and_pte_old", "not_vm_locked_and_pte_young"],
+      guards: [
+        "not_vm_locked",
+        "not_vm_locked_and_pte_old",
+        "not_vm_locked_and_pte_young",
+        "not_migration_and_not_vm_locked",
+        "not_migration_and_not_vm_locked_and_pte_old",
+        "not_migration_and_not_vm_locked_and_pte_young",
+      ],
     },
     "after_clear": { doc: "PTE lock held, pte cleared and flushed", address: true },
+    "after_unlock": {
+      doc:
+        "label out_unmap: after pte_unmap_unlock, on every exit that took the PTE lock (unmapped: the pte was cleared, not left for SWAP_FAIL)",
+      address: true,
+      guards: ["unmapped"],
+    },
   },
   try_to_unmap_cluster: {
     "young": { doc: "PTE lock held, per pte of the cluster", address: true, guards: ["pte_old"] },
@@ -322,9 +336,22 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
       doc: "PTE lock held, pte cleared and flushed, before the write-protected pte is set",
       address: true,
     },
+    "after_unlock": {
+      doc:
+        "after pte_unmap_unlock of each shared mapping the walk visits (cleaned: its pte was dirty or writable and was cleaned)",
+      address: true,
+      guards: ["cleaned"],
+    },
   },
-  change_protection: {
-    "before": { doc: "mprotect_fixup: before change_protection", ranges: ["requested"] },
-    "after": { doc: "mprotect_fixup: after change_protection", ranges: ["requested"] },
+  mprotect_fixup: {
+    "before": {
+      doc:
+        "vm_flags and vm_page_prot set, before change_protection (or hugetlb_change_protection for a hugetlb vma)",
+      ranges: ["requested"],
+    },
+    "after": {
+      doc: "after change_protection (or hugetlb_change_protection) flushed the TLB range",
+      ranges: ["requested"],
+    },
   },
 };

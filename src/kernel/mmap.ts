@@ -1,16 +1,17 @@
 /**
  * Address-space changes as in 2.6.24 mm/mmap.c and mm/mprotect.c:
  * `do_mmap_pgoff` (simplified: no merging), `do_munmap` with vma splitting
- * and `unmap_region`, and `mprotect_fixup` with `change_protection`.
+ * and `unmap_region`, and `mprotect_fixup` with `change_protection` and
+ * `hugetlb_change_protection`.
  *
  * @module
  */
 import type { Mm, Vma } from "../model/types.ts";
-import { PAGE_SIZE } from "../model/types.ts";
+import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
 import { sortVmas, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
-import { ptesIn, ptlName } from "./pgtable.ts";
+import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
 import { unmapRegion } from "./unmap.ts";
 
 /** Splits vmas so that `addr` is a vma boundary (`split_vma`). */
@@ -69,14 +70,24 @@ export const doMmap = defPath<{ mm: string; vma: Vma }, Record<never, never>, Ke
 });
 
 /**
- * `mprotect_fixup()` and `change_protection()`: sets the vma's write
- * permission and rewrites the present ptes of the range, then flushes the
- * TLB range. The caller holds mmap_sem for write. Returns 0 or -ENOMEM.
+ * `sys_mprotect()`'s loop over the vmas of the range and `mprotect_fixup()`
+ * for each: sets the vma's write permission, then, between the hook points
+ * `before` and `after` (v2.6.27 mm/mprotect.c:207-212, where
+ * `mmu_notifier_invalidate_range_start(mm, start, end)` and `_end` enclose
+ * 'if (is_vm_hugetlb_page(vma)) hugetlb_change_protection(...); else
+ * change_protection(...)'), rewrites the ptes of the vma's part of the range
+ * and flushes the TLB range. The caller holds mmap_sem for write. Returns 0.
  */
 export const mprotectFixup = defPath<
   { mm: string; start: number; end: number; write: boolean },
   {
-    /** The addresses with a pte in the range, as found after the `before` hook. */
+    /** The vmas of the range after splitting, by start address. */
+    vmas?: number[];
+    /** Index in `vmas` of the vma being changed. */
+    v?: number;
+    /** The range of that vma both hook points pass (one array, as the code passes one). */
+    requested?: [number, number];
+    /** The addresses with a pte in that range, as found after the `before` hook. */
     addrs?: number[];
     /** Index in `addrs` of the pte being changed. */
     i?: number;
@@ -84,39 +95,41 @@ export const mprotectFixup = defPath<
   Kernel
 >("mprotect_fixup", {
   entry(k, f) {
-    const { start, end, write } = f.v;
+    const { start, end } = f.v;
     const mm = k.state.mms[f.v.mm];
     splitAt(mm, start);
     splitAt(mm, end);
-    for (const v of mm.vmas) {
-      if (v.start >= start && v.end <= end) {
-        v.write = write;
-        if (write) v.mayWrite = true;
-      }
-    }
-    return hook(
-      "change_protection",
-      "before",
-      { mm: mm.id, ranges: { requested: [start, end] } },
-      "change",
-    );
+    f.v.vmas = mm.vmas.filter((v) => v.start >= start && v.end <= end).map((v) => v.start);
+    f.v.v = 0;
+    return go("vma");
+  },
+  vma(k, f) {
+    const { write } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const vma = mm.vmas.find((v) => v.start === f.v.vmas![f.v.v!]);
+    if (!vma) return ret(0);
+    vma.write = write;
+    if (write) vma.mayWrite = true;
+    f.v.requested = [vma.start, vma.end];
+    const scope = { mm: mm.id, ranges: { requested: f.v.requested } };
+    return hook("mprotect_fixup", "before", scope, "change");
   },
   change(k, f) {
-    f.v.addrs = ptesIn(k.state.mms[f.v.mm], f.v.start, f.v.end);
+    const mm = k.state.mms[f.v.mm];
+    const vma = mm.vmas.find((v) => v.start === f.v.requested![0])!;
+    if (vma.kind === "hugetlb") return lock(immapName(vma.file!), "spin", "huge.i_mmap_locked");
+    f.v.addrs = ptesIn(mm, f.v.requested![0], f.v.requested![1]);
     f.v.i = 0;
     return go("pte");
   },
+  // change_protection(): each pte under its PTE lock, then flush_tlb_range().
   pte(k, f) {
-    const { start, end } = f.v;
     const addrs = f.v.addrs!;
     if (f.v.i! < addrs.length) return lock(ptlName(f.v.mm, addrs[f.v.i!]), "spin", "pte.locked");
     k.state.counters.tlbFlushRange++;
-    return hook(
-      "change_protection",
-      "after",
-      { mm: f.v.mm, ranges: { requested: [start, end] } },
-      "done",
-    );
+    delete f.v.addrs;
+    delete f.v.i;
+    return go("changed");
   },
   "pte.locked"(k, f) {
     const { write } = f.v;
@@ -130,5 +143,35 @@ export const mprotectFixup = defPath<
     f.v.i!++;
     return go("pte");
   },
-  done: () => ret(0),
+  // hugetlb_change_protection() (v2.6.27 mm/hugetlb.c:2132-2162): i_mmap_lock, then
+  // page_table_lock, 'pte_mkhuge(pte_modify(pte, newprot))' on every huge pte, both
+  // unlocked, then flush_tlb_range().
+  "huge.i_mmap_locked"(_k, f) {
+    return lock(pageTableLockName(f.v.mm), "spin", "huge.locked");
+  },
+  "huge.locked"(k, f) {
+    const { write } = f.v;
+    const [start, end] = f.v.requested!;
+    const mm = k.state.mms[f.v.mm];
+    const vma = mm.vmas.find((v) => v.start === start)!;
+    for (let a = start - (start % HPAGE_SIZE); a < end; a += HPAGE_SIZE) {
+      const pte = mm.ptes[vpn(a)];
+      // hugetlbfs does no dirty accounting: the new vm_page_prot gives write to a shared
+      // mapping made writable (PAGE_SHARED) and never to a private one (PAGE_COPY).
+      if (pte && pte.t === "present") pte.write = write && vma.shared;
+    }
+    k.unlock(f.th, pageTableLockName(mm.id));
+    k.unlock(f.th, immapName(vma.file!));
+    k.state.counters.tlbFlushRange++;
+    return go("changed");
+  },
+  changed(_k, f) {
+    const scope = { mm: f.v.mm, ranges: { requested: f.v.requested! } };
+    return hook("mprotect_fixup", "after", scope, "next");
+  },
+  next(_k, f) {
+    delete f.v.requested;
+    f.v.v!++;
+    return go("vma");
+  },
 });

@@ -2,7 +2,10 @@
  * Reclaim and writeback of one page as in 2.6.24 mm/vmscan.c
  * `shrink_page_list` and mm/rmap.c: `page_referenced_one`,
  * `try_to_unmap_one`, `try_to_unmap_cluster` and `page_mkclean_one`,
- * each walking the reverse map under the anon_vma lock or i_mmap_lock.
+ * each walking the reverse map under the anon_vma lock or i_mmap_lock
+ * (spinlocks up to 2.6.27, read-held rwsems in 4.x: the revision's
+ * `kernel.rmap_lock`). The 4.x walks also reach the hook points after
+ * `pte_unmap_unlock` where v4.9 calls `mmu_notifier_invalidate_page()`.
  *
  * @module
  */
@@ -88,6 +91,17 @@ function rmapLock(k: Kernel, pfn: number): string {
   return o.kind === "file" ? immapName(o.file) : `anon_vma:${pfn}`;
 }
 
+/**
+ * How a reverse-map walk holds that lock: a spinlock (v2.6.27 mm/rmap.c
+ * page_lock_anon_vma() 'spin_lock(&anon_vma->lock)', try_to_unmap_file()
+ * 'spin_lock(&mapping->i_mmap_lock)'), or a read-held rwsem (v4.9 mm/rmap.c
+ * rmap_walk_anon_lock() 'anon_vma_lock_read(anon_vma)', line 1737, and
+ * rmap_walk_file() 'i_mmap_lock_read(mapping)', line 1829).
+ */
+function rmapLockKind(k: Kernel): "spin" | "rwsem-read" {
+  return k.variants.rmap_lock === "rwsem" ? "rwsem-read" : "spin";
+}
+
 /** `page_referenced()`: the number of referencing ptes (and notifier answers), clearing young bits. */
 export const pageReferenced = defPath<
   { pfn: number },
@@ -107,7 +121,7 @@ export const pageReferenced = defPath<
     f.v.referenced = page.referenced ? 1 : 0; // TestClearPageReferenced()
     page.referenced = false;
     f.v.lock = rmapLock(k, f.v.pfn);
-    return lock(f.v.lock, "spin", "locked");
+    return lock(f.v.lock, rmapLockKind(k), "locked");
   },
   locked(k, f) {
     f.v.hits = rmapWalk(k, f.v.pfn).linear;
@@ -163,15 +177,24 @@ export const pageReferenced = defPath<
 /** What `try_to_unmap()` returns. */
 export type UnmapResult = "SWAP_SUCCESS" | "SWAP_AGAIN" | "SWAP_FAIL";
 
-/** `try_to_unmap_one()`: unmaps one linear mapping of the page. */
+/**
+ * `try_to_unmap_one()`: unmaps one linear mapping of the page. `migration`
+ * is try_to_unmap()'s argument: set, the VM_LOCKED and young test is skipped
+ * ('if (!migration && ((vma->vm_flags & VM_LOCKED) || ...))', v2.6.24
+ * mm/rmap.c:679 and v2.6.27 mm/rmap.c:720; v4.9 skips it by the
+ * TTU_IGNORE_MLOCK and TTU_IGNORE_ACCESS flags migration passes). Reclaim,
+ * the only caller in the model, passes 0.
+ */
 const tryToUnmapOne = defPath<
-  { hit: RmapHit; pfn: number },
+  { hit: RmapHit; pfn: number; migration: boolean },
   {
     // young: the young bit ptep_clear_flush_young() found; notified: the hook point's answer
     young: boolean;
     notified: boolean;
     // pte: a copy of the pte as it was cleared (out of the page table, nothing else sees it)
     pte: PresentPte;
+    // r: what it returns, kept over the hook point after the unlock
+    r: UnmapResult;
   },
   Kernel
 >("try_to_unmap_one", {
@@ -179,15 +202,17 @@ const tryToUnmapOne = defPath<
     return lock(ptlName(f.v.hit.mm, f.v.hit.addr), "spin", "locked");
   },
   locked(k, f) {
-    const { hit, pfn } = f.v;
+    const { hit, pfn, migration } = f.v;
     const mm = k.state.mms[hit.mm];
     const pte = mm.ptes[vpn(hit.addr)];
     if (!pte || pte.t !== "present" || pte.pfn !== pfn) {
+      // page_check_address() found no pte mapping the page: 'goto out', no out_unmap.
       k.unlock(f.th, ptlName(hit.mm, hit.addr));
       return ret("SWAP_AGAIN");
     }
+    const tested = !migration && !hit.vma.locked;
     let young = false;
-    if (!hit.vma.locked) {
+    if (tested) {
       young = pte.young;
       pte.young = false;
       if (young) k.state.counters.tlbFlushPage++;
@@ -203,6 +228,9 @@ const tryToUnmapOne = defPath<
           not_vm_locked: !hit.vma.locked,
           not_vm_locked_and_pte_old: !hit.vma.locked && !young,
           not_vm_locked_and_pte_young: !hit.vma.locked && young,
+          not_migration_and_not_vm_locked: tested,
+          not_migration_and_not_vm_locked_and_pte_old: tested && !young,
+          not_migration_and_not_vm_locked_and_pte_young: tested && young,
         },
       },
       "young",
@@ -210,10 +238,11 @@ const tryToUnmapOne = defPath<
     );
   },
   young(k, f) {
-    const { hit, young, notified } = f.v;
-    if (hit.vma.locked || young || notified) {
+    const { hit, young, notified, migration } = f.v;
+    if (!migration && (hit.vma.locked || young || notified)) {
       k.unlock(f.th, ptlName(hit.mm, hit.addr));
-      return ret("SWAP_FAIL");
+      f.v.r = "SWAP_FAIL";
+      return go("out_unmap");
     }
     const mm = k.state.mms[hit.mm];
     // The pte lock is held since `locked`: the pte there is still the one found there.
@@ -241,8 +270,22 @@ const tryToUnmapOne = defPath<
     pageRemoveRmap(mm, page, { dirty: pte.dirty });
     putPage(k.state, pfn, pteHolder(mm.id, hit.addr));
     k.unlock(f.th, ptlName(hit.mm, hit.addr));
-    return ret("SWAP_AGAIN");
+    f.v.r = "SWAP_AGAIN";
+    return go("out_unmap");
   },
+  // out_unmap: pte_unmap_unlock() has run (above); v4.9 mm/rmap.c:1583-1586 then calls
+  // 'if (ret != SWAP_FAIL && ret != SWAP_MLOCK && !(flags & TTU_MUNLOCK))
+  // mmu_notifier_invalidate_page(mm, address)'.
+  out_unmap(_k, f) {
+    const { hit } = f.v;
+    const scope = {
+      mm: hit.mm,
+      address: hit.addr,
+      guards: { unmapped: f.v.r !== "SWAP_FAIL" },
+    };
+    return hook("try_to_unmap_one", "after_unlock", scope, "out");
+  },
+  out: (_k, f) => ret(f.v.r),
 });
 
 /** The swap slot of an anonymous page in the swap cache (`add_to_swap` on first use). */
@@ -355,9 +398,9 @@ const tryToUnmapCluster = defPath<
   },
 });
 
-/** `try_to_unmap()`: unmaps every mapping of the page. */
+/** `try_to_unmap(page, migration)`: unmaps every mapping of the page (reclaim passes migration 0). */
 export const tryToUnmap = defPath<
-  { pfn: number },
+  { pfn: number; migration?: boolean },
   {
     lock: string;
     r: UnmapResult;
@@ -370,7 +413,7 @@ export const tryToUnmap = defPath<
 >("try_to_unmap", {
   entry(k, f) {
     f.v.lock = rmapLock(k, f.v.pfn);
-    return lock(f.v.lock, "spin", "locked");
+    return lock(f.v.lock, rmapLockKind(k), "locked");
   },
   locked(k, f) {
     f.v.r = "SWAP_AGAIN";
@@ -386,7 +429,8 @@ export const tryToUnmap = defPath<
       f.v.i = 0;
       return go("nonlinear");
     }
-    return call(tryToUnmapOne, { hit, pfn: f.v.pfn }, "unmapped_one", "r");
+    const migration = f.v.migration ?? false;
+    return call(tryToUnmapOne, { hit, pfn: f.v.pfn, migration }, "unmapped_one", "r");
   },
   unmapped_one(_k, f) {
     return go(f.v.r === "SWAP_FAIL" ? "unlock" : "linear");
@@ -420,12 +464,14 @@ export const pageMkclean = defPath<
     i: number;
     // pte: a copy of the pte as it was cleared (out of the page table, nothing else sees it)
     pte?: PresentPte;
+    // cleaned: whether the mapping being visited had its pte cleaned
+    cleaned?: boolean;
   },
   Kernel
 >("page_mkclean", {
   entry(k, f) {
     f.v.lock = rmapLock(k, f.v.pfn);
-    return lock(f.v.lock, "spin", "locked");
+    return lock(f.v.lock, rmapLockKind(k), "locked");
   },
   locked(k, f) {
     f.v.r = false;
@@ -448,6 +494,7 @@ export const pageMkclean = defPath<
     const hit = f.v.hits[f.v.i];
     const mm = k.state.mms[hit.mm];
     const pte = mm.ptes[vpn(hit.addr)];
+    f.v.cleaned = false;
     if (pte && pte.t === "present" && (pte.dirty || pte.write)) {
       f.v.pte = { ...pte };
       delete mm.ptes[vpn(hit.addr)]; // ptep_clear_flush()
@@ -467,11 +514,19 @@ export const pageMkclean = defPath<
     if (pte.dirty) f.v.r = true;
     k.state.mms[hit.mm].ptes[vpn(hit.addr)] = { ...pte, write: false, dirty: false };
     delete f.v.pte;
+    f.v.cleaned = true;
     return go("unlock");
   },
   unlock(k, f) {
     const hit = f.v.hits[f.v.i++];
     k.unlock(f.th, ptlName(hit.mm, hit.addr));
+    // v4.9 mm/rmap.c:1040-1043: 'pte_unmap_unlock(pte, ptl); if (ret) {
+    // mmu_notifier_invalidate_page(mm, address); ...'
+    const scope = { mm: hit.mm, address: hit.addr, guards: { cleaned: f.v.cleaned === true } };
+    return hook("page_mkclean_one", "after_unlock", scope, "next");
+  },
+  next(_k, f) {
+    delete f.v.cleaned;
     return go("hit");
   },
   after_walk(_k, f) {

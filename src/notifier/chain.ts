@@ -44,6 +44,7 @@ export const UNREGISTER_VARIANTS = [
   "del-rcu",
   "del-rcu-sync",
   "del-rcu-release-sync",
+  "srcu-release-del-init-sync",
 ] as const;
 /** What `mmu_notifier_release` does with the list and the callback. */
 export const RELEASE_VARIANTS = [
@@ -52,6 +53,7 @@ export const RELEASE_VARIANTS = [
   "del-init-then-release",
   "del-init-rcu-release-then-sync",
   "rwlock-read-release-then-del",
+  "srcu-release-then-del-init-sync",
 ] as const;
 
 /** A revision's notifier-chain behaviour (data). */
@@ -67,7 +69,9 @@ export interface ChainConfig {
    * `del-rcu` (hlist_del_rcu, no wait), `del-rcu-sync` (hlist_del_rcu, then
    * synchronize_rcu before returning), `del-rcu-release-sync` (2.6.27: under
    * the mm's notifier spinlock only, hlist_del_rcu, `->release`, then
-   * synchronize_rcu).
+   * synchronize_rcu), `srcu-release-del-init-sync` (4.9: `->release` under
+   * srcu_read_lock, then hlist_del_init_rcu under the notifier spinlock, then
+   * synchronize_srcu; v4.9 mm/mmu_notifier.c:349-382).
    */
   unregister: typeof UNREGISTER_VARIANTS[number];
   /** Whether the per-page rmap notifier of EMMU V5 4/4 exists (`mmu_rmap_notifier_register`). */
@@ -121,6 +125,8 @@ export interface SecondaryMapping {
 
 /** Name of the RCU read-side "lock" as the model tracks it. */
 const RCU = "rcu_read_lock";
+/** Name of the (global) SRCU read section of the mmu notifiers. */
+const SRCU = "srcu_read_lock";
 
 /**
  * The chain of every mm in a run. Implements the kernel's {@link CalloutSink}.
@@ -325,6 +331,13 @@ export const mmuNotifierUnregister: PathRef<
   entry(k, f) {
     const c = chainOf(k);
     const mm = c.secondaries[f.v.sec].mm;
+    if (c.config.unregister === "srcu-release-del-init-sync") {
+      // v4.9 mm/mmu_notifier.c:353-375: 'if (!hlist_unhashed(&mn->hlist)) { id =
+      // srcu_read_lock(&srcu); ... mn->ops->release(mn, mm); srcu_read_unlock(&srcu, id);
+      // spin_lock(...); hlist_del_init_rcu(&mn->hlist); spin_unlock(...); }'
+      if (!(c.lists[mm] ?? []).includes(f.v.sec)) return go("removed");
+      return lock(SRCU, "srcu", "srcu.release");
+    }
     if (c.config.unregister === "del-rcu-release-sync") {
       // 2.6.27 mmu_notifier_unregister: spin_lock(&mm->mmu_notifier_mm->lock), hlist_del_rcu,
       // ->release under rcu_read_lock, then synchronize_rcu(); no mmap_sem.
@@ -353,6 +366,24 @@ export const mmuNotifierUnregister: PathRef<
     k.unlock(f.th, RCU);
     return go("removed");
   },
+  "srcu.release"(k, f) {
+    const sec = chainOf(k).secondaries[f.v.sec];
+    k.emit({ type: "release", step: k.step, mm: sec.mm, notifier: sec.id });
+    return call(sec.releasePath, { sec: sec.id }, "srcu.released");
+  },
+  "srcu.released"(k, f) {
+    k.unlock(f.th, SRCU);
+    return lock(`mmu_notifier_lock:${chainOf(k).secondaries[f.v.sec].mm}`, "spin", "srcu.del");
+  },
+  "srcu.del"(k, f) {
+    const c = chainOf(k);
+    const mm = c.secondaries[f.v.sec].mm;
+    const list = c.lists[mm] ?? [];
+    // hlist_del_init_rcu(): a release may have taken it off meanwhile.
+    if (list.includes(f.v.sec)) list.splice(list.indexOf(f.v.sec), 1);
+    k.unlock(f.th, `mmu_notifier_lock:${mm}`);
+    return go("removed");
+  },
   removed(k, _f) {
     if (chainOf(k).config.unregister.endsWith("-sync")) return call(synchronizeRcu, {}, "synced");
     return go("synced");
@@ -371,7 +402,7 @@ function listLock(c: NotifierChain, mm: string): { name: string; kind: LockKind 
     case "rcu":
       return { name: RCU, kind: "rcu" };
     case "srcu":
-      return { name: "srcu_read_lock", kind: "srcu" };
+      return { name: SRCU, kind: "srcu" };
     case "rwlock":
       return { name: `mmu_notifier_rwlock:${mm}`, kind: "spin-read" };
     case "none":
@@ -591,7 +622,26 @@ const release = defPath<{ ev: CalloutEvent }, ReleaseVars, Kernel>("mmu_notifier
         return lock(`mmu_notifier_rwlock:${ev.mm}`, "spin-read", "rwlock_release_del.locked");
       case "del-init-rcu-release-then-sync":
         return go("del_init_rcu_release");
+      case "srcu-release-then-del-init-sync":
+        // v4.9 mm/mmu_notifier.c:56-102: every ->release under srcu_read_lock while the
+        // entries are still listed, then hlist_del_init_rcu of each under the notifier
+        // spinlock, then synchronize_srcu().
+        return lock(SRCU, "srcu", "srcu_release.locked");
     }
+  },
+
+  // srcu-release-then-del-init-sync
+  "srcu_release.locked": (k, f) => copyList(k, f, "srcu_release"),
+  srcu_release(k, f) {
+    const ids = f.v.ids!;
+    if (f.v.i! < ids.length) return callRelease(k, f.v.ev.mm, ids[f.v.i!++], "srcu_release");
+    return lock(`mmu_notifier_lock:${f.v.ev.mm}`, "spin", "srcu_release.del");
+  },
+  "srcu_release.del"(k, f) {
+    liveList(k, f.v.ev.mm).splice(0); // while (!hlist_empty(...)) hlist_del_init_rcu(...)
+    k.unlock(f.th, `mmu_notifier_lock:${f.v.ev.mm}`);
+    k.unlock(f.th, SRCU);
+    return call(synchronizeRcu, {}, "done");
   },
 
   // rcu-release-then-del

@@ -4,9 +4,32 @@
  * @module
  */
 import type { Violation } from "../check/checker.ts";
-import type { KeyChange } from "../run/revision.ts";
+import type { KeyChange, Revision } from "../run/revision.ts";
 import type { Outcome, TraceEntry } from "../run/outcome.ts";
 import { type CellStatus, cellStatus } from "./diff.ts";
+
+/** What a revision was posted against, in one line: "2.6.25-rc3 (linux-2.6 ...)". */
+export function postedAgainstText(r: Revision): string {
+  return `${r.postedAgainst.version} (${r.postedAgainst.tree})`;
+}
+
+/**
+ * Groups revision ids by what they were posted against (`textOf`, see
+ * {@link postedAgainstText}), in the order the groups first appear.
+ */
+export function postedAgainstGroups(
+  ids: readonly string[],
+  textOf: (id: string) => string,
+): { text: string; revisions: string[] }[] {
+  const groups: { text: string; revisions: string[] }[] = [];
+  for (const id of ids) {
+    const text = textOf(id);
+    const g = groups.find((x) => x.text === text);
+    if (g) g.revisions.push(id);
+    else groups.push({ text, revisions: [id] });
+  }
+  return groups;
+}
 
 /**
  * Formats a key change as `key: from -> to` (`(absent)` for a missing side).

@@ -221,6 +221,7 @@ export const HTML_SCRIPT: string = String.raw`
     add(panel, close, el("h2", "", c.scenario + " on " + c.revision));
     add(panel, el("p", "st-" + c.status, SYMBOL[c.status] + " " + c.status + ": " + verdict(c)));
     add(panel, facts([["scenario", s.purpose], ["revision", r.title],
+      ["posted against", r.postedAgainst],
       ["scenario hash", c.hashes.scenario, "mono"], ["revision hash", c.hashes.revision, "mono"],
       ["reproduce", c.reproduce, "mono"]].concat(c.aborted ? [["aborted", c.aborted]] : [])));
     add(panel, el("h3", "", "Violations (" + c.violations.length + ")"));

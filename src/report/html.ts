@@ -35,7 +35,7 @@ import { matrixDigest } from "./markdown.ts";
 import { raceCell, type RaceTable } from "./races.ts";
 import { COST_COLUMNS, costCells, type CostTable } from "./costs.ts";
 import { diffTraces, type TraceDiffLine } from "./trace_diff.ts";
-import { statusText } from "./_format.ts";
+import { postedAgainstGroups, postedAgainstText, statusText } from "./_format.ts";
 import { HTML_SCRIPT, HTML_STYLE } from "./_html_assets.ts";
 
 /** Version of the data block embedded in the HTML report. */
@@ -123,8 +123,14 @@ export interface HtmlData {
   schema: typeof HTML_DATA_SCHEMA;
   /** Scenarios by id: purpose, content hash and the operation of each step. */
   scenarios: Record<string, { purpose: string; hash: string; steps: string[] }>;
-  /** Revisions by id: title, lineage, whether a candidate, content hash. */
-  revisions: Record<string, { title: string; lineage: string; candidate: boolean; hash: string }>;
+  /**
+   * Revisions by id: title, lineage, whether a candidate, content hash, and
+   * the kernel it was posted against ("version (tree)").
+   */
+  revisions: Record<
+    string,
+    { title: string; lineage: string; candidate: boolean; hash: string; postedAgainst: string }
+  >;
   /** Every cell shown, lineage by lineage, scenario-major; buttons refer to them by index. */
   cells: HtmlCell[];
 }
@@ -227,6 +233,7 @@ export function buildHtmlData(matrix: Matrix, opts: HtmlOptions = {}): HtmlData 
         lineage: r.lineage,
         candidate: r.candidate,
         hash: revisionHash(r),
+        postedAgainst: postedAgainstText(r),
       };
     }
     for (const s of scenariosFor(matrix, ...displayOrder(lo))) {
@@ -383,13 +390,22 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
           }`
           : ""
       }.</p>`,
+      `<p>Posted against: ${
+        postedAgainstGroups(cols, (id) => data.revisions[id].postedAgainst).map((g) =>
+          `${e(g.text)}: ${
+            g.revisions.map((id) => cand.has(id) ? `<i>${e(id)}</i>` : e(id)).join(", ")
+          }`
+        ).join("; ")
+      }.</p>`,
       '<div class="scroll"><table class="matrix">',
       `<caption class="muted">Scenarios by revisions of ${e(name)}</caption>`,
       `<thead><tr><th scope="col">scenario</th>${
         cols.map((id) =>
-          `<th scope="col" title="${e(data.revisions[id].title)} (hash ${
-            e(data.revisions[id].hash)
-          })"${cand.has(id) ? ' class="cand"' : ""}>${e(id)}${cand.has(id) ? "*" : ""}</th>`
+          `<th scope="col" title="${e(data.revisions[id].title)}, posted against ${
+            e(data.revisions[id].postedAgainst)
+          } (hash ${e(data.revisions[id].hash)})"${cand.has(id) ? ' class="cand"' : ""}>${e(id)}${
+            cand.has(id) ? "*" : ""
+          }</th>`
         ).join("")
       }</tr></thead>`,
       "<tbody>",

@@ -10,7 +10,7 @@
 import type { ExploreResult } from "../explore/explorer.ts";
 import type { RaceTable } from "./races.ts";
 import type { CostTable } from "./costs.ts";
-import type { KernelBase } from "../run/revision.ts";
+import type { KernelBase, PostedAgainst } from "../run/revision.ts";
 import type { Matrix } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
@@ -44,8 +44,10 @@ export interface ReportRevision {
   date: string;
   /** Seed file and message it reproduces. */
   source: string;
-  /** The kernel tree it applies to. */
+  /** The kernel tree the model runs it on (which scenarios run on it). */
   base: KernelBase;
+  /** The kernel it was posted against: version, tree and how that was established. */
+  postedAgainst: PostedAgainst;
   /** Content hash of the resolved config. */
   hash: string;
 }
@@ -143,6 +145,7 @@ export function buildReport(matrix: Matrix, opts: ReportOptions = {}): Report {
         date: r.date,
         source: r.source,
         base: r.base,
+        postedAgainst: { ...r.postedAgainst },
         hash: revisionHash(r),
       };
       if (r.follows !== undefined) out.follows = r.follows;

@@ -19,6 +19,7 @@ import {
   lineageDiff,
   lineages,
   outcomeOf,
+  revisionOf,
   type ScenarioChange,
 } from "./diff.ts";
 import {
@@ -26,6 +27,8 @@ import {
   cellText,
   formatKeyChange,
   formatViolation,
+  postedAgainstGroups,
+  postedAgainstText,
   statusText,
   textTable,
   verdictText,
@@ -151,6 +154,11 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
         d.candidates.map((c) => `${label(c.id)}${c.parent ? ` (on ${c.parent})` : ""}`).join(", ")
       }`,
     );
+  }
+  out.push("", "Posted against:", "");
+  const postedText = (id: string) => postedAgainstText(revisionOf(matrix, id));
+  for (const g of postedAgainstGroups(cols, postedText)) {
+    out.push(`- ${g.text}: ${g.revisions.map(label).join(", ")}`);
   }
   out.push("");
   out.push(

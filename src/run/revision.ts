@@ -32,6 +32,21 @@ export const KERNEL_BASES = ["2.6.24", "2.5.42"] as const;
 /** A kernel tree. */
 export type KernelBase = typeof KERNEL_BASES[number];
 
+/**
+ * The kernel a revision was posted against, as its posting shows it (the
+ * tree its hunks apply to), which is provenance: what the model runs is
+ * `base` (the modelled tree, which decides the scenarios it runs) and the
+ * `kernel` variants and callout placements the revision selects.
+ */
+export interface PostedAgainst {
+  /** The kernel version, e.g. `2.6.25-rc3`, `2.6.24+git 2008-01-31` or `4.9-rc`. */
+  version: string;
+  /** The tree or patch set it applies to, e.g. "linux-2.6 (Linus Torvalds)" or "2.5.42-G1". */
+  tree: string;
+  /** How the version was established: the hunks' offsets, a line of the posting, a date. */
+  cite: string;
+}
+
 /** A loaded, resolved revision. */
 export interface Revision {
   /** Revision id, e.g. `emmu-v3`. */
@@ -50,8 +65,14 @@ export interface Revision {
   date: string;
   /** Seed file and message this revision reproduces. */
   source: string;
-  /** The kernel tree the patch applies to (default 2.6.24); only scenarios of that tree run on it. */
+  /**
+   * The kernel tree the model runs the revision on (default 2.6.24, the
+   * model's 2.6 paths; or 2.5.42); only scenarios of that tree run on it.
+   * Not the kernel the patch was posted against: see `postedAgainst`.
+   */
   base: KernelBase;
+  /** The kernel the revision was posted against (JSON key `posted_against`). */
+  postedAgainst: PostedAgainst;
   /** What its nonlinear-mapping code does (2.5.42 revisions only). */
   nonlinear?: NonlinearConfig;
   /** Why the revision sits where it does, when that is inferred rather than read. */
@@ -78,6 +99,7 @@ const TOP_KEYS = [
   "date",
   "source",
   "evidence",
+  "posted_against",
   "base",
   "nonlinear",
   "chain",
@@ -171,16 +193,20 @@ export function parseRevision(
     optional: true,
     oneOf: HMM_STRATEGIES,
   }) ?? "sequence-retry") as HmmStrategy;
-  const kern = expectObject(top.kernel ?? {}, file, "kernel", ["follow_page", "cite"]);
+  const kern = expectObject(top.kernel ?? {}, file, "kernel", ["follow_page", "rmap_lock", "cite"]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
   const followPage = (expectString(kern, "follow_page", file, "kernel", {
     optional: true,
     oneOf: ["mark-accessed", "mkyoung"],
   }) ?? "mark-accessed") as KernelVariants["follow_page"];
+  const rmapLock = (expectString(kern, "rmap_lock", file, "kernel", {
+    optional: true,
+    oneOf: RMAP_LOCKS,
+  }) ?? "spinlock") as KernelVariants["rmap_lock"];
   return {
     id,
     file,
-    kernel: { follow_page: followPage },
+    kernel: { follow_page: followPage, rmap_lock: rmapLock },
     drivers: { hmm: { snapshot } },
     title: expectString(top, "title", file, "")!,
     lineage: expectString(top, "lineage", file, "")!,
@@ -188,12 +214,26 @@ export function parseRevision(
     candidate,
     date: expectString(top, "date", file, "")!,
     source: expectString(top, "source", file, "")!,
+    postedAgainst: parsePostedAgainst(top.posted_against, file),
     base,
     ...(nonlinear ? { nonlinear } : {}),
     evidence: expectString(top, "evidence", file, "", { optional: true }),
     chain,
     paths,
     resolved: top,
+  };
+}
+
+/** The values of `kernel.rmap_lock` (see {@link KernelVariants}). */
+const RMAP_LOCKS = ["spinlock", "rwsem"] as const;
+
+function parsePostedAgainst(raw: Json | undefined, file: string): PostedAgainst {
+  if (raw === undefined) throw new InputError(file, "posted_against", "is missing");
+  const o = expectObject(raw, file, "posted_against", ["version", "tree", "cite"]);
+  return {
+    version: expectString(o, "version", file, "posted_against")!,
+    tree: expectString(o, "tree", file, "posted_against")!,
+    cite: expectString(o, "cite", file, "posted_against")!,
   };
 }
 
@@ -223,7 +263,7 @@ function parseNonlinear(raw: Json | undefined, file: string): NonlinearConfig {
     return (name: string, oneOf: readonly string[], optional = false) =>
       expectString(p, name, file, field, { oneOf, optional });
   };
-  const args = part("remap_args", ["align", "end"]);
+  const args = part("remap_args", ["align", "end", "prot", "offset_limit"]);
   const prot = part("default_prot", ["set", "offset"]);
   const fm = part("filemap_populate", ["no_page", "install_error"]);
   const sh = part("shmem_populate", ["no_page", "install_error"]);
@@ -239,6 +279,12 @@ function parseNonlinear(raw: Json | undefined, file: string): NonlinearConfig {
         "align"
       ],
       end: args("end", ["before-align", "after-align"]) as NonlinearConfig["remapArgs"]["end"],
+      prot: args("prot", ["mask-and-pass", "einval-if-nonzero"]) as NonlinearConfig[
+        "remapArgs"
+      ]["prot"],
+      offsetLimit: args("offset_limit", ["none", "pte-file-max-bits"]) as NonlinearConfig[
+        "remapArgs"
+      ]["offsetLimit"],
     },
     defaultProt: {
       set: set as NonlinearConfig["defaultProt"]["set"],
@@ -444,6 +490,8 @@ export function flattenConfig(rev: Revision): Record<string, string> {
     const n = rev.nonlinear;
     out["nonlinear.remap_args.align"] = n.remapArgs.align;
     out["nonlinear.remap_args.end"] = n.remapArgs.end;
+    out["nonlinear.remap_args.prot"] = n.remapArgs.prot;
+    out["nonlinear.remap_args.offset_limit"] = n.remapArgs.offsetLimit;
     out["nonlinear.default_prot.set"] = n.defaultProt.set;
     if (n.defaultProt.offset !== undefined) {
       out["nonlinear.default_prot.offset"] = n.defaultProt.offset;
@@ -462,6 +510,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["chain.rmap_notifier"] = String(c.rmapNotifier ?? false);
   out["drivers.hmm.snapshot"] = rev.drivers.hmm.snapshot;
   out["kernel.follow_page"] = rev.kernel.follow_page;
+  out["kernel.rmap_lock"] = rev.kernel.rmap_lock;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }

@@ -334,7 +334,9 @@ export class Run implements CheckContext {
       if (!cur.started) {
         checkDuringReached(this.scenario, this.revision, cur.index, new Set(cur.reached));
       }
-      checkFailsReached(this.scenario, this.revision, cur.index, k.allocationsMade());
+      if (!step.failOptional) {
+        checkFailsReached(this.scenario, this.revision, cur.index, k.allocationsMade());
+      }
       this.endStep(
         step.threads
           ? cur.threads.map((t) => `${t.name}=${t.result}`).join("; ")

@@ -52,15 +52,18 @@ export interface SecondarySpec {
 }
 
 /**
- * What an operation field holds: an mm, address, length, secondary or file
- * name, a count (a page offset or frame number, at most `0xffffffff`), a
- * page index or size within a file (at most `LIMITS.pages`), an i386 word,
- * a boolean, or one of a list of strings.
+ * What an operation field holds: an mm, address, length (page aligned; a
+ * `byte-` one may be any byte, for a system call that sanitizes its
+ * arguments itself), secondary or file name, a count (a page offset or frame
+ * number, at most `0xffffffff`), a page index or size within a file (at most
+ * `LIMITS.pages`), an i386 word, a boolean, or one of a list of strings.
  */
 export type FieldType =
   | "mm"
   | "addr"
   | "len"
+  | "byte-addr"
+  | "byte-len"
   | "secondary"
   | "file"
   | "count"
@@ -98,7 +101,13 @@ export const OPS: Record<string, Record<string, FieldType>> = {
   remap_pfn_range: { mm: "mm", addr: "addr", len: "len", pfn: "count" },
   apply_to_page_range: { mm: "mm", addr: "addr", len: "len" },
   xip_write: { file: "file", index: "index" },
-  remap_file_pages: { mm: "mm", addr: "addr", len: "len", pgoff: "count", "nonblock?": "bool" },
+  remap_file_pages: {
+    mm: "mm",
+    addr: "byte-addr",
+    len: "byte-len",
+    pgoff: "count",
+    "nonblock?": "bool",
+  },
   reclaim: { mm: "mm", addr: "addr" },
   writeback: { file: "file", index: "index" },
   race: {},
@@ -126,7 +135,7 @@ export const KERNEL_OPS: Record<KernelBase, readonly string[]> = {
 const FIELDS_2542: Record<string, string[]> = { mmap: ["populate", "nonblock"] };
 
 /** Fields every operation may carry. */
-const COMMON = ["op", "fail", "during", "thread", "outside", "note"];
+const COMMON = ["op", "fail", "fail_optional", "during", "thread", "outside", "note"];
 
 /** One operation of a scenario (fields as validated; addresses as numbers). */
 export interface Step {
@@ -136,6 +145,12 @@ export interface Step {
   args: Record<string, string | number | boolean>;
   /** Allocation ordinals (per kind, 1-based within the step) that fail. */
   fail: Partial<Record<AllocKind, number[]>>;
+  /**
+   * `fail_optional`: on a revision whose call returns before it makes the
+   * allocations `fail` names (an API that refuses the arguments earlier), the
+   * step runs without them instead of stopping the run with a ScenarioError.
+   */
+  failOptional?: boolean;
   /** Another operation started on another thread when this one reaches a scheduling point. */
   during?: { at: string; step: Step };
   /** Thread the operation runs on. */
@@ -427,13 +442,17 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     }
     if (Array.isArray(type)) {
       args[name] = expectString(o, name, file, field, { oneOf: type })!;
-    } else if (type === "addr" || type === "len" || type === "count" || type === "index") {
+    } else if (
+      type === "addr" || type === "len" || type === "byte-addr" || type === "byte-len" ||
+      type === "count" || type === "index"
+    ) {
       const n = expectAddress(o, name, file, field)!;
       if ((type === "addr" || type === "len") && n % PAGE_SIZE !== 0) {
         throw new InputError(file, f, `is ${n.toString(16)} (expected a multiple of 0x1000)`);
       }
-      if (type === "len" && n === 0) throw new InputError(file, f, "must not be zero");
-      if (type === "len" && n > LIMITS.pages * PAGE_SIZE) {
+      const len = type === "len" || type === "byte-len";
+      if (len && n === 0) throw new InputError(file, f, "must not be zero");
+      if (len && n > LIMITS.pages * PAGE_SIZE) {
         throw new InputError(
           file,
           f,
@@ -444,7 +463,7 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
           })`,
         );
       }
-      if (type === "len") spend(ctx.budget, n / PAGE_SIZE, f);
+      if (len) spend(ctx.budget, Math.ceil(n / PAGE_SIZE), f);
       if (type === "index" && n > LIMITS.pages) {
         throw new InputError(
           file,
@@ -520,6 +539,14 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
         return n;
       });
     }
+  }
+  const failOptional = expectBool(o, "fail_optional", file, field);
+  if (failOptional !== undefined && (!failOptional || Object.keys(fail).length === 0)) {
+    throw new InputError(
+      file,
+      `${field}.fail_optional`,
+      "is set without a fail, or not true (expected true, beside a fail)",
+    );
   }
   if (op === "race" && o.thread !== undefined) {
     throw new InputError(
@@ -616,6 +643,7 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     op,
     args,
     fail,
+    ...(failOptional ? { failOptional } : {}),
     during,
     thread,
     outside: expectBool(o, "outside", file, field) ?? false,

@@ -53,6 +53,9 @@ export const NONLINEAR_PATHS: readonly string[] = [
   "do_page_fault",
 ];
 
+/** i386's `PTE_FILE_MAX_BITS` without PAE (v2.6.24 include/asm-x86/pgtable-2level.h:71). */
+export const PTE_FILE_MAX_BITS = 29;
+
 /** Loop iterations a populate may take before the harness stops it (no input of the model needs more). */
 export const POPULATE_BOUND = 1 << 16;
 
@@ -394,6 +397,8 @@ export const sysRemapFilePages25: PathRef<RemapFilePages25> = defPath<
     const c = cfg(k);
     // unsigned long end = start + size; (F8 and 2.6.24 take it from the raw arguments)
     const rawEnd = u32(startIn + sizeIn);
+    // 2.6.24: 'if (prot) return err;' before any sanitizing
+    if (c.remapArgs.prot === "einval-if-nonzero" && u32(protIn) !== 0) return ret(-22);
     let start: number;
     let size: number;
     if (c.remapArgs.align === "page-align-up") {
@@ -405,10 +410,18 @@ export const sysRemapFilePages25: PathRef<RemapFilePages25> = defPath<
       // 2.6.24: "Does the address range wrap, or is the span zero-sized?"
       if (u32(start + size) <= start) return ret(-22);
     }
+    // 2.6.24: "Can we represent this offset inside this architecture's pte's?" (the sum is an
+    // unsigned long: it wraps, as the code's does)
+    if (
+      c.remapArgs.offsetLimit === "pte-file-max-bits" &&
+      u32(u32(pgoffIn) + (size >>> 12)) >= 2 ** PTE_FILE_MAX_BITS
+    ) {
+      return ret(-22);
+    }
     f.v.start = start;
     f.v.size = size;
     f.v.end = c.remapArgs.end === "before-align" ? rawEnd : u32(start + size);
-    f.v.prot = u32(protIn) & 0xf;
+    f.v.prot = u32(protIn) & 0xf; // F8: 'prot &= 0xf;' (2.6.24 gets here only with prot 0)
     f.v.pgoff = u32(pgoffIn);
     return lock(mmapSemName(f.v.mm), "rwsem-read", "locked");
   },

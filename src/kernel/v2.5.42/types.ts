@@ -19,6 +19,19 @@ export interface NonlinearConfig {
     align: "page-align-up" | "page-mask-down";
     /** `end = start + size` computed from the raw arguments before aligning (F8), or after. */
     end: "before-align" | "after-align";
+    /**
+     * `prot`: kept to its low four bits and handed to `->populate` and
+     * `install_page()` (F8: `prot &= 0xf;`), or refused unless zero
+     * (2.6.24 mm/fremap.c:130: `if (prot) return err;`, -EINVAL).
+     */
+    prot: "mask-and-pass" | "einval-if-nonzero";
+    /**
+     * The file offset limit: none (F8), or 2.6.24's check that the offsets
+     * fit a file pte (mm/fremap.c:143-146: `if (pgoff + (size >> PAGE_SHIFT)
+     * >= (1UL << PTE_FILE_MAX_BITS)) return err;`, with i386's 29 bits,
+     * include/asm-x86/pgtable-2level.h:71), computed in `unsigned long`.
+     */
+    offsetLimit: "none" | "pte-file-max-bits";
   };
   /** What `sys_remap_file_pages()` does to `vma->vm_page_prot` before populating. */
   defaultProt: {
