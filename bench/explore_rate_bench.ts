@@ -10,7 +10,8 @@
  * and two three-thread rows of the growth table (`bench/explore_growth.ts`).
  * Each bench row's name carries the distinct states its exploration counts;
  * when the process ends a Markdown table of states/s and the cost per state
- * (median of the timed iterations) is printed.
+ * (medians of the timed iterations, wall and CPU time of this process) is
+ * printed.
  *
  * Run with
  * `npx --yes deno@2.9.6 bench --allow-read --allow-write --allow-run bench/explore_rate_bench.ts`
@@ -21,6 +22,7 @@
  */
 import { explore, loadRevisionDir, parseScenario } from "../mod.ts";
 import { type ExplorerApi, loadCommit } from "./_commit.ts";
+import { cpuMs, median } from "./_cpu.ts";
 import { storm, unregisterDispatch } from "./_scenarios.ts";
 
 const OLD = "8fee6ab";
@@ -67,8 +69,8 @@ if (typeof old === "string") {
 } else sides.push({ code: `old (${OLD})`, ...old });
 sides.push({ code: "new (this checkout)", api: current, dir: root });
 
-/** Per case and side: the state count and the timed iterations (ms). */
-const measured = new Map<string, { states: number; ms: number[] }>();
+/** Per case and side: the state count and the timed iterations (wall and CPU ms). */
+const measured = new Map<string, { states: number; ms: number[]; cpu: number[] }>();
 
 for (const c of cases) {
   const verdicts = new Set<string>();
@@ -79,7 +81,7 @@ for (const c of cases) {
     )!;
     const first = side.api.explore(scenario, revision);
     verdicts.add(JSON.stringify(first.verdicts));
-    const m = { states: first.states, ms: [] as number[] };
+    const m = { states: first.states, ms: [] as number[], cpu: [] as number[] };
     measured.set(`${c.label}|${side.code}`, m);
     Deno.bench({
       name: `${side.code}: ${first.states} states`,
@@ -87,7 +89,9 @@ for (const c of cases) {
       baseline: side === sides[0],
       fn() {
         const t0 = performance.now();
+        const c0 = cpuMs();
         side.api.explore(scenario, revision);
+        m.cpu.push(cpuMs() - c0);
         m.ms.push(performance.now() - t0);
       },
     });
@@ -99,22 +103,24 @@ for (const c of cases) {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
-}
-
 globalThis.addEventListener("unload", () => {
-  const head = sides.flatMap((s) => [`${s.code} states`, "ms", "states/s", "µs/state"]);
+  const head = sides.flatMap((s) => [
+    `${s.code} states`,
+    "wall ms",
+    "CPU ms",
+    "states/s (CPU)",
+    "µs/state (CPU)",
+  ]);
   const rows = cases.map((c) => {
     const cells = sides.flatMap((s) => {
       const m = measured.get(`${c.label}|${s.code}`)!;
-      const ms = median(m.ms);
+      const cpu = median(m.cpu);
       return [
         m.states,
-        ms.toFixed(2),
-        Math.round(m.states / ms * 1000),
-        (ms * 1000 / m.states).toFixed(0),
+        median(m.ms).toFixed(2),
+        cpu.toFixed(2),
+        Math.round(m.states / cpu * 1000),
+        (cpu * 1000 / m.states).toFixed(0),
       ];
     });
     return `| ${c.label} | ${cells.join(" | ")} |`;

@@ -4,7 +4,7 @@
  * verifies `unregister_dispatch.pml` with Spin (`spin -a`, `gcc -O2 -DSAFETY`,
  * with and without `-DNOREDUCE` for the partial-order reduction factor),
  * explores the same scenario with the explorer, and prints one Markdown table:
- * states, transitions, time, states per second, the ratio of the rates, and
+ * states, transitions, CPU time, states per CPU second, the ratio of the rates, and
  * whether the two agree that use-after-free is reachable.
  *
  * Run by `bench/spin/run.sh`, which installs Spin when it is absent; with
@@ -13,6 +13,7 @@
  * @module
  */
 import { explore, loadRevisionDir, parseScenario } from "../../mod.ts";
+import { cpuMs, median } from "../_cpu.ts";
 import { unregisterDispatch } from "../_scenarios.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -31,19 +32,13 @@ interface Pan {
   ms: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Runs `cmd` in `cwd`; its standard output, or throws with its standard error. */
-function sh(cmd: string, argv: string[], cwd: string): string {
-  const out = new Deno.Command(cmd, { args: argv, cwd }).outputSync();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`${cmd} ${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}${text}`);
-  }
-  return text;
+/** Runs `cmd` in `cwd`; its standard output and error, or throws with both. */
+function sh(cmd: string, argv: string[], cwd: string): { out: string; err: string } {
+  const r = new Deno.Command(cmd, { args: argv, cwd }).outputSync();
+  const out = new TextDecoder().decode(r.stdout);
+  const err = new TextDecoder().decode(r.stderr);
+  if (!r.success) throw new Error(`${cmd} ${argv.join(" ")}: ${err}${out}`);
+  return { out, err };
 }
 
 function field(text: string, re: RegExp): number {
@@ -59,10 +54,12 @@ function spin(dir: string, reduce: boolean): Pan {
   let text = "";
   const ms: number[] = [];
   for (let i = 0; i < REPEAT; i++) {
-    const t0 = performance.now();
-    // -c0: go on past assertion failures, so the whole state space is counted; -w20: a 2^20 hash table.
-    text = sh(`./${bin}`, ["-c0", "-n", "-w20"], dir);
-    ms.push(performance.now() - t0);
+    // -c0: go on past assertion failures, so the whole state space is counted; -w20: a 2^20
+    // hash table. bash's time gives pan's CPU time (user + system), process start included.
+    const r = sh("bash", ["-c", `TIMEFORMAT='%3U %3S'; time ./${bin} -c0 -n -w20`], dir);
+    text = r.out;
+    const [user, sys] = r.err.trim().split("\n").at(-1)!.split(" ").map(Number);
+    ms.push((user + sys) * 1000);
   }
   return {
     states: field(text, /(\d+) states, stored/),
@@ -81,9 +78,9 @@ try {
     const times: number[] = [];
     let x = explore(scenario, revision);
     for (let i = 0; i < (cpus < 4 ? REPEAT : 1); i++) {
-      const t0 = performance.now();
+      const c0 = cpuMs();
       x = explore(scenario, revision);
-      times.push(performance.now() - t0);
+      times.push(cpuMs() - c0);
     }
     const ms = median(times);
     const uaf = x.verdicts["use-after-free"] !== undefined;
@@ -122,7 +119,7 @@ try {
 }
 if (noSpin) console.log(`Spin columns empty: ${noSpin}`);
 console.log(
-  "| CPUs | explorer states | explorer transitions | explorer ms | explorer states/s | Spin states (POR / none) | Spin transitions (POR / none) | POR factor (transitions) | Spin ms (POR, whole pan run) | Spin states/s | Spin / explorer rate | use-after-free |",
+  "| CPUs | explorer states | explorer transitions | explorer CPU ms | explorer states/s | Spin states (POR / none) | Spin transitions (POR / none) | POR factor (transitions) | Spin CPU ms (POR, whole pan run) | Spin states/s | Spin / explorer rate | use-after-free |",
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const row of rows) console.log(row);
