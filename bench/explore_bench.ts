@@ -1,9 +1,8 @@
 /**
  * Benchmarks of the explorer: whole explorations of race scenarios with the
- * reduction on and off. The state and schedule counts that turn these times
- * into states and schedules per second are printed by
- * `deno run --allow-read bench/explore_growth.ts`.
- * Run with `npx --yes deno@2.9.6 bench --allow-read bench/`.
+ * reduction (state caching) on and off. Each row's name carries the distinct
+ * states and the complete schedules of its exploration.
+ * Run with `npx --yes deno@2.9.6 bench --allow-read bench/explore_bench.ts`.
  *
  * @module
  */
@@ -22,8 +21,11 @@ for (const [sid, rid] of cases) {
   const s = scenarios.find((x) => x.id === sid)!;
   const r = revisions.find((x) => x.id === rid)!;
   for (const reduction of [true, false]) {
+    const x = explore(s, r, { reduction });
     Deno.bench({
-      name: `explore() ${sid} on ${rid}, reduction ${reduction ? "on" : "off"}`,
+      name: `explore() ${sid} on ${rid}, reduction ${
+        reduction ? "on" : "off"
+      } (${x.states} states, ${x.schedules} schedules)`,
       group: `explore ${sid} ${rid}`,
       baseline: reduction,
       fn() {
