@@ -437,7 +437,8 @@ const LOCK = defPath<{ name: string; kind: LockKind }, Record<never, never>, Ker
       k.acquire(f.th, name, kind);
       return ret();
     }
-    if (k.owners[name].thread === f.th) throw new KernelDeadlock(name, f.th);
+    // Not owners[name].thread: that names the first holder of a shared lock, who may have left.
+    if (k.holds(f.th, name)) throw new KernelDeadlock(name, f.th);
     return point(`wait ${name}`, "try", { blockedOn: name, blockedKind: kind });
   },
 });
