@@ -16,6 +16,8 @@ export interface Expectation {
   returns?: Record<string, string | number>;
   /** Step index -> the callouts made during it, as "call range" (or "call address"). */
   calls?: Record<string, string[]>;
+  /** For a pin that changed: what changed from the pin before, and why (with its source). */
+  note?: string;
 }
 
 /** Expectations by scenario, then by revision id or "default". */
