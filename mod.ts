@@ -21,6 +21,7 @@ export * from "./src/kernel/steps.ts";
 export * from "./src/kernel/context.ts";
 export * from "./src/notifier/chain.ts";
 export { HMM_STRATEGIES, type HmmStrategy } from "./src/secondary/hmm.ts";
+export { KVM_RELEASES, type KvmRelease } from "./src/secondary/kvm.ts";
 export type { OpResult, World } from "./src/run/ops.ts";
 export * from "./src/run/errors.ts";
 export * from "./src/run/limits.ts";

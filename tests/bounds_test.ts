@@ -127,7 +127,7 @@ for (const [threads, ops] of [[2, 400], [6, 2]]) {
 }
 
 Deno.test("explore() stopped by its deadline keeps the schedules explored so far", async (t) => {
-  const s = scenarios.find((x) => x.id === "race-wp-copy-refault")!;
+  const s = scenarios.find((x) => x.id === "race-exit-reclaim")!;
   const full = explore(s, rev("emmu-v2"));
   assert.equal(full.status, "complete");
   for (const polls of [1, 5, 15, 30]) {
@@ -152,7 +152,7 @@ Deno.test("explore() stopped by its deadline keeps the schedules explored so far
 });
 
 Deno.test("explore() reports the run bound as bounded, with the schedules run before it", () => {
-  const s = scenarios.find((x) => x.id === "race-wp-copy-refault")!;
+  const s = scenarios.find((x) => x.id === "race-exit-reclaim")!;
   const full = explore(s, rev("emmu-v2"));
   const part = explore(s, rev("emmu-v2"), { maxRuns: 25 });
   assert.equal(part.status, "bounded");
@@ -183,7 +183,7 @@ Deno.test("runMatrix() gives every cell its own time bound, and the same outcome
 Deno.test("buildReport(), renderMarkdown() and renderHtml() show a timed-out cell and exploration", () => {
   const emmu = revisions.filter((r) => r.lineage === "emmu");
   const plain = scenarios.find((x) => x.id === "wp-reuse-after-fork")!;
-  const raced = scenarios.find((x) => x.id === "race-wp-copy-refault")!;
+  const raced = scenarios.find((x) => x.id === "race-exit-reclaim")!;
   // On emmu-v2 both stop at their deadline; elsewhere they complete.
   const cells = [plain, raced].flatMap((s) =>
     emmu.map((r) => runCell(s, r, r.id === "emmu-v2" ? { deadline: afterPolls(3) } : {}))

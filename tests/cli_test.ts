@@ -176,10 +176,10 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
       /^explain wp-reuse-after-fork on emmu-v5: fail \(no-progress,unbalanced-range\)$/m,
     );
     assert.match(r.stdout, /^hashes: scenario [0-9a-f]{16}, revision [0-9a-f]{16}$/m);
-    assert.match(r.stdout, /^violation 2 of 2: step 6, unbalanced-range at 0x100000-0x101000: /m);
+    assert.match(r.stdout, /^violation 2 of 2: step 5, unbalanced-range at 0x100000-0x101000: /m);
     assert.match(
       r.stdout,
-      /^ {2}\* step 6 vcpu0: do_wp_page@unlock invalidate_range_end\(A 0x100000-0x101000\)/m,
+      /^ {2}\* step 5 vcpu0: do_wp_page@unlock invalidate_range_end\(A 0x100000-0x101000\)/m,
     );
     assert.match(
       r.stdout,

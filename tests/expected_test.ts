@@ -14,6 +14,10 @@ Deno.test("expected_emmu.json pins every scenario and names only known revisions
     for (const [rev, e] of Object.entries(row)) {
       assert.ok(rev === "default" || ids.has(rev), `${scenario}: unknown revision ${rev}`);
       assert.ok(e.cite.length > 20, `${scenario}/${rev}: a pinned expectation needs its citation`);
+      assert.ok(
+        e.note === undefined || e.note.length > 20,
+        `${scenario}/${rev}: a note says what changed and why`,
+      );
     }
   }
 });

@@ -112,6 +112,7 @@ function ops2624(files: string[], secs: string[]): Arb<Raw>[] {
         "holding_mmap_sem",
         "free",
       ]),
+      op("destroy_vm", { secondary }),
     );
   }
   if (files.length) {

@@ -3,6 +3,11 @@
  * holder no longer exists (a pte that no longer maps it, a secondary that no
  * longer translates to it or whose mm is gone, a transient kernel reference).
  *
+ * A secondary whose translations outlive `exit_mmap` (2.6.27 KVM: its sptes
+ * keep their page references until `kvm_destroy_vm`) holds them legitimately
+ * after its mm has exited, as long as it translates to the page; once the VM
+ * is destroyed it translates to nothing, and a reference left is a leak.
+ *
  * @module
  */
 import { vpn } from "../model/state.ts";
@@ -12,14 +17,14 @@ import type { Checker } from "./checker.ts";
 export const pageLeak: Checker = {
   kind: "page-leak",
   doc:
-    "at the end every page reference belongs to a live pte, page cache, swap cache, or secondary translation of a live mm",
+    "at the end every page reference belongs to a live pte, page cache, swap cache, or secondary translation of a live mm (or of a VM not yet destroyed, whose translations outlive exit_mmap)",
   atEnd(ctx, lastStep) {
     const { state } = ctx.kernel;
     const secondaryRefs: Record<string, number> = {};
     for (const id of Object.keys(ctx.chain.secondaries).sort()) {
       const sec = ctx.chain.secondaries[id];
       const mm = state.mms[sec.mm];
-      if (!mm || mm.exited) continue;
+      if ((!mm || mm.exited) && !sec.outlivesMm) continue;
       Object.assign(secondaryRefs, sec.refHolders());
     }
     for (const key of Object.keys(state.pages)) {

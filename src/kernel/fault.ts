@@ -42,9 +42,15 @@ export function faultOk(r: FaultResult): boolean {
   return r === "VM_FAULT_MINOR" || r === "VM_FAULT_WRITE";
 }
 
-/** `handle_mm_fault()` and the arch fault handler's vma and permission checks. */
+/**
+ * `handle_mm_fault()` and the arch fault handler's vma and permission checks.
+ * With `force` (a `get_user_pages(..., force=1)` caller, which checked the
+ * vma's `VM_MAY*` flags itself) the access check is skipped: handle_mm_fault
+ * has none of its own, so a forced write fault on a read-only private
+ * mapping breaks COW (v2.6.27 mm/memory.c get_user_pages(), line 1226).
+ */
 export const handleMmFault = defPath<
-  { mm: string; addr: number; write: boolean },
+  { mm: string; addr: number; write: boolean; force?: boolean },
   { vma?: number; a?: number; r?: FaultResult },
   Kernel
 >("handle_mm_fault", {
@@ -53,7 +59,8 @@ export const handleMmFault = defPath<
     const mm = k.state.mms[f.v.mm];
     k.state.counters.faults++;
     const vma = findVma(mm, addr);
-    if (!vma || (write ? !vma.write : !vma.read)) return ret("SIGSEGV");
+    if (!vma) return ret("SIGSEGV");
+    if (!f.v.force && (write ? !vma.write : !vma.read)) return ret("SIGSEGV");
     if (vma.kind === "pfnmap") return ret("VM_FAULT_SIGBUS");
     const a = pteAddr(vma, addr);
     if (vma.kind === "hugetlb") {
@@ -124,7 +131,10 @@ const doAnonymousPage = defPath<
       k.unlock(f.th, ptlName(mm.id, addr));
       return ret("VM_FAULT_MINOR");
     }
-    if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write: true, dirty: true });
+    // maybe_mkwrite(): a forced write fault on a read-only vma maps the new page read-only
+    // (v2.6.27 mm/memory.c do_anonymous_page(), line 2379).
+    const write = mm.vmas.find((v) => v.start === f.v.vma)?.write ?? true;
+    if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write, dirty: true });
     k.unlock(f.th, ptlName(mm.id, addr));
     putPage(k.state, pfn, "fault");
     return ret("VM_FAULT_MINOR");
@@ -190,7 +200,9 @@ const doFileFault = defPath<
     const vma = vmaAt(mm, f.v.vma);
     const cur = mm.ptes[vpn(addr)];
     if (!cur || cur.t === "file") {
-      const w = write || protWritableOnRead(k.state, vma);
+      // maybe_mkwrite() on a write fault: read-only when the vma is (a forced write; v2.6.27
+      // mm/memory.c __do_fault(), line 2522).
+      const w = (write && vma.write) || protWritableOnRead(k.state, vma);
       mapPage(k.state, mm, addr, mapPfn, { write: w, dirty: write });
       if (write && vma.shared) k.state.pages[mapPfn].dirty = true;
     }
@@ -227,7 +239,9 @@ const doSwapPage = defPath<
     if (cur && cur.t === "swap" && cur.slot === slot) {
       delete mm.ptes[vpn(addr)];
       swapFree(k.state, slot);
-      mapPage(k.state, mm, addr, pfn, { write, dirty: write });
+      // maybe_mkwrite() (v2.6.27 mm/memory.c do_swap_page(), line 2318).
+      const w = write && (mm.vmas.find((v) => v.start === f.v.vma)?.write ?? true);
+      mapPage(k.state, mm, addr, pfn, { write: w, dirty: write });
     }
     k.unlock(f.th, ptlName(mm.id, addr));
     putPage(k.state, pfn, "fault");
@@ -497,35 +511,62 @@ export const followPage = defPath<
 export type GupResult = { pfn: number } | { error: FaultResult };
 
 /**
- * `get_user_pages()` for one page: `follow_page`, faulting until it succeeds;
- * for a VM_HUGETLB vma, `follow_hugetlb_page` instead. The caller must hold
- * mmap_sem for read. The reference is held by `holder`.
+/**
+ * `get_user_pages()` for one page: the vma's permission check, then
+ * `follow_page` (for a VM_HUGETLB vma, `follow_hugetlb_page`), faulting until
+ * it succeeds. The caller must hold mmap_sem for read. The reference is held
+ * by `holder`.
+ *
+ * With `force` only the `VM_MAY*` flags are required (v2.6.27 mm/memory.c
+ * get_user_pages(), lines 1143-1146 and 1194): a forced write on a read-only
+ * private mapping faults with write access and breaks COW; once a fault
+ * returns `VM_FAULT_WRITE`, the lookups go on as reads, since do_wp_page has
+ * broken COW "even if maybe_mkwrite decided not to set pte_write" (line 1248).
+ *
+ * Frame: `follWrite` is `FOLL_WRITE` of the lookups.
  */
 export const getUserPage = defPath<
-  { mm: string; addr: number; write: boolean; holder: string },
-  { tries?: number; pfn?: number | null; r?: FaultResult; huge?: GupResult },
+  { mm: string; addr: number; write: boolean; force?: boolean; holder: string },
+  {
+    tries?: number;
+    pfn?: number | null;
+    r?: FaultResult;
+    follWrite?: boolean;
+    huge?: GupResult;
+  },
   Kernel
 >("get_user_pages", {
   entry(k, f) {
     const { mm, addr, write, holder } = f.v;
-    if ((f.v.tries ?? 0) >= 4) return ret({ error: "VM_FAULT_OOM" });
-    const vma = findVma(k.state.mms[mm], addr);
-    if (vma?.kind === "hugetlb") {
-      // get_user_pages() checks vm_flags before follow_hugetlb_page(), whose hugetlb_fault()
-      // checks nothing (v2.6.27 mm/memory.c:1194, `if (!vma || ... !(vm_flags & vma->vm_flags))`).
-      if (write ? !vma.write : !vma.read) return ret({ error: "SIGSEGV" });
-      return call(followHugetlbPage, { mm, addr, write, holder }, "huge", "huge");
+    if (f.v.follWrite === undefined) {
+      const vma = findVma(k.state.mms[mm], addr);
+      // vm_flags = write ? (VM_WRITE | VM_MAYWRITE) : (VM_READ | VM_MAYREAD), masked by force.
+      const allowed = !vma
+        ? false
+        : f.v.force
+        ? (!write || vma.mayWrite)
+        : write
+        ? vma.write
+        : vma.read;
+      if (!allowed) return ret({ error: "SIGSEGV" });
+      f.v.follWrite = write;
     }
-    return call(followPage, { mm, addr, write, holder }, "followed", "pfn");
+    if ((f.v.tries ?? 0) >= 4) return ret({ error: "VM_FAULT_OOM" });
+    if (findVma(k.state.mms[mm], addr)?.kind === "hugetlb") {
+      return call(followHugetlbPage, { mm, addr, write: f.v.follWrite, holder }, "huge", "huge");
+    }
+    return call(followPage, { mm, addr, write: f.v.follWrite, holder }, "followed", "pfn");
   },
   huge: (_k, f) => ret(f.v.huge),
   followed(_k, f) {
-    const { mm, addr, write } = f.v;
+    const { mm, addr } = f.v;
     if (f.v.pfn !== null && f.v.pfn !== undefined) return ret({ pfn: f.v.pfn });
-    return call(handleMmFault, { mm, addr, write }, "faulted", "r");
+    const args = { mm, addr, write: f.v.follWrite!, force: f.v.force === true };
+    return call(handleMmFault, args, "faulted", "r");
   },
   faulted(_k, f) {
     if (!faultOk(f.v.r!)) return ret({ error: f.v.r });
+    if (f.v.r === "VM_FAULT_WRITE") f.v.follWrite = false;
     f.v.tries = (f.v.tries ?? 0) + 1;
     return go("entry");
   },

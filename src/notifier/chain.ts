@@ -111,6 +111,12 @@ export interface Secondary {
   readonly rmapInvalidatePath?: PathRef<{ sec: string; pfn: number }>;
   /** Lists of the driver whose entries must stay alive while listed (list-corruption). */
   lists?(): { name: string; entries: { id: string; alive: boolean }[] }[];
+  /**
+   * Whether its translations and page references outlive `exit_mmap` until
+   * the driver tears it down (KVM: until `kvm_destroy_vm`). Nothing uses
+   * them meanwhile: only the mm's own threads drive it.
+   */
+  readonly outlivesMm?: boolean;
 }
 
 /** One translation a secondary MMU holds. */
@@ -121,6 +127,11 @@ export interface SecondaryMapping {
   pfn: number;
   /** Whether it allows writes. */
   write: boolean;
+  /**
+   * The write permission came from a forced write fault over a read-only
+   * primary pte (`get_user_pages(..., write=1, force=1)`), not from the pte.
+   */
+  forced?: boolean;
 }
 
 /** Name of the RCU read-side "lock" as the model tracks it. */

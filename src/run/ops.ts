@@ -29,7 +29,7 @@ import {
   mmuRmapNotifierRegister,
   type NotifierChain,
 } from "../notifier/chain.ts";
-import { Kvm, kvmAccess } from "../secondary/kvm.ts";
+import { Kvm, kvmAccess, kvmArchDestroy, kvmDestroyVm } from "../secondary/kvm.ts";
 import { HmmMirror, hmmSnapshot } from "../secondary/hmm.ts";
 import { Gru, gruAccess } from "../secondary/gru.ts";
 import { Xpmem } from "../secondary/xpmem.ts";
@@ -132,6 +132,7 @@ function result(op: Step["op"], r: unknown): OpResult {
     case "exit":
     case "register":
     case "unregister":
+    case "destroy_vm":
       return 0;
     case "writeback":
       return r ? "written" : "clean";
@@ -200,6 +201,13 @@ export const runOp: PathRef<{ op: Step }> = defPath<
           { sec: sec.id, callerHoldsMmapSem, free: a.free === true },
           "unregistered",
         );
+      }
+      case "destroy_vm": {
+        // The VM's last file descriptor closes: kvm_put_kvm() -> kvm_destroy_vm().
+        const sec = w.chain.secondaries[String(a.secondary)];
+        if (!(sec instanceof Kvm)) return ret("unsupported");
+        const callerHoldsMmapSem = w.chain.config.register === "caller-holds-mmap-sem";
+        return call(kvmDestroyVm, { sec: sec.id, callerHoldsMmapSem }, "done", "r");
       }
       case "fork": {
         const parent = mmOf(w, String(a.mm));
@@ -308,6 +316,9 @@ export const runOp: PathRef<{ op: Step }> = defPath<
   },
   unregistered(k, f) {
     const sec = worldOf(k).chain.secondaries[String(f.v.op.args.secondary)];
+    // KVM unregisters only in kvm_destroy_vm(), and kvm_arch_destroy_vm() then drops every
+    // spte; the other drivers tear down as their ->release does.
+    if (sec instanceof Kvm) return call(kvmArchDestroy, { sec: sec.id, free: false }, "done");
     return call(sec.releasePath, { sec: sec.id }, "done");
   },
   truncated(k, f) {

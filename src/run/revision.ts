@@ -24,6 +24,7 @@ import {
   readJsonFile,
 } from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
+import { KVM_RELEASES, type KvmRelease } from "../secondary/kvm.ts";
 import { OFFSET_EXPRS } from "../kernel/v2.5.42/nonlinear.ts";
 import type { NonlinearConfig } from "../kernel/v2.5.42/types.ts";
 
@@ -83,8 +84,11 @@ export interface Revision {
   paths: Record<string, PathConfig>;
   /** Kernel-path variants the revision selects. */
   kernel: KernelVariants;
-  /** Driver variants the revision selects (for example the HMM snapshot strategy). */
-  drivers: { hmm: { snapshot: HmmStrategy } };
+  /**
+   * Driver variants the revision selects: the HMM snapshot strategy, and what
+   * KVM's `->release` does (default `none`, the 2.6.27 client's).
+   */
+  drivers: { hmm: { snapshot: HmmStrategy }; kvm: { release: KvmRelease } };
   /** The resolved config as JSON (after `extends`), for hashing and key diffs. */
   resolved: Record<string, Json>;
 }
@@ -186,13 +190,9 @@ export function parseRevision(
   const pathsObj = expectObject(top.paths ?? {}, file, "paths", Object.keys(HOOK_POINTS));
   const paths: Record<string, PathConfig> = {};
   for (const [name, p] of Object.entries(pathsObj)) paths[name] = parsePath(p, file, name);
-  const drv = expectObject(top.drivers ?? {}, file, "drivers", ["hmm"]);
-  const hmm = expectObject(drv.hmm ?? {}, file, "drivers.hmm", ["snapshot", "cite"]);
-  if (drv.hmm !== undefined) expectString(hmm, "cite", file, "drivers.hmm");
-  const snapshot = (expectString(hmm, "snapshot", file, "drivers.hmm", {
-    optional: true,
-    oneOf: HMM_STRATEGIES,
-  }) ?? "sequence-retry") as HmmStrategy;
+  const drv = expectObject(top.drivers ?? {}, file, "drivers", ["hmm", "kvm"]);
+  const snapshot = driverVariant(drv, file, "hmm", "snapshot", HMM_STRATEGIES, "sequence-retry");
+  const kvmRelease = driverVariant(drv, file, "kvm", "release", KVM_RELEASES, "none");
   const kern = expectObject(top.kernel ?? {}, file, "kernel", ["follow_page", "rmap_lock", "cite"]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
   const followPage = (expectString(kern, "follow_page", file, "kernel", {
@@ -207,7 +207,7 @@ export function parseRevision(
     id,
     file,
     kernel: { follow_page: followPage, rmap_lock: rmapLock },
-    drivers: { hmm: { snapshot } },
+    drivers: { hmm: { snapshot }, kvm: { release: kvmRelease } },
     title: expectString(top, "title", file, "")!,
     lineage: expectString(top, "lineage", file, "")!,
     follows: expectString(top, "follows", file, "", { optional: true }),
@@ -235,6 +235,24 @@ function parsePostedAgainst(raw: Json | undefined, file: string): PostedAgainst 
     tree: expectString(o, "tree", file, "posted_against")!,
     cite: expectString(o, "cite", file, "posted_against")!,
   };
+}
+
+/**
+ * The variant `drivers.<driver>.<key>` selects, one of `oneOf`, `fallback`
+ * when absent; a driver's block must carry its `cite`.
+ */
+function driverVariant<T extends string>(
+  drv: Record<string, Json>,
+  file: string,
+  driver: string,
+  key: string,
+  oneOf: readonly T[],
+  fallback: T,
+): T {
+  const field = `drivers.${driver}`;
+  const o = expectObject(drv[driver] ?? {}, file, field, [key, "cite"]);
+  if (drv[driver] !== undefined) expectString(o, "cite", file, field);
+  return (expectString(o, key, file, field, { optional: true, oneOf }) ?? fallback) as T;
 }
 
 /** The chain of a 2.5.42 revision: there is no notifier API, and no scenario registers one. */
@@ -509,6 +527,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["chain.unregister"] = c.unregister;
   out["chain.rmap_notifier"] = String(c.rmapNotifier ?? false);
   out["drivers.hmm.snapshot"] = rev.drivers.hmm.snapshot;
+  out["drivers.kvm.release"] = rev.drivers.kvm.release;
   out["kernel.follow_page"] = rev.kernel.follow_page;
   out["kernel.rmap_lock"] = rev.kernel.rmap_lock;
   for (const k of Object.keys(c.sleepable).sort()) {

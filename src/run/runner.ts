@@ -171,7 +171,7 @@ export class Run implements CheckContext {
           ? new Gru(s.id, s.mm)
           : s.driver === "xpmem"
           ? new Xpmem(s.id, s.mm, revision.chain.rmapNotifier ?? false)
-          : new Kvm(s.id, s.mm),
+          : new Kvm(s.id, s.mm, revision.drivers.kvm.release),
       );
     }
   }

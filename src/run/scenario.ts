@@ -92,6 +92,7 @@ export const OPS: Record<string, Record<string, FieldType>> = {
   snapshot: { secondary: "secondary", addr: "addr", len: "len" },
   register: { secondary: "secondary", "holding_mmap_sem?": "bool" },
   unregister: { secondary: "secondary", "holding_mmap_sem?": "bool", "free?": "bool" },
+  destroy_vm: { secondary: "secondary" },
   fork: { mm: "mm", child: "mm" },
   exit: { mm: "mm" },
   mremap: { mm: "mm", addr: "addr", len: "len", new_addr: "addr" },

@@ -1,9 +1,35 @@
 /**
  * A KVM secondary MMU modelled on the mmu-notifier client of Linux 2.6.27
- * (virt/kvm/kvm_main.c, arch/x86/kvm/mmu.c): shadow ptes that hold a page
- * reference, `mmu_notifier_count` and `mmu_notifier_seq`, `BUG_ON(count < 0)`
- * at range end, and a fault path that retries while an invalidation is open
- * or the sequence moved since it started.
+ * (virt/kvm/kvm_main.c, arch/x86/kvm/mmu.c, paging_tmpl.h at v2.6.27): shadow
+ * ptes that hold a page reference, `mmu_notifier_count` and
+ * `mmu_notifier_seq`, `BUG_ON(count < 0)` at range end, and a fault path that
+ * retries while an invalidation is open or the sequence moved since it
+ * started.
+ *
+ * What the 2.6.27 source fixes, line by line:
+ * - the fault: `gfn_to_pfn()` calls `get_user_pages(current, current->mm,
+ *   addr, 1, 1, 1, page, NULL)` (kvm_main.c gfn_to_pfn(), line 729), a write
+ *   with force for every guest access, read or write: the host breaks COW on
+ *   a guest read, even over a read-only private mapping;
+ * - the spte's permission: the direct path (`nonpaging_map()`,
+ *   `tdp_page_fault()`) maps with `mmu_set_spte(..., ACC_ALL, ACC_ALL, 0,
+ *   write, 1, ...)` (mmu.c __direct_map(), line 1248), so every spte is
+ *   writable whatever the access that faulted (mmu.c mmu_set_spte(), lines
+ *   1179-1183); the shadow path takes the guest pte's access and dirty bit
+ *   instead (paging_tmpl.h FNAME(fetch), line 351), and the model's guest
+ *   has no page tables of its own;
+ * - the release of a page: `rmap_remove()` puts a writable spte's page with
+ *   `kvm_release_pfn_dirty()` (mmu.c, lines 541-544), which `SetPageDirty`s
+ *   it (kvm_main.c kvm_set_pfn_dirty());
+ * - the ops: `kvm_mmu_notifier_ops` has `invalidate_page`,
+ *   `invalidate_range_start`, `invalidate_range_end` and
+ *   `clear_flush_young`, no `release` (kvm_main.c, lines 304-309): the sptes
+ *   and their page references outlive `exit_mmap` until the VM is destroyed
+ *   (`kvm_destroy_vm()`, lines 394-412: `mmu_notifier_unregister()`, then
+ *   `kvm_arch_destroy_vm()`, which frees the vcpus' shadow pages and so
+ *   every spte: x86.c kvm_free_vcpus() line 3956, mmu.c kvm_mmu_destroy()
+ *   and free_mmu_pages(), line 1984). A later kernel's release method that
+ *   flushes the shadow is the `flush-shadow` variant ({@link KVM_RELEASES}).
  *
  * @module
  */
@@ -13,22 +39,49 @@ import { mmapSemName } from "../kernel/pgtable.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { hex, putPage, vpn } from "../model/state.ts";
-import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
-import { holdersOf, mappingsOf } from "./_translations.ts";
+import {
+  chainOf,
+  mmuNotifierUnregister,
+  type Secondary,
+  type SecondaryMapping,
+} from "../notifier/chain.ts";
+import { holdersOf } from "./_translations.ts";
+
+/**
+ * What KVM's `->release` does when `exit_mmap` (or an unregister) calls it:
+ * `none`, 2.6.27's `kvm_mmu_notifier_ops` has no release method (the sptes
+ * stay until `kvm_destroy_vm`); `flush-shadow`, a release that zaps every
+ * spte (`kvm_arch_flush_shadow()`, as later kernels' `kvm_mmu_notifier_release`
+ * does).
+ */
+export const KVM_RELEASES = ["none", "flush-shadow"] as const;
+/** A KVM release variant (see {@link KVM_RELEASES}). */
+export type KvmRelease = typeof KVM_RELEASES[number];
 
 /** One shadow pte. */
 export interface Spte {
+  /** The host page it maps. */
   pfn: number;
+  /** Writable: always, on the direct path (`ACC_ALL`). */
   write: boolean;
+  /** The accessed bit (set when the fault maps it, cleared by aging). */
   accessed: boolean;
-  dirty: boolean;
+  /**
+   * Whether the host pte was read-only when the spte was made, so that its
+   * write permission comes from the forced write fault (`force=1`).
+   */
+  forced: boolean;
 }
 
 /** Retries after which a KVM fault is reported as making no progress. */
 export const KVM_FAULT_RETRY_BOUND = 8;
 
-/** What a guest access through KVM returned. */
-export type KvmAccessResult = "hit" | "faulted" | "EFAULT" | "no-progress" | "BUG";
+/**
+ * What a guest access through KVM returned: `EIO` when no vcpu can run (the
+ * mm has exited or the VM was destroyed: `kvm_vcpu_ioctl()` returns `-EIO`
+ * to a caller whose mm is not the VM's, kvm_main.c line 1122).
+ */
+export type KvmAccessResult = "hit" | "faulted" | "EFAULT" | "EIO" | "no-progress" | "BUG";
 
 /** The KVM secondary MMU of one VM (one mm). */
 export class Kvm implements Secondary {
@@ -44,8 +97,19 @@ export class Kvm implements Secondary {
   /** Faults taken and retries made. */
   faults = 0;
   retries = 0;
+  /** `kvm_destroy_vm()` has run: the VM is gone. */
+  destroyed = false;
+  /** Its sptes and their page references stay after `exit_mmap` until `kvm_destroy_vm`. */
+  readonly outlivesMm = true;
 
-  constructor(readonly id: string, readonly mm: string) {}
+  /**
+   * A VM on mm `mm`.
+   *
+   * @param id Notifier id.
+   * @param mm The mm whose memory the guest uses.
+   * @param release What its `->release` does (see {@link KVM_RELEASES}).
+   */
+  constructor(readonly id: string, readonly mm: string, readonly release: KvmRelease = "none") {}
 
   /** Handles a callout (see {@link kvmCallback}). */
   get callbackPath(): PathRef<{ sec: string; ev: CalloutEvent }> {
@@ -64,11 +128,17 @@ export class Kvm implements Secondary {
 
   /** Every mapping it holds, for the checkers. */
   mappings(): SecondaryMapping[] {
-    return mappingsOf(this.sptes);
+    return Object.entries(this.sptes).map(([key, s]) => ({
+      addr: Number(key) * PAGE_SIZE,
+      pfn: s.pfn,
+      write: s.write,
+      ...(s.forced ? { forced: true } : {}),
+    }));
   }
 
-  /** The references its shadow ptes hold. */
+  /** The references its shadow ptes hold; none once the VM is destroyed (a reference left is a leak). */
   refHolders(): Record<string, number> {
+    if (this.destroyed) return {};
     return holdersOf(this.mappings(), (a) => this.holder(a));
   }
 
@@ -81,17 +151,23 @@ export class Kvm implements Secondary {
       faults: this.faults,
       retries: this.retries,
       bugs: [...this.bugs],
+      vm: this.destroyed ? "destroyed" : "live",
     };
   }
 
-  /** Drops the shadow pte at `addr` (`kvm_unmap_rmapp`): dirty goes to the page, the reference is put. */
+  /**
+   * Drops the shadow pte at `addr` (`kvm_unmap_rmapp` -> `rmap_remove`): a
+   * writable spte's page is released dirty, `kvm_release_pfn_dirty()` (mmu.c
+   * lines 541-544; `kvm_set_pfn_dirty()` leaves a reserved page such as the
+   * zero page alone), whether or not the guest wrote it.
+   */
   zap(k: Kernel, addr: number): void {
     const key = vpn(addr);
     const s = this.sptes[key];
     if (!s) return;
     delete this.sptes[key];
     const page = k.state.pages[s.pfn];
-    if (s.dirty && page && !page.freed) page.dirty = true;
+    if (s.write && page && !page.freed && page.owner.kind !== "zero") page.dirty = true;
     putPage(k.state, s.pfn, this.holder(addr));
   }
 
@@ -165,10 +241,16 @@ const kvmCallback = defPath<
   },
 });
 
-/** `kvm_mmu_notifier_release`: `kvm_arch_flush_shadow`. */
+/**
+ * `->release` in the revision's variant: `none` calls nothing (2.6.27's ops
+ * have no release, kvm_main.c lines 304-309, and `__mmu_notifier_release()`
+ * calls it only `if (mn->ops->release)`); `flush-shadow` zaps every spte
+ * under mmu_lock (`kvm_arch_flush_shadow()`).
+ */
 const kvmRelease = defPath<{ sec: string }, Record<never, never>, Kernel>("kvm.release", {
   entry(k, f) {
     const kvm = kvmOf(k, f.v.sec);
+    if (kvm.release === "none") return ret();
     k.noteCallback(f.th, kvm.id, "release", false);
     return lock(`kvm->mmu_lock:${kvm.id}`, "spin", "locked");
   },
@@ -181,10 +263,54 @@ const kvmRelease = defPath<{ sec: string }, Record<never, never>, Kernel>("kvm.r
 });
 
 /**
+ * `kvm_arch_destroy_vm()`'s effect on the shadow MMU: every vcpu's roots are
+ * put under mmu_lock (x86.c kvm_free_vcpus(), line 3956 -> kvm_mmu_unload()
+ * -> mmu.c mmu_free_roots(), line 1332), and the shadow pages are freed, so
+ * every spte is dropped through `rmap_remove()` (kvm_mmu_destroy() ->
+ * free_mmu_pages(), line 1984 -> kvm_mmu_zap_page()). With `free`,
+ * `kfree(kvm)` frees the embedded struct mmu_notifier too (x86.c, line 3962).
+ */
+export const kvmArchDestroy: PathRef<{ sec: string; free: boolean }> = defPath<
+  { sec: string; free: boolean },
+  Record<never, never>,
+  Kernel
+>("kvm_arch_destroy_vm", {
+  entry: (_k, f) => lock(`kvm->mmu_lock:${f.v.sec}`, "spin", "locked"),
+  locked(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    kvm.zapRange(k, 0, 2 ** 48);
+    kvm.destroyed = true;
+    k.unlock(f.th, `kvm->mmu_lock:${kvm.id}`);
+    if (f.v.free) chainOf(k).freed.add(kvm.id);
+    return ret();
+  },
+});
+
+/**
+ * `kvm_destroy_vm()` (kvm_main.c, lines 394-412), when the last reference to
+ * the VM goes (its file descriptors closed): `mmu_notifier_unregister()`,
+ * then {@link kvmArchDestroy}, which frees the struct kvm. `callerHoldsMmapSem`
+ * is for the revisions whose unregistration needs mmap_sem held.
+ */
+export const kvmDestroyVm: PathRef<{ sec: string; callerHoldsMmapSem: boolean }> = defPath<
+  { sec: string; callerHoldsMmapSem: boolean },
+  Record<never, never>,
+  Kernel
+>("kvm_destroy_vm", {
+  entry(_k, f) {
+    const args = { sec: f.v.sec, callerHoldsMmapSem: f.v.callerHoldsMmapSem, free: false };
+    return call(mmuNotifierUnregister, args, "unregistered");
+  },
+  unregistered: (_k, f) => call(kvmArchDestroy, { sec: f.v.sec, free: true }, "done"),
+  done: () => ret(0),
+});
+
+/**
  * A guest access to `addr` through KVM `sec`: through the shadow pte when it
  * allows it, otherwise the KVM fault path (`mmu_seq = seq; gfn_to_pfn();
  * spin_lock(mmu_lock); if (mmu_notifier_retry()) goto out_unlock;` then map
- * the spte). Returns a {@link KvmAccessResult}.
+ * the spte). Returns a {@link KvmAccessResult}; `EIO` at once when the mm has
+ * exited or the VM is destroyed.
  *
  * Frame: `a` the page address, `attempt` the fault attempts so far,
  * `faulted` whether one was taken; within an attempt, `mmuSeq` the sequence
@@ -196,7 +322,12 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
   { a?: number; attempt?: number; faulted?: boolean; mmuSeq?: number; r?: GupResult; pfn?: number },
   Kernel
 >("kvm.access", {
-  entry(_k, f) {
+  entry(k, f) {
+    const kvm = kvmOf(k, f.v.sec);
+    const mm = k.state.mms[kvm.mm];
+    // kvm_vcpu_ioctl(): 'if (vcpu->kvm->mm != current->mm) return -EIO;' (kvm_main.c, line 1122):
+    // once the mm has exited no thread has it, so no vcpu runs.
+    if (kvm.destroyed || !mm || mm.exited) return ret("EIO");
     f.v.a = f.v.addr - (f.v.addr % PAGE_SIZE);
     f.v.faulted = false;
     f.v.attempt = 0;
@@ -211,7 +342,6 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
       k.noteAccess(kvm.id, kvm.mm, a, write, s.pfn);
       s.accessed = true;
       if (write) {
-        s.dirty = true;
         const page = k.state.pages[s.pfn];
         if (page) page.data++;
       }
@@ -236,7 +366,9 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
   },
   gfn_to_pfn(k, f) {
     const kvm = kvmOf(k, f.v.sec);
-    const args = { mm: kvm.mm, addr: f.v.a!, write: f.v.write, holder: `gup:${kvm.id}` };
+    // get_user_pages(current, current->mm, addr, 1, 1, 1, page, NULL): write=1, force=1 for
+    // every guest access, read or write (kvm_main.c gfn_to_pfn(), line 729).
+    const args = { mm: kvm.mm, addr: f.v.a!, write: true, force: true, holder: `gup:${kvm.id}` };
     return call(getUserPage, args, "gfn_to_pfn.done", "r");
   },
   "gfn_to_pfn.done"(k, f) {
@@ -253,7 +385,6 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
   },
   mmu_lock(k, f) {
     const kvm = kvmOf(k, f.v.sec);
-    const { write } = f.v;
     const a = f.v.a!;
     const pfn = f.v.pfn!;
     const lockName = `kvm->mmu_lock:${kvm.id}`;
@@ -270,7 +401,11 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     }
     const old = kvm.sptes[vpn(a)];
     if (old) kvm.zap(k, a);
-    kvm.sptes[vpn(a)] = { pfn, write, accessed: true, dirty: false };
+    // __direct_map(): mmu_set_spte(vcpu, &table[index], ACC_ALL, ACC_ALL, 0, write, 1, ...)
+    // (mmu.c, line 1248): writable whatever the access, with the accessed bit set.
+    const pte = k.state.mms[kvm.mm]?.ptes[vpn(a)];
+    const forced = !(pte && pte.t === "present" && pte.pfn === pfn && pte.write);
+    kvm.sptes[vpn(a)] = { pfn, write: true, accessed: true, forced };
     // The gup reference becomes the spte's reference.
     const page = k.state.pages[pfn];
     page.refs[gupHolder]--;
