@@ -1,0 +1,150 @@
+/**
+ * One unit of work (a matrix cell or an exploration) and the messages that
+ * carry units to a worker and results back. Both the in-process path and the
+ * worker run a unit through {@link runUnit}, so the two cannot drift apart.
+ *
+ * @module
+ */
+import { explore, type ExploreResult } from "../explore/explorer.ts";
+import { InputError, ScenarioError } from "../run/errors.ts";
+import { runCell } from "../run/matrix.ts";
+import type { Outcome } from "../run/outcome.ts";
+import { revisionHash, scenarioHash } from "../run/outcome.ts";
+import { loadRevisionFiles, type Revision } from "../run/revision.ts";
+import { loadScenario, type Scenario } from "../run/scenario.ts";
+
+/** What a unit does: run a cell, or explore every schedule. */
+export type UnitKind = "cell" | "exploration";
+
+/** Runs one unit in this thread. */
+export function runUnit(
+  kind: UnitKind,
+  scenario: Scenario,
+  revision: Revision,
+  timeout: number | undefined,
+): Outcome | ExploreResult {
+  return kind === "cell"
+    ? runCell(scenario, revision, { timeout })
+    : explore(scenario, revision, { timeout });
+}
+
+/**
+ * Sets a worker up: the files to load and the content hash each must have.
+ * Inputs go by path and id, never as objects: a worker loads its own copy,
+ * and the hashes make sure it is the copy the caller loaded.
+ */
+export interface InitMessage {
+  type: "init";
+  /** Scenario files, with the hash of each (`scenarioHash`). */
+  scenarios: { file: string; hash: string }[];
+  /** Revision files, every one a revision of the units may extend, with hashes by id. */
+  revisions: { file: string; id: string; hash: string }[];
+  /** The time bound of each unit, in seconds (undefined: the default). */
+  timeout?: number;
+}
+
+/** Runs one unit: the scenario by its index in {@link InitMessage.scenarios}, the revision by id. */
+export interface UnitMessage {
+  type: "unit";
+  /** The unit's index in the caller's list, echoed in the answer. */
+  index: number;
+  kind: UnitKind;
+  scenario: number;
+  revision: string;
+}
+
+/** A message to a worker. */
+export type ToWorker = InitMessage | UnitMessage;
+
+/** An error as it crosses from a worker: enough to raise the same class with the same message. */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+  file?: string;
+  field?: string;
+  expected?: string;
+  revision?: string;
+}
+
+/** A message from a worker: ready after init, then one answer per unit. */
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "result"; index: number; value: Outcome | ExploreResult }
+  | { type: "error"; index: number; error: ErrorData };
+
+/** Flattens an error for `postMessage` (which would drop an InputError's class and fields). */
+export function errorData(e: unknown): ErrorData {
+  if (!(e instanceof Error)) return { name: "Error", message: String(e) };
+  const out: ErrorData = { name: e.name, message: e.message, stack: e.stack };
+  if (e instanceof InputError) {
+    out.file = e.file;
+    out.field = e.field;
+    out.expected = e.expected;
+  }
+  if (e instanceof ScenarioError) out.revision = e.revision;
+  return out;
+}
+
+const BUILT_IN: Record<string, ErrorConstructor> = {
+  Error,
+  RangeError,
+  TypeError,
+  SyntaxError,
+};
+
+/** Raises again, in the caller's thread, the error a worker flattened. */
+export function errorFrom(d: ErrorData): Error {
+  if (d.name === "ScenarioError") {
+    return new ScenarioError(d.file!, d.field!, d.expected!, { revision: d.revision! });
+  }
+  if (d.name === "InputError") return new InputError(d.file!, d.field!, d.expected!);
+  const e = new (Object.hasOwn(BUILT_IN, d.name) ? BUILT_IN[d.name] : Error)(d.message);
+  e.name = d.name;
+  if (d.stack) e.stack = d.stack;
+  return e;
+}
+
+/**
+ * The worker's side: loads the inputs on init and answers each unit.
+ *
+ * @param post Sends a message to the caller.
+ * @returns The handler of the caller's messages.
+ */
+export function serveUnits(post: (m: FromWorker) => void): (m: ToWorker) => void {
+  let scenarios: Scenario[] = [];
+  const revisions = new Map<string, Revision>();
+  let timeout: number | undefined;
+  return (m) => {
+    if (m.type === "init") {
+      try {
+        scenarios = m.scenarios.map(({ file, hash }) => {
+          const s = loadScenario(file);
+          if (scenarioHash(s) !== hash) throw changed(file);
+          return s;
+        });
+        for (const r of loadRevisionFiles(m.revisions.map((x) => x.file))) revisions.set(r.id, r);
+        for (const { file, id, hash } of m.revisions) {
+          const r = revisions.get(id);
+          if (!r || revisionHash(r) !== hash) throw changed(file);
+        }
+        timeout = m.timeout;
+        post({ type: "ready" });
+      } catch (e) {
+        post({ type: "error", index: -1, error: errorData(e) });
+      }
+      return;
+    }
+    try {
+      const value = runUnit(m.kind, scenarios[m.scenario], revisions.get(m.revision)!, timeout);
+      post({ type: "result", index: m.index, value });
+    } catch (e) {
+      post({ type: "error", index: m.index, error: errorData(e) });
+    }
+  };
+}
+
+/** A file that no longer holds what the caller loaded from it. */
+function changed(file: string): InputError {
+  return new InputError(file, "(file)", "changed while the run was going on (run again)");
+}
