@@ -24,7 +24,7 @@ const REVISIONS = loadRevisionDir(`${ROOT}patches`);
 const SCENARIOS = loadScenarioDir(`${ROOT}scenarios`);
 
 Deno.test("runWork() gives on two workers the results of one thread, in the units' order", async () => {
-  const revs = REVISIONS.filter((r) => r.lineage === "emmu" || r.lineage === "hmm");
+  const revs = REVISIONS.filter((r) => r.lineage === "emmu" || r.lineage === "nonlinear");
   // Every fourth scenario's cells, and the explorations of two quick race scenarios.
   const scenarios = SCENARIOS.filter((_, i) => i % 4 === 0);
   const quick = ["race-wp-copy-refault", "race-unregister-dispatch"];

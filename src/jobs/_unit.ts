@@ -43,9 +43,8 @@ export interface InitMessage {
   timeout?: number;
 }
 
-/** Runs one unit: the scenario by its index in {@link InitMessage.scenarios}, the revision by id. */
-export interface UnitMessage {
-  type: "unit";
+/** One unit: the scenario by its index in {@link InitMessage.scenarios}, the revision by id. */
+export interface UnitRef {
   /** The unit's index in the caller's list, echoed in the answer. */
   index: number;
   kind: UnitKind;
@@ -53,8 +52,17 @@ export interface UnitMessage {
   revision: string;
 }
 
+/**
+ * Runs a batch of units, in order. Short units (cells) go several to a
+ * message: one message per cell would cost about as much as the cell.
+ */
+export interface UnitsMessage {
+  type: "units";
+  units: UnitRef[];
+}
+
 /** A message to a worker. */
-export type ToWorker = InitMessage | UnitMessage;
+export type ToWorker = InitMessage | UnitsMessage;
 
 /** An error as it crosses from a worker: enough to raise the same class with the same message. */
 export interface ErrorData {
@@ -67,11 +75,19 @@ export interface ErrorData {
   revision?: string;
 }
 
-/** A message from a worker: ready after init, then one answer per unit. */
+/**
+ * A message from a worker: ready after init (or the error that stopped it),
+ * then one answer per batch: the results of its units up to the first that
+ * failed, and that unit's error.
+ */
 export type FromWorker =
   | { type: "ready" }
-  | { type: "result"; index: number; value: Outcome | ExploreResult }
-  | { type: "error"; index: number; error: ErrorData };
+  | { type: "failed"; error: ErrorData }
+  | {
+    type: "results";
+    results: { index: number; value: Outcome | ExploreResult }[];
+    error?: { index: number; error: ErrorData };
+  };
 
 /** Flattens an error for `postMessage` (which would drop an InputError's class and fields). */
 export function errorData(e: unknown): ErrorData {
@@ -131,16 +147,22 @@ export function serveUnits(post: (m: FromWorker) => void): (m: ToWorker) => void
         timeout = m.timeout;
         post({ type: "ready" });
       } catch (e) {
-        post({ type: "error", index: -1, error: errorData(e) });
+        post({ type: "failed", error: errorData(e) });
       }
       return;
     }
-    try {
-      const value = runUnit(m.kind, scenarios[m.scenario], revisions.get(m.revision)!, timeout);
-      post({ type: "result", index: m.index, value });
-    } catch (e) {
-      post({ type: "error", index: m.index, error: errorData(e) });
+    const results: { index: number; value: Outcome | ExploreResult }[] = [];
+    for (const u of m.units) {
+      try {
+        const value = runUnit(u.kind, scenarios[u.scenario], revisions.get(u.revision)!, timeout);
+        results.push({ index: u.index, value });
+      } catch (e) {
+        // The units after it in the batch come after it in the run: they would not run either.
+        post({ type: "results", results, error: { index: u.index, error: errorData(e) } });
+        return;
+      }
     }
+    post({ type: "results", results });
   };
 }
 

@@ -48,6 +48,12 @@ export interface WorkOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * Cells sent to a worker in one message: a cell takes about a millisecond,
+ * and a message to and from a worker about as long again.
+ */
+const BATCH = 16;
+
 interface Unit {
   index: number;
   kind: UnitKind;
@@ -145,20 +151,28 @@ function onWorkers(
       else resolve(values);
     };
     const feed = (w: Worker) => {
-      // A unit after a failed one would not run in this thread: skip it.
-      let u = queue.shift();
-      while (u && u.index > firstError) u = queue.shift();
-      if (!u) {
+      const batch: Unit[] = [];
+      while (queue.length > 0 && batch.length < BATCH) {
+        const u = queue.shift()!;
+        // A unit after a failed one would not run in this thread: skip it.
+        if (u.index > firstError) continue;
+        batch.push(u);
+        if (u.kind === "exploration") break;
+        if (queue[0]?.kind === "exploration") break;
+      }
+      if (batch.length === 0) {
         if (busy === 0) finish();
         return;
       }
       busy++;
       const m: ToWorker = {
-        type: "unit",
-        index: u.index,
-        kind: u.kind,
-        scenario: scenarioIndex.get(u.pair.scenario)!,
-        revision: u.pair.revision.id,
+        type: "units",
+        units: batch.map((u) => ({
+          index: u.index,
+          kind: u.kind,
+          scenario: scenarioIndex.get(u.pair.scenario)!,
+          revision: u.pair.revision.id,
+        })),
       };
       w.postMessage(m);
     };
@@ -167,15 +181,16 @@ function onWorkers(
       workers.push(w);
       w.onmessage = (e: MessageEvent<FromWorker>) => {
         const m = e.data;
-        if (m.type === "error" && m.index < 0) return finish(errorFrom(m.error));
-        if (m.type === "result") {
-          values[m.index] = m.value;
+        if (m.type === "failed") return finish(errorFrom(m.error));
+        if (m.type === "results") {
           busy--;
-          opts.onProgress?.(++done, units.length);
-        } else if (m.type === "error") {
-          errors.set(m.index, errorFrom(m.error));
-          firstError = Math.min(firstError, m.index);
-          busy--;
+          for (const { index, value } of m.results) values[index] = value;
+          done += m.results.length;
+          if (m.results.length) opts.onProgress?.(done, units.length);
+          if (m.error) {
+            errors.set(m.error.index, errorFrom(m.error.error));
+            firstError = Math.min(firstError, m.error.index);
+          }
         }
         if (workers.length) feed(w);
       };
