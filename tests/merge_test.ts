@@ -111,7 +111,24 @@ Deno.test("main() merge refuses result sets that are not the shards of one run, 
   try {
     const s1 = await shard("s1", "1/2");
     const s2 = await shard("s2", "2/2");
-    assert.equal((await cliInProcess("merge", s1, s2)).code, 0);
+    await t.step(
+      "the shards of one lineage, races included, merge into its HTML report",
+      async () => {
+        const one = ["report", "--lineage", "reference", "-q"];
+        const html = await cliInProcess(...one, "--format", "html");
+        const files = [`${dir}/h1.json`, `${dir}/h2.json`];
+        for (const [i, file] of files.entries()) {
+          assert.equal(
+            (await cliInProcess(...one, "--shard", `${i + 1}/2`, "--out", file)).code,
+            0,
+          );
+        }
+        const merged = await cliInProcess("merge", "--format", "html", ...files);
+        assert.equal(merged.code, 0, merged.stderr);
+        assert.match(merged.stdout, /race-wp-copy-refault/);
+        assert.ok(merged.stdout === html.stdout, "merged HTML differs from the unsharded report");
+      },
+    );
     await t.step("a missing shard", async () => {
       assertInputError(await cliInProcess("merge", s1), /shard 2\/2 is missing/);
     });
