@@ -157,7 +157,7 @@ Deno.test("main() refuses a bad --jobs or --shard with one line and exit status 
   for (const v of ["3/2", "x", "0/1", "-1/2"]) {
     assertInputError(
       await cliInProcess("report", "--shard", v),
-      new RegExp(`shard "${v}" is not k/n with 1 <= k <= n`),
+      new RegExp(`option "--shard" is "${v}" \\(expected k/n with 1 <= k <= n`),
     );
   }
   assertInputError(

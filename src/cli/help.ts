@@ -41,7 +41,8 @@ const EXIT_BASELINE = `Exit status:
 /** The --jobs option of the commands that run a matrix. */
 const JOBS = `  --jobs N         run the cells (and explorations) on N workers at once
                    (default 1: in this process, one after the other; 0 or
-                   auto: one per CPU); the output is the same bytes for any N`;
+                   auto: one per CPU); the output is the same bytes for any N,
+                   but for runs that --timeout stops`;
 
 /** Help of the program as a whole. */
 export const MAIN_HELP = `Usage: mmbisect <command> [options]

@@ -281,6 +281,17 @@ function parseJobs(value: string | undefined): number {
   return n === 0 ? navigator.hardwareConcurrency : n;
 }
 
+/** `--shard k/n`, named in the message as the other options are. */
+function parseShardOption(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch {
+    throw new UsageError(
+      `option "--shard" is "${value}" (expected k/n with 1 <= k <= n, for example 1/4 for the first of four)`,
+    );
+  }
+}
+
 /** The option of the commands that run a matrix: `--jobs N`. */
 const JOBS_OPTION = { jobs: { type: "string" } } as const;
 
@@ -725,7 +736,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   }, []);
   if (p.help) return help(io, "report");
   const shardArg = p.values.shard as string | undefined;
-  const shard = shardArg === undefined ? undefined : usageOnRange(() => parseShard(shardArg));
+  const shard = shardArg === undefined ? undefined : parseShardOption(shardArg);
   const format = parseFormat(p.values.format as string | undefined, shard ? "json" : "md");
   if (shard && format !== "json") {
     throw new UsageError(
