@@ -602,8 +602,6 @@ interface ReportPlan {
   scenarios: Scenario[];
   /** The revisions of the matrix: those shown, and the baseline. */
   chosen: Revision[];
-  /** Ids of the revisions shown. */
-  shown: string[];
   /** The lineages reported, in order. */
   names: string[];
   /** The --baseline revision. */
@@ -612,6 +610,8 @@ interface ReportPlan {
   cells: CellPair[];
   /** The explorations of the race section, unless --no-races. */
   races?: RacePlan;
+  /** The revision of the cost table (the F8 cover letter's claims), when the report has one. */
+  f8?: Revision;
 }
 
 /** Loads the inputs and plans a report; `merge` plans again from a result set's options. */
@@ -637,15 +637,19 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
   const shown = chosen.map((r) => r.id);
   if (base && !chosen.includes(base)) chosen = [...chosen, base];
   const scenarios = loadScenarioDir(common.scenarios);
+  // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
+  const f8 = chosen.find((r) =>
+    r.base === "2.5.42" && !r.candidate && r.follows === undefined && shown.includes(r.id)
+  );
   return {
     revs,
     scenarios,
     chosen,
-    shown,
     names: wanted ?? lineages(revs),
     base,
     cells: matrixPairs(scenarios, chosen),
     races: o.races ? racePlan(scenarios, chosen.filter((r) => shown.includes(r.id))) : undefined,
+    f8,
   };
 }
 
@@ -708,11 +712,8 @@ function finishReport(
   const races = plan.races ? raceTable(plan.races, res.explorations) : undefined;
   const order = plan.names.flatMap((l) => displayOrder(lineageOrder(m.revisions, l)));
   const baseline = plan.base ? checkBaseline(m, plan.base.id, order) : undefined;
-  // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
-  const f8 = plan.chosen.find((r) =>
-    r.base === "2.5.42" && !r.candidate && r.follows === undefined && plan.shown.includes(r.id)
-  );
-  const costs = f8 ? costTable(f8) : undefined;
+  // Measured with the other units when they ran here; a merge of shards measures it now.
+  const costs = plan.f8 ? res.costs[0] ?? costTable(plan.f8) : undefined;
   const opts = { lineages: plan.names, races, baseline, costs };
   const text = format === "json"
     ? reportJson(buildReport(m, opts))
@@ -755,7 +756,11 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const plan = planReport(p.common, options);
   const explorations = plan.races?.pairs ?? [];
   if (!shard) {
-    const res = await runAll(io, p.common, jobs, { cells: plan.cells, explorations }, plan.revs);
+    const res = await runAll(io, p.common, jobs, {
+      cells: plan.cells,
+      explorations,
+      costs: plan.f8 ? [plan.f8] : [],
+    }, plan.revs);
     return finishReport(io, p.common, plan, res, format, out);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);

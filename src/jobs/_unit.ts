@@ -1,11 +1,12 @@
 /**
- * One unit of work (a matrix cell or an exploration) and the messages that
- * carry units to a worker and results back. Both the in-process path and the
+ * One unit of work (a matrix cell, an exploration or a cost table) and the
+ * messages that carry units to a worker and results back. Both the in-process path and the
  * worker run a unit through {@link runUnit}, so the two cannot drift apart.
  *
  * @module
  */
 import { explore, type ExploreResult } from "../explore/explorer.ts";
+import { type CostTable, costTable } from "../report/costs.ts";
 import { InputError, ScenarioError } from "../run/errors.ts";
 import { runCell } from "../run/matrix.ts";
 import type { Outcome } from "../run/outcome.ts";
@@ -13,19 +14,23 @@ import { revisionHash, scenarioHash } from "../run/outcome.ts";
 import { loadRevisionFiles, type Revision } from "../run/revision.ts";
 import { loadScenario, type Scenario } from "../run/scenario.ts";
 
-/** What a unit does: run a cell, or explore every schedule. */
-export type UnitKind = "cell" | "exploration";
+/** What a unit does: run a cell, explore every schedule, or measure a revision's cost table. */
+export type UnitKind = "cell" | "exploration" | "costs";
 
-/** Runs one unit in this thread. */
+/** What a unit gives. */
+export type UnitValue = Outcome | ExploreResult | CostTable;
+
+/** Runs one unit in this thread (a cost table has no scenario). */
 export function runUnit(
   kind: UnitKind,
-  scenario: Scenario,
+  scenario: Scenario | undefined,
   revision: Revision,
   timeout: number | undefined,
-): Outcome | ExploreResult {
+): UnitValue {
+  if (kind === "costs") return costTable(revision);
   return kind === "cell"
-    ? runCell(scenario, revision, { timeout })
-    : explore(scenario, revision, { timeout });
+    ? runCell(scenario!, revision, { timeout })
+    : explore(scenario!, revision, { timeout });
 }
 
 /**
@@ -43,7 +48,10 @@ export interface InitMessage {
   timeout?: number;
 }
 
-/** One unit: the scenario by its index in {@link InitMessage.scenarios}, the revision by id. */
+/**
+ * One unit: the scenario by its index in {@link InitMessage.scenarios} (-1
+ * for a cost table), the revision by id.
+ */
 export interface UnitRef {
   /** The unit's index in the caller's list, echoed in the answer. */
   index: number;
@@ -85,7 +93,7 @@ export type FromWorker =
   | { type: "failed"; error: ErrorData }
   | {
     type: "results";
-    results: { index: number; value: Outcome | ExploreResult }[];
+    results: { index: number; value: UnitValue }[];
     error?: { index: number; error: ErrorData };
   };
 
@@ -151,10 +159,11 @@ export function serveUnits(post: (m: FromWorker) => void): (m: ToWorker) => void
       }
       return;
     }
-    const results: { index: number; value: Outcome | ExploreResult }[] = [];
+    const results: { index: number; value: UnitValue }[] = [];
     for (const u of m.units) {
       try {
-        const value = runUnit(u.kind, scenarios[u.scenario], revisions.get(u.revision)!, timeout);
+        const scenario = u.scenario < 0 ? undefined : scenarios[u.scenario];
+        const value = runUnit(u.kind, scenario, revisions.get(u.revision)!, timeout);
         results.push({ index: u.index, value });
       } catch (e) {
         // The units after it in the batch come after it in the run: they would not run either.

@@ -1,16 +1,24 @@
 /**
- * Runs the units of a run (matrix cells and explorations) on a pool of Web
- * Workers, one unit at a time per worker, and puts the results back in the
- * units' order: the order they finish in never shows.
+ * Runs the units of a run (matrix cells, explorations and cost tables) on a
+ * pool of Web Workers, and puts the results back in the units' order: the
+ * order they finish in never shows.
  *
  * @module
  */
 import type { ExploreResult } from "../explore/explorer.ts";
+import type { CostTable } from "../report/costs.ts";
 import type { CellPair } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
-import { errorFrom, type FromWorker, runUnit, type ToWorker, type UnitKind } from "./_unit.ts";
+import {
+  errorFrom,
+  type FromWorker,
+  runUnit,
+  type ToWorker,
+  type UnitKind,
+  type UnitValue,
+} from "./_unit.ts";
 
 /** The units of a run. */
 export interface Work {
@@ -18,6 +26,8 @@ export interface Work {
   cells?: CellPair[];
   /** Scenarios to explore on revisions, in their order (see `racePlan`). */
   explorations?: CellPair[];
+  /** Revisions to measure the cost table of (see `costTable`), in order. */
+  costs?: Revision[];
 }
 
 /** The results of a {@link Work}, each list in the order of its units. */
@@ -26,6 +36,8 @@ export interface WorkResults {
   outcomes: Outcome[];
   /** One explorer result per exploration. */
   explorations: ExploreResult[];
+  /** One cost table per revision of {@link Work.costs}. */
+  costs: CostTable[];
 }
 
 /** Options of {@link runWork}. */
@@ -54,29 +66,38 @@ export interface WorkOptions {
  */
 const BATCH = 16;
 
+/**
+ * Messages a worker has queued: the next is there when it finishes one, so
+ * it never waits for this thread to answer.
+ */
+const DEPTH = 2;
+
 interface Unit {
   index: number;
   kind: UnitKind;
-  pair: CellPair;
+  scenario?: Scenario;
+  revision: Revision;
 }
 
 /**
- * Runs every cell and every exploration of `work`, on `opts.jobs` workers.
+ * Runs every unit of `work` (cells, explorations, cost tables), on
+ * `opts.jobs` workers.
  *
  * The results are those of running the units one after the other in this
- * thread, cells first: the same values in the same order, whatever the
- * number of workers. Each worker loads the scenario and revision files
- * again (so the units' inputs must come from files, and the process needs
- * read permission on them, which workers inherit) and checks that every
- * file still has the content hash of the copy loaded here.
+ * thread, cells first, then explorations, then cost tables: the same values
+ * in the same order, whatever the number of workers. Each worker loads the
+ * scenario and revision files again (so the units' inputs must come from
+ * files, and the process needs read permission on them, which workers
+ * inherit) and checks that every file still has the content hash of the
+ * copy loaded here.
  *
  * When units fail, the error raised is that of the first failing unit in
- * the units' order, as in a run in this thread: a worker stops taking units
- * that come after a failed one, and finishes those before it.
+ * the units' order, as in a run in this thread: once a unit has failed, no
+ * later unit is handed out, and the earlier ones finish.
  *
- * @param work The cells and explorations.
+ * @param work The cells, explorations and cost tables.
  * @param opts The number of workers, the time bound, the revisions and a progress callback.
- * @returns The outcomes and explorer results.
+ * @returns The outcomes, explorer results and cost tables.
  * @throws {InputError} As running the first failing unit in this thread would throw
  * (`ScenarioError` included), or when a file changed since it was loaded here.
  *
@@ -91,58 +112,58 @@ interface Unit {
  * ```
  */
 export async function runWork(work: Work, opts: WorkOptions = {}): Promise<WorkResults> {
+  const cells = work.cells ?? [];
+  const explorations = work.explorations ?? [];
   const units: Unit[] = [
-    ...(work.cells ?? []).map((pair) => ({ kind: "cell" as const, pair })),
-    ...(work.explorations ?? []).map((pair) => ({ kind: "exploration" as const, pair })),
+    ...cells.map((p) => ({ kind: "cell" as const, ...p })),
+    ...explorations.map((p) => ({ kind: "exploration" as const, ...p })),
+    ...(work.costs ?? []).map((revision) => ({ kind: "costs" as const, revision })),
   ].map((u, index) => ({ index, ...u }));
   const jobs = Math.min(
     opts.jobs === 0 ? navigator.hardwareConcurrency : opts.jobs ?? 1,
     units.length,
   );
+  // One job runs in this thread with no await before it is done, as a synchronous call would.
   const values = jobs <= 1 ? inThisThread(units, opts) : await onWorkers(units, jobs, opts);
-  const cells = work.cells?.length ?? 0;
+  const e = cells.length + explorations.length;
   return {
-    outcomes: values.slice(0, cells) as Outcome[],
-    explorations: values.slice(cells) as ExploreResult[],
+    outcomes: values.slice(0, cells.length) as Outcome[],
+    explorations: values.slice(cells.length, e) as ExploreResult[],
+    costs: values.slice(e) as CostTable[],
   };
 }
 
-function inThisThread(units: Unit[], opts: WorkOptions): (Outcome | ExploreResult)[] {
-  const out: (Outcome | ExploreResult)[] = [];
+function inThisThread(units: Unit[], opts: WorkOptions): UnitValue[] {
+  const out: UnitValue[] = [];
   for (const u of units) {
-    out.push(runUnit(u.kind, u.pair.scenario, u.pair.revision, opts.timeout));
+    out.push(runUnit(u.kind, u.scenario, u.revision, opts.timeout));
     opts.onProgress?.(out.length, units.length);
   }
   return out;
 }
 
-function onWorkers(
-  units: Unit[],
-  jobs: number,
-  opts: WorkOptions,
-): Promise<(Outcome | ExploreResult)[]> {
-  const scenarios = [...new Set(units.map((u) => u.pair.scenario))];
+function onWorkers(units: Unit[], jobs: number, opts: WorkOptions): Promise<UnitValue[]> {
+  const scenarios = [...new Set(units.flatMap((u) => u.scenario ? [u.scenario] : []))];
   const scenarioIndex = new Map<Scenario, number>(scenarios.map((s, i) => [s, i]));
-  const revisions = [...new Set([...(opts.revisions ?? []), ...units.map((u) => u.pair.revision)])];
+  const revisions = [...new Set([...(opts.revisions ?? []), ...units.map((u) => u.revision)])];
   const init: ToWorker = {
     type: "init",
     scenarios: scenarios.map((s) => ({ file: s.file, hash: scenarioHash(s) })),
     revisions: revisions.map((r) => ({ file: r.file, id: r.id, hash: revisionHash(r) })),
     timeout: opts.timeout,
   };
-  // Explorations first: they are the long units, and a long one started last would leave the
-  // other workers idle at the end.
-  const queue = [
-    ...units.filter((u) => u.kind === "exploration"),
-    ...units.filter((u) => u.kind === "cell"),
-  ];
-  const values: (Outcome | ExploreResult)[] = new Array(units.length);
+  // The long units first (cost tables, then explorations): one started last would leave the
+  // other workers idle at the end, where the cells now fill the gaps.
+  const order: UnitKind[] = ["costs", "exploration", "cell"];
+  const queue = order.flatMap((k) => units.filter((u) => u.kind === k));
+  const values: UnitValue[] = new Array(units.length);
   const errors = new Map<number, Error>();
   let firstError = Infinity;
   let done = 0;
-  let busy = 0;
+  let inFlight = 0;
+  const queued = new Map<Worker, number>();
   const workers: Worker[] = [];
-  return new Promise<(Outcome | ExploreResult)[]>((resolve, reject) => {
+  return new Promise<UnitValue[]>((resolve, reject) => {
     const finish = (e?: Error) => {
       for (const w of workers) w.terminate();
       workers.length = 0;
@@ -150,31 +171,39 @@ function onWorkers(
       else if (errors.size) reject(errors.get(firstError)!);
       else resolve(values);
     };
-    const feed = (w: Worker) => {
+    /** The next batch: one long unit, or up to {@link BATCH} cells. */
+    const take = (): Unit[] => {
       const batch: Unit[] = [];
       while (queue.length > 0 && batch.length < BATCH) {
-        const u = queue.shift()!;
-        // A unit after a failed one would not run in this thread: skip it.
-        if (u.index > firstError) continue;
-        batch.push(u);
-        if (u.kind === "exploration") break;
-        if (queue[0]?.kind === "exploration") break;
+        // A unit after a failed one would not run in this thread: it does not start here.
+        if (queue[0].index > firstError) {
+          queue.shift();
+          continue;
+        }
+        if (batch.length > 0 && queue[0].kind !== "cell") break;
+        batch.push(queue.shift()!);
+        if (batch[0].kind !== "cell") break;
       }
-      if (batch.length === 0) {
-        if (busy === 0) finish();
-        return;
+      return batch;
+    };
+    const feed = (w: Worker) => {
+      while ((queued.get(w) ?? 0) < DEPTH) {
+        const batch = take();
+        if (batch.length === 0) break;
+        queued.set(w, (queued.get(w) ?? 0) + 1);
+        inFlight++;
+        const m: ToWorker = {
+          type: "units",
+          units: batch.map((u) => ({
+            index: u.index,
+            kind: u.kind,
+            scenario: u.scenario ? scenarioIndex.get(u.scenario)! : -1,
+            revision: u.revision.id,
+          })),
+        };
+        w.postMessage(m);
       }
-      busy++;
-      const m: ToWorker = {
-        type: "units",
-        units: batch.map((u) => ({
-          index: u.index,
-          kind: u.kind,
-          scenario: scenarioIndex.get(u.pair.scenario)!,
-          revision: u.pair.revision.id,
-        })),
-      };
-      w.postMessage(m);
+      if (inFlight === 0) finish();
     };
     for (let i = 0; i < jobs; i++) {
       const w = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
@@ -182,15 +211,15 @@ function onWorkers(
       w.onmessage = (e: MessageEvent<FromWorker>) => {
         const m = e.data;
         if (m.type === "failed") return finish(errorFrom(m.error));
-        if (m.type === "results") {
-          busy--;
-          for (const { index, value } of m.results) values[index] = value;
-          done += m.results.length;
-          if (m.results.length) opts.onProgress?.(done, units.length);
-          if (m.error) {
-            errors.set(m.error.index, errorFrom(m.error.error));
-            firstError = Math.min(firstError, m.error.index);
-          }
+        if (m.type !== "results") return;
+        queued.set(w, queued.get(w)! - 1);
+        inFlight--;
+        for (const { index, value } of m.results) values[index] = value;
+        done += m.results.length;
+        if (m.results.length) opts.onProgress?.(done, units.length);
+        if (m.error) {
+          errors.set(m.error.index, errorFrom(m.error.error));
+          firstError = Math.min(firstError, m.error.index);
         }
         if (workers.length) feed(w);
       };
@@ -198,7 +227,9 @@ function onWorkers(
         e.preventDefault();
         finish(new Error(`A worker failed: ${e.message}`));
       };
+      // Units go right behind the init: a worker starts on them as soon as it has loaded.
       w.postMessage(init);
+      feed(w);
     }
   });
 }

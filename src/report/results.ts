@@ -435,5 +435,6 @@ export function mergeResults(files: ResultFile[], plan: MergePlan): WorkResults 
       "exploration",
     );
   }
-  return { outcomes, explorations };
+  // The cost table is not a shard's: merge measures it as a report does.
+  return { outcomes, explorations, costs: [] };
 }
