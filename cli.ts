@@ -1,13 +1,13 @@
 /**
  * The mmbisect command line: `run`, `compare`, `report`, `bisect`,
- * `explain` and `explore`.
+ * `explain`, `explore` and `merge`.
  * Run `deno run --allow-read cli.ts --help`, or `deno task <command>` from
  * the project root.
  *
  * @example
  * ```ts
  * import { main } from "./cli.ts";
- * main(["bisect", "--help"]);
+ * await main(["bisect", "--help"]);
  * ```
  *
  * @module
@@ -16,4 +16,4 @@ import { main } from "./src/cli/main.ts";
 
 export { main };
 
-if (import.meta.main) Deno.exit(main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -4,7 +4,8 @@
  * notifier patch lineages is a behaviour config (data) on it; scenarios run
  * on every revision and outcomes are diffed across revisions: regressions
  * and fixes are pinned to the revision that introduced them, and reported
- * in Markdown or JSON.
+ * in Markdown or JSON. A run spreads over Web Workers (`runWork`) and over
+ * machines (shards, joined by `mergeResults`).
  *
  * @example
  * ```ts
@@ -49,3 +50,6 @@ export * from "./src/report/explain.ts";
 export * from "./src/report/trace_diff.ts";
 export * from "./src/report/progress.ts";
 export * from "./src/report/costs.ts";
+export * from "./src/jobs/pool.ts";
+export * from "./src/jobs/shard.ts";
+export * from "./src/report/results.ts";

@@ -34,10 +34,13 @@ export async function cli(...args: string[]): Promise<Result> {
 }
 
 /** Runs the command line's `main()` in this process, capturing what it writes. */
-export function cliInProcess(...args: string[]): Result {
+export async function cliInProcess(...args: string[]): Promise<Result> {
   let stdout = "";
   let stderr = "";
-  const code = main(args, { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
+  const code = await main(args, {
+    out: (t) => void (stdout += t),
+    err: (t) => void (stderr += t),
+  });
   return { code, stdout, stderr };
 }
 

@@ -24,7 +24,12 @@ function shipped(id: string): Record<string, unknown> {
 }
 
 /** Writes `value` (or text) as `<dir>/<name>.json` and runs it on `revision` in process. */
-function runFile(dir: string, name: string, value: unknown, revision = "emmu-v5"): Result {
+function runFile(
+  dir: string,
+  name: string,
+  value: unknown,
+  revision = "emmu-v5",
+): Promise<Result> {
   const file = `${dir}/${name}.json`;
   Deno.writeTextFileSync(file, typeof value === "string" ? value : JSON.stringify(value));
   return cliInProcess("run", file, revision);
@@ -86,7 +91,7 @@ Deno.test("main() runs a scenario whose ids are JavaScript property names like a
   try {
     const v5 = REVISIONS.find((r) => r.id === "emmu-v5")!;
     for (const id of ["race-register-truncate", "fork-cow-writable-secondary", "mremap-move"]) {
-      await t.step(id, () => {
+      await t.step(id, async () => {
         const renamed = renameIds(shipped(id), PROPERTY_NAMES);
         const file = `${dir}/${id}.json`;
         Deno.writeTextFileSync(file, JSON.stringify(renamed));
@@ -98,7 +103,7 @@ Deno.test("main() runs a scenario whose ids are JavaScript property names like a
         assert.equal(b.trace.length, a.trace.length);
         assert.equal(b.violations.length, a.violations.length);
         assert.deepEqual(b.secondaries.map((s) => s.state), a.secondaries.map((s) => s.state));
-        const r = cliInProcess("run", file, "emmu-v5");
+        const r = await cliInProcess("run", file, "emmu-v5");
         assert.equal(r.code, 0, r.stderr);
       });
     }
@@ -110,10 +115,10 @@ Deno.test("main() runs a scenario whose ids are JavaScript property names like a
       assert.deepEqual(b.verdicts, a.verdicts);
       assert.equal(b.states, a.states);
     });
-    await t.step("a command named after a property is unknown", () => {
+    await t.step("a command named after a property is unknown", async () => {
       for (const name of ["constructor", "toString", "__proto__"]) {
-        assertInputError(cliInProcess(name), new RegExp(`unknown command "${name}"`));
-        assertInputError(cliInProcess("help", name), new RegExp(`unknown command "${name}"`));
+        assertInputError(await cliInProcess(name), new RegExp(`unknown command "${name}"`));
+        assertInputError(await cliInProcess("help", name), new RegExp(`unknown command "${name}"`));
       }
     });
   } finally {
@@ -158,16 +163,16 @@ Deno.test(
       await Promise.resolve();
       const text = JSON.stringify(value);
       assert.match(text, /"__proto__"/, what);
-      assertInputError(runFile(dir, what.replace(/ /g, "-"), text), pattern);
+      assertInputError(await runFile(dir, what.replace(/ /g, "-"), text), pattern);
     }
     const steps = shipped("mremap-move").steps as Steps;
     steps[2].thread = "cpu0,cpu1";
     assertInputError(
-      runFile(dir, "comma", { ...shipped("mremap-move"), steps }),
+      await runFile(dir, "comma", { ...shipped("mremap-move"), steps }),
       /"steps\[2\]\.thread" is "cpu0,cpu1" \(expected an id/,
     );
     assertInputError(
-      runFile(dir, "__proto__", shipped("mremap-move")),
+      await runFile(dir, "__proto__", shipped("mremap-move")),
       /__proto__\.json": file name gives the scenario id "__proto__", which JavaScript objects treat as their prototype/,
     );
   }),
@@ -187,7 +192,7 @@ Deno.test(
       const s = shipped("mremap-move");
       (s.steps as Steps)[1].note = nested(100_000);
       assertInputError(
-        runFile(dir, "deep", s),
+        await runFile(dir, "deep", s),
         new RegExp(
           `deep\\.json": field "steps\\[1\\]\\.note(\\[0\\])+" nests objects and arrays more than ${LIMITS.depth} levels deep`,
         ),
@@ -198,7 +203,7 @@ Deno.test(
         JSON.stringify({ id: "deep", extends: "emmu-v5", source: { a: nested(50) } }),
       );
       assertInputError(
-        cliInProcess("run", "mremap-move", rev),
+        await cliInProcess("run", "mremap-move", rev),
         /deep-rev\.json": field "source\.a(\[0\])+" nests objects and arrays more than/,
       );
       await Promise.resolve();
@@ -324,16 +329,19 @@ Deno.test(
     );
     for (const [name, value, pattern] of cases) {
       await Promise.resolve();
-      assertInputError(runFile(dir, name, value), pattern);
+      assertInputError(await runFile(dir, name, value), pattern);
     }
     const nl = shipped("nl-evict-remapped-file");
     nl.files = [{ name: "data", pages: 16, kind: "regular", cached: Array(100_000).fill(0) }];
     assertInputError(
-      runFile(dir, "cached", nl, "nl-2.5.42-f8"),
+      await runFile(dir, "cached", nl, "nl-2.5.42-f8"),
       /"files\[0\]\.cached" lists 100000 indexes \(expected at most one per page, 16\)/,
     );
     const big = { ...base, purpose: "x".repeat(LIMITS.fileBytes) };
-    assertInputError(runFile(dir, "big", big), /big\.json": file is larger than 1048576 bytes/);
+    assertInputError(
+      await runFile(dir, "big", big),
+      /big\.json": file is larger than 1048576 bytes/,
+    );
   }),
 );
 
@@ -341,41 +349,41 @@ Deno.test(
   "main() reads only regular files and directories it can list",
   withTempDir(async (dir) => {
     assertInputError(
-      cliInProcess("run", "/dev/zero", "emmu-v5"),
+      await cliInProcess("run", "/dev/zero", "emmu-v5"),
       /"\/dev\/zero": file is a character device \(expected a regular file\)/,
     );
     await new Deno.Command("mkfifo", { args: [`${dir}/fifo.json`] }).output();
     assertInputError(
-      cliInProcess("run", `${dir}/fifo.json`, "emmu-v5"),
+      await cliInProcess("run", `${dir}/fifo.json`, "emmu-v5"),
       /fifo\.json": file is a FIFO/,
     );
     Deno.mkdirSync(`${dir}/dir.json`);
     assertInputError(
-      cliInProcess("run", `${dir}/dir.json`, "emmu-v5"),
+      await cliInProcess("run", `${dir}/dir.json`, "emmu-v5"),
       /dir\.json": file is a directory/,
     );
     assertInputError(
-      cliInProcess("run", "mremap-move", "emmu-v5", "--revision", `${dir}/dir.json`),
+      await cliInProcess("run", "mremap-move", "emmu-v5", "--revision", `${dir}/dir.json`),
       /dir\.json": file is a directory/,
     );
     assertInputError(
-      cliInProcess("run", "mremap-move", "emmu-v5", "--revision", "/dev/zero"),
+      await cliInProcess("run", "mremap-move", "emmu-v5", "--revision", "/dev/zero"),
       /"\/dev\/zero": file is a character device/,
     );
     assertInputError(
-      cliInProcess("run", "mremap-move", "emmu-v5", "--revision", `${dir}/missing.json`),
+      await cliInProcess("run", "mremap-move", "emmu-v5", "--revision", `${dir}/missing.json`),
       /missing\.json": file cannot be read: No such file/,
     );
     assertInputError(
-      cliInProcess("compare", "emmu-v4", "emmu-v5", "--scenarios", `${dir}/missing`),
+      await cliInProcess("compare", "emmu-v4", "emmu-v5", "--scenarios", `${dir}/missing`),
       /option "--scenarios" is ".*missing": No such file or directory/,
     );
     assertInputError(
-      cliInProcess("run", "mremap-move", "emmu-v5", "--patches", "README.md"),
+      await cliInProcess("run", "mremap-move", "emmu-v5", "--patches", "README.md"),
       /option "--patches" is "README\.md", which is not a directory/,
     );
     assertInputError(
-      cliInProcess("report", "--scenarios", "/dev/null"),
+      await cliInProcess("report", "--scenarios", "/dev/null"),
       /option "--scenarios" is "\/dev\/null", which is not a directory/,
     );
   }),
@@ -424,29 +432,29 @@ Deno.test(
     const d = mremap();
     ((d.steps as Steps)[3].during as Record<string, unknown>).at = "move_vma:nowhere";
     assertInputError(
-      runFile(dir, "during-at", d),
+      await runFile(dir, "during-at", d),
       /Scenario ".*during-at\.json" cannot run on "emmu-v5": field "steps\[3\]\.during\.at" is "move_vma:nowhere", a scheduling point step 3 never reached \(it reached: move_vma:moved\)/,
     );
     const f = mremap();
     (f.steps as Steps)[2].fail = { page: [1, 99] };
     assertInputError(
-      runFile(dir, "fail", f),
+      await runFile(dir, "fail", f),
       /field "steps\[2\]\.fail\.page\[1\]" is 99, an allocation step 2 never reached \(it made 1 page allocation\)/,
     );
     assertInputError(
-      cliInProcess("run", "race-wp-copy-refault", "emmu-v2", "--schedule", "cpu0,cpu9"),
+      await cliInProcess("run", "race-wp-copy-refault", "emmu-v2", "--schedule", "cpu0,cpu9"),
       /option "--schedule" names thread "cpu9", which scenario "race-wp-copy-refault" does not run \(its threads: cpu0, vcpu0/,
     );
     const dup = mremap();
     dup.secondaries = [...dup.secondaries as unknown[], (dup.secondaries as unknown[])[0]];
     assertInputError(
-      runFile(dir, "dup", dup),
+      await runFile(dir, "dup", dup),
       /"secondaries\[1\]\.id" is "kvm0", already used by secondaries\[0\]/,
     );
     const dupFile = shipped("race-register-truncate");
     dupFile.files = [...dupFile.files as unknown[], (dupFile.files as unknown[])[0]];
     assertInputError(
-      runFile(dir, "dup-file", dupFile),
+      await runFile(dir, "dup-file", dupFile),
       /"files\[1\]\.name" is "data", already used/,
     );
     const race = {
@@ -456,7 +464,7 @@ Deno.test(
     const r = mremap();
     ((r.steps as Steps)[3].during as Record<string, unknown>).step = race;
     assertInputError(
-      runFile(dir, "race-in-during", r),
+      await runFile(dir, "race-in-during", r),
       /"steps\[3\]\.during\.step\.op" nests a race or a during in a during/,
     );
     const n = mremap();
@@ -466,7 +474,7 @@ Deno.test(
     >;
     inner.during = { at: "x", step: { op: "exit", mm: "A" } };
     assertInputError(
-      runFile(dir, "during-in-during", n),
+      await runFile(dir, "during-in-during", n),
       /"steps\[3\]\.during\.step\.during" nests/,
     );
     const same = mremap();
@@ -474,14 +482,14 @@ Deno.test(
     delete inner.during;
     ((same.steps as Steps)[3].during as Record<string, unknown>).step = inner;
     assertInputError(
-      runFile(dir, "same-thread", same),
+      await runFile(dir, "same-thread", same),
       /"steps\[3\]\.during\.step\.thread" is "cpu0", the thread of steps\[3\] itself/,
     );
     const rf = shipped("race-register-truncate");
     const rt = (rf.steps as Steps)[2].threads as Record<string, Steps>;
     rt.cpu0[0].fail = { page: 1 };
     assertInputError(
-      runFile(dir, "fail-in-race", rf),
+      await runFile(dir, "fail-in-race", rf),
       /"steps\[2\]\.threads\.cpu0\[0\]\.fail" is set on a race thread's operation/,
     );
   }),
@@ -505,7 +513,7 @@ Deno.test("main() writes --out only to a regular file, atomically", async (t) =>
         for (const [name, kind] of targets) {
           const before = Deno.lstatSync(`${dir}/${name}`);
           assertInputError(
-            cliInProcess(...report, `${dir}/${name}`),
+            await cliInProcess(...report, `${dir}/${name}`),
             new RegExp(
               `cannot write ".*/${name}": it is ${kind} \\(expected a regular file or a new path\\)`,
             ),
@@ -522,24 +530,24 @@ Deno.test("main() writes --out only to a regular file, atomically", async (t) =>
         );
       },
     );
-    await t.step("a path below a regular file is refused", () => {
+    await t.step("a path below a regular file is refused", async () => {
       Deno.writeTextFileSync(`${dir}/plain`, "plain\n");
       assertInputError(
-        cliInProcess(...report, `${dir}/plain/report.md`),
+        await cliInProcess(...report, `${dir}/plain/report.md`),
         /cannot write ".*plain\/report\.md": ".*plain" is a regular file \(expected a directory\)/,
       );
     });
-    await t.step("a symbolic link is written through, to the file it points to", () => {
+    await t.step("a symbolic link is written through, to the file it points to", async () => {
       Deno.writeTextFileSync(`${dir}/target.md`, "old\n");
       Deno.chmodSync(`${dir}/target.md`, 0o600);
       Deno.symlinkSync("target.md", `${dir}/link.md`);
-      const r = cliInProcess(...report, `${dir}/link.md`);
+      const r = await cliInProcess(...report, `${dir}/link.md`);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(Deno.lstatSync(`${dir}/link.md`).isSymlink);
       assert.match(Deno.readTextFileSync(`${dir}/target.md`), /^# mmbisect regression report/);
       assert.equal(Deno.statSync(`${dir}/target.md`).mode! & 0o777, 0o600, "permissions kept");
     });
-    await t.step("a write that fails part-way leaves the previous file intact", () => {
+    await t.step("a write that fails part-way leaves the previous file intact", async () => {
       const out = `${dir}/cut.md`;
       Deno.writeTextFileSync(out, "previous\n");
       // The disk fills up after the first bytes of the temporary file.
@@ -550,7 +558,7 @@ Deno.test("main() writes --out only to a regular file, atomically", async (t) =>
       };
       let r: Result;
       try {
-        r = cliInProcess(...report, out);
+        r = await cliInProcess(...report, out);
       } finally {
         Deno.FsFile.prototype.writeSync = write;
       }

@@ -219,7 +219,10 @@ Deno.test("buildReport(), renderMarkdown() and renderHtml() show a timed-out cel
  * Runs `main()` with `Date.now` jumping by `jump` ms after its first call (the
  * deadline's creation), so a run sees that much time pass at once.
  */
-function mainWithClock(args: string[], jump: number): { status: number; out: string } {
+async function mainWithClock(
+  args: string[],
+  jump: number,
+): Promise<{ status: number; out: string }> {
   const real = Date.now;
   let first = true;
   const start = real();
@@ -232,7 +235,7 @@ function mainWithClock(args: string[], jump: number): { status: number; out: str
   };
   const out: string[] = [];
   try {
-    const status = main(args, { out: (x) => out.push(x), err: (x) => out.push(x) });
+    const status = await main(args, { out: (x) => out.push(x), err: (x) => out.push(x) });
     return { status, out: out.join("") };
   } finally {
     Date.now = real;
@@ -246,37 +249,39 @@ Deno.test("main() bounds each run and each exploration by the default --timeout"
     const file = `${dir}/race-2x400.json`;
     const s = race(2, 400);
     Deno.writeTextFileSync(file, JSON.stringify(s.source));
-    await t.step("an exploration stops once the default bound has passed", () => {
+    await t.step("an exploration stops once the default bound has passed", async () => {
       const args = ["explore", file, "emmu-v5", "--max-runs", "40", "--json"];
-      const before = mainWithClock(args, ms - 1);
+      const before = await mainWithClock(args, ms - 1);
       assert.equal(before.status, 0);
       assert.equal(JSON.parse(before.out).status, "bounded");
-      const after = mainWithClock(args, ms);
+      const after = await mainWithClock(args, ms);
       assert.equal(after.status, 0);
       const res = JSON.parse(after.out);
       assert.equal(res.status, "timeout");
       assert.ok(res.runs < 40);
     });
-    await t.step("a run stops once the default bound has passed", () => {
-      const before = JSON.parse(mainWithClock(["run", file, "emmu-v5", "--json"], ms - 1).out);
+    await t.step("a run stops once the default bound has passed", async () => {
+      const before = JSON.parse(
+        (await mainWithClock(["run", file, "emmu-v5", "--json"], ms - 1)).out,
+      );
       assert.equal(before.aborted, undefined);
-      const after = JSON.parse(mainWithClock(["run", file, "emmu-v5", "--json"], ms).out);
+      const after = JSON.parse((await mainWithClock(["run", file, "emmu-v5", "--json"], ms)).out);
       assert.equal(after.aborted, `step 0: time bound reached after ${DEFAULT_TIMEOUT_SECONDS} s`);
     });
-    await t.step("--timeout sets another bound", () => {
+    await t.step("--timeout sets another bound", async () => {
       const args = ["explore", file, "emmu-v5", "--max-runs", "40", "--json", "--timeout", "120"];
-      assert.equal(JSON.parse(mainWithClock(args, ms).out).status, "bounded");
+      assert.equal(JSON.parse((await mainWithClock(args, ms)).out).status, "bounded");
     });
-    await t.step("--timeout must be a positive number of seconds", () => {
+    await t.step("--timeout must be a positive number of seconds", async () => {
       for (const bad of ["0", "-1", "abc", "1e3", "Infinity"]) {
-        const r = mainWithClock(["run", file, "emmu-v5", `--timeout=${bad}`], 0);
+        const r = await mainWithClock(["run", file, "emmu-v5", `--timeout=${bad}`], 0);
         assert.equal(r.status, 2, bad);
         assert.match(r.out, /^mmbisect: option "--timeout" is ".*" \(expected a positive number/);
       }
     });
-    await t.step("every command's help names the option and its default", () => {
+    await t.step("every command's help names the option and its default", async () => {
       for (const c of ["run", "compare", "report", "bisect", "explain", "explore"]) {
-        const r = mainWithClock([c, "--help"], 0);
+        const r = await mainWithClock([c, "--help"], 0);
         assert.match(
           r.out,
           new RegExp(`--timeout SECONDS.*\\n.*\\(default ${DEFAULT_TIMEOUT_SECONDS}\\)`),

@@ -95,7 +95,7 @@ Deno.test("main() prints help with examples for every command", async (t) => {
   assert.equal(top.code, 0);
   assert.match(top.stdout, /^Usage: mmbisect <command>/);
   assert.match(top.stdout, /^Exit status:\n {2}0 .*\n {2}1 .*baseline/m);
-  for (const command of ["run", "compare", "report", "bisect", "explain", "explore"]) {
+  for (const command of ["run", "compare", "report", "bisect", "explain", "explore", "merge"]) {
     await t.step(command, async () => {
       for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
         const r = await cli(...args);
@@ -106,7 +106,7 @@ Deno.test("main() prints help with examples for every command", async (t) => {
         // Every command documents its exit status; those with --baseline document 1.
         assert.match(r.stdout, /^Exit status:\n {2}0 .*\n(.*\n)* {2}2 {2}bad input/m);
         assert.match(r.stdout, /^ {2}3 {2}output error: /m);
-        const baseline = command === "compare" || command === "report";
+        const baseline = ["compare", "report", "merge"].includes(command);
         assert.equal(/^ {2}1 {2}with --baseline/m.test(r.stdout), baseline, r.stdout);
         assert.match(r.stdout, /-q, --quiet/);
       }

@@ -377,17 +377,17 @@ function assertPromise(r: Result, what: string): void {
   assertOneLine(r.stderr);
 }
 
-function fuzz(
+async function fuzz(
   label: string,
   entries: Corpus[],
   args: (file: string, entry: Corpus) => string[],
   rename?: (doc: Json, entry: Corpus) => void,
-): Tally {
+): Promise<Tally> {
   const dir = Deno.makeTempDirSync({ prefix: "mmbisect-fuzz-" });
   const tally: Tally = { tried: 0, ran: 0, refused: 0, crashes: 0, hangs: 0, slowestMs: 0 };
   try {
-    fc.assert(
-      fc.property(caseOf(entries.length), (c) => {
+    await fc.assert(
+      fc.asyncProperty(caseOf(entries.length), async (c) => {
         const entry = entries[c.file];
         const file = `${dir}/${entry.name}`;
         Deno.writeTextFileSync(file, corrupt(entry, c, rename && ((d) => rename(d, entry))));
@@ -395,7 +395,7 @@ function fuzz(
         const t0 = performance.now();
         let r: Result;
         try {
-          r = cliInProcess(...args(file, entry));
+          r = await cliInProcess(...args(file, entry));
         } catch (e) {
           tally.crashes++;
           throw e;
@@ -426,18 +426,18 @@ function fuzz(
   return tally;
 }
 
-Deno.test("main() keeps its promise on corrupted shipped scenario files", () => {
-  fuzz("scenarios", SCENARIOS, (file, e) => ["run", file, e.partner]);
+Deno.test("main() keeps its promise on corrupted shipped scenario files", async () => {
+  await fuzz("scenarios", SCENARIOS, (file, e) => ["run", file, e.partner]);
 });
 
-Deno.test("main() keeps its promise on corrupted shipped revision files", () => {
+Deno.test("main() keeps its promise on corrupted shipped revision files", async () => {
   // A new id, so that the copy does not clash with the shipped file it comes from.
   const rename = (doc: Json, e: Corpus) => {
     if (doc && typeof doc === "object" && !Array.isArray(doc)) {
       doc.id = `fuzz-${e.name.replace(/\.json$/, "")}`;
     }
   };
-  fuzz("revisions", REVISIONS, (file, e) => ["run", e.partner, file], rename);
+  await fuzz("revisions", REVISIONS, (file, e) => ["run", e.partner, file], rename);
 });
 
 Deno.test("main() keeps its promise on corrupted files in a child process too", async () => {

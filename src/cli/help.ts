@@ -38,6 +38,12 @@ const EXIT_BASELINE = `Exit status:
      violation kind it lacks, or a timeout or unsupported run where it has none)
   2  bad input: unknown scenario or revision, invalid file, bad option${BAD_INPUT}${OUTPUT_ERROR}`;
 
+/** The --jobs option of the commands that run a matrix. */
+const JOBS = `  --jobs N         run the cells (and explorations) on N workers at once
+                   (default 1: in this process, one after the other; 0 or
+                   auto: one per CPU); the output is the same bytes for any N,
+                   but for runs that --timeout stops`;
+
 /** Help of the program as a whole. */
 export const MAIN_HELP = `Usage: mmbisect <command> [options]
 
@@ -54,6 +60,7 @@ Commands:
   bisect <lineage> <scenario>   first revision where a scenario's verdict changes, and later ones
   explain <scenario> <revision> why a scenario has its verdict: callouts and config keys
   explore <scenario> <revision> every schedule of a scenario's threads: always/sometimes/never
+  merge <file>...               join the result sets of "report --shard" into the report
 
 ${COMMON}
 
@@ -66,10 +73,15 @@ Each cell (scenario on revision) has a status: pass, fail (violations),
 unsupported (a step the revision or driver cannot run) or timeout (a bound
 stopped the run).
 
+"report", "compare" and "bisect" take --jobs N to run on N workers, with
+output byte-identical to one; "report --shard k/n" runs one slice of a
+report on one machine of many, and "merge" joins the slices.
+
 Run "mmbisect <command> --help" for a command's options and examples.
 
 ${EXIT_BASELINE}
-  (Only "compare" and "report" take --baseline; the other commands exit 0, 2 or 3.)
+  (Only "compare", "report" and "merge" check a baseline; the other commands
+  exit 0, 2 or 3.)
 `;
 
 /** Help of each command. */
@@ -117,19 +129,21 @@ other differing keys apart ("also differ").
   --races          also explore every schedule of the race scenarios on both
                    revisions and list those whose always/sometimes/never
                    verdicts differ, each with the keys that cause it
+${JOBS}
 
 ${COMMON}
 
 Examples:
   deno task compare emmu-v4 emmu-v5
   deno task compare emmu-v5 emmu-v5-holt-guard --json
-  deno task compare mmun-v3 mmun-v3-rcu --races
+  deno task compare mmun-v3 mmun-v3-rcu --races --jobs auto
   deno task compare emmu-v5 my-fix --revision ./my-fix.json --baseline emmu-v5
 
 ${EXIT_BASELINE}
 `,
   report:
-    `Usage: mmbisect report [--lineage L] [--format md|json|html] [--out PATH] [--baseline REV] [options]
+    `Usage: mmbisect report [--lineage L] [--format md|json|html] [--out PATH] [--baseline REV]
+                       [--jobs N] [--shard k/n] [options]
 
 Runs every scenario on every revision of its kernel tree and reports, per
 lineage, the verdict matrix, every regression and fix with the revision that
@@ -150,6 +164,14 @@ claims measured on its first revision. The output is deterministic.
                    reported) and exit 1 if a scenario regressed against it
   --no-races       leave out the race section (every schedule of the scenarios
                    with threads, explored on every revision)
+${JOBS}
+  --shard k/n      run only the k-th of n slices of the report's cells and
+                   explorations (those whose index in the run order, from 0,
+                   is k-1 modulo n) and write their results as a JSON result
+                   set (schema mmbisect/results@1, docs/results-schema.json)
+                   for "merge", which joins the n slices into this report;
+                   --format json is the default and the only format then, and
+                   --baseline is checked by "merge", not here
 
 ${COMMON}
 
@@ -159,8 +181,13 @@ Examples:
   deno task report --format json --out out/report.json
   deno task report --format html --out out/report.html
   deno task report --lineage emmu --baseline emmu-v5 --no-races --quiet
+  deno task report --jobs auto
+  deno task report --shard 1/2 --out out/shard-1.json   (on one machine)
+  deno task report --shard 2/2 --out out/shard-2.json   (on another)
+  deno task merge out/shard-1.json out/shard-2.json --out out/report.md
 
 ${EXIT_BASELINE}
+  With --shard, exit status 1 is left to "merge": a slice checks no baseline.
 `,
   bisect: `Usage: mmbisect bisect <lineage> <scenario> [--json] [options]
 
@@ -174,12 +201,13 @@ along the lineage follows ("regressed in", "fixed in"), with its causes.
   <lineage>    a lineage name (emmu, reference, ...)
   <scenario>   a scenario id or the path of a .json file
   --json       print the bisection as canonical JSON (schema mmbisect/bisect@1)
+${JOBS}
 
 ${COMMON}
 
 Examples:
   deno task bisect emmu wp-reuse-after-fork
-  deno task bisect emmu mremap-move
+  deno task bisect emmu mremap-move --jobs 2
   deno task bisect emmu ./my-scenario.json --json
 
 ${EXIT_PLAIN}
@@ -230,5 +258,35 @@ Examples:
   deno task explore race-hmm-snapshot-storm hmm-sequence-retry --no-reduction --json
 
 ${EXIT_PLAIN}
+`,
+  merge: `Usage: mmbisect merge <file>... [--format md|json|html] [--out PATH] [options]
+
+Joins the result sets that "report --shard k/n" wrote, one for each of the n
+shards, into the whole report: the same bytes "report" writes without
+--shard. The report's options (--lineage, --baseline, --no-races, --timeout)
+come from the result sets. The scenarios and revisions are loaded again, as
+"report" loads them (--scenarios, --patches, --revision), for the text of
+the report, and must have the content hashes the shards ran on.
+
+  <file>...        the result sets of shards 1/n to n/n, in any order
+  --format F       md (default), json or html, as for "report"
+  --out PATH       write to PATH (atomically) instead of standard output
+
+Refused as bad input, with one line naming the file: a file that is not a
+result set (a whole report, say) or is of another schema version, result
+sets run with other options or on other scenarios or revisions (than each
+other, or than those loaded here), of another shard count, the same shard
+twice, or a shard missing.
+
+${COMMON}
+
+Examples:
+  deno task merge out/shard-1.json out/shard-2.json
+  deno task merge out/shard-*.json --format html --out out/report.html
+after, on one machine each (or one after the other):
+  deno task report --shard 1/2 --out out/shard-1.json
+  deno task report --shard 2/2 --out out/shard-2.json
+
+${EXIT_BASELINE}
 `,
 };

@@ -1,6 +1,6 @@
 /**
- * The command line: `run`, `compare`, `report`, `bisect`, `explain` and
- * `explore`.
+ * The command line: `run`, `compare`, `report`, `bisect`, `explain`,
+ * `explore` and `merge`.
  *
  * Bad input (an unknown scenario or revision, an invalid file, a bad option)
  * prints one line, `mmbisect: <message>`, on standard error and exits 2.
@@ -16,9 +16,9 @@ import { parseArgs } from "node:util";
 import { InputError } from "../run/errors.ts";
 import { loadRevisionDir, type Revision } from "../run/revision.ts";
 import { loadScenario, loadScenarioDir, type Scenario, scenarioThreads } from "../run/scenario.ts";
-import { type Matrix, runCell, runMatrix } from "../run/matrix.ts";
+import { type CellPair, type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
-import { outcomeJson } from "../run/outcome.ts";
+import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
 import {
   type BaselineCheck,
@@ -30,18 +30,33 @@ import {
 } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
-import { buildReport, reportJson } from "../report/json.ts";
+import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
 import { progress, progressEnabled } from "../report/progress.ts";
 import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
 import { statusText } from "../report/_format.ts";
 import {
-  compareRaces,
-  exploreRaces,
+  addRaceCauses,
+  compareRacePairs,
   raceCauseLines,
   raceCell,
+  raceChanges,
+  type RacePlan,
+  racePlan,
+  raceTable,
   verdictsText,
 } from "../report/races.ts";
+import {
+  checkShards,
+  mergeResults,
+  readResultSet,
+  type ResultOptions,
+  RESULTS_SCHEMA,
+  type ResultSet,
+  resultSetJson,
+} from "../report/results.ts";
+import { runWork, type Work, type WorkResults } from "../jobs/pool.ts";
+import { parseShard, type Shard, shardIndexes } from "../jobs/shard.ts";
 import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -152,16 +167,37 @@ function projectDir(name: string): string {
   return abs.startsWith(cwd + "/") ? abs.slice(cwd.length + 1) : abs;
 }
 
+/**
+ * Options whose value is checked for its form, so that a value starting with
+ * "-" (`--jobs -1`) is taken as the value and refused for what it is, where
+ * `parseArgs` would call it ambiguous.
+ */
+const CHECKED_VALUES = new Set(["--jobs", "--shard", "--timeout", "--max-runs"]);
+
+function joinCheckedValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--") return [...out, ...args.slice(i)];
+    if (CHECKED_VALUES.has(args[i]) && args[i + 1]?.startsWith("-")) {
+      out.push(`${args[i]}=${args[++i]}`);
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
 function parse<T extends Record<string, { type: "string" | "boolean"; multiple?: boolean }>>(
   command: string,
   args: string[],
   options: T,
   positionals: string[],
+  opts: { more?: boolean } = {},
 ) {
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: joinCheckedValues(args),
       options: { ...COMMON_OPTIONS, ...options },
       allowPositionals: true,
       strict: true,
@@ -172,10 +208,10 @@ function parse<T extends Record<string, { type: "string" | "boolean"; multiple?:
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   if (values.help) return { help: true as const };
   const pos = parsed.positionals;
-  if (pos.length !== positionals.length) {
-    const want = positionals.map((p) => `<${p}>`).join(" ");
+  if (opts.more ? pos.length < positionals.length : pos.length !== positionals.length) {
+    const want = positionals.map((p) => `<${p}>`).join(" ") + (opts.more ? "..." : "");
     throw new UsageError(
-      `"${command}" takes ${positionals.length || "no"} argument${
+      `"${command}" takes ${opts.more ? "at least " : ""}${positionals.length || "no"} argument${
         positionals.length === 1 ? "" : "s"
       }${want ? ` (${want})` : ""}, got ${pos.length} (see: mmbisect ${command} --help)`,
     );
@@ -230,6 +266,36 @@ function parseTimeout(value: string | undefined): number {
   }
   return n;
 }
+
+/**
+ * `--jobs N`: how many workers run the units; `0` or `auto` for one per CPU.
+ * Absent, 1: the units run in this thread, as they always did.
+ */
+function parseJobs(value: string | undefined): number {
+  if (value === undefined) return 1;
+  if (value === "auto") return navigator.hardwareConcurrency;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new UsageError(
+      `option "--jobs" is "${value}" (expected a number of workers, or 0 or auto for one per CPU)`,
+    );
+  }
+  return n === 0 ? navigator.hardwareConcurrency : n;
+}
+
+/** `--shard k/n`, named in the message as the other options are. */
+function parseShardOption(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch {
+    throw new UsageError(
+      `option "--shard" is "${value}" (expected k/n with 1 <= k <= n, for example 1/4 for the first of four)`,
+    );
+  }
+}
+
+/** The option of the commands that run a matrix: `--jobs N`. */
+const JOBS_OPTION = { jobs: { type: "string" } } as const;
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, " ").trim();
@@ -292,11 +358,29 @@ function progressOf(io: Io, common: Common, label: string) {
   return show ? progress(io.err, { label }) : undefined;
 }
 
-function matrixOf(io: Io, common: Common, scenarios: Scenario[], revisions: Revision[]): Matrix {
+/**
+ * Runs cells and explorations on `jobs` workers (1: in this thread), with a
+ * progress line. `revisions` are every revision loaded, which a worker
+ * needs to resolve `extends`.
+ */
+async function runAll(
+  io: Io,
+  common: Common,
+  jobs: number,
+  work: Work,
+  revisions: Revision[],
+): Promise<WorkResults> {
   const p = progressOf(io, common, "running");
-  const m = runMatrix(scenarios, revisions, { onCell: p?.onCell, timeout: common.timeout });
-  p?.done();
-  return m;
+  try {
+    return await runWork(work, {
+      jobs,
+      timeout: common.timeout,
+      revisions,
+      onProgress: p?.onCell,
+    });
+  } finally {
+    p?.done();
+  }
 }
 
 /** One line per regression against a baseline, and a summary line. */
@@ -430,13 +514,15 @@ function cmdExplore(args: string[], io: Io): number {
   return 0;
 }
 
-function cmdCompare(args: string[], io: Io): number {
+async function cmdCompare(args: string[], io: Io): Promise<number> {
   const p = parse("compare", args, {
     json: { type: "boolean" },
     baseline: { type: "string" },
     races: { type: "boolean" },
+    ...JOBS_OPTION,
   }, ["revA", "revB"]);
   if (p.help) return help(io, "compare");
+  const jobs = parseJobs(p.values.jobs as string | undefined);
   const revs = loadRevisions(p.common, revisionArgs(p.pos));
   const a = resolveRevision(revs, p.pos[0], p.common);
   const b = resolveRevision(revs, p.pos[1], p.common);
@@ -452,14 +538,18 @@ function cmdCompare(args: string[], io: Io): number {
     }
   }
   const scenarios = loadScenarioDir(p.common.scenarios);
-  const m = matrixOf(io, p.common, scenarios, a.id === b.id ? [a] : [a, b]);
+  const run = a.id === b.id ? [a] : [a, b];
+  const res = await runAll(io, p.common, jobs, {
+    cells: matrixPairs(scenarios, run),
+    explorations: p.values.races ? compareRacePairs(scenarios, a, b) : [],
+  }, revs);
+  const m: Matrix = { scenarios, revisions: run, cells: res.outcomes };
   const c = usageOnRange(() => compareRevisions(m, a.id, b.id, { timeout: p.common.timeout }));
   const check = base
     ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
     : undefined;
-  const races = p.values.races
-    ? compareRaces(scenarios, a, b, { timeout: p.common.timeout })
-    : undefined;
+  const races = p.values.races ? raceChanges(res.explorations) : undefined;
+  if (races) addRaceCauses(races, scenarios, a, b, p.common.timeout);
   if (p.values.json) {
     io.out(
       prettyJson({
@@ -508,31 +598,30 @@ function cmdExplain(args: string[], io: Io): number {
   return 0;
 }
 
-function cmdReport(args: string[], io: Io): number {
-  const p = parse("report", args, {
-    lineage: { type: "string", multiple: true },
-    format: { type: "string" },
-    out: { type: "string" },
-    baseline: { type: "string" },
-    "no-races": { type: "boolean" },
-  }, []);
-  if (p.help) return help(io, "report");
-  const format = (p.values.format as string | undefined) ?? "md";
-  if (format !== "md" && format !== "json" && format !== "html") {
-    throw new UsageError(`option "--format" is "${format}" (expected md, json or html)`);
-  }
-  const out = p.values.out as string | undefined;
-  // Before the long part: a target that is not a regular file is bad input. Any other error
-  // (a permission, say) is left to the write, which reports it as an output error.
-  if (out !== undefined) {
-    try {
-      outputTarget(out);
-    } catch (e) {
-      if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
-    }
-  }
-  const revs = loadRevisions(p.common);
-  const wanted = p.values.lineage as string[] | undefined;
+/** What a report runs and shows, planned from its options before anything runs. */
+interface ReportPlan {
+  /** Every revision loaded (those of --revision too). */
+  revs: Revision[];
+  /** Every scenario loaded. */
+  scenarios: Scenario[];
+  /** The revisions of the matrix: those shown, and the baseline. */
+  chosen: Revision[];
+  /** The lineages reported, in order. */
+  names: string[];
+  /** The --baseline revision. */
+  base?: Revision;
+  /** The cells of the matrix, in order. */
+  cells: CellPair[];
+  /** The explorations of the race section, unless --no-races. */
+  races?: RacePlan;
+  /** The revision of the cost table (the F8 cover letter's claims), when the report has one. */
+  f8?: Revision;
+}
+
+/** Loads the inputs and plans a report; `merge` plans again from a result set's options. */
+function planReport(common: Common, o: ResultOptions): ReportPlan {
+  const revs = loadRevisions(common);
+  const wanted = o.lineages;
   let chosen = revs;
   if (wanted) {
     const ids = new Set<string>();
@@ -548,62 +637,206 @@ function cmdReport(args: string[], io: Io): number {
   } else {
     for (const l of lineages(revs)) usageOnRange(() => lineageOrder(revs, l));
   }
-  const baseArg = p.values.baseline as string | undefined;
-  const base = baseArg === undefined ? undefined : resolveRevision(revs, baseArg, p.common);
+  const base = o.baseline === undefined ? undefined : resolveRevision(revs, o.baseline, common);
   const shown = chosen.map((r) => r.id);
   if (base && !chosen.includes(base)) chosen = [...chosen, base];
-  const scenarios = loadScenarioDir(p.common.scenarios);
-  const m = matrixOf(io, p.common, scenarios, chosen);
-  const names = wanted ?? lineages(revs);
-  let races;
-  if (!p.values["no-races"]) {
-    const pr = progressOf(io, p.common, "exploring");
-    races = exploreRaces(scenarios, chosen.filter((r) => shown.includes(r.id)), {
-      onProgress: pr?.onCell,
-      timeout: p.common.timeout,
-    });
-    pr?.done();
-  }
-  const order = names.flatMap((l) => displayOrder(lineageOrder(m.revisions, l)));
-  const baseline = base ? checkBaseline(m, base.id, order) : undefined;
+  const scenarios = loadScenarioDir(common.scenarios);
   // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
   const f8 = chosen.find((r) =>
     r.base === "2.5.42" && !r.candidate && r.follows === undefined && shown.includes(r.id)
   );
-  const costs = f8 ? costTable(f8) : undefined;
-  const opts = { lineages: names, races, baseline, costs, timeout: p.common.timeout };
+  return {
+    revs,
+    scenarios,
+    chosen,
+    names: wanted ?? lineages(revs),
+    base,
+    cells: matrixPairs(scenarios, chosen),
+    races: o.races ? racePlan(scenarios, chosen.filter((r) => shown.includes(r.id))) : undefined,
+    f8,
+  };
+}
+
+/** The report's output format, `--format`. */
+type Format = "md" | "json" | "html";
+
+function parseFormat(value: string | undefined, fallback: Format): Format {
+  const format = value ?? fallback;
+  if (format !== "md" && format !== "json" && format !== "html") {
+    throw new UsageError(`option "--format" is "${format}" (expected md, json or html)`);
+  }
+  return format;
+}
+
+/**
+ * Refuses, before the long part, an `--out` that is not a regular file. Any
+ * other error (a permission, say) is left to the write, which reports it as
+ * an output error.
+ */
+function checkOut(out: string | undefined): void {
+  if (out === undefined) return;
+  try {
+    outputTarget(out);
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
+  }
+}
+
+/** Writes `text` to `--out` (atomically) or standard output. */
+function emit(io: Io, common: Common, out: string | undefined, text: string): void {
+  if (out === undefined) {
+    io.out(text);
+    return;
+  }
+  try {
+    writeFileAtomic(out, text);
+  } catch (e) {
+    // A TypeError: the target became a FIFO, a device or a directory since the check above.
+    if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
+    throw new OutputError(`"${out}"`, e);
+  }
+  if (!common.quiet) {
+    io.err(`mmbisect: wrote ${out} (${encoder.encode(text).length} bytes)\n`);
+  }
+}
+
+/**
+ * Renders the report of a plan from the results of its units, and writes it.
+ * `report` and `merge` both end here, so a merged report is the report.
+ */
+function finishReport(
+  io: Io,
+  common: Common,
+  plan: ReportPlan,
+  res: WorkResults,
+  format: Format,
+  out: string | undefined,
+): number {
+  const m: Matrix = { scenarios: plan.scenarios, revisions: plan.chosen, cells: res.outcomes };
+  const races = plan.races ? raceTable(plan.races, res.explorations) : undefined;
+  const order = plan.names.flatMap((l) => displayOrder(lineageOrder(m.revisions, l)));
+  const baseline = plan.base ? checkBaseline(m, plan.base.id, order) : undefined;
+  // Measured with the other units when they ran here; a merge of shards measures it now.
+  const costs = plan.f8 ? res.costs[0] ?? costTable(plan.f8) : undefined;
+  const opts = { lineages: plan.names, races, baseline, costs, timeout: common.timeout };
   const text = format === "json"
     ? reportJson(buildReport(m, opts))
     : format === "html"
     ? renderHtml(m, opts)
     : renderMarkdown(m, opts);
-  const status = baseline && baseline.regressions.length ? 1 : 0;
-  if (out === undefined) {
-    io.out(text);
-  } else {
-    try {
-      writeFileAtomic(out, text);
-    } catch (e) {
-      // A TypeError: the target became a FIFO, a device or a directory since the check above.
-      if (e instanceof TypeError) throw new UsageError(lowerFirst(e.message));
-      throw new OutputError(`"${out}"`, e);
-    }
-    if (!p.common.quiet) {
-      io.err(`mmbisect: wrote ${out} (${encoder.encode(text).length} bytes)\n`);
-    }
-  }
-  if (baseline && !p.common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
-  return status;
+  emit(io, common, out, text);
+  if (baseline && !common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
+  return baseline && baseline.regressions.length ? 1 : 0;
 }
 
-function cmdBisect(args: string[], io: Io): number {
-  const p = parse("bisect", args, { json: { type: "boolean" } }, ["lineage", "scenario"]);
+async function cmdReport(args: string[], io: Io): Promise<number> {
+  const p = parse("report", args, {
+    lineage: { type: "string", multiple: true },
+    format: { type: "string" },
+    out: { type: "string" },
+    baseline: { type: "string" },
+    "no-races": { type: "boolean" },
+    shard: { type: "string" },
+    ...JOBS_OPTION,
+  }, []);
+  if (p.help) return help(io, "report");
+  const shardArg = p.values.shard as string | undefined;
+  const shard = shardArg === undefined ? undefined : parseShardOption(shardArg);
+  const format = parseFormat(p.values.format as string | undefined, shard ? "json" : "md");
+  if (shard && format !== "json") {
+    throw new UsageError(
+      `option "--shard" writes a result set for "merge", which is JSON: --format is "${format}" ` +
+        `(give --format json, or none; "merge" writes any format)`,
+    );
+  }
+  const jobs = parseJobs(p.values.jobs as string | undefined);
+  const out = p.values.out as string | undefined;
+  checkOut(out);
+  const options: ResultOptions = { races: !p.values["no-races"], timeout: p.common.timeout };
+  const wanted = p.values.lineage as string[] | undefined;
+  if (wanted) options.lineages = wanted;
+  const baseArg = p.values.baseline as string | undefined;
+  if (baseArg !== undefined) options.baseline = baseArg;
+  const plan = planReport(p.common, options);
+  const explorations = plan.races?.pairs ?? [];
+  if (!shard) {
+    const res = await runAll(io, p.common, jobs, {
+      cells: plan.cells,
+      explorations,
+      costs: plan.f8 ? [plan.f8] : [],
+    }, plan.revs);
+    return finishReport(io, p.common, plan, res, format, out);
+  }
+  const cellIndexes = shardIndexes(plan.cells.length, shard);
+  const exploreIndexes = shardIndexes(explorations.length, shard);
+  const res = await runAll(io, p.common, jobs, {
+    cells: cellIndexes.map((i) => plan.cells[i]),
+    explorations: exploreIndexes.map((i) => explorations[i]),
+  }, plan.revs);
+  emit(
+    io,
+    p.common,
+    out,
+    resultSetJson(resultSet(plan, options, shard, cellIndexes, exploreIndexes, res)),
+  );
+  return 0;
+}
+
+/** The result set of one shard: its results under their indexes, and what merge checks. */
+function resultSet(
+  plan: ReportPlan,
+  options: ResultOptions,
+  shard: Shard,
+  cellIndexes: number[],
+  exploreIndexes: number[],
+  res: WorkResults,
+): ResultSet {
+  return {
+    schema: RESULTS_SCHEMA,
+    report: REPORT_SCHEMA,
+    shard,
+    options,
+    scenarios: plan.scenarios.map((s) => ({ id: s.id, hash: scenarioHash(s) })),
+    revisions: plan.revs.map((r) => ({ id: r.id, hash: revisionHash(r) })),
+    units: { cells: plan.cells.length, explorations: plan.races?.pairs.length ?? 0 },
+    cells: cellIndexes.map((index, i) => ({ index, outcome: res.outcomes[i] })),
+    explorations: exploreIndexes.map((index, i) => ({ index, result: res.explorations[i] })),
+  };
+}
+
+function cmdMerge(args: string[], io: Io): number {
+  const p = parse("merge", args, { format: { type: "string" }, out: { type: "string" } }, [
+    "file",
+  ], { more: true });
+  if (p.help) return help(io, "merge");
+  const format = parseFormat(p.values.format as string | undefined, "md");
+  const out = p.values.out as string | undefined;
+  checkOut(out);
+  const files = p.pos.map((file) => ({ file, set: readResultSet(file) }));
+  const plan = planReport(p.common, checkShards(files));
+  const res = mergeResults(files, {
+    scenarios: plan.scenarios.map((s) => ({ id: s.id, hash: scenarioHash(s) })),
+    revisions: plan.revs.map((r) => ({ id: r.id, hash: revisionHash(r) })),
+    cells: plan.cells,
+    explorations: plan.races?.pairs ?? [],
+  });
+  return finishReport(io, p.common, plan, res, format, out);
+}
+
+async function cmdBisect(args: string[], io: Io): Promise<number> {
+  const p = parse("bisect", args, { json: { type: "boolean" }, ...JOBS_OPTION }, [
+    "lineage",
+    "scenario",
+  ]);
   if (p.help) return help(io, "bisect");
+  const jobs = parseJobs(p.values.jobs as string | undefined);
   const [lineage, sArg] = p.pos;
   const revs = loadRevisions(p.common);
   const lo = usageOnRange(() => lineageOrder(revs, lineage));
   const scenario = resolveScenario(sArg, p.common);
-  const m = matrixOf(io, p.common, [scenario], revs.filter((r) => lo.order.includes(r.id)));
+  const run = revs.filter((r) => lo.order.includes(r.id));
+  const res = await runAll(io, p.common, jobs, { cells: matrixPairs([scenario], run) }, revs);
+  const m: Matrix = { scenarios: [scenario], revisions: run, cells: res.outcomes };
   const b = usageOnRange(() => bisect(m, lineage, scenario.id, { timeout: p.common.timeout }));
   if (p.values.json) {
     const { lastOutcome: _l, firstOutcome: _f, ...rest } = b;
@@ -619,13 +852,14 @@ function help(io: Io, command?: string): number {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
+const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<number>> = {
   run: cmdRun,
   compare: cmdCompare,
   report: cmdReport,
   bisect: cmdBisect,
   explain: cmdExplain,
   explore: cmdExplore,
+  merge: cmdMerge,
 };
 
 /**
@@ -634,18 +868,22 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number> = {
  * @param args The arguments after the program name.
  * @param io Where to write (default: the process's standard output and error).
  * @returns The exit status: 0 when the command ran, 1 when a revision
- * regressed against the `--baseline` of `compare` or `report`, 2 on bad input,
- * 3 when the output could not be written.
+ * regressed against the `--baseline` of `compare`, `report` or `merge`, 2 on
+ * bad input, 3 when the output could not be written. A command without
+ * `--jobs` above 1 does all its work before this returns its promise.
  *
  * @example
  * ```ts
  * import { main } from "./main.ts";
  * const lines: string[] = [];
- * const status = main(["run", "--help"], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+ * const status = await main(["run", "--help"], {
+ *   out: (t) => lines.push(t),
+ *   err: (t) => lines.push(t),
+ * });
  * console.log(status, lines[0].split("\n")[0]);
  * ```
  */
-export function main(args: string[], io: Io = PROCESS_IO): number {
+export async function main(args: string[], io: Io = PROCESS_IO): Promise<number> {
   const [command, ...rest] = args;
   try {
     if (command === undefined || command === "-h" || command === "--help") return help(io);
@@ -667,7 +905,7 @@ export function main(args: string[], io: Io = PROCESS_IO): number {
         }; see: mmbisect --help)`,
       );
     }
-    return fn(rest, io);
+    return await fn(rest, io);
   } catch (e) {
     if (e instanceof UsageError || e instanceof InputError) {
       io.err(`mmbisect: ${oneLine(e.message)}\n`);

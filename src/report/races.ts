@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { applies } from "../run/matrix.ts";
+import { applies, type CellPair, matrixPairs } from "../run/matrix.ts";
 import { explore, type ExploreResult } from "../explore/explorer.ts";
 import type { Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
@@ -23,6 +23,73 @@ export interface RaceTable {
   revisions: string[];
   /** One explorer result per scenario and revision, scenario-major. */
   results: ExploreResult[];
+}
+
+/** The explorations of a race table, before they run. */
+export interface RacePlan {
+  /** The scenarios explored (those with a `race` or `during` step), in order. */
+  scenarios: Scenario[];
+  /** The revisions each is explored on (those of a race scenario's tree), in order. */
+  revisions: Revision[];
+  /** One pair per exploration, scenario-major: the order of {@link RaceTable.results}. */
+  pairs: CellPair[];
+}
+
+/**
+ * Lists the explorations of {@link exploreRaces}: every scenario that has a
+ * `race` or `during` step on every revision of its kernel tree. A parallel
+ * or sharded run indexes the explorations by this order.
+ *
+ * @param scenarios Loaded scenarios (those without threads are left out).
+ * @param revisions Loaded revisions.
+ * @returns The race scenarios, their revisions and the pairs, scenario-major.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { racePlan } from "./races.ts";
+ * const plan = racePlan(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * console.log(plan.pairs.length);
+ * ```
+ */
+export function racePlan(scenarios: Scenario[], revisions: Revision[]): RacePlan {
+  const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
+  const revs = revisions.filter((r) => races.some((s) => applies(s, r)));
+  return { scenarios: races, revisions: revs, pairs: matrixPairs(races, revs) };
+}
+
+/**
+ * Assembles a race table from the results of a plan's explorations.
+ *
+ * @param plan The plan (see {@link racePlan}).
+ * @param results One explorer result per pair of the plan, in its order.
+ * @returns The table.
+ * @throws {RangeError} When the results are not those of the plan's pairs.
+ *
+ * @example
+ * ```ts
+ * import { explore, loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { racePlan, raceTable } from "./races.ts";
+ * const revs = loadRevisionDir("patches").filter((r) => r.id === "emmu-v2");
+ * const plan = racePlan(loadScenarioDir("scenarios"), revs);
+ * const t = raceTable(plan, plan.pairs.map((p) => explore(p.scenario, p.revision)));
+ * console.log(t.scenarios.length === t.results.length);
+ * ```
+ */
+export function raceTable(plan: RacePlan, results: ExploreResult[]): RaceTable {
+  if (
+    results.length !== plan.pairs.length ||
+    plan.pairs.some((p, i) =>
+      results[i].scenario !== p.scenario.id || results[i].revision !== p.revision.id
+    )
+  ) {
+    throw new RangeError("Race results do not match the plan's explorations");
+  }
+  return {
+    scenarios: plan.scenarios.map((s) => s.id),
+    revisions: plan.revisions.map((r) => r.id),
+    results,
+  };
 }
 
 /**
@@ -47,18 +114,13 @@ export function exploreRaces(
   revisions: Revision[],
   opts: { onProgress?: (done: number, total: number) => void; timeout?: number } = {},
 ): RaceTable {
-  const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
-  const revs = revisions.filter((r) => races.some((s) => applies(s, r)));
+  const plan = racePlan(scenarios, revisions);
   const results: ExploreResult[] = [];
-  const total = races.reduce((n, s) => n + revs.filter((r) => applies(s, r)).length, 0);
-  for (const s of races) {
-    for (const r of revs) {
-      if (!applies(s, r)) continue;
-      results.push(explore(s, r, { timeout: opts.timeout }));
-      opts.onProgress?.(results.length, total);
-    }
+  for (const { scenario, revision } of plan.pairs) {
+    results.push(explore(scenario, revision, { timeout: opts.timeout }));
+    opts.onProgress?.(results.length, plan.pairs.length);
   }
-  return { scenarios: races.map((s) => s.id), revisions: revs.map((r) => r.id), results };
+  return raceTable(plan, results);
 }
 
 /**
@@ -164,6 +226,66 @@ export interface RaceChange {
 }
 
 /**
+ * Lists the explorations of {@link compareRaces}: each scenario with threads
+ * that runs on both revisions, on `a` and then on `b`.
+ *
+ * @param scenarios Loaded scenarios (those without a `race` step are left out).
+ * @param a The first revision.
+ * @param b The second revision.
+ * @returns The pairs, two per race scenario.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { compareRacePairs } from "./races.ts";
+ * const revs = loadRevisionDir("patches");
+ * const get = (id: string) => revs.find((r) => r.id === id)!;
+ * console.log(compareRacePairs(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu")).length);
+ * ```
+ */
+export function compareRacePairs(scenarios: Scenario[], a: Revision, b: Revision): CellPair[] {
+  return scenarios.filter((x) => x.steps.some((st) => st.threads) && applies(x, a) && applies(x, b))
+    .flatMap((scenario) => [{ scenario, revision: a }, { scenario, revision: b }]);
+}
+
+/**
+ * The race changes between two revisions, from the results of the
+ * explorations {@link compareRacePairs} lists: the scenarios whose verdicts
+ * differ, and those a bound stopped on either revision (whose verdicts are
+ * partial, so that "same" is not claimed for them).
+ *
+ * @param results One explorer result per pair, in the order of {@link compareRacePairs}.
+ * @returns The changes, in scenario order.
+ *
+ * @example
+ * ```ts
+ * import { explore, loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { compareRacePairs, raceChanges } from "./races.ts";
+ * const revs = loadRevisionDir("patches");
+ * const get = (id: string) => revs.find((r) => r.id === id)!;
+ * const pairs = compareRacePairs(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu"));
+ * console.log(raceChanges(pairs.map((p) => explore(p.scenario, p.revision))).length);
+ * ```
+ */
+export function raceChanges(results: ExploreResult[]): RaceChange[] {
+  const out: RaceChange[] = [];
+  for (let i = 0; i + 1 < results.length; i += 2) {
+    const x = results[i];
+    const y = results[i + 1];
+    const complete = x.status === "complete" && y.status === "complete";
+    if (complete && JSON.stringify(x.verdicts) === JSON.stringify(y.verdicts)) continue;
+    const replays = Object.entries(y.counterexamples)
+      .filter(([k]) => !(k in x.verdicts))
+      .map(([, c]) => c!.replay);
+    const change: RaceChange = { scenario: x.scenario, from: x.verdicts, to: y.verdicts, replays };
+    if (x.status !== "complete") change.fromStatus = x.status;
+    if (y.status !== "complete") change.toStatus = y.status;
+    out.push(change);
+  }
+  return out;
+}
+
+/**
  * Explores every race scenario on two revisions and keeps those whose
  * verdicts differ, and those a bound stopped on either revision (whose
  * verdicts are partial, so that "same" is not claimed for them). Each
@@ -192,30 +314,40 @@ export function compareRaces(
   b: Revision,
   opts: { timeout?: number; blame?: boolean } = {},
 ): RaceChange[] {
-  const out: RaceChange[] = [];
-  const races = scenarios.filter((x) =>
-    x.steps.some((st) => st.threads) && applies(x, a) && applies(x, b)
+  const changes = raceChanges(
+    compareRacePairs(scenarios, a, b).map((p) =>
+      explore(p.scenario, p.revision, { timeout: opts.timeout })
+    ),
   );
-  for (const s of races) {
-    const x = explore(s, a, { timeout: opts.timeout });
-    const y = explore(s, b, { timeout: opts.timeout });
-    const complete = x.status === "complete" && y.status === "complete";
-    if (complete && JSON.stringify(x.verdicts) === JSON.stringify(y.verdicts)) continue;
-    const replays = Object.entries(y.counterexamples)
-      .filter(([k]) => !(k in x.verdicts))
-      .map(([, c]) => c!.replay);
-    const change: RaceChange = { scenario: s.id, from: x.verdicts, to: y.verdicts, replays };
-    if (x.status !== "complete") change.fromStatus = x.status;
-    if (y.status !== "complete") change.toStatus = y.status;
-    if (complete && opts.blame !== false) {
-      const found = blame(s, a, b, { verdict: "explore", timeout: opts.timeout });
-      change.causes = found.causes;
-      change.alternatives = found.alternatives;
-      change.alsoDiffer = found.alsoDiffer;
-    }
-    out.push(change);
+  if (opts.blame !== false) addRaceCauses(changes, scenarios, a, b, opts.timeout);
+  return changes;
+}
+
+/**
+ * Names, for each complete race change, the config keys that cause it (see
+ * `blame`, with the explorer's verdict), in place.
+ *
+ * @param changes Race changes between `a` and `b` (see {@link raceChanges}).
+ * @param scenarios The scenarios they come from.
+ * @param a The first revision.
+ * @param b The second revision.
+ * @param timeout The time bound of each exploration blame makes, in seconds.
+ */
+export function addRaceCauses(
+  changes: RaceChange[],
+  scenarios: Scenario[],
+  a: Revision,
+  b: Revision,
+  timeout?: number,
+): void {
+  for (const change of changes) {
+    if (change.fromStatus || change.toStatus) continue;
+    const s = scenarios.find((x) => x.id === change.scenario)!;
+    const found = blame(s, a, b, { verdict: "explore", timeout });
+    change.causes = found.causes;
+    change.alternatives = found.alternatives;
+    change.alsoDiffer = found.alsoDiffer;
   }
-  return out;
 }
 
 /**

@@ -252,10 +252,13 @@ function kindOf(info: Deno.FileInfo): string | undefined {
 
 /**
  * Reads and parses a JSON file, turning read and syntax errors into an
- * InputError. Only a regular file of at most `LIMITS.fileBytes` bytes is
- * read: a device such as `/dev/zero` or a FIFO would never end.
+ * InputError. Only a regular file of at most `LIMITS.fileBytes` bytes (or
+ * `opts.maxBytes`) is read: a device such as `/dev/zero` or a FIFO would
+ * never end.
  *
  * @param path The file to read.
+ * @param opts `maxBytes`, another bound on the file's size (a result set of
+ * `report --shard` holds whole outcomes, far more than a scenario).
  * @returns The parsed JSON, nested at most `LIMITS.depth` levels.
  * @throws {InputError} When the file cannot be read, is not a regular file, is too large, is
  * not JSON or nests too deep.
@@ -267,10 +270,10 @@ function kindOf(info: Deno.FileInfo): string | undefined {
  * console.log(s.purpose);
  * ```
  */
-export function readJsonFile(path: string): unknown {
+export function readJsonFile(path: string, opts: { maxBytes?: number } = {}): unknown {
   let bytes: Uint8Array;
   try {
-    bytes = readRegularFile(path, LIMITS.fileBytes);
+    bytes = readRegularFile(path, opts.maxBytes ?? LIMITS.fileBytes);
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(path, "(file)", `cannot be read: ${oneLine((e as Error).message)}`);
@@ -292,13 +295,20 @@ export function readJsonFile(path: string): unknown {
  */
 function readRegularFile(path: string, max: number): Uint8Array {
   // Checked before opening: opening a FIFO waits for a writer.
-  const kind = kindOf(Deno.statSync(path));
+  const info = Deno.statSync(path);
+  const kind = kindOf(info);
   if (kind) throw new InputError(path, "(file)", `is ${kind} (expected a regular file)`);
   const file = Deno.openSync(path, { read: true });
   try {
-    const buf = new Uint8Array(max + 1);
+    // Sized by the file, not the bound: a large bound must not cost its size for a small file.
+    let buf = new Uint8Array(Math.min(max, info.size) + 1);
     let n = 0;
     for (;;) {
+      if (n === buf.length) {
+        const grown = new Uint8Array(Math.min(max + 1, buf.length * 2));
+        grown.set(buf);
+        buf = grown;
+      }
       const r = file.readSync(buf.subarray(n));
       if (r === null || r === 0) break;
       n += r;

@@ -24,6 +24,42 @@ export function scenariosFor(m: Matrix, ...revisions: string[]): Scenario[] {
   return m.scenarios.filter((s) => revs.every((r) => applies(s, r)));
 }
 
+/** One scenario and one revision of its kernel tree: a cell of the matrix, or an exploration. */
+export interface CellPair {
+  /** The scenario. */
+  scenario: Scenario;
+  /** The revision it runs on. */
+  revision: Revision;
+}
+
+/**
+ * The cells of a matrix in run order: every scenario on every revision of
+ * its kernel tree, scenario-major. {@link runMatrix} runs them in this
+ * order and a parallel or sharded run indexes them by it, so the index of a
+ * cell is the same wherever it runs.
+ *
+ * @param scenarios Loaded scenarios, in run order.
+ * @param revisions Loaded revisions, in run order.
+ * @returns The pairs, scenario-major.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { matrixPairs } from "./matrix.ts";
+ * const pairs = matrixPairs(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * console.log(pairs[0].scenario.id, pairs[0].revision.id);
+ * ```
+ */
+export function matrixPairs(scenarios: Scenario[], revisions: Revision[]): CellPair[] {
+  const out: CellPair[] = [];
+  for (const scenario of scenarios) {
+    for (const revision of revisions) {
+      if (applies(scenario, revision)) out.push({ scenario, revision });
+    }
+  }
+  return out;
+}
+
 /** Outcomes of every scenario on every revision of its kernel tree. */
 export interface Matrix {
   /** The scenarios, in run order. */
@@ -102,13 +138,10 @@ export function runMatrix(
   opts: MatrixOptions = {},
 ): Matrix {
   const cells: Outcome[] = [];
-  const total = scenarios.reduce((n, s) => n + revisions.filter((r) => applies(s, r)).length, 0);
-  for (const s of scenarios) {
-    for (const r of revisions) {
-      if (!applies(s, r)) continue;
-      cells.push(runCell(s, r, { timeout: opts.timeout }));
-      opts.onCell?.(cells.length, total);
-    }
+  const pairs = matrixPairs(scenarios, revisions);
+  for (const { scenario, revision } of pairs) {
+    cells.push(runCell(scenario, revision, { timeout: opts.timeout }));
+    opts.onCell?.(cells.length, pairs.length);
   }
   return { scenarios, revisions, cells };
 }

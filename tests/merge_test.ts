@@ -1,0 +1,232 @@
+/**
+ * Shards and `merge`: the result sets of `report --shard k/n` join into the
+ * bytes of the report run in one go, and only the shards of one run join.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { assertInputError, cli, cliInProcess } from "./_cli.ts";
+import { type Schema, validate } from "./_json_schema.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const RESULTS: Schema = JSON.parse(Deno.readTextFileSync(`${ROOT}docs/results-schema.json`));
+const REPORT: Schema = JSON.parse(Deno.readTextFileSync(`${ROOT}docs/report-schema.json`));
+
+/** The report schema's definition `name`, as a schema of its own. */
+function reportDef(name: string): Schema {
+  return { $defs: REPORT.$defs, $ref: `#/$defs/${name}` };
+}
+
+Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded report", async (t) => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const s1 = `${dir}/shard-1.json`;
+    const s2 = `${dir}/shard-2.json`;
+    const whole = await cli("report", "--format", "json");
+    assert.equal(whole.code, 0, whole.stderr);
+    // One shard on two workers, the other in one thread: neither may show in the bytes.
+    const r1 = await cli("report", "--shard", "1/2", "--jobs", "2", "--out", s1, "-q");
+    const r2 = await cli("report", "--shard", "2/2", "--format", "json", "--out", s2, "-q");
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.equal(r2.code, 0, r2.stderr);
+    await t.step("JSON", async () => {
+      const merged = await cli("merge", "--format", "json", s1, s2);
+      assert.equal(merged.code, 0, merged.stderr);
+      assert.equal(merged.stderr, "");
+      assert.ok(merged.stdout === whole.stdout, "merged JSON differs from the unsharded report");
+    });
+    await t.step("Markdown, the shards given in the other order", async () => {
+      const md = await cli("report", "--jobs", "2");
+      assert.equal(md.code, 0, md.stderr);
+      const merged = await cli("merge", s2, s1);
+      assert.equal(merged.code, 0, merged.stderr);
+      assert.ok(merged.stdout === md.stdout, "merged Markdown differs from the unsharded report");
+    });
+    await t.step("each result set validates against docs/results-schema.json", () => {
+      const report = JSON.parse(whole.stdout);
+      let cells = 0;
+      let explorations = 0;
+      for (const file of [s1, s2]) {
+        const set = JSON.parse(Deno.readTextFileSync(file));
+        assert.deepEqual(validate(RESULTS, set), [], file);
+        for (const c of set.cells) assert.deepEqual(validate(reportDef("outcome"), c.outcome), []);
+        for (const x of set.explorations) {
+          assert.deepEqual(validate(reportDef("exploreResult"), x.result), []);
+        }
+        cells += set.cells.length;
+        explorations += set.explorations.length;
+        assert.deepEqual(set.units, {
+          cells: report.cells.length,
+          explorations: report.races.length,
+        });
+      }
+      assert.equal(cells, report.cells.length);
+      assert.equal(explorations, report.races.length);
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("main() merge exits 1 when the shards' baseline regressed, as report does", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const args = ["report", "--lineage", "emmu", "--baseline", "emmu-v5", "--no-races"];
+    const whole = await cliInProcess(...args, "--format", "json");
+    assert.equal(whole.code, 1, whole.stderr);
+    for (const k of [1, 2, 3]) {
+      const r = await cliInProcess(...args, "--shard", `${k}/3`, "--out", `${dir}/${k}.json`, "-q");
+      assert.equal(r.code, 0, "a slice checks no baseline");
+    }
+    const merged = await cliInProcess(
+      "merge",
+      "--format",
+      "json",
+      ...[3, 1, 2].map((k) => `${dir}/${k}.json`),
+    );
+    assert.equal(merged.code, 1);
+    assert.equal(merged.stdout, whole.stdout);
+    assert.equal(merged.stderr, whole.stderr);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("main() merge refuses result sets that are not the shards of one run, naming the file", async (t) => {
+  const dir = Deno.makeTempDirSync();
+  const small = ["report", "--lineage", "reference", "--no-races", "-q"];
+  const shard = async (name: string, k: string, ...more: string[]) => {
+    const file = `${dir}/${name}.json`;
+    const r = await cliInProcess(...small, "--shard", k, "--out", file, ...more);
+    assert.equal(r.code, 0, r.stderr);
+    return file;
+  };
+  const edit = (from: string, name: string, change: (set: Record<string, unknown>) => void) => {
+    const set = JSON.parse(Deno.readTextFileSync(from));
+    change(set);
+    const file = `${dir}/${name}.json`;
+    Deno.writeTextFileSync(file, JSON.stringify(set));
+    return file;
+  };
+  try {
+    const s1 = await shard("s1", "1/2");
+    const s2 = await shard("s2", "2/2");
+    await t.step(
+      "the shards of one lineage, races included, merge into its HTML report",
+      async () => {
+        const one = ["report", "--lineage", "reference", "-q"];
+        const html = await cliInProcess(...one, "--format", "html");
+        const files = [`${dir}/h1.json`, `${dir}/h2.json`];
+        for (const [i, file] of files.entries()) {
+          assert.equal(
+            (await cliInProcess(...one, "--shard", `${i + 1}/2`, "--out", file)).code,
+            0,
+          );
+        }
+        const merged = await cliInProcess("merge", "--format", "html", ...files);
+        assert.equal(merged.code, 0, merged.stderr);
+        assert.match(merged.stdout, /race-wp-copy-refault/);
+        assert.ok(merged.stdout === html.stdout, "merged HTML differs from the unsharded report");
+      },
+    );
+    await t.step("a missing shard", async () => {
+      assertInputError(await cliInProcess("merge", s1), /shard 2\/2 is missing/);
+    });
+    await t.step("the same shard twice", async () => {
+      const again = edit(s1, "again", () => {});
+      assertInputError(
+        await cliInProcess("merge", s1, again, s2),
+        /Cannot merge ".*again\.json": it holds shard 1\/2, as ".*s1\.json" does/,
+      );
+    });
+    await t.step("another shard count", async () => {
+      const third = await shard("third", "2/3");
+      assertInputError(
+        await cliInProcess("merge", s1, third),
+        /Cannot merge ".*third\.json": it is shard 2\/3, but ".*s1\.json" is one of 2/,
+      );
+    });
+    await t.step("other options", async () => {
+      const other = await shard("other", "2/2", "--timeout", "30");
+      assertInputError(
+        await cliInProcess("merge", s1, other),
+        /Cannot merge ".*other\.json": it was run with other options than ".*s1\.json" \(--lineage reference --no-races --timeout 30; there --lineage reference --no-races --timeout 60\)/,
+      );
+    });
+    await t.step("other scenarios, than each other or than those loaded here", async () => {
+      const scenarios = `${dir}/scenarios`;
+      Deno.mkdirSync(scenarios);
+      for (const e of Deno.readDirSync(`${ROOT}scenarios`)) {
+        if (e.name !== "mremap-move.json") {
+          Deno.copyFileSync(`${ROOT}scenarios/${e.name}`, `${scenarios}/${e.name}`);
+        }
+      }
+      const fewer = await shard("fewer", "2/2", "--scenarios", scenarios);
+      assertInputError(
+        await cliInProcess("merge", s1, fewer),
+        /Cannot merge ".*fewer\.json": it was run on other scenarios or revisions than ".*s1\.json" \(scenario "mremap-move" is missing\)/,
+      );
+      assertInputError(
+        await cliInProcess("merge", s1, s2, "--scenarios", scenarios),
+        /Cannot merge ".*s1\.json": it was run on other scenarios or revisions than those loaded here \(scenario "mremap-move" is not in the other; give merge the --scenarios, --patches and --revision the shards had\)/,
+      );
+      const changed = edit(s2, "changed", (set) => {
+        (set.revisions as { hash: string }[])[0].hash = "0123456789abcdef";
+      });
+      assertInputError(
+        await cliInProcess("merge", s1, changed),
+        /Cannot merge ".*changed\.json": it was run on other scenarios or revisions than ".*s1\.json" \(revision ".*" has another content hash\)/,
+      );
+    });
+    await t.step("another schema version, or a whole report", async () => {
+      const v2 = edit(s2, "v2", (set) => set.schema = "mmbisect/results@2");
+      assertInputError(
+        await cliInProcess("merge", s1, v2),
+        /Cannot load ".*v2\.json": field "schema" is "mmbisect\/results@2" \(this mmbisect merges "mmbisect\/results@1"\)/,
+      );
+      const r2 = edit(s2, "r2", (set) => set.report = "mmbisect/report@2");
+      assertInputError(
+        await cliInProcess("merge", s1, r2),
+        /Cannot load ".*r2\.json": field "report" is "mmbisect\/report@2": results for another report schema/,
+      );
+      const whole = `${dir}/whole.json`;
+      await cliInProcess(...small, "--format", "json", "--out", whole);
+      assertInputError(
+        await cliInProcess("merge", s1, whole),
+        /Cannot load ".*whole\.json": field "schema" is "mmbisect\/report@1": a whole report, not a result set of report --shard/,
+      );
+      Deno.writeTextFileSync(`${dir}/broken.json`, "{ not json");
+      assertInputError(
+        await cliInProcess("merge", `${dir}/broken.json`),
+        /broken\.json": file is not valid JSON/,
+      );
+    });
+    await t.step("a result out of place, or one missing", async () => {
+      const moved = edit(s2, "moved", (set) => {
+        (set.cells as { index: number }[])[0].index = 0;
+      });
+      assertInputError(
+        await cliInProcess("merge", s1, moved),
+        /Cannot merge ".*moved\.json": its cell 0 \(.* on .*\) is not one of shard 2\/2's/,
+      );
+      const lacking = edit(s2, "lacking", (set) => (set.cells as unknown[]).pop());
+      assertInputError(
+        await cliInProcess("merge", s1, lacking),
+        /Cannot merge ".*lacking\.json": it lacks cell \d+ \(.* on mainline-2\.6\.27\) of shard 2\/2/,
+      );
+      const bare = edit(s2, "bare", (set) => delete set.units);
+      assertInputError(
+        await cliInProcess("merge", s1, bare),
+        /Cannot load ".*bare\.json": field "units" must be \{ cells, explorations \}/,
+      );
+    });
+    await t.step("no file at all", async () => {
+      assertInputError(
+        await cliInProcess("merge"),
+        /"merge" takes at least 1 argument \(<file>\.\.\.\), got 0/,
+      );
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
