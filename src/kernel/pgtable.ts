@@ -83,7 +83,18 @@ export function pageTableLockName(mm: string): string {
  * pages for `addr`. Returns false when an allocation fails (-ENOMEM).
  */
 export function allocTables(k: Kernel, mm: Mm, addr: number, path: string): boolean {
-  for (const level of ["pud", "pmd", "pte"] as const) {
+  return allocLevels(k, mm, addr, path, ["pud", "pmd", "pte"]);
+}
+
+/** Allocates the missing page-table pages of `levels` for `addr`; false when one fails. */
+function allocLevels(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  path: string,
+  levels: readonly ("pud" | "pmd" | "pte")[],
+): boolean {
+  for (const level of levels) {
     const i = tableIndex(level, addr);
     if (mm.tables[level][i]) continue;
     if (!k.alloc(level, path)) return false;
@@ -99,14 +110,7 @@ export function allocTables(k: Kernel, mm: Mm, addr: number, path: string): bool
  * allocation fails.
  */
 export function allocHugeTables(k: Kernel, mm: Mm, addr: number, path: string): boolean {
-  for (const level of ["pud", "pmd"] as const) {
-    const i = tableIndex(level, addr);
-    if (mm.tables[level][i]) continue;
-    if (!k.alloc(level, path)) return false;
-    mm.tables[level][i] = true;
-    k.state.counters.tablesAllocated++;
-  }
-  return true;
+  return allocLevels(k, mm, addr, path, ["pud", "pmd"]);
 }
 
 /** Whether a vma's `vm_page_prot` lets a read fault map the page writable (no write-notify). */
