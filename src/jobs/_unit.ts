@@ -1,7 +1,8 @@
 /**
  * One unit of work (a matrix cell, an exploration or a cost table) and the
- * messages that carry units to a worker and results back. Both the in-process path and the
- * worker run a unit through {@link runUnit}, so the two cannot drift apart.
+ * messages that carry units to a worker and results back. Both the
+ * in-process path and the worker run a unit through {@link runUnit}, so the
+ * two cannot drift apart.
  *
  * @module
  */
