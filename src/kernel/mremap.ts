@@ -9,7 +9,7 @@ import { PAGE_SIZE, PMD_SIZE } from "../model/types.ts";
 import { findVma, pteHolder, sortVmas, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { allocTables, immapName, mmapSemName, ptesIn, ptlName } from "./pgtable.ts";
+import { allocTables, clearFlush, immapName, mmapSemName, ptesIn, ptlName } from "./pgtable.ts";
 import { vmaAt } from "./fault.ts";
 import { doMunmap } from "./mmap.ts";
 
@@ -62,9 +62,7 @@ const movePtes = defPath<
     const addrs = f.v.addrs!;
     if (f.v.i! < addrs.length) {
       const a = addrs[f.v.i!];
-      f.v.pte = mm.ptes[vpn(a)]!;
-      delete mm.ptes[vpn(a)]; // ptep_clear_flush()
-      k.state.counters.tlbFlushPage++;
+      f.v.pte = clearFlush(k, mm, a)!;
       return hook("move_ptes", "pte.after_clear", { mm: mm.id, address: a }, "pte.after_clear");
     }
     const oldPtl = ptlName(mm.id, f.v.oldAddr);

@@ -14,7 +14,7 @@ import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, getPage, pageCount, pteHolder, putPage, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { immapName, pageRemoveRmap, ptlName } from "./pgtable.ts";
+import { clearFlush, immapName, pageRemoveRmap, ptlName } from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
 
 /** Pages a nonlinear vma is unmapped by at a time (`CLUSTER_SIZE`). */
@@ -246,9 +246,7 @@ const tryToUnmapOne = defPath<
     }
     const mm = k.state.mms[hit.mm];
     // The pte lock is held since `locked`: the pte there is still the one found there.
-    f.v.pte = { ...mm.ptes[vpn(hit.addr)] as PresentPte };
-    delete mm.ptes[vpn(hit.addr)]; // ptep_clear_flush()
-    k.state.counters.tlbFlushPage++;
+    f.v.pte = { ...clearFlush(k, mm, hit.addr) as PresentPte };
     return hook(
       "try_to_unmap_one",
       "after_clear",
@@ -497,8 +495,7 @@ export const pageMkclean = defPath<
     f.v.cleaned = false;
     if (pte && pte.t === "present" && (pte.dirty || pte.write)) {
       f.v.pte = { ...pte };
-      delete mm.ptes[vpn(hit.addr)]; // ptep_clear_flush()
-      k.state.counters.tlbFlushPage++;
+      clearFlush(k, mm, hit.addr);
       return hook(
         "page_mkclean_one",
         "after_clear",

@@ -9,7 +9,7 @@ import { PAGE_SIZE } from "../model/types.ts";
 import { allocPage, pteHolder, putPage, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
-import { immapName, ptlName, zeroPage } from "./pgtable.ts";
+import { clearFlush, immapName, ptlName, zeroPage } from "./pgtable.ts";
 
 /** The `[address, address + PAGE_SIZE)` range of the page `__xip_unmap` works on in a vma. */
 function xipPage(address: number): { page: [number, number] } {
@@ -90,8 +90,7 @@ export const xipUnmap = defPath<
   "vma.locked"(k, f) {
     const address = f.v.address!;
     const mm = k.state.mms[f.v.mms![f.v.mi!]];
-    delete mm.ptes[vpn(address)]; // ptep_clear_flush()
-    k.state.counters.tlbFlushPage++;
+    clearFlush(k, mm, address);
     return hook("__xip_unmap", "vma.after_clear", {
       mm: mm.id,
       address,
