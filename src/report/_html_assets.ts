@@ -51,9 +51,9 @@ table.matrix tbody th { position: sticky; left: 0; z-index: 1; padding: 2px 8px;
 table.matrix thead th:first-child { left: 0; z-index: 3; text-align: left; }
 table.matrix .col-off { display: none; }
 /* A lineage's matrix: the scenario column, then the revision columns sharing the rest equally;
-   no narrower than 7.5em a revision (--cols, set on the table), below which the box scrolls. */
-table.revisions { table-layout: fixed; width: 100%; min-width: calc(17rem + var(--cols, 1) * 7.5rem); }
-table.revisions thead th:first-child { width: 17rem; }
+   no narrower than 7rem a revision (--cols, set on the table), below which the box scrolls. */
+table.revisions { table-layout: fixed; width: 100%; min-width: calc(16rem + var(--cols, 1) * 7rem); }
+table.revisions thead th:first-child { width: 16rem; }
 table.revisions tbody th { font-size: 13px; }
 .cand { font-style: italic; }
 .tools { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 18px; margin: 8px 0; }
