@@ -14,6 +14,7 @@ import {
   scriptJson,
   STATUS_SYMBOLS,
 } from "../src/report/html.ts";
+import { renderMarkdown } from "../src/report/markdown.ts";
 import { HTML_SCRIPT } from "../src/report/_html_assets.ts";
 import { type Browser, launch } from "./_cdp.ts";
 
@@ -175,6 +176,43 @@ Deno.test("buildHtmlData() diffs each cell against its neighbour along the linea
     assert.match(c.hashes.scenario, /^[0-9a-f]{16}$/);
     assert.match(c.hashes.revision, /^[0-9a-f]{16}$/);
   }
+});
+
+/** The "caused by" keys of each change a report lists, by `scenario to from`. */
+function causesOf(entries: Iterable<[string, string, string, string[]]>): Map<string, string[]> {
+  return new Map([...entries].map(([s, to, from, keys]) => [`${s} ${to} ${from}`, keys]));
+}
+
+Deno.test("renderHtml() names the keys that cause each verdict change, as the Markdown report does", () => {
+  const scenarios = loadScenarioDir(`${ROOT}scenarios`);
+  const m = runMatrix(scenarios, SHIPPED.filter((r) => r.lineage === "emmu"));
+  const html = renderHtml(m, { lineages: ["emmu"] }).replaceAll("<wbr>", "");
+  const md = renderMarkdown(m, { lineages: ["emmu"] });
+  const unescape = (t: string) =>
+    t.replace(
+      /&(lt|gt|amp|quot|#39);/g,
+      (_, x) => ({ lt: "<", gt: ">", amp: "&", quot: '"' })[x as "lt"] ?? "'",
+    );
+  const inHtml = causesOf(
+    [...html.matchAll(
+      /<button type="button" class="link"[^>]*>[\u25b2\u25bc] ([^:]+): [a-z ]+ in (\S+) \(after (\S+)\):[^<]*<\/button><ul class="causes"><li>caused by \([^)]*\):<ul class="keys">(.*?)<\/ul>/g,
+    )].map((
+      x,
+    ) => [x[1], x[2], x[3], [...x[4].matchAll(/<code>(.*?)<\/code>/g)].map((k) => unescape(k[1]))]),
+  );
+  const inMd = causesOf(
+    [...md.matchAll(
+      /^#### ([^:\n]+): [a-z ]+ in (\S+) \(after (\S+)\)\n(?:(?!#### )[^\n]*\n)*?- caused by \([^)]*\):\n((?: {2}- `.*`\n)+)/gm,
+    )]
+      .map((x) => [x[1], x[2], x[3], [...x[4].matchAll(/^ {2}- `(.*)`$/gm)].map((k) => k[1])]),
+  );
+  assert.ok(inMd.size >= 10, `${inMd.size} changes with causes in the Markdown report`);
+  for (const [change, keys] of inMd) assert.deepEqual(inHtml.get(change), keys, change);
+  // 000_485f2de10ae1e46b.txt, V5 patch 2/4, memory.c @@ -601: the begin callout V5 adds to
+  // copy_page_range; its end (@@ -611) comes after the loop, which ENOMEM leaves by a return.
+  assert.deepEqual(inHtml.get("fork-enomem emmu-v5 emmu-v4"), [
+    "paths.copy_page_range.callouts[entry:invalidate_range_begin]: (absent) -> range=vma atomic=0 if is_cow_mapping",
+  ]);
 });
 
 /** Runs cli.ts in a child process. */

@@ -37,7 +37,7 @@ code, .mono, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consola
 .legend li { white-space: nowrap; }
 /* The matrix scrolls in its own box, no taller than the window, so that its header row and its
    scenario column stay in view (sticky) whichever way it scrolls. Cells wrap after a comma (and
-   after a hyphen when a column is narrow), so a lineage of ten revisions fits 1400 px. */
+   after a hyphen when a column is narrow), so a lineage of nine revisions fits 1400 px. */
 .scroll { overflow: auto; max-height: calc(100vh - 48px); border: 1px solid var(--line); }
 table { border-collapse: collapse; }
 table.matrix { border-collapse: separate; border-spacing: 0; }
