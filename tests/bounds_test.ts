@@ -211,7 +211,7 @@ Deno.test("buildReport(), renderMarkdown() and renderHtml() show a timed-out cel
   const html = renderHtml(m, { races });
   assert.match(
     html,
-    /<th scope="row">emmu-v2<\/th><td class="st-timeout mono">\u23f1 [^<]*\(timeout\)/,
+    /<th scope="row">emmu-v2<\/th><td class="st-timeout mono">\u25f7 [^<]*\(timeout\)/,
   );
 });
 

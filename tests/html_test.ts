@@ -14,6 +14,7 @@ import {
   scriptJson,
   STATUS_SYMBOLS,
 } from "../src/report/html.ts";
+import { renderMarkdown } from "../src/report/markdown.ts";
 import { HTML_SCRIPT } from "../src/report/_html_assets.ts";
 import { type Browser, launch } from "./_cdp.ts";
 
@@ -141,7 +142,7 @@ Deno.test("renderHtml() writes the matrix with symbols and the same bytes for th
     assert.ok(html.includes(`>${STATUS_SYMBOLS[s]} `), `symbol of ${s}`);
   }
   // The cells read without colour: a symbol, then the verdict in words.
-  assert.match(html, />✗ no-progress,unbalanced-range( ▲)?<\/button>/);
+  assert.match(html, />✗ no-progress,<wbr>unbalanced-range( ▲)?<\/button>/);
   assert.match(html, />✓ pass( ▼)?<\/button>/);
 });
 
@@ -175,6 +176,43 @@ Deno.test("buildHtmlData() diffs each cell against its neighbour along the linea
     assert.match(c.hashes.scenario, /^[0-9a-f]{16}$/);
     assert.match(c.hashes.revision, /^[0-9a-f]{16}$/);
   }
+});
+
+/** The "caused by" keys of each change a report lists, by `scenario to from`. */
+function causesOf(entries: Iterable<[string, string, string, string[]]>): Map<string, string[]> {
+  return new Map([...entries].map(([s, to, from, keys]) => [`${s} ${to} ${from}`, keys]));
+}
+
+Deno.test("renderHtml() names the keys that cause each verdict change, as the Markdown report does", () => {
+  const scenarios = loadScenarioDir(`${ROOT}scenarios`);
+  const m = runMatrix(scenarios, SHIPPED.filter((r) => r.lineage === "emmu"));
+  const html = renderHtml(m, { lineages: ["emmu"] }).replaceAll("<wbr>", "");
+  const md = renderMarkdown(m, { lineages: ["emmu"] });
+  const unescape = (t: string) =>
+    t.replace(
+      /&(lt|gt|amp|quot|#39);/g,
+      (_, x) => ({ lt: "<", gt: ">", amp: "&", quot: '"' })[x as "lt"] ?? "'",
+    );
+  const inHtml = causesOf(
+    [...html.matchAll(
+      /<button type="button" class="link"[^>]*>[\u25b2\u25bc] ([^:]+): [a-z ]+ in (\S+) \(after (\S+)\):[^<]*<\/button><ul class="causes"><li>caused by \([^)]*\):<ul class="keys">(.*?)<\/ul>/g,
+    )].map((
+      x,
+    ) => [x[1], x[2], x[3], [...x[4].matchAll(/<code>(.*?)<\/code>/g)].map((k) => unescape(k[1]))]),
+  );
+  const inMd = causesOf(
+    [...md.matchAll(
+      /^#### ([^:\n]+): [a-z ]+ in (\S+) \(after (\S+)\)\n(?:(?!#### )[^\n]*\n)*?- caused by \([^)]*\):\n((?: {2}- `.*`\n)+)/gm,
+    )]
+      .map((x) => [x[1], x[2], x[3], [...x[4].matchAll(/^ {2}- `(.*)`$/gm)].map((k) => k[1])]),
+  );
+  assert.ok(inMd.size >= 10, `${inMd.size} changes with causes in the Markdown report`);
+  for (const [change, keys] of inMd) assert.deepEqual(inHtml.get(change), keys, change);
+  // 000_485f2de10ae1e46b.txt, V5 patch 2/4, memory.c @@ -601: the begin callout V5 adds to
+  // copy_page_range; its end (@@ -611) comes after the loop, which ENOMEM leaves by a return.
+  assert.deepEqual(inHtml.get("fork-enomem emmu-v5 emmu-v4"), [
+    "paths.copy_page_range.callouts[entry:invalidate_range_begin]: (absent) -> range=vma atomic=0 if is_cow_mapping",
+  ]);
 });
 
 /** Runs cli.ts in a child process. */
@@ -213,7 +251,150 @@ function cellButton(b: Browser, scenario: string, revision: string): Promise<str
   })()`);
 }
 
-Deno.test("report --format html opens in headless Chromium: matrix, drill-down, no network", async (t) => {
+/** The width and height of a PNG image, from its IHDR chunk, after checking its signature. */
+function pngSize(png: Uint8Array): [number, number] {
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  assert.equal(new TextDecoder().decode(png.subarray(12, 16)), "IHDR");
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return [v.getUint32(16), v.getUint32(20)];
+}
+
+/** What {@link GLYPH_CHECK} finds. */
+interface GlyphCheck {
+  /** Each character beyond ASCII on the page, with the font it is set in. */
+  chars: { ch: string; font: string; missing: boolean }[];
+  /** The check on known characters: an unassigned code point, and a letter. */
+  probe: { unassigned: boolean; letter: boolean };
+}
+
+/**
+ * Finds the characters beyond ASCII in the page's text (not in its script or
+ * style) and draws each, in the font of the element holding it, on a canvas:
+ * a character whose pixels equal those of an unassigned code point (U+0378)
+ * is drawn as the missing glyph.
+ */
+const GLYPH_CHECK = `(() => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 64;
+  canvas.height = 64;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const draw = (font, ch) => {
+    ctx.clearRect(0, 0, 64, 64);
+    ctx.font = font;
+    ctx.textBaseline = "middle";
+    ctx.fillText(ch, 8, 32);
+    return ctx.getImageData(0, 0, 64, 64).data.join(",");
+  };
+  const missing = (font, ch) => draw(font, ch) === draw(font, "\\u0378");
+  const fontOf = (el) => {
+    const s = getComputedStyle(el);
+    return s.fontStyle + " " + s.fontWeight + " 40px " + s.fontFamily;
+  };
+  const used = new Map();
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (n.parentElement.closest("script, style")) continue;
+    for (const ch of n.data) {
+      if (ch.codePointAt(0) < 0x7f || /\\s/.test(ch)) continue;
+      const font = fontOf(n.parentElement);
+      used.set(ch + "\\n" + font, { ch, font });
+    }
+  }
+  const body = fontOf(document.body);
+  return {
+    chars: [...used.values()].map((c) => ({ ...c, missing: missing(c.font, c.ch) })),
+    probe: { unassigned: missing(body, "\\u0379"), letter: missing(body, "A") },
+  };
+})()`;
+
+/** Where the revision columns of one lineage's matrix are. */
+interface LineageLayout {
+  lineage: string;
+  left: number;
+  right: number;
+  scrollWidth: number;
+  clientWidth: number;
+  heads: { text: string; left: number; right: number; width: number }[];
+  /** Cell buttons whose text is wider than the button. */
+  clipped: number;
+}
+
+/** The layout of every lineage's matrix, each scrolled to its left edge. */
+const LAYOUT = `[...document.querySelectorAll("section.lineage")].map((sec) => {
+  const box = sec.querySelector(".scroll");
+  box.scrollLeft = 0;
+  const b = box.getBoundingClientRect();
+  return {
+    lineage: sec.id.replace(/^lineage-/, ""),
+    left: b.left + box.clientLeft,
+    right: b.left + box.clientLeft + box.clientWidth,
+    scrollWidth: box.scrollWidth,
+    clientWidth: box.clientWidth,
+    heads: [...box.querySelectorAll("thead th[data-col]")].map((th) => {
+      const r = th.getBoundingClientRect();
+      return { text: th.textContent, left: r.left, right: r.right, width: r.width };
+    }),
+    clipped: [...box.querySelectorAll("button.cell")]
+      .filter((x) => x.scrollWidth > x.clientWidth + 1).length,
+  };
+})`;
+
+/** Where the header row and a scenario cell are after a matrix scrolls to its end. */
+interface StickyCheck {
+  scrolled: number;
+  boxTop: number;
+  boxLeft: number;
+  boxRight: number;
+  headTop: number;
+  headBottom: number;
+  firstRowTop: number;
+  rowHeadLeft: number;
+  lastHeadRight: number;
+  headOnTop: boolean;
+  rowHeadOnTop: boolean;
+}
+
+/**
+ * Brings a lineage's matrix to the top of the window, scrolls it to its
+ * bottom or right end, and reports where its header row and the scenario
+ * cell of a row in the middle of the box are, and whether each is what the
+ * window shows at its centre (not covered by the cells scrolled under it).
+ */
+function stickyCheck(section: string, way: "down" | "right"): string {
+  return `(() => {
+    const box = document.querySelector(${JSON.stringify(section)} + " .scroll");
+    box.scrollTop = 0;
+    box.scrollLeft = 0;
+    box.scrollIntoView({ block: "start" });
+    if (${JSON.stringify(way)} === "down") box.scrollTop = box.scrollHeight;
+    else box.scrollLeft = box.scrollWidth;
+    const b = box.getBoundingClientRect();
+    const head = box.querySelector("thead th").getBoundingClientRect();
+    const mid = b.top + b.height / 2;
+    const row = [...box.querySelectorAll("tbody tr")].find((tr) => {
+      const r = tr.getBoundingClientRect();
+      return r.top <= mid && r.bottom >= mid;
+    });
+    const th = row.querySelector("th").getBoundingClientRect();
+    const col = box.querySelector("thead th[data-col]");
+    const c = col.getBoundingClientRect();
+    const drawn = (el, r) => el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+    const heads = box.querySelectorAll("thead th");
+    return {
+      scrolled: box.scrollTop + box.scrollLeft,
+      boxTop: b.top, boxLeft: b.left, boxRight: b.left + box.clientLeft + box.clientWidth,
+      headTop: head.top, headBottom: head.bottom,
+      firstRowTop: box.querySelector("tbody tr").getBoundingClientRect().top,
+      rowHeadLeft: th.left,
+      lastHeadRight: heads[heads.length - 1].getBoundingClientRect().right,
+      headOnTop: drawn(heads[0], heads[0].getBoundingClientRect()) &&
+        (${JSON.stringify(way)} === "right" || drawn(col, c)),
+      rowHeadOnTop: drawn(row.querySelector("th"), th),
+    };
+  })()`;
+}
+
+Deno.test("renderHtml() in headless Chromium at 1400 px: sticky headers, every revision in view, filters, glyphs, drill-down, no network", async (t) => {
   const dir = Deno.makeTempDirSync({ prefix: "mmbisect-html-" });
   let browser: Browser | undefined;
   try {
@@ -244,8 +425,6 @@ Deno.test("report --format html opens in headless Chromium: matrix, drill-down, 
       "report",
       "--format",
       "html",
-      "--lineage",
-      "emmu",
       "--no-races",
       "--quiet",
       "--scenarios",
@@ -280,7 +459,7 @@ Deno.test("report --format html opens in headless Chromium: matrix, drill-down, 
         .filter((s) => s.kernel === "2.6.24").length;
       const columns = SHIPPED.filter((x) => x.lineage === "emmu").length + 1;
       assert.equal(
-        await b.evaluate("document.querySelectorAll('button.cell').length"),
+        await b.evaluate("document.querySelectorAll('#lineage-emmu button.cell').length"),
         scenarios * columns,
       );
       const sel = await cellButton(b, "wp-reuse-after-fork", "emmu-v5");
@@ -318,13 +497,138 @@ Deno.test("report --format html opens in headless Chromium: matrix, drill-down, 
       assert.ok(detail.trace > 0);
       assert.equal(detail.arrows, detail.trace, "one arrow per callout in the sequence diagram");
       assert.ok(detail.diff >= detail.trace);
-      const shot = await b.send("Page.captureScreenshot", { format: "png" });
-      Deno.mkdirSync(`${ROOT}out`, { recursive: true });
-      const png = Uint8Array.from(atob(shot.data as string), (c) => c.charCodeAt(0));
-      Deno.writeFileSync(`${ROOT}out/report.png`, png);
-      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG image");
+      // The open drill-down's text (its symbols too) is on the page for the glyph check.
+      const glyphs = await b.evaluate<GlyphCheck>(GLYPH_CHECK);
+      assert.equal(glyphs.probe.unassigned, true, "two unassigned code points draw the same box");
+      assert.equal(glyphs.probe.letter, false, "a letter is not the missing glyph");
+      const used = new Set(glyphs.chars.map((c) => c.ch));
+      for (const s of ["pass", "fail", "unsupported", "timeout"] as const) {
+        assert.ok(used.has(STATUS_SYMBOLS[s]), `the page shows the symbol of ${s}`);
+      }
+      assert.ok(used.has("\u25b2") && used.has("\u25bc") && used.has("\u00d7"));
+      assert.deepEqual(glyphs.chars.filter((c) => c.missing), [], "no missing glyph");
       await b.send("Input.dispatchKeyEvent", { type: "keyDown", key: "Escape", code: "Escape" });
       assert.equal(await b.evaluate("document.getElementById('detail').hidden"), true);
+    });
+
+    await t.step("at 1400 px every revision column of each lineage is in view", async () => {
+      const seen = await b.evaluate<LineageLayout[]>(LAYOUT);
+      const expected = new Map<string, string[]>();
+      for (const x of [...SHIPPED, evilRevisions()[0]]) {
+        expected.set(x.lineage, [
+          ...expected.get(x.lineage) ?? [],
+          x.id + (x.candidate ? "*" : ""),
+        ]);
+      }
+      assert.deepEqual(seen.map((l) => l.lineage).sort(), [...expected.keys()].sort());
+      for (const l of seen) {
+        assert.deepEqual(l.heads.map((h) => h.text).sort(), expected.get(l.lineage)!.sort());
+        assert.equal(
+          l.scrollWidth,
+          l.clientWidth,
+          `${l.lineage}: the matrix does not scroll sideways`,
+        );
+        for (const h of l.heads) {
+          assert.ok(h.width >= 90, `${l.lineage} ${h.text}: ${h.width} px wide`);
+          assert.ok(h.left >= l.left - 0.5 && h.right <= l.right + 0.5, `${l.lineage} ${h.text}`);
+          assert.ok(h.right <= 1400, `${l.lineage} ${h.text} ends at ${h.right} px`);
+        }
+        assert.equal(l.clipped, 0, `${l.lineage}: every cell's text fits its column`);
+      }
+    });
+
+    await t.step(
+      "the header row and the scenario column stay in view as the matrix scrolls",
+      async () => {
+        const v = await b.evaluate<StickyCheck>(stickyCheck("#lineage-emmu", "down"));
+        assert.ok(v.scrolled > 200, `the matrix scrolled down ${v.scrolled} px`);
+        assert.ok(v.firstRowTop < v.boxTop, "the first row scrolled out of the box");
+        assert.ok(v.headTop >= v.boxTop && v.headTop <= v.boxTop + 2, JSON.stringify(v));
+        assert.ok(v.headTop >= 0 && v.headBottom <= 900, "the header row is in the window");
+        assert.equal(v.headOnTop, true, "the header cell is the element drawn at its place");
+        assert.equal(v.rowHeadOnTop, true, "the scenario cell is the element drawn at its place");
+
+        const shot = await b.send("Page.captureScreenshot", { format: "png" });
+        const file = `${dir}/report-1400.png`;
+        Deno.writeFileSync(
+          file,
+          Uint8Array.from(atob(shot.data as string), (c) => c.charCodeAt(0)),
+        );
+        assert.deepEqual(pngSize(Deno.readFileSync(file)), [1400, 900]);
+
+        // In a 900 px window the matrix is wider than its box: it scrolls sideways
+        // and the scenario column stays at its left edge.
+        await b.send("Emulation.setDeviceMetricsOverride", {
+          width: 900,
+          height: 900,
+          deviceScaleFactor: 1,
+          mobile: false,
+        });
+        const h = await b.evaluate<StickyCheck>(stickyCheck("#lineage-emmu", "right"));
+        assert.ok(h.scrolled > 200, `the matrix scrolled right ${h.scrolled} px`);
+        assert.ok(Math.abs(h.rowHeadLeft - h.boxLeft) <= 2, JSON.stringify(h));
+        assert.equal(h.rowHeadOnTop, true, "the scenario cell is the element drawn at its place");
+        assert.equal(h.headOnTop, true, "the header cell is the element drawn at its place");
+        assert.ok(h.lastHeadRight <= h.boxRight + 0.5, "the last revision column is in view");
+        await b.send("Emulation.setDeviceMetricsOverride", {
+          width: 1400,
+          height: 900,
+          deviceScaleFactor: 1,
+          mobile: false,
+        });
+      },
+    );
+
+    await t.step("the scenario filter, the verdict-change box and the column boxes", async () => {
+      const rows = () =>
+        b.evaluate<{ id: string; shown: boolean; marked: boolean }[]>(`[...document
+          .querySelectorAll("#lineage-emmu tbody tr")].map((tr) => ({ id: tr.dataset.scenario,
+            shown: tr.getBoundingClientRect().height > 0, marked: /[\u25b2\u25bc]/.test(tr.textContent) }))`);
+      const all = await rows();
+      await click(b, "#lineage-emmu .tools input.filter");
+      await b.send("Input.insertText", { text: "hugetlb" });
+      const filtered = await rows();
+      assert.deepEqual(
+        filtered.filter((r) => r.shown).map((r) => r.id),
+        all.map((r) => r.id).filter((id) => id.includes("hugetlb")),
+      );
+      assert.ok(filtered.some((r) => r.shown) && filtered.some((r) => !r.shown));
+      for (let i = 0; i < "hugetlb".length; i++) {
+        await b.send("Input.dispatchKeyEvent", {
+          type: "rawKeyDown",
+          key: "Backspace",
+          code: "Backspace",
+          windowsVirtualKeyCode: 8,
+        });
+        await b.send("Input.dispatchKeyEvent", {
+          type: "keyUp",
+          key: "Backspace",
+          code: "Backspace",
+          windowsVirtualKeyCode: 8,
+        });
+      }
+      assert.ok((await rows()).every((r) => r.shown), "an empty filter shows every row");
+
+      await click(b, "#lineage-emmu .tools input.changed-only");
+      const changed = await rows();
+      assert.ok(changed.some((r) => r.shown), "some scenario changes verdict along emmu");
+      for (const r of changed) assert.equal(r.shown, r.marked, r.id);
+      await click(b, "#lineage-emmu .tools input.changed-only");
+
+      const columns = () =>
+        b.evaluate<{ text: string; width: number }[]>(`[...document
+          .querySelectorAll("#lineage-emmu thead th[data-col]")].map((th) =>
+            ({ text: th.textContent, width: th.getBoundingClientRect().width }))`);
+      const before = await columns();
+      await click(b, '#lineage-emmu .tools input.col[data-col="1"]');
+      const after = await columns();
+      assert.equal(after[0].width, 0, `${after[0].text} is collapsed`);
+      for (const c of after.slice(1)) {
+        const was = before.find((x) => x.text === c.text)!;
+        assert.ok(c.width > was.width, `${c.text} takes the room: ${was.width} -> ${c.width}`);
+      }
+      await click(b, '#lineage-emmu .tools input.col[data-col="1"]');
+      assert.deepEqual(await columns(), before);
     });
 
     await t.step("markup in names is shown as text and never runs", async () => {

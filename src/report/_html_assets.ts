@@ -6,6 +6,19 @@
  *
  * @module
  */
+import type { CellStatus } from "./diff.ts";
+
+/**
+ * Symbol of each status, shown next to its name so the matrix reads without
+ * colour. Each is in DejaVu Sans and DejaVu Sans Mono, the fonts a Debian
+ * desktop has, so none renders as a missing glyph.
+ */
+export const STATUS_SYMBOLS: Readonly<Record<CellStatus, string>> = Object.freeze({
+  pass: "\u2713",
+  fail: "\u2717",
+  unsupported: "\u2298",
+  timeout: "\u25f7",
+});
 
 /** The style sheet: system fonts only, colours doubled by symbols and text. */
 export const HTML_STYLE: string = String.raw`
@@ -22,15 +35,36 @@ code, .mono, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consola
 .muted { color: var(--muted); }
 .legend { display: flex; flex-wrap: wrap; gap: 8px 16px; margin: 8px 0; padding: 0; list-style: none; }
 .legend li { white-space: nowrap; }
-.scroll { overflow-x: auto; }
+/* The matrix scrolls in its own box, no taller than the window, so that its header row and its
+   scenario column stay in view (sticky) whichever way it scrolls. Cells wrap after a comma (and
+   after a hyphen when a column is narrow), so a lineage of nine revisions fits 1400 px. */
+.scroll { overflow: auto; max-height: calc(100vh - 48px); border: 1px solid var(--line); }
 table { border-collapse: collapse; }
-table.matrix th, table.matrix td { border: 1px solid var(--line); padding: 0; }
-table.matrix thead th { padding: 4px 6px; font-weight: 600; background: #f6f8fa; white-space: nowrap; }
-table.matrix tbody th { padding: 2px 8px; text-align: left; font-weight: 500; white-space: nowrap; }
+table.matrix { border-collapse: separate; border-spacing: 0; }
+table.matrix th, table.matrix td { border: 0; border-right: 1px solid var(--line);
+  border-bottom: 1px solid var(--line); padding: 0; }
+table.matrix caption { text-align: left; padding: 2px 8px; }
+table.matrix thead th { position: sticky; top: 0; z-index: 2; padding: 4px 6px; font-weight: 600;
+  background: #f6f8fa; overflow-wrap: anywhere; }
+table.matrix tbody th { position: sticky; left: 0; z-index: 1; padding: 2px 8px; text-align: left;
+  font-weight: 500; background: #fff; }
+table.matrix thead th:first-child { left: 0; z-index: 3; text-align: left; }
+table.matrix .col-off { display: none; }
+/* A lineage's matrix: the scenario column, then the revision columns sharing the rest equally;
+   no narrower than 7rem a revision (--cols, set on the table), below which the box scrolls. */
+table.revisions { table-layout: fixed; width: 100%; min-width: calc(16rem + var(--cols, 1) * 7rem); }
+table.revisions thead th:first-child { width: 16rem; }
+table.revisions tbody th { font-size: 13px; }
 .cand { font-style: italic; }
-button.cell { display: block; width: 100%; min-width: 8em; border: 0; margin: 0; padding: 3px 6px;
-  font: 12px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; text-align: left; cursor: pointer;
-  white-space: nowrap; }
+.tools { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 18px; margin: 8px 0; }
+.tools label { white-space: nowrap; }
+.tools .columns label { margin-left: 8px; }
+.tools input.filter { width: 16em; font: inherit; padding: 1px 4px; }
+button.cell { display: block; width: 100%; border: 0; margin: 0; padding: 3px 6px;
+  font: 11px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; text-align: left;
+  cursor: pointer; white-space: normal; }
+ul.causes { margin: 2px 0 6px; padding-left: 18px; font-size: 13px; }
+ul.causes ul.keys { margin: 0; padding-left: 18px; }
 button.cell:focus-visible, button.link:focus-visible { outline: 2px solid #0969da; outline-offset: -2px; }
 button.cell.selected { outline: 3px solid #0969da; outline-offset: -3px; }
 .st-pass { color: var(--pass-fg); background: var(--pass-bg); }
@@ -76,7 +110,7 @@ export const HTML_SCRIPT: string = String.raw`
   var data = JSON.parse(document.getElementById("mmbisect-data").textContent);
   var panel = document.getElementById("detail");
   var SVG = "http://www.w3.org/2000/svg";
-  var SYMBOL = { pass: "\u2713", fail: "\u2717", unsupported: "\u2298", timeout: "\u23f1" };
+  var SYMBOL = ${JSON.stringify(STATUS_SYMBOLS)};
   var current = null;
 
   function el(tag, cls, text) {
@@ -286,6 +320,33 @@ export const HTML_SCRIPT: string = String.raw`
     var m = /^#cell-(\d+)$/.exec(location.hash);
     if (m) open(Number(m[1]));
   }
+  // The tools above each matrix: a scenario filter, rows with a verdict change only, and one
+  // check box per revision column.
+  Array.prototype.forEach.call(document.querySelectorAll(".tools"), function (tools) {
+    var table = tools.nextElementSibling.querySelector("table");
+    var filter = tools.querySelector(".filter"), changed = tools.querySelector(".changed-only");
+    var boxes = tools.querySelectorAll("input.col"), shown = tools.querySelector(".shown");
+    var rows = table.tBodies[0].rows;
+    function update() {
+      var q = filter.value.trim().toLowerCase(), n = 0, k = 0;
+      Array.prototype.forEach.call(rows, function (tr) {
+        var keep = tr.getAttribute("data-scenario").toLowerCase().indexOf(q) >= 0 &&
+          (!changed.checked || tr.classList.contains("changed"));
+        tr.hidden = !keep;
+        if (keep) n++;
+      });
+      Array.prototype.forEach.call(boxes, function (box) {
+        var cells = table.querySelectorAll('[data-col="' + box.getAttribute("data-col") + '"]');
+        Array.prototype.forEach.call(cells, function (c) { c.classList.toggle("col-off", !box.checked); });
+        if (box.checked) k++;
+      });
+      shown.textContent = n + " of " + rows.length + " scenarios, " + k + " of " + boxes.length +
+        " revisions shown";
+    }
+    tools.addEventListener("input", update);
+    tools.addEventListener("change", update);
+    update();
+  });
   window.addEventListener("hashchange", fromHash);
   fromHash();
   document.documentElement.setAttribute("data-ready", "1");

@@ -22,7 +22,9 @@ import {
   cellStatus,
   type ChangeClass,
   classifyChange,
+  type CompareOptions,
   displayOrder,
+  lineageDiff,
   type LineageOrder,
   lineageOrder,
   lineages,
@@ -35,22 +37,25 @@ import { matrixDigest } from "./markdown.ts";
 import { raceCell, type RaceTable } from "./races.ts";
 import { COST_COLUMNS, costCells, type CostTable } from "./costs.ts";
 import { diffTraces, type TraceDiffLine } from "./trace_diff.ts";
-import { postedAgainstGroups, postedAgainstText, statusText } from "./_format.ts";
-import { HTML_SCRIPT, HTML_STYLE } from "./_html_assets.ts";
+import {
+  type CausedChange,
+  causeLines,
+  postedAgainstGroups,
+  postedAgainstText,
+  statusText,
+} from "./_format.ts";
+import { HTML_SCRIPT, HTML_STYLE, STATUS_SYMBOLS } from "./_html_assets.ts";
+
+export { STATUS_SYMBOLS };
 
 /** Version of the data block embedded in the HTML report. */
 export const HTML_DATA_SCHEMA = "mmbisect/html-data@1";
 
-/** Symbol of each status, shown next to its name so the matrix reads without colour. */
-export const STATUS_SYMBOLS: Record<CellStatus, string> = {
-  pass: "\u2713",
-  fail: "\u2717",
-  unsupported: "\u2298",
-  timeout: "\u23f1",
-};
-
-/** Options of {@link renderHtml}. */
-export interface HtmlOptions {
+/**
+ * Options of {@link renderHtml}; `blame` and `timeout` are those of
+ * `lineageDiff` (the keys that cause each regression and fix).
+ */
+export interface HtmlOptions extends CompareOptions {
   /** Lineages to report, in order (default: every lineage of the matrix). */
   lineages?: string[];
   /** Explorer results of the race scenarios, shown after the lineages. */
@@ -298,6 +303,36 @@ function cellLabel(c: HtmlCell): string {
   return text + mark;
 }
 
+/** Whether a cell's verdict differs from its neighbour before it (previous, or parent). */
+function isVerdictChange(c: HtmlCell): boolean {
+  const n = c.neighbour;
+  return n !== undefined && n.relation !== "next" &&
+    (n.classes.includes("regression") || n.classes.includes("fix"));
+}
+
+/**
+ * The keys that cause a verdict change, as the Markdown report lists them:
+ * "caused by", the keys that do so alone as well, then the others that differ.
+ */
+function causeList(c: CausedChange, keyCount: number): string {
+  const groups: { head: string; keys: string[] }[] = [];
+  for (const line of causeLines(c, keyCount, { countOthers: true })) {
+    if (line.startsWith(" ") && groups.length) groups[groups.length - 1].keys.push(line.trim());
+    else groups.push({ head: line, keys: [] });
+  }
+  return `<ul class="causes">${
+    groups.map((g) =>
+      `<li>${escapeHtml(g.head)}${
+        g.keys.length
+          ? `<ul class="keys">${
+            g.keys.map((k) => `<li><code>${escapeHtml(k)}</code></li>`).join("")
+          }</ul>`
+          : ""
+      }</li>`
+    ).join("")
+  }</ul>`;
+}
+
 function cellTitle(c: HtmlCell): string {
   const n = c.neighbour;
   const change = n && n.relation !== "next" && n.classes[0] !== "same"
@@ -306,9 +341,10 @@ function cellTitle(c: HtmlCell): string {
   return `${c.scenario} on ${c.revision}: ${c.status}${change}. Open the details.`;
 }
 
+/** A button that opens a cell; a line of its label may break after a comma. */
 function button(index: number, cls: string, label: string, title: string): string {
   return `<button type="button" class="${cls}" data-cell="${index}" title="${escapeHtml(title)}">${
-    escapeHtml(label)
+    escapeHtml(label).replaceAll(",", ",<wbr>")
   }</button>`;
 }
 
@@ -376,9 +412,10 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
   );
   if (opts.baseline) body.push(...baselineSection(opts.baseline, find));
   for (const name of names) {
-    const lo = lineageOrder(matrix.revisions, name);
+    const lo = lineageDiff(matrix, name, opts);
     const cols = displayOrder(lo);
     const cand = new Set(lo.candidates.map((c) => c.id));
+    const label = (id: string) => `${e(id)}${cand.has(id) ? "*" : ""}`;
     body.push(
       `<section class="lineage" id="lineage-${e(name)}">`,
       `<h2>Lineage ${e(name)}</h2>`,
@@ -397,45 +434,68 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
           }`
         ).join("; ")
       }.</p>`,
-      '<div class="scroll"><table class="matrix">',
+      `<div class="tools" data-lineage="${e(name)}">`,
+      `<label>Scenarios <input type="search" class="filter" placeholder="filter by id" aria-label="Filter the scenarios of ${
+        e(name)
+      } by id" autocomplete="off"></label>`,
+      '<label><input type="checkbox" class="changed-only"> only rows with a verdict change</label>',
+      `<span class="columns" role="group" aria-label="Revision columns of ${e(name)}">Revisions ${
+        cols.map((id, k) =>
+          `<label${
+            cand.has(id) ? ' class="cand"' : ""
+          }><input type="checkbox" class="col" data-col="${k + 1}" checked> ${label(id)}</label>`
+        ).join(" ")
+      }</span>`,
+      '<span class="shown muted" aria-live="polite"></span>',
+      "</div>",
+      `<div class="scroll" tabindex="0"><table class="matrix revisions" style="--cols: ${cols.length}">`,
       `<caption class="muted">Scenarios by revisions of ${e(name)}</caption>`,
-      `<thead><tr><th scope="col">scenario</th>${
-        cols.map((id) =>
-          `<th scope="col" title="${e(data.revisions[id].title)}, posted against ${
-            e(data.revisions[id].postedAgainst)
-          } (hash ${e(data.revisions[id].hash)})"${cand.has(id) ? ' class="cand"' : ""}>${e(id)}${
-            cand.has(id) ? "*" : ""
-          }</th>`
+      `<thead><tr><th scope="col" class="corner">scenario</th>${
+        cols.map((id, k) =>
+          `<th scope="col" data-col="${k + 1}" title="${
+            e(data.revisions[id].title)
+          }, posted against ${e(data.revisions[id].postedAgainst)} (hash ${
+            e(data.revisions[id].hash)
+          })"${cand.has(id) ? ' class="cand"' : ""}>${label(id)}</th>`
         ).join("")
       }</tr></thead>`,
       "<tbody>",
     );
     const rows = scenariosFor(matrix, ...cols);
     for (const s of rows) {
-      const cells = cols.map((id) => {
+      const cells = cols.map((id, k) => {
         const i = at(s.id, id);
         const c = data.cells[i];
-        return `<td class="st-${c.status}">${
+        return `<td data-col="${k + 1}" class="st-${c.status}">${
           button(i, `cell st-${c.status}`, cellLabel(c), cellTitle(c))
         }</td>`;
       });
+      const changed = cols.some((id) => isVerdictChange(data.cells[at(s.id, id)]));
       body.push(
-        `<tr><th scope="row" title="${e(s.purpose)}">${e(s.id)}</th>${cells.join("")}</tr>`,
+        `<tr data-scenario="${e(s.id)}"${
+          changed ? ' class="changed"' : ""
+        }><th scope="row" title="${e(s.purpose)}">${e(s.id)}</th>${cells.join("")}</tr>`,
       );
     }
     body.push("</tbody></table></div>");
+    const blamed = new Map<string, [CausedChange, number]>();
+    for (const step of [...lo.steps, ...lo.candidateSteps]) {
+      for (const c of step.scenarios) {
+        blamed.set(`${c.scenario}\n${c.from}\n${c.to}`, [c, step.keys.length]);
+      }
+    }
     const changes: string[] = [];
     for (const s of rows) {
       for (const id of cols) {
         const i = at(s.id, id);
         const c = data.cells[i];
         const n = c.neighbour;
-        if (!n || n.relation === "next") continue;
-        if (!n.classes.includes("regression") && !n.classes.includes("fix")) continue;
+        if (!n || !isVerdictChange(c)) continue;
         const verbs = n.classes.filter((k) => k !== "change" && k !== "same")
           .map((k) => k === "regression" ? "regressed" : "fixed").join(" and ");
         const delta = [...n.added.map((k) => `+${k}`), ...n.removed.map((k) => `-${k}`)].join(" ");
         const mark = n.classes.includes("regression") ? "\u25b2" : "\u25bc";
+        const why = blamed.get(`${s.id}\n${n.from}\n${n.to}`);
         changes.push(
           `<li>${
             button(
@@ -444,11 +504,7 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
               `${mark} ${s.id}: ${verbs} in ${id} (after ${n.revision}): ${delta}`,
               cellTitle(c),
             )
-          }${
-            n.relevant.length
-              ? ` <span class="muted">(${plural(n.relevant.length, "relevant config key")})</span>`
-              : ""
-          }</li>`,
+          }${why ? causeList(...why) : ""}</li>`,
         );
       }
     }
