@@ -33,6 +33,32 @@ export interface Site {
   hunk?: string;
   /** What a reader needs to know to match the model with it. */
   note?: string;
+  /** The kernel lines a hook point sits between (hook points of v2.6.24), for matching a diff. */
+  anchor?: Anchor;
+}
+
+/** One anchor line, or several consecutive lines starting at `line`. */
+export interface AnchorLine {
+  /** 1-based line of the (first) quoted line in the site's file. */
+  line: number;
+  /** The trimmed line, or the consecutive trimmed lines. */
+  quote: string | string[];
+}
+
+/**
+ * The short source anchor of a hook point: the kernel line(s) it follows,
+ * those it precedes, and for a point that is a test the kernel makes (an
+ * aging check a callout joins) the line of that test. A diff line added
+ * right after a `follows` line, right before a `precedes` line, or into an
+ * `at` line sits at the point. Blank and comment lines do not count.
+ */
+export interface Anchor {
+  /** Lines the point comes right after. */
+  follows?: AnchorLine[];
+  /** Lines the point comes right before. */
+  precedes?: AnchorLine[];
+  /** The test a callout at the point is made part of. */
+  at?: AnchorLine[];
 }
 
 /** A tree where the path or point does not exist, or could not be read. */
