@@ -193,6 +193,20 @@ Deno.test("import-patch exits 2 with one line for a file that cannot be read or 
   }
 });
 
+Deno.test("main() prints the help of import-patch with its examples and exit status", async () => {
+  for (const args of [["import-patch", "--help"], ["help", "import-patch"]]) {
+    const r = await cliInProcess(...args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: mmbisect import-patch <file\.patch>\.\.\. \[--base R\]/);
+    assert.match(r.stdout, /Examples:\n {2}deno task import-patch\b/);
+    assert.match(r.stdout, /^ {2}1 {2}a call could not be placed/m);
+    assert.match(r.stdout, /^ {2}2 {2}bad input/m);
+    for (const line of r.stdout.split("\n")) assert.ok(line.length <= 80, line);
+  }
+  const top = await cliInProcess("--help");
+  assert.match(top.stdout, /^ {2}import-patch <file\.patch>\.\.\. /m);
+});
+
 Deno.test("parsePatches() splits an mbox series at From lines and keeps each subject and date", () => {
   const patches = parsePatches(Deno.readTextFileSync(`${FIXTURES}/notify-series.patch`));
   assert.deepEqual(patches.map((p) => p.subject), [

@@ -183,7 +183,19 @@ function cell(s: unknown, quote: boolean): string {
   if (quote && s.quote) parts.push(`\`${s.quote.replaceAll("`", "'")}\``);
   if (s.seed) parts.push(`(seed ${s.seed})`);
   if (s.note) parts.push(`— ${esc(s.note)}`);
+  if (quote && s.anchor) parts.push(`— anchor: ${anchorText(s.anchor)}`);
   return parts.join(" ");
+}
+
+/** An anchor as the hook-point table shows it: `follows :L`, `precedes :L`, `joins :L`. */
+function anchorText(a: Anchor): string {
+  const side = (name: string, lines: AnchorLine[] | undefined) =>
+    (lines ?? []).map((l) => {
+      const n = Array.isArray(l.quote) ? l.quote.length : 1;
+      return `${name} :${l.line}${n > 1 ? `-${l.line + n - 1}` : ""}`;
+    });
+  return [...side("follows", a.follows), ...side("precedes", a.precedes), ...side("joins", a.at)]
+    .join(", ");
 }
 
 function esc(text: string): string {
@@ -228,7 +240,9 @@ export function renderSourceMap(map: SourceMap): string {
   out.push("", `### 8.${LAYERS.length + 1} Hook points`, "");
   out.push(
     "The 2.5.42 paths take no callouts, and the HMM base is not available, so only the 2.6 trees",
-    "have a column. For v2.6.27 the line is mainline's call where it has one.",
+    "have a column. For v2.6.27 the line is mainline's call where it has one. The anchor of a",
+    "v2.6.24 point gives the lines it follows or precedes, or the test a callout there joins",
+    "(`import-patch` matches a diff's context lines with them).",
     "",
     "| hook point | v2.6.24 | v2.6.27 |",
     "| --- | --- | --- |",

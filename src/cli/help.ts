@@ -260,8 +260,7 @@ Examples:
 
 ${EXIT_PLAIN}
 `,
-  "import-patch":
-    `Usage: mmbisect import-patch <file.patch>... [--base REVISION] [--out FILE] [options]
+  "import-patch": `Usage: mmbisect import-patch <file.patch>... [--base R] [--out FILE] [options]
 
 Reads a unified diff (one patch, or a series: several patches in one file,
 split at mbox "From " lines, or several files, applied in the order given)
@@ -297,12 +296,13 @@ ${JOBS}
 ${COMMON}
 
 Examples:
-  deno run --allow-read --allow-write cli.ts import-patch fix.patch --base emmu-v5 --out out/fix.json
-  deno run --allow-read --allow-write cli.ts import-patch 1.patch 2.patch --base emmu-v4
+  deno task import-patch fix.patch --base emmu-v5 --out out/fix.json
+  deno task import-patch 1.patch 2.patch --base emmu-v4
 
 Exit status:
   0  the revision was written and compared with the base
-  1  a call could not be placed, or no hunk adds or removes one (nothing written)
+  1  a call could not be placed, or no hunk adds or removes one (nothing is
+     written)
   2  bad input: a patch file that cannot be read or holds no well-formed
      unified diff, an unknown base revision, a bad option${OUTPUT_ERROR}
 `,
