@@ -253,7 +253,7 @@ const seedText = (() => {
 
 Deno.test({
   name:
-    "importPatches() gives the callouts of the shipped configs for the seed's EMMU V5 series, V1 2/4 and Holt's guard",
+    "importPatches() gives the callouts of the shipped configs for the seed's EMMU V5 series, V1 2/4, Holt's guard and #v8",
   ignore: seedText === undefined, // the seeds are at /work/shared only on the project's machines
   fn: async (t) => {
     const cases: { series: string; ships: [string, RegExp][] }[] = [
@@ -281,6 +281,22 @@ Deno.test({
       assert.deepEqual(
         paths.do_wp_page.callouts.map((c) => key("do_wp_page", c)).sort(),
         want.map((c) => key("do_wp_page", c as unknown as Record<string, unknown>)).sort(),
+      );
+    });
+    await t.step("mmun-v8-xpmem-step1", () => {
+      // Seed 004 holds one patch, against the mmu-notifier tree (#v8): its context is v2.6.27's.
+      const v8 = Deno.readTextFileSync(
+        SEED.replace("000_485f2de10ae1e46b", "004_fe4e64268de82919"),
+      );
+      const patches = parsePatches(v8.slice(v8.indexOf("diff --git a/mm/rmap.c")));
+      const r = importPatches([{ name: "seed", patches }], { base: rev("mmun-v8"), id: "x" });
+      assert.deepEqual(r.unplaced, []);
+      const paths = r.revision!.paths as Record<string, { callouts: Record<string, unknown>[] }>;
+      assert.deepEqual(Object.keys(paths), ["page_referenced_one"]);
+      const want = rev("mmun-v8-xpmem-step1").paths.page_referenced_one.callouts;
+      assert.deepEqual(
+        paths.page_referenced_one.callouts.map((c) => key("page_referenced_one", c)),
+        want.map((c) => key("page_referenced_one", c as unknown as Record<string, unknown>)),
       );
     });
     for (const { series, ships } of cases) {

@@ -241,8 +241,9 @@ export function renderSourceMap(map: SourceMap): string {
   out.push(
     "The 2.5.42 paths take no callouts, and the HMM base is not available, so only the 2.6 trees",
     "have a column. For v2.6.27 the line is mainline's call where it has one. The anchor of a",
-    "v2.6.24 point gives the lines it follows or precedes, or the test a callout there joins",
-    "(`import-patch` matches a diff's context lines with them).",
+    "point (every v2.6.24 point, and a v2.6.27 one where a posted patch's context is v2.6.27's)",
+    "gives the lines it follows or precedes, or the test a callout there joins (`import-patch`",
+    "matches a diff's context lines with them).",
     "",
     "| hook point | v2.6.24 | v2.6.27 |",
     "| --- | --- | --- |",

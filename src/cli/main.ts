@@ -875,6 +875,11 @@ async function cmdImportPatch(args: string[], io: Io): Promise<number> {
     (p.values.base as string | undefined) ?? "mainline-2.6.27",
     p.common,
   );
+  if (base.base !== "2.6.24") {
+    throw new UsageError(
+      `option "--base" is "${base.id}", which runs on ${base.base} (import-patch places notifier calls in the 2.6.24 tree)`,
+    );
+  }
   const r = importPatches(p.pos.map(readPatchFile), { base, id: revisionIdOf(out) });
   io.out(formatImport(r, base.id));
   if (!r.revision) {

@@ -67,6 +67,9 @@ export const GUARD_EXPRS: Record<string, string> = {
   "PageExternalRmap(page)": "page_external_rmap",
   "pte_present(*pte)": "pte_present",
   "pte": "pte_present",
+  // mmu notifiers #v8 + xpmem (seed 004, rmap.c hunk @@ -287): page_referenced_one sets
+  // clear_flush_young = 1 only in the else branch of 'if (vma->vm_flags & VM_LOCKED)'.
+  "clear_flush_young": "not_vm_locked",
 };
 
 /**

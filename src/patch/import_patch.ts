@@ -84,7 +84,7 @@ interface SiteJson {
   anchor?: Record<string, { line: number; quote: string | string[] }[]>;
 }
 
-/** The hook points of v2.6.24 with their anchors, normalised. */
+/** The hook points with their anchors in v2.6.24 (and v2.6.27 where given), normalised. */
 const POINTS: AnchorPoint[] = (() => {
   const out: AnchorPoint[] = [];
   const hooks = sourceMap.hooks as unknown as Record<
@@ -93,21 +93,23 @@ const POINTS: AnchorPoint[] = (() => {
   >;
   for (const [path, points] of Object.entries(hooks)) {
     for (const [at, e] of Object.entries(points)) {
-      const s = e["v2.6.24"];
-      if (!s.file || !s.anchor) continue;
-      const lines = (side: string) =>
-        (s.anchor![side] ?? []).map((a) =>
-          (Array.isArray(a.quote) ? a.quote : [a.quote]).map(norm)
-        );
-      out.push({
-        path,
-        at,
-        file: s.file,
-        fn: s.function!,
-        follows: lines("follows"),
-        precedes: lines("precedes"),
-        within: lines("at").flat(),
-      });
+      // The anchors of both trees: a patch posted between them has the context of one or the other.
+      for (const s of [e["v2.6.24"], e["v2.6.27"]]) {
+        if (!s?.file || !s.anchor) continue;
+        const lines = (side: string) =>
+          (s.anchor![side] ?? []).map((a) =>
+            (Array.isArray(a.quote) ? a.quote : [a.quote]).map(norm)
+          );
+        out.push({
+          path,
+          at,
+          file: s.file,
+          fn: s.function!,
+          follows: lines("follows"),
+          precedes: lines("precedes"),
+          within: lines("at").flat(),
+        });
+      }
     }
   }
   return out;
@@ -223,7 +225,8 @@ function commentLines(lines: DiffLine[]): boolean[] {
   lines.forEach((l) => {
     const t = l.text.trim();
     const sides = l.kind === " " ? ["-", "+"] as const : [l.kind] as const;
-    let comment = t === "" || t.startsWith("//");
+    // A hunk may start inside a comment: its " * text" and " */" lines are comment lines too.
+    let comment = t === "" || t.startsWith("//") || /^\*(\s|\/|$)/.test(t);
     const next = { ...inComment };
     for (const s of sides) {
       if (inComment[s] || t.startsWith("/*")) comment = true;
