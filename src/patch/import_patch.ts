@@ -285,10 +285,13 @@ function youngGuard(text: string, call: Call): string | undefined {
   return parts.length ? parts.join("_and_") : undefined;
 }
 
+/** What placing the calls of one hunk needs beyond the hunk. */
 interface Ctx {
+  /** The patch, file and hunk: the citation and the label of what cannot be placed. */
   where: string;
-  cite: string;
+  /** Variables the patch's hunks of this file declare, with their initialisers. */
   decls: Map<string, string>;
+  /** Lines earlier patches of the series added to this file. */
   seriesAdded: Set<string>;
 }
 
@@ -349,7 +352,7 @@ export function importPatches(files: PatchFile[], opts: ImportOptions): PatchImp
           const where = `${label}, ${fd.newPath} ${h.header}`;
           const added = seriesAdded.get(fd.newPath) ?? new Set<string>();
           seriesAdded.set(fd.newPath, added);
-          const ctx: Ctx = { where, cite: where, decls, seriesAdded: added };
+          const ctx: Ctx = { where, decls, seriesAdded: added };
           const ops = hunkOps(fd.oldPath, fd.newPath, h, ctx, skipped, unplaced);
           for (const op of ops) {
             const list = calloutsOf(op.path);
@@ -589,7 +592,7 @@ function placeCall(
     }
     callout.guard = guards[0];
   }
-  callout.cite = env.ctx.cite;
+  callout.cite = env.ctx.where;
   return { path: point.path, callout, context: hp.doc, ...(note ? { note } : {}) };
 }
 
