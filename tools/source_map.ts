@@ -33,6 +33,32 @@ export interface Site {
   hunk?: string;
   /** What a reader needs to know to match the model with it. */
   note?: string;
+  /** The kernel lines a hook point sits between (hook points of v2.6.24), for matching a diff. */
+  anchor?: Anchor;
+}
+
+/** One anchor line, or several consecutive lines starting at `line`. */
+export interface AnchorLine {
+  /** 1-based line of the (first) quoted line in the site's file. */
+  line: number;
+  /** The trimmed line, or the consecutive trimmed lines. */
+  quote: string | string[];
+}
+
+/**
+ * The short source anchor of a hook point: the kernel line(s) it follows,
+ * those it precedes, and for a point that is a test the kernel makes (an
+ * aging check a callout joins) the line of that test. A diff line added
+ * right after a `follows` line, right before a `precedes` line, or into an
+ * `at` line sits at the point. Blank and comment lines do not count.
+ */
+export interface Anchor {
+  /** Lines the point comes right after. */
+  follows?: AnchorLine[];
+  /** Lines the point comes right before. */
+  precedes?: AnchorLine[];
+  /** The test a callout at the point is made part of. */
+  at?: AnchorLine[];
 }
 
 /** A tree where the path or point does not exist, or could not be read. */
@@ -157,7 +183,19 @@ function cell(s: unknown, quote: boolean): string {
   if (quote && s.quote) parts.push(`\`${s.quote.replaceAll("`", "'")}\``);
   if (s.seed) parts.push(`(seed ${s.seed})`);
   if (s.note) parts.push(`— ${esc(s.note)}`);
+  if (quote && s.anchor) parts.push(`— anchor: ${anchorText(s.anchor)}`);
   return parts.join(" ");
+}
+
+/** An anchor as the hook-point table shows it: `follows :L`, `precedes :L`, `joins :L`. */
+function anchorText(a: Anchor): string {
+  const side = (name: string, lines: AnchorLine[] | undefined) =>
+    (lines ?? []).map((l) => {
+      const n = Array.isArray(l.quote) ? l.quote.length : 1;
+      return `${name} :${l.line}${n > 1 ? `-${l.line + n - 1}` : ""}`;
+    });
+  return [...side("follows", a.follows), ...side("precedes", a.precedes), ...side("joins", a.at)]
+    .join(", ");
 }
 
 function esc(text: string): string {
@@ -202,7 +240,10 @@ export function renderSourceMap(map: SourceMap): string {
   out.push("", `### 8.${LAYERS.length + 1} Hook points`, "");
   out.push(
     "The 2.5.42 paths take no callouts, and the HMM base is not available, so only the 2.6 trees",
-    "have a column. For v2.6.27 the line is mainline's call where it has one.",
+    "have a column. For v2.6.27 the line is mainline's call where it has one. The anchor of a",
+    "point (every v2.6.24 point, and a v2.6.27 one where a posted patch's context is v2.6.27's)",
+    "gives the lines it follows or precedes, or the test a callout there joins (`import-patch`",
+    "matches a diff's context lines with them).",
     "",
     "| hook point | v2.6.24 | v2.6.27 |",
     "| --- | --- | --- |",

@@ -46,6 +46,19 @@ function checks(map: SourceMap): Check[] {
         if (isSite(s) && s.quote !== undefined) {
           out.push({ where: `hooks.${path}.${point}`, tree, site: s });
         }
+        if (!isSite(s) || !s.anchor) continue;
+        for (const [side, lines] of Object.entries(s.anchor)) {
+          for (const a of lines ?? []) {
+            const quotes = Array.isArray(a.quote) ? a.quote : [a.quote];
+            quotes.forEach((quote, i) =>
+              out.push({
+                where: `hooks.${path}.${point}.anchor.${side}`,
+                tree,
+                site: { file: s.file, function: s.function, line: a.line + i, quote },
+              })
+            );
+          }
+        }
       }
     }
   }

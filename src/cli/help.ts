@@ -61,6 +61,7 @@ Commands:
   explain <scenario> <revision> why a scenario has its verdict: callouts and config keys
   explore <scenario> <revision> every schedule of a scenario's threads: always/sometimes/never
   merge <file>...               join the result sets of "report --shard" into the report
+  import-patch <file.patch>...  a revision from a posted diff, compared with its base
 
 ${COMMON}
 
@@ -258,6 +259,52 @@ Examples:
   deno task explore race-hmm-snapshot-storm hmm-sequence-retry --no-reduction --json
 
 ${EXIT_PLAIN}
+`,
+  "import-patch": `Usage: mmbisect import-patch <file.patch>... [--base R] [--out FILE] [options]
+
+Reads a unified diff (one patch, or a series: several patches in one file,
+split at mbox "From " lines, or several files, applied in the order given)
+against the modelled 2.6.24 tree, and writes a revision file that extends
+the base revision: every notifier call a hunk adds or removes, placed at the
+hook point its context lines identify (the anchors of docs/source-map.json:
+the kernel line each point follows or precedes), in the function the hunk
+header names or else in the file. Its range, atomic argument and condition
+are read from the C; each callout cites its hunk ("file @@ -a,b +c,d @@").
+Then compares the new revision with the base, as "compare" does.
+
+Read: mmu_notifier(invalidate_range_begin, mm, start, end, atomic) (EMMU),
+mmu_notifier(invalidate_page, mm, address), mmu_rmap_notifier(...),
+mmu_notifier_invalidate_range_start/end(mm, start, end),
+mmu_notifier_invalidate_page(mm, address), mmu_notifier_age_page(...),
+mmu_notifier_release(mm), ptep_clear_flush_notify() and
+ptep_clear_flush_young_notify(). A call a hunk removes must be one the base
+(or an earlier patch of the series) makes there; a call moved from one
+patch to the next is a removal and an addition.
+
+Nothing is guessed: a call whose context matches no hook point, or several,
+or whose range, atomic argument or condition is not one the model computes
+there, is listed with the reason on standard error, no file is written, and
+the exit status is 1. Hunks without a notifier call (includes, declarations,
+the notifier's own code) are listed as skipped.
+
+  <file.patch>...  the patch files
+  --base R         the revision the patch applies on (default mainline-2.6.27)
+  --out FILE       the revision file to write (default: <patch name>.json in
+                   the current directory); its name gives the revision's id
+${JOBS}
+
+${COMMON}
+
+Examples:
+  deno task import-patch fix.patch --base emmu-v5 --out out/fix.json
+  deno task import-patch 1.patch 2.patch --base emmu-v4
+
+Exit status:
+  0  the revision was written and compared with the base
+  1  a call could not be placed, or no hunk adds or removes one (nothing is
+     written)
+  2  bad input: a patch file that cannot be read or holds no well-formed
+     unified diff, an unknown base revision, a bad option${OUTPUT_ERROR}
 `,
   merge: `Usage: mmbisect merge <file>... [--format md|json|html] [--out PATH] [options]
 

@@ -61,6 +61,7 @@ import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import { formatComparison, formatOutcome } from "./text.ts";
+import { formatImport, importPatches, readPatchFile, revisionIdOf } from "../patch/import_patch.ts";
 import { outputTarget, writeFileAtomic } from "./atomic.ts";
 
 /** A command-line usage error: printed as one line, exit status 2. */
@@ -847,6 +848,61 @@ async function cmdBisect(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/**
+ * `import-patch`: the revision a diff makes of `--base`, written to `--out`,
+ * then compared with the base as `compare` does.
+ */
+async function cmdImportPatch(args: string[], io: Io): Promise<number> {
+  const p = parse(
+    "import-patch",
+    args,
+    {
+      base: { type: "string" },
+      out: { type: "string" },
+      ...JOBS_OPTION,
+    },
+    ["patch"],
+    { more: true },
+  );
+  if (p.help) return help(io, "import-patch");
+  const jobs = p.values.jobs as string | undefined;
+  parseJobs(jobs);
+  const outArg = (p.values.out as string | undefined) ?? `${revisionIdOf(p.pos[0])}.json`;
+  const out = isPath(outArg) ? outArg : `./${outArg}`;
+  checkOut(out);
+  const base = resolveRevision(
+    loadRevisions(p.common),
+    (p.values.base as string | undefined) ?? "mainline-2.6.27",
+    p.common,
+  );
+  if (base.base !== "2.6.24") {
+    throw new UsageError(
+      `option "--base" is "${base.id}", which runs on ${base.base} (import-patch places notifier calls in the 2.6.24 tree)`,
+    );
+  }
+  const r = importPatches(p.pos.map(readPatchFile), { base, id: revisionIdOf(out) });
+  io.out(formatImport(r, base.id));
+  if (!r.revision) {
+    for (const u of r.unplaced) io.err(`mmbisect: cannot place ${u.hunk}: ${u.reason}\n`);
+    return 1;
+  }
+  emit(io, p.common, out, prettyJson(r.revision));
+  io.out("\n");
+  return await cmdCompare([
+    base.id,
+    out,
+    "--scenarios",
+    p.common.scenarios,
+    "--patches",
+    p.common.patches,
+    "--timeout",
+    String(p.common.timeout),
+    ...p.common.revision.flatMap((f) => ["--revision", f]),
+    ...(p.common.quiet ? ["--quiet"] : []),
+    ...(jobs !== undefined ? ["--jobs", jobs] : []),
+  ], io);
+}
+
 function help(io: Io, command?: string): number {
   io.out(command ? COMMAND_HELP[command] : MAIN_HELP);
   return 0;
@@ -860,6 +916,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<numb
   explain: cmdExplain,
   explore: cmdExplore,
   merge: cmdMerge,
+  "import-patch": cmdImportPatch,
 };
 
 /**
