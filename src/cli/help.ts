@@ -7,6 +7,8 @@
 const COMMON = `Options for every command:
   --scenarios DIR   scenario directory (default: scenarios/ of the project)
   --patches DIR     revision directory (default: patches/ of the project)
+  --scenario FILE   an extra scenario file, added to those of --scenarios; its
+                    id is its file name (repeatable)
   --revision FILE   an extra revision file, which may "extends" a shipped
                     revision (repeatable)
   --timeout SECONDS time bound of each scenario run and of each exploration

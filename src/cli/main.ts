@@ -13,9 +13,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 import { InputError } from "../run/errors.ts";
 import { loadRevisionDir, type Revision } from "../run/revision.ts";
-import { loadScenario, loadScenarioDir, type Scenario, scenarioThreads } from "../run/scenario.ts";
+import {
+  loadScenario,
+  loadScenarioSet,
+  type Scenario,
+  scenarioFileId,
+  scenarioThreads,
+} from "../run/scenario.ts";
 import { type CellPair, type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
@@ -143,6 +150,7 @@ const COMMON_OPTIONS = {
   scenarios: { type: "string" },
   patches: { type: "string" },
   revision: { type: "string", multiple: true },
+  scenario: { type: "string", multiple: true },
   timeout: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
@@ -153,6 +161,8 @@ interface Common {
   scenarios: string;
   patches: string;
   revision: string[];
+  /** Scenario files of the user's, added to those of `scenarios` (`--scenario FILE`). */
+  scenario: string[];
   /** Seconds each matrix cell and each exploration may take (`--timeout`). */
   timeout: number;
   quiet: boolean;
@@ -224,6 +234,7 @@ function parse<T extends Record<string, { type: "string" | "boolean"; multiple?:
     scenarios: (values.scenarios as string | undefined) ?? projectDir("scenarios"),
     patches: (values.patches as string | undefined) ?? projectDir("patches"),
     revision: (values.revision as string[] | undefined) ?? [],
+    scenario: (values.scenario as string[] | undefined) ?? [],
     timeout: parseTimeout(values.timeout as string | undefined),
     quiet: values.quiet === true,
   };
@@ -303,7 +314,14 @@ function oneLine(s: string): string {
 
 /** Loads the shipped revisions plus the user's revision files. */
 function loadRevisions(common: Common, extra: string[] = []): Revision[] {
-  return loadRevisionDir(common.patches, [...common.revision, ...extra]);
+  // A file named both by --revision and as the revision argument loads once.
+  const files = new Map([...common.revision, ...extra].map((f) => [resolve(f), f]));
+  return loadRevisionDir(common.patches, [...files.values()]);
+}
+
+/** Loads the scenarios of the scenario directory plus the user's scenario files. */
+function loadScenarios(common: Common): Scenario[] {
+  return loadScenarioSet(common.scenarios, common.scenario);
 }
 
 function isPath(arg: string): boolean {
@@ -313,6 +331,8 @@ function isPath(arg: string): boolean {
 /** Resolves a scenario argument: an id in the scenario directory, or a file path. */
 function resolveScenario(arg: string, common: Common): Scenario {
   if (isPath(arg)) return loadScenario(arg);
+  const own = common.scenario.find((f) => scenarioFileId(f) === arg);
+  if (own !== undefined) return loadScenario(own);
   const file = `${common.scenarios}/${arg}.json`;
   try {
     Deno.statSync(file);
@@ -537,7 +557,7 @@ async function cmdCompare(args: string[], io: Io): Promise<number> {
       );
     }
   }
-  const scenarios = loadScenarioDir(p.common.scenarios);
+  const scenarios = loadScenarios(p.common);
   const run = a.id === b.id ? [a] : [a, b];
   const res = await runAll(io, p.common, jobs, {
     cells: matrixPairs(scenarios, run),
@@ -640,7 +660,7 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
   const base = o.baseline === undefined ? undefined : resolveRevision(revs, o.baseline, common);
   const shown = chosen.map((r) => r.id);
   if (base && !chosen.includes(base)) chosen = [...chosen, base];
-  const scenarios = loadScenarioDir(common.scenarios);
+  const scenarios = loadScenarios(common);
   // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
   const f8 = chosen.find((r) =>
     r.base === "2.5.42" && !r.candidate && r.follows === undefined && shown.includes(r.id)

@@ -22,6 +22,7 @@ import {
   type Json,
   listJsonFiles,
   readJsonFile,
+  refuseOtherFormat,
 } from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
 import { KVM_RELEASES, type KvmRelease } from "../secondary/kvm.ts";
@@ -91,6 +92,19 @@ export interface Revision {
   drivers: { hmm: { snapshot: HmmStrategy }; kvm: { release: KvmRelease } };
   /** The resolved config as JSON (after `extends`), for hashing and key diffs. */
   resolved: Record<string, Json>;
+  /**
+   * Where it and the revisions it extends were loaded from, itself first
+   * (set by the loaders; a reproducer names the files that are not shipped).
+   */
+  sources?: RevisionSource[];
+}
+
+/** Where a revision file was loaded from. */
+export interface RevisionSource {
+  /** Path of the file. */
+  file: string;
+  /** The directory it was loaded with (`--patches`); absent for a file given alone (`--revision`). */
+  dir?: string;
 }
 
 const TOP_KEYS = [
@@ -148,6 +162,10 @@ export function parseRevision(
 ): Revision {
   // Before anything recurses over it (the content hash does).
   checkDepth(raw, file);
+  refuseOtherFormat(raw, file, ["steps", "secondaries", "exercises"], {
+    looksLike: "a scenario file",
+    use: "--scenarios or --scenario",
+  });
   let top = expectObject(raw, file, "", TOP_KEYS);
   const ext = expectString(top, "extends", file, "", { optional: true });
   if (ext !== undefined) {
@@ -437,18 +455,29 @@ function parsePath(raw: Json, file: string, name: string): PathConfig {
 
 /** Loads every revision file of a directory, resolving `extends` in dependency order. */
 export function loadRevisionDir(dir: string, extra: string[] = []): Revision[] {
-  return loadRevisionFiles([...listJsonFiles(dir), ...extra]);
+  return loadRevisionSources([
+    ...listJsonFiles(dir).map((file) => ({ file, dir })),
+    ...extra.map((file) => ({ file })),
+  ]);
 }
 
 /** Loads revision files, resolving `extends` among them; ids must be unique. */
 export function loadRevisionFiles(files: string[]): Revision[] {
-  const raws = files.map((f) => ({ file: f, raw: readJsonFile(f) }));
+  return loadRevisionSources(files.map((file) => ({ file })));
+}
+
+/**
+ * Loads revision files, each with the directory it belongs to (if any),
+ * resolving `extends` among them; ids must be unique.
+ */
+export function loadRevisionSources(sources: RevisionSource[]): Revision[] {
+  const raws = sources.map((src) => ({ file: src.file, src, raw: readJsonFile(src.file) }));
   const byId = new Map<string, Revision>();
   const pending = [...raws];
   while (pending.length > 0) {
     const before = pending.length;
     for (let i = 0; i < pending.length; i++) {
-      const { file, raw } = pending[i];
+      const { file, src, raw } = pending[i];
       const ext = raw && typeof raw === "object" && !Array.isArray(raw)
         ? (raw as Record<string, unknown>).extends
         : undefined;
@@ -456,6 +485,7 @@ export function loadRevisionFiles(files: string[]): Revision[] {
         continue;
       }
       const rev = parseRevision(raw, file, (id) => byId.get(id));
+      rev.sources = [src, ...(typeof ext === "string" ? byId.get(ext)?.sources ?? [] : [])];
       if (byId.has(rev.id)) {
         throw new InputError(
           file,

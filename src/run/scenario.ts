@@ -20,6 +20,7 @@ import {
   type Json,
   listJsonFiles,
   readJsonFile,
+  refuseOtherFormat,
 } from "./errors.ts";
 import { LIMITS } from "./limits.ts";
 
@@ -224,6 +225,10 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       'name gives the scenario id "__proto__", which JavaScript objects treat as their prototype (expected another name)',
     );
   }
+  refuseOtherFormat(raw, file, ["paths", "extends", "lineage", "chain", "nonlinear"], {
+    looksLike: "a revision file",
+    use: "--patches or --revision",
+  });
   const top = expectObject(raw, file, "", [
     "purpose",
     "exercises",
@@ -752,10 +757,47 @@ function validateLayout(steps: Step[], ctx: ParseCtx): void {
   });
 }
 
+/**
+ * The id a scenario file gives its scenario: the file name without `.json`.
+ *
+ * @param path The file's path.
+ * @returns The id.
+ */
+export function scenarioFileId(path: string): string {
+  return path.replace(/^.*\//, "").replace(/\.json$/, "");
+}
+
 /** Loads a scenario file; its id is the file name without `.json`. */
 export function loadScenario(path: string): Scenario {
-  const id = path.replace(/^.*\//, "").replace(/\.json$/, "");
-  return parseScenario(readJsonFile(path), path, id);
+  return parseScenario(readJsonFile(path), path, scenarioFileId(path));
+}
+
+/**
+ * Loads the scenarios of a directory and scenario files given one by one
+ * (`--scenario FILE`), sorted by id; ids must be unique.
+ *
+ * @param dir The scenario directory.
+ * @param files More scenario files.
+ * @returns The scenarios, sorted by id.
+ * @throws {InputError} When a file's id is already used by another scenario.
+ */
+export function loadScenarioSet(dir: string, files: readonly string[] = []): Scenario[] {
+  const out = loadScenarioDir(dir);
+  for (const file of files) {
+    const s = loadScenario(file);
+    const other = out.find((x) => x.id === s.id);
+    if (other) {
+      throw new InputError(
+        file,
+        "(file)",
+        `name gives the scenario id "${s.id}", already used by ${other.file} (expected another name)`,
+      );
+    }
+    out.push(s);
+  }
+  // The order of the directory's files: by file name.
+  const key = (x: Scenario) => `${x.id}.json`;
+  return out.sort((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 }
 
 /** Loads every `*.json` scenario of a directory, sorted by id. */
