@@ -67,6 +67,17 @@ import { parseShard, type Shard, shardIndexes } from "../jobs/shard.ts";
 import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
+import {
+  formatList,
+  LIST_TOPICS,
+  listHookPoints,
+  listLabels,
+  listRevisions,
+  listScenarios,
+  type ListTopic,
+  readSourceMapHooks,
+  type ScenarioFilter,
+} from "./list.ts";
 import { formatComparison, formatOutcome } from "./text.ts";
 import { outputTarget, writeFileAtomic } from "./atomic.ts";
 
@@ -867,6 +878,47 @@ async function cmdBisect(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+function cmdList(args: string[], io: Io): number {
+  const p = parse("list", args, {
+    json: { type: "boolean" },
+    path: { type: "string" },
+    kind: { type: "string" },
+    lineage: { type: "string" },
+  }, ["what"]);
+  if (p.help) return help(io, "list");
+  const topic = p.pos[0] as ListTopic;
+  if (!LIST_TOPICS.includes(topic)) {
+    throw new UsageError(`"list" lists ${LIST_TOPICS.join(", ")}, not "${p.pos[0]}"`);
+  }
+  const filter: ScenarioFilter = {};
+  for (const k of ["path", "kind", "lineage"] as const) {
+    const v = p.values[k] as string | undefined;
+    if (v === undefined) continue;
+    if (topic !== "scenarios") {
+      throw new UsageError(`option "--${k}" filters "list scenarios" only`);
+    }
+    filter[k] = v;
+  }
+  const inp = () => ({
+    scenarios: loadScenarios(p.common),
+    revisions: loadRevisions(p.common),
+    timeout: p.common.timeout,
+  });
+  const rows = topic === "scenarios"
+    ? usageOnRange(() => listScenarios(inp(), filter))
+    : topic === "revisions"
+    ? listRevisions(loadRevisions(p.common))
+    : topic === "hook-points"
+    ? listHookPoints(readSourceMapHooks())
+    : listLabels(inp());
+  io.out(
+    p.values.json
+      ? prettyJson({ schema: `mmbisect/list-${topic}@1`, rows })
+      : formatList(topic, rows),
+  );
+  return 0;
+}
+
 function help(io: Io, command?: string): number {
   io.out(command ? COMMAND_HELP[command] : MAIN_HELP);
   return 0;
@@ -880,6 +932,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<numb
   explain: cmdExplain,
   explore: cmdExplore,
   merge: cmdMerge,
+  list: cmdList,
 };
 
 /**
