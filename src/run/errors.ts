@@ -389,3 +389,23 @@ export function refuseOtherFormat(
     `looks like ${what.looksLike} (it has ${has.map((m) => `"${m}"`).join("/")}): use ${what.use}`,
   );
 }
+
+/**
+ * A file's JSON without its `$schema` reference (for editors), which is no
+ * part of what the file says.
+ *
+ * @param raw The file's JSON.
+ * @param file Its path, for the message.
+ * @returns The JSON without `$schema`.
+ * @throws {InputError} When `$schema` is not a string.
+ */
+export function withoutSchemaRef(raw: unknown, file: string): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw) || !Object.hasOwn(raw, "$schema")) {
+    return raw;
+  }
+  const { $schema, ...rest } = raw as Record<string, unknown>;
+  if (typeof $schema !== "string") {
+    throw new InputError(file, "$schema", "must be a string (the path or URL of the schema)");
+  }
+  return rest;
+}
