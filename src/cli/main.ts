@@ -1,6 +1,6 @@
 /**
  * The command line: `run`, `compare`, `report`, `bisect`, `explain`,
- * `explore` and `merge`.
+ * `explore`, `merge` and `list`.
  *
  * Bad input (an unknown scenario or revision, an invalid file, a bad option)
  * prints one line, `mmbisect: <message>`, on standard error and exits 2.
