@@ -44,10 +44,15 @@ export interface ScenarioFilter {
 
 /** A row of `list scenarios`. */
 export interface ScenarioRow {
+  /** Scenario id. */
   id: string;
+  /** The file it was loaded from. */
   file: string;
+  /** The kernel tree it is written for. */
   kernel: string;
+  /** The kernel paths it exercises. */
   exercises: string[];
+  /** What it exercises, in one sentence. */
   purpose: string;
   /** With `--kind`: the revisions where the kind was seen. */
   seenOn?: string[];
@@ -55,26 +60,41 @@ export interface ScenarioRow {
 
 /** A row of `list revisions`. */
 export interface RevisionRow {
+  /** Revision id. */
   id: string;
+  /** The file it was loaded from. */
   file: string;
+  /** Its lineage. */
   lineage: string;
+  /** The kernel tree the model runs it on. */
   base: string;
+  /** A fix or variant proposed in a thread. */
   candidate: boolean;
+  /** The revision it comes after. */
   follows?: string;
+  /** The patch series' subject. */
   title: string;
 }
 
 /** A row of `list hook-points`. */
 export interface HookPointRow {
+  /** The kernel path (function). */
   path: string;
+  /** The hook point. */
   point: string;
   /** The kernel tree the model runs it on. */
   tree: string;
+  /** What the code has just done or is about to do there. */
   doc: string;
+  /** Range expressions in scope. */
   ranges: string[];
+  /** Conditions a callout may sit under. */
   guards: string[];
+  /** Expressions an `atomic` argument may compute. */
   exprs: string[];
+  /** Whether an address is in scope. */
   address: boolean;
+  /** Whether a struct page is in scope. */
   page: boolean;
   /** Where it is in each kernel tree of `docs/source-map.json` (`file:line function`). */
   sites: Record<string, string>;
@@ -82,6 +102,7 @@ export interface HookPointRow {
 
 /** A row of `list labels`. */
 export interface LabelRow {
+  /** The label (`during.at` names it). */
   label: string;
   /** The scenarios whose default-order run passes it, on some revision. */
   scenarios: string[];
