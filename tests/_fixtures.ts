@@ -111,3 +111,15 @@ export function matrix(revisions: Revision[], cells: Outcome[]): Matrix {
     cells,
   };
 }
+
+/** A small well-formed 2.6.24 scenario: an mmap and a write, with a KVM secondary declared. */
+export const SMALL_SCENARIO = {
+  purpose: "p",
+  exercises: ["munmap"],
+  cite: "c",
+  secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+  steps: [
+    { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
+    { op: "touch", mm: "A", addr: "0x101000", access: "write" },
+  ],
+};

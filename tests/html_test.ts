@@ -493,7 +493,11 @@ Deno.test("renderHtml() in headless Chromium at 1400 px: sticky headers, every r
       assert.match(detail.text, /unbalanced-range at 0x100000-0x101000/);
       assert.match(detail.text, /Trace diff against emmu-v4 \(previous\)/);
       assert.match(detail.text, /scenario hash[0-9a-f]{16}/);
-      assert.match(detail.text, /deno task run wp-reuse-after-fork emmu-v5/);
+      // The page's scenarios are a copy outside scenarios/: the reproducer names the file.
+      assert.match(
+        detail.text,
+        /deno task run \/\S+\/scenarios\/wp-reuse-after-fork\.json emmu-v5/,
+      );
       assert.ok(detail.trace > 0);
       assert.equal(detail.arrows, detail.trace, "one arrow per callout in the sequence diagram");
       assert.ok(detail.diff >= detail.trace);

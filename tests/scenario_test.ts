@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { HOOK_POINTS } from "../src/kernel/hooks.ts";
+import { SMALL_SCENARIO } from "./_fixtures.ts";
 import { InputError, loadScenarioDir, NONLINEAR_PATHS, parseScenario } from "../mod.ts";
 
-const base = {
-  purpose: "p",
-  exercises: ["munmap"],
-  cite: "c",
-  secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
-  steps: [
-    { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
-    { op: "touch", mm: "A", addr: "0x101000", access: "write" },
-  ],
-};
+const base = SMALL_SCENARIO;
 
 function rejects(raw: unknown, field: string) {
   assert.throws(() => parseScenario(raw, "scenarios/x.json", "x"), (e: unknown) => {

@@ -7,6 +7,8 @@
 const COMMON = `Options for every command:
   --scenarios DIR   scenario directory (default: scenarios/ of the project)
   --patches DIR     revision directory (default: patches/ of the project)
+  --scenario FILE   an extra scenario file, added to those of --scenarios; its
+                    id is its file name (repeatable)
   --revision FILE   an extra revision file, which may "extends" a shipped
                     revision (repeatable)
   --timeout SECONDS time bound of each scenario run and of each exploration
@@ -62,6 +64,7 @@ Commands:
   explore <scenario> <revision> every schedule of a scenario's threads: always/sometimes/never
   merge <file>...               join the result sets of "report --shard" into the report
   import-patch <file.patch>...  a revision from a posted diff, compared with its base
+  list <what>                   scenarios, revisions, hook-points or labels, for authors
 
 ${COMMON}
 
@@ -335,5 +338,36 @@ after, on one machine each (or one after the other):
   deno task report --shard 2/2 --out out/shard-2.json
 
 ${EXIT_BASELINE}
+`,
+  list: `Usage: mmbisect list <what> [--json] [options]
+
+Lists what a scenario or revision author can name:
+  scenarios     every scenario: kernel tree, the paths it exercises, its purpose
+  revisions     every revision: lineage, kernel tree, the revision it follows
+                (* a candidate), title
+  hook-points   every hook point of every kernel path (2.6.24 tree; a 2.5.42
+                revision selects nonlinear variants instead): the ranges in
+                scope and where it is in v2.6.24 (--json: every tree, guards
+                and argument expressions too)
+  labels        the scheduling-point labels a step's "during.at" can name, as
+                the scenarios' runs pass them, with the scenarios that do
+
+Filters of "list scenarios" (all must match):
+  --path P      scenarios that exercise the kernel path P (their "exercises")
+  --kind K      scenarios that show the violation kind K on some revision
+                (runs them; "seen on" lists the revisions)
+  --lineage L   scenarios of the kernel tree of lineage L (with --kind: the
+                kind seen on a revision of L)
+  --json        the rows as JSON (schema mmbisect/list-<what>@1)
+
+${COMMON}
+
+Examples:
+  deno task list scenarios --path do_wp_page
+  deno task list scenarios --kind unbalanced-range --lineage emmu
+  deno task list hook-points --json
+  deno task list scenarios --scenario ./my-race.json --revision ./my-fix.json
+
+${EXIT_PLAIN}
 `,
 };

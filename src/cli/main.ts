@@ -1,6 +1,6 @@
 /**
  * The command line: `run`, `compare`, `report`, `bisect`, `explain`,
- * `explore` and `merge`.
+ * `explore`, `merge` and `list`.
  *
  * Bad input (an unknown scenario or revision, an invalid file, a bad option)
  * prints one line, `mmbisect: <message>`, on standard error and exits 2.
@@ -13,9 +13,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { resolve } from "node:path";
 import { InputError } from "../run/errors.ts";
 import { loadRevisionDir, type Revision } from "../run/revision.ts";
-import { loadScenario, loadScenarioDir, type Scenario, scenarioThreads } from "../run/scenario.ts";
+import {
+  loadScenario,
+  loadScenarioSet,
+  type Scenario,
+  scenarioFileId,
+  scenarioThreads,
+} from "../run/scenario.ts";
 import { type CellPair, type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
@@ -60,6 +67,17 @@ import { parseShard, type Shard, shardIndexes } from "../jobs/shard.ts";
 import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
+import {
+  formatList,
+  LIST_TOPICS,
+  listHookPoints,
+  listLabels,
+  listRevisions,
+  listScenarios,
+  type ListTopic,
+  readSourceMapHooks,
+  type ScenarioFilter,
+} from "./list.ts";
 import { formatComparison, formatOutcome } from "./text.ts";
 import { formatImport, importPatches, readPatchFile, revisionIdOf } from "../patch/import_patch.ts";
 import { outputTarget, writeFileAtomic } from "./atomic.ts";
@@ -144,6 +162,7 @@ const COMMON_OPTIONS = {
   scenarios: { type: "string" },
   patches: { type: "string" },
   revision: { type: "string", multiple: true },
+  scenario: { type: "string", multiple: true },
   timeout: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
@@ -154,6 +173,8 @@ interface Common {
   scenarios: string;
   patches: string;
   revision: string[];
+  /** Scenario files of the user's, added to those of `scenarios` (`--scenario FILE`). */
+  scenario: string[];
   /** Seconds each matrix cell and each exploration may take (`--timeout`). */
   timeout: number;
   quiet: boolean;
@@ -225,6 +246,7 @@ function parse<T extends Record<string, { type: "string" | "boolean"; multiple?:
     scenarios: (values.scenarios as string | undefined) ?? projectDir("scenarios"),
     patches: (values.patches as string | undefined) ?? projectDir("patches"),
     revision: (values.revision as string[] | undefined) ?? [],
+    scenario: (values.scenario as string[] | undefined) ?? [],
     timeout: parseTimeout(values.timeout as string | undefined),
     quiet: values.quiet === true,
   };
@@ -304,7 +326,14 @@ function oneLine(s: string): string {
 
 /** Loads the shipped revisions plus the user's revision files. */
 function loadRevisions(common: Common, extra: string[] = []): Revision[] {
-  return loadRevisionDir(common.patches, [...common.revision, ...extra]);
+  // A file named both by --revision and as the revision argument loads once.
+  const files = new Map([...common.revision, ...extra].map((f) => [resolve(f), f]));
+  return loadRevisionDir(common.patches, [...files.values()]);
+}
+
+/** Loads the scenarios of the scenario directory plus the user's scenario files. */
+function loadScenarios(common: Common): Scenario[] {
+  return loadScenarioSet(common.scenarios, common.scenario);
 }
 
 function isPath(arg: string): boolean {
@@ -314,6 +343,8 @@ function isPath(arg: string): boolean {
 /** Resolves a scenario argument: an id in the scenario directory, or a file path. */
 function resolveScenario(arg: string, common: Common): Scenario {
   if (isPath(arg)) return loadScenario(arg);
+  const own = common.scenario.find((f) => scenarioFileId(f) === arg);
+  if (own !== undefined) return loadScenario(own);
   const file = `${common.scenarios}/${arg}.json`;
   try {
     Deno.statSync(file);
@@ -538,7 +569,7 @@ async function cmdCompare(args: string[], io: Io): Promise<number> {
       );
     }
   }
-  const scenarios = loadScenarioDir(p.common.scenarios);
+  const scenarios = loadScenarios(p.common);
   const run = a.id === b.id ? [a] : [a, b];
   const res = await runAll(io, p.common, jobs, {
     cells: matrixPairs(scenarios, run),
@@ -641,7 +672,7 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
   const base = o.baseline === undefined ? undefined : resolveRevision(revs, o.baseline, common);
   const shown = chosen.map((r) => r.id);
   if (base && !chosen.includes(base)) chosen = [...chosen, base];
-  const scenarios = loadScenarioDir(common.scenarios);
+  const scenarios = loadScenarios(common);
   // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
   const f8 = chosen.find((r) =>
     r.base === "2.5.42" && !r.candidate && r.follows === undefined && shown.includes(r.id)
@@ -898,9 +929,51 @@ async function cmdImportPatch(args: string[], io: Io): Promise<number> {
     "--timeout",
     String(p.common.timeout),
     ...p.common.revision.flatMap((f) => ["--revision", f]),
+    ...p.common.scenario.flatMap((f) => ["--scenario", f]),
     ...(p.common.quiet ? ["--quiet"] : []),
     ...(jobs !== undefined ? ["--jobs", jobs] : []),
   ], io);
+}
+
+function cmdList(args: string[], io: Io): number {
+  const p = parse("list", args, {
+    json: { type: "boolean" },
+    path: { type: "string" },
+    kind: { type: "string" },
+    lineage: { type: "string" },
+  }, ["what"]);
+  if (p.help) return help(io, "list");
+  const topic = p.pos[0] as ListTopic;
+  if (!LIST_TOPICS.includes(topic)) {
+    throw new UsageError(`"list" lists ${LIST_TOPICS.join(", ")}, not "${p.pos[0]}"`);
+  }
+  const filter: ScenarioFilter = {};
+  for (const k of ["path", "kind", "lineage"] as const) {
+    const v = p.values[k] as string | undefined;
+    if (v === undefined) continue;
+    if (topic !== "scenarios") {
+      throw new UsageError(`option "--${k}" filters "list scenarios" only`);
+    }
+    filter[k] = v;
+  }
+  const inp = () => ({
+    scenarios: loadScenarios(p.common),
+    revisions: loadRevisions(p.common),
+    timeout: p.common.timeout,
+  });
+  const rows = topic === "scenarios"
+    ? usageOnRange(() => listScenarios(inp(), filter))
+    : topic === "revisions"
+    ? listRevisions(loadRevisions(p.common))
+    : topic === "hook-points"
+    ? listHookPoints(readSourceMapHooks())
+    : listLabels(inp());
+  io.out(
+    p.values.json
+      ? prettyJson({ schema: `mmbisect/list-${topic}@1`, rows })
+      : formatList(topic, rows),
+  );
+  return 0;
 }
 
 function help(io: Io, command?: string): number {
@@ -917,6 +990,7 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<numb
   explore: cmdExplore,
   merge: cmdMerge,
   "import-patch": cmdImportPatch,
+  list: cmdList,
 };
 
 /**

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { reproduceCommand } from "../run/reproduce.ts";
 import { createHash } from "node:crypto";
 import type { ViolationKind } from "../check/checker.ts";
 import { digest, fnv1a } from "../model/state.ts";
@@ -240,7 +241,9 @@ export function replaySchedule(
     const want = schedule[i++];
     return enabled.find((t) => t.name === want) ?? enabled[0];
   };
-  return { outcome: run.finish(decide), steps };
+  const outcome = run.finish(decide);
+  outcome.reproduce = reproduceCommand(scenario, revision, { schedule });
+  return { outcome, steps };
 }
 
 /**
@@ -350,7 +353,7 @@ export function explore(
     counterexamples[kind] = {
       schedule,
       steps: replaySchedule(scenario, revision, schedule).steps,
-      replay: `deno task run ${scenario.id} ${revision.id} --schedule ${schedule.join(",") || "-"}`,
+      replay: reproduceCommand(scenario, revision, { schedule }),
     };
   }
   return {

@@ -12,7 +12,7 @@ import { InputError, ScenarioError } from "../run/errors.ts";
 import { runCell } from "../run/matrix.ts";
 import type { Outcome } from "../run/outcome.ts";
 import { revisionHash, scenarioHash } from "../run/outcome.ts";
-import { loadRevisionFiles, type Revision } from "../run/revision.ts";
+import { loadRevisionSources, type Revision } from "../run/revision.ts";
 import { loadScenario, type Scenario } from "../run/scenario.ts";
 
 /** What a unit does: run a cell, explore every schedule, or measure a revision's cost table. */
@@ -44,7 +44,7 @@ export interface InitMessage {
   /** Scenario files, with the hash of each (`scenarioHash`). */
   scenarios: { file: string; hash: string }[];
   /** Revision files, every one a revision of the units may extend, with hashes by id. */
-  revisions: { file: string; id: string; hash: string }[];
+  revisions: { file: string; dir?: string; id: string; hash: string }[];
   /** The time bound of each unit, in seconds (undefined: the default). */
   timeout?: number;
 }
@@ -148,7 +148,10 @@ export function serveUnits(post: (m: FromWorker) => void): (m: ToWorker) => void
           if (scenarioHash(s) !== hash) throw changed(file);
           return s;
         });
-        for (const r of loadRevisionFiles(m.revisions.map((x) => x.file))) revisions.set(r.id, r);
+        const sources = m.revisions.map((
+          { file, dir },
+        ) => (dir === undefined ? { file } : { file, dir }));
+        for (const r of loadRevisionSources(sources)) revisions.set(r.id, r);
         for (const { file, id, hash } of m.revisions) {
           const r = revisions.get(id);
           if (!r || revisionHash(r) !== hash) throw changed(file);

@@ -149,7 +149,12 @@ function onWorkers(units: Unit[], jobs: number, opts: WorkOptions): Promise<Unit
   const init: ToWorker = {
     type: "init",
     scenarios: scenarios.map((s) => ({ file: s.file, hash: scenarioHash(s) })),
-    revisions: revisions.map((r) => ({ file: r.file, id: r.id, hash: revisionHash(r) })),
+    revisions: revisions.map((r) => ({
+      file: r.file,
+      ...(r.sources?.[0].dir === undefined ? {} : { dir: r.sources[0].dir }),
+      id: r.id,
+      hash: revisionHash(r),
+    })),
     timeout: opts.timeout,
   };
   // The long units first (cost tables, then explorations): one started last would leave the

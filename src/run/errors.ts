@@ -362,3 +362,50 @@ export function listJsonFiles(dir: string): string[] {
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, " ").trim();
 }
+
+/**
+ * Refuses, naming the way out, a file of the other format (a revision file
+ * read as a scenario, or the reverse): one of `marks` at the top level, and
+ * none of the fields the format being read needs.
+ *
+ * @param raw The file's JSON.
+ * @param file Its path, for the message.
+ * @param marks Top-level fields only the other format has.
+ * @param what What it looks like, and which options take it.
+ * @throws {InputError} When it looks like the other format.
+ */
+export function refuseOtherFormat(
+  raw: unknown,
+  file: string,
+  marks: readonly string[],
+  what: { looksLike: string; use: string },
+): void {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return;
+  const has = marks.filter((m) => Object.hasOwn(raw, m));
+  if (has.length === 0) return;
+  throw new InputError(
+    file,
+    "(file)",
+    `looks like ${what.looksLike} (it has ${has.map((m) => `"${m}"`).join("/")}): use ${what.use}`,
+  );
+}
+
+/**
+ * A file's JSON without its `$schema` reference (for editors), which is no
+ * part of what the file says.
+ *
+ * @param raw The file's JSON.
+ * @param file Its path, for the message.
+ * @returns The JSON without `$schema`.
+ * @throws {InputError} When `$schema` is not a string.
+ */
+export function withoutSchemaRef(raw: unknown, file: string): unknown {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw) || !Object.hasOwn(raw, "$schema")) {
+    return raw;
+  }
+  const { $schema, ...rest } = raw as Record<string, unknown>;
+  if (typeof $schema !== "string") {
+    throw new InputError(file, "$schema", "must be a string (the path or URL of the schema)");
+  }
+  return rest;
+}

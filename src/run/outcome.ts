@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { reproduceCommand } from "./reproduce.ts";
 import type { CalloutEvent } from "../kernel/context.ts";
 import type { Counters } from "../model/types.ts";
 import { canonicalJson, digest, hex, hexRange } from "../model/state.ts";
@@ -172,7 +173,7 @@ export function buildOutcome(p: OutcomeParts): Outcome {
       return { id, driver: s.driver, state: s.summary() };
     }),
     stateDigest: digest(state),
-    reproduce: `deno task run ${p.scenario.id} ${p.revision.id}`,
+    reproduce: reproduceCommand(p.scenario, p.revision),
   };
   const record = kernelTree(p.revision.base).record?.(p.world.kernel);
   if (record) {

@@ -22,6 +22,8 @@ import {
   type Json,
   listJsonFiles,
   readJsonFile,
+  refuseOtherFormat,
+  withoutSchemaRef,
 } from "./errors.ts";
 import { HMM_STRATEGIES, type HmmStrategy } from "../secondary/hmm.ts";
 import { KVM_RELEASES, type KvmRelease } from "../secondary/kvm.ts";
@@ -91,9 +93,23 @@ export interface Revision {
   drivers: { hmm: { snapshot: HmmStrategy }; kvm: { release: KvmRelease } };
   /** The resolved config as JSON (after `extends`), for hashing and key diffs. */
   resolved: Record<string, Json>;
+  /**
+   * Where it and the revisions it extends were loaded from, itself first
+   * (set by the loaders; a reproducer names the files that are not shipped).
+   */
+  sources?: RevisionSource[];
 }
 
-const TOP_KEYS = [
+/** Where a revision file was loaded from. */
+export interface RevisionSource {
+  /** Path of the file. */
+  file: string;
+  /** The directory it was loaded with (`--patches`); absent for a file given alone (`--revision`). */
+  dir?: string;
+}
+
+/** The top-level fields of a revision file. */
+export const TOP_KEYS: readonly string[] = [
   "id",
   "title",
   "lineage",
@@ -148,6 +164,11 @@ export function parseRevision(
 ): Revision {
   // Before anything recurses over it (the content hash does).
   checkDepth(raw, file);
+  raw = withoutSchemaRef(raw, file);
+  refuseOtherFormat(raw, file, ["steps", "secondaries", "exercises"], {
+    looksLike: "a scenario file",
+    use: "--scenarios or --scenario",
+  });
   let top = expectObject(raw, file, "", TOP_KEYS);
   const ext = expectString(top, "extends", file, "", { optional: true });
   if (ext !== undefined) {
@@ -197,7 +218,7 @@ export function parseRevision(
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
   const followPage = (expectString(kern, "follow_page", file, "kernel", {
     optional: true,
-    oneOf: ["mark-accessed", "mkyoung"],
+    oneOf: FOLLOW_PAGE_VARIANTS,
   }) ?? "mark-accessed") as KernelVariants["follow_page"];
   const rmapLock = (expectString(kern, "rmap_lock", file, "kernel", {
     optional: true,
@@ -225,7 +246,66 @@ export function parseRevision(
 }
 
 /** The values of `kernel.rmap_lock` (see {@link KernelVariants}). */
-const RMAP_LOCKS = ["spinlock", "rwsem"] as const;
+export const RMAP_LOCKS = ["spinlock", "rwsem"] as const;
+
+/** The values of `kernel.follow_page` (see {@link KernelVariants}). */
+export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
+
+/** The fields of a `chain` block. */
+export const CHAIN_FIELDS: readonly string[] = [
+  "list",
+  "register",
+  "release",
+  "unregister",
+  "rmap_notifier",
+  "sleepable",
+  "cite",
+];
+
+/** The callout kinds `chain.sleepable` may name. */
+export const SLEEPABLE_KINDS: readonly string[] = [
+  "range",
+  "begin",
+  "end",
+  "page",
+  "young",
+  "all",
+  "release",
+];
+
+/** The fields of a callout of `paths.<path>.callouts`. */
+export const CALLOUT_FIELDS: readonly string[] = [
+  "at",
+  "call",
+  "range",
+  "atomic",
+  "guard",
+  "unless",
+  "discard",
+  "cite",
+];
+
+/** The variants of a 2.5.42 revision's `nonlinear` blocks, by block and key. */
+export const NONLINEAR_VARIANTS = {
+  remap_args: {
+    align: ["page-align-up", "page-mask-down"],
+    end: ["before-align", "after-align"],
+    prot: ["mask-and-pass", "einval-if-nonzero"],
+    offset_limit: ["none", "pte-file-max-bits"],
+  },
+  default_prot: {
+    set: ["keep", "force-none", "force-none-unless-offset-matches"],
+    offset: Object.keys(OFFSET_EXPRS),
+  },
+  filemap_populate: {
+    no_page: ["return-enomem", "skip-if-nonblock", "zap-pte-if-nonblock"],
+    install_error: ["return", "release-page"],
+  },
+  shmem_populate: {
+    no_page: ["skip"],
+    install_error: ["return", "release-page"],
+  },
+} as const;
 
 function parsePostedAgainst(raw: Json | undefined, file: string): PostedAgainst {
   if (raw === undefined) throw new InputError(file, "posted_against", "is missing");
@@ -267,81 +347,54 @@ const INERT_CHAIN: ChainConfig = {
 };
 
 function parseNonlinear(raw: Json | undefined, file: string): NonlinearConfig {
-  const o = expectObject(raw, file, "nonlinear", [
-    "remap_args",
-    "default_prot",
-    "filemap_populate",
-    "shmem_populate",
-  ]);
-  const part = (key: string, keys: string[]) => {
+  const V = NONLINEAR_VARIANTS;
+  const o = expectObject(raw, file, "nonlinear", Object.keys(V));
+  const part = <B extends keyof typeof V>(key: B) => {
     const field = `nonlinear.${key}`;
     if (o[key] === undefined) throw new InputError(file, field, "is missing");
-    const p = expectObject(o[key], file, field, [...keys, "cite"]);
+    const p = expectObject(o[key], file, field, [...Object.keys(V[key]), "cite"]);
     expectString(p, "cite", file, field);
-    return (name: string, oneOf: readonly string[], optional = false) =>
-      expectString(p, name, file, field, { oneOf, optional });
+    return (name: keyof typeof V[B] & string, optional = false) =>
+      expectString(p, name, file, field, {
+        oneOf: V[key][name] as readonly string[],
+        optional,
+      });
   };
-  const args = part("remap_args", ["align", "end", "prot", "offset_limit"]);
-  const prot = part("default_prot", ["set", "offset"]);
-  const fm = part("filemap_populate", ["no_page", "install_error"]);
-  const sh = part("shmem_populate", ["no_page", "install_error"]);
-  const set = prot("set", ["keep", "force-none", "force-none-unless-offset-matches"])!;
-  const offset = prot("offset", Object.keys(OFFSET_EXPRS), true);
+  const args = part("remap_args");
+  const prot = part("default_prot");
+  const fm = part("filemap_populate");
+  const sh = part("shmem_populate");
+  const set = prot("set")!;
+  const offset = prot("offset", true);
   if (set === "force-none-unless-offset-matches" && offset === undefined) {
     throw new InputError(file, "nonlinear.default_prot.offset", `is missing (needed by "${set}")`);
   }
-  const installErrors = ["return", "release-page"] as const;
+  type N = NonlinearConfig;
   return {
     remapArgs: {
-      align: args("align", ["page-align-up", "page-mask-down"]) as NonlinearConfig["remapArgs"][
-        "align"
-      ],
-      end: args("end", ["before-align", "after-align"]) as NonlinearConfig["remapArgs"]["end"],
-      prot: args("prot", ["mask-and-pass", "einval-if-nonzero"]) as NonlinearConfig[
-        "remapArgs"
-      ]["prot"],
-      offsetLimit: args("offset_limit", ["none", "pte-file-max-bits"]) as NonlinearConfig[
-        "remapArgs"
-      ]["offsetLimit"],
+      align: args("align") as N["remapArgs"]["align"],
+      end: args("end") as N["remapArgs"]["end"],
+      prot: args("prot") as N["remapArgs"]["prot"],
+      offsetLimit: args("offset_limit") as N["remapArgs"]["offsetLimit"],
     },
     defaultProt: {
-      set: set as NonlinearConfig["defaultProt"]["set"],
+      set: set as N["defaultProt"]["set"],
       ...(offset !== undefined ? { offset } : {}),
     },
     filemapPopulate: {
-      noPage: fm("no_page", [
-        "return-enomem",
-        "skip-if-nonblock",
-        "zap-pte-if-nonblock",
-      ]) as NonlinearConfig["filemapPopulate"]["noPage"],
-      installError: fm("install_error", installErrors) as "return" | "release-page",
+      noPage: fm("no_page") as N["filemapPopulate"]["noPage"],
+      installError: fm("install_error") as "return" | "release-page",
     },
     shmemPopulate: {
-      noPage: sh("no_page", ["skip"]) as "skip",
-      installError: sh("install_error", installErrors) as "return" | "release-page",
+      noPage: sh("no_page") as "skip",
+      installError: sh("install_error") as "return" | "release-page",
     },
   };
 }
 
 function parseChain(raw: Json | undefined, file: string): ChainConfig {
-  const o = expectObject(raw, file, "chain", [
-    "list",
-    "register",
-    "release",
-    "unregister",
-    "rmap_notifier",
-    "sleepable",
-    "cite",
-  ]);
-  const sleepable = expectObject(o.sleepable ?? {}, file, "chain.sleepable", [
-    "range",
-    "begin",
-    "end",
-    "page",
-    "young",
-    "all",
-    "release",
-  ]);
+  const o = expectObject(raw, file, "chain", CHAIN_FIELDS);
+  const sleepable = expectObject(o.sleepable ?? {}, file, "chain.sleepable", SLEEPABLE_KINDS);
   for (const [k, v] of Object.entries(sleepable)) {
     if (typeof v !== "boolean") {
       throw new InputError(file, `chain.sleepable.${k}`, "must be true or false");
@@ -375,16 +428,7 @@ function parsePath(raw: Json, file: string, name: string): PathConfig {
   const points = HOOK_POINTS[name];
   const callouts = o.callouts.map((c, i): CalloutSpec => {
     const f = `${field}.callouts[${i}]`;
-    const co = expectObject(c, file, f, [
-      "at",
-      "call",
-      "range",
-      "atomic",
-      "guard",
-      "unless",
-      "discard",
-      "cite",
-    ]);
+    const co = expectObject(c, file, f, CALLOUT_FIELDS);
     const at = expectString(co, "at", file, f, { oneOf: Object.keys(points) })!;
     const point = points[at];
     const call = expectString(co, "call", file, f, {
@@ -437,18 +481,29 @@ function parsePath(raw: Json, file: string, name: string): PathConfig {
 
 /** Loads every revision file of a directory, resolving `extends` in dependency order. */
 export function loadRevisionDir(dir: string, extra: string[] = []): Revision[] {
-  return loadRevisionFiles([...listJsonFiles(dir), ...extra]);
+  return loadRevisionSources([
+    ...listJsonFiles(dir).map((file) => ({ file, dir })),
+    ...extra.map((file) => ({ file })),
+  ]);
 }
 
 /** Loads revision files, resolving `extends` among them; ids must be unique. */
 export function loadRevisionFiles(files: string[]): Revision[] {
-  const raws = files.map((f) => ({ file: f, raw: readJsonFile(f) }));
+  return loadRevisionSources(files.map((file) => ({ file })));
+}
+
+/**
+ * Loads revision files, each with the directory it belongs to (if any),
+ * resolving `extends` among them; ids must be unique.
+ */
+export function loadRevisionSources(sources: RevisionSource[]): Revision[] {
+  const raws = sources.map((src) => ({ file: src.file, src, raw: readJsonFile(src.file) }));
   const byId = new Map<string, Revision>();
   const pending = [...raws];
   while (pending.length > 0) {
     const before = pending.length;
     for (let i = 0; i < pending.length; i++) {
-      const { file, raw } = pending[i];
+      const { file, src, raw } = pending[i];
       const ext = raw && typeof raw === "object" && !Array.isArray(raw)
         ? (raw as Record<string, unknown>).extends
         : undefined;
@@ -456,6 +511,7 @@ export function loadRevisionFiles(files: string[]): Revision[] {
         continue;
       }
       const rev = parseRevision(raw, file, (id) => byId.get(id));
+      rev.sources = [src, ...(typeof ext === "string" ? byId.get(ext)?.sources ?? [] : [])];
       if (byId.has(rev.id)) {
         throw new InputError(
           file,

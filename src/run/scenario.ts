@@ -20,6 +20,8 @@ import {
   type Json,
   listJsonFiles,
   readJsonFile,
+  refuseOtherFormat,
+  withoutSchemaRef,
 } from "./errors.ts";
 import { LIMITS } from "./limits.ts";
 
@@ -133,10 +135,38 @@ export const KERNEL_OPS: Record<KernelBase, readonly string[]> = {
 };
 
 /** Fields only a 2.5.42 scenario's operations may set. */
-const FIELDS_2542: Record<string, string[]> = { mmap: ["populate", "nonblock"] };
+export const FIELDS_2542: Record<string, readonly string[]> = { mmap: ["populate", "nonblock"] };
 
 /** Fields every operation may carry. */
-const COMMON = ["op", "fail", "fail_optional", "during", "thread", "outside", "note"];
+export const STEP_FIELDS: readonly string[] = [
+  "op",
+  "fail",
+  "fail_optional",
+  "during",
+  "thread",
+  "outside",
+  "note",
+];
+
+/** The top-level fields of a scenario file. */
+export const SCENARIO_FIELDS: readonly string[] = [
+  "purpose",
+  "exercises",
+  "cite",
+  "kernel",
+  "files",
+  "secondaries",
+  "steps",
+];
+
+/** The fields of a `files` entry, and the values of those that take one of a list. */
+export const FILE_FIELDS = {
+  kind: ["regular", "shmem", "hugetlbfs", "xip"],
+  page_mkwrite: ["none", "ok", "fail"],
+} as const;
+
+/** The drivers a `secondaries` entry may name. */
+export const DRIVERS: readonly SecondarySpec["driver"][] = ["kvm", "hmm", "gru", "xpmem"];
 
 /** One operation of a scenario (fields as validated; addresses as numbers). */
 export interface Step {
@@ -224,15 +254,12 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       'name gives the scenario id "__proto__", which JavaScript objects treat as their prototype (expected another name)',
     );
   }
-  const top = expectObject(raw, file, "", [
-    "purpose",
-    "exercises",
-    "cite",
-    "kernel",
-    "files",
-    "secondaries",
-    "steps",
-  ]);
+  raw = withoutSchemaRef(raw, file);
+  refuseOtherFormat(raw, file, ["paths", "extends", "lineage", "chain", "nonlinear"], {
+    looksLike: "a revision file",
+    use: "--patches or --revision",
+  });
+  const top = expectObject(raw, file, "", SCENARIO_FIELDS);
   const kernel = (expectString(top, "kernel", file, "", {
     optional: true,
     oneOf: KERNEL_BASES,
@@ -289,11 +316,11 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       name,
       pages,
       kind: expectString(o, "kind", file, field, {
-        oneOf: ["regular", "shmem", "hugetlbfs", "xip"],
+        oneOf: FILE_FIELDS.kind,
       }) as FileSpec["kind"],
       pageMkwrite: (expectString(o, "page_mkwrite", file, field, {
         optional: true,
-        oneOf: ["none", "ok", "fail"],
+        oneOf: FILE_FIELDS.page_mkwrite,
       }) ?? "none") as FileSpec["pageMkwrite"],
     };
   });
@@ -310,7 +337,7 @@ export function parseScenario(raw: unknown, file: string, id: string): Scenario 
       return {
         id: expectId(o, "id", file, field)!,
         driver: expectString(o, "driver", file, field, {
-          oneOf: ["kvm", "hmm", "gru", "xpmem"],
+          oneOf: DRIVERS,
         }) as SecondarySpec["driver"],
         mm: expectId(o, "mm", file, field)!,
       };
@@ -428,7 +455,7 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     }
   }
   const o = expectObject(raw, file, field, [
-    ...COMMON,
+    ...STEP_FIELDS,
     ...names,
     ...(op === "race" ? ["threads"] : []),
   ]);
@@ -752,10 +779,47 @@ function validateLayout(steps: Step[], ctx: ParseCtx): void {
   });
 }
 
+/**
+ * The id a scenario file gives its scenario: the file name without `.json`.
+ *
+ * @param path The file's path.
+ * @returns The id.
+ */
+export function scenarioFileId(path: string): string {
+  return path.replace(/^.*\//, "").replace(/\.json$/, "");
+}
+
 /** Loads a scenario file; its id is the file name without `.json`. */
 export function loadScenario(path: string): Scenario {
-  const id = path.replace(/^.*\//, "").replace(/\.json$/, "");
-  return parseScenario(readJsonFile(path), path, id);
+  return parseScenario(readJsonFile(path), path, scenarioFileId(path));
+}
+
+/**
+ * Loads the scenarios of a directory and scenario files given one by one
+ * (`--scenario FILE`), sorted by id; ids must be unique.
+ *
+ * @param dir The scenario directory.
+ * @param files More scenario files.
+ * @returns The scenarios, sorted by id.
+ * @throws {InputError} When a file's id is already used by another scenario.
+ */
+export function loadScenarioSet(dir: string, files: readonly string[] = []): Scenario[] {
+  const out = loadScenarioDir(dir);
+  for (const file of files) {
+    const s = loadScenario(file);
+    const other = out.find((x) => x.id === s.id);
+    if (other) {
+      throw new InputError(
+        file,
+        "(file)",
+        `name gives the scenario id "${s.id}", already used by ${other.file} (expected another name)`,
+      );
+    }
+    out.push(s);
+  }
+  // The order of the directory's files: by file name.
+  const key = (x: Scenario) => `${x.id}.json`;
+  return out.sort((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
 }
 
 /** Loads every `*.json` scenario of a directory, sorted by id. */
