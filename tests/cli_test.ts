@@ -135,7 +135,7 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
     assert.match(r.stdout, /^config keys that differ \(\d+\):$/m);
     assert.match(
       r.stdout,
-      /^summary: \d+ regression, \d+ fix, \d+ change, \d+ same \(\d+ scenarios(; \d+ both a regression and a fix, counted in each)?\)$/m,
+      /^summary: \d+ scenarios = \d+ regressions? \+ \d+ fix(es)? \+ \d+ both \+ \d+ other changes? \+ \d+ same; \d+ regressed and \d+ fixed in all$/m,
     );
   });
   await t.step("bisect prints the verdict along the lineage", async () => {

@@ -24,13 +24,22 @@ import {
   type BaselineCheck,
   checkBaseline,
   compareRevisions,
-  displayOrder,
   lineageOrder,
   lineages,
 } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
+import { renderMail } from "../report/mail.ts";
+import { renderTap } from "../report/tap.ts";
+import { renderJunit } from "../report/junit.ts";
+import { analyse } from "../analysis/analyse.ts";
+import type { ReportModel } from "../analysis/model.ts";
+import {
+  type ExpectationTable,
+  loadExpectationFile,
+  shippedExpectations,
+} from "../analysis/expect.ts";
 import { progress, progressEnabled } from "../report/progress.ts";
 import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
@@ -610,6 +619,8 @@ interface ReportPlan {
   names: string[];
   /** The --baseline revision. */
   base?: Revision;
+  /** The revisions of the user's --revision files, which a baseline check judges too. */
+  named: string[];
   /** The cells of the matrix, in order. */
   cells: CellPair[];
   /** The explorations of the race section, unless --no-races. */
@@ -639,7 +650,10 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
   }
   const base = o.baseline === undefined ? undefined : resolveRevision(revs, o.baseline, common);
   const shown = chosen.map((r) => r.id);
-  if (base && !chosen.includes(base)) chosen = [...chosen, base];
+  const named = revs.filter((r) => common.revision.includes(r.file));
+  if (base) {
+    for (const r of [base, ...named]) if (!chosen.includes(r)) chosen = [...chosen, r];
+  }
   const scenarios = loadScenarioDir(common.scenarios);
   // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
   const f8 = chosen.find((r) =>
@@ -651,21 +665,45 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
     chosen,
     names: wanted ?? lineages(revs),
     base,
+    named: named.map((r) => r.id),
     cells: matrixPairs(scenarios, chosen),
     races: o.races ? racePlan(scenarios, chosen.filter((r) => shown.includes(r.id))) : undefined,
     f8,
   };
 }
 
+/** The report's output formats, `--format`, and what renders each. */
+const RENDERERS = {
+  md: renderMarkdown,
+  json: (model: ReportModel) => reportJson(buildReport(model)),
+  html: renderHtml,
+  mail: renderMail,
+  tap: renderTap,
+  junit: renderJunit,
+} as const;
+
 /** The report's output format, `--format`. */
-type Format = "md" | "json" | "html";
+type Format = keyof typeof RENDERERS;
 
 function parseFormat(value: string | undefined, fallback: Format): Format {
   const format = value ?? fallback;
-  if (format !== "md" && format !== "json" && format !== "html") {
-    throw new UsageError(`option "--format" is "${format}" (expected md, json or html)`);
+  if (!Object.hasOwn(RENDERERS, format)) {
+    throw new UsageError(
+      `option "--format" is "${format}" (expected ${Object.keys(RENDERERS).join(", ")})`,
+    );
   }
-  return format;
+  return format as Format;
+}
+
+/**
+ * The expectation table of a report: the user's `--expect FILE`, else, for
+ * the formats that judge the cells (mail, tap, junit), the shipped pins.
+ */
+function expectationsOf(file: string | undefined, format: Format): ExpectationTable | undefined {
+  if (file !== undefined) return loadExpectationFile(file);
+  return format === "mail" || format === "tap" || format === "junit"
+    ? shippedExpectations()
+    : undefined;
 }
 
 /**
@@ -703,6 +741,8 @@ function emit(io: Io, common: Common, out: string | undefined, text: string): vo
 /**
  * Renders the report of a plan from the results of its units, and writes it.
  * `report` and `merge` both end here, so a merged report is the report.
+ * Exits 1 when a revision regressed against the baseline or a cell does
+ * not match the `--expect` table.
  */
 function finishReport(
   io: Io,
@@ -711,22 +751,42 @@ function finishReport(
   res: WorkResults,
   format: Format,
   out: string | undefined,
+  expect?: { file?: string; table?: ExpectationTable },
 ): number {
   const m: Matrix = { scenarios: plan.scenarios, revisions: plan.chosen, cells: res.outcomes };
   const races = plan.races ? raceTable(plan.races, res.explorations) : undefined;
-  const order = plan.names.flatMap((l) => displayOrder(lineageOrder(m.revisions, l)));
-  const baseline = plan.base ? checkBaseline(m, plan.base.id, order) : undefined;
   // Measured with the other units when they ran here; a merge of shards measures it now.
   const costs = plan.f8 ? res.costs[0] ?? costTable(plan.f8) : undefined;
-  const opts = { lineages: plan.names, races, baseline, costs, timeout: common.timeout };
-  const text = format === "json"
-    ? reportJson(buildReport(m, opts))
-    : format === "html"
-    ? renderHtml(m, opts)
-    : renderMarkdown(m, opts);
-  emit(io, common, out, text);
+  const model = usageOnRange(() =>
+    analyse(m, {
+      lineages: plan.names,
+      races,
+      costs,
+      timeout: common.timeout,
+      ...(plan.base ? { baseline: plan.base.id, named: plan.named } : {}),
+      ...(expect?.table ? { expect: expect.table } : {}),
+    })
+  );
+  emit(io, common, out, RENDERERS[format](model));
+  const baseline = model.baseline;
   if (baseline && !common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
-  return baseline && baseline.regressions.length ? 1 : 0;
+  let mismatches = 0;
+  if (expect?.file !== undefined) {
+    const js = model.judgements ?? [];
+    const bad = js.filter((j) => j.result === "mismatch");
+    mismatches = bad.length;
+    if (!common.quiet) {
+      const unpinned = js.filter((j) => j.result === "unpinned").length;
+      io.err(
+        `mmbisect: expectations ${expect.file}: ${js.length - mismatches - unpinned} match, ` +
+          `${mismatches} mismatch, ${unpinned} not pinned\n`,
+      );
+      for (const j of bad) {
+        io.err(`  ${j.scenario} on ${j.revision}: ${j.diagnosis}\n    reproduce: ${j.reproduce}\n`);
+      }
+    }
+  }
+  return (baseline && baseline.regressions.length) || mismatches ? 1 : 0;
 }
 
 async function cmdReport(args: string[], io: Io): Promise<number> {
@@ -735,6 +795,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
     format: { type: "string" },
     out: { type: "string" },
     baseline: { type: "string" },
+    expect: { type: "string" },
     "no-races": { type: "boolean" },
     shard: { type: "string" },
     ...JOBS_OPTION,
@@ -752,6 +813,12 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const jobs = parseJobs(p.values.jobs as string | undefined);
   const out = p.values.out as string | undefined;
   checkOut(out);
+  const expectFile = p.values.expect as string | undefined;
+  if (shard && expectFile !== undefined) {
+    throw new UsageError(`option "--expect" is checked by "merge", not by a "--shard" run`);
+  }
+  // Read before the long part, so that a bad file is refused at once.
+  const expect = { file: expectFile, table: expectationsOf(expectFile, format) };
   const options: ResultOptions = { races: !p.values["no-races"], timeout: p.common.timeout };
   const wanted = p.values.lineage as string[] | undefined;
   if (wanted) options.lineages = wanted;
@@ -765,7 +832,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
       explorations,
       costs: plan.f8 ? [plan.f8] : [],
     }, plan.revs);
-    return finishReport(io, p.common, plan, res, format, out);
+    return finishReport(io, p.common, plan, res, format, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
@@ -805,13 +872,19 @@ function resultSet(
 }
 
 function cmdMerge(args: string[], io: Io): number {
-  const p = parse("merge", args, { format: { type: "string" }, out: { type: "string" } }, [
+  const p = parse("merge", args, {
+    format: { type: "string" },
+    out: { type: "string" },
+    expect: { type: "string" },
+  }, [
     "file",
   ], { more: true });
   if (p.help) return help(io, "merge");
   const format = parseFormat(p.values.format as string | undefined, "md");
   const out = p.values.out as string | undefined;
   checkOut(out);
+  const expectFile = p.values.expect as string | undefined;
+  const expect = { file: expectFile, table: expectationsOf(expectFile, format) };
   const files = p.pos.map((file) => ({ file, set: readResultSet(file) }));
   const plan = planReport(p.common, checkShards(files));
   const res = mergeResults(files, {
@@ -820,7 +893,7 @@ function cmdMerge(args: string[], io: Io): number {
     cells: plan.cells,
     explorations: plan.races?.pairs ?? [],
   });
-  return finishReport(io, p.common, plan, res, format, out);
+  return finishReport(io, p.common, plan, res, format, out, expect);
 }
 
 async function cmdBisect(args: string[], io: Io): Promise<number> {
