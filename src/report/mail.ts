@@ -65,10 +65,11 @@ interface Found {
 }
 
 /** The lines of one regression or fix. */
-function entry(model: ReportModel, n: number, f: Found, what: "regression" | "fix"): string[] {
+function entry(model: ReportModel, n: number, f: Found): string[] {
   const { c } = f;
   const delta = [...c.added.map((k) => `+${k}`), ...c.removed.map((k) => `-${k}`)].join(" ");
-  const verb = what === "regression" ? "regressed" : "fixed";
+  const verb = c.classes.filter((k) => k === "regression" || k === "fix")
+    .map((k) => k === "regression" ? "regressed" : "fixed").join(" and ");
   const where = f.candidate ? "candidate" : "introduced in";
   const out = [
     ...wrapText(`${c.scenario} ${verb} in ${c.to}`, `[${n}] `),
@@ -109,10 +110,10 @@ function entry(model: ReportModel, n: number, f: Found, what: "regression" | "fi
   for (const rev of [c.from, c.to]) {
     const j = model.judgements?.find((x) => x.scenario === c.scenario && x.revision === rev);
     if (!j?.expected) continue;
-    const state = j.result === "match" ? "as pinned" : `NOT as pinned: ${j.diagnosis}`;
+    const state = j.result === "match" ? "" : ` (the run differs: ${j.diagnosis})`;
     out.push(
       ...wrapText(
-        `${rev}: ${verdictText(j.expected.kinds)}, ${state}; cite: ${j.expected.cite}`,
+        `${rev}: pinned ${verdictText(j.expected.kinds)}${state}; cite: ${j.expected.cite}`,
         "    pinned:        ",
       ),
     );
@@ -122,8 +123,10 @@ function entry(model: ReportModel, n: number, f: Found, what: "regression" | "fi
 
 /**
  * Renders the mail report of a model: a summary, the regressions against
- * the baseline when one was named, then every regression and every fix
- * along the lineages and of each candidate against its parent.
+ * the baseline when one was named, then every verdict change along the
+ * lineages and of each candidate against its parent, each once: the
+ * regressions, the fixes, and those where one kind appears and another
+ * disappears.
  *
  * @param model The report model (see `analyse`); its judgements give the pins' citations.
  * @returns Plain text, every line at most {@link MAIL_WIDTH} columns, ending with a newline.
@@ -147,13 +150,16 @@ export function renderMail(model: ReportModel): string {
       for (const c of step.scenarios) found.push({ lineage: d.lineage, candidate: true, c });
     }
   }
-  const regressions = found.filter((f) => f.c.classes.includes("regression"));
-  const fixes = found.filter((f) => f.c.classes.includes("fix"));
+  const only = (k: string) => found.filter((f) => f.c.classes.join() === k);
+  const regressions = only("regression");
+  const fixes = only("fix");
+  const both = only("regression,fix");
   const names = model.lineages.map((d) => d.lineage).join(", ");
   const out: string[] = [
     ...wrapText(
       `${names}: ${plural(regressions.length, "regression")}, ` +
-        `${plural(fixes.length, "fix", "fixes")} (a scenario whose kinds swap counts in each)`,
+        `${plural(fixes.length, "fix", "fixes")}, ${both.length} both (a kind appears and ` +
+        `another disappears); each verdict change counted once`,
       "mmbisect report: ",
     ),
     ...wrapText(`${model.digest}`, "matrix digest: "),
@@ -179,12 +185,13 @@ export function renderMail(model: ReportModel): string {
       );
     }
   }
-  const section = (title: string, list: Found[], what: "regression" | "fix") => {
+  const section = (title: string, list: Found[]) => {
     out.push("", title, "=".repeat(title.length));
     if (list.length === 0) out.push("", "none");
-    list.forEach((f, i) => out.push("", ...entry(model, i + 1, f, what)));
+    list.forEach((f, i) => out.push("", ...entry(model, i + 1, f)));
   };
-  section("Regressions", regressions, "regression");
-  section("Fixes", fixes, "fix");
+  section("Regressions", regressions);
+  section("Fixes", fixes);
+  if (both.length) section("Regressed and fixed at once", both);
   return out.join("\n") + "\n";
 }
