@@ -60,3 +60,4 @@ export * from "./src/report/mail.ts";
 export * from "./src/report/tap.ts";
 export * from "./src/report/junit.ts";
 export * from "./src/analysis/summary.ts";
+export * from "./src/analysis/comparison.ts";

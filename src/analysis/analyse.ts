@@ -77,7 +77,7 @@ export function matrixDigest(matrix: Matrix): string {
  * import { analyse } from "./analyse.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
  * const m = runMatrix(loadScenarioDir("scenarios"), revs);
- * const model = analyse(m, { baseline: "hmm-strategy1" });
+ * const model = analyse(m, { baseline: "hmm-sequence-retry" });
  * console.log(model.baseline?.checked);
  * ```
  */

@@ -20,13 +20,7 @@ import { type CellPair, type Matrix, matrixPairs, runCell } from "../run/matrix.
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import {
-  type BaselineCheck,
-  checkBaseline,
-  compareRevisions,
-  lineageOrder,
-  lineages,
-} from "../report/diff.ts";
+import { lineageOrder, lineages } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
@@ -43,18 +37,7 @@ import {
 import { progress, progressEnabled } from "../report/progress.ts";
 import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
-import { statusText } from "../report/_format.ts";
-import {
-  addRaceCauses,
-  compareRacePairs,
-  raceCauseLines,
-  raceCell,
-  raceChanges,
-  type RacePlan,
-  racePlan,
-  raceTable,
-  verdictsText,
-} from "../report/races.ts";
+import { compareRacePairs, raceCell, type RacePlan, racePlan, raceTable } from "../report/races.ts";
 import {
   checkShards,
   mergeResults,
@@ -69,7 +52,8 @@ import { parseShard, type Shard, shardIndexes } from "../jobs/shard.ts";
 import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
-import { formatComparison, formatOutcome } from "./text.ts";
+import { baselineLines, formatComparisonModel, formatOutcome } from "./text.ts";
+import { analyseComparison } from "../analysis/comparison.ts";
 import { outputTarget, writeFileAtomic } from "./atomic.ts";
 
 /** A command-line usage error: printed as one line, exit status 2. */
@@ -392,22 +376,6 @@ async function runAll(
   }
 }
 
-/** One line per regression against a baseline, and a summary line. */
-function baselineLines(b: BaselineCheck): string[] {
-  const lines = b.regressions.map((r) =>
-    `  ${r.scenario} on ${r.revision}: ${statusText(r.baselineStatus, r.baselineKinds)} -> ${
-      statusText(r.status, r.kinds)
-    }${r.added.length ? ` (${r.added.map((k) => `+${k}`).join(" ")})` : ""}`
-  );
-  const n = b.regressions.length;
-  return [
-    `baseline ${b.revision}: ${n ? `${n} regression${n === 1 ? "" : "s"}` : "no regression"} in ${
-      b.checked.join(", ") || "no other revision"
-    }`,
-    ...lines,
-  ];
-}
-
 function usageOnRange<T>(fn: () => T): T {
   try {
     return fn();
@@ -553,41 +521,27 @@ async function cmdCompare(args: string[], io: Io): Promise<number> {
     explorations: p.values.races ? compareRacePairs(scenarios, a, b) : [],
   }, revs);
   const m: Matrix = { scenarios, revisions: run, cells: res.outcomes };
-  const c = usageOnRange(() => compareRevisions(m, a.id, b.id, { timeout: p.common.timeout }));
-  const check = base
-    ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
-    : undefined;
-  const races = p.values.races ? raceChanges(res.explorations) : undefined;
-  if (races) addRaceCauses(races, scenarios, a, b, p.common.timeout);
+  const model = usageOnRange(() =>
+    analyseComparison(m, a.id, b.id, {
+      timeout: p.common.timeout,
+      ...(base ? { baseline: base.id } : {}),
+      ...(p.values.races ? { explorations: res.explorations } : {}),
+    })
+  );
   if (p.values.json) {
+    const { comparison, baseline, races } = model;
     io.out(
       prettyJson({
         schema: "mmbisect/compare@1",
-        ...c,
-        ...(check ? { baseline: check } : {}),
+        ...comparison,
+        ...(baseline ? { baseline } : {}),
         ...(races ? { races } : {}),
       }),
     );
   } else {
-    const raceLines = races
-      ? [
-        "",
-        `races, every schedule explored (${races.length} scenario${
-          races.length === 1 ? "" : "s"
-        } changed):`,
-        ...races.flatMap((r) => [
-          `  ${r.scenario}: ${verdictsText(r.from)}${r.fromStatus ? ` (${r.fromStatus})` : ""} -> ${
-            verdictsText(r.to)
-          }${r.toStatus ? ` (${r.toStatus})` : ""}`,
-          ...raceCauseLines(r, a.id, b.id, "    "),
-          ...r.replays.map((x) => `    replay: ${x}`),
-        ]),
-        "",
-      ].join("\n")
-      : "";
-    io.out(formatComparison(c) + (check ? baselineLines(check).join("\n") + "\n" : "") + raceLines);
+    io.out(formatComparisonModel(model));
   }
-  return check && check.regressions.length ? 1 : 0;
+  return model.baseline?.regressions.length ? 1 : 0;
 }
 
 function cmdExplain(args: string[], io: Io): number {

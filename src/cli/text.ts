@@ -4,7 +4,9 @@
  * @module
  */
 import type { Outcome } from "../run/outcome.ts";
-import type { ChangeClass, Comparison, ScenarioChange } from "../report/diff.ts";
+import type { BaselineCheck, ChangeClass, Comparison, ScenarioChange } from "../report/diff.ts";
+import { raceCauseLines, type RaceChange, verdictsText } from "../report/races.ts";
+import type { ComparisonModel } from "../analysis/comparison.ts";
 import {
   causeLines,
   formatKeyChange,
@@ -115,4 +117,55 @@ export function formatComparison(c: Comparison): string {
   for (const k of c.keys) lines.push(`  ${formatKeyChange(k)}`);
   lines.push("", "every scenario's outcome parts and relevant keys: --json");
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The check against a baseline: a summary line, then one line per regression.
+ *
+ * @param b The check.
+ * @returns The lines.
+ */
+export function baselineLines(b: BaselineCheck): string[] {
+  const lines = b.regressions.map((r) =>
+    `  ${r.scenario} on ${r.revision}: ${statusText(r.baselineStatus, r.baselineKinds)} -> ${
+      statusText(r.status, r.kinds)
+    }${r.added.length ? ` (${r.added.map((k) => `+${k}`).join(" ")})` : ""}`
+  );
+  const n = b.regressions.length;
+  return [
+    `baseline ${b.revision}: ${n ? `${n} regression${n === 1 ? "" : "s"}` : "no regression"} in ${
+      b.checked.join(", ") || "no other revision"
+    }`,
+    ...lines,
+  ];
+}
+
+/** The race changes of a comparison, each with its causes and replay commands. */
+function raceLines(races: RaceChange[], from: string, to: string): string[] {
+  return [
+    `races, every schedule explored (${races.length} scenario${
+      races.length === 1 ? "" : "s"
+    } changed):`,
+    ...races.flatMap((r) => [
+      `  ${r.scenario}: ${verdictsText(r.from)}${r.fromStatus ? ` (${r.fromStatus})` : ""} -> ${
+        verdictsText(r.to)
+      }${r.toStatus ? ` (${r.toStatus})` : ""}`,
+      ...raceCauseLines(r, from, to, "    "),
+      ...r.replays.map((x) => `    replay: ${x}`),
+    ]),
+  ];
+}
+
+/**
+ * Renders the model of `compare`: the comparison (see
+ * {@link formatComparison}), the baseline check and the race changes.
+ *
+ * @param m The model.
+ * @returns Text, ending with a newline.
+ */
+export function formatComparisonModel(m: ComparisonModel): string {
+  const c = m.comparison;
+  return formatComparison(c) +
+    (m.baseline ? baselineLines(m.baseline).join("\n") + "\n" : "") +
+    (m.races ? ["", ...raceLines(m.races, c.from, c.to), ""].join("\n") + "\n" : "");
 }

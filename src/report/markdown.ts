@@ -81,7 +81,13 @@ export function renderMarkdown(model: ReportModel): string {
 
 /** The regressions against a baseline, or the statement that there are none. */
 function baselineSection(b: BaselineCheck): string[] {
-  const out = [`## Against baseline ${b.revision}`, ""];
+  const out = [
+    `## Against baseline ${b.revision}`,
+    "",
+    `Checked: ${b.checked.join(", ") || "no revision"} (those after ${b.revision} in its ` +
+    "lineage, and those of --revision).",
+    "",
+  ];
   if (b.regressions.length === 0) {
     out.push(
       `No regression: none of ${plural(b.checked.length, "revision")} has a violation kind ` +
