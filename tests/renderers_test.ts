@@ -217,3 +217,49 @@ Deno.test("renderJunit() renders the fixture model as its snapshot, and it parse
   ]);
   assert.equal(XMLValidator.validate(text.replace("</testsuites>", "")) === true, false);
 });
+
+/** The files a module imports at run time (not `import type`), resolved, relative ones only. */
+function runtimeImports(file: string): string[] {
+  const text = Deno.readTextFileSync(file);
+  const out: string[] = [];
+  const re =
+    /^(?:import|export)\s+(type\s+)?(?:(\{[^}]*\}|\*(?:\s+as\s+\w+)?|\w+)\s+from\s+)?"([^"]+)";/gm;
+  for (const m of text.matchAll(re)) {
+    if (m[1] || !m[3].startsWith(".")) continue;
+    const names = m[2]?.startsWith("{") ? m[2].slice(1, -1).split(",").map((s) => s.trim()) : [];
+    if (names.length && names.filter(Boolean).every((n) => n.startsWith("type "))) continue;
+    out.push(new URL(m[3], `file://${Deno.cwd()}/${file}`).pathname.slice(Deno.cwd().length + 1));
+  }
+  return out;
+}
+
+/** Every file reached from `file` through run-time imports. */
+function reached(file: string, seen = new Set<string>()): Set<string> {
+  for (const f of runtimeImports(file)) {
+    if (!seen.has(f)) {
+      seen.add(f);
+      reached(f, seen);
+    }
+  }
+  return seen;
+}
+
+Deno.test("runtimeImports() tells run-time imports from type imports", () => {
+  // diff.ts runs the matrix; json.ts only names its types.
+  assert.ok(runtimeImports("src/report/diff.ts").includes("src/run/matrix.ts"));
+  assert.ok(!runtimeImports("src/report/json.ts").includes("src/report/diff.ts"));
+});
+
+Deno.test("renderMarkdown(), buildReport(), renderHtml(), renderMail(), renderTap() and renderJunit() reach no runner and no analysis", () => {
+  const forbidden = [
+    /^src\/(run|explore|jobs|kernel|check|notifier|secondary)\//,
+    /^src\/report\/(diff|blame|_hybrid|bisect|explain)\.ts$/,
+    /^src\/analysis\/(analyse|comparison)\.ts$/,
+  ];
+  for (const name of ["markdown", "json", "html", "mail", "tap", "junit"]) {
+    const bad = [...reached(`src/report/${name}.ts`)].filter((f) =>
+      forbidden.some((re) => re.test(f))
+    );
+    assert.deepEqual(bad, [], `src/report/${name}.ts`);
+  }
+});

@@ -17,6 +17,9 @@ import {
 } from "../run/revision.ts";
 import { digest } from "../model/state.ts";
 import { blame } from "./blame.ts";
+import { isVerdictChange } from "./_classes.ts";
+
+export { isVerdictChange };
 
 /**
  * How a scenario's outcome changed from one revision to the next:
@@ -355,16 +358,6 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
     differs: classes[0] === "same" ? [] : outcomeDifferences(a, b),
     relevant: relevantKeys(keys, tracedPaths(a, b)),
   };
-}
-
-/**
- * Whether a change is a verdict change: a regression or a fix.
- *
- * @param c The change.
- * @returns True when violation kinds appear or disappear.
- */
-export function isVerdictChange(c: Pick<ScenarioChange, "classes">): boolean {
-  return c.classes.includes("regression") || c.classes.includes("fix");
 }
 
 /**

@@ -28,8 +28,10 @@ import {
   type Outcome,
   type ReportModel,
 } from "../analysis/model.ts";
-import { raceCell, type RaceTable } from "./races.ts";
-import { COST_COLUMNS, costCells, type CostTable } from "./costs.ts";
+import type { RaceTable } from "./races.ts";
+import type { CostTable } from "./costs.ts";
+import { raceCell } from "./_race_text.ts";
+import { COST_COLUMNS, costCells } from "./_cost_text.ts";
 import { diffTraces, type TraceDiffLine } from "./trace_diff.ts";
 import { postedAgainstGroups, postedAgainstText, statusText } from "./_format.ts";
 import { HTML_SCRIPT, HTML_STYLE } from "./_html_assets.ts";

@@ -5,15 +5,10 @@
  * @module
  */
 import { renderDriverTable } from "./drivers.ts";
-import { renderRaces } from "./races.ts";
-import { renderCostTable } from "./costs.ts";
-import {
-  type BaselineCheck,
-  type Comparison,
-  isVerdictChange,
-  type LineageDiff,
-  type ScenarioChange,
-} from "./diff.ts";
+import { renderRaces } from "./_race_text.ts";
+import { renderCostTable } from "./_cost_text.ts";
+import type { BaselineCheck, Comparison, LineageDiff, ScenarioChange } from "./diff.ts";
+import { isVerdictChange } from "./_classes.ts";
 import {
   modelOutcome,
   modelRevision,
