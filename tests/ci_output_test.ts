@@ -66,6 +66,26 @@ Deno.test("report --baseline: the README's CI example exits 0 on the shipped dat
   }
 });
 
+Deno.test("report --baseline runs the revisions it judges even when their lineage is not shown", async () => {
+  const r = await cliInProcess(
+    "report",
+    "--lineage",
+    "reference",
+    "--baseline",
+    "emmu-v4",
+    "--no-races",
+  );
+  // expectations/emmu.json: truncate-contended (pass on emmu-v4) and fork-enomem
+  // (stale-secondary on emmu-v4) gain kinds on emmu-v5 and its three candidates.
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^mmbisect: baseline emmu-v4: 8 regressions in emmu-v5, emmu-v5-holt-guard, /m,
+  );
+  assert.match(r.stdout, /^\| truncate-contended +\| emmu-v5 +\| pass +\| unbalanced-range /m);
+  assert.doesNotMatch(r.stdout, /^## Lineage emmu$/m);
+});
+
 Deno.test("report --expect exits 0 when every cell matches, 1 on a mismatch, 2 on a bad file", async (t) => {
   const dir = Deno.makeTempDirSync();
   const run = (file: string) =>

@@ -20,7 +20,7 @@ import { type CellPair, type Matrix, matrixPairs, runCell } from "../run/matrix.
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import { lineageOrder, lineages } from "../report/diff.ts";
+import { lineageOrder, lineages, revisionsAfter } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
@@ -606,7 +606,10 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
   const shown = chosen.map((r) => r.id);
   const named = revs.filter((r) => common.revision.includes(r.file));
   if (base) {
-    for (const r of [base, ...named]) if (!chosen.includes(r)) chosen = [...chosen, r];
+    // The baseline and the revisions it judges run even when not shown.
+    const after = usageOnRange(() => revisionsAfter(revs, base.id));
+    const judged = [base, ...revs.filter((r) => after.includes(r.id)), ...named];
+    for (const r of judged) if (!chosen.includes(r)) chosen = [...chosen, r];
   }
   const scenarios = loadScenarioDir(common.scenarios);
   // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
