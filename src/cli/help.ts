@@ -188,10 +188,10 @@ claims measured on its first revision. The output is deterministic.
 ${REPORT_FORMATS}
   --out PATH       write to PATH (atomically: a temporary file in the same
                    directory renamed over PATH) instead of standard output
-  --baseline REV   check against REV (run too if not reported) the revisions
-                   after it in its lineage (the posted ones, and candidates
-                   that follow REV or them) and those of --revision, never
-                   the ones before it; exit 1 if a scenario regressed
+  --baseline REV   check against REV the revisions after it in its lineage
+                   (the posted ones, and candidates that follow REV or them)
+                   and those of --revision, never the ones before it (each
+                   runs, shown or not); exit 1 if a scenario regressed
   --no-races       leave out the race section (every schedule of the scenarios
                    with threads, explored on every revision)
 ${JOBS}
