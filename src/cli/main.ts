@@ -5,9 +5,10 @@
  * Bad input (an unknown scenario or revision, an invalid file, a bad option)
  * prints one line, `mmbisect: <message>`, on standard error and exits 2.
  * With `--baseline R`, `compare` and `report` exit 1 when a revision
- * regressed against R, and 0 otherwise. Output that cannot be written
- * (standard output on a full disk, the `--out` file) prints one line and
- * exits 3; a closed pipe exits 3 without a word, as a pipeline's reader
+ * regressed against R, and with `--expect FILE`, `report` and `merge` exit
+ * 1 when a cell does not match the file; 0 otherwise. Output that cannot be
+ * written (standard output on a full disk, the `--out` file) prints one
+ * line and exits 3; a closed pipe exits 3 without a word, as a pipeline's reader
  * that stopped early needs none.
  *
  * @module
@@ -898,7 +899,8 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<numb
  * @param args The arguments after the program name.
  * @param io Where to write (default: the process's standard output and error).
  * @returns The exit status: 0 when the command ran, 1 when a revision
- * regressed against the `--baseline` of `compare`, `report` or `merge`, 2 on
+ * regressed against the `--baseline` of `compare`, `report` or `merge` or a
+ * cell does not match the `--expect` file of `report` or `merge`, 2 on
  * bad input, 3 when the output could not be written. A command without
  * `--jobs` above 1 does all its work before this returns its promise.
  *

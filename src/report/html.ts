@@ -24,6 +24,7 @@ import type {
 import {
   type CellStatus,
   modelOutcome,
+  modelRevision,
   modelScenarios,
   type Outcome,
   type ReportModel,
@@ -215,7 +216,7 @@ export function buildHtmlData(model: ReportModel): HtmlData {
   model.lineages.forEach((d, li) => {
     const cols = model.columns[li];
     for (const id of cols) {
-      const r = model.revisions.find((x) => x.id === id)!;
+      const r = modelRevision(model, id);
       revisions[id] = {
         title: r.title,
         lineage: r.lineage,
