@@ -45,6 +45,7 @@ export function outcome(
     revision,
     hashes: { scenario: "0", revision: revision },
     verdict: kinds.length ? "fail" : "pass",
+    status: kinds.length ? "fail" : "pass",
     kinds,
     violations: kinds.map((kind) => ({ kind, step: 1, where: "0x1000", detail: `${kind} seen` })),
     returns: [],

@@ -138,6 +138,7 @@ Deno.test("bisect() names a swap of kinds regressed and fixed, and shows statuse
   ];
   const timeout = outcome("v3", ["no-progress"]);
   timeout.aborted = "step 1: step bound reached";
+  timeout.status = "timeout";
   const m = matrix(revs, [outcome("v1", []), outcome("v2", ["lost-write"]), timeout]);
   const b = bisect(m, "l", "s1", { blame: false });
   assert.deepEqual(b.steps.map((s) => s.status), ["pass", "fail", "timeout"]);

@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { analyse } from "../src/analysis/analyse.ts";
 import {
   bisect,
   blame,
@@ -296,7 +297,7 @@ Deno.test("renderMarkdown() names the causes of each verdict change, and its cou
     loadScenarioDir("scenarios").filter((s) => s.kernel === "2.5.42"),
     REVS.filter((r) => r.base === "2.5.42"),
   );
-  const md = renderMarkdown(m, { lineages: ["nonlinear"] });
+  const md = renderMarkdown(analyse(m, { lineages: ["nonlinear"] }));
   const [, n, r, f, both] =
     /^(\d+) verdict changes: (\d+) regressions and (\d+) fix(?:es)? \((\d+) (?:is|are) both a regression and a fix, counted in each\)/m
       .exec(md)!.map(Number);

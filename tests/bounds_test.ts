@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { analyse } from "../src/analysis/analyse.ts";
 import {
   type Deadline,
   deadline,
@@ -197,7 +198,7 @@ Deno.test("buildReport(), renderMarkdown() and renderHtml() show a timed-out cel
     ),
   };
   const schema: Schema = JSON.parse(Deno.readTextFileSync("docs/report-schema.json"));
-  const report = JSON.parse(reportJson(buildReport(m, { races })));
+  const report = JSON.parse(reportJson(buildReport(analyse(m, { races }))));
   assert.deepEqual(validate(schema, report), []);
   const cell = report.cells.find((c: { revision: string; scenario: string }) =>
     c.revision === "emmu-v2" && c.scenario === plain.id
@@ -205,10 +206,10 @@ Deno.test("buildReport(), renderMarkdown() and renderHtml() show a timed-out cel
   assert.equal(cell.status, "timeout");
   const race = report.races.find((x: { revision: string }) => x.revision === "emmu-v2");
   assert.equal(race.status, "timeout");
-  const md = renderMarkdown(m, { races });
+  const md = renderMarkdown(analyse(m, { races }));
   assert.match(md, /\| wp-reuse-after-fork +\|[^\n]*\| timeout/);
   assert.match(md, /\| emmu-v2 +\| [^|]*\(timeout\) +\|/);
-  const html = renderHtml(m, { races });
+  const html = renderHtml(analyse(m, { races }));
   assert.match(
     html,
     /<th scope="row">emmu-v2<\/th><td class="st-timeout mono">\u25f7 [^<]*\(timeout\)/,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { matrix, outcome, revision } from "./_fixtures.ts";
 import { diffTraces } from "../src/report/trace_diff.ts";
 import { formatComparison } from "../src/cli/text.ts";
+import { loadRevisionDir, parseScenario, runScenario } from "../mod.ts";
 import {
   cellStatus,
   checkBaseline,
@@ -186,32 +187,63 @@ Deno.test("lineageDiff() compares consecutive revisions and candidates with thei
   assert.deepEqual(d.groups[0].groups.map((g) => g.revisions), [["v1", "v2-fix"], ["v2"]]);
 });
 
-Deno.test("cellStatus() tells pass, fail, unsupported and timeout apart", async (t) => {
-  await t.step("the verdict when the run completed", () => {
-    assert.equal(cellStatus(outcome("a", [])), "pass");
-    assert.equal(cellStatus(outcome("a", ["lost-write"])), "fail");
-  });
-  await t.step("unsupported when a step, or a thread of a race step, returned unsupported", () => {
-    const o = outcome("a", []);
-    o.returns = [{ step: 0, op: "guest", value: "unsupported" }];
-    assert.equal(cellStatus(o), "unsupported");
-    o.returns = [{ step: 0, op: "race", value: "cpu0=0; vcpu0=unsupported" }];
-    assert.equal(cellStatus(o), "unsupported");
-    o.returns = [{ step: 0, op: "guest", value: "unsupported-ish" }];
+Deno.test("runScenario() records the status: unsupported from a step or a race thread, never from text", async (t) => {
+  const v5 = loadRevisionDir("patches").find((r) => r.id === "emmu-v5")!;
+  const mmap = {
+    op: "mmap",
+    mm: "A",
+    addr: "0x100000",
+    len: "0x2000",
+    prot: "rw",
+    share: "private",
+  };
+  const snapshot = { op: "snapshot", secondary: "xpm0", addr: "0x100000", len: "0x1000" };
+  const scenario = (steps: unknown[]) =>
+    parseScenario(
+      {
+        purpose: "status",
+        exercises: ["handle_mm_fault"],
+        cite: "test",
+        secondaries: [{ id: "xpm0", driver: "xpmem", mm: "A" }],
+        steps: [mmap, { op: "register", secondary: "xpm0" }, ...steps],
+      },
+      "status.json",
+      "status",
+    );
+  await t.step("pass when every step ran", () => {
+    const o = runScenario(scenario([]), v5);
+    assert.equal(o.status, "pass");
     assert.equal(cellStatus(o), "pass");
   });
-  await t.step("timeout when a bound stopped the run, fail on a deadlock", () => {
-    const o = outcome("a", ["no-progress"]);
+  await t.step("unsupported when XPmem is asked for an HMM snapshot", () => {
+    const o = runScenario(scenario([snapshot]), v5);
+    assert.equal(o.returns[2].value, "unsupported");
+    assert.equal(cellStatus(o), "unsupported");
+  });
+  await t.step("unsupported when one thread of a race step is", () => {
+    const race = {
+      op: "race",
+      threads: {
+        dev0: [snapshot],
+        cpu0: [{ op: "touch", mm: "A", addr: "0x100000", access: "write" }],
+      },
+    };
+    const o = runScenario(scenario([race]), v5);
+    assert.match(String(o.returns[2].value), /dev0=unsupported/);
+    assert.equal(cellStatus(o), "unsupported");
+  });
+  await t.step("an outcome's text does not make its status", () => {
+    const o = outcome("a", []);
+    o.returns = [{ step: 0, op: "guest", value: "unsupported" }];
     o.aborted = "step 3: step bound reached";
-    assert.equal(cellStatus(o), "timeout");
-    o.aborted = "step 3: deadlock";
-    assert.equal(cellStatus(o), "fail");
+    assert.equal(cellStatus(o), "pass");
   });
 });
 
 Deno.test("regressedAgainst() and checkBaseline() find what regressed against a baseline", () => {
   const timeout = outcome("c", [], { scenario: "s2" });
   timeout.aborted = "step 1: step bound reached";
+  timeout.status = "timeout";
   assert.equal(regressedAgainst(outcome("a", []), timeout), true);
   assert.equal(regressedAgainst(timeout, timeout), false);
   assert.equal(regressedAgainst(outcome("a", ["errno"]), outcome("b", [])), false);
@@ -241,6 +273,7 @@ Deno.test("regressedAgainst() and checkBaseline() find what regressed against a 
 Deno.test("compareRevisions() carries each side's status", () => {
   const t = outcome("b", ["no-progress"]);
   t.aborted = "step 1: step bound reached";
+  t.status = "timeout";
   const m = matrix([revision("a"), revision("b")], [outcome("a", []), t]);
   const s = compareRevisions(m, "a", "b", { blame: false }).scenarios[0];
   assert.equal(s.fromStatus, "pass");
@@ -263,7 +296,7 @@ Deno.test("diffTraces() keeps shared callouts and marks the others removed or ad
   assert.deepEqual(diffTraces(a, []).map((x) => x.op), ["removed", "removed", "removed"]);
 });
 
-Deno.test("formatComparison() counts a scenario both regressed and fixed in each class, and says so", () => {
+Deno.test("formatComparison() counts each scenario once, leads with verdict changes, and the counts add up", () => {
   const m = matrix([revision("a"), revision("b")], [
     outcome("a", ["stale-secondary"], { scenario: "s1" }),
     outcome("b", ["no-progress"], { scenario: "s1" }),
@@ -273,18 +306,25 @@ Deno.test("formatComparison() counts a scenario both regressed and fixed in each
     outcome("b", [], { scenario: "s3" }),
   ]);
   const text = formatComparison(compareRevisions(m, "a", "b", { blame: false }));
-  // 1 + 2 + 0 + 1 = 4: three scenarios, one of them counted twice.
+  // s1: kinds swap (both); s2: a fix; s3: same. 0 + 1 + 1 + 0 + 1 = 3.
   assert.match(
     text,
-    /^summary: 1 regression, 2 fix, 0 change, 1 same \(3 scenarios; 1 both a regression and a fix, counted in each\)$/m,
+    /^summary: 3 scenarios = 0 regressions \+ 1 fix \+ 1 both \+ 0 other changes \+ 1 same; 1 regressed and 2 fixed in all$/m,
   );
+  const at = (re: RegExp) => text.split("\n").findIndex((l) => re.test(l));
+  assert.ok(at(/^regressions \(0\):$/) < at(/^fixes \(1\):$/));
+  assert.ok(at(/^fixes \(1\):$/) < at(/^both: .* \(1\):$/));
+  assert.ok(at(/^both: .* \(1\):$/) < at(/^ {2}s1: stale-secondary -> no-progress/));
+  assert.ok(at(/^ {2}s2: lost-write -> pass/) < at(/^same outcome \(1\):$/));
+  assert.equal(text.split("\n")[at(/^same outcome/) + 1], "  s3");
   // Causes not searched: the relevant keys, as before.
-  assert.match(text, /^ {2}relevant config keys: none on the paths the scenario traces/m);
+  assert.match(text, /^ {4}relevant config keys: none on the paths the scenario traces/m);
 });
 
 Deno.test("compareRevisions() leaves the causes out of a change whose run timed out", () => {
   const t = outcome("b", ["no-progress"]);
   t.aborted = "step 1: time bound reached after 60 s";
+  t.status = "timeout";
   const m = matrix([revision("a"), revision("b")], [outcome("a", []), t]);
   // The fixtures cannot run: a search would throw. A timed-out verdict is partial, so none is made.
   const s = compareRevisions(m, "a", "b").scenarios[0];

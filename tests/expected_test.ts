@@ -6,7 +6,7 @@ const table = loadExpectations();
 const scenarios = loadScenarioDir("scenarios");
 const revisions = loadRevisionDir("patches");
 
-Deno.test("expected_emmu.json pins every scenario and names only known revisions", () => {
+Deno.test("expectations/emmu.json pins every scenario and names only known revisions", () => {
   assert.deepEqual(Object.keys(table).sort(), scenarios.map((s) => s.id).sort());
   const ids = new Set(revisions.map((r) => r.id));
   for (const [scenario, row] of Object.entries(table)) {

@@ -14,7 +14,7 @@ const scenarios = loadScenarioDir("scenarios");
 const races = scenarios.filter((s) => s.steps.some((st) => st.threads));
 const pinned: Record<string, Record<string, { verdicts: Record<string, string>; cite: string }>> =
   JSON.parse(
-    Deno.readTextFileSync(new URL("./expected_races.json", import.meta.url)),
+    Deno.readTextFileSync(new URL("../expectations/races.json", import.meta.url)),
   );
 
 /** Each race explored once with the default options (and its final digests), shared by the tests below. */
@@ -25,7 +25,7 @@ function exploreOnce(s: (typeof races)[number], r: (typeof revisions)[number]) {
   return explored.get(key)!;
 }
 
-Deno.test("expected_races.json pins every race scenario", () => {
+Deno.test("expectations/races.json pins every race scenario", () => {
   assert.deepEqual(Object.keys(pinned).sort(), races.map((s) => s.id).sort());
 });
 

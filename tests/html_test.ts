@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { analyse } from "../src/analysis/analyse.ts";
 import {
   loadRevisionDir,
   loadScenarioDir,
@@ -91,7 +92,7 @@ Deno.test("renderHtml() shows markup in scenario and revision names as text", ()
   const plain = parseScenario(REUSE, "wp-reuse-after-fork.json", "wp-reuse-after-fork");
   const revisions = [...SHIPPED.filter((r) => r.lineage === "emmu"), ...evilRevisions()];
   const m = runMatrix([evil, plain], revisions);
-  const html = renderHtml(m, { lineages: ["emmu", EVIL_LINEAGE] });
+  const html = renderHtml(analyse(m, { lineages: ["emmu", EVIL_LINEAGE] }));
   // The escaped text is there, where a reader sees it.
   assert.ok(html.includes(`>${escapeHtml(EVIL_ID)}</th>`), "scenario id as row header text");
   assert.ok(html.includes(`title="${escapeHtml(EVIL_PURPOSE)}"`), "purpose as an attribute value");
@@ -123,8 +124,8 @@ Deno.test("renderHtml() shows markup in scenario and revision names as text", ()
 
 Deno.test("renderHtml() writes the matrix with symbols and the same bytes for the same input", () => {
   const m = runMatrix(loadScenarioDir(`${ROOT}scenarios`), SHIPPED);
-  const html = renderHtml(m, { lineages: ["emmu"] });
-  assert.equal(html, renderHtml(m, { lineages: ["emmu"] }));
+  const html = renderHtml(analyse(m, { lineages: ["emmu"] }));
+  assert.equal(html, renderHtml(analyse(m, { lineages: ["emmu"] })));
   // Nothing to fetch: no src attribute, links within the page only, no CSS import or url().
   const markup = markupOf(html);
   assert.doesNotMatch(markup, /\ssrc\s*=/i);
@@ -155,7 +156,7 @@ Deno.test("buildHtmlData() diffs each cell against its neighbour along the linea
     ["mremap-move", "wp-reuse-after-fork"].includes(s.id)
   );
   const m = runMatrix(scenarios, SHIPPED.filter((r) => r.lineage === "emmu"));
-  const data = buildHtmlData(m, { lineages: ["emmu"] });
+  const data = buildHtmlData(analyse(m, { lineages: ["emmu"] }));
   const cell = (s: string, r: string) =>
     data.cells.find((c) => c.scenario === s && c.revision === r)!;
   const v5 = cell("mremap-move", "emmu-v5");
@@ -685,7 +686,7 @@ Deno.test("renderHtml() in headless Chromium at 1400 px: sticky headers, every r
 Deno.test("buildHtmlData() gives a 2.5.42 cell its returns and what a read finds at each address", () => {
   const revs = SHIPPED.filter((r) => r.lineage === "nonlinear");
   const s = loadScenarioDir(`${ROOT}scenarios`).filter((x) => x.id === "nl-evict-remapped-file");
-  const data = buildHtmlData(runMatrix(s, revs), { lineages: ["nonlinear"] });
+  const data = buildHtmlData(analyse(runMatrix(s, revs), { lineages: ["nonlinear"] }));
   const g1 = data.cells.find((c) => c.revision === "nl-2.5.42-g1")!;
   // 001_457e2f9cac6e9ce2.txt: G1 forces PROT_NONE; after eviction the read faults for ever.
   assert.equal(g1.returns[4], "4 read: hang");

@@ -71,7 +71,8 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
 Deno.test("main() merge exits 1 when the shards' baseline regressed, as report does", async () => {
   const dir = Deno.makeTempDirSync();
   try {
-    const args = ["report", "--lineage", "emmu", "--baseline", "emmu-v5", "--no-races"];
+    // expectations/emmu.json: truncate-contended passes on emmu-v4, not on emmu-v5.
+    const args = ["report", "--lineage", "emmu", "--baseline", "emmu-v4", "--no-races"];
     const whole = await cliInProcess(...args, "--format", "json");
     assert.equal(whole.code, 1, whole.stderr);
     for (const k of [1, 2, 3]) {

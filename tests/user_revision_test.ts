@@ -78,10 +78,11 @@ Deno.test("compare shows exactly the scenarios a user revision's one overridden 
         assert.equal(gate.code, 0, gate.stderr);
         assert.match(
           gate.stdout,
-          /^summary: 0 regression, 4 fix, 0 change, \d+ same \(\d+ scenarios\)$/m,
+          /^summary: \d+ scenarios = 0 regressions \+ 4 fixes \+ 0 both \+ 0 other changes \+ \d+ same; 0 regressed and 4 fixed in all$/m,
         );
         assert.match(gate.stdout, /^baseline emmu-v5: no regression in my-guard$/m);
-        for (const id of AFFECTED) assert.match(gate.stdout, new RegExp(`^${id}: fix$`, "m"));
+        assert.match(gate.stdout, /^fixes \(4\):$/m);
+        for (const id of AFFECTED) assert.match(gate.stdout, new RegExp(`^  ${id}: .* -> `, "m"));
       },
     );
   } finally {

@@ -40,6 +40,36 @@ const EXIT_BASELINE = `Exit status:
      violation kind it lacks, or a timeout or unsupported run where it has none)
   2  bad input: unknown scenario or revision, invalid file, bad option${BAD_INPUT}${OUTPUT_ERROR}`;
 
+/** Exit status of "report" and "merge", which also check --expect. */
+const EXIT_REPORT = `Exit status:
+  0  the command ran, nothing regressed against --baseline, and every cell
+     matches its --expect entry
+  1  with --baseline: some scenario regressed against the baseline (a
+     violation kind it lacks, or a timeout or unsupported run where it has
+     none); with --expect: a cell does not match its entry in the file
+  2  bad input: unknown scenario or revision, invalid file, bad option${BAD_INPUT}${OUTPUT_ERROR}`;
+
+/** The report formats and the --expect option, shared by "report" and "merge". */
+const REPORT_FORMATS =
+  `  --format F       md: Markdown, plain-text tables to paste into a mail (default)
+                   json: schema mmbisect/report@1 (docs/report-schema.json)
+                   html: one self-contained page, no network access; click a
+                   cell for its violations, callout trace, sequence diagram
+                   and trace diff against the neighbouring revision
+                   mail: plain text of at most 78 columns for a reply on a
+                   mailing list: each regression and fix with the revision
+                   that introduced it, the keys that cause it, the commands
+                   that reproduce it and the citation of each pin
+                   tap: TAP version 14, one test point per cell against the
+                   expectations ("not ok" with the diagnosis as YAML)
+                   junit: JUnit XML, one testsuite per lineage, one testcase
+                   per cell against the expectations
+  --expect FILE    judge every cell shown against FILE, an expectation table
+                   (the format of expectations/*.json, see README.md): print a
+                   summary and each mismatch on standard error, and exit 1 on
+                   a mismatch; tap, junit and mail use the shipped pins
+                   (expectations/emmu.json and nonlinear.json) without it`;
+
 /** The --jobs option of the commands that run a matrix. */
 const JOBS = `  --jobs N         run the cells (and explorations) on N workers at once
                    (default 1: in this process, one after the other; 0 or
@@ -58,7 +88,7 @@ runs on the revisions of its own kernel tree.
 Commands:
   run <scenario> <revision>     run one scenario on one revision
   compare <revA> <revB>         compare two revisions on every scenario
-  report                        regression report of every lineage (Markdown, JSON or HTML)
+  report                        regression report of every lineage (md, json, html, mail, tap, junit)
   bisect <lineage> <scenario>   first revision where a scenario's verdict changes, and later ones
   explain <scenario> <revision> why a scenario has its verdict: callouts and config keys
   explore <scenario> <revision> every schedule of a scenario's threads: always/sometimes/never
@@ -84,8 +114,8 @@ report on one machine of many, and "merge" joins the slices.
 Run "mmbisect <command> --help" for a command's options and examples.
 
 ${EXIT_BASELINE}
-  (Only "compare", "report" and "merge" check a baseline; the other commands
-  exit 0, 2 or 3.)
+  (Only "compare", "report" and "merge" check a baseline, and "report" and
+  "merge" an --expect file; the other commands exit 0, 2 or 3.)
 `;
 
 /** Help of each command. */
@@ -121,10 +151,13 @@ ${EXIT_PLAIN}
 
 Runs every scenario on two revisions and classifies each scenario's change
 from A to B: regression (a violation kind appears), fix (one disappears),
-change (same kinds, other behaviour differs) or same. Names the config keys
-that differ and, for each regression and fix, the smallest set of them that
-alone flips the verdict ("caused by": A with those keys of B, run), the
-other differing keys apart ("also differ").
+both (one appears and another disappears), change (same kinds, other
+behaviour differs) or same; the summary counts each scenario once. The text
+leads with the regressions and fixes, each with the smallest set of the
+differing config keys that alone flips the verdict ("caused by": A with
+those keys of B, run) and the other differing keys apart ("also differ"),
+then names the scenarios that only changed, grouped by what differs, and
+those that stayed the same; --json holds every detail.
 
   --json           print the comparison as canonical JSON (schema
                    mmbisect/compare@1; with --baseline, a "baseline" field)
@@ -145,9 +178,8 @@ Examples:
 
 ${EXIT_BASELINE}
 `,
-  report:
-    `Usage: mmbisect report [--lineage L] [--format md|json|html] [--out PATH] [--baseline REV]
-                       [--jobs N] [--shard k/n] [options]
+  report: `Usage: mmbisect report [--lineage L] [--format F] [--out PATH] [--baseline REV]
+                       [--expect FILE] [--jobs N] [--shard k/n] [options]
 
 Runs every scenario on every revision of its kernel tree and reports, per
 lineage, the verdict matrix, every regression and fix with the revision that
@@ -157,15 +189,13 @@ nonlinear lineage is shown, the report ends with the F8 cover letter's cost
 claims measured on its first revision. The output is deterministic.
 
   --lineage L      report only lineage L (repeatable)
-  --format F       md: Markdown, plain-text tables to paste into a mail (default)
-                   json: schema mmbisect/report@1 (docs/report-schema.json)
-                   html: one self-contained page, no network access; click a
-                   cell for its violations, callout trace, sequence diagram
-                   and trace diff against the neighbouring revision
+${REPORT_FORMATS}
   --out PATH       write to PATH (atomically: a temporary file in the same
                    directory renamed over PATH) instead of standard output
-  --baseline REV   check every reported revision against REV (run too if not
-                   reported) and exit 1 if a scenario regressed against it
+  --baseline REV   check against REV the revisions after it in its lineage
+                   (the posted ones, and candidates that follow REV or them)
+                   and those of --revision, never the ones before it (each
+                   runs, shown or not); exit 1 if a scenario regressed
   --no-races       leave out the race section (every schedule of the scenarios
                    with threads, explored on every revision)
 ${JOBS}
@@ -175,7 +205,7 @@ ${JOBS}
                    set (schema mmbisect/results@1, docs/results-schema.json)
                    for "merge", which joins the n slices into this report;
                    --format json is the default and the only format then, and
-                   --baseline is checked by "merge", not here
+                   --baseline and --expect are checked by "merge", not here
 
 ${COMMON}
 
@@ -185,12 +215,15 @@ Examples:
   deno task report --format json --out out/report.json
   deno task report --format html --out out/report.html
   deno task report --lineage emmu --baseline emmu-v5 --no-races --quiet
+  deno task report --lineage emmu --baseline emmu-v5 --revision ./my-fix.json \\
+    --format mail
+  deno task report --lineage emmu --format tap --expect ./my-pins.json
   deno task report --jobs auto
   deno task report --shard 1/2 --out out/shard-1.json   (on one machine)
   deno task report --shard 2/2 --out out/shard-2.json   (on another)
   deno task merge out/shard-1.json out/shard-2.json --out out/report.md
 
-${EXIT_BASELINE}
+${EXIT_REPORT}
   With --shard, exit status 1 is left to "merge": a slice checks no baseline.
 `,
   bisect: `Usage: mmbisect bisect <lineage> <scenario> [--json] [options]
@@ -309,7 +342,7 @@ Exit status:
   2  bad input: a patch file that cannot be read or holds no well-formed
      unified diff, an unknown base revision, a bad option${OUTPUT_ERROR}
 `,
-  merge: `Usage: mmbisect merge <file>... [--format md|json|html] [--out PATH] [options]
+  merge: `Usage: mmbisect merge <file>... [--format F] [--expect FILE] [--out PATH] [options]
 
 Joins the result sets that "report --shard k/n" wrote, one for each of the n
 shards, into the whole report: the same bytes "report" writes without
@@ -319,7 +352,8 @@ come from the result sets. The scenarios and revisions are loaded again, as
 the report, and must have the content hashes the shards ran on.
 
   <file>...        the result sets of shards 1/n to n/n, in any order
-  --format F       md (default), json or html, as for "report"
+  --format F       md (default), json, html, mail, tap or junit, as for "report"
+  --expect FILE    judge every cell against an expectation table, as for "report"
   --out PATH       write to PATH (atomically) instead of standard output
 
 Refused as bad input, with one line naming the file: a file that is not a
@@ -337,7 +371,7 @@ after, on one machine each (or one after the other):
   deno task report --shard 1/2 --out out/shard-1.json
   deno task report --shard 2/2 --out out/shard-2.json
 
-${EXIT_BASELINE}
+${EXIT_REPORT}
 `,
   list: `Usage: mmbisect list <what> [--json] [options]
 

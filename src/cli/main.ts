@@ -5,9 +5,10 @@
  * Bad input (an unknown scenario or revision, an invalid file, a bad option)
  * prints one line, `mmbisect: <message>`, on standard error and exits 2.
  * With `--baseline R`, `compare` and `report` exit 1 when a revision
- * regressed against R, and 0 otherwise. Output that cannot be written
- * (standard output on a full disk, the `--out` file) prints one line and
- * exits 3; a closed pipe exits 3 without a word, as a pipeline's reader
+ * regressed against R, and with `--expect FILE`, `report` and `merge` exit
+ * 1 when a cell does not match the file; 0 otherwise. Output that cannot be
+ * written (standard output on a full disk, the `--out` file) prints one
+ * line and exits 3; a closed pipe exits 3 without a word, as a pipeline's reader
  * that stopped early needs none.
  *
  * @module
@@ -27,32 +28,24 @@ import { type CellPair, type Matrix, matrixPairs, runCell } from "../run/matrix.
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import {
-  type BaselineCheck,
-  checkBaseline,
-  compareRevisions,
-  displayOrder,
-  lineageOrder,
-  lineages,
-} from "../report/diff.ts";
+import { lineageOrder, lineages, revisionsAfter } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
+import { renderMail } from "../report/mail.ts";
+import { renderTap } from "../report/tap.ts";
+import { renderJunit } from "../report/junit.ts";
+import { analyse } from "../analysis/analyse.ts";
+import type { ReportModel } from "../analysis/model.ts";
+import {
+  type ExpectationTable,
+  loadExpectationFile,
+  shippedExpectations,
+} from "../analysis/expect.ts";
 import { progress, progressEnabled } from "../report/progress.ts";
 import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
-import { statusText } from "../report/_format.ts";
-import {
-  addRaceCauses,
-  compareRacePairs,
-  raceCauseLines,
-  raceCell,
-  raceChanges,
-  type RacePlan,
-  racePlan,
-  raceTable,
-  verdictsText,
-} from "../report/races.ts";
+import { compareRacePairs, raceCell, type RacePlan, racePlan, raceTable } from "../report/races.ts";
 import {
   checkShards,
   mergeResults,
@@ -78,8 +71,9 @@ import {
   readSourceMapHooks,
   type ScenarioFilter,
 } from "./list.ts";
-import { formatComparison, formatOutcome } from "./text.ts";
 import { formatImport, importPatches, readPatchFile, revisionIdOf } from "../patch/import_patch.ts";
+import { baselineLines, formatComparisonModel, formatOutcome } from "./text.ts";
+import { analyseComparison } from "../analysis/comparison.ts";
 import { outputTarget, writeFileAtomic } from "./atomic.ts";
 
 /** A command-line usage error: printed as one line, exit status 2. */
@@ -415,22 +409,6 @@ async function runAll(
   }
 }
 
-/** One line per regression against a baseline, and a summary line. */
-function baselineLines(b: BaselineCheck): string[] {
-  const lines = b.regressions.map((r) =>
-    `  ${r.scenario} on ${r.revision}: ${statusText(r.baselineStatus, r.baselineKinds)} -> ${
-      statusText(r.status, r.kinds)
-    }${r.added.length ? ` (${r.added.map((k) => `+${k}`).join(" ")})` : ""}`
-  );
-  const n = b.regressions.length;
-  return [
-    `baseline ${b.revision}: ${n ? `${n} regression${n === 1 ? "" : "s"}` : "no regression"} in ${
-      b.checked.join(", ") || "no other revision"
-    }`,
-    ...lines,
-  ];
-}
-
 function usageOnRange<T>(fn: () => T): T {
   try {
     return fn();
@@ -576,41 +554,27 @@ async function cmdCompare(args: string[], io: Io): Promise<number> {
     explorations: p.values.races ? compareRacePairs(scenarios, a, b) : [],
   }, revs);
   const m: Matrix = { scenarios, revisions: run, cells: res.outcomes };
-  const c = usageOnRange(() => compareRevisions(m, a.id, b.id, { timeout: p.common.timeout }));
-  const check = base
-    ? checkBaseline(m, base.id, [base.id === a.id ? b.id : a.id].filter((x) => x !== base!.id))
-    : undefined;
-  const races = p.values.races ? raceChanges(res.explorations) : undefined;
-  if (races) addRaceCauses(races, scenarios, a, b, p.common.timeout);
+  const model = usageOnRange(() =>
+    analyseComparison(m, a.id, b.id, {
+      timeout: p.common.timeout,
+      ...(base ? { baseline: base.id } : {}),
+      ...(p.values.races ? { explorations: res.explorations } : {}),
+    })
+  );
   if (p.values.json) {
+    const { comparison, baseline, races } = model;
     io.out(
       prettyJson({
         schema: "mmbisect/compare@1",
-        ...c,
-        ...(check ? { baseline: check } : {}),
+        ...comparison,
+        ...(baseline ? { baseline } : {}),
         ...(races ? { races } : {}),
       }),
     );
   } else {
-    const raceLines = races
-      ? [
-        "",
-        `races, every schedule explored (${races.length} scenario${
-          races.length === 1 ? "" : "s"
-        } changed):`,
-        ...races.flatMap((r) => [
-          `  ${r.scenario}: ${verdictsText(r.from)}${r.fromStatus ? ` (${r.fromStatus})` : ""} -> ${
-            verdictsText(r.to)
-          }${r.toStatus ? ` (${r.toStatus})` : ""}`,
-          ...raceCauseLines(r, a.id, b.id, "    "),
-          ...r.replays.map((x) => `    replay: ${x}`),
-        ]),
-        "",
-      ].join("\n")
-      : "";
-    io.out(formatComparison(c) + (check ? baselineLines(check).join("\n") + "\n" : "") + raceLines);
+    io.out(formatComparisonModel(model));
   }
-  return check && check.regressions.length ? 1 : 0;
+  return model.baseline?.regressions.length ? 1 : 0;
 }
 
 function cmdExplain(args: string[], io: Io): number {
@@ -642,6 +606,8 @@ interface ReportPlan {
   names: string[];
   /** The --baseline revision. */
   base?: Revision;
+  /** The revisions of the user's --revision files, which a baseline check judges too. */
+  named: string[];
   /** The cells of the matrix, in order. */
   cells: CellPair[];
   /** The explorations of the race section, unless --no-races. */
@@ -671,7 +637,13 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
   }
   const base = o.baseline === undefined ? undefined : resolveRevision(revs, o.baseline, common);
   const shown = chosen.map((r) => r.id);
-  if (base && !chosen.includes(base)) chosen = [...chosen, base];
+  const named = revs.filter((r) => common.revision.includes(r.file));
+  if (base) {
+    // The baseline and the revisions it judges run even when not shown.
+    const after = usageOnRange(() => revisionsAfter(revs, base.id));
+    const judged = [base, ...revs.filter((r) => after.includes(r.id)), ...named];
+    for (const r of judged) if (!chosen.includes(r)) chosen = [...chosen, r];
+  }
   const scenarios = loadScenarios(common);
   // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
   const f8 = chosen.find((r) =>
@@ -683,21 +655,45 @@ function planReport(common: Common, o: ResultOptions): ReportPlan {
     chosen,
     names: wanted ?? lineages(revs),
     base,
+    named: named.map((r) => r.id),
     cells: matrixPairs(scenarios, chosen),
     races: o.races ? racePlan(scenarios, chosen.filter((r) => shown.includes(r.id))) : undefined,
     f8,
   };
 }
 
+/** The report's output formats, `--format`, and what renders each. */
+const RENDERERS = {
+  md: renderMarkdown,
+  json: (model: ReportModel) => reportJson(buildReport(model)),
+  html: renderHtml,
+  mail: renderMail,
+  tap: renderTap,
+  junit: renderJunit,
+} as const;
+
 /** The report's output format, `--format`. */
-type Format = "md" | "json" | "html";
+type Format = keyof typeof RENDERERS;
 
 function parseFormat(value: string | undefined, fallback: Format): Format {
   const format = value ?? fallback;
-  if (format !== "md" && format !== "json" && format !== "html") {
-    throw new UsageError(`option "--format" is "${format}" (expected md, json or html)`);
+  if (!Object.hasOwn(RENDERERS, format)) {
+    throw new UsageError(
+      `option "--format" is "${format}" (expected ${Object.keys(RENDERERS).join(", ")})`,
+    );
   }
-  return format;
+  return format as Format;
+}
+
+/**
+ * The expectation table of a report: the user's `--expect FILE`, else, for
+ * the formats that judge the cells (mail, tap, junit), the shipped pins.
+ */
+function expectationsOf(file: string | undefined, format: Format): ExpectationTable | undefined {
+  if (file !== undefined) return loadExpectationFile(file);
+  return format === "mail" || format === "tap" || format === "junit"
+    ? shippedExpectations()
+    : undefined;
 }
 
 /**
@@ -735,6 +731,8 @@ function emit(io: Io, common: Common, out: string | undefined, text: string): vo
 /**
  * Renders the report of a plan from the results of its units, and writes it.
  * `report` and `merge` both end here, so a merged report is the report.
+ * Exits 1 when a revision regressed against the baseline or a cell does
+ * not match the `--expect` table.
  */
 function finishReport(
   io: Io,
@@ -743,22 +741,42 @@ function finishReport(
   res: WorkResults,
   format: Format,
   out: string | undefined,
+  expect?: { file?: string; table?: ExpectationTable },
 ): number {
   const m: Matrix = { scenarios: plan.scenarios, revisions: plan.chosen, cells: res.outcomes };
   const races = plan.races ? raceTable(plan.races, res.explorations) : undefined;
-  const order = plan.names.flatMap((l) => displayOrder(lineageOrder(m.revisions, l)));
-  const baseline = plan.base ? checkBaseline(m, plan.base.id, order) : undefined;
   // Measured with the other units when they ran here; a merge of shards measures it now.
   const costs = plan.f8 ? res.costs[0] ?? costTable(plan.f8) : undefined;
-  const opts = { lineages: plan.names, races, baseline, costs, timeout: common.timeout };
-  const text = format === "json"
-    ? reportJson(buildReport(m, opts))
-    : format === "html"
-    ? renderHtml(m, opts)
-    : renderMarkdown(m, opts);
-  emit(io, common, out, text);
+  const model = usageOnRange(() =>
+    analyse(m, {
+      lineages: plan.names,
+      races,
+      costs,
+      timeout: common.timeout,
+      ...(plan.base ? { baseline: plan.base.id, named: plan.named } : {}),
+      ...(expect?.table ? { expect: expect.table } : {}),
+    })
+  );
+  emit(io, common, out, RENDERERS[format](model));
+  const baseline = model.baseline;
   if (baseline && !common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
-  return baseline && baseline.regressions.length ? 1 : 0;
+  let mismatches = 0;
+  if (expect?.file !== undefined) {
+    const js = model.judgements ?? [];
+    const bad = js.filter((j) => j.result === "mismatch");
+    mismatches = bad.length;
+    if (!common.quiet) {
+      const unpinned = js.filter((j) => j.result === "unpinned").length;
+      io.err(
+        `mmbisect: expectations ${expect.file}: ${js.length - mismatches - unpinned} match, ` +
+          `${mismatches} mismatch, ${unpinned} not pinned\n`,
+      );
+      for (const j of bad) {
+        io.err(`  ${j.scenario} on ${j.revision}: ${j.diagnosis}\n    reproduce: ${j.reproduce}\n`);
+      }
+    }
+  }
+  return (baseline && baseline.regressions.length) || mismatches ? 1 : 0;
 }
 
 async function cmdReport(args: string[], io: Io): Promise<number> {
@@ -767,6 +785,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
     format: { type: "string" },
     out: { type: "string" },
     baseline: { type: "string" },
+    expect: { type: "string" },
     "no-races": { type: "boolean" },
     shard: { type: "string" },
     ...JOBS_OPTION,
@@ -784,6 +803,12 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const jobs = parseJobs(p.values.jobs as string | undefined);
   const out = p.values.out as string | undefined;
   checkOut(out);
+  const expectFile = p.values.expect as string | undefined;
+  if (shard && expectFile !== undefined) {
+    throw new UsageError(`option "--expect" is checked by "merge", not by a "--shard" run`);
+  }
+  // Read before the long part, so that a bad file is refused at once.
+  const expect = { file: expectFile, table: expectationsOf(expectFile, format) };
   const options: ResultOptions = { races: !p.values["no-races"], timeout: p.common.timeout };
   const wanted = p.values.lineage as string[] | undefined;
   if (wanted) options.lineages = wanted;
@@ -797,7 +822,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
       explorations,
       costs: plan.f8 ? [plan.f8] : [],
     }, plan.revs);
-    return finishReport(io, p.common, plan, res, format, out);
+    return finishReport(io, p.common, plan, res, format, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
@@ -837,13 +862,19 @@ function resultSet(
 }
 
 function cmdMerge(args: string[], io: Io): number {
-  const p = parse("merge", args, { format: { type: "string" }, out: { type: "string" } }, [
+  const p = parse("merge", args, {
+    format: { type: "string" },
+    out: { type: "string" },
+    expect: { type: "string" },
+  }, [
     "file",
   ], { more: true });
   if (p.help) return help(io, "merge");
   const format = parseFormat(p.values.format as string | undefined, "md");
   const out = p.values.out as string | undefined;
   checkOut(out);
+  const expectFile = p.values.expect as string | undefined;
+  const expect = { file: expectFile, table: expectationsOf(expectFile, format) };
   const files = p.pos.map((file) => ({ file, set: readResultSet(file) }));
   const plan = planReport(p.common, checkShards(files));
   const res = mergeResults(files, {
@@ -852,7 +883,7 @@ function cmdMerge(args: string[], io: Io): number {
     cells: plan.cells,
     explorations: plan.races?.pairs ?? [],
   });
-  return finishReport(io, p.common, plan, res, format, out);
+  return finishReport(io, p.common, plan, res, format, out, expect);
 }
 
 async function cmdBisect(args: string[], io: Io): Promise<number> {
@@ -999,7 +1030,8 @@ const COMMANDS: Record<string, (args: string[], io: Io) => number | Promise<numb
  * @param args The arguments after the program name.
  * @param io Where to write (default: the process's standard output and error).
  * @returns The exit status: 0 when the command ran, 1 when a revision
- * regressed against the `--baseline` of `compare`, `report` or `merge`, 2 on
+ * regressed against the `--baseline` of `compare`, `report` or `merge` or a
+ * cell does not match the `--expect` file of `report` or `merge`, 2 on
  * bad input, 3 when the output could not be written. A command without
  * `--jobs` above 1 does all its work before this returns its promise.
  *

@@ -4,17 +4,18 @@
  * @module
  */
 import type { Outcome } from "../run/outcome.ts";
-import { type ChangeClass, type Comparison, isVerdictChange } from "../report/diff.ts";
+import type { BaselineCheck, ChangeClass, Comparison, ScenarioChange } from "../report/diff.ts";
+import { raceCauseLines, type RaceChange, verdictsText } from "../report/races.ts";
+import type { ComparisonModel } from "../analysis/comparison.ts";
 import {
   causeLines,
   formatKeyChange,
   formatViolation,
   statusText,
-  textTable,
   traceLine,
   verdictText,
 } from "../report/_format.ts";
-import { cellStatus } from "../report/diff.ts";
+import { changeSummary, summaryText } from "../analysis/summary.ts";
 
 /**
  * Renders one outcome: verdict, violations, callout trace, return values,
@@ -24,7 +25,7 @@ import { cellStatus } from "../report/diff.ts";
  * @returns Text, ending with a newline.
  */
 export function formatOutcome(o: Outcome): string {
-  const lines = [`${o.scenario} on ${o.revision}: ${cellStatus(o)} (${verdictText(o.kinds)})`];
+  const lines = [`${o.scenario} on ${o.revision}: ${o.status} (${verdictText(o.kinds)})`];
   if (o.aborted) lines.push(`aborted: ${o.aborted}`);
   lines.push("", `violations (${o.violations.length}):`);
   for (const v of o.violations) lines.push(`  ${formatViolation(v)}`);
@@ -49,50 +50,122 @@ export function formatOutcome(o: Outcome): string {
   return lines.join("\n") + "\n";
 }
 
+/** Names wrapped to lines of at most `width` columns, each line after `indent`. */
+function nameLines(names: string[], indent: string, width = 100): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (const n of names) {
+    const next = cur ? `${cur}, ${n}` : n;
+    if (cur && indent.length + next.length > width) {
+      out.push(`${indent}${cur},`);
+      cur = n;
+    } else {
+      cur = next;
+    }
+  }
+  if (cur) out.push(`${indent}${cur}`);
+  return out;
+}
+
 /**
- * Renders a comparison of two revisions: the config keys that differ, then
- * one row per scenario with both verdicts and the class of change, then for
- * every regression and fix the keys that cause it and the others that differ,
- * then the count of each class (a scenario both regressed and fixed counts
- * in each, and the line says how many do).
+ * Renders a comparison of two revisions, most telling first: the summary
+ * (each scenario counted once, see `changeSummary`), every regression and
+ * fix with the keys that cause it and the others that differ, then the
+ * other behaviour changes grouped by the parts of the outcome that differ,
+ * the scenarios with the same outcome by name only, and the config keys
+ * that differ. `--json` holds every detail.
  *
  * @param c The comparison.
  * @returns Text, ending with a newline.
  */
 export function formatComparison(c: Comparison): string {
-  const lines = [`compare ${c.from} -> ${c.to}`, "", `config keys that differ (${c.keys.length}):`];
-  for (const k of c.keys) lines.push(`  ${formatKeyChange(k)}`);
-  lines.push("");
-  lines.push(
-    ...textTable(
-      ["scenario", c.from, c.to, "change"],
-      c.scenarios.map((s) => [
-        s.scenario,
-        statusText(s.fromStatus, s.fromKinds),
-        statusText(s.toStatus, s.toKinds),
-        s.classes.join("+") + (s.differs.length ? ` (${s.differs.join(", ")})` : ""),
-      ]),
-    ),
-  );
-  // Details only for verdict changes; a behaviour change is one table row.
-  const changed = c.scenarios.filter(isVerdictChange);
-  for (const s of changed) {
-    lines.push("", `${s.scenario}: ${s.classes.join(" and ")}`);
-    const delta = [...s.added.map((k) => `+${k}`), ...s.removed.map((k) => `-${k}`)];
-    lines.push(`  kinds: ${delta.join(" ")}`);
-    lines.push(...causeLines(s, c.keys.length, { indent: "  " }));
+  const sum = changeSummary(c.scenarios);
+  const lines = [`compare ${c.from} -> ${c.to}`, "", `summary: ${summaryText(sum)}`];
+  const section = (title: string, list: ScenarioChange[]) => {
+    lines.push("", `${title} (${list.length}):`);
+    if (list.length === 0) lines.push("  none");
+    for (const s of list) {
+      const delta = [...s.added.map((k) => `+${k}`), ...s.removed.map((k) => `-${k}`)];
+      lines.push(
+        `  ${s.scenario}: ${statusText(s.fromStatus, s.fromKinds)} -> ${
+          statusText(s.toStatus, s.toKinds)
+        } (${delta.join(" ")})`,
+      );
+      lines.push(...causeLines(s, c.keys.length, { indent: "    ", countOthers: true }));
+    }
+  };
+  const only = (k: ChangeClass) => c.scenarios.filter((s) => s.classes.join() === k);
+  section("regressions", only("regression"));
+  section("fixes", only("fix"));
+  const both = c.scenarios.filter((s) => s.classes.join() === "regression,fix");
+  if (both.length) section("both: a kind appears and another disappears", both);
+  const changed = c.scenarios.filter((s) => s.classes[0] === "change");
+  if (changed.length) {
+    lines.push("", `other behaviour changes, same verdict (${changed.length}):`);
+    const byParts = new Map<string, string[]>();
+    for (const s of changed) {
+      const k = s.differs.join(", ");
+      byParts.set(k, [...byParts.get(k) ?? [], s.scenario]);
+    }
+    for (const [parts, names] of byParts) {
+      lines.push(`  ${parts} differ (${names.length}):`, ...nameLines(names, "    "));
+    }
   }
-  const classes: ChangeClass[] = ["regression", "fix", "change", "same"];
-  const counts = classes.map((k) =>
-    `${c.scenarios.filter((s) => s.classes.includes(k)).length} ${k}`
-  );
-  const both = c.scenarios.filter((s) => s.classes.length > 1).length;
-  const n = c.scenarios.length;
-  lines.push(
-    "",
-    `summary: ${counts.join(", ")} (${n} scenario${n === 1 ? "" : "s"}${
-      both ? `; ${both} both a regression and a fix, counted in each` : ""
-    })`,
-  );
+  const same = c.scenarios.filter((s) => s.classes[0] === "same").map((s) => s.scenario);
+  if (same.length) lines.push("", `same outcome (${same.length}):`, ...nameLines(same, "  "));
+  lines.push("", `config keys that differ (${c.keys.length}):`);
+  for (const k of c.keys) lines.push(`  ${formatKeyChange(k)}`);
+  lines.push("", "every scenario's outcome parts and relevant keys: --json");
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The check against a baseline: a summary line, then one line per regression.
+ *
+ * @param b The check.
+ * @returns The lines.
+ */
+export function baselineLines(b: BaselineCheck): string[] {
+  const lines = b.regressions.map((r) =>
+    `  ${r.scenario} on ${r.revision}: ${statusText(r.baselineStatus, r.baselineKinds)} -> ${
+      statusText(r.status, r.kinds)
+    }${r.added.length ? ` (${r.added.map((k) => `+${k}`).join(" ")})` : ""}`
+  );
+  const n = b.regressions.length;
+  return [
+    `baseline ${b.revision}: ${n ? `${n} regression${n === 1 ? "" : "s"}` : "no regression"} in ${
+      b.checked.join(", ") || "no other revision"
+    }`,
+    ...lines,
+  ];
+}
+
+/** The race changes of a comparison, each with its causes and replay commands. */
+function raceLines(races: RaceChange[], from: string, to: string): string[] {
+  return [
+    `races, every schedule explored (${races.length} scenario${
+      races.length === 1 ? "" : "s"
+    } changed):`,
+    ...races.flatMap((r) => [
+      `  ${r.scenario}: ${verdictsText(r.from)}${r.fromStatus ? ` (${r.fromStatus})` : ""} -> ${
+        verdictsText(r.to)
+      }${r.toStatus ? ` (${r.toStatus})` : ""}`,
+      ...raceCauseLines(r, from, to, "    "),
+      ...r.replays.map((x) => `    replay: ${x}`),
+    ]),
+  ];
+}
+
+/**
+ * Renders the model of `compare`: the comparison (see
+ * {@link formatComparison}), the baseline check and the race changes.
+ *
+ * @param m The model.
+ * @returns Text, ending with a newline.
+ */
+export function formatComparisonModel(m: ComparisonModel): string {
+  const c = m.comparison;
+  return formatComparison(c) +
+    (m.baseline ? baselineLines(m.baseline).join("\n") + "\n" : "") +
+    (m.races ? ["", ...raceLines(m.races, c.from, c.to), ""].join("\n") + "\n" : "");
 }

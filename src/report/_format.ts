@@ -4,12 +4,11 @@
  * @module
  */
 import type { Violation } from "../check/checker.ts";
-import type { KeyChange, Revision } from "../run/revision.ts";
-import type { Outcome, TraceEntry } from "../run/outcome.ts";
-import { type CellStatus, cellStatus } from "./diff.ts";
+import type { KeyChange, PostedAgainst } from "../run/revision.ts";
+import type { CellStatus, Outcome, TraceEntry } from "../run/outcome.ts";
 
 /** What a revision was posted against, in one line: "2.6.25-rc3 (linux-2.6 ...)". */
-export function postedAgainstText(r: Revision): string {
+export function postedAgainstText(r: { postedAgainst: PostedAgainst }): string {
   return `${r.postedAgainst.version} (${r.postedAgainst.tree})`;
 }
 
@@ -59,7 +58,7 @@ export function verdictText(kinds: readonly string[]): string {
  * @returns The cell text.
  */
 export function cellText(o: Outcome): string {
-  return statusText(cellStatus(o), o.kinds);
+  return statusText(o.status, o.kinds);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import type { ViolationKind } from "../check/checker.ts";
 import { type Matrix, scenariosFor } from "../run/matrix.ts";
-import { behaviourDigest, type Outcome } from "../run/outcome.ts";
+import { behaviourDigest, type CellStatus, type Outcome } from "../run/outcome.ts";
 import {
   diffConfig,
   type KeyChange,
@@ -17,6 +17,9 @@ import {
 } from "../run/revision.ts";
 import { digest } from "../model/state.ts";
 import { blame } from "./blame.ts";
+import { isVerdictChange } from "./_classes.ts";
+
+export { isVerdictChange };
 
 /**
  * How a scenario's outcome changed from one revision to the next:
@@ -25,23 +28,13 @@ import { blame } from "./blame.ts";
  */
 export type ChangeClass = "regression" | "fix" | "change" | "same";
 
-/**
- * The status of one cell (one scenario on one revision), for CI:
- * `pass` (no violation), `fail` (a violation), `unsupported` (a step asked
- * for something the revision or driver cannot do: a return value
- * `"unsupported"`) or `timeout` (a bound stopped the run: `aborted` says
- * "bound reached"). `unsupported` and `timeout` take precedence over the
- * verdict, as the run did not complete the scenario.
- */
-export type CellStatus = "pass" | "fail" | "unsupported" | "timeout";
+export type { CellStatus };
 
 /** Every {@link CellStatus}, in order of precedence from the lowest. */
 export const CELL_STATUSES: readonly CellStatus[] = ["pass", "fail", "unsupported", "timeout"];
 
 /**
- * The CI status of an outcome: `unsupported` when a step (or a thread of a
- * race step) returned `"unsupported"`, `timeout` when the run was aborted by
- * a bound, otherwise the outcome's verdict.
+ * The CI status of an outcome, as the runner recorded it (see `CellStatus`).
  *
  * @param o The outcome.
  * @returns Its status.
@@ -50,17 +43,13 @@ export const CELL_STATUSES: readonly CellStatus[] = ["pass", "fail", "unsupporte
  * ```ts
  * import { cellStatus } from "./diff.ts";
  * import type { Outcome } from "../run/outcome.ts";
- * const o = { verdict: "fail", returns: [], aborted: "step 3: step bound reached" };
+ * const o = { verdict: "fail", status: "timeout" };
  * console.log(cellStatus(o as unknown as Outcome)); // "timeout"
  * ```
  */
 export function cellStatus(o: Outcome): CellStatus {
-  const unsupported = o.returns.some((r) =>
-    String(r.value).split("; ").some((v) => v === "unsupported" || v.endsWith("=unsupported"))
-  );
-  if (unsupported) return "unsupported";
-  if (o.aborted !== undefined && /\bbound reached\b/.test(o.aborted)) return "timeout";
-  return o.verdict;
+  // An outcome of an older writer of outcome@1 has no status: its verdict is the best known.
+  return o.status ?? o.verdict;
 }
 
 /**
@@ -76,8 +65,8 @@ export function cellStatus(o: Outcome): CellStatus {
  * ```ts
  * import { regressedAgainst } from "./diff.ts";
  * import type { Outcome } from "../run/outcome.ts";
- * const base = { verdict: "pass", kinds: [], returns: [] } as unknown as Outcome;
- * const bad = { verdict: "fail", kinds: ["lost-write"], returns: [] } as unknown as Outcome;
+ * const base = { status: "pass", kinds: [] } as unknown as Outcome;
+ * const bad = { status: "fail", kinds: ["lost-write"] } as unknown as Outcome;
  * console.log(regressedAgainst(base, bad), regressedAgainst(bad, base)); // true false
  * ```
  */
@@ -372,16 +361,6 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
 }
 
 /**
- * Whether a change is a verdict change: a regression or a fix.
- *
- * @param c The change.
- * @returns True when violation kinds appear or disappear.
- */
-export function isVerdictChange(c: Pick<ScenarioChange, "classes">): boolean {
-  return c.classes.includes("regression") || c.classes.includes("fix");
-}
-
-/**
  * Compares revision `a` with revision `b` on every scenario of a matrix.
  * Each regression and fix names the keys that cause it (see `blame`),
  * unless `opts.blame` is false.
@@ -577,6 +556,44 @@ export function displayOrder(lo: LineageOrder): string[] {
   for (const id of lo.order) visit(id);
   for (const c of lo.candidates) if (!out.includes(c.id)) visit(c.id);
   return out;
+}
+
+/**
+ * The revisions that come after a baseline in its lineage: the posted
+ * revisions after it, and the candidates that follow it or one of those
+ * (or follow such a candidate), in display order. A baseline check judges
+ * these, never the revisions before the baseline.
+ *
+ * @param revisions Every revision.
+ * @param baseline The baseline revision id.
+ * @returns Revision ids, the baseline excluded.
+ * @throws {RangeError} When the baseline is unknown or its lineage malformed.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir } from "../../mod.ts";
+ * import { revisionsAfter } from "./diff.ts";
+ * console.log(revisionsAfter(loadRevisionDir("patches"), "emmu-v5"));
+ * ```
+ */
+export function revisionsAfter(revisions: Revision[], baseline: string): string[] {
+  const b = revisions.find((r) => r.id === baseline);
+  if (!b) throw new RangeError(`Unknown revision "${baseline}"`);
+  const lo = lineageOrder(revisions, b.lineage);
+  const i = lo.order.indexOf(baseline);
+  const after = new Set(i < 0 ? [] : lo.order.slice(i + 1));
+  const from = new Set([baseline, ...after]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const c of lo.candidates) {
+      if (!from.has(c.id) && c.parent !== undefined && from.has(c.parent)) {
+        from.add(c.id);
+        after.add(c.id);
+        grew = true;
+      }
+    }
+  }
+  return displayOrder(lo).filter((id) => after.has(id));
 }
 
 /**

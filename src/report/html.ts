@@ -13,29 +13,26 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type Matrix, scenariosFor } from "../run/matrix.ts";
-import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
-import { diffConfig, type KeyChange } from "../run/revision.ts";
-import {
-  type BaselineCheck,
-  type CellStatus,
-  cellStatus,
-  type ChangeClass,
-  classifyChange,
-  type CompareOptions,
-  displayOrder,
-  lineageDiff,
-  type LineageOrder,
-  lineageOrder,
-  lineages,
-  outcomeOf,
-  relevantKeys,
-  revisionOf,
-  tracedPaths,
+import type { KeyChange } from "../run/revision.ts";
+import type {
+  BaselineCheck,
+  ChangeClass,
+  LineageDiff,
+  LineageOrder,
+  ScenarioChange,
 } from "./diff.ts";
-import { matrixDigest } from "./markdown.ts";
-import { raceCell, type RaceTable } from "./races.ts";
-import { COST_COLUMNS, costCells, type CostTable } from "./costs.ts";
+import {
+  type CellStatus,
+  modelOutcome,
+  modelRevision,
+  modelScenarios,
+  type Outcome,
+  type ReportModel,
+} from "../analysis/model.ts";
+import type { RaceTable } from "./races.ts";
+import type { CostTable } from "./costs.ts";
+import { raceCell } from "./_race_text.ts";
+import { COST_COLUMNS, costCells } from "./_cost_text.ts";
 import { diffTraces, type TraceDiffLine } from "./trace_diff.ts";
 import {
   type CausedChange,
@@ -50,21 +47,6 @@ export { STATUS_SYMBOLS };
 
 /** Version of the data block embedded in the HTML report. */
 export const HTML_DATA_SCHEMA = "mmbisect/html-data@1";
-
-/**
- * Options of {@link renderHtml}; `blame` and `timeout` are those of
- * `lineageDiff` (the keys that cause each regression and fix).
- */
-export interface HtmlOptions extends CompareOptions {
-  /** Lineages to report, in order (default: every lineage of the matrix). */
-  lineages?: string[];
-  /** Explorer results of the race scenarios, shown after the lineages. */
-  races?: RaceTable;
-  /** Revisions checked against a baseline, shown first. */
-  baseline?: BaselineCheck;
-  /** The F8 cover letter's claims measured on a 2.5.42 revision, shown last. */
-  costs?: CostTable;
-}
 
 /** How a cell compares with the cell of the neighbouring revision. */
 export interface HtmlNeighbour {
@@ -200,57 +182,59 @@ function neighbourOf(
   return undefined;
 }
 
+/** The comparison of a lineage from `from` to `to` on one scenario. */
+function changeOf(d: LineageDiff, scenario: string, from: string, to: string): ScenarioChange {
+  const step = [...d.steps, ...d.candidateSteps].find((c) => c.from === from && c.to === to)!;
+  return step.scenarios.find((c) => c.scenario === scenario)!;
+}
+
 /**
  * Builds the data block of the HTML report: every cell of the reported
  * lineages with its violations, trace, hashes, and its change and trace
  * diff against the neighbouring revision.
  *
- * @param matrix The matrix.
- * @param opts Which lineages to report.
+ * @param model The report model (see `analyse`).
  * @returns The data, in display order.
- * @throws {RangeError} When a lineage is unknown or malformed.
+ *
+ * @example
+ * ```ts
+ * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { buildHtmlData } from "./html.ts";
+ * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
+ * const data = buildHtmlData(analyse(runMatrix(loadScenarioDir("scenarios"), revs)));
+ * console.log(data.cells[0].neighbour?.relation); // "next"
+ * ```
  */
-export function buildHtmlData(matrix: Matrix, opts: HtmlOptions = {}): HtmlData {
+export function buildHtmlData(model: ReportModel): HtmlData {
   const scenarios: HtmlData["scenarios"] = {};
-  for (const s of matrix.scenarios) {
-    scenarios[s.id] = {
-      purpose: s.purpose,
-      hash: scenarioHash(s),
-      steps: s.steps.map((st) => st.op),
-    };
+  for (const s of model.scenarios) {
+    scenarios[s.id] = { purpose: s.purpose, hash: s.hash, steps: s.steps };
   }
   const revisions: HtmlData["revisions"] = {};
   const cells: HtmlCell[] = [];
-  const keyCache = new Map<string, KeyChange[]>();
-  const keysOf = (a: string, b: string) => {
-    const k = `${a}\n${b}`;
-    let v = keyCache.get(k);
-    if (!v) keyCache.set(k, v = diffConfig(revisionOf(matrix, a), revisionOf(matrix, b)));
-    return v;
-  };
-  const shown: { lo: LineageOrder; id: string; o: Outcome }[] = [];
-  for (const name of opts.lineages ?? lineages(matrix.revisions)) {
-    const lo = lineageOrder(matrix.revisions, name);
-    for (const id of displayOrder(lo)) {
-      const r = revisionOf(matrix, id);
+  const shown: { d: LineageDiff; id: string; o: Outcome }[] = [];
+  model.lineages.forEach((d, li) => {
+    const cols = model.columns[li];
+    for (const id of cols) {
+      const r = modelRevision(model, id);
       revisions[id] = {
         title: r.title,
         lineage: r.lineage,
         candidate: r.candidate,
-        hash: revisionHash(r),
+        hash: r.hash,
         postedAgainst: postedAgainstText(r),
       };
     }
-    for (const s of scenariosFor(matrix, ...displayOrder(lo))) {
-      for (const id of displayOrder(lo)) shown.push({ lo, id, o: outcomeOf(matrix, s.id, id) });
+    for (const s of modelScenarios(model, cols)) {
+      for (const id of cols) shown.push({ d, id, o: modelOutcome(model, s.id, id) });
     }
-  }
+  });
   const at = new Map(shown.map((x, i) => [`${x.o.scenario}\n${x.id}`, i]));
-  for (const { lo, id, o } of shown) {
+  for (const { d, id, o } of shown) {
     const cell: HtmlCell = {
       scenario: o.scenario,
       revision: id,
-      status: cellStatus(o),
+      status: o.status,
       kinds: o.kinds,
       hashes: o.hashes,
       violations: o.violations,
@@ -261,21 +245,22 @@ export function buildHtmlData(matrix: Matrix, opts: HtmlOptions = {}): HtmlData 
     };
     if (o.aborted !== undefined) cell.aborted = o.aborted;
     if (o.views) cell.views = o.views;
-    const nb = neighbourOf(lo, id);
+    const nb = neighbourOf(d, id);
     if (nb) {
       const [other, relation] = nb;
-      const n = outcomeOf(matrix, o.scenario, other);
+      const n = modelOutcome(model, o.scenario, other);
       const [a, b] = relation === "next" ? [o, n] : [n, o];
+      const c = changeOf(d, o.scenario, a.revision, b.revision);
       cell.neighbour = {
         revision: other,
         cell: at.get(`${o.scenario}\n${other}`)!,
         relation,
         from: a.revision,
         to: b.revision,
-        classes: classifyChange(a, b),
-        added: b.kinds.filter((k) => !a.kinds.includes(k)),
-        removed: a.kinds.filter((k) => !b.kinds.includes(k)),
-        relevant: relevantKeys(keysOf(a.revision, b.revision), tracedPaths(a, b)),
+        classes: c.classes,
+        added: c.added,
+        removed: c.removed,
+        relevant: c.relevant,
       };
       cell.diff = diffTraces(a.trace, b.trace).map((
         d,
@@ -352,23 +337,21 @@ function button(index: number, cls: string, label: string, title: string): strin
  * Renders the HTML report: one self-contained page. Equal inputs give
  * equal bytes (no timestamps).
  *
- * @param matrix The matrix to report on.
- * @param opts Which lineages to report, the race results and a baseline check.
+ * @param model The report model (see `analyse`).
  * @returns The page.
- * @throws {RangeError} When a lineage is unknown or malformed.
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { renderHtml } from "./html.ts";
  * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
- * const page = renderHtml(m, { lineages: ["emmu"] });
+ * const page = renderHtml(analyse(m, { lineages: ["emmu"] }));
  * console.log(page.startsWith("<!DOCTYPE html>"));
  * ```
  */
-export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
-  const names = opts.lineages ?? lineages(matrix.revisions);
-  const data = buildHtmlData(matrix, { ...opts, lineages: names });
+export function renderHtml(model: ReportModel): string {
+  const names = model.lineages.map((d) => d.lineage);
+  const data = buildHtmlData(model);
   const index = new Map(data.cells.map((c, i) => [`${c.scenario}\n${c.revision}`, i]));
   const at = (s: string, r: string) => index.get(`${s}\n${r}`)!;
   const find = (s: string, r: string) => index.get(`${s}\n${r}`);
@@ -379,12 +362,12 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
   body.push(
     "<header>",
     "<h1>mmbisect regression report</h1>",
-    `<p>${plural(matrix.scenarios.length, "scenario")} on ${
+    `<p>${plural(model.scenarios.length, "scenario")} on ${
       plural(Object.keys(data.revisions).length, "revision")
     }: ${
       plural(data.cells.length, "cell")
     }, ${counts.pass} pass, ${counts.fail} fail, ${counts.unsupported} unsupported, ${counts.timeout} timeout. Matrix digest <code>${
-      e(matrixDigest(matrix))
+      e(model.digest)
     }</code>.</p>`,
     '<ul class="legend" aria-label="Legend">',
     ...(["pass", "fail", "unsupported", "timeout"] as const).map((s) =>
@@ -405,15 +388,15 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
     `<nav><p>Lineages: ${
       names.map((n) => `<a href="#lineage-${e(n)}">${e(n)}</a>`).join(" \u00b7 ")
     }${
-      opts.races && opts.races.scenarios.length ? ' \u00b7 <a href="#races">races</a>' : ""
+      model.races && model.races.scenarios.length ? ' \u00b7 <a href="#races">races</a>' : ""
     }</p></nav>`,
     "</header>",
     "<main>",
   );
-  if (opts.baseline) body.push(...baselineSection(opts.baseline, find));
-  for (const name of names) {
-    const lo = lineageDiff(matrix, name, opts);
-    const cols = displayOrder(lo);
+  if (model.baseline) body.push(...baselineSection(model.baseline, find));
+  for (const [li, lo] of model.lineages.entries()) {
+    const name = lo.lineage;
+    const cols = model.columns[li];
     const cand = new Set(lo.candidates.map((c) => c.id));
     const label = (id: string) => `${e(id)}${cand.has(id) ? "*" : ""}`;
     body.push(
@@ -461,7 +444,7 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
       }</tr></thead>`,
       "<tbody>",
     );
-    const rows = scenariosFor(matrix, ...cols);
+    const rows = modelScenarios(model, cols);
     for (const s of rows) {
       const cells = cols.map((id, k) => {
         const i = at(s.id, id);
@@ -514,8 +497,8 @@ export function renderHtml(matrix: Matrix, opts: HtmlOptions = {}): string {
       "</section>",
     );
   }
-  if (opts.races && opts.races.scenarios.length) body.push(...raceSection(opts.races));
-  if (opts.costs) body.push(...costSection(opts.costs));
+  if (model.races && model.races.scenarios.length) body.push(...raceSection(model.races));
+  if (model.costs) body.push(...costSection(model.costs));
   body.push("</main>");
   body.push('<aside id="detail" hidden aria-label="Cell details" tabindex="-1"></aside>');
   const hash = createHash("sha256").update(HTML_SCRIPT).digest("base64");

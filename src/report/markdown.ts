@@ -4,24 +4,18 @@
  *
  * @module
  */
-import { driverTable, renderDriverTable } from "./drivers.ts";
-import { type RaceTable, renderRaces } from "./races.ts";
-import { type CostTable, renderCostTable } from "./costs.ts";
-import { type Matrix, scenariosFor } from "../run/matrix.ts";
-import { digest } from "../model/state.ts";
+import { renderDriverTable } from "./drivers.ts";
+import { renderRaces } from "./_race_text.ts";
+import { renderCostTable } from "./_cost_text.ts";
+import type { BaselineCheck, Comparison, LineageDiff, ScenarioChange } from "./diff.ts";
+import { isVerdictChange } from "./_classes.ts";
 import {
-  type BaselineCheck,
-  type CompareOptions,
-  type Comparison,
-  displayOrder,
-  isVerdictChange,
-  type LineageDiff,
-  lineageDiff,
-  lineages,
-  outcomeOf,
-  revisionOf,
-  type ScenarioChange,
-} from "./diff.ts";
+  modelOutcome,
+  modelRevision,
+  modelScenarios,
+  type ReportModel,
+  shownRevisions,
+} from "../analysis/model.ts";
 import {
   causeLines,
   cellText,
@@ -35,32 +29,6 @@ import {
 } from "./_format.ts";
 
 /**
- * Options of {@link renderMarkdown}; `blame` and `timeout` are those of
- * `lineageDiff` (the causes of each regression and fix).
- */
-export interface MarkdownOptions extends CompareOptions {
-  /** Lineages to report, in order (default: every lineage of the matrix). */
-  lineages?: string[];
-  /** Explorer results of the race scenarios, reported after the lineages. */
-  races?: RaceTable;
-  /** Revisions checked against a baseline, reported first (see `checkBaseline`). */
-  baseline?: BaselineCheck;
-  /** The F8 cover letter's claims measured on a 2.5.42 revision (see `costTable`), reported last. */
-  costs?: CostTable;
-}
-
-/**
- * Digest of a matrix's inputs and outcomes: equal digests mean the same
- * revisions, scenarios and results.
- *
- * @param matrix The matrix.
- * @returns 16 hex digits.
- */
-export function matrixDigest(matrix: Matrix): string {
-  return digest(matrix.cells);
-}
-
-/**
  * Renders the regression report: per lineage, a scenario-by-revision
  * verdict matrix (candidates next to their parent), the revisions grouped by
  * equal outcome, every regression and fix along the lineage with the
@@ -68,33 +36,29 @@ export function matrixDigest(matrix: Matrix): string {
  * that differ, the first violation and the command that reproduces it, and
  * each candidate against its parent.
  *
- * @param matrix The matrix to report on.
- * @param opts Which lineages to report, the sections to add, and the blame search.
- * @returns Markdown text, ending with a newline; equal inputs give equal text.
- * @throws {RangeError} When a lineage is unknown or malformed.
+ * @param model The report model (see `analyse`).
+ * @returns Markdown text, ending with a newline; equal models give equal text.
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { renderMarkdown } from "./markdown.ts";
  * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
- * const md = renderMarkdown(m, { lineages: ["emmu"] });
+ * const md = renderMarkdown(analyse(m, { lineages: ["emmu"] }));
  * console.log(md.split("\n").slice(0, 12).join("\n"));
  * ```
  */
-export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): string {
-  const names = opts.lineages ?? lineages(matrix.revisions);
-  const diffs = names.map((l) => lineageDiff(matrix, l, opts));
-  const shown = new Set(diffs.flatMap((d) => displayOrder(d)));
-  const cells = matrix.cells.filter((c) => shown.has(c.revision));
+export function renderMarkdown(model: ReportModel): string {
+  const shown = new Set(shownRevisions(model));
+  const cells = model.outcomes.filter((c) => shown.has(c.revision));
   const failing = cells.filter((c) => c.verdict === "fail").length;
-  const candidates = matrix.revisions.filter((r) => shown.has(r.id) && r.candidate).length;
+  const candidates = model.revisions.filter((r) => shown.has(r.id) && r.candidate).length;
   const out: string[] = [
     "# mmbisect regression report",
     "",
-    `${plural(matrix.scenarios.length, "scenario")} on ${plural(shown.size, "revision")} ` +
+    `${plural(model.scenarios.length, "scenario")} on ${plural(shown.size, "revision")} ` +
     `(${plural(candidates, "candidate")}): ${plural(cells.length, "run")}, ${failing} with ` +
-    `violations. Matrix digest ${matrixDigest(matrix)}.`,
+    `violations. Matrix digest ${model.digest}.`,
     "",
     'A cell reads "pass" or the violation kinds the run observed. Revisions marked * are',
     "candidates (fixes or variants proposed in a thread), shown after the revision they follow.",
@@ -102,17 +66,23 @@ export function renderMarkdown(matrix: Matrix, opts: MarkdownOptions = {}): stri
     "the revision or driver cannot run), with the kinds it observed. A run stopped by the time",
     "bound (--timeout) holds the steps it ran before, which depend on the machine's speed.",
   ];
-  if (opts.baseline) out.push("", ...baselineSection(opts.baseline));
-  for (const d of diffs) out.push("", ...lineageSection(matrix, d));
-  if (opts.races) out.push("", ...renderRaces(opts.races));
-  out.push("", ...renderDriverTable(driverTable(matrix, opts.races)));
-  if (opts.costs) out.push("", ...renderCostTable(opts.costs));
+  if (model.baseline) out.push("", ...baselineSection(model.baseline));
+  model.lineages.forEach((d, i) => out.push("", ...lineageSection(model, d, model.columns[i])));
+  if (model.races) out.push("", ...renderRaces(model.races));
+  out.push("", ...renderDriverTable(model.drivers));
+  if (model.costs) out.push("", ...renderCostTable(model.costs));
   return out.join("\n").replace(/\n+$/, "") + "\n";
 }
 
 /** The regressions against a baseline, or the statement that there are none. */
 function baselineSection(b: BaselineCheck): string[] {
-  const out = [`## Against baseline ${b.revision}`, ""];
+  const out = [
+    `## Against baseline ${b.revision}`,
+    "",
+    `Checked: ${b.checked.join(", ") || "no revision"} (those after ${b.revision} in its ` +
+    "lineage, and those of --revision).",
+    "",
+  ];
   if (b.regressions.length === 0) {
     out.push(
       `No regression: none of ${plural(b.checked.length, "revision")} has a violation kind ` +
@@ -143,10 +113,9 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
+function lineageSection(model: ReportModel, d: LineageDiff, cols: string[]): string[] {
   const cand = new Set(d.candidates.map((c) => c.id));
   const label = (id: string) => cand.has(id) ? `${id}*` : id;
-  const cols = displayOrder(d);
   const out = [`## Lineage ${d.lineage}`, "", `Order: ${d.order.join(" -> ")}`];
   if (d.candidates.length) {
     out.push(
@@ -156,7 +125,7 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
     );
   }
   out.push("", "Posted against:", "");
-  const postedText = (id: string) => postedAgainstText(revisionOf(matrix, id));
+  const postedText = (id: string) => postedAgainstText(modelRevision(model, id));
   for (const g of postedAgainstGroups(cols, postedText)) {
     out.push(`- ${g.text}: ${g.revisions.map(label).join(", ")}`);
   }
@@ -164,9 +133,9 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
   out.push(
     ...textTable(
       ["scenario", ...cols.map(label)],
-      scenariosFor(matrix, ...cols).map((s) => [
+      modelScenarios(model, cols).map((s) => [
         s.id,
-        ...cols.map((r) => cellText(outcomeOf(matrix, s.id, r))),
+        ...cols.map((r) => cellText(modelOutcome(model, s.id, r))),
       ]),
     ),
   );
@@ -199,7 +168,7 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
         }.`,
     );
   }
-  for (const c of verdictChanges) out.push("", ...changeDetail(matrix, c, d.steps));
+  for (const c of verdictChanges) out.push("", ...changeDetail(model, c, d.steps));
 
   const others = d.steps.map((step) => ({
     step,
@@ -222,7 +191,7 @@ function lineageSection(matrix: Matrix, d: LineageDiff): string[] {
 
   if (d.candidateSteps.length) {
     out.push("", `### Candidates against their parent`);
-    for (const step of d.candidateSteps) out.push("", ...candidateSection(matrix, step, label));
+    for (const step of d.candidateSteps) out.push("", ...candidateSection(model, step, label));
   }
   return out;
 }
@@ -232,7 +201,7 @@ function keysOf(c: ScenarioChange, steps: Comparison[]): number {
 }
 
 /** The details of one regression or fix: what changed, why, and how to see it. */
-function changeDetail(matrix: Matrix, c: ScenarioChange, steps: Comparison[]): string[] {
+function changeDetail(model: ReportModel, c: ScenarioChange, steps: Comparison[]): string[] {
   const title = c.classes.join(" and ");
   const delta = [...c.added.map((k) => `+${k}`), ...c.removed.map((k) => `-${k}`)].join(" ");
   const out = [
@@ -240,8 +209,8 @@ function changeDetail(matrix: Matrix, c: ScenarioChange, steps: Comparison[]): s
     "",
     `- verdict: ${verdictText(c.fromKinds)} -> ${verdictText(c.toKinds)} (${delta})`,
   ];
-  const before = outcomeOf(matrix, c.scenario, c.from);
-  const after = outcomeOf(matrix, c.scenario, c.to);
+  const before = modelOutcome(model, c.scenario, c.from);
+  const after = modelOutcome(model, c.scenario, c.to);
   const fresh = after.violations.find((v) => c.added.includes(v.kind));
   if (fresh) out.push(`- first new violation on ${c.to}: ${formatViolation(fresh)}`);
   const gone = before.violations.find((v) => c.removed.includes(v.kind));
@@ -252,7 +221,7 @@ function changeDetail(matrix: Matrix, c: ScenarioChange, steps: Comparison[]): s
 }
 
 function candidateSection(
-  matrix: Matrix,
+  model: ReportModel,
   step: Comparison,
   label: (id: string) => string,
 ): string[] {
@@ -286,7 +255,7 @@ function candidateSection(
     }.`,
   );
   for (const c of step.scenarios.filter(isVerdictChange)) {
-    out.push("", ...changeDetail(matrix, c, [step]));
+    out.push("", ...changeDetail(model, c, [step]));
   }
   return out;
 }

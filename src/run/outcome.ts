@@ -17,6 +17,17 @@ import { kernelTree } from "./kernel_tree.ts";
 /** Version of the outcome JSON schema. */
 export const OUTCOME_SCHEMA = "mmbisect/outcome@1";
 
+/**
+ * The status of one cell (one scenario on one revision), for CI:
+ * `pass` (no violation), `fail` (a violation), `unsupported` (a step, or a
+ * thread of a race step, returned `"unsupported"`: the revision or driver
+ * cannot do what it asks) or `timeout` (a bound stopped the run: a step's
+ * bound on scheduling points, or the cell's time bound). `unsupported` and
+ * `timeout` take precedence over the verdict, as the run did not complete
+ * the scenario. The runner records it as it runs.
+ */
+export type CellStatus = "pass" | "fail" | "unsupported" | "timeout";
+
 /** One callout as an outcome records it. */
 export interface TraceEntry {
   /** Scenario step (0-based) during which the kernel made the call. */
@@ -57,6 +68,8 @@ export interface Outcome {
   hashes: { scenario: string; revision: string };
   /** "fail" when any checker reported a violation. */
   verdict: "pass" | "fail";
+  /** The cell's status: the verdict, unless the run did not complete (see {@link CellStatus}). */
+  status: CellStatus;
   /** Distinct violation kinds, sorted. */
   kinds: ViolationKind[];
   /** Every violation, sorted by step, kind, place and detail. */
@@ -132,6 +145,8 @@ export interface OutcomeParts {
   returns: OpResult[];
   /** Why the run stopped early (a deadlock or BUG), if it did. */
   aborted?: string;
+  /** Why the run did not complete the scenario, if it did not: a step unsupported, or a bound. */
+  incomplete?: "unsupported" | "timeout";
   /** The final kernel and notifier chain. */
   world: World;
 }
@@ -158,6 +173,7 @@ export function buildOutcome(p: OutcomeParts): Outcome {
     revision: p.revision.id,
     hashes: { scenario: scenarioHash(p.scenario), revision: revisionHash(p.revision) },
     verdict: violations.length ? "fail" : "pass",
+    status: p.incomplete ?? (violations.length ? "fail" : "pass"),
     kinds,
     violations,
     returns: p.returns.map((value, step) => ({ step, op: p.scenario.steps[step].op, value })),

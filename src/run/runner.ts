@@ -91,7 +91,15 @@ interface Current {
 /** Raised by a run that a decider stopped. */
 export class RunStopped extends Error {}
 
-class StepAborted extends Error {}
+class StepAborted extends Error {
+  /** Whether a bound stopped the step (its status is `timeout`), not a deadlock. */
+  readonly bound: boolean;
+
+  constructor(message: string, bound = false) {
+    super(message);
+    this.bound = bound;
+  }
+}
 
 /** Scheduling points a step may pass before it is reported as making no progress. */
 const STEP_POINT_BOUND = 100_000;
@@ -119,6 +127,11 @@ export class Run implements CheckContext {
   callouts = 0;
   /** Set when a step stopped on a deadlock or BUG; no later step runs. */
   aborted?: string;
+  /**
+   * Set when the run did not complete the scenario: a step returned
+   * `"unsupported"` (or a thread of a race step did), or a bound stopped it.
+   */
+  incomplete?: "unsupported" | "timeout";
   /** The registered checkers observing this run (stateless definitions). */
   readonly checkers: readonly Checker[] = createCheckers();
   /** Each checker's memory, in the order of {@link Run.checkers}: part of the run's state. */
@@ -236,6 +249,7 @@ export class Run implements CheckContext {
         }
         if (this.opts.deadline?.expired()) {
           this.aborted = `step ${i}: time bound reached after ${this.opts.deadline.seconds} s`;
+          this.incomplete ??= "timeout";
           continue;
         }
         this.begin(i);
@@ -304,6 +318,7 @@ export class Run implements CheckContext {
         throw e;
       }
       this.aborted = `step ${i}: ${e.message}`;
+      if (e instanceof StepAborted && e.bound) this.incomplete ??= "timeout";
       this.endStep("aborted");
       return null;
     }
@@ -337,10 +352,14 @@ export class Run implements CheckContext {
       if (!step.failOptional) {
         checkFailsReached(this.scenario, this.revision, cur.index, k.allocationsMade());
       }
+      const results = step.threads
+        ? cur.threads.map((t) => t.result)
+        : [cur.threads[cur.threads.length - 1].result];
+      if (results.includes("unsupported")) this.incomplete = "unsupported";
       this.endStep(
         step.threads
           ? cur.threads.map((t) => `${t.name}=${t.result}`).join("; ")
-          : cur.threads[cur.threads.length - 1].result as OpResult,
+          : results[0] as OpResult,
       );
       return null;
     }
@@ -354,7 +373,7 @@ export class Run implements CheckContext {
     const k = this.kernel;
     if (++cur.points > STEP_POINT_BOUND) {
       k.emit({ type: "no-progress", step: k.step, thread: t.name, what: "step bound reached" });
-      throw new StepAborted("step bound reached");
+      throw new StepAborted("step bound reached", true);
     }
     const p = advance(k, t);
     if (!p) {
@@ -393,6 +412,7 @@ export class Run implements CheckContext {
       callouts: this.callouts,
       returns: this.returns,
       aborted: this.aborted,
+      incomplete: this.incomplete,
       world: this.world,
     });
   }
