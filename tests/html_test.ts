@@ -187,8 +187,9 @@ function causesOf(entries: Iterable<[string, string, string, string[]]>): Map<st
 Deno.test("renderHtml() names the keys that cause each verdict change, as the Markdown report does", () => {
   const scenarios = loadScenarioDir(`${ROOT}scenarios`);
   const m = runMatrix(scenarios, SHIPPED.filter((r) => r.lineage === "emmu"));
-  const html = renderHtml(m, { lineages: ["emmu"] }).replaceAll("<wbr>", "");
-  const md = renderMarkdown(m, { lineages: ["emmu"] });
+  const model = analyse(m, { lineages: ["emmu"] });
+  const html = renderHtml(model).replaceAll("<wbr>", "");
+  const md = renderMarkdown(model);
   const unescape = (t: string) =>
     t.replace(
       /&(lt|gt|amp|quot|#39);/g,
