@@ -139,39 +139,52 @@ const T_INT = 1,
   T_END = 16,
   T_BIG = 17;
 
+/**
+ * Every string hashed so far, numbered in the order first met: a string is
+ * hashed as its number, which is the same in every state of a process.
+ */
+const interned = new Map<string, number>();
+
 /** MurmurHash3 x86_128 over a stream of 32-bit words. */
 class Murmur128 {
   h1 = 0x9368e53c;
   h2 = 0x2f6af274;
   h3 = 0xb4a5a9ff;
   h4 = 0x6f8d1f2b;
-  k = [0, 0, 0, 0];
+  k1 = 0;
+  k2 = 0;
+  k3 = 0;
   n = 0;
   len = 0;
 
   word(w: number): void {
-    this.k[this.n++] = w | 0;
     this.len++;
-    if (this.n === 4) {
-      this.block();
-      this.n = 0;
+    switch (this.n) {
+      case 0:
+        this.k1 = w;
+        this.n = 1;
+        return;
+      case 1:
+        this.k2 = w;
+        this.n = 2;
+        return;
+      case 2:
+        this.k3 = w;
+        this.n = 3;
+        return;
     }
-  }
-
-  private block(): void {
-    const k = this.k;
-    this.h1 = lane(this.h1, k[0], C1, 15, C2, 19, this.h2, 0x561ccd1b);
-    this.h2 = lane(this.h2, k[1], C2, 16, C3, 17, this.h3, 0x0bcaa747);
-    this.h3 = lane(this.h3, k[2], C3, 17, C4, 15, this.h4, 0x96cd1c35);
-    this.h4 = lane(this.h4, k[3], C4, 18, C1, 13, this.h1, 0x32ac3b17);
+    this.n = 0;
+    this.h1 = lane(this.h1, this.k1, C1, 15, C2, 19, this.h2, 0x561ccd1b);
+    this.h2 = lane(this.h2, this.k2, C2, 16, C3, 17, this.h3, 0x0bcaa747);
+    this.h3 = lane(this.h3, this.k3, C3, 17, C4, 15, this.h4, 0x96cd1c35);
+    this.h4 = lane(this.h4, w, C4, 18, C1, 13, this.h1, 0x32ac3b17);
   }
 
   str(s: string): void {
+    let id = interned.get(s);
+    if (id === undefined) interned.set(s, id = interned.size);
     this.word(T_STR);
-    this.word(s.length);
-    let i = 0;
-    for (; i + 1 < s.length; i += 2) this.word(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
-    if (i < s.length) this.word(s.charCodeAt(i));
+    this.word(id);
   }
 
   num(x: number): void {
@@ -222,7 +235,8 @@ export function hashGraph(
   const sorted = rules.sorted;
   const sortedField = rules.sortedField;
   const record = (rec: Record<string, unknown>) => {
-    const keys = Object.keys(rec).sort();
+    const keys = Object.keys(rec);
+    if (keys.length > 1) keys.sort();
     h.word(T_OBJ);
     for (const k of keys) {
       const x = rec[k];
