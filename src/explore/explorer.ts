@@ -38,7 +38,7 @@
  *   the references, `some`), and in sorted order (the page-leak checker, the
  *   final state digest); an absent list and an empty one read the same.
  * - The step's point count. It decides one thing: whether the step passes
- *   {@link STEP_POINT_BOUND} points and stops with "step bound reached". The
+ *   {@link Run.stepBound} points and stops with "step bound reached". The
  *   search without it is exact as long as no schedule comes near the bound,
  *   and it checks that: it gives up when a key repeats on the search path (a
  *   schedule can loop, so the count could grow to the bound), when a run hits
@@ -62,7 +62,7 @@ import type { ViolationKind } from "../check/checker.ts";
 import { digest } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
-import { type Decider, Run, STEP_POINT_BOUND } from "../run/runner.ts";
+import { type Decider, Run, type RunOptions } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { cloneGraph, hashGraph, reachable } from "./_graph.ts";
@@ -86,6 +86,8 @@ export interface ExploreOptions {
   timeout?: number;
   /** A deadline to stop at instead of `timeout` (one shared by several explorations, say). */
   deadline?: Deadline;
+  /** The step bound of every run ({@link RunOptions.stepBound}; for tests of the bound). */
+  stepBound?: number;
   /** Try the threads at each choice point in reverse priority order (for soundness tests). */
   reverse?: boolean;
   /** Also collect the final state digest of every ending ({@link ExploreResult.finals}). */
@@ -289,6 +291,7 @@ function sharedInputs(run: Run): Map<object, number> {
  * @param scenario A loaded scenario.
  * @param revision A loaded revision.
  * @param schedule Thread names, one per choice point.
+ * @param stepBound The runs' step bound ({@link RunOptions.stepBound}; default 100,000).
  * @returns The outcome and the readable steps.
  *
  * @example
@@ -304,10 +307,12 @@ export function replaySchedule(
   scenario: Scenario,
   revision: Revision,
   schedule: string[],
+  stepBound?: number,
 ): { outcome: Outcome; steps: string[] } {
   const steps: string[] = [];
   const run = new Run(scenario, revision, {
     preemptive: true,
+    stepBound,
     onPoint: (step, thread, p) => {
       if (scenario.steps[step].threads || scenario.steps[step].during) {
         steps.push(`step ${step} ${thread}: ${p.label}${p.blockedOn ? " (blocked)" : ""}`);
@@ -360,7 +365,7 @@ export function explore(
     const schedule = choices(root.shortest.get(kind)!);
     counterexamples[kind] = {
       schedule,
-      steps: replaySchedule(scenario, revision, schedule).steps,
+      steps: replaySchedule(scenario, revision, schedule, opts.stepBound).steps,
       replay: `deno task run ${scenario.id} ${revision.id} --schedule ${schedule.join(",") || "-"}`,
     };
   }
@@ -411,7 +416,11 @@ function search(
   const memo = new Map<string, Summary>();
   /** Keys of the nodes on the search path ("history-free" only). */
   const onPath = new Set<string>();
-  const first = new Run(scenario, revision, { preemptive: true, trace: false });
+  const first = new Run(scenario, revision, {
+    preemptive: true,
+    trace: false,
+    stepBound: opts.stepBound,
+  });
   // The inputs every copy shares; everything else reachable from a run is its state.
   const shared = sharedInputs(first);
   const copy = <T>(v: T): T => cloneGraph(v, shared);
@@ -513,7 +522,7 @@ function search(
   const found: Summary = root ?? emptySummary();
   if (
     mode === "history-free" &&
-    (found.worst > STEP_POINT_BOUND || rootLink.p + found.rise > STEP_POINT_BOUND)
+    (found.worst > first.stepBound || rootLink.p + found.rise > first.stepBound)
   ) return null;
   return { root: found, status, runs, schedules, states };
 }

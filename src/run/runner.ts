@@ -48,6 +48,12 @@ export interface RunOptions {
    * there with `aborted` reading "step N: time bound reached after S s".
    */
   deadline?: Deadline;
+  /**
+   * Scheduling points a step may pass before it stops with "step bound
+   * reached" as making no progress (default 100,000; smaller for tests of
+   * the bound).
+   */
+  stepBound?: number;
 }
 
 /** A thread of a step as the scheduler sees it. */
@@ -94,7 +100,7 @@ export class RunStopped extends Error {}
 class StepAborted extends Error {}
 
 /** Scheduling points a step may pass before it is reported as making no progress. */
-export const STEP_POINT_BOUND = 100_000;
+const STEP_POINT_BOUND = 100_000;
 
 /**
  * Fields of a {@link Run} that are history (see {@link Run.history}): the
@@ -227,6 +233,11 @@ export class Run implements CheckContext {
   /** Index of the step being run, or of the next one to run between steps. */
   get stepIndex(): number {
     return this.cur?.index ?? this.returns.length;
+  }
+
+  /** Scheduling points a step may pass before it stops as making no progress. */
+  get stepBound(): number {
+    return this.opts.stepBound ?? STEP_POINT_BOUND;
   }
 
   /** Scheduling points the step being run has passed so far (0 between steps). */
@@ -417,7 +428,7 @@ export class Run implements CheckContext {
   private runThread(t: Thread): void {
     const cur = this.cur!;
     const k = this.kernel;
-    if (++cur.points > STEP_POINT_BOUND) {
+    if (++cur.points > this.stepBound) {
       k.emit({ type: "no-progress", step: k.step, thread: t.name, what: "step bound reached" });
       throw new StepAborted("step bound reached");
     }
