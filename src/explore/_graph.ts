@@ -234,16 +234,17 @@ export function hashGraph(
   const omit = rules.omit;
   const sorted = rules.sorted;
   const sortedField = rules.sortedField;
+  const entry = (k: string, x: unknown) => {
+    if (Array.isArray(x) && x.length === 0) return;
+    h.str(k);
+    enc(x);
+  };
   const record = (rec: Record<string, unknown>) => {
-    const keys = Object.keys(rec);
-    if (keys.length > 1) keys.sort();
     h.word(T_OBJ);
-    for (const k of keys) {
-      const x = rec[k];
-      if (Array.isArray(x) && x.length === 0) continue;
-      h.str(k);
-      enc(x);
-    }
+    let n = 0;
+    for (const _ in rec) if (++n > 1) break;
+    if (n > 1) { for (const k of Object.keys(rec).sort()) entry(k, rec[k]); }
+    else for (const k in rec) entry(k, rec[k]);
     h.word(T_END);
   };
   const enc = (v: unknown): void => {
