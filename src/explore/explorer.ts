@@ -397,7 +397,7 @@ interface Found {
 /**
  * The depth-first search. `mode` says what the memo key holds: "off" merges
  * nothing, "history-free" keys states by their state less history (the
- * step's point counter included), "points" adds the point counter. A
+ * step's point counter is history there), "points" keys the counter too. A
  * "history-free" search returns null when it finds that the point counter
  * could decide something: a state repeats on the search path (a schedule can
  * loop), a run hits the step bound, or some schedule passes more than the
