@@ -70,12 +70,15 @@ function assertSameEndings(on: ReturnType<typeof explore>, other: ReturnType<typ
   }
 }
 
-Deno.test("explore() reaches the same endings with and without merging, in both search orders", async (t) => {
+Deno.test("explore() reaches the same endings with and without merging, in both search orders, with the full key", async (t) => {
   for (const s of races) {
     for (const r of revisions.filter((r) => r.base === s.kernel)) {
       await t.step(`${s.id} on ${r.id}`, () => {
         const on = exploreOnce(s, r);
-        const others = [explore(s, r, { reverse: true, finals: true })];
+        // The key with every part of the run, history included, merges fewer states.
+        const full = explore(s, r, { fullKey: true, finals: true });
+        assert.ok(on.states <= full.states);
+        const others = [explore(s, r, { reverse: true, finals: true }), full];
         if (unmergedToo(s, r)) {
           const off = explore(s, r, { reduction: false, finals: true });
           assert.ok(on.states <= off.states && on.schedules <= off.schedules);

@@ -49,8 +49,9 @@
  *
  * Everything else a copy copies is hashed, so a part added to the run is in
  * the key unless it is declared history. The test suite checks on every
- * race scenario that merging and the search order never change the endings,
- * their final digests, the verdicts or the shortest counterexamples.
+ * race scenario that merging, the search order and a key with the history
+ * ({@link ExploreOptions.fullKey}) never change the endings, their final
+ * digests, the verdicts or the shortest counterexamples.
  *
  * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
  * leave what it explored so far. The walk keeps its path on an explicit
@@ -90,6 +91,11 @@ export interface ExploreOptions {
   stepBound?: number;
   /** Try the threads at each choice point in reverse priority order (for soundness tests). */
   reverse?: boolean;
+  /**
+   * Key states by everything a copy of the run copies, history included (for
+   * soundness tests of what the key leaves out; more states, same endings).
+   */
+  fullKey?: boolean;
   /** Also collect the final state digest of every ending ({@link ExploreResult.finals}). */
   finals?: boolean;
 }
@@ -267,16 +273,24 @@ function combine(into: Summary, name: string, sub: Summary, link: Link): void {
  * ```
  */
 export function stateHash(run: Run): string {
-  return keyOf(run, sharedInputs(run), false);
+  return keyOf(run, sharedInputs(run), "history-free");
 }
 
 /**
- * The memo key of a run at a choice point: its state less its history, and
- * the kinds of its violations; with `points`, the step's point counter too.
+ * The memo key of a run at a choice point in a search of `mode`: its state
+ * less its history and the kinds of its violations ("history-free"), with
+ * the step's point counter too ("points"), or everything ("full").
  */
-function keyOf(run: Run, shared: ReadonlyMap<object, number>, points: boolean): string {
-  return hashGraph([run, run.kinds()], shared, { ...run.history(points), sortedField: "refs" });
+function keyOf(run: Run, shared: ReadonlyMap<object, number>, mode: Mode): string {
+  if (mode === "full") return hashGraph(run, shared);
+  return hashGraph([run, run.kinds()], shared, {
+    ...run.history(mode === "points"),
+    sortedField: "refs",
+  });
 }
+
+/** What a search's memo key holds (see {@link search}). */
+type Mode = "off" | "history-free" | "points" | "full";
 
 /** The immutable inputs every copy of a run shares. */
 function sharedInputs(run: Run): Map<object, number> {
@@ -352,7 +366,8 @@ export function explore(
   const reduction = opts.reduction ?? true;
   const clock = opts.deadline ??
     deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
-  const found = search(scenario, revision, opts, clock, reduction ? "history-free" : "off") ??
+  const mode = !reduction ? "off" : opts.fullKey ? "full" : "history-free";
+  const found = search(scenario, revision, opts, clock, mode) ??
     search(scenario, revision, opts, clock, "points")!;
   const { root, status, runs, schedules, states } = found;
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
@@ -397,7 +412,8 @@ interface Found {
 /**
  * The depth-first search. `mode` says what the memo key holds: "off" merges
  * nothing, "history-free" keys states by their state less history (the
- * step's point counter is history there), "points" keys the counter too. A
+ * step's point counter is history there), "points" keys the counter too,
+ * "full" keys everything a copy copies. A
  * "history-free" search returns null when it finds that the point counter
  * could decide something: a state repeats on the search path (a schedule can
  * loop), a run hits the step bound, or some schedule passes more than the
@@ -408,7 +424,7 @@ function search(
   revision: Revision,
   opts: ExploreOptions,
   clock: Deadline,
-  mode: "off" | "history-free" | "points",
+  mode: Mode,
 ): Found | null {
   const reduction = mode !== "off";
   const maxRuns = opts.maxRuns ?? 200_000;
@@ -456,7 +472,7 @@ function search(
       return [leaf(run, finals), linkOf(parent, run, false)];
     }
     const link = linkOf(parent, run, true);
-    const hash = reduction ? keyOf(run, shared, mode === "points") : "";
+    const hash = reduction ? keyOf(run, shared, mode) : "";
     if (reduction) {
       const seen = memo.get(hash);
       if (seen) return [seen, link];
