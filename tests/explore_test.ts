@@ -55,29 +55,61 @@ function unmergedToo(s: (typeof races)[number], r: (typeof revisions)[number]): 
   return lineageOf(s).includes(r);
 }
 
-Deno.test("explore() reaches the same endings with and without merging, in both search orders", async (t) => {
+/**
+ * Asserts that `other` found what `on` found: complete, the same endings (each its violation
+ * kinds and the digest of its final state), the same verdicts, and shortest counterexamples of
+ * the same length.
+ */
+function assertSameEndings(on: ReturnType<typeof explore>, other: ReturnType<typeof explore>) {
+  assert.equal(other.status, "complete");
+  assert.deepEqual(other.finals, on.finals);
+  assert.deepEqual(other.verdicts, on.verdicts);
+  for (const [kind, c] of Object.entries(on.counterexamples)) {
+    const o = other.counterexamples[kind as keyof typeof on.counterexamples]!;
+    assert.equal(o.schedule.length, c!.schedule.length, `shortest ${kind}`);
+  }
+}
+
+Deno.test("explore() reaches the same endings with and without merging, in both search orders, with the full key", async (t) => {
   for (const s of races) {
     for (const r of revisions.filter((r) => r.base === s.kernel)) {
       await t.step(`${s.id} on ${r.id}`, () => {
         const on = exploreOnce(s, r);
-        const others = [explore(s, r, { reverse: true, finals: true })];
+        // The key with every part of the run, history included, merges fewer states.
+        const full = explore(s, r, { fullKey: true, finals: true });
+        assert.ok(on.states <= full.states);
+        const others = [explore(s, r, { reverse: true, finals: true }), full];
         if (unmergedToo(s, r)) {
           const off = explore(s, r, { reduction: false, finals: true });
           assert.ok(on.states <= off.states && on.schedules <= off.schedules);
           others.push(off);
         }
-        for (const other of others) {
-          assert.equal(other.status, "complete");
-          // Each ending: its violation kinds and the digest of its final state.
-          assert.deepEqual(other.finals, on.finals);
-          assert.deepEqual(other.verdicts, on.verdicts);
-          for (const [kind, c] of Object.entries(on.counterexamples)) {
-            const o = other.counterexamples[kind as keyof typeof on.counterexamples]!;
-            assert.equal(o.schedule.length, c!.schedule.length, `shortest ${kind}`);
-          }
-        }
+        for (const other of others) assertSameEndings(on, other);
       });
     }
+  }
+});
+
+Deno.test("explore() merges soundly when the step bound decides endings", async (t) => {
+  // The memo key leaves out the step's point count. With a bound of a few points runs hit it
+  // (the search then keys the count), and on race-hmm-reclaim with 21 points no run of the
+  // merged search hits it but a schedule of the unmerged one does: the merged search must see
+  // that from its summaries.
+  const cases: [string, string, number][] = [
+    ["race-hmm-reclaim", "emmu-v1", 21],
+    ["race-hmm-snapshot-storm", "hmm-range-lock", 12],
+    ["race-unregister-dispatch", "emmu-v1", 8],
+  ];
+  for (const [sid, rid, stepBound] of cases) {
+    await t.step(`${sid} on ${rid}, ${stepBound} points a step`, () => {
+      const s = races.find((x) => x.id === sid)!;
+      const r = revisions.find((x) => x.id === rid)!;
+      const on = explore(s, r, { stepBound, finals: true });
+      const off = explore(s, r, { stepBound, finals: true, reduction: false });
+      assert.ok(off.finals!.some((f) => f.split("|")[0].split(",").includes("no-progress")));
+      assert.ok(on.states < off.states);
+      assertSameEndings(on, off);
+    });
   }
 });
 

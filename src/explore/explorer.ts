@@ -9,12 +9,49 @@
  *
  * Reduction (state caching): a run is plain data all the way down (the
  * model, locks, chain, drivers, checkers' memory, violations and returns, and
- * every thread's stack of frames), and the state hash encodes exactly what the
- * copy copies. Two choice points with the same encoding have the same
- * futures, so the subtree is explored once and its summary (the endings
- * reachable from it, the shortest suffix reaching each kind) reused. The
- * test suite checks on every race scenario that merging and the search order
- * never change the endings.
+ * every thread's stack of frames). The memo key is a 128-bit hash of what the
+ * copy copies, less history: parts recorded but never read by a step, a
+ * checker or the scheduler. Two choice points with the same key have the
+ * same futures, so the subtree is explored once and its summary (the endings
+ * reachable from it, each with its final state digest, the shortest suffix
+ * reaching each kind, the drivers' maxima) reused. What is left out
+ * ({@link Run.history}), and why it cannot decide anything reported:
+ *
+ * - The violations: an ending is the set of violation kinds, so only the
+ *   kinds so far are hashed, not the messages or their order. No checker
+ *   reads the run's violations (a checker's own memory, which is hashed,
+ *   says what it has reported).
+ * - The trace, its listener lists and the callout count: the explorer runs
+ *   without a trace, and nothing reads the count but the outcome, which the
+ *   explorer does not report.
+ * - The step results: nothing reads them but the outcome; their count is the
+ *   index of the step being run, which is hashed.
+ * - Each thread's point count: nothing reads it.
+ * - The labels a step passed before its `during` thread started: they only
+ *   word the error thrown when the point is never reached, and whether it is
+ *   reached is the hashed `started`.
+ * - A lock owner's `thread` (the first holder of a shared lock, who may have
+ *   left): the lock paths read the owner's kind and count, never its thread.
+ * - The key order of `Kernel.owners`, `Kernel.held` and a page's `refs`, and
+ *   a thread's empty list in `held`: they are read by key only (`owners[name]`,
+ *   `locksOf(thread)`, `refs[holder]`), through order-free folds (the sum of
+ *   the references, `some`), and in sorted order (the page-leak checker, the
+ *   final state digest); an absent list and an empty one read the same.
+ * - The step's point count. It decides one thing: whether the step passes
+ *   {@link Run.stepBound} points and stops with "step bound reached". The
+ *   search without it is exact as long as no schedule comes near the bound,
+ *   and it checks that: it gives up when a key repeats on the search path (a
+ *   schedule can loop, so the count could grow to the bound), when a run hits
+ *   the bound, or when the longest schedule, computed over the summaries
+ *   (each keeps the most points any schedule from it passes in the rest of
+ *   its step and in a later step), passes more than the bound in a step. It
+ *   then searches again with the count in the key, which is the exact state.
+ *
+ * Everything else a copy copies is hashed, so a part added to the run is in
+ * the key unless it is declared history. The test suite checks on every
+ * race scenario that merging, the search order and a key with the history
+ * ({@link ExploreOptions.fullKey}) never change the endings, their final
+ * digests, the verdicts or the shortest counterexamples.
  *
  * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
  * leave what it explored so far. The walk keeps its path on an explicit
@@ -23,15 +60,14 @@
  * @module
  */
 import { reproduceCommand } from "../run/reproduce.ts";
-import { createHash } from "node:crypto";
 import type { ViolationKind } from "../check/checker.ts";
-import { digest, fnv1a } from "../model/state.ts";
+import { digest } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
-import { type Decider, Run } from "../run/runner.ts";
+import { type Decider, Run, type RunOptions } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
-import { cloneGraph, encodeGraph, reachable } from "./_graph.ts";
+import { cloneGraph, hashGraph, reachable } from "./_graph.ts";
 
 /** Runs between two readings of the clock. */
 const POLL_EVERY = 16;
@@ -52,8 +88,15 @@ export interface ExploreOptions {
   timeout?: number;
   /** A deadline to stop at instead of `timeout` (one shared by several explorations, say). */
   deadline?: Deadline;
+  /** The step bound of every run ({@link RunOptions.stepBound}; for tests of the bound). */
+  stepBound?: number;
   /** Try the threads at each choice point in reverse priority order (for soundness tests). */
   reverse?: boolean;
+  /**
+   * Key states by everything a copy of the run copies, history included (for
+   * soundness tests of what the key leaves out; more states, same endings).
+   */
+  fullKey?: boolean;
   /** Also collect the final state digest of every ending ({@link ExploreResult.finals}). */
   finals?: boolean;
 }
@@ -110,6 +153,20 @@ interface Summary {
   finals: Set<string>;
   shortest: Map<string, Suffix>;
   maxima: Map<string, number>;
+  /** The most scheduling points any schedule from here passes in the rest of this step. */
+  rise: number;
+  /** The most scheduling points any schedule from here passes in a later step. */
+  worst: number;
+}
+
+/** Where a transition from a choice point led, as far as the step bound is concerned. */
+interface Link {
+  /** The scheduling points the transition passed in the parent's step. */
+  seg: number;
+  /** Whether the child is a choice point of the parent's step. */
+  same: boolean;
+  /** The child's points in its own step (a choice point), or -1 (a leaf). */
+  p: number;
 }
 
 /** A choice point on the search stack. */
@@ -120,6 +177,11 @@ interface Node {
   next: number;
   via: string;
   merged: Summary;
+  /** Its step's index and the points that step has passed. */
+  index: number;
+  points: number;
+  /** How its parent's transition got here. */
+  link: Link;
 }
 
 /**
@@ -143,12 +205,19 @@ function choices(s: Suffix): string[] {
 }
 
 function emptySummary(): Summary {
-  return { sigs: new Set(), finals: new Set(), shortest: new Map(), maxima: new Map() };
+  return {
+    sigs: new Set(),
+    finals: new Set(),
+    shortest: new Map(),
+    maxima: new Map(),
+    rise: 0,
+    worst: 0,
+  };
 }
 
 /** What a complete schedule ends with (the parts of its outcome the explorer reports). */
 function leaf(run: Run, finals: boolean): Summary {
-  const kinds = [...new Set(run.violations.map((v) => v.kind))].sort();
+  const kinds = run.kinds();
   const sig = kinds.join(",");
   const shortest = new Map<string, Suffix>();
   for (const k of kinds) shortest.set(k, EMPTY);
@@ -159,11 +228,21 @@ function leaf(run: Run, finals: boolean): Summary {
     }
   }
   const f = new Set<string>(finals ? [`${sig}|${digest(run.kernel.state)}`] : []);
-  return { sigs: new Set([sig]), finals: f, shortest, maxima };
+  return { sigs: new Set([sig]), finals: f, shortest, maxima, rise: 0, worst: 0 };
 }
 
-/** Adds what a child (reached by running `name`) leads to into its parent's summary. */
-function combine(into: Summary, name: string, sub: Summary): void {
+/**
+ * Adds what a child (reached by running `name`, over `link`) leads to into
+ * its parent's summary.
+ */
+function combine(into: Summary, name: string, sub: Summary, link: Link): void {
+  if (link.same) {
+    into.rise = Math.max(into.rise, link.seg + sub.rise);
+    into.worst = Math.max(into.worst, sub.worst);
+  } else {
+    into.rise = Math.max(into.rise, link.seg);
+    into.worst = Math.max(into.worst, sub.worst, link.p < 0 ? 0 : link.p + sub.rise);
+  }
   for (const s of sub.sigs) into.sigs.add(s);
   for (const s of sub.finals) into.finals.add(s);
   for (const [key, v] of sub.maxima) {
@@ -178,11 +257,11 @@ function combine(into: Summary, name: string, sub: Summary): void {
 }
 
 /**
- * The state hash of a run at a choice point: a digest of everything a copy
- * of the run would copy (see {@link explore}).
+ * The state hash of a run at a choice point: a 128-bit hash of everything a
+ * copy of the run would copy, less its history (see {@link explore}).
  *
  * @param run A run stopped at a choice point ({@link Run.next} returned names).
- * @returns 16 hex digits.
+ * @returns 32 hex digits.
  *
  * @example
  * ```ts
@@ -195,8 +274,24 @@ function combine(into: Summary, name: string, sub: Summary): void {
  * ```
  */
 export function stateHash(run: Run): string {
-  return fnv1a(encodeGraph(run, sharedInputs(run)));
+  return keyOf(run, sharedInputs(run), "history-free");
 }
+
+/**
+ * The memo key of a run at a choice point in a search of `mode`: its state
+ * less its history and the kinds of its violations ("history-free"), with
+ * the step's point counter too ("points"), or everything ("full").
+ */
+function keyOf(run: Run, shared: ReadonlyMap<object, number>, mode: Mode): string {
+  if (mode === "full") return hashGraph(run, shared);
+  return hashGraph([run, run.kinds()], shared, {
+    ...run.history(mode === "points"),
+    sortedField: "refs",
+  });
+}
+
+/** What a search's memo key holds (see {@link search}). */
+type Mode = "off" | "history-free" | "points" | "full";
 
 /** The immutable inputs every copy of a run shares. */
 function sharedInputs(run: Run): Map<object, number> {
@@ -211,6 +306,7 @@ function sharedInputs(run: Run): Map<object, number> {
  * @param scenario A loaded scenario.
  * @param revision A loaded revision.
  * @param schedule Thread names, one per choice point.
+ * @param stepBound The runs' step bound ({@link RunOptions.stepBound}; default 100,000).
  * @returns The outcome and the readable steps.
  *
  * @example
@@ -226,10 +322,12 @@ export function replaySchedule(
   scenario: Scenario,
   revision: Revision,
   schedule: string[],
+  stepBound?: number,
 ): { outcome: Outcome; steps: string[] } {
   const steps: string[] = [];
   const run = new Run(scenario, revision, {
     preemptive: true,
+    stepBound,
     onPoint: (step, thread, p) => {
       if (scenario.steps[step].threads || scenario.steps[step].during) {
         steps.push(`step ${step} ${thread}: ${p.label}${p.blockedOn ? " (blocked)" : ""}`);
@@ -269,79 +367,12 @@ export function explore(
   opts: ExploreOptions = {},
 ): ExploreResult {
   const reduction = opts.reduction ?? true;
-  const maxRuns = opts.maxRuns ?? 200_000;
   const clock = opts.deadline ??
     deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
-  const finals = opts.finals ?? false;
-  const memo = new Map<string, Summary>();
-  const first = new Run(scenario, revision, { preemptive: true, trace: false });
-  // The inputs every copy shares; everything else reachable from a run is its state.
-  const shared = sharedInputs(first);
-  const copy = <T>(v: T): T => cloneGraph(v, shared);
-  let runs = 0;
-  let schedules = 0;
-  let states = 0;
-  let status: ExploreResult["status"] = "complete";
-  const stack: Node[] = [];
-  let root: Summary | null = null;
-
-  /** Runs `run` to its next choice point: a leaf's summary, a known state's, or null after pushing a node. */
-  const enter = (run: Run, via: string): Summary | null => {
-    const names = run.next();
-    if (!names) {
-      schedules++;
-      return leaf(run, finals);
-    }
-    // The key is the SHA-1 of the encoding: 20 bytes a state however large the run, and two
-    // states merge by accident only with probability about n^2 / 2^161 for n states.
-    const hash = reduction
-      ? createHash("sha1").update(encodeGraph(run, shared)).digest("base64")
-      : "";
-    if (reduction) {
-      const seen = memo.get(hash);
-      if (seen) return seen;
-    }
-    states++;
-    if (opts.reverse) names.reverse();
-    stack.push({ run, hash, names, next: 0, via, merged: emptySummary() });
-    return null;
-  };
-  const settle = (via: string, sub: Summary) => {
-    if (stack.length === 0) root = sub;
-    else combine(stack[stack.length - 1].merged, via, sub);
-  };
-
-  const r0 = enter(first, "");
-  if (r0) root = r0;
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    if (top.next < top.names.length) {
-      if (runs >= maxRuns) {
-        status = "bounded";
-        break;
-      }
-      if (clock.expired()) {
-        status = "timeout";
-        break;
-      }
-      runs++;
-      const name = top.names[top.next++];
-      // The last child may take the node's own run: nothing else needs it.
-      const child = top.next < top.names.length ? top.run.fork(copy) : top.run;
-      child.pick(name);
-      const sub = enter(child, name);
-      if (sub) combine(top.merged, name, sub);
-      continue;
-    }
-    stack.pop();
-    if (reduction) memo.set(top.hash, top.merged);
-    settle(top.via, top.merged);
-  }
-  if (status !== "complete") {
-    // What was explored so far: fold the open nodes into the root.
-    while (stack.length > 0) settle(stack[stack.length - 1].via, stack.pop()!.merged);
-  }
-  root ??= emptySummary();
+  const mode = !reduction ? "off" : opts.fullKey ? "full" : "history-free";
+  const found = search(scenario, revision, opts, clock, mode) ??
+    search(scenario, revision, opts, clock, "points")!;
+  const { root, status, runs, schedules, states } = found;
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
   const verdicts: ExploreResult["verdicts"] = {};
@@ -352,7 +383,7 @@ export function explore(
     const schedule = choices(root.shortest.get(kind)!);
     counterexamples[kind] = {
       schedule,
-      steps: replaySchedule(scenario, revision, schedule).steps,
+      steps: replaySchedule(scenario, revision, schedule, opts.stepBound).steps,
       replay: reproduceCommand(scenario, revision, { schedule }),
     };
   }
@@ -368,6 +399,149 @@ export function explore(
     endings,
     counterexamples,
     maxima: Object.fromEntries([...root.maxima].sort(([a], [b]) => a.localeCompare(b))),
-    ...(finals ? { finals: [...root.finals].sort() } : {}),
+    ...(opts.finals ? { finals: [...root.finals].sort() } : {}),
   };
+}
+
+/** What one search found: the root's summary and the counts. */
+interface Found {
+  root: Summary;
+  status: ExploreResult["status"];
+  runs: number;
+  schedules: number;
+  states: number;
+}
+
+/**
+ * The depth-first search. `mode` says what the memo key holds: "off" merges
+ * nothing, "history-free" keys states by their state less history (the
+ * step's point counter is history there), "points" keys the counter too,
+ * "full" keys everything a copy copies. A
+ * "history-free" search returns null when it finds that the point counter
+ * could decide something: a state repeats on the search path (a schedule can
+ * loop), a run hits the step bound, or some schedule passes more than the
+ * bound's points in one step.
+ */
+function search(
+  scenario: Scenario,
+  revision: Revision,
+  opts: ExploreOptions,
+  clock: Deadline,
+  mode: Mode,
+): Found | null {
+  const reduction = mode !== "off";
+  const maxRuns = opts.maxRuns ?? 200_000;
+  const finals = opts.finals ?? false;
+  const memo = new Map<string, Summary>();
+  /** Keys of the nodes on the search path ("history-free" only). */
+  const onPath = new Set<string>();
+  const first = new Run(scenario, revision, {
+    preemptive: true,
+    trace: false,
+    stepBound: opts.stepBound,
+  });
+  // The inputs every copy shares; everything else reachable from a run is its state.
+  const shared = sharedInputs(first);
+  const copy = <T>(v: T): T => cloneGraph(v, shared);
+  let runs = 0;
+  let schedules = 0;
+  let states = 0;
+  let status: ExploreResult["status"] = "complete";
+  let pointsMatter = false;
+  const stack: Node[] = [];
+  let root: Summary | null = null;
+  let rootLink: Link = { seg: 0, same: false, p: -1 };
+
+  /** How the transition from `parent` to `run` (a choice point when `choice`) went. */
+  const linkOf = (parent: Node | null, run: Run, choice: boolean): Link => {
+    const p = choice ? run.stepPoints : -1;
+    if (!parent) return { seg: 0, same: false, p };
+    const same = choice && run.stepIndex === parent.index;
+    const end = same ? run.stepPoints : run.pointsOf(parent.index) ?? parent.points;
+    return { seg: end - parent.points, same, p };
+  };
+
+  /**
+   * Runs `run` to its next choice point: a leaf's summary, a known state's
+   * (with the link to it), or null after pushing a node.
+   */
+  const enter = (run: Run, via: string, parent: Node | null): [Summary, Link] | null => {
+    const names = run.next();
+    if (!names) {
+      schedules++;
+      if (mode === "history-free" && run.aborted?.endsWith("step bound reached")) {
+        pointsMatter = true;
+      }
+      return [leaf(run, finals), linkOf(parent, run, false)];
+    }
+    const link = linkOf(parent, run, true);
+    const hash = reduction ? keyOf(run, shared, mode) : "";
+    if (reduction) {
+      const seen = memo.get(hash);
+      if (seen) return [seen, link];
+      if (mode === "history-free") {
+        if (onPath.has(hash)) pointsMatter = true;
+        onPath.add(hash);
+      }
+    }
+    states++;
+    if (opts.reverse) names.reverse();
+    stack.push({
+      run,
+      hash,
+      names,
+      next: 0,
+      via,
+      merged: emptySummary(),
+      index: run.stepIndex,
+      points: run.stepPoints,
+      link,
+    });
+    return null;
+  };
+  const settle = (node: Node) => {
+    if (stack.length === 0) {
+      root = node.merged;
+      rootLink = node.link;
+    } else combine(stack[stack.length - 1].merged, node.via, node.merged, node.link);
+  };
+
+  const r0 = enter(first, "", null);
+  if (r0) [root, rootLink] = r0;
+  while (stack.length > 0 && !pointsMatter) {
+    const top = stack[stack.length - 1];
+    if (top.next < top.names.length) {
+      if (runs >= maxRuns) {
+        status = "bounded";
+        break;
+      }
+      if (clock.expired()) {
+        status = "timeout";
+        break;
+      }
+      runs++;
+      const name = top.names[top.next++];
+      // The last child may take the node's own run: nothing else needs it.
+      const child = top.next < top.names.length ? top.run.fork(copy) : top.run;
+      child.pick(name);
+      const sub = enter(child, name, top);
+      if (sub) combine(top.merged, name, sub[0], sub[1]);
+      continue;
+    }
+    stack.pop();
+    if (reduction) memo.set(top.hash, top.merged);
+    onPath.delete(top.hash);
+    settle(top);
+  }
+  if (pointsMatter) return null;
+  if (status !== "complete") {
+    // What was explored so far: fold the open nodes into the root.
+    while (stack.length > 0) settle(stack.pop()!);
+  }
+  const found: Summary = root ?? emptySummary();
+  if (
+    mode === "history-free" &&
+    (found.worst > first.stepBound || rootLink.p + found.rise > first.stepBound)
+  ) return null;
+  return { root: found, status, runs, schedules, states };
 }

@@ -48,6 +48,12 @@ export interface RunOptions {
    * there with `aborted` reading "step N: time bound reached after S s".
    */
   deadline?: Deadline;
+  /**
+   * Scheduling points a step may pass before it stops with "step bound
+   * reached" as making no progress (default 100,000; smaller for tests of
+   * the bound).
+   */
+  stepBound?: number;
 }
 
 /** A thread of a step as the scheduler sees it. */
@@ -105,6 +111,28 @@ class StepAborted extends Error {
 const STEP_POINT_BOUND = 100_000;
 
 /**
+ * Fields of a {@link Run} that are history (see {@link Run.history}): the
+ * violations (their kinds are hashed apart), the trace, the callout count,
+ * the step results (their count is the step index), the per-step point
+ * counts.
+ */
+const RUN_HISTORY: ReadonlySet<string> = new Set([
+  "violations",
+  "trace",
+  "listeners",
+  "callouts",
+  "returns",
+  "pointsAt",
+]);
+/** Fields of the step being run that are history: the labels passed before `during` started. */
+const CUR_HISTORY: ReadonlySet<string> = new Set(["reached"]);
+const CUR_HISTORY_AND_POINTS: ReadonlySet<string> = new Set(["reached", "points"]);
+/** A thread's point count: nothing reads it. */
+const THREAD_HISTORY: ReadonlySet<string> = new Set(["points"]);
+/** A lock owner's first holder: nothing reads it (a shared lock's first holder may have left). */
+const OWNER_HISTORY: ReadonlySet<string> = new Set(["thread"]);
+
+/**
  * One run of a scenario on a revision, step by step. The default schedule
  * runs the highest-priority thread that can run: a `during` thread once
  * started, otherwise the threads of a `race` in the order they are declared;
@@ -140,6 +168,8 @@ export class Run implements CheckContext {
   private cur: Current | null = null;
   /** Whether the checkers' end-of-run checks have run. */
   private ended = false;
+  /** Scheduling points each finished step passed, by step index. */
+  private readonly pointsAt: number[] = [];
 
   /**
    * Sets up a fresh world: the scenario's files, the revision's kernel paths
@@ -211,6 +241,52 @@ export class Run implements CheckContext {
   /** Threads of the step being run, in priority order. */
   get threads(): ThreadView[] {
     return this.cur?.threads ?? [];
+  }
+
+  /** Index of the step being run, or of the next one to run between steps. */
+  get stepIndex(): number {
+    return this.cur?.index ?? this.returns.length;
+  }
+
+  /** Scheduling points a step may pass before it stops as making no progress. */
+  get stepBound(): number {
+    return this.opts.stepBound ?? STEP_POINT_BOUND;
+  }
+
+  /** Scheduling points the step being run has passed so far (0 between steps). */
+  get stepPoints(): number {
+    return this.cur?.points ?? 0;
+  }
+
+  /** Scheduling points step `i` passed, once it has finished. */
+  pointsOf(i: number): number | undefined {
+    return this.pointsAt[i];
+  }
+
+  /**
+   * The parts of this run that are history: recorded, never read by a step,
+   * a checker or the scheduler (see the explorer's module documentation for
+   * why each cannot decide the future). With `points` false the step's point
+   * counter is left out too (it decides only whether the step bound is hit).
+   * `omit` maps an object to its fields left out; records in `sorted` are read
+   * only by key (and an empty list reads as none), never in their order.
+   */
+  history(points: boolean): {
+    omit: Map<object, ReadonlySet<string>>;
+    sorted: Set<object>;
+  } {
+    const omit = new Map<object, ReadonlySet<string>>([[this, RUN_HISTORY]]);
+    if (this.cur) {
+      omit.set(this.cur, points ? CUR_HISTORY : CUR_HISTORY_AND_POINTS);
+      for (const t of this.cur.threads) omit.set(t, THREAD_HISTORY);
+    }
+    for (const name in this.kernel.owners) omit.set(this.kernel.owners[name], OWNER_HISTORY);
+    return { omit, sorted: new Set([this.kernel.owners, this.kernel.held]) };
+  }
+
+  /** The kinds of the violations reported so far, sorted (what of them decides an ending). */
+  kinds(): string[] {
+    return [...new Set(this.violations.map((v) => v.kind))].sort();
   }
 
   /** Records a violation (for the checkers). */
@@ -371,7 +447,7 @@ export class Run implements CheckContext {
   private runThread(t: Thread): void {
     const cur = this.cur!;
     const k = this.kernel;
-    if (++cur.points > STEP_POINT_BOUND) {
+    if (++cur.points > this.stepBound) {
       k.emit({ type: "no-progress", step: k.step, thread: t.name, what: "step bound reached" });
       throw new StepAborted("step bound reached", true);
     }
@@ -396,6 +472,7 @@ export class Run implements CheckContext {
   /** Ends the step being run with its result and lets the checkers look at it. */
   private endStep(result: OpResult): void {
     const i = this.cur!.index;
+    this.pointsAt[i] = this.cur!.points;
     this.cur = null;
     this.returns.push(result);
     this.checkers.forEach((c, j) => c.afterStep?.(this, i, this.memory[j]));
