@@ -64,7 +64,7 @@ import type { ViolationKind } from "../check/checker.ts";
 import { digest } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
-import { type Decider, Run, type RunOptions } from "../run/runner.ts";
+import { type Decider, Run } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { cloneGraph, hashGraph, reachable } from "./_graph.ts";
@@ -88,7 +88,7 @@ export interface ExploreOptions {
   timeout?: number;
   /** A deadline to stop at instead of `timeout` (one shared by several explorations, say). */
   deadline?: Deadline;
-  /** The step bound of every run ({@link RunOptions.stepBound}; for tests of the bound). */
+  /** The step bound of every run (`RunOptions.stepBound`; for tests of the bound). */
   stepBound?: number;
   /** Try the threads at each choice point in reverse priority order (for soundness tests). */
   reverse?: boolean;
@@ -306,7 +306,7 @@ function sharedInputs(run: Run): Map<object, number> {
  * @param scenario A loaded scenario.
  * @param revision A loaded revision.
  * @param schedule Thread names, one per choice point.
- * @param stepBound The runs' step bound ({@link RunOptions.stepBound}; default 100,000).
+ * @param stepBound The runs' step bound (`RunOptions.stepBound`; default 100,000).
  * @returns The outcome and the readable steps.
  *
  * @example
