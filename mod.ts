@@ -61,3 +61,4 @@ export * from "./src/report/tap.ts";
 export * from "./src/report/junit.ts";
 export * from "./src/analysis/summary.ts";
 export * from "./src/analysis/comparison.ts";
+export * from "./src/analysis/plan.ts";

@@ -215,6 +215,17 @@ Deno.test("renderHtml() names the keys that cause each verdict change, as the Ma
   assert.deepEqual(inHtml.get("fork-enomem emmu-v5 emmu-v4"), [
     "paths.copy_page_range.callouts[entry:invalidate_range_begin]: (absent) -> range=vma atomic=0 if is_cow_mapping",
   ]);
+  // The cell's details panel reads the same keys from the data block, for every verdict change.
+  const data = buildHtmlData(model);
+  let panels = 0;
+  for (const c of data.cells) {
+    const n = c.neighbour;
+    if (!n?.causes || n.relation === "next") continue;
+    const shown = n.causes.map((k) => `${k.key}: ${k.from ?? "(absent)"} -> ${k.to ?? "(absent)"}`);
+    assert.deepEqual(shown, inMd.get(`${c.scenario} ${n.to} ${n.from}`), c.scenario);
+    panels++;
+  }
+  assert.equal(panels, inMd.size, "every change with causes has them in its cell's data");
 });
 
 /** Runs cli.ts in a child process. */
@@ -516,6 +527,30 @@ Deno.test("renderHtml() in headless Chromium at 1400 px: sticky headers, every r
       await b.send("Input.dispatchKeyEvent", { type: "keyDown", key: "Escape", code: "Escape" });
       assert.equal(await b.evaluate("document.getElementById('detail').hidden"), true);
     });
+
+    await t.step(
+      "a verdict change's details name the keys that cause it, as its lineage list does",
+      async () => {
+        const sel = await cellButton(b, "fork-enomem", "emmu-v5");
+        await click(b, sel);
+        const keys = await b.evaluate<{ panel: string[]; list: string[]; head: string }>(`(() => {
+        const i = document.querySelector('${sel}').getAttribute("data-cell");
+        const li = document.querySelector('ul.changes button[data-cell="' + i + '"]').parentElement;
+        const d = document.getElementById("detail");
+        const h = [...d.querySelectorAll("h3")].find((x) => x.textContent.startsWith("Caused by"));
+        return { head: h ? h.textContent : "",
+          panel: [...d.querySelectorAll("ul.caused-by li")].map((x) => x.textContent),
+          list: [...li.querySelector("ul.keys").querySelectorAll("code")].map((x) => x.textContent) };
+      })()`);
+        assert.equal(keys.head, "Caused by (1)");
+        assert.deepEqual(keys.panel, keys.list);
+        assert.match(
+          keys.panel[0],
+          /^paths\.copy_page_range\.callouts\[entry:invalidate_range_begin\]/,
+        );
+        await b.send("Input.dispatchKeyEvent", { type: "keyDown", key: "Escape", code: "Escape" });
+      },
+    );
 
     await t.step("at 1400 px every revision column of each lineage is in view", async () => {
       const seen = await b.evaluate<LineageLayout[]>(LAYOUT);

@@ -133,6 +133,12 @@ Deno.test("main() merge refuses result sets that are not the shards of one run, 
     await t.step("a missing shard", async () => {
       assertInputError(await cliInProcess("merge", s1), /shard 2\/2 is missing/);
     });
+    await t.step("a --timeout of its own: the shards' applies", async () => {
+      assertInputError(
+        await cliInProcess("merge", s1, s2, "--timeout", "5"),
+        /^mmbisect: option "--timeout" is not for "merge": the time bound is the shards'/,
+      );
+    });
     await t.step("the same shard twice", async () => {
       const again = edit(s1, "again", () => {});
       assertInputError(

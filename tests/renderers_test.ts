@@ -254,7 +254,7 @@ Deno.test("renderMarkdown(), buildReport(), renderHtml(), renderMail(), renderTa
   const forbidden = [
     /^src\/(run|explore|jobs|kernel|check|notifier|secondary)\//,
     /^src\/report\/(diff|blame|_hybrid|bisect|explain)\.ts$/,
-    /^src\/analysis\/(analyse|comparison)\.ts$/,
+    /^src\/analysis\/(analyse|comparison|plan)\.ts$/,
   ];
   for (const name of ["markdown", "json", "html", "mail", "tap", "junit"]) {
     const bad = [...reached(`src/report/${name}.ts`)].filter((f) =>

@@ -86,6 +86,11 @@ Deno.test("report --format json validates against docs/report-schema.json", asyn
     assert.deepEqual(validate(SCHEMA, value), []);
     assert.ok(value.races.length > 0);
     assert.equal(value.cells.length, value.outcomes.length);
+    // Every cell is judged against the shipped pins, and each carries its citation.
+    assert.equal(value.judgements.length, value.cells.length);
+    const pinned = value.judgements.filter((j: { result: string }) => j.result !== "unpinned");
+    assert.ok(pinned.length > 0);
+    for (const j of pinned) assert.ok(j.expected.cite.length > 0, `${j.scenario} ${j.revision}`);
     // Each cell carries the content hashes of its scenario and revision.
     const hashOf = new Map(
       value.revisions.map((x: { id: string; hash: string }) => [x.id, x.hash]),
@@ -113,5 +118,34 @@ Deno.test("report --format json validates against docs/report-schema.json", asyn
     assert.equal(value.races, undefined);
     assert.equal(value.baseline.revision, "emmu-v1");
     assert.ok(value.baseline.regressions.length > 0);
+  });
+  await t.step("with --expect FILE, the judgements are against the file", async () => {
+    // A user's table that pins truncate-contended to pass everywhere: emmu-v5 differs
+    // (expectations/emmu.json pins unbalanced-range there).
+    const dir = Deno.makeTempDirSync({ prefix: "mmbisect-schema-" });
+    try {
+      const file = `${dir}/pins.json`;
+      Deno.writeTextFileSync(
+        file,
+        JSON.stringify({ "truncate-contended": { default: { kinds: [], cite: "mine" } } }),
+      );
+      const r = await report("--lineage", "emmu", "--no-races", "--expect", file);
+      assert.equal(r.code, 1, "a cell does not match the file");
+      const value = JSON.parse(r.stdout);
+      assert.deepEqual(validate(SCHEMA, value), []);
+      const judged = value.judgements.filter((j: { result: string }) => j.result !== "unpinned");
+      assert.ok(judged.every((j: { scenario: string }) => j.scenario === "truncate-contended"));
+      const v5 = judged.find((j: { revision: string }) => j.revision === "emmu-v5");
+      assert.equal(v5.result, "mismatch");
+      assert.match(v5.diagnosis, /^kinds \[unbalanced-range\] != pinned \[\]/);
+      assert.equal(v5.expected.cite, "mine");
+      // A judgement without its result does not validate.
+      delete value.judgements[0].result;
+      assert.deepEqual(validate(SCHEMA, value), [
+        '$.judgements[0]: required field "result" is missing',
+      ]);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
   });
 });

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { cliInProcess } from "./_cli.ts";
 import { reproduceArgs, reproduceCommand, shellWord } from "../src/run/reproduce.ts";
-import { loadRevisionDir } from "../src/run/revision.ts";
-import { loadScenario } from "../src/run/scenario.ts";
+import { loadRevisionDir, type Revision } from "../src/run/revision.ts";
+import { loadScenario, type Scenario } from "../src/run/scenario.ts";
 
 const REPRO = /deno task run [^`\n)]*[^`\n) ]/g;
 
@@ -32,6 +32,17 @@ function userFiles(): { dir: string; scenario: string; wp: string; revision: str
     }),
   );
   return { dir, scenario, wp, revision };
+}
+
+/** The user revision of {@link userFiles}, loaded as the commands load it. */
+function mine(u: { revision: string }): Revision {
+  return loadRevisionDir("patches", [u.revision]).find((r) => r.id === "my-v2")!;
+}
+
+/** A scenario by id: one of the user's files, else a shipped one. */
+function scenarioOf(id: string, u: { scenario: string; wp: string }): Scenario {
+  const own = [u.scenario, u.wp].find((f) => f.endsWith(`/${id}.json`));
+  return loadScenario(own ?? `scenarios/${id}.json`);
 }
 
 /** What the commands reported: kinds by `scenario revision`, and the kind each replay reaches. */
@@ -160,6 +171,15 @@ Deno.test("every printed reproducer reproduces the outcome it reports", async (t
       }
       const text = await cliInProcess("compare", "emmu-v5", "my-v2", "--races", ...user);
       collectText(text.stdout, r);
+      // Each regression, fix or both row prints the command that runs it on the second revision.
+      const rows = c.scenarios.filter((s: { classes: string[] }) =>
+        s.classes.includes("regression") || s.classes.includes("fix")
+      );
+      assert.ok(rows.length > 0, "my-v2 (emmu-v2) changes verdicts against emmu-v5");
+      for (const s of rows) {
+        assert.equal(s.reproduce, reproduceCommand(scenarioOf(s.scenario, u), mine(u)));
+        assert.ok(text.stdout.includes(`\n    reproduce: ${s.reproduce}\n`), s.scenario);
+      }
       assert.ok([...r.printed].some((x) => x.includes(shellWord(u.scenario))), "a user race");
       await checkAll(r);
     });

@@ -87,3 +87,26 @@ export function summaryText(s: ChangeSummary): string {
   } + ${s.same} same; ` +
     `${s.regression + s.both} regressed and ${s.fix + s.both} fixed in all`;
 }
+
+/**
+ * The sum of summaries: the counts of several comparisons taken together
+ * (the steps of a lineage, say), each scenario of each comparison once.
+ *
+ * @param list The summaries.
+ * @returns Their sum; all zeros for none.
+ *
+ * @example
+ * ```ts
+ * import { addSummaries } from "./summary.ts";
+ * const a = { scenarios: 3, regression: 1, fix: 0, both: 1, change: 0, same: 1 };
+ * const b = { scenarios: 3, regression: 0, fix: 1, both: 0, change: 1, same: 1 };
+ * console.log(addSummaries([a, b]).scenarios); // 6
+ * ```
+ */
+export function addSummaries(list: readonly ChangeSummary[]): ChangeSummary {
+  const out: ChangeSummary = { scenarios: 0, regression: 0, fix: 0, both: 0, change: 0, same: 0 };
+  for (const s of list) {
+    for (const k of Object.keys(out) as (keyof ChangeSummary)[]) out[k] += s[k];
+  }
+  return out;
+}

@@ -52,7 +52,8 @@ const EXIT_REPORT = `Exit status:
 /** The report formats and the --expect option, shared by "report" and "merge". */
 const REPORT_FORMATS =
   `  --format F       md: Markdown, plain-text tables to paste into a mail (default)
-                   json: schema mmbisect/report@1 (docs/report-schema.json)
+                   json: schema mmbisect/report@1 (docs/report-schema.json),
+                   each cell judged against the expectations
                    html: one self-contained page, no network access; click a
                    cell for its violations, callout trace, sequence diagram
                    and trace diff against the neighbouring revision
@@ -67,8 +68,9 @@ const REPORT_FORMATS =
   --expect FILE    judge every cell shown against FILE, an expectation table
                    (the format of expectations/*.json, see README.md): print a
                    summary and each mismatch on standard error, and exit 1 on
-                   a mismatch; tap, junit and mail use the shipped pins
-                   (expectations/emmu.json and nonlinear.json) without it`;
+                   a mismatch; json, mail, tap and junit judge against the
+                   shipped pins (expectations/emmu.json and nonlinear.json)
+                   without it`;
 
 /** The --jobs option of the commands that run a matrix. */
 const JOBS = `  --jobs N         run the cells (and explorations) on N workers at once
@@ -347,7 +349,9 @@ Exit status:
 Joins the result sets that "report --shard k/n" wrote, one for each of the n
 shards, into the whole report: the same bytes "report" writes without
 --shard. The report's options (--lineage, --baseline, --no-races, --timeout)
-come from the result sets. The scenarios and revisions are loaded again, as
+come from the result sets: a --timeout given to merge is refused, as the
+causes of each verdict change are searched with the shards' time bound, as
+"report" searches them. The scenarios and revisions are loaded again, as
 "report" loads them (--scenarios, --patches, --revision), for the text of
 the report, and must have the content hashes the shards ran on.
 

@@ -24,18 +24,18 @@ import {
   scenarioFileId,
   scenarioThreads,
 } from "../run/scenario.ts";
-import { type CellPair, type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
+import { type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import { lineageOrder, lineages, revisionsAfter } from "../report/diff.ts";
+import { lineageOrder } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
 import { renderMail } from "../report/mail.ts";
 import { renderTap } from "../report/tap.ts";
 import { renderJunit } from "../report/junit.ts";
-import { analyse } from "../analysis/analyse.ts";
+import { analyseReport, planReport, type ReportPlan } from "../analysis/plan.ts";
 import type { ReportModel } from "../analysis/model.ts";
 import {
   type ExpectationTable,
@@ -45,7 +45,7 @@ import {
 import { progress, progressEnabled } from "../report/progress.ts";
 import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
-import { compareRacePairs, raceCell, type RacePlan, racePlan, raceTable } from "../report/races.ts";
+import { compareRacePairs, raceCell } from "../report/races.ts";
 import {
   checkShards,
   mergeResults,
@@ -57,7 +57,6 @@ import {
 } from "../report/results.ts";
 import { runWork, type Work, type WorkResults } from "../jobs/pool.ts";
 import { parseShard, type Shard, shardIndexes } from "../jobs/shard.ts";
-import { costTable } from "../report/costs.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
 import {
@@ -594,72 +593,24 @@ function cmdExplain(args: string[], io: Io): number {
   return 0;
 }
 
-/** What a report runs and shows, planned from its options before anything runs. */
-interface ReportPlan {
-  /** Every revision loaded (those of --revision too). */
-  revs: Revision[];
-  /** Every scenario loaded. */
-  scenarios: Scenario[];
-  /** The revisions of the matrix: those shown, and the baseline. */
-  chosen: Revision[];
-  /** The lineages reported, in order. */
-  names: string[];
-  /** The --baseline revision. */
-  base?: Revision;
-  /** The revisions of the user's --revision files, which a baseline check judges too. */
-  named: string[];
-  /** The cells of the matrix, in order. */
-  cells: CellPair[];
-  /** The explorations of the race section, unless --no-races. */
-  races?: RacePlan;
-  /** The revision of the cost table (the F8 cover letter's claims), when the report has one. */
-  f8?: Revision;
-}
-
-/** Loads the inputs and plans a report; `merge` plans again from a result set's options. */
-function planReport(common: Common, o: ResultOptions): ReportPlan {
+/**
+ * Loads the inputs and plans a report (see `planReport`); `merge` plans
+ * again from a result set's options.
+ */
+function loadPlan(common: Common, o: ResultOptions): ReportPlan {
   const revs = loadRevisions(common);
-  const wanted = o.lineages;
-  let chosen = revs;
-  if (wanted) {
-    const ids = new Set<string>();
-    for (const l of wanted) {
-      const lo = usageOnRange(() => lineageOrder(revs, l));
-      for (const id of lo.order) ids.add(id);
-      for (const c of lo.candidates) {
-        ids.add(c.id);
-        if (c.parent) ids.add(c.parent);
-      }
-    }
-    chosen = revs.filter((r) => ids.has(r.id));
-  } else {
-    for (const l of lineages(revs)) usageOnRange(() => lineageOrder(revs, l));
-  }
-  const base = o.baseline === undefined ? undefined : resolveRevision(revs, o.baseline, common);
-  const shown = chosen.map((r) => r.id);
-  const named = revs.filter((r) => common.revision.includes(r.file));
-  if (base) {
-    // The baseline and the revisions it judges run even when not shown.
-    const after = usageOnRange(() => revisionsAfter(revs, base.id));
-    const judged = [base, ...revs.filter((r) => after.includes(r.id)), ...named];
-    for (const r of judged) if (!chosen.includes(r)) chosen = [...chosen, r];
-  }
+  // An unknown baseline is named with the revisions known.
+  if (o.baseline !== undefined) resolveRevision(revs, o.baseline, common);
   const scenarios = loadScenarios(common);
-  // The cover letter's claims are about F8: measure them on the first posted 2.5.42 revision shown.
-  const f8 = chosen.find((r) =>
-    r.base === "2.5.42" && !r.candidate && r.follows === undefined && shown.includes(r.id)
+  const named = revs.filter((r) => common.revision.includes(r.file)).map((r) => r.id);
+  return usageOnRange(() =>
+    planReport(revs, scenarios, {
+      ...(o.lineages ? { lineages: o.lineages } : {}),
+      ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
+      races: o.races,
+      named,
+    })
   );
-  return {
-    revs,
-    scenarios,
-    chosen,
-    names: wanted ?? lineages(revs),
-    base,
-    named: named.map((r) => r.id),
-    cells: matrixPairs(scenarios, chosen),
-    races: o.races ? racePlan(scenarios, chosen.filter((r) => shown.includes(r.id))) : undefined,
-    f8,
-  };
 }
 
 /** The report's output formats, `--format`, and what renders each. */
@@ -685,15 +636,16 @@ function parseFormat(value: string | undefined, fallback: Format): Format {
   return format as Format;
 }
 
+/** The formats that show each cell's judgement against the pinned expectations. */
+const JUDGING: readonly Format[] = ["json", "mail", "tap", "junit"];
+
 /**
  * The expectation table of a report: the user's `--expect FILE`, else, for
- * the formats that judge the cells (mail, tap, junit), the shipped pins.
+ * the formats that show the judgements, the shipped pins.
  */
 function expectationsOf(file: string | undefined, format: Format): ExpectationTable | undefined {
   if (file !== undefined) return loadExpectationFile(file);
-  return format === "mail" || format === "tap" || format === "junit"
-    ? shippedExpectations()
-    : undefined;
+  return JUDGING.includes(format) ? shippedExpectations() : undefined;
 }
 
 /**
@@ -743,17 +695,9 @@ function finishReport(
   out: string | undefined,
   expect?: { file?: string; table?: ExpectationTable },
 ): number {
-  const m: Matrix = { scenarios: plan.scenarios, revisions: plan.chosen, cells: res.outcomes };
-  const races = plan.races ? raceTable(plan.races, res.explorations) : undefined;
-  // Measured with the other units when they ran here; a merge of shards measures it now.
-  const costs = plan.f8 ? res.costs[0] ?? costTable(plan.f8) : undefined;
   const model = usageOnRange(() =>
-    analyse(m, {
-      lineages: plan.names,
-      races,
-      costs,
+    analyseReport(plan, res, {
       timeout: common.timeout,
-      ...(plan.base ? { baseline: plan.base.id, named: plan.named } : {}),
       ...(expect?.table ? { expect: expect.table } : {}),
     })
   );
@@ -814,14 +758,14 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (wanted) options.lineages = wanted;
   const baseArg = p.values.baseline as string | undefined;
   if (baseArg !== undefined) options.baseline = baseArg;
-  const plan = planReport(p.common, options);
+  const plan = loadPlan(p.common, options);
   const explorations = plan.races?.pairs ?? [];
   if (!shard) {
     const res = await runAll(io, p.common, jobs, {
       cells: plan.cells,
       explorations,
       costs: plan.f8 ? [plan.f8] : [],
-    }, plan.revs);
+    }, plan.revisions);
     return finishReport(io, p.common, plan, res, format, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
@@ -829,7 +773,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const res = await runAll(io, p.common, jobs, {
     cells: cellIndexes.map((i) => plan.cells[i]),
     explorations: exploreIndexes.map((i) => explorations[i]),
-  }, plan.revs);
+  }, plan.revisions);
   emit(
     io,
     p.common,
@@ -854,7 +798,7 @@ function resultSet(
     shard,
     options,
     scenarios: plan.scenarios.map((s) => ({ id: s.id, hash: scenarioHash(s) })),
-    revisions: plan.revs.map((r) => ({ id: r.id, hash: revisionHash(r) })),
+    revisions: plan.revisions.map((r) => ({ id: r.id, hash: revisionHash(r) })),
     units: { cells: plan.cells.length, explorations: plan.races?.pairs.length ?? 0 },
     cells: cellIndexes.map((index, i) => ({ index, outcome: res.outcomes[i] })),
     explorations: exploreIndexes.map((index, i) => ({ index, result: res.explorations[i] })),
@@ -870,20 +814,29 @@ function cmdMerge(args: string[], io: Io): number {
     "file",
   ], { more: true });
   if (p.help) return help(io, "merge");
+  if (p.values.timeout !== undefined) {
+    throw new UsageError(
+      `option "--timeout" is not for "merge": the time bound is the shards' (their ` +
+        `"report --shard --timeout"), which merge takes from the result sets`,
+    );
+  }
   const format = parseFormat(p.values.format as string | undefined, "md");
   const out = p.values.out as string | undefined;
   checkOut(out);
   const expectFile = p.values.expect as string | undefined;
   const expect = { file: expectFile, table: expectationsOf(expectFile, format) };
   const files = p.pos.map((file) => ({ file, set: readResultSet(file) }));
-  const plan = planReport(p.common, checkShards(files));
+  const options = checkShards(files);
+  // The blame search runs with the shards' time bound, as the report's did.
+  const common = { ...p.common, timeout: options.timeout };
+  const plan = loadPlan(common, options);
   const res = mergeResults(files, {
     scenarios: plan.scenarios.map((s) => ({ id: s.id, hash: scenarioHash(s) })),
-    revisions: plan.revs.map((r) => ({ id: r.id, hash: revisionHash(r) })),
+    revisions: plan.revisions.map((r) => ({ id: r.id, hash: revisionHash(r) })),
     cells: plan.cells,
     explorations: plan.races?.pairs ?? [],
   });
-  return finishReport(io, p.common, plan, res, format, out, expect);
+  return finishReport(io, common, plan, res, format, out, expect);
 }
 
 async function cmdBisect(args: string[], io: Io): Promise<number> {

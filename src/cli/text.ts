@@ -15,7 +15,7 @@ import {
   traceLine,
   verdictText,
 } from "../report/_format.ts";
-import { changeSummary, summaryText } from "../analysis/summary.ts";
+import { summaryText } from "../analysis/summary.ts";
 
 /**
  * Renders one outcome: verdict, violations, callout trace, return values,
@@ -70,7 +70,8 @@ function nameLines(names: string[], indent: string, width = 100): string[] {
 /**
  * Renders a comparison of two revisions, most telling first: the summary
  * (each scenario counted once, see `changeSummary`), every regression and
- * fix with the keys that cause it and the others that differ, then the
+ * fix with the keys that cause it, the others that differ and the command
+ * that reproduces it on the second revision, then the
  * other behaviour changes grouped by the parts of the outcome that differ,
  * the scenarios with the same outcome by name only, and the config keys
  * that differ. `--json` holds every detail.
@@ -79,7 +80,7 @@ function nameLines(names: string[], indent: string, width = 100): string[] {
  * @returns Text, ending with a newline.
  */
 export function formatComparison(c: Comparison): string {
-  const sum = changeSummary(c.scenarios);
+  const sum = c.summary;
   const lines = [`compare ${c.from} -> ${c.to}`, "", `summary: ${summaryText(sum)}`];
   const section = (title: string, list: ScenarioChange[]) => {
     lines.push("", `${title} (${list.length}):`);
@@ -92,6 +93,7 @@ export function formatComparison(c: Comparison): string {
         } (${delta.join(" ")})`,
       );
       lines.push(...causeLines(s, c.keys.length, { indent: "    ", countOthers: true }));
+      if (s.reproduce !== undefined) lines.push(`    reproduce: ${s.reproduce}`);
     }
   };
   const only = (k: ChangeClass) => c.scenarios.filter((s) => s.classes.join() === k);

@@ -241,6 +241,31 @@ export const HTML_SCRIPT: string = String.raw`
     if (!c.diff.length) add(pre, el("span", "same", "(no callout on either revision)"));
     return pre;
   }
+  function keyText(k) {
+    return k.key + ": " + (k.from === undefined ? "(absent)" : k.from) + " -> " +
+      (k.to === undefined ? "(absent)" : k.to);
+  }
+  function keyList(cls, keys) {
+    var ul = el("ul", "mono " + cls);
+    keys.forEach(function (k) { add(ul, el("li", "", keyText(k))); });
+    return ul;
+  }
+  // The keys that alone flip the verdict from the earlier revision to the later one.
+  function causes(n) {
+    add(panel, el("h3", "", "Caused by (" + n.causes.length + ")"));
+    if (!n.causes.length) {
+      add(panel, el("p", "muted", "no set of the differing keys gives " + n.to +
+        "'s verdict when taken into " + n.from));
+    } else add(panel, keyList("caused-by", n.causes));
+    if (n.alternatives.length) {
+      add(panel, el("p", "", "Each flips the verdict alone as well (" + n.alternatives.length + "):"));
+      add(panel, keyList("alternatives", n.alternatives));
+    }
+    if (n.alsoDiffer.length) {
+      add(panel, el("p", "muted", "Also differ: " + n.alsoDiffer.length + " other key" +
+        (n.alsoDiffer.length === 1 ? "" : "s") + " (listed below when relevant to the scenario)"));
+    }
+  }
   function open(i) {
     var c = data.cells[i];
     if (!c) return;
@@ -288,15 +313,11 @@ export const HTML_SCRIPT: string = String.raw`
       var summary = n.classes.join(" and ") + (n.added.length || n.removed.length ? ": " +
         n.added.map(function (k) { return "+" + k; }).concat(n.removed.map(function (k) { return "-" + k; })).join(" ") : "");
       add(panel, el("p", "", "from " + n.from + " to " + n.to + ": " + summary));
+      if (n.causes) causes(n);
       add(panel, diffBlock(c));
       if (n.relevant.length) {
         add(panel, el("p", "", "Config keys that differ, relevant to the scenario (" + n.relevant.length + "):"));
-        var keys = el("ul", "mono");
-        n.relevant.forEach(function (k) {
-          add(keys, el("li", "", k.key + ": " + (k.from === undefined ? "(absent)" : k.from) + " -> " +
-            (k.to === undefined ? "(absent)" : k.to)));
-        });
-        add(panel, keys);
+        add(panel, keyList("relevant", n.relevant));
       }
     } else {
       add(panel, el("h3", "", "Trace diff"));

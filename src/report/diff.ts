@@ -18,6 +18,7 @@ import {
 import { digest } from "../model/state.ts";
 import { blame } from "./blame.ts";
 import { isVerdictChange } from "./_classes.ts";
+import { type ChangeSummary, changeSummary } from "../analysis/summary.ts";
 
 export { isVerdictChange };
 
@@ -138,6 +139,11 @@ export interface ScenarioChange {
   alternatives?: KeyChange[];
   /** Present with {@link ScenarioChange.causes}: the other keys that differ. */
   alsoDiffer?: KeyChange[];
+  /**
+   * For a regression or fix: the command that reproduces the outcome on
+   * `to` (a user file by its path; see `reproduceCommand`).
+   */
+  reproduce?: string;
 }
 
 /** Options of {@link compareRevisions}, {@link lineageDiff} and `bisect`. */
@@ -158,6 +164,8 @@ export interface Comparison {
   keys: KeyChange[];
   /** One entry per scenario, in matrix order. */
   scenarios: ScenarioChange[];
+  /** The scenarios counted by class of change, each once (see `changeSummary`). */
+  summary: ChangeSummary;
 }
 
 /** Revisions whose outcomes on one scenario are equal. */
@@ -395,11 +403,16 @@ export function compareRevisions(
       `Revisions "${a}" (${ra.base}) and "${b}" (${rb.base}) apply to different kernel trees: no scenario runs on both`,
     );
   }
-  const scenarios = scenariosFor(matrix, a, b).map((s) => ({
-    ...scenarioChange(outcomeOf(matrix, s.id, a), outcomeOf(matrix, s.id, b), keys),
-    ...verdictCauses(matrix, { scenario: s.id, from: a, to: b }, opts),
-  }));
-  return { from: a, to: b, keys, scenarios };
+  const scenarios = scenariosFor(matrix, a, b).map((s) => {
+    const to = outcomeOf(matrix, s.id, b);
+    const c: ScenarioChange = {
+      ...scenarioChange(outcomeOf(matrix, s.id, a), to, keys),
+      ...verdictCauses(matrix, { scenario: s.id, from: a, to: b }, opts),
+    };
+    if (isVerdictChange(c)) c.reproduce = to.reproduce;
+    return c;
+  });
+  return { from: a, to: b, keys, scenarios, summary: changeSummary(scenarios) };
 }
 
 /** The keys that cause a verdict change (see {@link verdictCauses}). */

@@ -68,6 +68,16 @@ export interface HtmlNeighbour {
   removed: string[];
   /** The config keys that differ from `from` to `to` and are relevant to the scenario. */
   relevant: KeyChange[];
+  /**
+   * For a verdict change whose causes were searched: the smallest set of
+   * differing keys that alone flips the verdict ("caused by"; empty when
+   * none does), as the analysis found it (see `ScenarioChange.causes`).
+   */
+  causes?: KeyChange[];
+  /** With {@link HtmlNeighbour.causes}: other keys that each flip the verdict alone as well. */
+  alternatives?: KeyChange[];
+  /** With {@link HtmlNeighbour.causes}: the other keys that differ. */
+  alsoDiffer?: KeyChange[];
 }
 
 /** One cell as the page's data block holds it. */
@@ -262,6 +272,11 @@ export function buildHtmlData(model: ReportModel): HtmlData {
         removed: c.removed,
         relevant: c.relevant,
       };
+      if (c.causes !== undefined) {
+        cell.neighbour.causes = c.causes;
+        cell.neighbour.alternatives = c.alternatives ?? [];
+        cell.neighbour.alsoDiffer = c.alsoDiffer ?? [];
+      }
       cell.diff = diffTraces(a.trace, b.trace).map((
         d,
       ) => [d.op, d.op === "removed" ? d.from! : d.to!]);

@@ -1,7 +1,8 @@
 /**
  * The JSON regression report: a stable, versioned schema holding the
  * revisions, the scenarios, the lineage diffs, the compact matrix of cell
- * statuses with the content hashes of their inputs, and every outcome.
+ * statuses with the content hashes of their inputs, every outcome, and the
+ * judgement of each cell shown against the pinned expectations.
  * Every field is documented in `docs/report-schema.json`, which the tests
  * validate the output against.
  *
@@ -11,6 +12,7 @@ import type { ExploreResult } from "../explore/explorer.ts";
 import type { CostTable } from "./costs.ts";
 import type { BaselineCheck, LineageDiff } from "./diff.ts";
 import { canonicalJson } from "../model/state.ts";
+import type { Judgement } from "../analysis/expect.ts";
 import type {
   Outcome,
   ReportCell,
@@ -46,6 +48,11 @@ export interface Report {
   races?: ExploreResult[];
   /** The F8 cover letter's claims measured on a 2.5.42 revision, when the report has one. */
   costs?: CostTable;
+  /**
+   * Every cell shown judged against the pinned expectations, when the
+   * model was analysed with an expectation table.
+   */
+  judgements?: Judgement[];
 }
 
 /**
@@ -75,6 +82,7 @@ export function buildReport(model: ReportModel): Report {
     ...(model.races ? { races: model.races.results } : {}),
     ...(model.costs ? { costs: model.costs } : {}),
     ...(model.baseline ? { baseline: model.baseline } : {}),
+    ...(model.judgements ? { judgements: model.judgements } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { renderRaces } from "./_race_text.ts";
 import { renderCostTable } from "./_cost_text.ts";
 import type { BaselineCheck, Comparison, LineageDiff, ScenarioChange } from "./diff.ts";
 import { isVerdictChange } from "./_classes.ts";
+import { addSummaries } from "../analysis/summary.ts";
 import {
   modelOutcome,
   modelRevision,
@@ -149,23 +150,17 @@ function lineageSection(model: ReportModel, d: LineageDiff, cols: string[]): str
 
   const changes = d.steps.flatMap((c) => c.scenarios);
   const verdictChanges = changes.filter(isVerdictChange);
-  const regressions = changes.filter((c) => c.classes.includes("regression")).length;
-  const fixes = changes.filter((c) => c.classes.includes("fix")).length;
-  const both = changes.filter((c) => c.classes.length > 1).length;
+  // Each scenario of each step counted once, as compare counts (see changeSummary).
+  const sum = addSummaries(d.steps.map((s) => s.summary));
   out.push("", `### Regressions and fixes along ${d.lineage}`, "");
   if (d.steps.length === 0) {
     out.push(`${d.lineage} has one posted revision: nothing to compare along it.`);
   } else {
-    // A scenario whose kinds swap in one step is both: counted in each, and said so.
-    const swapped = both
-      ? ` (${both === 1 ? "one is" : `${both} are`} both a regression and a fix, counted in each)`
-      : "";
     out.push(
-      `${plural(verdictChanges.length, "verdict change")}: ${plural(regressions, "regression")} ` +
-        `and ${fixes} ${fixes === 1 ? "fix" : "fixes"}${swapped}, over ` +
-        `${plural(d.steps.length, "step")}; ${
-          plural(changes.filter((c) => c.classes[0] === "change").length, "other behaviour change")
-        }.`,
+      `${plural(sum.regression + sum.fix + sum.both, "verdict change")} over ` +
+        `${plural(d.steps.length, "step")} = ${plural(sum.regression, "regression")} + ` +
+        `${sum.fix} ${sum.fix === 1 ? "fix" : "fixes"} + ${sum.both} both (a kind appears and ` +
+        `another disappears); ${plural(sum.change, "other behaviour change")}, ${sum.same} same.`,
     );
   }
   for (const c of verdictChanges) out.push("", ...changeDetail(model, c, d.steps));
