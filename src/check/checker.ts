@@ -37,6 +37,12 @@ export interface Violation {
   where: string;
   /** What the checker observed. */
   detail: string;
+  /**
+   * The id of the secondary MMU the violation is about (its translation, its
+   * callback, its reference, its fault), when it is about one; absent when the
+   * kernel alone broke the invariant.
+   */
+  secondary?: string;
 }
 
 /** What a checker can look at. */

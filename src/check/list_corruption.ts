@@ -36,6 +36,7 @@ export const listCorruption: Checker<{ seen: Set<string> }> = {
             step,
             where: list.name,
             detail: `${list.name} still holds ${e.id}, whose owner has returned`,
+            secondary: id,
           });
         }
       }

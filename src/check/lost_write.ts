@@ -60,6 +60,7 @@ export const lostWrite: Checker<LostWriteMemory> = {
         detail: `${o.secondary} writes pfn ${o.pfn} at ${hex(o.addr)}, where the primary pte is ${
           describePte(pte)
         }: the data is not there for the primary to read`,
+        secondary: o.secondary,
       });
       return;
     }
@@ -93,6 +94,7 @@ export const lostWrite: Checker<LostWriteMemory> = {
         detail: `${w.secondary} wrote pfn ${pfn} (${file} page ${index}) at ${
           hex(w.addr)
         } in step ${w.step} while the page was clean, and nothing marked it dirty before it left the page cache: the file never gets the write`,
+        secondary: w.secondary,
       });
     }
   },

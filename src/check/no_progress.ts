@@ -12,6 +12,12 @@ export const noProgress: Checker = {
   doc: "every thread of an operation finishes within the retry bound, with no deadlock",
   observe(ctx, o) {
     if (o.type !== "no-progress") return;
-    ctx.report({ kind: "no-progress", step: o.step, where: o.thread, detail: o.what });
+    ctx.report({
+      kind: "no-progress",
+      step: o.step,
+      where: o.thread,
+      detail: o.what,
+      ...(o.secondary === undefined ? {} : { secondary: o.secondary }),
+    });
   },
 };

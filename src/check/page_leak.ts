@@ -37,8 +37,14 @@ export const pageLeak: Checker = {
           step: lastStep,
           where: `pfn ${page.pfn}`,
           detail: `reference held by "${holder}" is never dropped`,
+          ...secondaryOf(holder),
         });
       }
+    }
+    /** The secondary a holder (`<driver>:<id>:<address>`) names, when it is a translation's. */
+    function secondaryOf(holder: string): { secondary?: string } {
+      const [driver, id] = holder.split(":");
+      return ctx.chain.secondaries[id]?.driver === driver ? { secondary: id } : {};
     }
     function isLive(holder: string, pfn: number): boolean {
       const [kind, a, b] = holder.split(":");

@@ -38,6 +38,7 @@ export const releaseCount: Checker<ReleaseMemory> = {
           step: e.step,
           where: e.mm,
           detail: `${id} got ->release ${n} times for the exit of ${e.mm}`,
+          secondary: id,
         });
       }
     }

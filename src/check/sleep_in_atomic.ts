@@ -31,6 +31,7 @@ export const sleepInAtomic: Checker = {
         step: o.step,
         where: o.call,
         detail: `${o.secondary} sleeps in ${o.call} while holding ${o.locks.join(", ")}`,
+        secondary: o.secondary,
       });
     }
   },

@@ -54,6 +54,7 @@ export const staleSecondary: Checker<{ seen: Set<string> }> = {
           step,
           where: hex(m.addr),
           detail: `${id} maps ${hex(m.addr)} to pfn ${m.pfn} ${m.write ? "rw" : "ro"} but ${why}`,
+          secondary: id,
         });
       }
     }

@@ -94,6 +94,7 @@ export const unbalancedRange: Checker<{ open: Open }> = {
         where: where(ev),
         detail:
           `${who} receives ${ev.call} from ${ev.path}:${ev.at} without the begin (it was not on the list then)`,
+        secondary: who,
       });
     }
   },

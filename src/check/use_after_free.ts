@@ -23,6 +23,7 @@ export const useAfterFree: Checker<{ seen: Set<string> }> = {
         step: o.step,
         where: o.notifier,
         detail: `${o.thread}: ${o.what}`,
+        secondary: o.notifier,
       });
       return;
     }
@@ -34,6 +35,7 @@ export const useAfterFree: Checker<{ seen: Set<string> }> = {
       step: o.step,
       where: hex(o.addr),
       detail: `${o.secondary} ${o.write ? "writes" : "reads"} freed pfn ${o.pfn} at ${hex(o.addr)}`,
+      secondary: o.secondary,
     });
   },
   afterStep(ctx, step, { seen }) {
@@ -49,6 +51,7 @@ export const useAfterFree: Checker<{ seen: Set<string> }> = {
           step,
           where: hex(m.addr),
           detail: `${id} still maps ${hex(m.addr)} to freed pfn ${m.pfn}`,
+          secondary: id,
         });
       }
     }

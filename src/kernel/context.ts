@@ -150,7 +150,14 @@ export type Observation =
   | { type: "secondary-bug"; step: number; secondary: string; what: string }
   | { type: "release"; step: number; mm: string; notifier: string }
   | { type: "mm-exit"; step: number; mm: string; notifiers: string[] }
-  | { type: "no-progress"; step: number; thread: string; what: string }
+  | {
+    type: "no-progress";
+    step: number;
+    thread: string;
+    what: string;
+    /** The secondary MMU whose driver gives up (a fault or a wait it retries). */
+    secondary?: string;
+  }
   | { type: "notifier-use"; step: number; thread: string; notifier: string; what: string }
   | { type: "list-walk"; step: number; thread: string; list: string; what: string }
   | {

@@ -2,9 +2,10 @@
  * The driver-by-revision table: for each secondary MMU driver, which
  * revisions it can use safely, derived from scenario outcomes (every
  * scenario that attaches the driver, on the default schedule and, for race
- * scenarios, on every schedule). A violation counts against the drivers it
- * names in its detail, or against every driver of the scenario when it names
- * none (an unbalanced pair the kernel makes, a promise of a sleepable context).
+ * scenarios, on every schedule). A violation counts against the driver of the
+ * secondary it is about (its `secondary` field), or against every driver of
+ * the scenario when it is about none (an unbalanced pair the kernel makes, a
+ * promise of a sleepable context).
  *
  * @module
  */
@@ -27,7 +28,7 @@ export interface DriverCell {
 
 /** The drivers a violation counts against. */
 function driversOf(v: Violation, secondaries: { id: string; driver: string }[]): string[] {
-  const named = secondaries.filter((s) => new RegExp(`\\b${s.id}\\b`).test(v.detail));
+  const named = secondaries.filter((s) => s.id === v.secondary);
   return [...new Set((named.length ? named : secondaries).map((s) => s.driver))];
 }
 

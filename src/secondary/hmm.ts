@@ -220,6 +220,7 @@ const invalidateRange = defPath<
           type: "no-progress",
           step: k.step,
           thread: f.th,
+          secondary: hmm.id,
           what: `${hmm.id}: invalidation of ${hex(f.v.start)}-${
             hex(f.v.end)
           } waits on range ${f.v.tmpId}, which nobody will unlock`,
@@ -425,6 +426,7 @@ export const hmmSnapshot: PathRef<{ sec: string; start: number; end: number }> =
           type: "no-progress",
           step: k.step,
           thread: f.th,
+          secondary: hmm.id,
           what:
             `${hmm.id}: hmm_vma_range_lock waits for notifier_count=${hmm.notifierCount} to reach 0`,
         });

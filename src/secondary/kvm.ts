@@ -352,6 +352,7 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
         type: "no-progress",
         step: k.step,
         thread: f.th,
+        secondary: kvm.id,
         what: `${kvm.id}: fault at ${hex(a)} retried ${KVM_FAULT_RETRY_BOUND} times ` +
           `(mmu_notifier_count=${kvm.count}, seq=${kvm.seq})`,
       });
