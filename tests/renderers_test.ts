@@ -135,6 +135,15 @@ Deno.test("wrapText() keeps every line within the width and every word", () => {
   assert.equal(lines.map((l) => l.slice(7)).join("").replace(/ /g, ""), text.replace(/ /g, ""));
 });
 
+Deno.test("wrapText() splits a long config key between its parts, not inside a name", () => {
+  const key = "paths.populate_range.callouts[pte.after_zap:invalidate_page]:";
+  const lines = wrapText(key, "    caused by:     ", 78);
+  assert.deepEqual(lines, [
+    "    caused by:     paths.populate_range.callouts[pte.after_zap:",
+    "                   invalidate_page]:",
+  ]);
+});
+
 /** A parsed TAP 14 document: its plan and test points. */
 interface Tap {
   plan: number;

@@ -40,8 +40,9 @@ export function wrapText(text: string, first: string, width = MAIL_WIDTH): strin
     while (word.length > room) {
       if (cur) lines.push(cur);
       cur = "";
-      lines.push(word.slice(0, room));
-      word = word.slice(room);
+      const cut = breakAt(word, room);
+      lines.push(word.slice(0, cut));
+      word = word.slice(cut);
     }
     if (cur && cur.length + 1 + word.length > room) {
       lines.push(cur);
@@ -51,6 +52,18 @@ export function wrapText(text: string, first: string, width = MAIL_WIDTH): strin
   }
   if (cur || lines.length === 0) lines.push(cur);
   return lines.map((l, i) => `${i === 0 ? first : indent}${l}`.trimEnd());
+}
+
+/**
+ * Where to split a word longer than `room`: after the last `.`, `:`, `[`, `,`
+ * or `/` that leaves at least half the room filled (a config key breaks
+ * between its parts), else at `room`.
+ */
+function breakAt(word: string, room: number): number {
+  for (let i = room; i > room / 2; i--) {
+    if (".:[,/".includes(word[i - 1])) return i;
+  }
+  return room;
 }
 
 function plural(n: number, word: string, many = `${word}s`): string {
