@@ -437,7 +437,10 @@ export function verdictCauses(
   const scenario = matrix.scenarios.find((s) => s.id === change.scenario)!;
   const from = revisionOf(matrix, change.from);
   const to = revisionOf(matrix, change.to);
-  const { causes, alternatives, alsoDiffer } = blame(scenario, from, to, { timeout: opts.timeout });
+  const { causes, alternatives, alsoDiffer } = blame(scenario, from, to, {
+    timeout: opts.timeout,
+    known: { from: a, to: b },
+  });
   return { causes, alternatives, alsoDiffer };
 }
 

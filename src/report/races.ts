@@ -270,7 +270,12 @@ export function addRaceCauses(
   for (const change of changes) {
     if (change.fromStatus || change.toStatus) continue;
     const s = scenarios.find((x) => x.id === change.scenario)!;
-    const found = blame(s, a, b, { verdict: "explore", timeout });
+    // Both explorations are complete: their verdicts need not be explored again.
+    const known = {
+      from: { status: "complete" as const, verdicts: change.from },
+      to: { status: "complete" as const, verdicts: change.to },
+    };
+    const found = blame(s, a, b, { verdict: "explore", timeout, known });
     change.causes = found.causes;
     change.alternatives = found.alternatives;
     change.alsoDiffer = found.alsoDiffer;
