@@ -376,7 +376,8 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { compareRevisions } from "./diff.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * const c = compareRevisions(m, "emmu-v5", "emmu-v5-holt-guard");
  * for (const s of c.scenarios) console.log(s.scenario, s.classes.join("+"));
  * ```
@@ -614,7 +615,8 @@ export function revisionsAfter(revisions: Revision[], baseline: string): string[
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { lineageDiff } from "./diff.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * for (const step of lineageDiff(m, "emmu").steps) {
  *   const hits = step.scenarios.filter((s) => s.classes.includes("regression"));
  *   console.log(`${step.from} -> ${step.to}: ${hits.length} regression(s)`);
@@ -685,7 +687,8 @@ export interface BaselineCheck {
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { checkBaseline } from "./diff.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * const c = checkBaseline(m, "emmu-v5", ["emmu-v5-holt-guard"]);
  * console.log(c.regressions.length); // 0
  * ```

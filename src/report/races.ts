@@ -107,8 +107,10 @@ export function raceTable(plan: RacePlan, results: ExploreResult[]): RaceTable {
  * ```ts
  * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
  * import { exploreRaces } from "./races.ts";
- * const t = exploreRaces(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
- * console.log(t.results.length);
+ * const races = loadScenarioDir("scenarios").filter((s) => s.id === "race-unregister-dispatch");
+ * const mmun = loadRevisionDir("patches").filter((r) => r.lineage === "mmun");
+ * const t = exploreRaces(races, mmun);
+ * console.log(t.results.map((r) => `${r.revision}: ${r.status}`));
  * ```
  */
 export function exploreRaces(
