@@ -10,7 +10,7 @@
 import type { ViolationKind } from "../check/checker.ts";
 import { explore, type ExploreResult } from "../explore/explorer.ts";
 import { canonicalJson } from "../model/state.ts";
-import { runCell } from "../run/matrix.ts";
+import { Run } from "../run/runner.ts";
 import type { Outcome } from "../run/outcome.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { diffConfig, type KeyChange, type Revision } from "../run/revision.ts";
@@ -242,10 +242,12 @@ function verdict(
     const r = explore(scenario, rev, { timeout: seconds });
     return r.status === "complete" ? exploreVerdict(r) : undefined;
   }
+  // As runCell runs it (the default schedule), with no outcome built: only the kinds count.
   const clock = watched(deadline(seconds));
-  const o = runCell(scenario, rev, { deadline: clock });
+  const run = new Run(scenario, rev, { deadline: clock, trace: false });
+  for (let names = run.next(); names; names = run.next()) run.pick(names[0]);
   if (clock.hit) return undefined;
-  return runVerdict(o.kinds);
+  return runVerdict(run.kinds() as ViolationKind[]);
 }
 
 /** A deadline that remembers whether it ever said the bound had passed. */
