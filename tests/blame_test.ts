@@ -12,6 +12,7 @@ import {
   compareRaces,
   compareRevisions,
   diffConfig,
+  explore,
   flattenConfig,
   InputError,
   type Json,
@@ -21,6 +22,7 @@ import {
   parseRevision,
   renderMarkdown,
   type Revision,
+  runCell,
   runMatrix,
 } from "../mod.ts";
 import { applicable, hybridRevision } from "../src/report/_hybrid.ts";
@@ -209,6 +211,38 @@ Deno.test("blame() blames the explorer's verdict of a race scenario", async (t) 
     assert.deepEqual(keysOf(c.causes), ["chain.list"]);
     assert.deepEqual(keysOf(c.alternatives), ["chain.register"]);
     assert.equal(c.alsoDiffer!.length, diffConfig(rev("mmun-v3"), rev("mmun-v3-rcu")).length - 2);
+  });
+});
+
+Deno.test("blame() takes the verdicts of A and B from known results, and runs a stopped one again", async (t) => {
+  const s = loadScenario("scenarios/wp-reuse-after-fork.json");
+  const [a, b] = [rev("emmu-v3"), rev("emmu-v4")];
+  const ran = blame(s, a, b);
+  assert.equal(ran.method, "single", "a change with a cause, so that the search runs hybrids");
+  const [oa, ob] = [runCell(s, a), runCell(s, b)];
+  await t.step("the outcomes of A and B give what running them gives", () => {
+    assert.deepEqual(blame(s, a, b, { known: { from: oa, to: ob } }), ran);
+  });
+  await t.step("a known verdict is used, not run again", () => {
+    // B's outcome given as A's: A already has B's verdict, so nothing is blamed.
+    const r = blame(s, a, b, { known: { from: ob, to: ob } });
+    assert.equal(r.method, "same");
+    assert.equal(r.fromVerdict, ran.toVerdict);
+  });
+  await t.step("an outcome stopped by the time bound is run again", () => {
+    const stopped = runCell(s, a, { deadline: { seconds: 1, expired: () => true } });
+    assert.equal(stopped.status, "timeout");
+    assert.deepEqual(blame(s, a, b, { known: { from: stopped, to: ob } }), ran);
+  });
+  await t.step("an exploration's status and verdicts give the explorer's verdict", () => {
+    const race = loadScenario("scenarios/race-unregister-dispatch.json");
+    const [x, y] = [rev("mmun-v3"), rev("mmun-v3-rcu")];
+    const explored = blame(race, x, y, { verdict: "explore" });
+    const known = {
+      from: explore(race, x),
+      to: { status: "timeout" as const, verdicts: {} },
+    };
+    assert.deepEqual(blame(race, x, y, { verdict: "explore", known }), explored);
   });
 });
 

@@ -20,10 +20,10 @@ for (const rev of revisions) {
         const spec = cfg.callouts[i];
         await t.step(`${path}:${spec.at}:${spec.call}`, () => {
           const mutant = without(rev, path, i);
-          const caught = scenarios.filter((s) => s.kernel === rev.base).map((s) =>
-            mismatch(runScenario(s, mutant), expectationFor(table, s.id, rev.id))
-          )
-            .find((m) => m !== null);
+          // The first scenario whose pin notices is enough: the others need not run.
+          const caught = scenarios.filter((s) => s.kernel === rev.base).some((s) =>
+            mismatch(runScenario(s, mutant), expectationFor(table, s.id, rev.id)) !== null
+          );
           assert.ok(
             caught,
             `no pinned expectation notices ${rev.id} without ${path}:${spec.at}:${spec.call}`,

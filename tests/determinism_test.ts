@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { loadRevisionDir, loadScenarioDir, outcomeJson, runScenario } from "../mod.ts";
+import {
+  loadRevisionDir,
+  loadScenarioDir,
+  outcomeJson,
+  revisionHash,
+  runScenario,
+  scenarioHash,
+} from "../mod.ts";
+import { digest } from "../src/model/state.ts";
 
 Deno.test("runScenario() gives byte-identical outcome JSON on every run", () => {
   const revisions = loadRevisionDir("patches");
@@ -12,4 +20,18 @@ Deno.test("runScenario() gives byte-identical outcome JSON on every run", () => 
       );
     }
   }
+});
+
+Deno.test("revisionHash() and scenarioHash() hash the content, each copy with content of its own", () => {
+  const [rev] = loadRevisionDir("patches");
+  const [s] = loadScenarioDir("scenarios");
+  assert.equal(revisionHash(rev), digest(rev.resolved));
+  assert.equal(scenarioHash(s), digest(s.source));
+  // Asked again, the same; a copy with other content, its own hash.
+  assert.equal(revisionHash(rev), digest(rev.resolved));
+  const other = { ...rev, resolved: { ...rev.resolved, title: `${rev.title}, changed` } };
+  assert.equal(revisionHash(other), digest(other.resolved));
+  assert.notEqual(revisionHash(other), revisionHash(rev));
+  const moved = { ...s, source: { ...(s.source as object), purpose: "changed" } };
+  assert.notEqual(scenarioHash(moved), scenarioHash(s));
 });

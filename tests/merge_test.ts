@@ -1,6 +1,8 @@
 /**
  * Shards and `merge`: the result sets of `report --shard k/n` join into the
  * bytes of the report run in one go, and only the shards of one run join.
+ * The whole report's runs here also show that the same input gives the same
+ * JSON bytes, and that the whole report validates against its schema.
  *
  * @module
  */
@@ -22,13 +24,31 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
   try {
     const s1 = `${dir}/shard-1.json`;
     const s2 = `${dir}/shard-2.json`;
-    const whole = await cli("report", "--format", "json");
-    assert.equal(whole.code, 0, whole.stderr);
-    // One shard on two workers, the other in one thread: neither may show in the bytes.
-    const r1 = await cli("report", "--shard", "1/2", "--jobs", "2", "--out", s1, "-q");
-    const r2 = await cli("report", "--shard", "2/2", "--format", "json", "--out", s2, "-q");
-    assert.equal(r1.code, 0, r1.stderr);
-    assert.equal(r2.code, 0, r2.stderr);
+    // Each in its own process, all at once: the whole report twice (JSON), in Markdown, and the
+    // two shards, one on two workers and the other in one thread (neither may show in the bytes).
+    const [whole, again, md, r1, r2] = await Promise.all([
+      cli("report", "--format", "json"),
+      cli("report", "--format", "json"),
+      cli("report", "--jobs", "2"),
+      cli("report", "--shard", "1/2", "--jobs", "2", "--out", s1, "-q"),
+      cli("report", "--shard", "2/2", "--format", "json", "--out", s2, "-q"),
+    ]);
+    for (const r of [whole, again, md, r1, r2]) assert.equal(r.code, 0, r.stderr);
+    await t.step("two runs of the same input write the same JSON bytes", () => {
+      assert.ok(again.stdout === whole.stdout, "two runs of report --format json differ");
+      const report = JSON.parse(whole.stdout);
+      assert.equal(report.schema, "mmbisect/report@1");
+      assert.ok(report.outcomes.length > 0);
+      // Every scenario runs on every revision of its kernel tree, and on no other.
+      const pairs = report.scenarios.reduce(
+        (n: number, s: { kernel: string }) =>
+          n + report.revisions.filter((r: { base: string }) => r.base === s.kernel).length,
+        0,
+      );
+      assert.equal(report.outcomes.length, pairs);
+      assert.ok(report.scenarios.some((s: { kernel: string }) => s.kernel === "2.5.42"));
+      assert.equal(report.costs.revision, "nl-2.5.42-f8");
+    });
     await t.step("JSON", async () => {
       const merged = await cli("merge", "--format", "json", s1, s2);
       assert.equal(merged.code, 0, merged.stderr);
@@ -36,12 +56,46 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
       assert.ok(merged.stdout === whole.stdout, "merged JSON differs from the unsharded report");
     });
     await t.step("Markdown, the shards given in the other order", async () => {
-      const md = await cli("report", "--jobs", "2");
-      assert.equal(md.code, 0, md.stderr);
-      const merged = await cli("merge", s2, s1);
+      const merged = await cliInProcess("merge", s2, s1);
       assert.equal(merged.code, 0, merged.stderr);
       assert.ok(merged.stdout === md.stdout, "merged Markdown differs from the unsharded report");
     });
+    await t.step(
+      "the whole report, races included, validates against docs/report-schema.json",
+      () => {
+        const value = JSON.parse(whole.stdout);
+        assert.deepEqual(validate(REPORT, value), []);
+        assert.ok(value.races.length > 0);
+        assert.equal(value.cells.length, value.outcomes.length);
+        // Every cell is judged against the shipped pins, and each carries its citation.
+        assert.equal(value.judgements.length, value.cells.length);
+        const pinned = value.judgements.filter((j: { result: string }) => j.result !== "unpinned");
+        assert.ok(pinned.length > 0);
+        for (const j of pinned) {
+          assert.ok(j.expected.cite.length > 0, `${j.scenario} ${j.revision}`);
+        }
+        // Each cell carries the content hashes of its scenario and revision.
+        const hashOf = new Map(
+          value.revisions.map((x: { id: string; hash: string }) => [x.id, x.hash]),
+        );
+        const scen = new Map(
+          value.scenarios.map((x: { id: string; hash: string }) => [x.id, x.hash]),
+        );
+        for (const c of value.cells) {
+          assert.equal(c.hashes.revision, hashOf.get(c.revision));
+          assert.equal(c.hashes.scenario, scen.get(c.scenario));
+        }
+        // A broken report does not validate.
+        delete value.outcomes[0].hashes;
+        value.cells[0].status = "flaky";
+        value.surprise = 1;
+        assert.deepEqual(validate(REPORT, value), [
+          '$.cells[0].status: is "flaky", expected one of ["pass","fail","unsupported","timeout"]',
+          '$.outcomes[0]: required field "hashes" is missing',
+          "$.surprise: is not a field of the schema",
+        ]);
+      },
+    );
     await t.step("each result set validates against docs/results-schema.json", () => {
       const report = JSON.parse(whole.stdout);
       let cells = 0;

@@ -78,9 +78,10 @@ for (const rev of revisions) {
     for (const [name, config] of mutants(rev.nonlinear!)) {
       await t.step(name, () => {
         const mutant: Revision = { ...rev, nonlinear: config };
-        const caught = scenarios.map((s) =>
-          mismatch(runScenario(s, mutant), expectationFor(table, s.id, rev.id))
-        ).find((m) => m !== null);
+        // The first scenario whose pin notices is enough: the others need not run.
+        const caught = scenarios.some((s) =>
+          mismatch(runScenario(s, mutant), expectationFor(table, s.id, rev.id)) !== null
+        );
         assert.ok(caught, `no pinned expectation notices ${rev.id} with ${name}`);
       });
     }

@@ -119,7 +119,8 @@ export interface BisectResult {
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { bisect, formatBisect } from "./bisect.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * console.log(formatBisect(bisect(m, "emmu", m.scenarios[0].id)));
  * ```
  */

@@ -8,8 +8,10 @@
  * @module
  */
 import type { ViolationKind } from "../check/checker.ts";
-import { explore } from "../explore/explorer.ts";
-import { runCell } from "../run/matrix.ts";
+import { explore, type ExploreResult } from "../explore/explorer.ts";
+import { canonicalJson } from "../model/state.ts";
+import { Run } from "../run/runner.ts";
+import type { Outcome } from "../run/outcome.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { diffConfig, type KeyChange, type Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
@@ -31,7 +33,18 @@ export interface BlameOptions {
    * having B's verdict.
    */
   timeout?: number;
+  /**
+   * What the caller already has of `from` and `to` with the same scenario
+   * and time bound: the outcome of each run (verdict `run`) or each
+   * exploration (verdict `explore`: its status and verdicts suffice). A
+   * complete one gives its revision's verdict without running the scenario
+   * again; one stopped by a bound is run again.
+   */
+  known?: { from?: Known; to?: Known };
 }
+
+/** A run's outcome, or an exploration's status and verdicts (see {@link BlameOptions.known}). */
+export type Known = Outcome | Pick<ExploreResult, "status" | "verdicts">;
 
 /**
  * How {@link Blame.causes} was found: `single` (one key alone gives B's
@@ -126,10 +139,18 @@ export function blame(
   }
   const mode = opts.verdict ?? "run";
   const seconds = opts.timeout ?? DEFAULT_TIMEOUT_SECONDS;
-  const verdictOf = (rev: Revision) => verdict(scenario, rev, mode, seconds);
+  // Verdicts by behaviour: two subsets can give one hybrid, or a hybrid A or B itself.
+  const seen = new Map<string, string | undefined>();
+  const verdictOf = (rev: Revision, known?: Known) => {
+    const key = behaviourKey(rev);
+    if (seen.has(key)) return seen.get(key);
+    const v = (known && knownVerdict(known, mode)) ?? verdict(scenario, rev, mode, seconds);
+    seen.set(key, v);
+    return v;
+  };
   const keys = diffConfig(from, to);
-  const fromVerdict = verdictOf(from);
-  const toVerdict = verdictOf(to);
+  const fromVerdict = verdictOf(from, opts.known?.from);
+  const toVerdict = verdictOf(to, opts.known?.to);
   // Subsets tried, by their keys joined: whether the hybrid has B's verdict.
   const tried = new Map<string, boolean>();
   let runs = 0;
@@ -180,6 +201,36 @@ function loadable(from: Revision, to: Revision, keys: string[]): Revision | unde
   }
 }
 
+/**
+ * What the model runs of a revision, as text: its provenance (id, title,
+ * cites) left out, the callouts' order kept.
+ */
+function behaviourKey(rev: Revision): string {
+  const { base, nonlinear, chain, paths, kernel, drivers } = rev;
+  return canonicalJson({ base, nonlinear: nonlinear ?? null, chain, paths, kernel, drivers });
+}
+
+/** The verdict of a run or exploration the caller has; undefined when a bound stopped it. */
+function knownVerdict(r: Known, mode: "run" | "explore"): string | undefined {
+  if (mode === "explore") {
+    const x = r as Pick<ExploreResult, "status" | "verdicts">;
+    return x.status === "complete" ? exploreVerdict(x) : undefined;
+  }
+  const o = r as Outcome;
+  return (o.status ?? o.verdict) === "timeout" ? undefined : runVerdict(o.kinds);
+}
+
+/** An exploration's verdict as text: each kind's reach, in kind order. */
+function exploreVerdict(r: Pick<ExploreResult, "verdicts">): string {
+  const kinds = Object.entries(r.verdicts).sort(([a], [b]) => a.localeCompare(b));
+  return kinds.map(([k, reach]) => `${k} ${reach}`).join(", ") || "never";
+}
+
+/** A run's verdict as text: its distinct kinds, sorted. */
+function runVerdict(kinds: readonly ViolationKind[]): string {
+  return [...new Set<ViolationKind>(kinds)].sort().join(",") || "pass";
+}
+
 /** A verdict as comparable text; undefined when the time bound stopped the run. */
 function verdict(
   scenario: Scenario,
@@ -189,14 +240,14 @@ function verdict(
 ): string | undefined {
   if (mode === "explore") {
     const r = explore(scenario, rev, { timeout: seconds });
-    if (r.status !== "complete") return undefined;
-    const kinds = Object.entries(r.verdicts).sort(([a], [b]) => a.localeCompare(b));
-    return kinds.map(([k, reach]) => `${k} ${reach}`).join(", ") || "never";
+    return r.status === "complete" ? exploreVerdict(r) : undefined;
   }
+  // As runCell runs it (the default schedule), with no outcome built: only the kinds count.
   const clock = watched(deadline(seconds));
-  const o = runCell(scenario, rev, { deadline: clock });
+  const run = new Run(scenario, rev, { deadline: clock, trace: false });
+  for (let names = run.next(); names; names = run.next()) run.pick(names[0]);
   if (clock.hit) return undefined;
-  return [...new Set<ViolationKind>(o.kinds)].sort().join(",") || "pass";
+  return runVerdict(run.kinds() as ViolationKind[]);
 }
 
 /** A deadline that remembers whether it ever said the bound had passed. */

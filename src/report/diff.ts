@@ -384,7 +384,8 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { compareRevisions } from "./diff.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * const c = compareRevisions(m, "emmu-v5", "emmu-v5-holt-guard");
  * for (const s of c.scenarios) console.log(s.scenario, s.classes.join("+"));
  * ```
@@ -450,7 +451,10 @@ export function verdictCauses(
   const scenario = matrix.scenarios.find((s) => s.id === change.scenario)!;
   const from = revisionOf(matrix, change.from);
   const to = revisionOf(matrix, change.to);
-  const { causes, alternatives, alsoDiffer } = blame(scenario, from, to, { timeout: opts.timeout });
+  const { causes, alternatives, alsoDiffer } = blame(scenario, from, to, {
+    timeout: opts.timeout,
+    known: { from: a, to: b },
+  });
   return { causes, alternatives, alsoDiffer };
 }
 
@@ -624,7 +628,8 @@ export function revisionsAfter(revisions: Revision[], baseline: string): string[
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { lineageDiff } from "./diff.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * for (const step of lineageDiff(m, "emmu").steps) {
  *   const hits = step.scenarios.filter((s) => s.classes.includes("regression"));
  *   console.log(`${step.from} -> ${step.to}: ${hits.length} regression(s)`);
@@ -695,7 +700,8 @@ export interface BaselineCheck {
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
  * import { checkBaseline } from "./diff.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * const c = checkBaseline(m, "emmu-v5", ["emmu-v5-holt-guard"]);
  * console.log(c.regressions.length); // 0
  * ```

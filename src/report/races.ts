@@ -107,8 +107,10 @@ export function raceTable(plan: RacePlan, results: ExploreResult[]): RaceTable {
  * ```ts
  * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
  * import { exploreRaces } from "./races.ts";
- * const t = exploreRaces(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
- * console.log(t.results.length);
+ * const races = loadScenarioDir("scenarios").filter((s) => s.id === "race-unregister-dispatch");
+ * const mmun = loadRevisionDir("patches").filter((r) => r.lineage === "mmun");
+ * const t = exploreRaces(races, mmun);
+ * console.log(t.results.map((r) => `${r.revision}: ${r.status}`));
  * ```
  */
 export function exploreRaces(
@@ -270,7 +272,12 @@ export function addRaceCauses(
   for (const change of changes) {
     if (change.fromStatus || change.toStatus) continue;
     const s = scenarios.find((x) => x.id === change.scenario)!;
-    const found = blame(s, a, b, { verdict: "explore", timeout });
+    // Both explorations are complete: their verdicts need not be explored again.
+    const known = {
+      from: { status: "complete" as const, verdicts: change.from },
+      to: { status: "complete" as const, verdicts: change.to },
+    };
+    const found = blame(s, a, b, { verdict: "explore", timeout, known });
     change.causes = found.causes;
     change.alternatives = found.alternatives;
     change.alsoDiffer = found.alsoDiffer;

@@ -98,14 +98,30 @@ export interface Outcome {
   reproduce: string;
 }
 
+/**
+ * Hashes already computed, by the scenario or revision object: every outcome
+ * carries both, and a loaded scenario's JSON and a revision's resolved config
+ * do not change after loading, so each is serialised once, not per outcome.
+ */
+const HASHES = new WeakMap<Scenario | Revision, string>();
+
+function hashOnce(of: Scenario | Revision, value: unknown): string {
+  let h = HASHES.get(of);
+  if (h === undefined) {
+    h = digest(value);
+    HASHES.set(of, h);
+  }
+  return h;
+}
+
 /** Content hash of a scenario (its file's JSON). */
 export function scenarioHash(s: Scenario): string {
-  return digest(s.source);
+  return hashOnce(s, s.source);
 }
 
 /** Content hash of a revision (its resolved config). */
 export function revisionHash(r: Revision): string {
-  return digest(r.resolved);
+  return hashOnce(r, r.resolved);
 }
 
 /** Formats a callout event for an outcome. */
