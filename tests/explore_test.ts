@@ -8,6 +8,8 @@ import {
   runScenario,
   stateHash,
 } from "../mod.ts";
+import { cloneGraph, hashGraph, reachable } from "../src/explore/_graph.ts";
+import { canonicalJson, freezeValue } from "../src/model/state.ts";
 
 const revisions = loadRevisionDir("patches");
 const scenarios = loadScenarioDir("scenarios");
@@ -146,6 +148,40 @@ Deno.test("stateHash() tells apart dispatch's copy of the notifier list from the
     "cpu0",
   ]);
   assert.notEqual(a.hash, b.hash);
+});
+
+Deno.test("Run.fork() shares the frozen ptes and pages, which the forked runs never change", () => {
+  const s = scenarios.find((x) => x.id === "race-wp-copy-refault")!;
+  const r = revisions.find((x) => x.id === "emmu-v5")!;
+  const run = new Run(s, r, { preemptive: true, trace: false });
+  const names = run.next()!;
+  assert.ok(names.length > 1, "a choice point");
+  const state = run.kernel.state;
+  const records = [
+    ...Object.values(state.pages),
+    ...Object.values(state.mms).flatMap((mm) => Object.values(mm.ptes)),
+  ];
+  assert.ok(records.length > 0 && records.every((x) => Object.isFrozen(x)), "frozen records");
+  const before = canonicalJson(state);
+  const shared = reachable(run.scenario, run.revision, run.opts, run.checkers);
+  const forks = names.map((name) => {
+    const child = run.fork((v) => cloneGraph(v, shared));
+    assert.equal(child.kernel.state.pages[1], state.pages[1], "shared, not copied");
+    child.pick(name);
+    child.finish();
+    return canonicalJson(child.kernel.state);
+  });
+  assert.equal(canonicalJson(state), before, "the parent's world is as it was");
+  assert.ok(forks.some((f) => f !== before), "a forked run changed its own world");
+});
+
+Deno.test("hashGraph() hashes a frozen record by value and refuses one holding a mutable object", () => {
+  const hash = (x: unknown) => hashGraph(x, new Map());
+  const pte = () => freezeValue({ t: "present", pfn: 1, write: false });
+  assert.equal(hash({ a: pte(), b: [pte()] }), hash({ a: pte(), b: [pte()] }));
+  assert.notEqual(hash({ a: pte() }), hash({ a: freezeValue({ ...pte(), write: true }) }));
+  assert.notEqual(hash({ a: pte() }), hash({ a: { ...pte() } }), "a value, not a mutable record");
+  assert.throws(() => hash({ a: Object.freeze({ refs: {} }) }), TypeError);
 });
 
 Deno.test("replaySchedule() reproduces every counterexample on a single schedule", async (t) => {

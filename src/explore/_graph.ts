@@ -6,6 +6,15 @@
  * names as history. What is hashed is what is copied (less those fields), so
  * two states with the same hash have the same future, up to a hash collision.
  *
+ * Frozen objects are values: the model freezes the records that make up most
+ * of a world (ptes, struct pages; see `freezeValue` in `model/state.ts`) and
+ * replaces them, never changes them. A copy shares every frozen object, and
+ * the hash takes a frozen object's hash from a cache, so a state costs what
+ * its mutable part and the records it replaced cost, not the whole world. A
+ * frozen object is hashed by its value (two equal frozen records read the
+ * same wherever they are; no code tells them apart by identity), and
+ * everything in it must be frozen too (the hash throws otherwise).
+ *
  * The hash is MurmurHash3 (x86, 128-bit) over a stream of 32-bit words that
  * encodes the graph without ambiguity: every value starts with a tag word,
  * strings carry their length, containers end with an end tag. It is not a
@@ -41,7 +50,7 @@ export function reachable(...roots: unknown[]): Map<object, number> {
 export function cloneGraph<T>(value: T, shared: ReadonlyMap<object, number>): T {
   const memo = new Map<object, object>();
   const copy = (v: unknown): unknown => {
-    if (v === null || typeof v !== "object" || shared.has(v)) return v;
+    if (v === null || typeof v !== "object" || shared.has(v) || Object.isFrozen(v)) return v;
     const done = memo.get(v);
     if (done) return done;
     if (Array.isArray(v)) {
@@ -137,7 +146,8 @@ const T_INT = 1,
   T_OBJ = 14,
   T_CLASS = 15,
   T_END = 16,
-  T_BIG = 17;
+  T_BIG = 17,
+  T_VALUE = 18;
 
 /**
  * Every string hashed so far, numbered in the order first met: a string is
@@ -199,8 +209,8 @@ class Murmur128 {
     }
   }
 
-  /** The hash, as 32 hex digits. */
-  digest(): string {
+  /** The hash, as four 32-bit words. */
+  finish(): [number, number, number, number] {
     // The tail block, padded with zero words (the length tells it apart).
     while (this.n !== 0) this.word(0);
     const len = this.len;
@@ -211,8 +221,110 @@ class Murmur128 {
     h1 = fmix(h1), h2 = fmix(h2), h3 = fmix(h3), h4 = fmix(h4);
     h1 = (h1 + h2 + h3 + h4) | 0;
     h2 = (h2 + h1) | 0, h3 = (h3 + h1) | 0, h4 = (h4 + h1) | 0;
-    return [h1, h2, h3, h4].map((h) => (h >>> 0).toString(16).padStart(8, "0")).join("");
+    return [h1, h2, h3, h4];
   }
+
+  /** The hash, as 32 hex digits. */
+  digest(): string {
+    return this.finish().map((h) => (h >>> 0).toString(16).padStart(8, "0")).join("");
+  }
+
+  /** Adds a value's hash (a tag and its four words). */
+  value(w: readonly number[]): void {
+    this.word(T_VALUE);
+    this.word(w[0]);
+    this.word(w[1]);
+    this.word(w[2]);
+    this.word(w[3]);
+  }
+}
+
+type Words = [number, number, number, number];
+
+/**
+ * Hashes of frozen objects, per `sortedField` of the rules they were hashed
+ * under (the field decides how a record below it is hashed): as a value, and
+ * as a record with its keys sorted (a frozen record under `sortedField`).
+ */
+const VALUE_HASHES = new Map<
+  string,
+  { plain: WeakMap<object, Words>; sorted: WeakMap<object, Words> }
+>();
+
+/**
+ * The hash of a frozen object as a value: its class, its fields in
+ * iteration order (a record under `sortedField` with its keys sorted),
+ * frozen objects in it by their own hashes. `sorted` hashes it as a record
+ * with its keys sorted and entries holding an empty array left out.
+ */
+function valueHash(o: object, sortedField: string | undefined, sorted: boolean): Words {
+  let caches = VALUE_HASHES.get(sortedField ?? "");
+  if (!caches) {
+    VALUE_HASHES.set(sortedField ?? "", caches = { plain: new WeakMap(), sorted: new WeakMap() });
+  }
+  const cache = sorted ? caches.sorted : caches.plain;
+  const known = cache.get(o);
+  if (known) return known;
+  const h = new Murmur128();
+  const enc = (x: unknown, field?: string) => {
+    if (x !== null && typeof x === "object") {
+      if (!Object.isFrozen(x) || x instanceof Map || x instanceof Set) {
+        throw new TypeError("A frozen object of the model holds an object that is not frozen");
+      }
+      h.value(valueHash(x, sortedField, field !== undefined && field === sortedField));
+    } else scalar(h, x);
+  };
+  if (Array.isArray(o)) {
+    h.word(T_ARR);
+    for (let i = 0; i < o.length; i++) enc(o[i]);
+  } else {
+    const rec = o as Record<string, unknown>;
+    if (!sorted) {
+      const proto = Object.getPrototypeOf(o);
+      if (proto !== Object.prototype && proto !== null) {
+        h.word(T_CLASS);
+        h.str(proto.constructor.name);
+      }
+    }
+    h.word(T_OBJ);
+    for (const k of sorted ? Object.keys(rec).sort() : Object.keys(rec)) {
+      const x = rec[k];
+      if (sorted && Array.isArray(x) && x.length === 0) continue;
+      h.str(k);
+      enc(x, k);
+    }
+  }
+  h.word(T_END);
+  const w = h.finish();
+  cache.set(o, w);
+  return w;
+}
+
+/** Adds a value that is not an object to the stream. */
+function scalar(h: Murmur128, v: unknown): void {
+  switch (typeof v) {
+    case "number":
+      h.num(v);
+      return;
+    case "string":
+      h.str(v);
+      return;
+    case "boolean":
+      h.word(v ? T_TRUE : T_FALSE);
+      return;
+    case "undefined":
+      h.word(T_UNDEF);
+      return;
+    case "function":
+      h.word(T_FN);
+      h.str((v as { name: string }).name);
+      return;
+    case "bigint":
+      h.word(T_BIG);
+      h.str(String(v));
+      return;
+  }
+  h.word(T_NULL);
 }
 
 /**
@@ -248,30 +360,8 @@ export function hashGraph(
     h.word(T_END);
   };
   const enc = (v: unknown): void => {
-    switch (typeof v) {
-      case "number":
-        h.num(v);
-        return;
-      case "string":
-        h.str(v);
-        return;
-      case "boolean":
-        h.word(v ? T_TRUE : T_FALSE);
-        return;
-      case "undefined":
-        h.word(T_UNDEF);
-        return;
-      case "function":
-        h.word(T_FN);
-        h.str((v as { name: string }).name);
-        return;
-      case "bigint":
-        h.word(T_BIG);
-        h.str(String(v));
-        return;
-    }
-    if (v === null) {
-      h.word(T_NULL);
+    if (v === null || typeof v !== "object") {
+      scalar(h, v);
       return;
     }
     const o = v as object;
@@ -280,6 +370,10 @@ export function hashGraph(
       // Immutable input: the same object in every state of a run.
       h.word(T_SHARED);
       h.word(input);
+      return;
+    }
+    if (Object.isFrozen(o) && !omit?.has(o) && !sorted?.has(o)) {
+      h.value(valueHash(o, sortedField, false));
       return;
     }
     const seen = ids.get(o);
@@ -319,7 +413,9 @@ export function hashGraph(
         if (skip?.has(k)) continue;
         h.str(k);
         const x = rec[k];
-        if (k === sortedField && x !== null && typeof x === "object" && !ids.has(x)) {
+        if (k === sortedField && x !== null && typeof x === "object" && Object.isFrozen(x)) {
+          h.value(valueHash(x, sortedField, true));
+        } else if (k === sortedField && x !== null && typeof x === "object" && !ids.has(x)) {
           ids.set(x, ids.size);
           record(x as Record<string, unknown>);
         } else enc(x);

@@ -64,7 +64,7 @@ import type { ViolationKind } from "../check/checker.ts";
 import { digest } from "../model/state.ts";
 import type { Outcome } from "../run/outcome.ts";
 import type { Revision } from "../run/revision.ts";
-import { type Decider, Run, type RunOptions } from "../run/runner.ts";
+import { type Decider, Run } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { cloneGraph, hashGraph, reachable } from "./_graph.ts";

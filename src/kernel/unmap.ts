@@ -8,7 +8,7 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
-import { getPage, pteHolder, putPage, vpn } from "../model/state.ts";
+import { getPage, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { immapName, pageRemoveRmap, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
@@ -42,7 +42,7 @@ export function zapOne(k: Kernel, mm: Mm, addr: number, tlb: Gather): boolean {
   const key = vpn(addr);
   const pte = mm.ptes[key];
   if (!pte) return false;
-  delete mm.ptes[key];
+  setPte(mm, key, undefined);
   if (pte.t === "swap") {
     const s = k.state.swap[pte.slot];
     if (s && --s.from <= 0) delete k.state.swap[pte.slot];
@@ -50,7 +50,9 @@ export function zapOne(k: Kernel, mm: Mm, addr: number, tlb: Gather): boolean {
   }
   if (pte.t !== "present" || pte.special) return pte.t === "present";
   const page = k.state.pages[pte.pfn];
-  if (page.owner.kind !== "zero") pageRemoveRmap(mm, page, { dirty: pte.dirty, young: pte.young });
+  if (page.owner.kind !== "zero") {
+    pageRemoveRmap(k.state, mm, page, { dirty: pte.dirty, young: pte.young });
+  }
   // tlb_remove_page(): the reference moves to the gather until the TLB is flushed.
   getPage(k.state, pte.pfn, `mmu_gather:${mm.id}`);
   putPage(k.state, pte.pfn, pteHolder(mm.id, addr));
@@ -381,10 +383,10 @@ export const unmapHugepageRange = defPath<
     for (let a = start - (start % HPAGE_SIZE); a < end; a += HPAGE_SIZE) {
       const pte = mm.ptes[vpn(a)];
       if (!pte || pte.t !== "present") continue;
-      delete mm.ptes[vpn(a)];
+      setPte(mm, vpn(a), undefined);
       // `__unmap_hugepage_range()` moves only the dirty bit and counts every page it unmaps
       // as file rss, whatever its kind. No ZERO_PAGE test, as before.
-      pageRemoveRmap(mm, k.state.pages[pte.pfn], { dirty: pte.dirty, rss: "file" });
+      pageRemoveRmap(k.state, mm, k.state.pages[pte.pfn], { dirty: pte.dirty, rss: "file" });
       pages.push({ pfn: pte.pfn, addr: a });
     }
     f.v.pages = pages;

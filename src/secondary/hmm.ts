@@ -18,7 +18,7 @@ import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
 import { ptlName } from "../kernel/pgtable.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, hex, vpn } from "../model/state.ts";
+import { findVma, hex, vpn, writePage } from "../model/state.ts";
 import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
 import { mappingsOf } from "./_translations.ts";
 
@@ -151,8 +151,7 @@ export class HmmMirror implements Secondary {
     const e = this.devPt[vpn(addr)];
     if (!e || (write && !e.write)) return "miss";
     k.noteAccess(this.id, this.mm, addr, write, e.pfn);
-    const page = k.state.pages[e.pfn];
-    if (write && page) page.data++;
+    if (write && k.state.pages[e.pfn]) writePage(k.state, e.pfn);
     return "hit";
   }
 }
