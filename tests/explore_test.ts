@@ -150,7 +150,7 @@ Deno.test("stateHash() tells apart dispatch's copy of the notifier list from the
   assert.notEqual(a.hash, b.hash);
 });
 
-Deno.test("Run.fork() shares the frozen ptes and pages, which the forked runs never change", () => {
+Deno.test("Run.fork() shares the frozen ptes and pages and their containers, which the forked runs never change", () => {
   const s = scenarios.find((x) => x.id === "race-wp-copy-refault")!;
   const r = revisions.find((x) => x.id === "emmu-v5")!;
   const run = new Run(s, r, { preemptive: true, trace: false });
@@ -164,13 +164,17 @@ Deno.test("Run.fork() shares the frozen ptes and pages, which the forked runs ne
   assert.ok(records.length > 0 && records.every((x) => Object.isFrozen(x)), "frozen records");
   const before = canonicalJson(state);
   const shared = reachable(run.scenario, run.revision, run.opts, run.checkers);
+  const pages = state.pages;
   const forks = names.map((name) => {
     const child = run.fork((v) => cloneGraph(v, shared));
-    assert.equal(child.kernel.state.pages[1], state.pages[1], "shared, not copied");
+    assert.equal(child.kernel.state.pages, pages, "the container is shared, not copied");
+    assert.ok(Object.isFrozen(pages), "and frozen");
     child.pick(name);
     child.finish();
+    assert.notEqual(child.kernel.state.pages, pages, "a write replaced it on its own side");
     return canonicalJson(child.kernel.state);
   });
+  assert.equal(state.pages, pages);
   assert.equal(canonicalJson(state), before, "the parent's world is as it was");
   assert.ok(forks.some((f) => f !== before), "a forked run changed its own world");
 });

@@ -13,7 +13,10 @@
  * its mutable part and the records it replaced cost, not the whole world. A
  * frozen object is hashed by its value (two equal frozen records read the
  * same wherever they are; no code tells them apart by identity), and
- * everything in it must be frozen too (the hash throws otherwise).
+ * everything in it must be frozen too (the hash throws otherwise). The
+ * containers of those records (`model/_cow.ts`) are values too: a copy
+ * freezes and shares them, and they are hashed by value, frozen or not, so
+ * a state hashes the same whichever side of a copy it is on.
  *
  * The hash is MurmurHash3 (x86, 128-bit) over a stream of 32-bit words that
  * encodes the graph without ambiguity: every value starts with a tag word,
@@ -24,6 +27,7 @@
  *
  * @module
  */
+import { shareOnCopy } from "../model/_cow.ts";
 
 /**
  * Every object reachable from `roots` (immutable inputs the copy shares),
@@ -51,6 +55,7 @@ export function cloneGraph<T>(value: T, shared: ReadonlyMap<object, number>): T 
   const memo = new Map<object, object>();
   const copy = (v: unknown): unknown => {
     if (v === null || typeof v !== "object" || shared.has(v) || Object.isFrozen(v)) return v;
+    if (shareOnCopy(v)) return Object.freeze(v);
     const done = memo.get(v);
     if (done) return done;
     if (Array.isArray(v)) {
@@ -258,12 +263,14 @@ const VALUE_HASHES = new Map<
  * with its keys sorted and entries holding an empty array left out.
  */
 function valueHash(o: object, sortedField: string | undefined, sorted: boolean): Words {
+  // A container not frozen yet is being written: its hash would not stay right.
+  const keep = Object.isFrozen(o);
   let caches = VALUE_HASHES.get(sortedField ?? "");
   if (!caches) {
     VALUE_HASHES.set(sortedField ?? "", caches = { plain: new WeakMap(), sorted: new WeakMap() });
   }
   const cache = sorted ? caches.sorted : caches.plain;
-  const known = cache.get(o);
+  const known = keep ? cache.get(o) : undefined;
   if (known) return known;
   const h = new Murmur128();
   const enc = (x: unknown, field?: string) => {
@@ -296,7 +303,7 @@ function valueHash(o: object, sortedField: string | undefined, sorted: boolean):
   }
   h.word(T_END);
   const w = h.finish();
-  cache.set(o, w);
+  if (keep) cache.set(o, w);
   return w;
 }
 
@@ -372,7 +379,7 @@ export function hashGraph(
       h.word(input);
       return;
     }
-    if (Object.isFrozen(o) && !omit?.has(o) && !sorted?.has(o)) {
+    if ((Object.isFrozen(o) || shareOnCopy(o)) && !omit?.has(o) && !sorted?.has(o)) {
       h.value(valueHash(o, sortedField, false));
       return;
     }

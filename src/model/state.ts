@@ -17,11 +17,12 @@ import {
   type Vma,
 } from "./types.ts";
 import { dict } from "./_dict.ts";
+import { cow, thaw } from "./_cow.ts";
 
 /** Returns an empty model state. */
 export function newState(): MmState {
   return {
-    pages: {},
+    pages: cow({}),
     nextPfn: 1,
     // Keyed by the scenario's names, which may be "constructor" or "toString".
     files: dict(),
@@ -53,7 +54,7 @@ export function newMm(id: string): Mm {
   return {
     id,
     vmas: [],
-    ptes: {},
+    ptes: cow({}),
     tables: { pud: {}, pmd: {}, pte: {} },
     rss: { anon: 0, file: 0 },
     mmapSem: { readers: [], writer: null },
@@ -141,8 +142,15 @@ export type PresentPte = Extract<Pte, { t: "present" }>;
  * of `mm`, or clears the entry when `pte` is undefined.
  */
 export function setPte(mm: Mm, vpn: number, pte: Pte | undefined): void {
-  if (pte === undefined) delete mm.ptes[vpn];
-  else mm.ptes[vpn] = freezeValue(pte);
+  if (pte === undefined) {
+    if (mm.ptes[vpn] !== undefined) delete (mm.ptes = thaw(mm.ptes))[vpn];
+  } else (mm.ptes = thaw(mm.ptes))[vpn] = freezeValue(pte);
+}
+
+/** Stores a page record whose owner and references are frozen (a new record, or a changed one). */
+function storePage(state: MmState, page: Page): Page {
+  (state.pages = thaw(state.pages))[page.pfn] = Object.freeze(page);
+  return page;
 }
 
 /**
@@ -166,9 +174,7 @@ export function updatePage(
   pfn: number,
   change: Partial<Omit<Page, "pfn" | "owner" | "refs">>,
 ): Page {
-  const page = freezeValue({ ...state.pages[pfn], ...change });
-  state.pages[pfn] = page;
-  return page;
+  return storePage(state, { ...state.pages[pfn], ...change });
 }
 
 /** A write to page `pfn`'s content: bumps its `data`. */
@@ -182,18 +188,16 @@ function addRef(state: MmState, page: Page, holder: string, delta: number): Page
   const n = (refs[holder] ?? 0) + delta;
   if (n === 0) delete refs[holder];
   else refs[holder] = n;
-  const next = freezeValue({ ...page, refs });
-  state.pages[page.pfn] = next;
-  return next;
+  return storePage(state, { ...page, refs: Object.freeze(refs) });
 }
 
 /** Allocates a struct page (the caller holds the first reference under `holder`). */
 export function allocPage(state: MmState, owner: PageOwner, holder: string): Page {
   const pfn = state.nextPfn++;
-  const page: Page = freezeValue({
+  const page = storePage(state, {
     pfn,
-    owner,
-    refs: { [holder]: 1 },
+    owner: freezeValue(owner),
+    refs: Object.freeze({ [holder]: 1 }),
     mapcount: 0,
     dirty: false,
     referenced: false,
@@ -202,7 +206,6 @@ export function allocPage(state: MmState, owner: PageOwner, holder: string): Pag
     freed: false,
     data: 0,
   });
-  state.pages[pfn] = page;
   state.counters.pagesAllocated++;
   return page;
 }
@@ -257,7 +260,7 @@ export function moveRefs(
   const refs = { ...page.refs };
   if ((refs[from] -= n) === 0) delete refs[from];
   refs[to] = (refs[to] ?? 0) + n;
-  state.pages[pfn] = freezeValue({ ...page, refs });
+  storePage(state, { ...page, refs: Object.freeze(refs) });
 }
 
 /** The reference holder name used for a PTE mapping. */
