@@ -360,7 +360,9 @@ export class Run implements CheckContext {
    * A copy of this run that goes on independently, made by `copy`, which
    * must copy every mutable part (the model, the locks, the chain and
    * drivers, the checkers' memory, the threads' frames) and may share the
-   * immutable inputs (scenario, revision, options, checker definitions).
+   * immutable inputs (scenario, revision, options, checker definitions) and
+   * every frozen value of the model (ptes, struct pages and their
+   * copy-on-write containers, which it freezes; see `model/_cow.ts`).
    */
   fork(copy: <T>(v: T) => T): Run {
     return copy(this);
