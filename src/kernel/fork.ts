@@ -38,7 +38,7 @@ function copyOnePte(k: Kernel, dst: Mm, src: Mm, vma: Vma, addr: number): void {
   getPage(k.state, pte.pfn, pteHolder(dst.id, addr));
   const page = k.state.pages[pte.pfn];
   if (page.owner.kind === "zero") return;
-  updatePage(k.state, pte.pfn, { mapcount: page.mapcount + 1 }); // page_dup_rmap()
+  updatePage(k.state, pte.pfn, (p) => ({ mapcount: p.mapcount + 1 })); // page_dup_rmap()
   if (page.owner.kind === "anon") dst.rss.anon++;
   else dst.rss.file++;
 }

@@ -130,7 +130,7 @@ export const hugetlbCow: PathRef<{ mm: string; vma: number; addr: number }> = de
     const old = k.state.pages[f.v.orig!.pfn];
     // set_huge_pte_at(make_huge_pte(vma, new_page, 1)); "new_page = old_page" then drops
     // the old pte's reference below.
-    updatePage(k.state, old.pfn, { mapcount: old.mapcount - 1 });
+    updatePage(k.state, old.pfn, (p) => ({ mapcount: p.mapcount - 1 }));
     mm.rss.file--;
     putPage(k.state, old.pfn, pteHolder(mm.id, addr));
     mapPage(k.state, mm, addr, f.v.newPfn!, { write: true, dirty: true });
@@ -358,7 +358,7 @@ export const copyHugetlbPageRange: PathRef<{ dst: string; src: string; vma: numb
     // get_page(ptepage); set_huge_pte_at(dst, ...): the same pte, the same page.
     setPte(dst, vpn(a), pte);
     getPage(k.state, pte.pfn, pteHolder(dst.id, a));
-    updatePage(k.state, pte.pfn, { mapcount: k.state.pages[pte.pfn].mapcount + 1 });
+    updatePage(k.state, pte.pfn, (p) => ({ mapcount: p.mapcount + 1 }));
     dst.rss.file++;
     return go("pte.unlock");
   },

@@ -161,7 +161,7 @@ export function mapPage(
   getPage(state, pfn, pteHolder(mm.id, addr));
   const page = state.pages[pfn];
   if (page.owner.kind !== "zero") {
-    updatePage(state, pfn, { mapcount: page.mapcount + 1 });
+    updatePage(state, pfn, (p) => ({ mapcount: p.mapcount + 1 }));
     if (page.owner.kind === "anon") mm.rss.anon++;
     else mm.rss.file++;
   }
@@ -181,7 +181,7 @@ export function mapPage(
  *
  * @param state The model state.
  * @param mm The mm whose pte mapped the page.
- * @param page The page (as it is in `state`).
+ * @param page The page (its record as read before, or as it is now).
  * @param opts `dirty` and `young`: the cleared pte's bits to move to the
  *   page; `rss`: the counter to drop when the caller counts every page it
  *   unmaps as a file page.
@@ -192,11 +192,12 @@ export function pageRemoveRmap(
   page: Page,
   opts: { dirty?: boolean; young?: boolean; rss?: "file" } = {},
 ): void {
-  updatePage(state, page.pfn, {
-    dirty: page.dirty || !!opts.dirty,
-    referenced: page.referenced || !!opts.young,
-    mapcount: page.mapcount - 1,
-  });
+  // On the record as it is now: a caller's may be a snapshot from before a write.
+  updatePage(state, page.pfn, (now) => ({
+    dirty: now.dirty || !!opts.dirty,
+    referenced: now.referenced || !!opts.young,
+    mapcount: now.mapcount - 1,
+  }));
   mm.rss[opts.rss ?? (page.owner.kind === "anon" ? "anon" : "file")]--;
 }
 

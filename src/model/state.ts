@@ -165,21 +165,27 @@ export function updatePte(mm: Mm, vpn: number, change: Partial<PresentPte>): Pre
   return pte;
 }
 
+/** What {@link updatePage} changes in a page record. */
+type PageChange = Partial<Omit<Page, "pfn" | "owner" | "refs">>;
+
 /**
- * Replaces struct page `pfn` with one whose fields in `change` are changed;
- * returns the new record. A page record read before keeps the old values.
+ * Replaces struct page `pfn` with one whose fields in `change` are changed
+ * (`change` may be a function of the record as it is now, for a change
+ * relative to it such as a mapcount); returns the new record. A page record
+ * read before keeps the old values.
  */
 export function updatePage(
   state: MmState,
   pfn: number,
-  change: Partial<Omit<Page, "pfn" | "owner" | "refs">>,
+  change: PageChange | ((now: Page) => PageChange),
 ): Page {
-  return storePage(state, { ...state.pages[pfn], ...change });
+  const now = state.pages[pfn];
+  return storePage(state, { ...now, ...(typeof change === "function" ? change(now) : change) });
 }
 
 /** A write to page `pfn`'s content: bumps its `data`. */
 export function writePage(state: MmState, pfn: number): void {
-  updatePage(state, pfn, { data: state.pages[pfn].data + 1 });
+  updatePage(state, pfn, (p) => ({ data: p.data + 1 }));
 }
 
 /** Adds `delta` to the references `holder` holds on page `pfn` (the entry goes at 0). */
