@@ -8,15 +8,19 @@
  *
  * Frozen objects are values: the model freezes the records that make up most
  * of a world (ptes, struct pages; see `freezeValue` in `model/state.ts`) and
- * replaces them, never changes them. A copy shares every frozen object, and
- * the hash takes a frozen object's hash from a cache, so a state costs what
- * its mutable part and the records it replaced cost, not the whole world. A
- * frozen object is hashed by its value (two equal frozen records read the
- * same wherever they are; no code tells them apart by identity), and
- * everything in it must be frozen too (the hash throws otherwise). The
- * containers of those records (`model/_cow.ts`) are values too: a copy
- * freezes and shares them, and they are hashed by value, frozen or not, so
- * a state hashes the same whichever side of a copy it is on.
+ * replaces them, never changes them, in copy-on-write containers (an mm's
+ * ptes, the struct pages; `model/_cow.ts`); a thread's stack of frames is a
+ * deep copy-on-write value. A copy shares every frozen object, freezing the
+ * containers and stacks it meets, so a state costs what its mutable part and
+ * the records and frames it replaced cost, not the whole world. Containers
+ * and stacks are hashed by value, frozen or not (so a state hashes the same
+ * whichever side of a copy it is on), each frozen object in them by a hash
+ * cached per object; everything in a container must be frozen, everything in
+ * a frozen stack too but the run's shared inputs (the hash throws
+ * otherwise). No code tells two equal values apart by identity. Any other
+ * object is hashed as the stream goes, frozen or not: a frozen object may
+ * have left a stack for the rest of the run, and hashes as it did before the
+ * copy froze it.
  *
  * The hash is MurmurHash3 (x86, 128-bit) over a stream of 32-bit words that
  * encodes the graph without ambiguity: every value starts with a tag word,
@@ -27,7 +31,7 @@
  *
  * @module
  */
-import { shareOnCopy } from "../model/_cow.ts";
+import { isCowValue, shareOnCopy } from "../model/_cow.ts";
 
 /**
  * Every object reachable from `roots` (immutable inputs the copy shares),
@@ -53,9 +57,23 @@ export function reachable(...roots: unknown[]): Map<object, number> {
  */
 export function cloneGraph<T>(value: T, shared: ReadonlyMap<object, number>): T {
   const memo = new Map<object, object>();
+  /** Freezes a deep value and everything in it but shared inputs, and returns it. */
+  const freezeDeep = (v: object): object => {
+    if (shared.has(v) || Object.isFrozen(v)) return v;
+    if (v instanceof Map || v instanceof Set) {
+      throw new TypeError("A thread's frames hold a Map or a Set, which cannot be frozen");
+    }
+    const rec = v as Record<string, unknown>;
+    for (const k in rec) {
+      const x = rec[k];
+      if (x !== null && typeof x === "object") freezeDeep(x);
+    }
+    return Object.freeze(v);
+  };
   const copy = (v: unknown): unknown => {
     if (v === null || typeof v !== "object" || shared.has(v) || Object.isFrozen(v)) return v;
     if (shareOnCopy(v)) return Object.freeze(v);
+    if (isCowValue(v)) return freezeDeep(v);
     const done = memo.get(v);
     if (done) return done;
     if (Array.isArray(v)) {
@@ -246,40 +264,60 @@ class Murmur128 {
 
 type Words = [number, number, number, number];
 
-/**
- * Hashes of frozen objects, per `sortedField` of the rules they were hashed
- * under (the field decides how a record below it is hashed): as a value, and
- * as a record with its keys sorted (a frozen record under `sortedField`).
- */
-const VALUE_HASHES = new Map<
-  string,
-  { plain: WeakMap<object, Words>; sorted: WeakMap<object, Words> }
->();
+/** Hashes of frozen objects, by value, as a record with its keys sorted. */
+interface ValueCache {
+  plain: WeakMap<object, Words>;
+  sorted: WeakMap<object, Words>;
+}
 
 /**
- * The hash of a frozen object as a value: its class, its fields in
- * iteration order (a record under `sortedField` with its keys sorted),
- * frozen objects in it by their own hashes. `sorted` hashes it as a record
- * with its keys sorted and entries holding an empty array left out.
+ * Hashes of frozen objects, per map of shared inputs (a value that holds one
+ * hashes it by its number there) and per `sortedField` of the rules they
+ * were hashed under (the field decides how a record below it is hashed).
  */
-function valueHash(o: object, sortedField: string | undefined, sorted: boolean): Words {
-  // A container not frozen yet is being written: its hash would not stay right.
+const VALUE_HASHES = new WeakMap<ReadonlyMap<object, number>, Map<string, ValueCache>>();
+
+/**
+ * The hash of an object as a value: its class, its fields in iteration
+ * order (a record under `sortedField` with its keys sorted), a shared input
+ * in it by its number, a frozen object in it by its own (cached) hash.
+ * `sorted` hashes it as a record with its keys sorted and entries holding an
+ * empty array left out. A frozen object's hash is cached; everything in it
+ * must be frozen or a shared input. Objects in a value that is not frozen
+ * must be frozen too, unless `deep` (a deep value, a thread's stack, being
+ * written), where they are hashed the same way.
+ */
+function valueHash(
+  o: object,
+  shared: ReadonlyMap<object, number>,
+  sortedField: string | undefined,
+  sorted: boolean,
+  deep: boolean,
+): Words {
+  // A value not frozen yet is being written: its hash would not stay right.
   const keep = Object.isFrozen(o);
-  let caches = VALUE_HASHES.get(sortedField ?? "");
+  let byField = VALUE_HASHES.get(shared);
+  if (!byField) VALUE_HASHES.set(shared, byField = new Map());
+  let caches = byField.get(sortedField ?? "");
   if (!caches) {
-    VALUE_HASHES.set(sortedField ?? "", caches = { plain: new WeakMap(), sorted: new WeakMap() });
+    byField.set(sortedField ?? "", caches = { plain: new WeakMap(), sorted: new WeakMap() });
   }
   const cache = sorted ? caches.sorted : caches.plain;
   const known = keep ? cache.get(o) : undefined;
   if (known) return known;
   const h = new Murmur128();
   const enc = (x: unknown, field?: string) => {
-    if (x !== null && typeof x === "object") {
-      if (!Object.isFrozen(x) || x instanceof Map || x instanceof Set) {
-        throw new TypeError("A frozen object of the model holds an object that is not frozen");
-      }
-      h.value(valueHash(x, sortedField, field !== undefined && field === sortedField));
-    } else scalar(h, x);
+    if (x === null || typeof x !== "object") return scalar(h, x);
+    const input = shared.get(x);
+    if (input !== undefined) {
+      h.word(T_SHARED);
+      h.word(input);
+      return;
+    }
+    if (x instanceof Map || x instanceof Set || (!Object.isFrozen(x) && (keep || !deep))) {
+      throw new TypeError("A value of the run holds an object that is not frozen");
+    }
+    h.value(valueHash(x, shared, sortedField, field !== undefined && field === sortedField, deep));
   };
   if (Array.isArray(o)) {
     h.word(T_ARR);
@@ -379,8 +417,12 @@ export function hashGraph(
       h.word(input);
       return;
     }
-    if ((Object.isFrozen(o) || shareOnCopy(o)) && !omit?.has(o) && !sorted?.has(o)) {
-      h.value(valueHash(o, sortedField, false));
+    // A container of values, or a thread's stack: by value, frozen or not. Any other object,
+    // frozen or not, as the stream goes (a frozen one may have left a stack for the world, and
+    // must hash as it did while it was not frozen yet).
+    const deep = isCowValue(o);
+    if ((deep || shareOnCopy(o)) && !omit?.has(o) && !sorted?.has(o)) {
+      h.value(valueHash(o, shared, sortedField, false, deep));
       return;
     }
     const seen = ids.get(o);
@@ -420,9 +462,7 @@ export function hashGraph(
         if (skip?.has(k)) continue;
         h.str(k);
         const x = rec[k];
-        if (k === sortedField && x !== null && typeof x === "object" && Object.isFrozen(x)) {
-          h.value(valueHash(x, sortedField, true));
-        } else if (k === sortedField && x !== null && typeof x === "object" && !ids.has(x)) {
+        if (k === sortedField && x !== null && typeof x === "object" && !ids.has(x)) {
           ids.set(x, ids.size);
           record(x as Record<string, unknown>);
         } else enc(x);

@@ -42,9 +42,10 @@
  *   reached is the hashed `started`.
  * - A lock owner's `thread` (the first holder of a shared lock, who may have
  *   left): the lock paths read the owner's kind and count, never its thread.
- * - The key order of `Kernel.owners`, `Kernel.held` and a page's `refs`, and
- *   a thread's empty list in `held`: they are read by key only (`owners[name]`,
- *   `locksOf(thread)`, `refs[holder]`), through order-free folds (the sum of
+ * - The key order of `Kernel.owners`, `Kernel.held`, `Kernel.gathers` and a
+ *   page's `refs`, and a thread's empty list in `held`: they are read by key
+ *   only (`owners[name]`, `locksOf(thread)`, `gathers[thread]`,
+ *   `refs[holder]`), through order-free folds (the sum of
  *   the references, `some`), and in sorted order (the page-leak checker, the
  *   final state digest); an absent list and an empty one read the same.
  * - The step's point count. It decides one thing: whether the step passes

@@ -11,6 +11,7 @@ import { call, defPath, go, type Next, type PathRef, ret, type Vars } from "../k
 import type { Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { errnoName, findVma, newMm, updatePte, vpn, writePage } from "../model/state.ts";
+import { writable } from "../model/_cow.ts";
 import { faultOk, type FaultResult, handleMmFault } from "../kernel/fault.ts";
 import { dupMmap } from "../kernel/fork.ts";
 import { doMmap, doMunmap, mprotectFixup } from "../kernel/mmap.ts";
@@ -389,7 +390,7 @@ export const sequence: PathRef<{ ops: Step[]; runOp: PathRef<{ op: Step }> }> = 
     return call(f.v.runOp, { op: f.v.ops[f.v.i!] }, "ran", "r");
   },
   ran(_k, f) {
-    f.v.out!.push(String(f.v.r));
+    (f.v.out = writable(f.v.out!)).push(String(f.v.r));
     f.v.i!++;
     return go("next");
   },

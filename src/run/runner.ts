@@ -281,7 +281,8 @@ export class Run implements CheckContext {
       for (const t of this.cur.threads) omit.set(t, THREAD_HISTORY);
     }
     for (const name in this.kernel.owners) omit.set(this.kernel.owners[name], OWNER_HISTORY);
-    return { omit, sorted: new Set([this.kernel.owners, this.kernel.held]) };
+    const k = this.kernel;
+    return { omit, sorted: new Set([k.owners, k.held, k.gathers]) };
   }
 
   /** The kinds of the violations reported so far, sorted (what of them decides an ending). */

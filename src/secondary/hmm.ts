@@ -19,6 +19,7 @@ import { ptlName } from "../kernel/pgtable.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, hex, vpn, writePage } from "../model/state.ts";
+import { writable } from "../model/_cow.ts";
 import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
 import { mappingsOf } from "./_translations.ts";
 
@@ -186,8 +187,9 @@ const invalidateRange = defPath<
   },
   locked(k, f) {
     const hmm = hmmOf(k, f.v.sec);
-    // From here the range is on hmm->ranges: the frame keeps its id.
-    const range = f.v.range!;
+    // From here the range is on hmm->ranges, a record of its own (the frame's is a value): the
+    // frame keeps its id.
+    const range = { ...f.v.range! };
     f.v.range = undefined;
     f.v.rangeId = range.id;
     for (const tmp0 of hmm.ranges) {
@@ -362,7 +364,7 @@ const walk = defPath<
     const a = f.v.a!;
     const pte = k.state.mms[hmm.mm]?.ptes[vpn(a)];
     if (pte && pte.t === "present" && !pte.special) {
-      f.v.out![vpn(a)] = { pfn: pte.pfn, write: pte.write };
+      (f.v.out = writable(f.v.out!))[vpn(a)] = { pfn: pte.pfn, write: pte.write };
     }
     k.unlock(f.th, ptlName(hmm.mm, a));
     f.v.a = a + PAGE_SIZE;
@@ -405,8 +407,9 @@ export const hmmSnapshot: PathRef<{ sec: string; start: number; end: number }> =
   // range-lock: hmm_vma_range_lock(), walk, update, hmm_vma_range_unlock().
   "range_lock.locked"(k, f) {
     const hmm = hmmOf(k, f.v.sec);
-    // From here the range is on hmm->ranges: the frame keeps its id.
-    const range = f.v.range!;
+    // From here the range is on hmm->ranges, a record of its own (the frame's is a value): the
+    // frame keeps its id.
+    const range = { ...f.v.range! };
     f.v.range = undefined;
     f.v.rangeId = range.id;
     hmm.ranges.unshift(range);
