@@ -6,16 +6,17 @@
  * The search is stateful and depth first: at a choice point (a scheduling
  * point where more than one thread can run) the run is copied, and each copy
  * goes on with one of the threads. Nothing is replayed.
- *
- * Structural sharing: the records that make up most of a world (every pte,
+ * * Structural sharing: the records that make up most of a world (every pte,
  * every struct page with its references) are frozen values that the model
  * replaces and never changes, kept in copy-on-write containers (an mm's
- * ptes, the struct pages; `model/_cow.ts`). A copy shares every frozen
- * record and container, and the hash takes each from a cache, so a state
- * costs its mutable part (locks, frames, drivers, checkers' memory) and what
- * its step replaced, whatever the size of the world. A writer that misses
- * the accessors throws on the frozen record, so a shared record cannot be
- * changed under a sibling state.
+ * ptes, the struct pages; `model/_cow.ts`), and every thread's stack of
+ * frames is frozen at a copy and copied frame by frame as the thread writes
+ * it. A copy shares every frozen record, container and stack, and the hash
+ * takes each frozen one from a cache, so a state costs its mutable part
+ * (locks, drivers, checkers' memory) and what its step replaced, whatever
+ * the size of the world. A writer that misses the accessors, or a step that
+ * changes an object a frame shares, throws on the frozen object, so a shared
+ * object cannot be changed under a sibling state.
  *
  * Reduction (state caching): a run is plain data all the way down (the
  * model, locks, chain, drivers, checkers' memory, violations and returns, and

@@ -363,7 +363,8 @@ export class Run implements CheckContext {
    * drivers, the checkers' memory, the threads' frames) and may share the
    * immutable inputs (scenario, revision, options, checker definitions) and
    * every frozen value of the model (ptes, struct pages and their
-   * copy-on-write containers, which it freezes; see `model/_cow.ts`).
+   * copy-on-write containers, and the threads' stacks, which it freezes; see
+   * `model/_cow.ts`).
    */
   fork(copy: <T>(v: T) => T): Run {
     return copy(this);
