@@ -11,14 +11,11 @@
  * @module
  */
 import { explore, loadRevisionDir, parseScenario } from "../mod.ts";
+import { arg } from "./_args.ts";
 import { cpuMs } from "./_cpu.ts";
 import { cpus } from "./_scenarios.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-function arg(name: string, fallback: string): string {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : fallback;
-}
 const rid = arg("--revision", "mainline-2.6.27");
 const bound = Number(arg("--bound", "200000"));
 const revision = loadRevisionDir(`${root}patches`).find((r) => r.id === rid);

@@ -8,6 +8,9 @@ import {
   runScenario,
   stateHash,
 } from "../mod.ts";
+import { cloneGraph, hashGraph, reachable } from "../src/explore/_graph.ts";
+import { canonicalJson, freezeValue } from "../src/model/state.ts";
+import { cow } from "../src/model/_cow.ts";
 
 const revisions = loadRevisionDir("patches");
 const scenarios = loadScenarioDir("scenarios");
@@ -146,6 +149,58 @@ Deno.test("stateHash() tells apart dispatch's copy of the notifier list from the
     "cpu0",
   ]);
   assert.notEqual(a.hash, b.hash);
+});
+
+Deno.test("Run.fork() shares the frozen ptes, pages, their containers and the threads' stacks, which the forked runs never change", () => {
+  const s = scenarios.find((x) => x.id === "race-wp-copy-refault")!;
+  const r = revisions.find((x) => x.id === "emmu-v5")!;
+  const run = new Run(s, r, { preemptive: true, trace: false });
+  const names = run.next()!;
+  assert.ok(names.length > 1, "a choice point");
+  const state = run.kernel.state;
+  const records = [
+    ...Object.values(state.pages),
+    ...Object.values(state.mms).flatMap((mm) => Object.values(mm.ptes)),
+  ];
+  assert.ok(records.length > 0 && records.every((x) => Object.isFrozen(x)), "frozen records");
+  const before = canonicalJson(state);
+  const shared = reachable(run.scenario, run.revision, run.opts, run.checkers);
+  const pages = state.pages;
+  const forks = names.map((name) => {
+    const child = run.fork((v) => cloneGraph(v, shared));
+    assert.equal(child.kernel.state.pages, pages, "the container is shared, not copied");
+    assert.ok(Object.isFrozen(pages), "and frozen");
+    const stacks = (r: Run) => r.threads.map((t) => (t as unknown as { stack: unknown }).stack);
+    child.pick(name);
+    stacks(child).forEach((stack, i) => {
+      const shares = stack === stacks(run)[i];
+      assert.equal(
+        shares,
+        run.threads[i].name !== name,
+        "only the thread that ran copied its stack",
+      );
+    });
+    child.finish();
+    assert.notEqual(child.kernel.state.pages, pages, "a write replaced it on its own side");
+    return canonicalJson(child.kernel.state);
+  });
+  assert.equal(state.pages, pages);
+  assert.equal(canonicalJson(state), before, "the parent's world is as it was");
+  assert.ok(forks.some((f) => f !== before), "a forked run changed its own world");
+});
+
+Deno.test("hashGraph() hashes a container of frozen records by value, frozen or not, and refuses a mutable record in it", () => {
+  const hash = (x: unknown) => hashGraph(x, new Map());
+  const pte = () => freezeValue({ t: "present", pfn: 1, write: false });
+  const ptes = () => cow({ 1: pte(), 2: pte() });
+  assert.equal(hash({ a: ptes() }), hash({ a: Object.freeze(ptes()) }), "frozen or not");
+  assert.equal(hash({ a: ptes(), b: ptes() }), hash({ a: ptes(), b: ptes() }));
+  assert.notEqual(hash({ a: ptes() }), hash({ a: cow({ 1: pte(), 2: pte(), 3: pte() }) }));
+  assert.notEqual(
+    hash({ a: ptes() }),
+    hash({ a: cow({ 1: pte(), 2: freezeValue({ ...pte(), write: true }) }) }),
+  );
+  assert.throws(() => hash({ a: cow({ 1: { ...pte() } }) }), TypeError);
 });
 
 Deno.test("replaySchedule() reproduces every counterexample on a single schedule", async (t) => {

@@ -10,6 +10,7 @@ import {
   runScenario,
 } from "../mod.ts";
 import { Kvm } from "../src/secondary/kvm.ts";
+import { updatePage } from "../src/model/state.ts";
 import { pageLeak } from "../src/check/page_leak.ts";
 import type { Violation } from "../src/check/checker.ts";
 
@@ -225,8 +226,12 @@ Deno.test("Kvm releases a writable spte's page dirty", () => {
     scenario([mapRw, { op: "register", secondary: "kvm0" }, guest("0x100000", "read")]),
   );
   const kvm = kvmOf(x);
-  const page = x.kernel.state.pages[kvm.sptes[0x100].pfn];
-  page.dirty = false;
+  const pfn = kvm.sptes[0x100].pfn;
+  updatePage(x.kernel.state, pfn, { dirty: false });
   kvm.zap(x.kernel, 0x100000);
-  assert.equal(page.dirty, true, "kvm_release_pfn_dirty() whether or not the guest wrote");
+  assert.equal(
+    x.kernel.state.pages[pfn].dirty,
+    true,
+    "kvm_release_pfn_dirty() whether or not the guest wrote",
+  );
 });

@@ -6,6 +6,22 @@
  * names as history. What is hashed is what is copied (less those fields), so
  * two states with the same hash have the same future, up to a hash collision.
  *
+ * Frozen objects are values: the model freezes the records that make up most
+ * of a world (ptes, struct pages; see `freezeValue` in `model/state.ts`) and
+ * replaces them, never changes them, in copy-on-write containers (an mm's
+ * ptes, the struct pages; `model/_cow.ts`); a thread's stack of frames is a
+ * deep copy-on-write value. A copy shares every frozen object, freezing the
+ * containers and stacks it meets, so a state costs what its mutable part and
+ * the records and frames it replaced cost, not the whole world. Containers
+ * and stacks are hashed by value, frozen or not (so a state hashes the same
+ * whichever side of a copy it is on), each frozen object in them by a hash
+ * cached per object; everything in a container must be frozen, everything in
+ * a frozen stack too but the run's shared inputs (the hash throws
+ * otherwise). No code tells two equal values apart by identity. Any other
+ * object is hashed as the stream goes, frozen or not: a frozen object may
+ * have left a stack for the rest of the run, and hashes as it did before the
+ * copy froze it.
+ *
  * The hash is MurmurHash3 (x86, 128-bit) over a stream of 32-bit words that
  * encodes the graph without ambiguity: every value starts with a tag word,
  * strings carry their length, containers end with an end tag. It is not a
@@ -15,6 +31,7 @@
  *
  * @module
  */
+import { isCowValue, shareOnCopy } from "../model/_cow.ts";
 
 /**
  * Every object reachable from `roots` (immutable inputs the copy shares),
@@ -40,8 +57,23 @@ export function reachable(...roots: unknown[]): Map<object, number> {
  */
 export function cloneGraph<T>(value: T, shared: ReadonlyMap<object, number>): T {
   const memo = new Map<object, object>();
+  /** Freezes a deep value and everything in it but shared inputs, and returns it. */
+  const freezeDeep = (v: object): object => {
+    if (shared.has(v) || Object.isFrozen(v)) return v;
+    if (v instanceof Map || v instanceof Set) {
+      throw new TypeError("A thread's frames hold a Map or a Set, which cannot be frozen");
+    }
+    const rec = v as Record<string, unknown>;
+    for (const k in rec) {
+      const x = rec[k];
+      if (x !== null && typeof x === "object") freezeDeep(x);
+    }
+    return Object.freeze(v);
+  };
   const copy = (v: unknown): unknown => {
-    if (v === null || typeof v !== "object" || shared.has(v)) return v;
+    if (v === null || typeof v !== "object" || shared.has(v) || Object.isFrozen(v)) return v;
+    if (shareOnCopy(v)) return Object.freeze(v);
+    if (isCowValue(v)) return freezeDeep(v);
     const done = memo.get(v);
     if (done) return done;
     if (Array.isArray(v)) {
@@ -137,7 +169,8 @@ const T_INT = 1,
   T_OBJ = 14,
   T_CLASS = 15,
   T_END = 16,
-  T_BIG = 17;
+  T_BIG = 17,
+  T_VALUE = 18;
 
 /**
  * Every string hashed so far, numbered in the order first met: a string is
@@ -199,8 +232,8 @@ class Murmur128 {
     }
   }
 
-  /** The hash, as 32 hex digits. */
-  digest(): string {
+  /** The hash, as four 32-bit words. */
+  finish(): [number, number, number, number] {
     // The tail block, padded with zero words (the length tells it apart).
     while (this.n !== 0) this.word(0);
     const len = this.len;
@@ -211,8 +244,132 @@ class Murmur128 {
     h1 = fmix(h1), h2 = fmix(h2), h3 = fmix(h3), h4 = fmix(h4);
     h1 = (h1 + h2 + h3 + h4) | 0;
     h2 = (h2 + h1) | 0, h3 = (h3 + h1) | 0, h4 = (h4 + h1) | 0;
-    return [h1, h2, h3, h4].map((h) => (h >>> 0).toString(16).padStart(8, "0")).join("");
+    return [h1, h2, h3, h4];
   }
+
+  /** The hash, as 32 hex digits. */
+  digest(): string {
+    return this.finish().map((h) => (h >>> 0).toString(16).padStart(8, "0")).join("");
+  }
+
+  /** Adds a value's hash (a tag and its four words). */
+  value(w: readonly number[]): void {
+    this.word(T_VALUE);
+    this.word(w[0]);
+    this.word(w[1]);
+    this.word(w[2]);
+    this.word(w[3]);
+  }
+}
+
+type Words = [number, number, number, number];
+
+/** Hashes of frozen objects, by value, as a record with its keys sorted. */
+interface ValueCache {
+  plain: WeakMap<object, Words>;
+  sorted: WeakMap<object, Words>;
+}
+
+/**
+ * Hashes of frozen objects, per map of shared inputs (a value that holds one
+ * hashes it by its number there) and per `sortedField` of the rules they
+ * were hashed under (the field decides how a record below it is hashed).
+ */
+const VALUE_HASHES = new WeakMap<ReadonlyMap<object, number>, Map<string, ValueCache>>();
+
+/**
+ * The hash of an object as a value: its class, its fields in iteration
+ * order (a record under `sortedField` with its keys sorted), a shared input
+ * in it by its number, a frozen object in it by its own (cached) hash.
+ * `sorted` hashes it as a record with its keys sorted and entries holding an
+ * empty array left out. A frozen object's hash is cached; everything in it
+ * must be frozen or a shared input. Objects in a value that is not frozen
+ * must be frozen too, unless `deep` (a deep value, a thread's stack, being
+ * written), where they are hashed the same way.
+ */
+function valueHash(
+  o: object,
+  shared: ReadonlyMap<object, number>,
+  sortedField: string | undefined,
+  sorted: boolean,
+  deep: boolean,
+): Words {
+  // A value not frozen yet is being written: its hash would not stay right.
+  const keep = Object.isFrozen(o);
+  let byField = VALUE_HASHES.get(shared);
+  if (!byField) VALUE_HASHES.set(shared, byField = new Map());
+  let caches = byField.get(sortedField ?? "");
+  if (!caches) {
+    byField.set(sortedField ?? "", caches = { plain: new WeakMap(), sorted: new WeakMap() });
+  }
+  const cache = sorted ? caches.sorted : caches.plain;
+  const known = keep ? cache.get(o) : undefined;
+  if (known) return known;
+  const h = new Murmur128();
+  const enc = (x: unknown, field?: string) => {
+    if (x === null || typeof x !== "object") return scalar(h, x);
+    const input = shared.get(x);
+    if (input !== undefined) {
+      h.word(T_SHARED);
+      h.word(input);
+      return;
+    }
+    if (x instanceof Map || x instanceof Set || (!Object.isFrozen(x) && (keep || !deep))) {
+      throw new TypeError("A value of the run holds an object that is not frozen");
+    }
+    h.value(valueHash(x, shared, sortedField, field !== undefined && field === sortedField, deep));
+  };
+  if (Array.isArray(o)) {
+    h.word(T_ARR);
+    for (let i = 0; i < o.length; i++) enc(o[i]);
+  } else {
+    const rec = o as Record<string, unknown>;
+    if (!sorted) {
+      const proto = Object.getPrototypeOf(o);
+      if (proto !== Object.prototype && proto !== null) {
+        h.word(T_CLASS);
+        h.str(proto.constructor.name);
+      }
+    }
+    h.word(T_OBJ);
+    for (const k of sorted ? Object.keys(rec).sort() : Object.keys(rec)) {
+      const x = rec[k];
+      if (sorted && Array.isArray(x) && x.length === 0) continue;
+      h.str(k);
+      enc(x, k);
+    }
+  }
+  h.word(T_END);
+  const w = h.finish();
+  if (keep) cache.set(o, w);
+  return w;
+}
+
+/** Adds a value that is not an object to the stream. */
+function scalar(h: Murmur128, v: unknown): void {
+  switch (typeof v) {
+    case "number":
+      h.num(v);
+      return;
+    case "string":
+      h.str(v);
+      return;
+    case "boolean":
+      h.word(v ? T_TRUE : T_FALSE);
+      return;
+    case "undefined":
+      h.word(T_UNDEF);
+      return;
+    case "function":
+      h.word(T_FN);
+      h.str((v as { name: string }).name);
+      return;
+    case "bigint":
+      h.word(T_BIG);
+      h.str(String(v));
+      return;
+  }
+  h.word(T_NULL);
 }
 
 /**
@@ -248,30 +405,8 @@ export function hashGraph(
     h.word(T_END);
   };
   const enc = (v: unknown): void => {
-    switch (typeof v) {
-      case "number":
-        h.num(v);
-        return;
-      case "string":
-        h.str(v);
-        return;
-      case "boolean":
-        h.word(v ? T_TRUE : T_FALSE);
-        return;
-      case "undefined":
-        h.word(T_UNDEF);
-        return;
-      case "function":
-        h.word(T_FN);
-        h.str((v as { name: string }).name);
-        return;
-      case "bigint":
-        h.word(T_BIG);
-        h.str(String(v));
-        return;
-    }
-    if (v === null) {
-      h.word(T_NULL);
+    if (v === null || typeof v !== "object") {
+      scalar(h, v);
       return;
     }
     const o = v as object;
@@ -280,6 +415,14 @@ export function hashGraph(
       // Immutable input: the same object in every state of a run.
       h.word(T_SHARED);
       h.word(input);
+      return;
+    }
+    // A container of values, or a thread's stack: by value, frozen or not. Any other object,
+    // frozen or not, as the stream goes (a frozen one may have left a stack for the world, and
+    // must hash as it did while it was not frozen yet).
+    const deep = isCowValue(o);
+    if ((deep || shareOnCopy(o)) && !omit?.has(o) && !sorted?.has(o)) {
+      h.value(valueHash(o, shared, sortedField, false, deep));
       return;
     }
     const seen = ids.get(o);

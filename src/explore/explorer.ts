@@ -6,6 +6,17 @@
  * The search is stateful and depth first: at a choice point (a scheduling
  * point where more than one thread can run) the run is copied, and each copy
  * goes on with one of the threads. Nothing is replayed.
+ * * Structural sharing: the records that make up most of a world (every pte,
+ * every struct page with its references) are frozen values that the model
+ * replaces and never changes, kept in copy-on-write containers (an mm's
+ * ptes, the struct pages; `model/_cow.ts`), and every thread's stack of
+ * frames is frozen at a copy and copied frame by frame as the thread writes
+ * it. A copy shares every frozen record, container and stack, and the hash
+ * takes each frozen one from a cache, so a state costs its mutable part
+ * (locks, drivers, checkers' memory) and what its step replaced, whatever
+ * the size of the world. A writer that misses the accessors, or a step that
+ * changes an object a frame shares, throws on the frozen object, so a shared
+ * object cannot be changed under a sibling state.
  *
  * Reduction (state caching): a run is plain data all the way down (the
  * model, locks, chain, drivers, checkers' memory, violations and returns, and
@@ -32,9 +43,10 @@
  *   reached is the hashed `started`.
  * - A lock owner's `thread` (the first holder of a shared lock, who may have
  *   left): the lock paths read the owner's kind and count, never its thread.
- * - The key order of `Kernel.owners`, `Kernel.held` and a page's `refs`, and
- *   a thread's empty list in `held`: they are read by key only (`owners[name]`,
- *   `locksOf(thread)`, `refs[holder]`), through order-free folds (the sum of
+ * - The key order of `Kernel.owners`, `Kernel.held`, `Kernel.gathers` and a
+ *   page's `refs`, and a thread's empty list in `held`: they are read by key
+ *   only (`owners[name]`, `locksOf(thread)`, `gathers[thread]`,
+ *   `refs[holder]`), through order-free folds (the sum of
  *   the references, `some`), and in sorted order (the page-leak checker, the
  *   final state digest); an absent list and an empty one read the same.
  * - The step's point count. It decides one thing: whether the step passes

@@ -183,6 +183,19 @@ export type Observation =
     result: ReadResult;
   };
 
+/**
+ * An mmu_gather: the pages a thread unmaps, whose last pte reference is
+ * dropped at `tlb_finish_mmu`.
+ */
+export interface Gather {
+  /** The mm being unmapped. */
+  mm: string;
+  /** Pfns gathered so far. */
+  pages: number[];
+  /** Whether the whole mm goes (`exit_mmap`): the flush is of the mm. */
+  fullmm: boolean;
+}
+
 /** Allocation points a scenario can make fail. */
 export const ALLOC_KINDS = ["pud", "pmd", "pte", "page", "anon_vma"] as const;
 /** An allocation point. */
@@ -270,6 +283,13 @@ export class Kernel {
   readonly owners: Record<string, { thread: string; kind: LockKind; count: number }> = dict();
   /** Locks per thread, in acquisition order (keyed by thread names, which a scenario chooses). */
   readonly held: Record<string, HeldLock[]> = dict();
+  /**
+   * Each thread's mmu_gather while it unmaps: the per-CPU `mmu_gathers` of
+   * v2.6.27 include/asm-generic/tlb.h:48, which `tlb_gather_mmu()` takes
+   * ('&get_cpu_var(mmu_gathers)', line 56) and `unmap_vmas()` fills through
+   * its caller's pointer (`struct mmu_gather **tlbp`).
+   */
+  readonly gathers: Record<string, Gather> = dict();
   /** Current scenario step, for trace and violations. */
   step = 0;
   /** Kernel functions the 2.5.42 paths have run (see {@link Kernel.enter}). */

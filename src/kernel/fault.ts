@@ -7,7 +7,17 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, getPage, hex, pteHolder, putPage, vpn } from "../model/state.ts";
+import {
+  findVma,
+  getPage,
+  hex,
+  pteHolder,
+  putPage,
+  setPte,
+  updatePage,
+  updatePte,
+  vpn,
+} from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { followHugetlbPage, hugetlbFault } from "./hugetlb.ts";
@@ -95,8 +105,7 @@ export const handleMmFault = defPath<
     if (write && !pte.write) {
       return call(doWpPage, { mm: mm.id, vma: vma.start, addr: a }, "done", "r");
     }
-    pte.young = true;
-    if (write) pte.dirty = true;
+    updatePte(mm, vpn(a), write ? { young: true, dirty: true } : { young: true });
     k.unlock(f.th, ptl);
     return ret("VM_FAULT_MINOR");
   },
@@ -182,7 +191,7 @@ const doFileFault = defPath<
       if (!anonVmaPrepare(k, vma, P)) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
       const copy = newAnonPage(k, P, "fault");
       if (copy === null) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
-      k.state.pages[copy].data = k.state.pages[pfn].data;
+      updatePage(k.state, copy, { data: k.state.pages[pfn].data });
       putPage(k.state, pfn, "fault");
       mapPfn = copy;
     } else if (write && file.pageMkwrite !== "none") {
@@ -204,7 +213,7 @@ const doFileFault = defPath<
       // mm/memory.c __do_fault(), line 2522).
       const w = (write && vma.write) || protWritableOnRead(k.state, vma);
       mapPage(k.state, mm, addr, mapPfn, { write: w, dirty: write });
-      if (write && vma.shared) k.state.pages[mapPfn].dirty = true;
+      if (write && vma.shared) updatePage(k.state, mapPfn, { dirty: true });
     }
     k.unlock(f.th, ptlName(mm.id, addr));
     putPage(k.state, mapPfn, "fault");
@@ -227,7 +236,7 @@ const doSwapPage = defPath<
     const P = "do_swap_page";
     const pfn = newAnonPage(k, P, "fault");
     if (pfn === null) return ret("VM_FAULT_OOM");
-    k.state.pages[pfn].data = k.state.swap[f.v.slot]?.data ?? 0;
+    updatePage(k.state, pfn, { data: k.state.swap[f.v.slot]?.data ?? 0 });
     f.v.pfn = pfn;
     return lock(ptlName(f.v.mm, f.v.addr), "spin", "locked");
   },
@@ -237,7 +246,7 @@ const doSwapPage = defPath<
     const mm = k.state.mms[f.v.mm];
     const cur = mm.ptes[vpn(addr)];
     if (cur && cur.t === "swap" && cur.slot === slot) {
-      delete mm.ptes[vpn(addr)];
+      setPte(mm, vpn(addr), undefined);
       swapFree(k.state, slot);
       // maybe_mkwrite() (v2.6.27 mm/memory.c do_swap_page(), line 2318).
       const w = write && (mm.vmas.find((v) => v.start === f.v.vma)?.write ?? true);
@@ -358,9 +367,7 @@ export const doWpPage = defPath<
     const vma = vmaAt(mm, f.v.vma);
     const pte = mm.ptes[vpn(f.v.addr)];
     if (pte && pte.t === "present") {
-      pte.young = true;
-      pte.dirty = true;
-      pte.write = vma.write;
+      updatePte(mm, vpn(f.v.addr), { young: true, dirty: true, write: vma.write });
     }
     f.v.r = "VM_FAULT_WRITE";
     return go("unlock");
@@ -384,7 +391,7 @@ export const doWpPage = defPath<
     }
     f.v.newPfn = newPfn;
     // cow_user_page()
-    k.state.pages[newPfn].data = old !== null ? k.state.pages[old].data : 0;
+    updatePage(k.state, newPfn, { data: old !== null ? k.state.pages[old].data : 0 });
     return hook(
       P,
       "copy.after_cow_user_page",
@@ -417,10 +424,10 @@ export const doWpPage = defPath<
     const vma = vmaAt(mm, f.v.vma);
     if (old !== null) {
       const op = k.state.pages[old];
-      if (op.owner.kind !== "zero") pageRemoveRmap(mm, op);
+      if (op.owner.kind !== "zero") pageRemoveRmap(k.state, mm, op);
       // Outside the ZERO_PAGE test, as before: the dirty bit of the pte as it was cleared (not
       // as the fault read it) goes to whatever page it mapped.
-      if (f.v.curDirty) op.dirty = true;
+      if (f.v.curDirty) updatePage(k.state, old, { dirty: true });
       putPage(k.state, old, pteHolder(mm.id, addr));
     }
     mapPage(k.state, mm, addr, f.v.newPfn!, { write: vma.write, dirty: true });
@@ -454,7 +461,7 @@ export const doWpPage = defPath<
   unlocked(k, f) {
     const dirtyPage = f.v.dirtyPage;
     if (dirtyPage !== null && dirtyPage !== undefined) {
-      k.state.pages[dirtyPage].dirty = true;
+      updatePage(k.state, dirtyPage, { dirty: true });
       putPage(k.state, dirtyPage, "do_wp_page:dirty");
     }
     return ret(f.v.r);
@@ -495,10 +502,10 @@ export const followPage = defPath<
     const pte = mm.ptes[vpn(a)];
     let pfn: number | null = null;
     if (pte && pte.t === "present" && (!write || pte.write) && !pte.special) {
-      k.state.pages[pte.pfn].referenced = true;
+      updatePage(k.state, pte.pfn, { referenced: true });
       // mmu notifiers #v3 (docs/sources.md §5c, follow_page hunk): 'if (!pte_young(pte)) set_pte_at(..., pte_mkyoung(pte))'.
-      if (k.variants.follow_page === "mkyoung") pte.young = true;
-      if (write) pte.dirty = true;
+      if (k.variants.follow_page === "mkyoung") updatePte(mm, vpn(a), { young: true });
+      if (write) updatePte(mm, vpn(a), { dirty: true });
       getPage(k.state, pte.pfn, holder);
       pfn = pte.pfn;
     }

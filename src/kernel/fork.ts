@@ -6,7 +6,16 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { PMD_SIZE } from "../model/types.ts";
-import { getPage, isCowMapping, newMm, pteHolder, vpn } from "../model/state.ts";
+import {
+  getPage,
+  isCowMapping,
+  newMm,
+  pteHolder,
+  setPte,
+  updatePage,
+  updatePte,
+  vpn,
+} from "../model/state.ts";
 import { hook, type HookScope, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, forkScope, mmapSemName, ptesIn, ptlName, vmaAt } from "./pgtable.ts";
@@ -15,20 +24,21 @@ import { exitMmap } from "./unmap.ts";
 
 /** `copy_one_pte()`: shares the page, write-protecting both ptes of a COW mapping. */
 function copyOnePte(k: Kernel, dst: Mm, src: Mm, vma: Vma, addr: number): void {
-  const pte = src.ptes[vpn(addr)]!;
+  let pte = src.ptes[vpn(addr)]!;
   if (pte.t !== "present") {
     if (pte.t === "swap") k.state.swap[pte.slot].from++;
-    dst.ptes[vpn(addr)] = { ...pte };
+    setPte(dst, vpn(addr), pte);
     return;
   }
-  if (isCowMapping(vma) && pte.write) pte.write = false; // ptep_set_wrprotect(src_mm, ...)
-  const child = { ...pte, young: false, dirty: vma.shared ? false : pte.dirty };
-  dst.ptes[vpn(addr)] = child;
+  if (isCowMapping(vma) && pte.write) {
+    pte = updatePte(src, vpn(addr), { write: false }); // ptep_set_wrprotect(src_mm, ...)
+  }
+  setPte(dst, vpn(addr), { ...pte, young: false, dirty: vma.shared ? false : pte.dirty });
   if (pte.special) return;
-  const page = k.state.pages[pte.pfn];
   getPage(k.state, pte.pfn, pteHolder(dst.id, addr));
+  const page = k.state.pages[pte.pfn];
   if (page.owner.kind === "zero") return;
-  page.mapcount++; // page_dup_rmap()
+  updatePage(k.state, pte.pfn, (p) => ({ mapcount: p.mapcount + 1 })); // page_dup_rmap()
   if (page.owner.kind === "anon") dst.rss.anon++;
   else dst.rss.file++;
 }

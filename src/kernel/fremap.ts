@@ -8,7 +8,7 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, vpn } from "../model/state.ts";
+import { findVma, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, immapName, mmapSemName, ptlName, zapPte } from "./pgtable.ts";
@@ -42,7 +42,7 @@ const installFilePte = defPath<
     return go("set_pte");
   },
   set_pte(k, f) {
-    k.state.mms[f.v.mm].ptes[vpn(f.v.addr)] = { t: "file", pgoff: f.v.pgoff };
+    setPte(k.state.mms[f.v.mm], vpn(f.v.addr), { t: "file", pgoff: f.v.pgoff });
     k.unlock(f.th, ptlName(f.v.mm, f.v.addr));
     return ret(0);
   },

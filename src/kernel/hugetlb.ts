@@ -24,7 +24,10 @@ import {
   pageCount,
   pteHolder,
   putPage,
+  setPte,
   tableIndex,
+  updatePage,
+  updatePte,
   vpn,
 } from "../model/state.ts";
 import { hook, type HookScope, type Kernel, lock } from "./context.ts";
@@ -89,8 +92,8 @@ export const hugetlbCow: PathRef<{ mm: string; vma: number; addr: number }> = de
     const old = k.state.pages[pte.pfn];
     // avoidcopy = (page_count(old_page) == 1): a secondary's reference counts.
     if (pageCount(old) === 1) {
-      pte.write = true; // set_huge_ptep_writable(): pte_mkwrite(pte_mkdirty())
-      pte.dirty = true;
+      // set_huge_ptep_writable(): pte_mkwrite(pte_mkdirty())
+      updatePte(mm, vpn(f.v.addr), { write: true, dirty: true });
       return ret("VM_FAULT_MINOR");
     }
     getPage(k.state, old.pfn, "hugetlb_cow:old");
@@ -105,7 +108,7 @@ export const hugetlbCow: PathRef<{ mm: string; vma: number; addr: number }> = de
   },
   "copy.unlocked"(k, f) {
     // copy_huge_page()
-    k.state.pages[f.v.newPfn!].data = k.state.pages[f.v.orig!.pfn].data;
+    updatePage(k.state, f.v.newPfn!, { data: k.state.pages[f.v.orig!.pfn].data });
     const scope = { mm: f.v.mm, address: f.v.addr, ranges: hpage(f.v.addr) };
     return hook("hugetlb_cow", "copy.after_copy", scope, "copy.relock");
   },
@@ -127,7 +130,7 @@ export const hugetlbCow: PathRef<{ mm: string; vma: number; addr: number }> = de
     const old = k.state.pages[f.v.orig!.pfn];
     // set_huge_pte_at(make_huge_pte(vma, new_page, 1)); "new_page = old_page" then drops
     // the old pte's reference below.
-    old.mapcount--;
+    updatePage(k.state, old.pfn, (p) => ({ mapcount: p.mapcount - 1 }));
     mm.rss.file--;
     putPage(k.state, old.pfn, pteHolder(mm.id, addr));
     mapPage(k.state, mm, addr, f.v.newPfn!, { write: true, dirty: true });
@@ -341,7 +344,9 @@ export const copyHugetlbPageRange: PathRef<{ dst: string; src: string; vma: numb
     const a = f.v.a!;
     const pte = k.state.mms[f.v.src].ptes[vpn(a)];
     if (!pte || pte.t !== "present") return go("pte.unlock");
-    if (f.v.scope!.guards!.is_cow_mapping) pte.write = false; // ptep_set_wrprotect(src, ...)
+    if (f.v.scope!.guards!.is_cow_mapping) {
+      updatePte(k.state.mms[f.v.src], vpn(a), { write: false }); // ptep_set_wrprotect(src, ...)
+    }
     const scope = { ...f.v.scope!, address: a, ranges: { ...f.v.scope!.ranges, ...hpage(a) } };
     return hook("copy_hugetlb_page_range", "pte.after_wrprotect", scope, "pte.copy");
   },
@@ -351,9 +356,9 @@ export const copyHugetlbPageRange: PathRef<{ dst: string; src: string; vma: numb
     const dst = k.state.mms[f.v.dst];
     const pte = src.ptes[vpn(a)] as Extract<Pte, { t: "present" }>;
     // get_page(ptepage); set_huge_pte_at(dst, ...): the same pte, the same page.
-    dst.ptes[vpn(a)] = { ...pte };
+    setPte(dst, vpn(a), pte);
     getPage(k.state, pte.pfn, pteHolder(dst.id, a));
-    k.state.pages[pte.pfn].mapcount++;
+    updatePage(k.state, pte.pfn, (p) => ({ mapcount: p.mapcount + 1 }));
     dst.rss.file++;
     return go("pte.unlock");
   },

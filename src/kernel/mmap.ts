@@ -8,7 +8,7 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
-import { sortVmas, vpn } from "../model/state.ts";
+import { sortVmas, updatePte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
 import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
@@ -138,7 +138,9 @@ export const mprotectFixup = defPath<
     const pte = mm.ptes[vpn(a)];
     // pte_modify(): only a write-enabled shared or already-dirty pte keeps write; a private
     // mapping regains write through do_wp_page.
-    if (pte && pte.t === "present") pte.write = write && (pte.write || pte.dirty);
+    if (pte && pte.t === "present") {
+      updatePte(mm, vpn(a), { write: write && (pte.write || pte.dirty) });
+    }
     k.unlock(f.th, ptlName(mm.id, a));
     f.v.i!++;
     return go("pte");
@@ -158,7 +160,7 @@ export const mprotectFixup = defPath<
       const pte = mm.ptes[vpn(a)];
       // hugetlbfs does no dirty accounting: the new vm_page_prot gives write to a shared
       // mapping made writable (PAGE_SHARED) and never to a private one (PAGE_COPY).
-      if (pte && pte.t === "present") pte.write = write && vma.shared;
+      if (pte && pte.t === "present") updatePte(mm, vpn(a), { write: write && vma.shared });
     }
     k.unlock(f.th, pageTableLockName(mm.id));
     k.unlock(f.th, immapName(vma.file!));

@@ -6,7 +6,7 @@
  */
 import type { Pte, Vma } from "../model/types.ts";
 import { PAGE_SIZE, PMD_SIZE } from "../model/types.ts";
-import { findVma, pteHolder, sortVmas, vpn } from "../model/state.ts";
+import { findVma, moveRefs, pteHolder, setPte, sortVmas, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, clearFlush, immapName, mmapSemName, ptesIn, ptlName } from "./pgtable.ts";
@@ -80,15 +80,9 @@ const movePtes = defPath<
     const pte = f.v.pte!;
     delete f.v.pte;
     const to = newAddr + (a - oldAddr);
-    mm.ptes[vpn(to)] = pte; // set_pte_at(mm, new_addr, ...)
+    setPte(mm, vpn(to), pte); // set_pte_at(mm, new_addr, ...)
     if (pte.t === "present" && !pte.special) {
-      const page = k.state.pages[pte.pfn];
-      const from = pteHolder(mm.id, a);
-      const n = page.refs[from];
-      if (n) {
-        delete page.refs[from];
-        page.refs[pteHolder(mm.id, to)] = (page.refs[pteHolder(mm.id, to)] ?? 0) + n;
-      }
+      moveRefs(k.state, pte.pfn, pteHolder(mm.id, a), pteHolder(mm.id, to));
     }
     f.v.i!++;
     return go("pte");

@@ -9,7 +9,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { defPath, go, ret } from "./steps.ts";
 import { allocTables, mapPfn, ptlName } from "./pgtable.ts";
 import { vmaAt } from "./fault.ts";
-import { type Gather, tlbFinish, tlbGather, zapOne } from "./unmap.ts";
+import { tlbFinish, tlbGather, zapOne } from "./unmap.ts";
 
 /** The start of the PMD-sized chunk after the one of `addr`. */
 function nextChunk(addr: number): number {
@@ -91,15 +91,13 @@ export const applyToPageRange = defPath<
     /** The chunk being cleared. */
     chunk?: number;
     err?: number;
-    /** The mmu_gather of the cleared pages (the path's own). */
-    tlb?: Gather;
   },
   Kernel
 >("apply_to_page_range", {
-  entry(_k, f) {
+  entry(k, f) {
     const { addr, size } = f.v;
     f.v.err = 0;
-    f.v.tlb = tlbGather(f.v.mm);
+    tlbGather(k, f.th, f.v.mm);
     f.v.chunk = addr;
     const requested: [number, number] = [addr, addr + size];
     return hook(
@@ -118,7 +116,7 @@ export const applyToPageRange = defPath<
       if (allocTables(k, mm, chunk, P)) return lock(ptlName(mm.id, chunk), "spin", "chunk.locked");
       f.v.err = -12;
     }
-    tlbFinish(k, f.v.tlb!);
+    tlbFinish(k, f.th, true);
     const requested: [number, number] = [addr, addr + size];
     return hook(P, "after_loop", { mm: mm.id, ranges: { requested } }, "done");
   },
@@ -127,7 +125,7 @@ export const applyToPageRange = defPath<
     const chunk = f.v.chunk!;
     const mm = k.state.mms[f.v.mm];
     const stop = Math.min(addr + size, nextChunk(chunk));
-    for (let a = chunk; a < stop; a += PAGE_SIZE) zapOne(k, mm, a, f.v.tlb!);
+    for (let a = chunk; a < stop; a += PAGE_SIZE) zapOne(k, mm, a, f.th);
     k.unlock(f.th, ptlName(mm.id, chunk));
     f.v.chunk = nextChunk(chunk);
     return go("chunk");

@@ -15,7 +15,9 @@ import {
   isCowMapping,
   pteHolder,
   putPage,
+  setPte,
   tableIndex,
+  updatePage,
   vpn,
 } from "../model/state.ts";
 import { type HookScope, type Kernel, KernelBug } from "./context.ts";
@@ -149,17 +151,17 @@ export function mapPage(
   pfn: number,
   opts: { write: boolean; dirty?: boolean; young?: boolean },
 ): void {
-  const page = state.pages[pfn];
-  mm.ptes[vpn(addr)] = {
+  setPte(mm, vpn(addr), {
     t: "present",
     pfn,
     write: opts.write,
     young: opts.young ?? true,
     dirty: opts.dirty ?? false,
-  };
+  });
   getPage(state, pfn, pteHolder(mm.id, addr));
+  const page = state.pages[pfn];
   if (page.owner.kind !== "zero") {
-    page.mapcount++;
+    updatePage(state, pfn, (p) => ({ mapcount: p.mapcount + 1 }));
     if (page.owner.kind === "anon") mm.rss.anon++;
     else mm.rss.file++;
   }
@@ -177,26 +179,31 @@ export function mapPage(
  * the pte becomes, and when and for which holder the pte's page reference
  * is dropped.
  *
+ * @param state The model state.
  * @param mm The mm whose pte mapped the page.
- * @param page The page.
+ * @param page The page (its record as read before, or as it is now).
  * @param opts `dirty` and `young`: the cleared pte's bits to move to the
  *   page; `rss`: the counter to drop when the caller counts every page it
  *   unmaps as a file page.
  */
 export function pageRemoveRmap(
+  state: MmState,
   mm: Mm,
   page: Page,
   opts: { dirty?: boolean; young?: boolean; rss?: "file" } = {},
 ): void {
-  if (opts.dirty) page.dirty = true;
-  if (opts.young) page.referenced = true;
-  page.mapcount--;
+  // On the record as it is now: a caller's may be a snapshot from before a write.
+  updatePage(state, page.pfn, (now) => ({
+    dirty: now.dirty || !!opts.dirty,
+    referenced: now.referenced || !!opts.young,
+    mapcount: now.mapcount - 1,
+  }));
   mm.rss[opts.rss ?? (page.owner.kind === "anon" ? "anon" : "file")]--;
 }
 
 /** Installs a PFN-map PTE (no struct page). */
 export function mapPfn(mm: Mm, addr: number, pfn: number, write: boolean): void {
-  mm.ptes[vpn(addr)] = { t: "present", pfn, write, young: true, dirty: false, special: true };
+  setPte(mm, vpn(addr), { t: "present", pfn, write, young: true, dirty: false, special: true });
 }
 
 /**
@@ -208,11 +215,11 @@ export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
   const key = vpn(addr);
   const pte = mm.ptes[key];
   if (!pte) return undefined;
-  delete mm.ptes[key];
+  setPte(mm, key, undefined);
   if (pte.t === "present" && !pte.special) {
     const page = state.pages[pte.pfn];
     if (page.owner.kind !== "zero") {
-      pageRemoveRmap(mm, page, { dirty: pte.dirty, young: pte.young });
+      pageRemoveRmap(state, mm, page, { dirty: pte.dirty, young: pte.young });
     }
     putPage(state, pte.pfn, pteHolder(mm.id, addr));
   } else if (pte.t === "swap") {
@@ -232,7 +239,7 @@ export function swapFree(state: MmState, slot: number): void {
 export function clearFlush(k: Kernel, mm: Mm, addr: number): Pte | undefined {
   const key = vpn(addr);
   const pte = mm.ptes[key];
-  delete mm.ptes[key];
+  setPte(mm, key, undefined);
   k.state.counters.tlbFlushPage++;
   return pte;
 }

@@ -9,9 +9,20 @@
  *
  * @module
  */
-import type { Mm, Pte, Vma } from "../model/types.ts";
+import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, getPage, pageCount, pteHolder, putPage, vpn } from "../model/state.ts";
+import {
+  findVma,
+  getPage,
+  pageCount,
+  type PresentPte,
+  pteHolder,
+  putPage,
+  setPte,
+  updatePage,
+  updatePte,
+  vpn,
+} from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { clearFlush, immapName, pageRemoveRmap, ptlName } from "./pgtable.ts";
@@ -19,9 +30,6 @@ import { linearIndex } from "./fault.ts";
 
 /** Pages a nonlinear vma is unmapped by at a time (`CLUSTER_SIZE`). */
 const CLUSTER_PAGES = 32;
-
-/** A present pte, as a path keeps a copy of one in its frame. */
-type PresentPte = Extract<Pte, { t: "present" }>;
 
 /**
  * One mapping of a page found by the reverse-map walk, by value: the mm by
@@ -119,7 +127,7 @@ export const pageReferenced = defPath<
   entry(k, f) {
     const page = k.state.pages[f.v.pfn];
     f.v.referenced = page.referenced ? 1 : 0; // TestClearPageReferenced()
-    page.referenced = false;
+    updatePage(k.state, f.v.pfn, { referenced: false });
     f.v.lock = rmapLock(k, f.v.pfn);
     return lock(f.v.lock, rmapLockKind(k), "locked");
   },
@@ -142,7 +150,7 @@ export const pageReferenced = defPath<
     let young = false;
     if (pte && pte.t === "present") {
       young = pte.young; // ptep_clear_flush_young()
-      pte.young = false;
+      updatePte(k.state.mms[hit.mm], vpn(hit.addr), { young: false });
       if (young) k.state.counters.tlbFlushPage++;
     }
     if (young) f.v.referenced++;
@@ -214,7 +222,7 @@ const tryToUnmapOne = defPath<
     let young = false;
     if (tested) {
       young = pte.young;
-      pte.young = false;
+      updatePte(mm, vpn(hit.addr), { young: false });
       if (young) k.state.counters.tlbFlushPage++;
     }
     f.v.young = young;
@@ -260,12 +268,12 @@ const tryToUnmapOne = defPath<
     const page = k.state.pages[pfn];
     if (page.owner.kind === "anon") {
       const slot = swapSlot(k, pfn);
-      mm.ptes[vpn(hit.addr)] = { t: "swap", slot };
+      setPte(mm, vpn(hit.addr), { t: "swap", slot });
       k.state.swap[slot].from++;
     }
     // No ZERO_PAGE test, as before (reclaim unmaps a page only while it has a mapcount, which
     // the ZERO_PAGE never gets). No young bit to move: a young pte failed the unmap above.
-    pageRemoveRmap(mm, page, { dirty: pte.dirty });
+    pageRemoveRmap(k.state, mm, page, { dirty: pte.dirty });
     putPage(k.state, pfn, pteHolder(mm.id, hit.addr));
     k.unlock(f.th, ptlName(hit.mm, hit.addr));
     f.v.r = "SWAP_AGAIN";
@@ -339,9 +347,13 @@ const tryToUnmapCluster = defPath<
     const mm = k.state.mms[f.v.hit.mm];
     const pte = pteNow(mm, addr, f.v.pte!);
     f.v.stale = pte === f.v.pte;
-    if (!f.v.stale) delete f.v.pte;
     const young = pte.young;
-    pte.young = false;
+    // ptep_clear_flush_young(): on the pte in the page table, or on the copy of a stale one.
+    if (f.v.stale) f.v.pte = { ...pte, young: false };
+    else {
+      delete f.v.pte;
+      updatePte(mm, vpn(addr), { young: false });
+    }
     f.v.young = young;
     return hook(
       "try_to_unmap_cluster",
@@ -364,7 +376,7 @@ const tryToUnmapCluster = defPath<
     }
     // The pte lock is held since `locked`: unless stale, the pte there is still the one read.
     if (!f.v.stale) f.v.pte = { ...mm.ptes[vpn(addr)] as PresentPte };
-    delete mm.ptes[vpn(addr)];
+    setPte(mm, vpn(addr), undefined);
     k.state.counters.tlbFlushPage++;
     return hook("try_to_unmap_cluster", "after_clear", { mm: mm.id, address: addr }, "after_clear");
   },
@@ -376,12 +388,12 @@ const tryToUnmapCluster = defPath<
     // If nonlinear, store the file page offset in the pte. (The copy of the vma gives its
     // start and pgoff, which no vma changes.)
     if (page.owner.kind === "file" && page.owner.index !== linearIndex(f.v.hit.vma, addr)) {
-      mm.ptes[vpn(addr)] = { t: "file", pgoff: page.owner.index };
+      setPte(mm, vpn(addr), { t: "file", pgoff: page.owner.index });
     }
     // `try_to_unmap_cluster()` counts every page it unmaps as file rss (`dec_mm_counter(mm,
     // file_rss)`), whatever its kind. No ZERO_PAGE test, as before. No young bit to move: a
     // young pte was skipped above.
-    pageRemoveRmap(mm, page, { dirty: pte.dirty, rss: "file" });
+    pageRemoveRmap(k.state, mm, page, { dirty: pte.dirty, rss: "file" });
     putPage(k.state, pte.pfn, pteHolder(mm.id, addr));
     k.unlock(f.th, ptlName(mm.id, addr));
     return go("next");
@@ -509,7 +521,7 @@ export const pageMkclean = defPath<
     const hit = f.v.hits[f.v.i];
     const pte = f.v.pte!;
     if (pte.dirty) f.v.r = true;
-    k.state.mms[hit.mm].ptes[vpn(hit.addr)] = { ...pte, write: false, dirty: false };
+    setPte(k.state.mms[hit.mm], vpn(hit.addr), { ...pte, write: false, dirty: false });
     delete f.v.pte;
     f.v.cleaned = true;
     return go("unlock");
@@ -549,7 +561,7 @@ export const shrinkPage = defPath<
     return lock(`page_lock:${f.v.pfn}`, "sleeping", "locked");
   },
   locked(k, f) {
-    k.state.pages[f.v.pfn].locked = true;
+    updatePage(k.state, f.v.pfn, { locked: true });
     return call(pageReferenced, { pfn: f.v.pfn }, "referenced", "referenced");
   },
   referenced(_k, _f) {
@@ -578,8 +590,7 @@ export const shrinkPage = defPath<
   },
   pageout(k, f) {
     const { pfn } = f.v;
-    const page = k.state.pages[pfn];
-    page.dirty = false; // pageout()
+    const page = updatePage(k.state, pfn, { dirty: false }); // pageout()
     const cacheRef = page.owner.kind === "file" ? `cache:${page.owner.file}` : null;
     const expected = 1 + (cacheRef && page.refs[cacheRef] ? 1 : 0);
     if (pageCount(page) !== expected) {
@@ -602,7 +613,7 @@ export const shrinkPage = defPath<
   },
   keep(k, f) {
     const { pfn } = f.v;
-    k.state.pages[pfn].locked = false;
+    updatePage(k.state, pfn, { locked: false });
     k.unlock(f.th, `page_lock:${pfn}`);
     putPage(k.state, pfn, "reclaim");
     return ret(f.v.result);
@@ -626,7 +637,7 @@ export const writebackPage = defPath<{ pfn: number }, { mkclean: boolean }, Kern
     cleaned(k, f) {
       const page = k.state.pages[f.v.pfn];
       const wasDirty = f.v.mkclean || page.dirty;
-      page.dirty = false;
+      updatePage(k.state, f.v.pfn, { dirty: false });
       k.unlock(f.th, `page_lock:${f.v.pfn}`);
       return ret(wasDirty);
     },

@@ -20,6 +20,8 @@
  * @module
  */
 
+import { cowValue } from "../model/_cow.ts";
+
 /** The values a frame keeps across steps. */
 export type Vars = Record<string, unknown>;
 
@@ -164,10 +166,24 @@ export interface ThreadState {
 export function startThread<A extends Vars>(name: string, path: PathRef<A>, args: A): ThreadState {
   return {
     name,
-    stack: [{ fn: path.name, at: "entry", th: name, v: { ...args } }],
+    stack: cowValue([{ fn: path.name, at: "entry", th: name, v: { ...args } }]),
     done: false,
     points: 0,
   };
+}
+
+/**
+ * The innermost frame of `t`, ready to be written: a copy of the explorer
+ * shares a thread's stack and frames frozen (see `model/_cow.ts`), so the
+ * stack and the frame are replaced by copies first (the objects the frame
+ * holds stay shared and frozen).
+ */
+function writableTop(t: ThreadState): Frame {
+  if (Object.isFrozen(t.stack)) t.stack = cowValue([...t.stack]);
+  const i = t.stack.length - 1;
+  const f = t.stack[i];
+  if (!Object.isFrozen(f)) return f;
+  return t.stack[i] = { ...f, v: { ...f.v } };
 }
 
 /** Steps a thread may take between two scheduling points before it is a bug in a path. */
@@ -184,7 +200,7 @@ const STEPS_PER_SEGMENT = 10_000_000;
  */
 export function advance<K>(k: K, t: ThreadState): PointInfo | null {
   for (let n = 0; n < STEPS_PER_SEGMENT; n++) {
-    const f = t.stack[t.stack.length - 1];
+    const f = writableTop(t);
     const steps = PATHS.get(f.fn);
     const step = steps?.[f.at];
     if (!step) throw new Error(`Path "${f.fn}" has no step "${f.at}"`);
@@ -211,7 +227,7 @@ export function advance<K>(k: K, t: ThreadState): PointInfo | null {
           t.last = undefined;
           return null;
         }
-        if (f.into !== undefined) caller.v[f.into] = next.value;
+        if (f.into !== undefined) writableTop(t).v[f.into] = next.value;
         break;
       }
     }

@@ -8,29 +8,29 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
-import { getPage, pteHolder, putPage, vpn } from "../model/state.ts";
+import { getPage, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { immapName, pageRemoveRmap, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
 
-/** The mmu_gather: pages whose last pte reference is dropped at `tlb_finish_mmu`. */
-export interface Gather {
-  mm: string;
-  pages: number[];
-  fullmm: boolean;
+/** `tlb_gather_mmu()`: thread `th` starts gathering the pages it unmaps from `mm`. */
+export function tlbGather(k: Kernel, th: string, mm: string, fullmm = false): void {
+  k.gathers[th] = { mm, pages: [], fullmm };
 }
 
-/** `tlb_gather_mmu()`. */
-export function tlbGather(mm: string, fullmm = false): Gather {
-  return { mm, pages: [], fullmm };
-}
-
-/** `tlb_finish_mmu()`: flushes the TLB, then frees the gathered pages. */
-export function tlbFinish(k: Kernel, tlb: Gather): void {
+/**
+ * `tlb_finish_mmu()`: flushes the TLB, then frees the pages thread `th`
+ * gathered. `done` ends the gather (its path is through with it);
+ * otherwise it goes on empty (`unmap_vmas()` finishes it on a lock break,
+ * and its caller again after).
+ */
+export function tlbFinish(k: Kernel, th: string, done: boolean): void {
+  const tlb = k.gathers[th];
   if (tlb.fullmm) k.state.counters.tlbFlushMm++;
   else k.state.counters.tlbFlushRange++;
   for (const pfn of tlb.pages) putPage(k.state, pfn, `mmu_gather:${tlb.mm}`);
-  tlb.pages = [];
+  if (done) delete k.gathers[th];
+  else tlb.pages = [];
 }
 
 /**
@@ -38,11 +38,11 @@ export function tlbFinish(k: Kernel, tlb: Gather): void {
  * removes the rmap and hands the pte's reference to the mmu_gather.
  * Returns whether a present pte was zapped.
  */
-export function zapOne(k: Kernel, mm: Mm, addr: number, tlb: Gather): boolean {
+export function zapOne(k: Kernel, mm: Mm, addr: number, th: string): boolean {
   const key = vpn(addr);
   const pte = mm.ptes[key];
   if (!pte) return false;
-  delete mm.ptes[key];
+  setPte(mm, key, undefined);
   if (pte.t === "swap") {
     const s = k.state.swap[pte.slot];
     if (s && --s.from <= 0) delete k.state.swap[pte.slot];
@@ -50,11 +50,13 @@ export function zapOne(k: Kernel, mm: Mm, addr: number, tlb: Gather): boolean {
   }
   if (pte.t !== "present" || pte.special) return pte.t === "present";
   const page = k.state.pages[pte.pfn];
-  if (page.owner.kind !== "zero") pageRemoveRmap(mm, page, { dirty: pte.dirty, young: pte.young });
+  if (page.owner.kind !== "zero") {
+    pageRemoveRmap(k.state, mm, page, { dirty: pte.dirty, young: pte.young });
+  }
   // tlb_remove_page(): the reference moves to the gather until the TLB is flushed.
   getPage(k.state, pte.pfn, `mmu_gather:${mm.id}`);
   putPage(k.state, pte.pfn, pteHolder(mm.id, addr));
-  tlb.pages.push(pte.pfn);
+  k.gathers[th].pages.push(pte.pfn);
   return true;
 }
 
@@ -82,11 +84,11 @@ export interface ZapDetails {
  * `details.iMmapLock` held and contended, it stops after one ZAP_BLOCK_SIZE
  * of work and returns the restart address. Returns where it stopped.
  *
- * `tlb` is the caller's mmu_gather, the object in the caller's frame (as
- * `struct mmu_gather **tlbp`): the pages zapped here are gathered into it.
+ * The pages zapped here go to the thread's mmu_gather, which the caller
+ * took (`struct mmu_gather **tlbp`; {@link Kernel.gathers}).
  */
 export const unmapVmas = defPath<
-  { mm: string; tlb: Gather; start: number; end: number; details?: ZapDetails },
+  { mm: string; start: number; end: number; details?: ZapDetails },
   {
     // requested: the range both hook points pass (one array, as the code passes one)
     requested: [number, number];
@@ -148,12 +150,12 @@ export const unmapVmas = defPath<
     const mm = k.state.mms[f.v.mm];
     const addr = f.v.addrs![f.v.j!];
     f.v.j = f.v.j! + 1;
-    if (zapOne(k, mm, addr, f.v.tlb)) f.v.work--;
+    if (zapOne(k, mm, addr, f.th)) f.v.work--;
     k.unlock(f.th, ptlName(mm.id, addr));
     const details = f.v.details ?? {};
     if (f.v.work <= 0 && details.iMmapLock && details.contended) {
       // need_resched() || spin_needbreak(i_mmap_lock) with i_mmap_lock: goto out.
-      tlbFinish(k, f.v.tlb);
+      tlbFinish(k, f.th, false);
       f.v.stop = addr + PAGE_SIZE;
       return go("out");
     }
@@ -179,30 +181,29 @@ export const zapPageRange = defPath<
     // requested, exprs: what both hook points pass (one object each, as the code passes one)
     requested: [number, number];
     exprs: { details_i_mmap_lock: 0 | 1 };
-    tlb: Gather;
     end: number;
   },
   Kernel
 >("zap_page_range", {
-  entry(_k, f) {
+  entry(k, f) {
     const { mm, start, len } = f.v;
     f.v.requested = [start, start + len];
     f.v.exprs = { details_i_mmap_lock: f.v.details?.iMmapLock ? 1 : 0 };
-    f.v.tlb = tlbGather(mm);
+    tlbGather(k, f.th, mm);
     const scope = { mm, ranges: { requested: f.v.requested }, exprs: f.v.exprs };
     return hook("zap_page_range", "before_unmap_vmas", scope, "unmap_vmas");
   },
   unmap_vmas(_k, f) {
-    const { mm, tlb, start, len, details } = f.v;
+    const { mm, start, len, details } = f.v;
     return call(
       unmapVmas,
-      { mm, tlb, start, end: start + len, details },
+      { mm, start, end: start + len, details },
       "after_unmap_vmas",
       "end",
     );
   },
   after_unmap_vmas(k, f) {
-    tlbFinish(k, f.v.tlb);
+    tlbFinish(k, f.th, true);
     return hook("zap_page_range", "after_tlb_finish", {
       mm: f.v.mm,
       ranges: { requested: f.v.requested, unmapped: [f.v.start, f.v.end] },
@@ -299,22 +300,22 @@ export const unmapMappingRange = defPath<
 export const unmapRegion = defPath<
   { mm: string; start: number; end: number },
   // region: the range both hook points pass (one array, as the code passes one)
-  { region: [number, number]; tlb: Gather },
+  { region: [number, number] },
   Kernel
 >("unmap_region", {
-  entry(_k, f) {
+  entry(k, f) {
     f.v.region = [f.v.start, f.v.end];
-    f.v.tlb = tlbGather(f.v.mm);
+    tlbGather(k, f.th, f.v.mm);
     const scope = { mm: f.v.mm, ranges: { region: f.v.region } };
     return hook("unmap_region", "before_unmap_vmas", scope, "unmap_vmas");
   },
   unmap_vmas(_k, f) {
-    const { mm, tlb, start, end } = f.v;
-    return call(unmapVmas, { mm, tlb, start, end }, "after_unmap_vmas");
+    const { mm, start, end } = f.v;
+    return call(unmapVmas, { mm, start, end }, "after_unmap_vmas");
   },
   after_unmap_vmas(k, f) {
     freePgtables(k, k.state.mms[f.v.mm], f.v.start, f.v.end);
-    tlbFinish(k, f.v.tlb);
+    tlbFinish(k, f.th, true);
     const scope = { mm: f.v.mm, ranges: { region: f.v.region } };
     return hook("unmap_region", "after_tlb_finish", scope, "after_tlb_finish");
   },
@@ -381,10 +382,10 @@ export const unmapHugepageRange = defPath<
     for (let a = start - (start % HPAGE_SIZE); a < end; a += HPAGE_SIZE) {
       const pte = mm.ptes[vpn(a)];
       if (!pte || pte.t !== "present") continue;
-      delete mm.ptes[vpn(a)];
+      setPte(mm, vpn(a), undefined);
       // `__unmap_hugepage_range()` moves only the dirty bit and counts every page it unmaps
       // as file rss, whatever its kind. No ZERO_PAGE test, as before.
-      pageRemoveRmap(mm, k.state.pages[pte.pfn], { dirty: pte.dirty, rss: "file" });
+      pageRemoveRmap(k.state, mm, k.state.pages[pte.pfn], { dirty: pte.dirty, rss: "file" });
       pages.push({ pfn: pte.pfn, addr: a });
     }
     f.v.pages = pages;
@@ -407,23 +408,23 @@ export const unmapHugepageRange = defPath<
 export const exitMmap = defPath<
   { mm: string },
   // all: the range unmap_vmas and the after_tlb_finish hook are given
-  { tlb: Gather; all: [number, number] },
+  { all: [number, number] },
   Kernel
 >("exit_mmap", {
   entry(_k, f) {
     return hook("exit_mmap", "entry", { mm: f.v.mm }, "unmap_vmas");
   },
-  unmap_vmas(_k, f) {
-    f.v.tlb = tlbGather(f.v.mm, true);
+  unmap_vmas(k, f) {
+    tlbGather(k, f.th, f.v.mm, true);
     f.v.all = [0, 2 ** 47];
-    const { mm, tlb, all } = f.v;
-    return call(unmapVmas, { mm, tlb, start: all[0], end: all[1] }, "after_unmap_vmas");
+    const { mm, all } = f.v;
+    return call(unmapVmas, { mm, start: all[0], end: all[1] }, "after_unmap_vmas");
   },
   after_unmap_vmas(k, f) {
     const mm = k.state.mms[f.v.mm];
     mm.vmas = [];
     freePgtables(k, mm, f.v.all[0], f.v.all[1]);
-    tlbFinish(k, f.v.tlb);
+    tlbFinish(k, f.th, true);
     return hook(
       "exit_mmap",
       "after_tlb_finish",

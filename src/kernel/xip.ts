@@ -6,7 +6,7 @@
  * @module
  */
 import { PAGE_SIZE } from "../model/types.ts";
-import { allocPage, pteHolder, putPage, vpn } from "../model/state.ts";
+import { allocPage, pteHolder, putPage, vpn, writePage } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
 import { clearFlush, immapName, ptlName, zeroPage } from "./pgtable.ts";
@@ -139,7 +139,7 @@ export const xipWrite = defPath<{ file: string; index: number }, Record<never, n
       // xip_file_write() and do_truncate() both hold i_mutex, which the model leaves out:
       // a truncate that ran while __xip_unmap() waited is taken as one that ran first.
       if (f.v.index >= fo.size || fo.cache[f.v.index] === undefined) return ret(-27);
-      k.state.pages[fo.cache[f.v.index]].data++;
+      writePage(k.state, fo.cache[f.v.index]);
       return ret(PAGE_SIZE);
     },
   },

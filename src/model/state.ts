@@ -17,11 +17,12 @@ import {
   type Vma,
 } from "./types.ts";
 import { dict } from "./_dict.ts";
+import { cow, thaw } from "./_cow.ts";
 
 /** Returns an empty model state. */
 export function newState(): MmState {
   return {
-    pages: {},
+    pages: cow({}),
     nextPfn: 1,
     // Keyed by the scenario's names, which may be "constructor" or "toString".
     files: dict(),
@@ -53,7 +54,7 @@ export function newMm(id: string): Mm {
   return {
     id,
     vmas: [],
-    ptes: {},
+    ptes: cow({}),
     tables: { pud: {}, pmd: {}, pte: {} },
     rss: { anon: 0, file: 0 },
     mmapSem: { readers: [], writer: null },
@@ -119,13 +120,90 @@ export function getPte(mm: Mm, addr: number): Pte | undefined {
   return mm.ptes[vpn(addr)];
 }
 
+/**
+ * Freezes a record of the model that is a value (a pte, a struct page, a
+ * page's owner or references) and every object in it, and returns it. A
+ * frozen record never changes: whoever changes one stores a new record in
+ * its place ({@link setPte}, {@link updatePte}, {@link updatePage}), so the
+ * explorer's copies of a run share it, and a writer that misses that throws
+ * (ES modules are strict).
+ */
+export function freezeValue<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
+  for (const k in value) freezeValue(value[k]);
+  return Object.freeze(value);
+}
+
+/** A present pte. */
+export type PresentPte = Extract<Pte, { t: "present" }>;
+
+/**
+ * `set_pte_at()` / `pte_clear()`: stores `pte` (frozen) at page number `vpn`
+ * of `mm`, or clears the entry when `pte` is undefined.
+ */
+export function setPte(mm: Mm, vpn: number, pte: Pte | undefined): void {
+  if (pte === undefined) {
+    if (mm.ptes[vpn] !== undefined) delete (mm.ptes = thaw(mm.ptes))[vpn];
+  } else (mm.ptes = thaw(mm.ptes))[vpn] = freezeValue(pte);
+}
+
+/** Stores a page record whose owner and references are frozen (a new record, or a changed one). */
+function storePage(state: MmState, page: Page): Page {
+  (state.pages = thaw(state.pages))[page.pfn] = Object.freeze(page);
+  return page;
+}
+
+/**
+ * Replaces the present pte at page number `vpn` of `mm` with one whose
+ * fields in `change` are changed (`pte_mkyoung()`, `pte_wrprotect()`, ...);
+ * returns the new pte. A pte read before is a snapshot (`pte_t entry =
+ * *ptep`): it keeps the old values.
+ */
+export function updatePte(mm: Mm, vpn: number, change: Partial<PresentPte>): PresentPte {
+  const pte = { ...(mm.ptes[vpn] as PresentPte), ...change };
+  setPte(mm, vpn, pte);
+  return pte;
+}
+
+/** What {@link updatePage} changes in a page record. */
+type PageChange = Partial<Omit<Page, "pfn" | "owner" | "refs">>;
+
+/**
+ * Replaces struct page `pfn` with one whose fields in `change` are changed
+ * (`change` may be a function of the record as it is now, for a change
+ * relative to it such as a mapcount); returns the new record. A page record
+ * read before keeps the old values.
+ */
+export function updatePage(
+  state: MmState,
+  pfn: number,
+  change: PageChange | ((now: Page) => PageChange),
+): Page {
+  const now = state.pages[pfn];
+  return storePage(state, { ...now, ...(typeof change === "function" ? change(now) : change) });
+}
+
+/** A write to page `pfn`'s content: bumps its `data`. */
+export function writePage(state: MmState, pfn: number): void {
+  updatePage(state, pfn, (p) => ({ data: p.data + 1 }));
+}
+
+/** Adds `delta` to the references `holder` holds on page `pfn` (the entry goes at 0). */
+function addRef(state: MmState, page: Page, holder: string, delta: number): Page {
+  const refs = { ...page.refs };
+  const n = (refs[holder] ?? 0) + delta;
+  if (n === 0) delete refs[holder];
+  else refs[holder] = n;
+  return storePage(state, { ...page, refs: Object.freeze(refs) });
+}
+
 /** Allocates a struct page (the caller holds the first reference under `holder`). */
 export function allocPage(state: MmState, owner: PageOwner, holder: string): Page {
   const pfn = state.nextPfn++;
-  const page: Page = {
+  const page = storePage(state, {
     pfn,
-    owner,
-    refs: { [holder]: 1 },
+    owner: freezeValue(owner),
+    refs: Object.freeze({ [holder]: 1 }),
     mapcount: 0,
     dirty: false,
     referenced: false,
@@ -133,8 +211,7 @@ export function allocPage(state: MmState, owner: PageOwner, holder: string): Pag
     externalRmap: false,
     freed: false,
     data: 0,
-  };
-  state.pages[pfn] = page;
+  });
   state.counters.pagesAllocated++;
   return page;
 }
@@ -150,7 +227,7 @@ export function pageCount(page: Page): number {
 export function getPage(state: MmState, pfn: number, holder: string): void {
   const page = state.pages[pfn];
   if (!page || page.freed) return;
-  page.refs[holder] = (page.refs[holder] ?? 0) + 1;
+  addRef(state, page, holder, 1);
 }
 
 /**
@@ -158,19 +235,38 @@ export function getPage(state: MmState, pfn: number, holder: string): void {
  * Returns false when the holder had no reference to drop.
  */
 export function putPage(state: MmState, pfn: number, holder: string): boolean {
-  const page = state.pages[pfn];
-  if (!page || page.freed || !page.refs[holder]) return false;
-  page.refs[holder]--;
-  if (page.refs[holder] === 0) delete page.refs[holder];
+  const held = state.pages[pfn];
+  if (!held || held.freed || !held.refs[holder]) return false;
+  const page = addRef(state, held, holder, -1);
   // The zero page is never freed ("kernel:zero_page" keeps its reference), and it has one
   // holder per pte mapping it: summing them on every put made unmapping a large mapping
   // quadratic.
   if (page.owner.kind === "zero") return true;
   if (pageCount(page) === 0) {
-    page.freed = true;
+    updatePage(state, pfn, { freed: true });
     state.counters.pagesFreed++;
   }
   return true;
+}
+
+/**
+ * Hands `count` of the references `from` holds on page `pfn` (all of them
+ * by default) to `to`.
+ */
+export function moveRefs(
+  state: MmState,
+  pfn: number,
+  from: string,
+  to: string,
+  count?: number,
+): void {
+  const page = state.pages[pfn];
+  const n = count ?? page.refs[from];
+  if (!n) return;
+  const refs = { ...page.refs };
+  if ((refs[from] -= n) === 0) delete refs[from];
+  refs[to] = (refs[to] ?? 0) + n;
+  storePage(state, { ...page, refs: Object.freeze(refs) });
 }
 
 /** The reference holder name used for a PTE mapping. */

@@ -23,51 +23,51 @@ export const ZAP_BLOCK_PAGES = 8;
 /** A page-table entry: present, swapped out, a nonlinear file offset, or absent (no key). */
 export type Pte =
   | {
-    t: "present";
-    pfn: number;
-    write: boolean;
-    young: boolean;
-    dirty: boolean;
+    readonly t: "present";
+    readonly pfn: number;
+    readonly write: boolean;
+    readonly young: boolean;
+    readonly dirty: boolean;
     /** A raw PFN mapping (VM_PFNMAP): no struct page behind it. */
-    special?: boolean;
+    readonly special?: boolean;
     /**
      * i386 `_PAGE_PROTNONE` (a PROT_NONE pte): present for the kernel
      * (`pte_present()`), not for the hardware, so every user access faults.
      */
-    protNone?: boolean;
+    readonly protNone?: boolean;
   }
-  | { t: "swap"; slot: number }
-  | { t: "file"; pgoff: number };
+  | { readonly t: "swap"; readonly slot: number }
+  | { readonly t: "file"; readonly pgoff: number };
 
 /** Where a page comes from. */
 export type PageOwner =
-  | { kind: "anon" }
-  | { kind: "file"; file: string; index: number }
-  | { kind: "zero" }
-  | { kind: "huge"; file: string; index: number };
+  | { readonly kind: "anon" }
+  | { readonly kind: "file"; readonly file: string; readonly index: number }
+  | { readonly kind: "zero" }
+  | { readonly kind: "huge"; readonly file: string; readonly index: number };
 
 /** A struct page. `refs` names every holder of a reference so that a leak names its holder. */
 export interface Page {
   /** Page frame number (`page_to_pfn()`). */
-  pfn: number;
+  readonly pfn: number;
   /** What the page holds: anonymous memory, a page-cache page, the zero page or a huge page. */
-  owner: PageOwner;
+  readonly owner: PageOwner;
   /** `page->_count`, split by holder: holder name -> references it holds. */
-  refs: Record<string, number>;
+  readonly refs: Readonly<Record<string, number>>;
   /** `page->_mapcount + 1`: PTEs that map the page. */
-  mapcount: number;
+  readonly mapcount: number;
   /** `PageDirty()`. */
-  dirty: boolean;
+  readonly dirty: boolean;
   /** `PageReferenced()`. */
-  referenced: boolean;
+  readonly referenced: boolean;
   /** `PageLocked()`. */
-  locked: boolean;
+  readonly locked: boolean;
   /** `PageExternalRmap()`, the flag of the V1 external-rmap variant (`mmu_rmap_notifier`). */
-  externalRmap: boolean;
+  readonly externalRmap: boolean;
   /** Whether the page went back to the allocator (`page_count()` reached 0). */
-  freed: boolean;
+  readonly freed: boolean;
   /** Content: bumped by every write, so a write that lands on the wrong page is visible. */
-  data: number;
+  readonly data: number;
 }
 
 /** A file, a shmem object or a hugetlbfs file with its page cache. */

@@ -26,6 +26,7 @@ import {
   type Vars,
 } from "../kernel/steps.ts";
 import { dict } from "../model/_dict.ts";
+import { updatePage } from "../model/state.ts";
 
 /** How dispatch protects its walk of the list. */
 export const LIST_PROTECTIONS = ["rcu", "srcu", "rwlock", "none"] as const;
@@ -528,7 +529,7 @@ const dispatch = defPath<
     k.unlock(f.th, RCU);
     f.v.list = f.v.i = undefined;
     const page = k.state.pages[f.v.ev.pfn!];
-    if (page) page.externalRmap = false;
+    if (page) updatePage(k.state, page.pfn, { externalRmap: false });
     return ret(false);
   },
 });

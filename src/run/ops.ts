@@ -10,7 +10,8 @@ import { type Kernel, lock } from "../kernel/context.ts";
 import { call, defPath, go, type Next, type PathRef, ret, type Vars } from "../kernel/steps.ts";
 import type { Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { errnoName, findVma, newMm, vpn } from "../model/state.ts";
+import { errnoName, findVma, newMm, updatePte, vpn, writePage } from "../model/state.ts";
+import { writable } from "../model/_cow.ts";
 import { faultOk, type FaultResult, handleMmFault } from "../kernel/fault.ts";
 import { dupMmap } from "../kernel/fork.ts";
 import { doMmap, doMunmap, mprotectFixup } from "../kernel/mmap.ts";
@@ -356,12 +357,9 @@ const touch = defPath<
     const vma = findVma(mm, addr);
     const pte = vma ? mm.ptes[vpn(pteAddr(vma, addr))] : undefined;
     if (pte && pte.t === "present" && (!write || pte.write)) {
-      pte.young = true;
-      if (write) {
-        pte.dirty = true;
-        const page = k.state.pages[pte.pfn];
-        if (page && !pte.special) page.data++;
-      }
+      const key = vpn(pteAddr(vma!, addr));
+      updatePte(mm, key, write ? { young: true, dirty: true } : { young: true });
+      if (write && k.state.pages[pte.pfn] && !pte.special) writePage(k.state, pte.pfn);
       return ret(tries === 0 ? "hit" : "faulted");
     }
     return call(handleMmFault, { mm: mm.id, addr, write }, "faulted", "r");
@@ -392,7 +390,7 @@ export const sequence: PathRef<{ ops: Step[]; runOp: PathRef<{ op: Step }> }> = 
     return call(f.v.runOp, { op: f.v.ops[f.v.i!] }, "ran", "r");
   },
   ran(_k, f) {
-    f.v.out!.push(String(f.v.r));
+    (f.v.out = writable(f.v.out!)).push(String(f.v.r));
     f.v.i!++;
     return go("next");
   },

@@ -281,7 +281,8 @@ export class Run implements CheckContext {
       for (const t of this.cur.threads) omit.set(t, THREAD_HISTORY);
     }
     for (const name in this.kernel.owners) omit.set(this.kernel.owners[name], OWNER_HISTORY);
-    return { omit, sorted: new Set([this.kernel.owners, this.kernel.held]) };
+    const k = this.kernel;
+    return { omit, sorted: new Set([k.owners, k.held, k.gathers]) };
   }
 
   /** The kinds of the violations reported so far, sorted (what of them decides an ending). */
@@ -360,7 +361,10 @@ export class Run implements CheckContext {
    * A copy of this run that goes on independently, made by `copy`, which
    * must copy every mutable part (the model, the locks, the chain and
    * drivers, the checkers' memory, the threads' frames) and may share the
-   * immutable inputs (scenario, revision, options, checker definitions).
+   * immutable inputs (scenario, revision, options, checker definitions) and
+   * every frozen value of the model (ptes, struct pages and their
+   * copy-on-write containers, and the threads' stacks, which it freezes; see
+   * `model/_cow.ts`).
    */
   fork(copy: <T>(v: T) => T): Run {
     return copy(this);

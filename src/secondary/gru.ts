@@ -13,7 +13,7 @@ import { followPage, getUserPage, type GupResult } from "../kernel/fault.ts";
 import { mmapSemName } from "../kernel/pgtable.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { hex, putPage, vpn } from "../model/state.ts";
+import { hex, moveRefs, putPage, vpn, writePage } from "../model/state.ts";
 import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
 import { holdersOf, mappingsOf } from "./_translations.ts";
 
@@ -195,8 +195,7 @@ export const gruAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     if (e && (!write || e.write)) {
       k.noteAccess(gru.id, gru.mm, a, write, e.pfn);
       e.accessed = true;
-      const page = k.state.pages[e.pfn];
-      if (write && page) page.data++;
+      if (write && k.state.pages[e.pfn]) writePage(k.state, e.pfn);
       return ret(f.v.attempt === 0 ? "hit" : "filled");
     }
     if (f.v.attempt! > GRU_FILL_RETRY_BOUND) {
@@ -262,9 +261,7 @@ export const gruAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     f.v.pfn = undefined;
     if (gru.holdsReferences) {
       // XPmem: the lookup's reference becomes the translation's.
-      const page = k.state.pages[pfn];
-      if (--page.refs[holder] === 0) delete page.refs[holder];
-      page.refs[gru.holder(a)] = (page.refs[gru.holder(a)] ?? 0) + 1;
+      moveRefs(k.state, pfn, holder, gru.holder(a), 1);
     } else {
       // GRU: no page status is kept, the reference taken for the lookup is dropped at once.
       putPage(k.state, pfn, holder);

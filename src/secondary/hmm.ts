@@ -18,7 +18,8 @@ import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
 import { ptlName } from "../kernel/pgtable.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { findVma, hex, vpn } from "../model/state.ts";
+import { findVma, hex, vpn, writePage } from "../model/state.ts";
+import { writable } from "../model/_cow.ts";
 import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
 import { mappingsOf } from "./_translations.ts";
 
@@ -151,8 +152,7 @@ export class HmmMirror implements Secondary {
     const e = this.devPt[vpn(addr)];
     if (!e || (write && !e.write)) return "miss";
     k.noteAccess(this.id, this.mm, addr, write, e.pfn);
-    const page = k.state.pages[e.pfn];
-    if (write && page) page.data++;
+    if (write && k.state.pages[e.pfn]) writePage(k.state, e.pfn);
     return "hit";
   }
 }
@@ -187,8 +187,9 @@ const invalidateRange = defPath<
   },
   locked(k, f) {
     const hmm = hmmOf(k, f.v.sec);
-    // From here the range is on hmm->ranges: the frame keeps its id.
-    const range = f.v.range!;
+    // From here the range is on hmm->ranges, a record of its own (the frame's is a value): the
+    // frame keeps its id.
+    const range = { ...f.v.range! };
     f.v.range = undefined;
     f.v.rangeId = range.id;
     for (const tmp0 of hmm.ranges) {
@@ -364,7 +365,7 @@ const walk = defPath<
     const a = f.v.a!;
     const pte = k.state.mms[hmm.mm]?.ptes[vpn(a)];
     if (pte && pte.t === "present" && !pte.special) {
-      f.v.out![vpn(a)] = { pfn: pte.pfn, write: pte.write };
+      (f.v.out = writable(f.v.out!))[vpn(a)] = { pfn: pte.pfn, write: pte.write };
     }
     k.unlock(f.th, ptlName(hmm.mm, a));
     f.v.a = a + PAGE_SIZE;
@@ -407,8 +408,9 @@ export const hmmSnapshot: PathRef<{ sec: string; start: number; end: number }> =
   // range-lock: hmm_vma_range_lock(), walk, update, hmm_vma_range_unlock().
   "range_lock.locked"(k, f) {
     const hmm = hmmOf(k, f.v.sec);
-    // From here the range is on hmm->ranges: the frame keeps its id.
-    const range = f.v.range!;
+    // From here the range is on hmm->ranges, a record of its own (the frame's is a value): the
+    // frame keeps its id.
+    const range = { ...f.v.range! };
     f.v.range = undefined;
     f.v.rangeId = range.id;
     hmm.ranges.unshift(range);

@@ -38,7 +38,7 @@ import { getUserPage, type GupResult } from "../kernel/fault.ts";
 import { mmapSemName } from "../kernel/pgtable.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
-import { hex, putPage, vpn } from "../model/state.ts";
+import { hex, moveRefs, putPage, updatePage, vpn, writePage } from "../model/state.ts";
 import {
   chainOf,
   mmuNotifierUnregister,
@@ -167,7 +167,9 @@ export class Kvm implements Secondary {
     if (!s) return;
     delete this.sptes[key];
     const page = k.state.pages[s.pfn];
-    if (s.write && page && !page.freed && page.owner.kind !== "zero") page.dirty = true;
+    if (s.write && page && !page.freed && page.owner.kind !== "zero") {
+      updatePage(k.state, s.pfn, { dirty: true });
+    }
     putPage(k.state, s.pfn, this.holder(addr));
   }
 
@@ -341,10 +343,7 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     if (s && (!write || s.write)) {
       k.noteAccess(kvm.id, kvm.mm, a, write, s.pfn);
       s.accessed = true;
-      if (write) {
-        const page = k.state.pages[s.pfn];
-        if (page) page.data++;
-      }
+      if (write && k.state.pages[s.pfn]) writePage(k.state, s.pfn);
       return ret(f.v.faulted ? "faulted" : "hit");
     }
     if (f.v.attempt! > KVM_FAULT_RETRY_BOUND) {
@@ -408,10 +407,7 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     const forced = !(pte && pte.t === "present" && pte.pfn === pfn && pte.write);
     kvm.sptes[vpn(a)] = { pfn, write: true, accessed: true, forced };
     // The gup reference becomes the spte's reference.
-    const page = k.state.pages[pfn];
-    page.refs[gupHolder]--;
-    if (page.refs[gupHolder] === 0) delete page.refs[gupHolder];
-    page.refs[kvm.holder(a)] = (page.refs[kvm.holder(a)] ?? 0) + 1;
+    moveRefs(k.state, pfn, gupHolder, kvm.holder(a), 1);
     k.unlock(f.th, lockName);
     return go("attempt");
   },

@@ -15,6 +15,7 @@
 import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
+import { updatePage } from "../model/state.ts";
 import { chainOf } from "../notifier/chain.ts";
 import { Gru, gruCallback } from "./gru.ts";
 
@@ -88,7 +89,7 @@ const xpmemExportPage = defPath<
     return go("locked");
   },
   locked(k, f) {
-    k.state.pages[f.v.pfn].externalRmap = true;
+    updatePage(k.state, f.v.pfn, { externalRmap: true });
     if (!f.v.held) k.unlock(f.th, `page_lock:${f.v.pfn}`);
     return ret();
   },

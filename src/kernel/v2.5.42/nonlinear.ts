@@ -18,7 +18,15 @@
  */
 import type { FileObj, Mm, MmState, Vma } from "../../model/types.ts";
 import { PAGE_SIZE } from "../../model/types.ts";
-import { allocPage, getPage, putPage, sortVmas, vpn } from "../../model/state.ts";
+import {
+  allocPage,
+  getPage,
+  putPage,
+  sortVmas,
+  updatePage,
+  updatePte,
+  vpn,
+} from "../../model/state.ts";
 import { Kernel, KernelBug, lock } from "../context.ts";
 import { call, defPath, go, type PathRef, ret, runToEnd } from "../steps.ts";
 import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "../pgtable.ts";
@@ -153,7 +161,7 @@ export const installPage: PathRef<
     const write = (prot & PROT_WRITE) !== 0;
     mapPage(k.state, mm, addr, pfn, { write, dirty: write });
     const pte = mm.ptes[vpn(addr)];
-    if (pte.t === "present" && (prot & 7) === 0) pte.protNone = true;
+    if (pte.t === "present" && (prot & 7) === 0) updatePte(mm, vpn(addr), { protNone: true });
     putPage(k.state, pfn, holder);
     k.state.counters.tlbFlushPage++; // flush_tlb_page(vma, addr)
     k.unlock(f.th, ptl);
@@ -194,7 +202,7 @@ export function filemapGetpage(
     if (pfn === null) return null;
   }
   getPage(k.state, pfn, holder);
-  k.state.pages[pfn].referenced = true; // mark_page_accessed()
+  updatePage(k.state, pfn, { referenced: true }); // mark_page_accessed()
   return pfn;
 }
 
@@ -626,7 +634,8 @@ export const handleMmFault25: PathRef<{ mm: string; vma: number; addrIn: number;
       }
       const pte = mm.ptes[vpn(addr)];
       if (pte) {
-        if (pte.t === "present") pte.young = true; // handle_pte_fault(): present, pte_mkyoung()
+        // handle_pte_fault(): present, pte_mkyoung()
+        if (pte.t === "present") updatePte(mm, vpn(addr), { young: true });
         k.unlock(f.th, ptl);
         return ret("minor");
       }
@@ -659,7 +668,7 @@ export const handleMmFault25: PathRef<{ mm: string; vma: number; addrIn: number;
           return ret("OOM");
         }
         const copy = allocPage(k.state, { kind: "anon" }, holder);
-        copy.data = k.state.pages[pfn].data;
+        updatePage(k.state, copy.pfn, { data: k.state.pages[pfn].data });
         putPage(k.state, pfn, holder);
         mapPage(k.state, mm, addr, copy.pfn, { write: true, dirty: true });
         putPage(k.state, copy.pfn, holder);
@@ -669,7 +678,7 @@ export const handleMmFault25: PathRef<{ mm: string; vma: number; addrIn: number;
         const w = write || (vma.shared && vma.write && !none);
         mapPage(k.state, mm, addr, pfn, { write: w, dirty: write });
         const p = mm.ptes[vpn(addr)];
-        if (none && p.t === "present") p.protNone = true;
+        if (none && p.t === "present") updatePte(mm, vpn(addr), { protNone: true });
         putPage(k.state, pfn, holder);
       }
       k.unlock(f.th, ptl);
@@ -705,7 +714,7 @@ export const userRead25: PathRef<{ mm: string; addrIn: number }> = defPath<
     const mm = k.state.mms[f.v.mm];
     const pte = mm.ptes[vpn(addr)];
     if (pte?.t === "present" && !pte.protNone) {
-      pte.young = true;
+      updatePte(mm, vpn(addr), { young: true });
       return ret({ page: pte.pfn });
     }
     if (tries === READ_RETRIES) return go("hang");

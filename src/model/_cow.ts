@@ -1,0 +1,66 @@
+/**
+ * Copy-on-write containers: the records of a world that grow with it (an
+ * mm's ptes, the struct pages) in a container of frozen values. A run
+ * writes a container in place until the explorer copies the run: the copy
+ * freezes it and shares it ({@link shareOnCopy}), and the first write on
+ * either side after that replaces it with a copy of its own ({@link thaw}).
+ * A writer that skips {@link thaw} throws on the frozen container (ES
+ * modules are strict), so a missed one is loud, never a write into a
+ * sibling state.
+ *
+ * A thread's stack of frames is shared the same way, as a deep value
+ * ({@link cowValue}): a copy of the run freezes the stack and everything in
+ * it but the run's immutable inputs, and the thread replaces the stack and
+ * the frame it runs by copies before it writes them (`advance()` in
+ * `kernel/steps.ts`), so only the frames a step changed are copied again.
+ * An object a frame holds stays frozen: a step that would change one in
+ * place throws.
+ *
+ * @module
+ */
+
+const CONTAINERS = new WeakSet<object>();
+const VALUES = new WeakSet<object>();
+
+/** Marks `o`, a record of frozen values, as a copy-on-write container, and returns it. */
+export function cow<T extends object>(o: T): T {
+  CONTAINERS.add(o);
+  return o;
+}
+
+/**
+ * Whether a copy of a run may freeze `o` and share it: `o` is a
+ * copy-on-write container ({@link cow}).
+ */
+export function shareOnCopy(o: object): boolean {
+  return CONTAINERS.has(o);
+}
+
+/** A container ready to be written: `o` itself, or a copy of it once it is frozen. */
+export function thaw<T extends object>(o: T): T {
+  return Object.isFrozen(o) ? cow({ ...o }) : o;
+}
+
+/**
+ * Marks `o` as a deep copy-on-write value (a thread's stack), and returns
+ * it: a copy of the run freezes it and everything in it but the run's
+ * immutable inputs, and shares it.
+ */
+export function cowValue<T extends object>(o: T): T {
+  VALUES.add(o);
+  return o;
+}
+
+/**
+ * An array or record a frame holds, ready to be written: `o` itself, or a
+ * shallow copy once a copy of the run has frozen it.
+ */
+export function writable<T extends object>(o: T): T {
+  if (!Object.isFrozen(o)) return o;
+  return (Array.isArray(o) ? [...o] : { ...o }) as T;
+}
+
+/** Whether `o` is a deep copy-on-write value ({@link cowValue}). */
+export function isCowValue(o: object): boolean {
+  return VALUES.has(o);
+}
