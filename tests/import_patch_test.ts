@@ -25,12 +25,15 @@ function key(path: string, c: Record<string, unknown>): string {
  * A, by a CPU touch or by a KVM guest access (KVM faults with write=1,
  * force=1 for every access), so do_wp_page cannot reuse the page and copies
  * it. wp-copy-oom's CPU write fails to allocate (no callout) and its later
- * guest access copies. The others do not: no fork, a hugetlb page
+ * guest access copies. file-private-cow needs no fork: a GRU read maps the
+ * page-cache page of a private file mapping read-only, and the CPU's write
+ * must copy it (a page-cache page is never reused). The others do not: no fork, a hugetlb page
  * (hugetlb_cow), a fork that fails (fork-enomem), a child gone before the
  * write (wp-reuse-after-fork takes the reuse path), or a shared mapping
  * (wp-mkwrite-*: reuse with page_mkwrite).
  */
 const RUN_WP_COPY = [
+  "file-private-cow",
   "fork-cow-writable-secondary",
   "race-wp-copy-refault",
   "wp-copy-after-fork",
