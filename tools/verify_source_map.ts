@@ -49,8 +49,8 @@ function checks(map: SourceMap): Check[] {
         if (!isSite(s) || !s.anchor) continue;
         for (const [side, lines] of Object.entries(s.anchor)) {
           for (const a of lines ?? []) {
-            const quotes = Array.isArray(a.quote) ? a.quote : [a.quote];
-            quotes.forEach((quote, i) =>
+            const quotes: string[] = Array.isArray(a.quote) ? a.quote : [a.quote];
+            quotes.forEach((quote: string, i: number) =>
               out.push({
                 where: `hooks.${path}.${point}.anchor.${side}`,
                 tree,
