@@ -245,7 +245,7 @@ function verdict(
   // As runCell runs it (the default schedule), with no outcome built: only the kinds count.
   const clock = watched(deadline(seconds));
   const run = new Run(scenario, rev, { deadline: clock, trace: false });
-  for (let names = run.next(); names; names = run.next()) run.pick(names[0]);
+  run.complete();
   if (clock.hit) return undefined;
   return runVerdict(run.kinds() as ViolationKind[]);
 }

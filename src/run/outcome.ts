@@ -5,7 +5,7 @@
  */
 import { reproduceCommand } from "./reproduce.ts";
 import type { CalloutEvent } from "../kernel/context.ts";
-import type { Counters } from "../model/types.ts";
+import type { Counters, MmState } from "../model/types.ts";
 import { canonicalJson, digest, hex, hexRange } from "../model/state.ts";
 import type { Violation, ViolationKind } from "../check/checker.ts";
 import type { OpResult, World } from "./ops.ts";
@@ -175,14 +175,6 @@ export function buildOutcome(p: OutcomeParts): Outcome {
     a.detail.localeCompare(b.detail)
   );
   const kinds = [...new Set(violations.map((v) => v.kind))].sort();
-  let vmas = 0;
-  let tables = 0;
-  for (const id of Object.keys(state.mms).sort()) {
-    const mm = state.mms[id];
-    vmas += mm.vmas.length;
-    tables += Object.keys(mm.tables.pud).length + Object.keys(mm.tables.pmd).length +
-      Object.keys(mm.tables.pte).length;
-  }
   const out: Outcome = {
     schema: OUTCOME_SCHEMA,
     scenario: p.scenario.id,
@@ -194,12 +186,7 @@ export function buildOutcome(p: OutcomeParts): Outcome {
     violations,
     returns: p.returns.map((value, step) => ({ step, op: p.scenario.steps[step].op, value })),
     trace: p.trace.map((ev, i) => traceEntry(ev, p.listeners[i] ?? [])),
-    counters: {
-      ...state.counters,
-      vmas,
-      pageTablePages: tables,
-      callouts: p.callouts ?? p.listeners.length,
-    },
+    counters: outcomeCounters(state, p.callouts ?? p.listeners.length),
     secondaries: Object.keys(p.world.chain.secondaries).sort().map((id) => {
       const s = p.world.chain.secondaries[id];
       return { id, driver: s.driver, state: s.summary() };
@@ -214,6 +201,26 @@ export function buildOutcome(p: OutcomeParts): Outcome {
   }
   if (p.aborted) out.aborted = p.aborted;
   return out;
+}
+
+/**
+ * An outcome's counters: the model's, with the vmas and page-table pages
+ * of every mm at the end and the number of callouts made.
+ *
+ * @param state The final state.
+ * @param callouts Callouts made.
+ * @returns The counters.
+ */
+export function outcomeCounters(state: MmState, callouts: number): Outcome["counters"] {
+  let vmas = 0;
+  let tables = 0;
+  for (const id of Object.keys(state.mms).sort()) {
+    const mm = state.mms[id];
+    vmas += mm.vmas.length;
+    tables += Object.keys(mm.tables.pud).length + Object.keys(mm.tables.pmd).length +
+      Object.keys(mm.tables.pte).length;
+  }
+  return { ...state.counters, vmas, pageTablePages: tables, callouts };
 }
 
 /**

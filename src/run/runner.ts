@@ -347,6 +347,15 @@ export class Run implements CheckContext {
 
   /** Runs the remaining steps and returns the outcome; `decide` chooses where several threads can run. */
   finish(decide?: Decider): Outcome {
+    this.complete(decide);
+    return this.outcome();
+  }
+
+  /**
+   * Runs the remaining steps, as {@link Run.finish} does, without building
+   * the outcome: for a caller that reads only the violations or the counters.
+   */
+  complete(decide?: Decider): void {
     for (let names = this.next(); names; names = this.next()) {
       const threads = this.cur!.threads;
       const enabled = names.map((n) => threads.find((t) => t.name === n)!);
@@ -354,7 +363,6 @@ export class Run implements CheckContext {
       if (!choice) throw new RunStopped();
       this.pick(choice.name);
     }
-    return this.outcome();
   }
 
   /**
