@@ -173,7 +173,7 @@ export function blame(
     const id = subset.join("\n");
     let ok = tried.get(id);
     if (ok === undefined) {
-      const hybrid = applicable(from, to, subset) ? loadable(from, to, subset) : undefined;
+      const hybrid = hybridOf(from, to, subset);
       if (hybrid) runs++;
       ok = hybrid !== undefined && verdictOf(hybrid) === toVerdict;
       tried.set(id, ok);
@@ -188,26 +188,51 @@ export function blame(
 }
 
 /**
- * The hybrid, or undefined when the loader refuses it: a key that needs
+ * Hybrids built so far, by A, B and the keys joined (undefined: none can be
+ * built). A report blames every scenario whose verdict changes between two
+ * revisions, and each search builds the same hybrids of that pair again; a
+ * loaded revision does not change, so neither does a hybrid of two.
+ */
+const HYBRIDS = new WeakMap<Revision, WeakMap<Revision, Map<string, Revision | undefined>>>();
+
+/**
+ * A with `keys` of B, or undefined when they cannot be taken on their own
+ * ({@link applicable}) or the loader refuses the hybrid: a key that needs
  * another (`nonlinear.default_prot.set` "force-none-unless-offset-matches"
  * needs `nonlinear.default_prot.offset`) cannot be taken alone.
  */
-function loadable(from: Revision, to: Revision, keys: string[]): Revision | undefined {
+function hybridOf(from: Revision, to: Revision, keys: string[]): Revision | undefined {
+  let byTo = HYBRIDS.get(from);
+  if (!byTo) HYBRIDS.set(from, byTo = new WeakMap());
+  let built = byTo.get(to);
+  if (!built) byTo.set(to, built = new Map());
+  const id = keys.join("\n");
+  if (built.has(id)) return built.get(id);
+  let hybrid: Revision | undefined;
   try {
-    return hybridRevision(from, to, keys);
+    hybrid = applicable(from, to, keys) ? hybridRevision(from, to, keys) : undefined;
   } catch (e) {
-    if (e instanceof InputError) return undefined;
-    throw e;
+    if (!(e instanceof InputError)) throw e;
   }
+  built.set(id, hybrid);
+  return hybrid;
 }
+
+/** Behaviour keys computed so far, by revision (a loaded revision does not change). */
+const BEHAVIOUR_KEYS = new WeakMap<Revision, string>();
 
 /**
  * What the model runs of a revision, as text: its provenance (id, title,
  * cites) left out, the callouts' order kept.
  */
 function behaviourKey(rev: Revision): string {
-  const { base, nonlinear, chain, paths, kernel, drivers } = rev;
-  return canonicalJson({ base, nonlinear: nonlinear ?? null, chain, paths, kernel, drivers });
+  let key = BEHAVIOUR_KEYS.get(rev);
+  if (key === undefined) {
+    const { base, nonlinear, chain, paths, kernel, drivers } = rev;
+    key = canonicalJson({ base, nonlinear: nonlinear ?? null, chain, paths, kernel, drivers });
+    BEHAVIOUR_KEYS.set(rev, key);
+  }
+  return key;
 }
 
 /** The verdict of a run or exploration the caller has; undefined when a bound stopped it. */
