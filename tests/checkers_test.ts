@@ -7,6 +7,10 @@ import {
   type Revision,
   runScenario,
 } from "../mod.ts";
+import { findVma, newMm, newState, setPte } from "../src/model/state.ts";
+import type { Vma } from "../src/model/types.ts";
+import type { Violation } from "../src/check/checker.ts";
+import { pteOutsideVma } from "../src/check/pte_outside_vma.ts";
 
 const revisions = loadRevisionDir("patches");
 const lookup = (id: string) => revisions.find((r) => r.id === id);
@@ -268,4 +272,27 @@ Deno.test("useAfterFree is quiet for KVM, whose shadow ptes hold page references
   const out = runScenario(munmap, rev);
   assert.ok(!out.kinds.includes("use-after-free"));
   assert.ok(out.kinds.includes("stale-secondary"));
+});
+
+Deno.test("pteOutsideVma reports exactly the ptes no vma covers, vmas unsorted and overlapping", () => {
+  const state = newState();
+  const mm = newMm("A");
+  state.mms.A = mm;
+  const vma = (start: number, end: number) =>
+    ({ start, end, read: true, write: false, shared: false, mayWrite: false }) as Vma;
+  // Out of order, one inside another, one overlapping the next: [0x10, 0x30) and [0x40, 0x48).
+  mm.vmas.push(vma(0x40000, 0x48000), vma(0x10000, 0x30000), vma(0x12000, 0x14000));
+  mm.vmas.push(vma(0x2f000, 0x30000));
+  const vpns = [0x0f, 0x10, 0x13, 0x20, 0x2f, 0x30, 0x3f, 0x40, 0x47, 0x48, 0x100];
+  for (const n of vpns) setPte(mm, n, { t: "swap", slot: n });
+  const reports: Violation[] = [];
+  const ctx = { kernel: { state }, report: (v: Violation) => reports.push(v) };
+  const memory = pteOutsideVma.init!();
+  pteOutsideVma.afterStep!(ctx as never, 0, memory);
+  const outside = vpns.filter((n) => !findVma(mm, n * 0x1000)).map((n) => `0x${n.toString(16)}000`);
+  assert.deepEqual(outside, ["0xf000", "0x30000", "0x3f000", "0x48000", "0x100000"]);
+  assert.deepEqual(reports.map((v) => v.where), outside);
+  // Reported once: a second look adds nothing.
+  pteOutsideVma.afterStep!(ctx as never, 1, memory);
+  assert.equal(reports.length, outside.length);
 });
