@@ -106,13 +106,25 @@ export function reproduceCommand(
   revision: Revision,
   opts: ReproduceOptions = {},
 ): string {
-  const words = ["deno", "task", "run", scenarioArgument(scenario), shellWord(revision.id)];
-  words.push(...revisionOptions(revision));
+  let arg = SCENARIO_ARGUMENTS.get(scenario);
+  if (arg === undefined) SCENARIO_ARGUMENTS.set(scenario, arg = scenarioArgument(scenario));
+  let options = REVISION_OPTIONS.get(revision);
+  if (options === undefined) REVISION_OPTIONS.set(revision, options = revisionOptions(revision));
+  const words = ["deno", "task", "run", arg, shellWord(revision.id), ...options];
   if (opts.schedule !== undefined) {
     words.push("--schedule", opts.schedule.length ? opts.schedule.join(",") : "-");
   }
   return words.join(" ");
 }
+
+/**
+ * Arguments built so far, by scenario and by revision: a loaded scenario or
+ * revision keeps its file, and telling whether the file is a shipped one
+ * reads the working directory, which costs about as much as a short run;
+ * every outcome of a report carries a command.
+ */
+const SCENARIO_ARGUMENTS = new WeakMap<Scenario, string>();
+const REVISION_OPTIONS = new WeakMap<Revision, readonly string[]>();
 
 /**
  * Splits a reproducer back into its arguments after `deno task run` (the
