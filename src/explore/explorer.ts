@@ -336,10 +336,28 @@ export function replaySchedule(
   schedule: string[],
   stepBound?: number,
 ): { outcome: Outcome; steps: string[] } {
+  const { run, steps } = replayed(scenario, revision, schedule, stepBound, true);
+  const outcome = run.outcome();
+  outcome.reproduce = reproduceCommand(scenario, revision, { schedule });
+  return { outcome, steps };
+}
+
+/**
+ * Runs one schedule as {@link replaySchedule} does, with or without the
+ * trace, and returns the finished run and the readable steps.
+ */
+function replayed(
+  scenario: Scenario,
+  revision: Revision,
+  schedule: string[],
+  stepBound: number | undefined,
+  trace: boolean,
+): { run: Run; steps: string[] } {
   const steps: string[] = [];
   const run = new Run(scenario, revision, {
     preemptive: true,
     stepBound,
+    trace,
     onPoint: (step, thread, p) => {
       if (scenario.steps[step].threads || scenario.steps[step].during) {
         steps.push(`step ${step} ${thread}: ${p.label}${p.blockedOn ? " (blocked)" : ""}`);
@@ -351,9 +369,8 @@ export function replaySchedule(
     const want = schedule[i++];
     return enabled.find((t) => t.name === want) ?? enabled[0];
   };
-  const outcome = run.finish(decide);
-  outcome.reproduce = reproduceCommand(scenario, revision, { schedule });
-  return { outcome, steps };
+  run.complete(decide);
+  return { run, steps };
 }
 
 /**
@@ -395,7 +412,8 @@ export function explore(
     const schedule = choices(root.shortest.get(kind)!);
     counterexamples[kind] = {
       schedule,
-      steps: replaySchedule(scenario, revision, schedule, opts.stepBound).steps,
+      // Only the readable steps count here: no trace, no outcome.
+      steps: replayed(scenario, revision, schedule, opts.stepBound, false).steps,
       replay: reproduceCommand(scenario, revision, { schedule }),
     };
   }
