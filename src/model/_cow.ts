@@ -19,13 +19,23 @@
  * @module
  */
 
-const CONTAINERS = new WeakSet<object>();
-const VALUES = new WeakSet<object>();
+/** The mark of a copy-on-write container or deep value: a property no key listing shows. */
+const MARK = Symbol("cow");
+const CONTAINER = 1;
+const VALUE = 2;
+
+function mark<T extends object>(o: T, kind: number): T {
+  Object.defineProperty(o, MARK, { value: kind });
+  return o;
+}
+
+function markOf(o: object): unknown {
+  return (o as { [MARK]?: number })[MARK];
+}
 
 /** Marks `o`, a record of frozen values, as a copy-on-write container, and returns it. */
 export function cow<T extends object>(o: T): T {
-  CONTAINERS.add(o);
-  return o;
+  return mark(o, CONTAINER);
 }
 
 /**
@@ -33,7 +43,7 @@ export function cow<T extends object>(o: T): T {
  * copy-on-write container ({@link cow}).
  */
 export function shareOnCopy(o: object): boolean {
-  return CONTAINERS.has(o);
+  return markOf(o) === CONTAINER;
 }
 
 /** A container ready to be written: `o` itself, or a copy of it once it is frozen. */
@@ -47,8 +57,7 @@ export function thaw<T extends object>(o: T): T {
  * immutable inputs, and shares it.
  */
 export function cowValue<T extends object>(o: T): T {
-  VALUES.add(o);
-  return o;
+  return mark(o, VALUE);
 }
 
 /**
@@ -62,5 +71,5 @@ export function writable<T extends object>(o: T): T {
 
 /** Whether `o` is a deep copy-on-write value ({@link cowValue}). */
 export function isCowValue(o: object): boolean {
-  return VALUES.has(o);
+  return markOf(o) === VALUE;
 }
