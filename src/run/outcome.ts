@@ -210,6 +210,16 @@ export function buildOutcome(p: OutcomeParts): Outcome {
  * @param state The final state.
  * @param callouts Callouts made.
  * @returns The counters.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenario, Run } from "../../mod.ts";
+ * import { outcomeCounters } from "./outcome.ts";
+ * const v5 = loadRevisionDir("patches").find((r) => r.id === "emmu-v5")!;
+ * const run = new Run(loadScenario("scenarios/wp-reuse-after-fork.json"), v5);
+ * run.complete();
+ * console.log(outcomeCounters(run.kernel.state, run.callouts).vmas);
+ * ```
  */
 export function outcomeCounters(state: MmState, callouts: number): Outcome["counters"] {
   let vmas = 0;

@@ -354,6 +354,17 @@ export class Run implements CheckContext {
   /**
    * Runs the remaining steps, as {@link Run.finish} does, without building
    * the outcome: for a caller that reads only the violations or the counters.
+   *
+   * @param decide Chooses where several threads can run (default: the first).
+   *
+   * @example
+   * ```ts
+   * import { loadRevisionDir, loadScenario, Run } from "../../mod.ts";
+   * const v3 = loadRevisionDir("patches").find((r) => r.id === "emmu-v3")!;
+   * const run = new Run(loadScenario("scenarios/wp-reuse-after-fork.json"), v3, { trace: false });
+   * run.complete();
+   * console.log(run.kinds());
+   * ```
    */
   complete(decide?: Decider): void {
     for (let names = this.next(); names; names = this.next()) {
