@@ -6,7 +6,8 @@
  * The search is stateful and depth first: at a choice point (a scheduling
  * point where more than one thread can run) the run is copied, and each copy
  * goes on with one of the threads. Nothing is replayed.
- * * Structural sharing: the records that make up most of a world (every pte,
+ *
+ * Structural sharing: the records that make up most of a world (every pte,
  * every struct page with its references) are frozen values that the model
  * replaces and never changes, kept in copy-on-write containers (an mm's
  * ptes, the struct pages; `model/_cow.ts`), and every thread's stack of
