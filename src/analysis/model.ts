@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { KernelBase, PostedAgainst } from "../run/revision.ts";
+import type { KernelBase, Revision } from "../run/revision.ts";
 import type { CellStatus, Outcome } from "../run/outcome.ts";
 import type { BaselineCheck, LineageDiff } from "../report/diff.ts";
 import type { RaceTable } from "../report/races.ts";
@@ -19,29 +19,24 @@ import type { Judgement } from "./expect.ts";
 
 export type { CellStatus, Outcome };
 
-/** A revision as the report lists it (provenance, no config). */
-export interface ReportRevision {
-  /** The revision id. */
-  id: string;
-  /** One-line title. */
-  title: string;
-  /** The lineage it belongs to. */
-  lineage: string;
-  /** The revision it comes after (its parent for a candidate). */
-  follows?: string;
-  /** Whether it is a fix or variant proposed in a thread. */
-  candidate: boolean;
-  /** Posting date, YYYY-MM-DD. */
-  date: string;
-  /** Seed file and message it reproduces. */
-  source: string;
-  /** The kernel tree the model runs it on (which scenarios run on it). */
-  base: KernelBase;
-  /** The kernel it was posted against: version, tree and how that was established. */
-  postedAgainst: PostedAgainst;
-  /** Content hash of the resolved config. */
-  hash: string;
-}
+/** A revision as the report lists it: its provenance (the fields of {@link Revision}), no config. */
+export type ReportRevision =
+  & Pick<
+    Revision,
+    | "id"
+    | "title"
+    | "lineage"
+    | "follows"
+    | "candidate"
+    | "date"
+    | "source"
+    | "base"
+    | "postedAgainst"
+  >
+  & {
+    /** Content hash of the resolved config. */
+    hash: string;
+  };
 
 /** A scenario as the report lists it. */
 export interface ReportScenario {
