@@ -66,6 +66,20 @@
  * ({@link ExploreOptions.fullKey}) never change the endings, their final
  * digests, the verdicts or the shortest counterexamples.
  *
+ * Reuse across revisions: the revisions of a lineage mostly differ in paths
+ * a given race never runs, and the same exploration would be made on each.
+ * The runs of an exploration read the revision through a recording view
+ * (`_reads.ts`) that logs every read: each value, key list and descriptor,
+ * and which objects alias. The log and the result are kept with the
+ * scenario object; a later exploration of that scenario with the same
+ * options, on a revision that answers every logged read the same way, reads
+ * the same values in the same order, so it would run the same steps and
+ * find the same result: it takes that result, with its own id and
+ * reproducers. A revision that differs in a value the runs read (one
+ * callout's placement, a chain variant) is explored afresh. Nothing
+ * declares what is read, so no read can be left out; a timeout is never
+ * kept; `reuse: false` explores afresh.
+ *
  * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
  * leave what it explored so far. The walk keeps its path on an explicit
  * stack, so a long scenario costs heap, not call stack.
@@ -81,6 +95,7 @@ import { type Decider, Run } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { cloneGraph, hashGraph, reachable } from "./_graph.ts";
+import { type ReadLog, ReadRecorder, satisfies } from "./_reads.ts";
 
 /** Runs between two readings of the clock. */
 const POLL_EVERY = 16;
@@ -112,6 +127,13 @@ export interface ExploreOptions {
   fullKey?: boolean;
   /** Also collect the final state digest of every ending ({@link ExploreResult.finals}). */
   finals?: boolean;
+  /**
+   * Reuse an earlier exploration of the same scenario object, with the same
+   * options, on a revision that answers every read that exploration made of
+   * its revision the same way (default true; see {@link explore}). False
+   * explores afresh and records nothing.
+   */
+  reuse?: boolean;
 }
 
 /** A counterexample: the thread chosen at each choice point, and what each thread did. */
@@ -306,9 +328,12 @@ function keyOf(run: Run, shared: ReadonlyMap<object, number>, mode: Mode): strin
 /** What a search's memo key holds (see {@link search}). */
 type Mode = "off" | "history-free" | "points" | "full";
 
-/** The immutable inputs every copy of a run shares. */
-function sharedInputs(run: Run): Map<object, number> {
-  return reachable(run.scenario, run.revision, run.opts, run.checkers);
+/**
+ * The immutable inputs every copy of a run shares; `revision` is the run's
+ * revision itself when the run reads it through a {@link ReadRecorder} view.
+ */
+function sharedInputs(run: Run, revision: Revision = run.revision): Map<object, number> {
+  return reachable(run.scenario, revision, run.opts, run.checkers);
 }
 
 /**
@@ -397,11 +422,17 @@ export function explore(
   opts: ExploreOptions = {},
 ): ExploreResult {
   const reduction = opts.reduction ?? true;
+  const reuse = opts.reuse ?? true;
+  const known = reuse ? recall(scenario, revision, opts) : null;
+  if (known) return known;
   const clock = opts.deadline ??
     deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
   const mode = !reduction ? "off" : opts.fullKey ? "full" : "history-free";
-  const found = search(scenario, revision, opts, clock, mode) ??
-    search(scenario, revision, opts, clock, "points")!;
+  // The runs read the revision through a recording view; the result's ids and commands read it directly.
+  const reads = reuse ? new ReadRecorder(revision) : undefined;
+  const input = reads?.root ?? revision;
+  const found = search(scenario, input, opts, clock, mode, revision, reads) ??
+    search(scenario, input, opts, clock, "points", revision, reads)!;
   const { root, status, runs, schedules, states } = found;
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
@@ -414,11 +445,11 @@ export function explore(
     counterexamples[kind] = {
       schedule,
       // Only the readable steps count here: no trace, no outcome.
-      steps: replayed(scenario, revision, schedule, opts.stepBound, false).steps,
+      steps: replayed(scenario, input, schedule, opts.stepBound, false).steps,
       replay: reproduceCommand(scenario, revision, { schedule }),
     };
   }
-  return {
+  const result: ExploreResult = {
     scenario: scenario.id,
     revision: revision.id,
     status,
@@ -432,6 +463,63 @@ export function explore(
     maxima: Object.fromEntries([...root.maxima].sort(([a], [b]) => a.localeCompare(b))),
     ...(opts.finals ? { finals: [...root.finals].sort() } : {}),
   };
+  if (reads && status !== "timeout") remember(scenario, opts, reads.log(), result);
+  return result;
+}
+
+/** An exploration kept for reuse: its options, what it read of its revision, its result. */
+interface Kept {
+  key: string;
+  reads: ReadLog;
+  result: ExploreResult;
+}
+
+/** Explorations kept for reuse, by scenario object. */
+const KEPT = new WeakMap<Scenario, Kept[]>();
+
+/** The options that decide an exploration's result (the time bound aside: a timeout is not kept). */
+function keyOfOptions(opts: ExploreOptions): string {
+  return JSON.stringify([
+    opts.reduction ?? true,
+    opts.maxRuns ?? null,
+    opts.stepBound ?? null,
+    opts.reverse ?? false,
+    opts.fullKey ?? false,
+    opts.finals ?? false,
+  ]);
+}
+
+/** Keeps a finished exploration (a copy of it) for reuse. */
+function remember(
+  scenario: Scenario,
+  opts: ExploreOptions,
+  reads: ReadLog,
+  result: ExploreResult,
+): void {
+  let kept = KEPT.get(scenario);
+  if (!kept) KEPT.set(scenario, kept = []);
+  kept.push({ key: keyOfOptions(opts), reads, result: structuredClone(result) });
+}
+
+/**
+ * The result of a kept exploration of `scenario` with these options whose
+ * reads `revision` answers the same way, as an exploration on `revision`
+ * gives it (its id, its reproducers), or null.
+ */
+function recall(
+  scenario: Scenario,
+  revision: Revision,
+  opts: ExploreOptions,
+): ExploreResult | null {
+  const key = keyOfOptions(opts);
+  const hit = KEPT.get(scenario)?.find((k) => k.key === key && satisfies(k.reads, revision));
+  if (!hit) return null;
+  const result = structuredClone(hit.result);
+  result.revision = revision.id;
+  for (const c of Object.values(result.counterexamples)) {
+    c!.replay = reproduceCommand(scenario, revision, { schedule: c!.schedule });
+  }
+  return result;
 }
 
 /** What one search found: the root's summary and the counts. */
@@ -459,6 +547,8 @@ function search(
   opts: ExploreOptions,
   clock: Deadline,
   mode: Mode,
+  raw: Revision,
+  reads: ReadRecorder<Revision> | undefined,
 ): Found | null {
   const reduction = mode !== "off";
   const maxRuns = opts.maxRuns ?? 200_000;
@@ -472,7 +562,16 @@ function search(
     stepBound: opts.stepBound,
   });
   // The inputs every copy shares; everything else reachable from a run is its state.
-  const shared = sharedInputs(first);
+  const shared = sharedInputs(first, raw);
+  if (reads) {
+    // A view is the input it shows: numbered as that object, so the keys are those of a run without views.
+    const number = (target: object, view: object) => {
+      const n = shared.get(target);
+      if (n !== undefined) shared.set(view, n);
+    };
+    for (const [target, view] of reads.viewed()) number(target, view);
+    reads.onView(number);
+  }
   const copy = <T>(v: T): T => cloneGraph(v, shared);
   let runs = 0;
   let schedules = 0;
