@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { explore, loadRevisionDir, loadScenario, type Revision } from "../mod.ts";
-import { ReadRecorder, satisfies } from "../src/explore/_reads.ts";
+import { ReadRecorder, satisfies } from "../src/run/_reads.ts";
 
 /** A graph, and a computation that reads some of it through a recorder's view. */
 function recorded() {

@@ -69,7 +69,7 @@
  * Reuse across revisions: the revisions of a lineage mostly differ in paths
  * a given race never runs, and the same exploration would be made on each.
  * The runs of an exploration read the revision through a recording view
- * (`_reads.ts`) that logs every read: each value, key list and descriptor,
+ * (`run/_reads.ts`, `run/reuse.ts`) that logs every read: each value, key list and descriptor,
  * and which objects alias. The log and the result are kept with the
  * scenario object; a later exploration of that scenario with the same
  * options, on a revision that answers every logged read the same way, reads
@@ -95,7 +95,8 @@ import { type Decider, Run } from "../run/runner.ts";
 import type { Scenario } from "../run/scenario.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { cloneGraph, hashGraph, reachable } from "./_graph.ts";
-import { type ReadLog, ReadRecorder, satisfies } from "./_reads.ts";
+import type { ReadRecorder } from "../run/_reads.ts";
+import { reuse } from "../run/reuse.ts";
 
 /** Runs between two readings of the clock. */
 const POLL_EVERY = 16;
@@ -130,8 +131,8 @@ export interface ExploreOptions {
   /**
    * Reuse an earlier exploration of the same scenario object, with the same
    * options, on a revision that answers every read that exploration made of
-   * its revision the same way (default true; see {@link explore}). False
-   * explores afresh and records nothing.
+   * its revision the same way (default true; see "Reuse across revisions"
+   * in the module documentation). False explores afresh and records nothing.
    */
   reuse?: boolean;
 }
@@ -400,7 +401,9 @@ function replayed(
 }
 
 /**
- * Explores every schedule of `scenario` on `revision`.
+ * Explores every schedule of `scenario` on `revision`, or takes the result
+ * of an exploration of the same scenario object on a revision that reads
+ * the same (see {@link ExploreOptions.reuse}).
  *
  * @param scenario A loaded scenario (its `race` and `during` steps have threads to interleave).
  * @param revision A loaded revision.
@@ -421,18 +424,52 @@ export function explore(
   revision: Revision,
   opts: ExploreOptions = {},
 ): ExploreResult {
+  if (opts.reuse === false) return exploreOn(scenario, revision, revision, opts);
+  return reuse(scenario, revision, {
+    key: `explore ${keyOfOptions(opts)}`,
+    compute: (input, reads) => exploreOn(scenario, input, revision, opts, reads),
+    rename: (kept, named) => {
+      const result = structuredClone(kept);
+      result.revision = named.id;
+      for (const c of Object.values(result.counterexamples)) {
+        c!.replay = reproduceCommand(scenario, named, { schedule: c!.schedule });
+      }
+      return result;
+    },
+    // A result cut short by the time bound depends on the machine: never reused.
+    keep: (result) => result.status !== "timeout",
+  });
+}
+
+/** The options that decide an exploration's result (the time bound aside). */
+function keyOfOptions(opts: ExploreOptions): string {
+  return JSON.stringify([
+    opts.reduction ?? true,
+    opts.maxRuns ?? null,
+    opts.stepBound ?? null,
+    opts.reverse ?? false,
+    opts.fullKey ?? false,
+    opts.finals ?? false,
+  ]);
+}
+
+/**
+ * Explores `scenario` with runs on `input` (the revision, or a recording
+ * view of it that `reads` logs); `named` is the revision the result names.
+ */
+function exploreOn(
+  scenario: Scenario,
+  input: Revision,
+  named: Revision,
+  opts: ExploreOptions,
+  reads?: ReadRecorder<Revision>,
+): ExploreResult {
   const reduction = opts.reduction ?? true;
-  const reuse = opts.reuse ?? true;
-  const known = reuse ? recall(scenario, revision, opts) : null;
-  if (known) return known;
   const clock = opts.deadline ??
     deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
   const mode = !reduction ? "off" : opts.fullKey ? "full" : "history-free";
-  // The runs read the revision through a recording view; the result's ids and commands read it directly.
-  const reads = reuse ? new ReadRecorder(revision) : undefined;
-  const input = reads?.root ?? revision;
-  const found = search(scenario, input, opts, clock, mode, revision, reads) ??
-    search(scenario, input, opts, clock, "points", revision, reads)!;
+  const found = search(scenario, input, opts, clock, mode, named, reads) ??
+    search(scenario, input, opts, clock, "points", named, reads)!;
   const { root, status, runs, schedules, states } = found;
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
@@ -446,12 +483,12 @@ export function explore(
       schedule,
       // Only the readable steps count here: no trace, no outcome.
       steps: replayed(scenario, input, schedule, opts.stepBound, false).steps,
-      replay: reproduceCommand(scenario, revision, { schedule }),
+      replay: reproduceCommand(scenario, named, { schedule }),
     };
   }
-  const result: ExploreResult = {
+  return {
     scenario: scenario.id,
-    revision: revision.id,
+    revision: named.id,
     status,
     runs,
     schedules,
@@ -463,63 +500,6 @@ export function explore(
     maxima: Object.fromEntries([...root.maxima].sort(([a], [b]) => a.localeCompare(b))),
     ...(opts.finals ? { finals: [...root.finals].sort() } : {}),
   };
-  if (reads && status !== "timeout") remember(scenario, opts, reads.log(), result);
-  return result;
-}
-
-/** An exploration kept for reuse: its options, what it read of its revision, its result. */
-interface Kept {
-  key: string;
-  reads: ReadLog;
-  result: ExploreResult;
-}
-
-/** Explorations kept for reuse, by scenario object. */
-const KEPT = new WeakMap<Scenario, Kept[]>();
-
-/** The options that decide an exploration's result (the time bound aside: a timeout is not kept). */
-function keyOfOptions(opts: ExploreOptions): string {
-  return JSON.stringify([
-    opts.reduction ?? true,
-    opts.maxRuns ?? null,
-    opts.stepBound ?? null,
-    opts.reverse ?? false,
-    opts.fullKey ?? false,
-    opts.finals ?? false,
-  ]);
-}
-
-/** Keeps a finished exploration (a copy of it) for reuse. */
-function remember(
-  scenario: Scenario,
-  opts: ExploreOptions,
-  reads: ReadLog,
-  result: ExploreResult,
-): void {
-  let kept = KEPT.get(scenario);
-  if (!kept) KEPT.set(scenario, kept = []);
-  kept.push({ key: keyOfOptions(opts), reads, result: structuredClone(result) });
-}
-
-/**
- * The result of a kept exploration of `scenario` with these options whose
- * reads `revision` answers the same way, as an exploration on `revision`
- * gives it (its id, its reproducers), or null.
- */
-function recall(
-  scenario: Scenario,
-  revision: Revision,
-  opts: ExploreOptions,
-): ExploreResult | null {
-  const key = keyOfOptions(opts);
-  const hit = KEPT.get(scenario)?.find((k) => k.key === key && satisfies(k.reads, revision));
-  if (!hit) return null;
-  const result = structuredClone(hit.result);
-  result.revision = revision.id;
-  for (const c of Object.values(result.counterexamples)) {
-    c!.replay = reproduceCommand(scenario, revision, { schedule: c!.schedule });
-  }
-  return result;
 }
 
 /** What one search found: the root's summary and the counts. */
