@@ -9,11 +9,11 @@ import type { Parse } from "./_scenarios.ts";
 
 /** What an explorer benchmark calls, in every commit since the explorer landed. */
 export interface ExplorerApi {
-  /** `explore(scenario, revision, opts)`. */
+  /** `explore(scenario, revision, opts)` (a commit before `reuse` ignores it). */
   explore(
     scenario: unknown,
     revision: unknown,
-    opts?: { reduction?: boolean; maxRuns?: number },
+    opts?: { reduction?: boolean; maxRuns?: number; reuse?: boolean },
   ): {
     status: string;
     states: number;

@@ -21,7 +21,7 @@ for (const [sid, rid] of cases) {
   const s = scenarios.find((x) => x.id === sid)!;
   const r = revisions.find((x) => x.id === rid)!;
   for (const reduction of [true, false]) {
-    const x = explore(s, r, { reduction });
+    const x = explore(s, r, { reduction, reuse: false });
     Deno.bench({
       name: `explore() ${sid} on ${rid}, reduction ${
         reduction ? "on" : "off"
@@ -29,7 +29,7 @@ for (const [sid, rid] of cases) {
       group: `explore ${sid} ${rid}`,
       baseline: reduction,
       fn() {
-        explore(s, r, { reduction });
+        explore(s, r, { reduction, reuse: false });
       },
     });
   }

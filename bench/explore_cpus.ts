@@ -28,7 +28,7 @@ console.log(
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const [threads, ops] of [[4, 1], [4, 2], [4, 3], [4, 4], [4, 5], [4, 6], [2, 6], [3, 6]]) {
   const c0 = cpuMs();
-  const x = explore(cpus(parseScenario, threads, ops), revision, { maxRuns: bound });
+  const x = explore(cpus(parseScenario, threads, ops), revision, { maxRuns: bound, reuse: false });
   const secs = (cpuMs() - c0) / 1000;
   const mark = x.status === "complete" ? "" : "≥";
   const verdicts = Object.entries(x.verdicts).map(([k, v]) => `${k} ${v}`).join(", ");

@@ -32,7 +32,11 @@ for (const rid of ["hmm-sequence-retry", "hmm-range-lock"]) {
     let bounded = "";
     for (const reduction of [true, false]) {
       const c0 = cpuMs();
-      const x = explore(s, r, { reduction, maxRuns: reduction ? Infinity : offBound });
+      const x = explore(s, r, {
+        reduction,
+        maxRuns: reduction ? Infinity : offBound,
+        reuse: false,
+      });
       const secs = (cpuMs() - c0) / 1000;
       const mark = x.status === "complete" ? "" : "≥";
       if (mark) bounded = mark;

@@ -40,11 +40,11 @@ sides.forEach((side, si) => {
   const revision = side.api.loadRevisionDir(`${side.dir}patches`).find((r) => r.id === "emmu-v2")!;
   PAGES.forEach((pages, pi) => {
     const scenario = unregisterDispatch(side.api.parseScenario, { root, pages, cpus: 3 });
-    const first = side.api.explore(scenario, revision);
+    const first = side.api.explore(scenario, revision, { reuse: false });
     const cpu: number[] = [];
     for (let i = 0; i < runs; i++) {
       const c0 = cpuMs();
-      side.api.explore(scenario, revision);
+      side.api.explore(scenario, revision, { reuse: false });
       cpu.push(cpuMs() - c0);
     }
     const us = median(cpu) * 1000 / first.states;

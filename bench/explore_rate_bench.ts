@@ -79,7 +79,7 @@ for (const c of cases) {
     const revision = side.api.loadRevisionDir(`${side.dir}patches`).find((r) =>
       r.id === c.revision
     )!;
-    const first = side.api.explore(scenario, revision);
+    const first = side.api.explore(scenario, revision, { reuse: false });
     verdicts.add(JSON.stringify(first.verdicts));
     const m = { states: first.states, ms: [] as number[], cpu: [] as number[] };
     measured.set(`${c.label}|${side.code}`, m);
@@ -90,7 +90,7 @@ for (const c of cases) {
       fn() {
         const t0 = performance.now();
         const c0 = cpuMs();
-        side.api.explore(scenario, revision);
+        side.api.explore(scenario, revision, { reuse: false });
         m.cpu.push(cpuMs() - c0);
         m.ms.push(performance.now() - t0);
       },

@@ -134,7 +134,7 @@ Deno.test("explore() stopped by its deadline keeps the schedules explored so far
   for (const polls of [1, 5, 15, 30]) {
     await t.step(`deadline passing on poll ${polls}`, () => {
       const d = afterPolls(polls);
-      const part = explore(s, rev("emmu-v2"), { deadline: d });
+      const part = explore(s, rev("emmu-v2"), { deadline: d, reuse: false });
       assert.equal(part.status, "timeout");
       assert.equal(part.runs, polls - 1, "one poll before each run");
       assert.ok(part.schedules <= full.schedules && part.states <= full.states);
@@ -147,7 +147,7 @@ Deno.test("explore() stopped by its deadline keeps the schedules explored so far
     });
   }
   await t.step("the same deadline later than the exploration changes nothing", () => {
-    const late = explore(s, rev("emmu-v2"), { deadline: afterPolls(1e9) });
+    const late = explore(s, rev("emmu-v2"), { deadline: afterPolls(1e9), reuse: false });
     assert.deepEqual(late, full);
   });
 });
@@ -194,7 +194,7 @@ Deno.test("buildReport(), renderMarkdown() and renderHtml() show a timed-out cel
     scenarios: [raced.id],
     revisions: emmu.map((r) => r.id),
     results: emmu.map((r) =>
-      explore(raced, r, r.id === "emmu-v2" ? { deadline: afterPolls(10) } : {})
+      explore(raced, r, r.id === "emmu-v2" ? { deadline: afterPolls(10), reuse: false } : {})
     ),
   };
   const schema: Schema = JSON.parse(Deno.readTextFileSync("docs/report-schema.json"));

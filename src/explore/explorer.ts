@@ -132,7 +132,10 @@ export interface ExploreOptions {
    * Reuse an earlier exploration of the same scenario object, with the same
    * options, on a revision that answers every read that exploration made of
    * its revision the same way (default true; see "Reuse across revisions"
-   * in the module documentation). False explores afresh and records nothing.
+   * in the module documentation). A result is kept only when no time bound
+   * stopped it, so a later exploration whose time bound would have stopped
+   * it takes the whole result. False explores afresh and records nothing
+   * (benchmarks, and tests of the bounds).
    */
   reuse?: boolean;
 }
