@@ -134,3 +134,23 @@ Deno.test("explore() explores afresh on a revision that reads one value differen
   assert.ok(c.reads() > 1, "explored");
   assert.deepEqual(got, explore(s, hybrid, { reuse: false }));
 });
+
+Deno.test("ReadRecorder logs what a getter of the graph reads", () => {
+  const graph = {
+    base: 2,
+    get twice() {
+      return this.base * 2;
+    },
+  };
+  const rec = new ReadRecorder(graph);
+  assert.equal(rec.root.twice, 4);
+  // The same value of `twice`, but not the `base` the getter read.
+  const other = {
+    base: 3,
+    get twice() {
+      return 4;
+    },
+  };
+  assert.equal(satisfies(rec.log(), other), false);
+  assert.ok(satisfies(rec.log(), { ...other, base: 2 }));
+});

@@ -101,8 +101,9 @@ export class ReadRecorder<T extends object> {
       return [{ o: rec.index.get(v)! }, child];
     };
     const proxy = new Proxy(target, {
-      get(t, key) {
-        const [s, out] = seen(key, Reflect.get(t, key));
+      get(t, key, receiver) {
+        // A getter runs on the view, so what it reads is logged too.
+        const [s, out] = seen(key, Reflect.get(t, key, receiver));
         if (!entry.gets.has(key)) entry.gets.set(key, s);
         return out;
       },
