@@ -11,6 +11,7 @@ import {
   checkBaseline,
   type CompareOptions,
   displayOrder,
+  type LineageDiff,
   lineageDiff,
   lineages,
   revisionsAfter,
@@ -42,6 +43,39 @@ export interface AnalyseOptions extends CompareOptions {
   named?: string[];
   /** An expectation table to judge every cell shown against. */
   expect?: ExpectationTable;
+  /**
+   * The lineage diffs of {@link AnalyseOptions.lineages}, when they are
+   * already made (see {@link lineageDiffs}): a report makes them, blame
+   * included, while the explorations still run.
+   */
+  diffs?: LineageDiff[];
+}
+
+/**
+ * The diff of each lineage of a matrix, with the causes of each verdict
+ * change (see `lineageDiff`): what {@link analyse} starts from, which needs
+ * the matrix alone.
+ *
+ * @param matrix The matrix.
+ * @param opts The lineages (default: every lineage of the matrix), the blame search and its time bound.
+ * @returns One diff per lineage, in order.
+ * @throws {RangeError} When a lineage is unknown or malformed.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { lineageDiffs } from "./analyse.ts";
+ * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
+ * const m = runMatrix(loadScenarioDir("scenarios"), revs);
+ * console.log(lineageDiffs(m, { blame: false }).map((d) => d.order));
+ * ```
+ */
+export function lineageDiffs(
+  matrix: Matrix,
+  opts: CompareOptions & { lineages?: string[] } = {},
+): LineageDiff[] {
+  const names = opts.lineages ?? lineages(matrix.revisions);
+  return names.map((l) => lineageDiff(matrix, l, opts));
 }
 
 /**
@@ -82,8 +116,7 @@ export function matrixDigest(matrix: Matrix): string {
  * ```
  */
 export function analyse(matrix: Matrix, opts: AnalyseOptions = {}): ReportModel {
-  const names = opts.lineages ?? lineages(matrix.revisions);
-  const diffs = names.map((l) => lineageDiff(matrix, l, opts));
+  const diffs = opts.diffs ?? lineageDiffs(matrix, opts);
   const columns = diffs.map((d) => displayOrder(d));
   const shown = new Set(columns.flat());
   const model: ReportModel = {

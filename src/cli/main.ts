@@ -26,16 +26,22 @@ import {
 } from "../run/scenario.ts";
 import { type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
-import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
+import { type Outcome, outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import { lineageOrder } from "../report/diff.ts";
+import { type LineageDiff, lineageOrder } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
 import { renderMail } from "../report/mail.ts";
 import { renderTap } from "../report/tap.ts";
 import { renderJunit } from "../report/junit.ts";
-import { analyseReport, planReport, type ReportPlan } from "../analysis/plan.ts";
+import {
+  analyseReport,
+  planDiffs,
+  planReport,
+  type PlanResults,
+  type ReportPlan,
+} from "../analysis/plan.ts";
 import type { ReportModel } from "../analysis/model.ts";
 import {
   type ExpectationTable,
@@ -394,6 +400,7 @@ async function runAll(
   jobs: number,
   work: Work,
   revisions: Revision[],
+  afterCells?: (outcomes: Outcome[]) => void,
 ): Promise<WorkResults> {
   const p = progressOf(io, common, "running");
   try {
@@ -402,6 +409,7 @@ async function runAll(
       timeout: common.timeout,
       revisions,
       onProgress: p?.onCell,
+      ...(afterCells ? { afterCells } : {}),
     });
   } finally {
     p?.done();
@@ -690,7 +698,7 @@ function finishReport(
   io: Io,
   common: Common,
   plan: ReportPlan,
-  res: WorkResults,
+  res: PlanResults,
   format: Format,
   out: string | undefined,
   expect?: { file?: string; table?: ExpectationTable },
@@ -761,12 +769,23 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const plan = loadPlan(p.common, options);
   const explorations = plan.races?.pairs ?? [];
   if (!shard) {
-    const res = await runAll(io, p.common, jobs, {
-      cells: plan.cells,
-      explorations,
-      costs: plan.f8 ? [plan.f8] : [],
-    }, plan.revisions);
-    return finishReport(io, p.common, plan, res, format, out, expect);
+    // The lineage diffs (blame runs hybrids) need the cells alone: made while workers explore.
+    let diffs: LineageDiff[] | undefined;
+    const res = await runAll(
+      io,
+      p.common,
+      jobs,
+      {
+        cells: plan.cells,
+        explorations,
+        costs: plan.f8 ? [plan.f8] : [],
+      },
+      plan.revisions,
+      (outcomes) => {
+        diffs = usageOnRange(() => planDiffs(plan, outcomes, { timeout: p.common.timeout }));
+      },
+    );
+    return finishReport(io, p.common, plan, { ...res, diffs }, format, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
