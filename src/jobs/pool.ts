@@ -9,6 +9,8 @@ import type { ExploreResult } from "../explore/explorer.ts";
 import type { CostTable } from "../report/costs.ts";
 import type { CellPair } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
+import { reproduceCommand } from "../run/reproduce.ts";
+import { behaviourKey } from "../report/_hybrid.ts";
 import type { Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
 import {
@@ -117,14 +119,47 @@ export async function runWork(work: Work, opts: WorkOptions = {}): Promise<WorkR
     ...explorations.map((p) => ({ kind: "exploration" as const, ...p })),
     ...(work.costs ?? []).map((revision) => ({ kind: "costs" as const, revision })),
   ];
+  // A unit whose scenario runs on a revision of the same behaviour as an earlier unit's is
+  // not run: its value is that unit's, under its own revision.
+  const same = sameUnits(units);
+  const run: Unit[] = [];
+  const runIndex: number[] = [];
+  units.forEach((u, i) => {
+    if (same[i] === i) {
+      runIndex[i] = run.length;
+      run.push(u);
+    }
+  });
+  const weight = run.map(() => 0);
+  for (const j of same) weight[runIndex[j]]++;
+  const expand = (values: UnitValue[], n: number) =>
+    units.slice(0, n).map((u, i) => {
+      const v = values[runIndex[same[i]]];
+      return same[i] === i ? v : sameValue(u, v);
+    });
+  let done = 0;
+  const inner: Inner = {
+    timeout: opts.timeout,
+    revisions: opts.revisions,
+    onDone: (i) => {
+      done += weight[i];
+      opts.onProgress?.(done, units.length);
+    },
+  };
+  const after = opts.afterCells;
+  if (after) inner.afterCells = (values) => after(expand(values, cells.length) as Outcome[]);
+  const runCells = run.filter((u) => u.kind === "cell").length;
   const jobs = Math.min(
     opts.jobs === 0 ? navigator.hardwareConcurrency : opts.jobs ?? 1,
-    units.length,
+    run.length,
   );
   // One job runs in this thread with no await before it is done, as a synchronous call would.
-  const values = jobs <= 1
-    ? inThisThread(units, cells.length, opts)
-    : await withWorkers(units, cells.length, jobs - 1, opts);
+  const values = expand(
+    jobs <= 1
+      ? inThisThread(run, runCells, inner)
+      : await withWorkers(run, runCells, jobs - 1, inner),
+    units.length,
+  );
   const e = cells.length + explorations.length;
   return {
     outcomes: values.slice(0, cells.length) as Outcome[],
@@ -133,14 +168,70 @@ export async function runWork(work: Work, opts: WorkOptions = {}): Promise<WorkR
   };
 }
 
-function inThisThread(units: Unit[], cells: number, opts: WorkOptions): UnitValue[] {
+/** What {@link inThisThread} and {@link withWorkers} need of the options, per unit run. */
+interface Inner {
+  timeout?: number;
+  revisions?: Revision[];
+  /** Called after unit `i` has run. */
+  onDone: (i: number) => void;
+  /** Called with the values of the cells once they have all run (see {@link WorkOptions.afterCells}). */
+  afterCells?: (values: UnitValue[]) => void;
+}
+
+/**
+ * For each unit, the index of the first unit of the same kind that runs
+ * the same scenario on a revision of the same behaviour (`behaviourKey`):
+ * its own index for the first. Cost tables are each their own.
+ */
+function sameUnits(units: Unit[]): number[] {
+  const first = new Map<string, Map<Scenario | undefined, number>>();
+  return units.map((u, i) => {
+    if (u.kind === "costs") return i;
+    const key = `${u.kind}\n${behaviourKey(u.revision)}`;
+    let byScenario = first.get(key);
+    if (!byScenario) first.set(key, byScenario = new Map());
+    const j = byScenario.get(u.scenario);
+    if (j !== undefined) return j;
+    byScenario.set(u.scenario, i);
+    return i;
+  });
+}
+
+/**
+ * The value of unit `u` from the value of a unit of the same kind, scenario
+ * and behaviour on another revision: the same, but for what names the
+ * revision (its id, its hash and the commands that reproduce it).
+ */
+function sameValue(u: Unit, value: UnitValue): UnitValue {
+  const scenario = u.scenario!;
+  if (u.kind === "cell") {
+    const o = value as Outcome;
+    return {
+      ...o,
+      revision: u.revision.id,
+      hashes: { ...o.hashes, revision: revisionHash(u.revision) },
+      reproduce: reproduceCommand(scenario, u.revision),
+    };
+  }
+  const r = value as ExploreResult;
+  const counterexamples: ExploreResult["counterexamples"] = {};
+  for (const [kind, c] of Object.entries(r.counterexamples)) {
+    counterexamples[kind as keyof typeof counterexamples] = {
+      ...c,
+      replay: reproduceCommand(scenario, u.revision, { schedule: c.schedule }),
+    };
+  }
+  return { ...r, revision: u.revision.id, counterexamples };
+}
+
+function inThisThread(units: Unit[], cells: number, inner: Inner): UnitValue[] {
   const out: UnitValue[] = [];
   for (const u of units) {
-    if (out.length === cells) opts.afterCells?.(out as Outcome[]);
-    out.push(runUnit(u.kind, u.scenario, u.revision, opts.timeout));
-    opts.onProgress?.(out.length, units.length);
+    if (out.length === cells) inner.afterCells?.(out);
+    out.push(runUnit(u.kind, u.scenario, u.revision, inner.timeout));
+    inner.onDone(out.length - 1);
   }
-  if (out.length === cells) opts.afterCells?.(out as Outcome[]);
+  if (out.length === cells) inner.afterCells?.(out);
   return out;
 }
 
@@ -148,28 +239,26 @@ async function withWorkers(
   units: Unit[],
   cells: number,
   count: number,
-  opts: WorkOptions,
+  inner: Inner,
 ): Promise<UnitValue[]> {
   const claims = new Claims(units.length);
   const values: UnitValue[] = new Array(units.length);
   const errors = new Map<number, Error>();
-  let done = 0;
-  const progress = () => opts.onProgress?.(++done, units.length);
   // The workers start loading first; this thread takes its units meanwhile.
-  const workers = startWorkers(units, count, claims, opts, (m) => {
+  const workers = startWorkers(units, count, claims, inner, (m) => {
     if (m.type === "result") {
       values[m.index] = m.value;
-      progress();
+      inner.onDone(m.index);
     } else if (m.type === "error") {
       errors.set(m.index, errorFrom(m.error));
     }
   });
-  let after = opts.afterCells;
+  let after = inner.afterCells;
   const cellsDone = () => {
     if (!after || errors.size) return;
     const f = after;
     after = undefined;
-    f(values.slice(0, cells) as Outcome[]);
+    f(values);
   };
   try {
     for (let i = 0; claims.takeFront(i); i++) {
@@ -177,13 +266,13 @@ async function withWorkers(
       if (claims.skipped(i)) continue;
       const u = units[i];
       try {
-        values[i] = runUnit(u.kind, u.scenario, u.revision, opts.timeout);
+        values[i] = runUnit(u.kind, u.scenario, u.revision, inner.timeout);
       } catch (e) {
         claims.failed(i);
         errors.set(i, e as Error);
         continue;
       }
-      progress();
+      inner.onDone(i);
     }
   } catch (e) {
     workers.stop();
@@ -204,7 +293,7 @@ function startWorkers(
   units: Unit[],
   count: number,
   claims: Claims,
-  opts: WorkOptions,
+  opts: Inner,
   onMessage: (m: FromWorker) => void,
 ): { done: Promise<void>; stop: () => void } {
   const scenarios = [...new Set(units.flatMap((u) => u.scenario ? [u.scenario] : []))];
