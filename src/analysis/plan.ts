@@ -17,8 +17,7 @@ import type { ExploreResult } from "../explore/explorer.ts";
 import { lineageOrder, lineages, revisionsAfter } from "../report/diff.ts";
 import { type RacePlan, racePlan, raceTable } from "../report/races.ts";
 import { type CostTable, costTable } from "../report/costs.ts";
-import { analyse, lineageDiffs } from "./analyse.ts";
-import type { LineageDiff } from "../report/diff.ts";
+import { analyse, analyseMatrix, type MatrixAnalysis } from "./analyse.ts";
 import type { ExpectationTable } from "./expect.ts";
 import type { ReportModel } from "./model.ts";
 
@@ -147,8 +146,8 @@ export interface PlanResults {
   explorations: ExploreResult[];
   /** The cost table of {@link ReportPlan.f8}, when it was measured with the other units. */
   costs?: CostTable[];
-  /** The lineage diffs, when they were made with the other units (see {@link planDiffs}). */
-  diffs?: LineageDiff[];
+  /** What needs the cells alone, when it was made with the other units (see {@link planMatrix}). */
+  matrix?: MatrixAnalysis;
 }
 
 /** Options of {@link analyseReport}. */
@@ -162,34 +161,35 @@ export interface ReportAnalysisOptions {
 }
 
 /**
- * The lineage diffs of a plan, blame included, from the outcomes of its
- * cells alone: a report makes them while its explorations still run, and
- * {@link analyseReport} takes them in {@link PlanResults.diffs}.
+ * What a plan's report makes of its cells alone: the lineage diffs, blame
+ * included, and the matrix digest (see `analyseMatrix`). A report makes it
+ * while its explorations still run, and {@link analyseReport} takes it in
+ * {@link PlanResults.matrix}.
  *
  * @param plan The plan (see {@link planReport}).
  * @param outcomes One outcome per cell of the plan.
  * @param opts The time bound and the blame search.
- * @returns One diff per lineage of the plan.
+ * @returns The diffs and the digest.
  * @throws {RangeError} When the outcomes are not those of the plan.
  *
  * @example
  * ```ts
  * import { loadRevisionDir, loadScenarioDir, planReport, runMatrix } from "../../mod.ts";
- * import { planDiffs } from "./plan.ts";
+ * import { planMatrix } from "./plan.ts";
  * const plan = planReport(loadRevisionDir("patches"), loadScenarioDir("scenarios"), {
  *   lineages: ["hmm"],
  *   races: false,
  * });
  * const m = runMatrix(plan.scenarios, plan.chosen);
- * console.log(planDiffs(plan, m.cells, { blame: false })[0].order);
+ * console.log(planMatrix(plan, m.cells, { blame: false }).digest);
  * ```
  */
-export function planDiffs(
+export function planMatrix(
   plan: ReportPlan,
   outcomes: Outcome[],
   opts: Pick<ReportAnalysisOptions, "timeout" | "blame"> = {},
-): LineageDiff[] {
-  return lineageDiffs(matrixOf(plan, outcomes), { ...opts, lineages: plan.lineages });
+): MatrixAnalysis {
+  return analyseMatrix(matrixOf(plan, outcomes), { ...opts, lineages: plan.lineages });
 }
 
 function matrixOf(plan: ReportPlan, outcomes: Outcome[]): Matrix {
@@ -241,6 +241,6 @@ export function analyseReport(
     ...(opts.blame !== undefined ? { blame: opts.blame } : {}),
     ...(plan.baseline !== undefined ? { baseline: plan.baseline, named: plan.named } : {}),
     ...(opts.expect ? { expect: opts.expect } : {}),
-    ...(res.diffs ? { diffs: res.diffs } : {}),
+    ...(res.matrix ? { matrix: res.matrix } : {}),
   });
 }

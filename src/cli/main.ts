@@ -28,7 +28,7 @@ import { type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { type Outcome, outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
-import { type LineageDiff, lineageOrder } from "../report/diff.ts";
+import { lineageOrder } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
@@ -37,12 +37,13 @@ import { renderTap } from "../report/tap.ts";
 import { renderJunit } from "../report/junit.ts";
 import {
   analyseReport,
-  planDiffs,
+  planMatrix,
   planReport,
   type PlanResults,
   type ReportPlan,
 } from "../analysis/plan.ts";
 import type { ReportModel } from "../analysis/model.ts";
+import type { MatrixAnalysis } from "../analysis/analyse.ts";
 import {
   type ExpectationTable,
   loadExpectationFile,
@@ -290,8 +291,8 @@ function parseTimeout(value: string | undefined): number {
 }
 
 /**
- * `--jobs N`: how many workers run the units; `0` or `auto` for one per CPU.
- * Absent, 1: the units run in this thread, as they always did.
+ * `--jobs N`: how many threads run the units (this one and N-1 workers);
+ * `0` or `auto` for one per CPU. Absent, 1: the units run in this thread.
  */
 function parseJobs(value: string | undefined): number {
   if (value === undefined) return 1;
@@ -390,9 +391,10 @@ function progressOf(io: Io, common: Common, label: string) {
 }
 
 /**
- * Runs cells and explorations on `jobs` workers (1: in this thread), with a
- * progress line. `revisions` are every revision loaded, which a worker
- * needs to resolve `extends`.
+ * Runs cells and explorations on `jobs` threads (1: in this thread alone),
+ * with a progress line; `afterCells` runs in this thread once the cells are
+ * done (see `WorkOptions.afterCells`). `revisions` are every revision
+ * loaded, which a worker needs to resolve `extends`.
  */
 async function runAll(
   io: Io,
@@ -770,7 +772,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   const explorations = plan.races?.pairs ?? [];
   if (!shard) {
     // The lineage diffs (blame runs hybrids) need the cells alone: made while workers explore.
-    let diffs: LineageDiff[] | undefined;
+    let matrix: MatrixAnalysis | undefined;
     const res = await runAll(
       io,
       p.common,
@@ -782,10 +784,10 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
       },
       plan.revisions,
       (outcomes) => {
-        diffs = usageOnRange(() => planDiffs(plan, outcomes, { timeout: p.common.timeout }));
+        matrix = usageOnRange(() => planMatrix(plan, outcomes, { timeout: p.common.timeout }));
       },
     );
-    return finishReport(io, p.common, plan, { ...res, diffs }, format, out, expect);
+    return finishReport(io, p.common, plan, { ...res, matrix }, format, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
