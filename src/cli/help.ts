@@ -220,7 +220,7 @@ Examples:
   deno task report --lineage emmu --baseline emmu-v5 --revision ./my-fix.json \\
     --format mail
   deno task report --lineage emmu --format tap --expect ./my-pins.json
-  deno task report --jobs auto
+  deno task report --jobs 1   (the task gives --jobs auto: one job per CPU)
   deno task report --shard 1/2 --out out/shard-1.json   (on one machine)
   deno task report --shard 2/2 --out out/shard-2.json   (on another)
   deno task merge out/shard-1.json out/shard-2.json --out out/report.md
