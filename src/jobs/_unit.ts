@@ -70,8 +70,8 @@ export type ToWorker = InitMessage;
 /**
  * Who runs which unit, shared by the calling thread and its workers: the
  * caller takes units from the front of the list (the cells, whose outcomes
- * it keeps, and which need not cross to it), the workers from the back (the
- * cost tables, then the explorations). Each unit has a flag, set once by
+ * it keeps, and which need not cross to it, then the cost tables), the
+ * workers from the back (the explorations). Each unit has a flag, set once by
  * whoever takes it; the front stops at the first unit already taken, a
  * worker at the first it cannot take, so every unit runs exactly once and
  * the threads meet wherever their speeds make them meet. After a unit

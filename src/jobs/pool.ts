@@ -78,15 +78,16 @@ interface Unit {
 }
 
 /**
- * Runs every unit of `work` (cells, explorations, cost tables), on
+ * Runs every unit of `work` (cells, cost tables, explorations), on
  * `opts.jobs` threads: this one and `opts.jobs - 1` workers.
  *
  * The results are those of running the units one after the other in this
- * thread, cells first, then explorations, then cost tables: the same values
+ * thread, cells first, then cost tables, then explorations: the same values
  * in the same order, whatever the number of threads. This thread takes
- * units from the front (the cells first, whose outcomes need not cross from
- * a worker), the workers from the back (the cost tables and the
- * explorations first), until they meet. Each worker loads the scenario and
+ * units from the front (the cells, whose outcomes need not cross from a
+ * worker, then the cost tables), the workers from the back (the
+ * explorations), until they meet: each kind of unit mostly runs, and warms
+ * up its code, in one thread. Each worker loads the scenario and
  * revision files again (so the units' inputs must come from files, and the
  * process needs read permission on them, which workers inherit) and checks
  * that every file still has the content hash of the copy loaded here.
@@ -116,8 +117,8 @@ export async function runWork(work: Work, opts: WorkOptions = {}): Promise<WorkR
   const explorations = work.explorations ?? [];
   const units: Unit[] = [
     ...cells.map((p) => ({ kind: "cell" as const, ...p })),
-    ...explorations.map((p) => ({ kind: "exploration" as const, ...p })),
     ...(work.costs ?? []).map((revision) => ({ kind: "costs" as const, revision })),
+    ...explorations.map((p) => ({ kind: "exploration" as const, ...p })),
   ];
   // A unit whose scenario runs on a revision of the same behaviour as an earlier unit's is
   // not run: its value is that unit's, under its own revision.
@@ -160,11 +161,11 @@ export async function runWork(work: Work, opts: WorkOptions = {}): Promise<WorkR
       : await withWorkers(run, runCells, jobs - 1, inner),
     units.length,
   );
-  const e = cells.length + explorations.length;
+  const e = units.length - explorations.length;
   return {
     outcomes: values.slice(0, cells.length) as Outcome[],
-    explorations: values.slice(cells.length, e) as ExploreResult[],
-    costs: values.slice(e) as CostTable[],
+    explorations: values.slice(e) as ExploreResult[],
+    costs: values.slice(cells.length, e) as CostTable[],
   };
 }
 
