@@ -32,9 +32,6 @@ import { lineageOrder } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
-import { renderMail } from "../report/mail.ts";
-import { renderTap } from "../report/tap.ts";
-import { renderJunit } from "../report/junit.ts";
 import {
   analyseReport,
   planMatrix,
@@ -50,7 +47,6 @@ import {
   shippedExpectations,
 } from "../analysis/expect.ts";
 import { progress, progressEnabled } from "../report/progress.ts";
-import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
 import { compareRacePairs, raceCell } from "../report/races.ts";
 import {
@@ -623,15 +619,23 @@ function loadPlan(common: Common, o: ResultOptions): ReportPlan {
   );
 }
 
-/** The report's output formats, `--format`, and what renders each. */
-const RENDERERS = {
-  md: renderMarkdown,
-  json: (model: ReportModel) => reportJson(buildReport(model)),
-  html: renderHtml,
-  mail: renderMail,
-  tap: renderTap,
-  junit: renderJunit,
-} as const;
+/** A renderer of the report model. */
+type Render = (model: ReportModel) => string;
+
+/**
+ * The report's output formats, `--format`, and what renders each. The
+ * renderers of the formats other than Markdown and JSON load when chosen:
+ * the default report does not load them (HTML brings `node:crypto`).
+ */
+const RENDERERS: Record<"md" | "json" | "html" | "mail" | "tap" | "junit", () => Promise<Render>> =
+  {
+    md: () => Promise.resolve(renderMarkdown),
+    json: () => Promise.resolve((model: ReportModel) => reportJson(buildReport(model))),
+    html: async () => (await import("../report/html.ts")).renderHtml,
+    mail: async () => (await import("../report/mail.ts")).renderMail,
+    tap: async () => (await import("../report/tap.ts")).renderTap,
+    junit: async () => (await import("../report/junit.ts")).renderJunit,
+  };
 
 /** The report's output format, `--format`. */
 type Format = keyof typeof RENDERERS;
@@ -701,7 +705,7 @@ function finishReport(
   common: Common,
   plan: ReportPlan,
   res: PlanResults,
-  format: Format,
+  render: Render,
   out: string | undefined,
   expect?: { file?: string; table?: ExpectationTable },
 ): number {
@@ -711,7 +715,7 @@ function finishReport(
       ...(expect?.table ? { expect: expect.table } : {}),
     })
   );
-  emit(io, common, out, RENDERERS[format](model));
+  emit(io, common, out, render(model));
   const baseline = model.baseline;
   if (baseline && !common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
   let mismatches = 0;
@@ -787,7 +791,8 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
         matrix = usageOnRange(() => planMatrix(plan, outcomes, { timeout: p.common.timeout }));
       },
     );
-    return finishReport(io, p.common, plan, { ...res, matrix }, format, out, expect);
+    const render = await RENDERERS[format]();
+    return finishReport(io, p.common, plan, { ...res, matrix }, render, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
@@ -826,7 +831,7 @@ function resultSet(
   };
 }
 
-function cmdMerge(args: string[], io: Io): number {
+async function cmdMerge(args: string[], io: Io): Promise<number> {
   const p = parse("merge", args, {
     format: { type: "string" },
     out: { type: "string" },
@@ -857,7 +862,7 @@ function cmdMerge(args: string[], io: Io): number {
     cells: plan.cells,
     explorations: plan.races?.pairs ?? [],
   });
-  return finishReport(io, common, plan, res, format, out, expect);
+  return finishReport(io, common, plan, res, await RENDERERS[format](), out, expect);
 }
 
 async function cmdBisect(args: string[], io: Io): Promise<number> {
