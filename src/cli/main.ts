@@ -58,7 +58,7 @@ import {
   type ResultSet,
   resultSetJson,
 } from "../report/results.ts";
-import { runWork, type Work, type WorkResults } from "../jobs/pool.ts";
+import { runWork, spawnWorkers, type Work, type WorkResults } from "../jobs/pool.ts";
 import { parseShard, type Shard, shardIndexes } from "../jobs/shard.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -399,6 +399,7 @@ async function runAll(
   work: Work,
   revisions: Revision[],
   afterCells?: (outcomes: Outcome[]) => void,
+  workers?: Worker[],
 ): Promise<WorkResults> {
   const p = progressOf(io, common, "running");
   try {
@@ -408,6 +409,7 @@ async function runAll(
       revisions,
       onProgress: p?.onCell,
       ...(afterCells ? { afterCells } : {}),
+      ...(workers ? { workers } : {}),
     });
   } finally {
     p?.done();
@@ -772,7 +774,15 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (wanted) options.lineages = wanted;
   const baseArg = p.values.baseline as string | undefined;
   if (baseArg !== undefined) options.baseline = baseArg;
-  const plan = loadPlan(p.common, options);
+  // The workers load their modules while this thread loads the inputs.
+  const workers = spawnWorkers(Math.max(0, jobs - 1));
+  let plan: ReportPlan;
+  try {
+    plan = loadPlan(p.common, options);
+  } catch (e) {
+    for (const w of workers) w.terminate();
+    throw e;
+  }
   const explorations = plan.races?.pairs ?? [];
   if (!shard) {
     // The lineage diffs (blame runs hybrids) need the cells alone: made while workers explore.
@@ -790,16 +800,25 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
       (outcomes) => {
         matrix = usageOnRange(() => planMatrix(plan, outcomes, { timeout: p.common.timeout }));
       },
+      workers,
     );
     const render = await RENDERERS[format]();
     return finishReport(io, p.common, plan, { ...res, matrix }, render, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
-  const res = await runAll(io, p.common, jobs, {
-    cells: cellIndexes.map((i) => plan.cells[i]),
-    explorations: exploreIndexes.map((i) => explorations[i]),
-  }, plan.revisions);
+  const res = await runAll(
+    io,
+    p.common,
+    jobs,
+    {
+      cells: cellIndexes.map((i) => plan.cells[i]),
+      explorations: exploreIndexes.map((i) => explorations[i]),
+    },
+    plan.revisions,
+    undefined,
+    workers,
+  );
   emit(
     io,
     p.common,

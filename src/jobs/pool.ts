@@ -69,6 +69,38 @@ export interface WorkOptions {
    * worker still runs a cell then, it is called once the workers are done.
    */
   afterCells?: (outcomes: Outcome[]) => void;
+  /**
+   * Workers started ahead by {@link spawnWorkers}, used before any new one
+   * is started; those the run does not need are ended.
+   */
+  workers?: Worker[];
+}
+
+/**
+ * Starts `count` workers ahead of {@link runWork}, which takes them in
+ * {@link WorkOptions.workers}: each loads its modules while the caller
+ * still loads its inputs. A caller that does not reach `runWork` ends them
+ * (`terminate()`).
+ *
+ * @param count How many.
+ * @returns The workers, waiting for their units.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, matrixPairs } from "../../mod.ts";
+ * import { runWork, spawnWorkers } from "./pool.ts";
+ * const workers = spawnWorkers(1);
+ * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const cells = matrixPairs(loadScenarioDir("scenarios").slice(0, 4), revs);
+ * const { outcomes } = await runWork({ cells }, { jobs: 2, workers });
+ * console.log(outcomes.length === cells.length);
+ * ```
+ */
+export function spawnWorkers(count: number): Worker[] {
+  return Array.from(
+    { length: count },
+    () => new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" }),
+  );
 }
 
 interface Unit {
@@ -113,6 +145,16 @@ interface Unit {
  * ```
  */
 export async function runWork(work: Work, opts: WorkOptions = {}): Promise<WorkResults> {
+  const ready = [...(opts.workers ?? [])];
+  try {
+    return await runUnits(work, opts, ready);
+  } finally {
+    for (const w of ready) w.terminate();
+  }
+}
+
+/** {@link runWork}, which ends the workers of `ready` that this does not take. */
+async function runUnits(work: Work, opts: WorkOptions, ready: Worker[]): Promise<WorkResults> {
   const cells = work.cells ?? [];
   const explorations = work.explorations ?? [];
   const units: Unit[] = [
@@ -158,7 +200,7 @@ export async function runWork(work: Work, opts: WorkOptions = {}): Promise<WorkR
   const values = expand(
     jobs <= 1
       ? inThisThread(run, runCells, inner)
-      : await withWorkers(run, runCells, jobs - 1, inner),
+      : await withWorkers(run, runCells, jobs - 1, inner, ready),
     units.length,
   );
   const e = units.length - explorations.length;
@@ -241,12 +283,13 @@ async function withWorkers(
   cells: number,
   count: number,
   inner: Inner,
+  ready: Worker[],
 ): Promise<UnitValue[]> {
   const claims = new Claims(units.length);
   const values: UnitValue[] = new Array(units.length);
   const errors = new Map<number, Error>();
   // The workers start loading first; this thread takes its units meanwhile.
-  const workers = startWorkers(units, count, claims, inner, (m) => {
+  const workers = startWorkers(units, count, ready, claims, inner, (m) => {
     if (m.type === "result") {
       values[m.index] = m.value;
       inner.onDone(m.index);
@@ -286,13 +329,15 @@ async function withWorkers(
 }
 
 /**
- * Starts `count` workers on the units and hands each message to `onMessage`;
+ * Sets `count` workers on the units (those of `ready` first, taken from it,
+ * then new ones) and hands each message to `onMessage`;
  * `done` settles once every worker has run out of units (rejected when one
  * could not load the inputs or crashed), `stop` ends them at once.
  */
 function startWorkers(
   units: Unit[],
   count: number,
+  ready: Worker[],
   claims: Claims,
   opts: Inner,
   onMessage: (m: FromWorker) => void,
@@ -329,8 +374,9 @@ function startWorkers(
       if (e) reject(e);
       else resolve();
     };
+    const spawned = spawnWorkers(Math.max(0, count - ready.length));
     for (let i = 0; i < count; i++) {
-      const w = new Worker(new URL("./_worker.ts", import.meta.url).href, { type: "module" });
+      const w = ready.shift() ?? spawned.shift()!;
       workers.push(w);
       w.onmessage = (e: MessageEvent<FromWorker>) => {
         const m = e.data;
