@@ -25,7 +25,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const REVISIONS = loadRevisionDir(`${ROOT}patches`);
 const SCENARIOS = loadScenarioDir(`${ROOT}scenarios`);
 
-Deno.test("runWork() gives on two workers the results of one thread, in the units' order", async () => {
+Deno.test("runWork() gives on two threads the results of one, in the units' order", async () => {
   const revs = REVISIONS.filter((r) => r.lineage === "emmu" || r.lineage === "nonlinear");
   // Every fourth scenario's cells, and the explorations of two quick race scenarios.
   const scenarios = SCENARIOS.filter((_, i) => i % 4 === 0);
