@@ -6,12 +6,14 @@
  */
 import assert from "node:assert/strict";
 import {
+  explore,
   loadRevisionDir,
   loadScenario,
   loadScenarioDir,
   matrixPairs,
   parseShard,
   racePlan,
+  runCell,
   runWork,
   ScenarioError,
   shardIndexes,
@@ -23,7 +25,7 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const REVISIONS = loadRevisionDir(`${ROOT}patches`);
 const SCENARIOS = loadScenarioDir(`${ROOT}scenarios`);
 
-Deno.test("runWork() gives on two workers the results of one thread, in the units' order", async () => {
+Deno.test("runWork() gives on two threads the results of one, in the units' order", async () => {
   const revs = REVISIONS.filter((r) => r.lineage === "emmu" || r.lineage === "nonlinear");
   // Every fourth scenario's cells, and the explorations of two quick race scenarios.
   const scenarios = SCENARIOS.filter((_, i) => i % 4 === 0);
@@ -35,18 +37,60 @@ Deno.test("runWork() gives on two workers the results of one thread, in the unit
   assert.ok(work.explorations.length > 1);
   const one = await runWork(work, { revisions: REVISIONS });
   const seen: number[] = [];
+  const afterCells: string[] = [];
   const two = await runWork(work, {
     jobs: 2,
     revisions: REVISIONS,
     onProgress: (done, total) => seen.push(done, total),
+    afterCells: (outcomes) => afterCells.push(canonicalJson(outcomes)),
   });
   assert.equal(canonicalJson(two), canonicalJson(one));
+  assert.deepEqual(afterCells, [canonicalJson(one.outcomes)], "afterCells: once, every outcome");
   assert.deepEqual(
     two.outcomes.map((o) => `${o.scenario} ${o.revision}`),
     work.cells.map((p) => `${p.scenario.id} ${p.revision.id}`),
   );
   const total = work.cells.length + work.explorations.length;
   assert.deepEqual(seen.slice(-2), [total, total], "progress reaches the total");
+});
+
+Deno.test("runWork() gives a revision of another's behaviour the values of its own runs", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // A revision that differs from mmun-v8 in its provenance alone.
+    const file = `${dir}/twin.json`;
+    Deno.writeTextFileSync(
+      file,
+      JSON.stringify({
+        id: "twin",
+        extends: "mmun-v8",
+        title: "twin",
+        lineage: "t",
+        date: "2008-07-01",
+        source: "test",
+      }),
+    );
+    const revisions = loadRevisionDir(`${ROOT}patches`, [file]);
+    const twin = revisions.find((r) => r.id === "twin")!;
+    const revs = [revisions.find((r) => r.id === "mmun-v8")!, twin];
+    const ids = ["mremap-move", "wp-reuse-after-fork", "race-hmm-snapshot-storm"];
+    const scenarios = SCENARIOS.filter((s) => ids.includes(s.id));
+    const race = scenarios.filter((s) => s.id === "race-hmm-snapshot-storm");
+    const work = { cells: matrixPairs(scenarios, revs), explorations: racePlan(race, revs).pairs };
+    const own = {
+      outcomes: work.cells.map((p) => runCell(p.scenario, p.revision)),
+      explorations: work.explorations.map((p) => explore(p.scenario, p.revision)),
+    };
+    assert.ok(own.explorations.some((r) => r.revision === "twin"));
+    assert.ok(own.explorations.some((r) => Object.keys(r.counterexamples).length > 0));
+    for (const jobs of [1, 2]) {
+      const { outcomes, explorations } = await runWork(work, { jobs, revisions });
+      assert.equal(canonicalJson(outcomes), canonicalJson(own.outcomes), `--jobs ${jobs}`);
+      assert.equal(canonicalJson(explorations), canonicalJson(own.explorations), `--jobs ${jobs}`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("runWork() raises the error of the first failing unit, as one thread does", async () => {

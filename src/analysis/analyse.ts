@@ -11,6 +11,7 @@ import {
   checkBaseline,
   type CompareOptions,
   displayOrder,
+  type LineageDiff,
   lineageDiff,
   lineages,
   revisionsAfter,
@@ -42,6 +43,50 @@ export interface AnalyseOptions extends CompareOptions {
   named?: string[];
   /** An expectation table to judge every cell shown against. */
   expect?: ExpectationTable;
+  /**
+   * What needs the matrix alone, when it is already made (see
+   * {@link analyseMatrix}): a report makes it, blame included, while the
+   * explorations still run.
+   */
+  matrix?: MatrixAnalysis;
+}
+
+/** What {@link analyse} makes of the matrix alone (see {@link analyseMatrix}). */
+export interface MatrixAnalysis {
+  /** The diff of each lineage, in order, with the causes of each verdict change. */
+  diffs: LineageDiff[];
+  /** The matrix's digest (see {@link matrixDigest}). */
+  digest: string;
+}
+
+/**
+ * What {@link analyse} makes of the matrix alone: the diff of each lineage,
+ * with the causes of each verdict change (see `lineageDiff`), and the
+ * matrix's digest.
+ *
+ * @param matrix The matrix.
+ * @param opts The lineages (default: every lineage of the matrix), the blame search and its time bound.
+ * @returns The diffs and the digest.
+ * @throws {RangeError} When a lineage is unknown or malformed.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyseMatrix } from "./analyse.ts";
+ * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
+ * const m = runMatrix(loadScenarioDir("scenarios"), revs);
+ * console.log(analyseMatrix(m, { blame: false }).diffs.map((d) => d.order));
+ * ```
+ */
+export function analyseMatrix(
+  matrix: Matrix,
+  opts: CompareOptions & { lineages?: string[] } = {},
+): MatrixAnalysis {
+  const names = opts.lineages ?? lineages(matrix.revisions);
+  return {
+    diffs: names.map((l) => lineageDiff(matrix, l, opts)),
+    digest: matrixDigest(matrix),
+  };
 }
 
 /**
@@ -82,12 +127,11 @@ export function matrixDigest(matrix: Matrix): string {
  * ```
  */
 export function analyse(matrix: Matrix, opts: AnalyseOptions = {}): ReportModel {
-  const names = opts.lineages ?? lineages(matrix.revisions);
-  const diffs = names.map((l) => lineageDiff(matrix, l, opts));
+  const { diffs, digest } = opts.matrix ?? analyseMatrix(matrix, opts);
   const columns = diffs.map((d) => displayOrder(d));
   const shown = new Set(columns.flat());
   const model: ReportModel = {
-    digest: matrixDigest(matrix),
+    digest,
     revisions: matrix.revisions.map((r) => {
       const out: ReportRevision = {
         id: r.id,

@@ -17,7 +17,7 @@ import type { ExploreResult } from "../explore/explorer.ts";
 import { lineageOrder, lineages, revisionsAfter } from "../report/diff.ts";
 import { type RacePlan, racePlan, raceTable } from "../report/races.ts";
 import { type CostTable, costTable } from "../report/costs.ts";
-import { analyse } from "./analyse.ts";
+import { analyse, analyseMatrix, type MatrixAnalysis } from "./analyse.ts";
 import type { ExpectationTable } from "./expect.ts";
 import type { ReportModel } from "./model.ts";
 
@@ -146,6 +146,8 @@ export interface PlanResults {
   explorations: ExploreResult[];
   /** The cost table of {@link ReportPlan.f8}, when it was measured with the other units. */
   costs?: CostTable[];
+  /** What needs the cells alone, when it was made with the other units (see {@link planMatrix}). */
+  matrix?: MatrixAnalysis;
 }
 
 /** Options of {@link analyseReport}. */
@@ -156,6 +158,47 @@ export interface ReportAnalysisOptions {
   expect?: ExpectationTable;
   /** Search the keys that cause each verdict change (default true). */
   blame?: boolean;
+}
+
+/**
+ * What a plan's report makes of its cells alone: the lineage diffs, blame
+ * included, and the matrix digest (see `analyseMatrix`). A report makes it
+ * while its explorations still run, and {@link analyseReport} takes it in
+ * {@link PlanResults.matrix}.
+ *
+ * @param plan The plan (see {@link planReport}).
+ * @param outcomes One outcome per cell of the plan.
+ * @param opts The time bound and the blame search.
+ * @returns The diffs and the digest.
+ * @throws {RangeError} When the outcomes are not those of the plan.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenarioDir, planReport, runMatrix } from "../../mod.ts";
+ * import { planMatrix } from "./plan.ts";
+ * const plan = planReport(loadRevisionDir("patches"), loadScenarioDir("scenarios"), {
+ *   lineages: ["hmm"],
+ *   races: false,
+ * });
+ * const m = runMatrix(plan.scenarios, plan.chosen);
+ * console.log(planMatrix(plan, m.cells, { blame: false }).digest);
+ * ```
+ */
+export function planMatrix(
+  plan: ReportPlan,
+  outcomes: Outcome[],
+  opts: Pick<ReportAnalysisOptions, "timeout" | "blame"> = {},
+): MatrixAnalysis {
+  return analyseMatrix(matrixOf(plan, outcomes), { ...opts, lineages: plan.lineages });
+}
+
+function matrixOf(plan: ReportPlan, outcomes: Outcome[]): Matrix {
+  if (outcomes.length !== plan.cells.length) {
+    throw new RangeError(
+      `The results hold ${outcomes.length} outcomes for the plan's ${plan.cells.length} cells`,
+    );
+  }
+  return { scenarios: plan.scenarios, revisions: plan.chosen, cells: outcomes };
 }
 
 /**
@@ -187,12 +230,7 @@ export function analyseReport(
   res: PlanResults,
   opts: ReportAnalysisOptions = {},
 ): ReportModel {
-  if (res.outcomes.length !== plan.cells.length) {
-    throw new RangeError(
-      `The results hold ${res.outcomes.length} outcomes for the plan's ${plan.cells.length} cells`,
-    );
-  }
-  const m: Matrix = { scenarios: plan.scenarios, revisions: plan.chosen, cells: res.outcomes };
+  const m = matrixOf(plan, res.outcomes);
   const races = plan.races ? raceTable(plan.races, res.explorations) : undefined;
   const costs = plan.f8 ? res.costs?.[0] ?? costTable(plan.f8) : undefined;
   return analyse(m, {
@@ -203,5 +241,6 @@ export function analyseReport(
     ...(opts.blame !== undefined ? { blame: opts.blame } : {}),
     ...(plan.baseline !== undefined ? { baseline: plan.baseline, named: plan.named } : {}),
     ...(opts.expect ? { expect: opts.expect } : {}),
+    ...(res.matrix ? { matrix: res.matrix } : {}),
   });
 }

@@ -73,10 +73,10 @@ const REPORT_FORMATS =
                    without it`;
 
 /** The --jobs option of the commands that run a matrix. */
-const JOBS = `  --jobs N         run the cells (and explorations) on N workers at once
-                   (default 1: in this process, one after the other; 0 or
-                   auto: one per CPU); the output is the same bytes for any N,
-                   but for runs that --timeout stops`;
+const JOBS = `  --jobs N         run the cells (and explorations) N at once, in this
+                   process and N-1 workers (default 1: in this process, one
+                   after the other; 0 or auto: one per CPU); the output is
+                   the same bytes for any N, but for runs that --timeout stops`;
 
 /** Help of the program as a whole. */
 export const MAIN_HELP = `Usage: mmbisect <command> [options]
@@ -109,7 +109,7 @@ Each cell (scenario on revision) has a status: pass, fail (violations),
 unsupported (a step the revision or driver cannot run) or timeout (a bound
 stopped the run).
 
-"report", "compare" and "bisect" take --jobs N to run on N workers, with
+"report", "compare" and "bisect" take --jobs N to run N at once, with
 output byte-identical to one; "report --shard k/n" runs one slice of a
 report on one machine of many, and "merge" joins the slices.
 
@@ -220,7 +220,7 @@ Examples:
   deno task report --lineage emmu --baseline emmu-v5 --revision ./my-fix.json \\
     --format mail
   deno task report --lineage emmu --format tap --expect ./my-pins.json
-  deno task report --jobs auto
+  deno task report --jobs 1   (the task gives --jobs auto: one job per CPU)
   deno task report --shard 1/2 --out out/shard-1.json   (on one machine)
   deno task report --shard 2/2 --out out/shard-2.json   (on another)
   deno task merge out/shard-1.json out/shard-2.json --out out/report.md

@@ -26,24 +26,27 @@ import {
 } from "../run/scenario.ts";
 import { type Matrix, matrixPairs, runCell } from "../run/matrix.ts";
 import { DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
-import { outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
+import { type Outcome, outcomeJson, revisionHash, scenarioHash } from "../run/outcome.ts";
 import { canonicalJson } from "../model/state.ts";
 import { lineageOrder } from "../report/diff.ts";
 import { bisect, formatBisect } from "../report/bisect.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { buildReport, REPORT_SCHEMA, reportJson } from "../report/json.ts";
-import { renderMail } from "../report/mail.ts";
-import { renderTap } from "../report/tap.ts";
-import { renderJunit } from "../report/junit.ts";
-import { analyseReport, planReport, type ReportPlan } from "../analysis/plan.ts";
+import {
+  analyseReport,
+  planMatrix,
+  planReport,
+  type PlanResults,
+  type ReportPlan,
+} from "../analysis/plan.ts";
 import type { ReportModel } from "../analysis/model.ts";
+import type { MatrixAnalysis } from "../analysis/analyse.ts";
 import {
   type ExpectationTable,
   loadExpectationFile,
   shippedExpectations,
 } from "../analysis/expect.ts";
 import { progress, progressEnabled } from "../report/progress.ts";
-import { renderHtml } from "../report/html.ts";
 import { explainOutcome, formatExplanation } from "../report/explain.ts";
 import { compareRacePairs, raceCell } from "../report/races.ts";
 import {
@@ -55,7 +58,7 @@ import {
   type ResultSet,
   resultSetJson,
 } from "../report/results.ts";
-import { runWork, type Work, type WorkResults } from "../jobs/pool.ts";
+import { runWork, spawnWorkers, type Work, type WorkResults } from "../jobs/pool.ts";
 import { parseShard, type Shard, shardIndexes } from "../jobs/shard.ts";
 import { explore, replaySchedule } from "../explore/explorer.ts";
 import { COMMAND_HELP, MAIN_HELP } from "./help.ts";
@@ -284,8 +287,8 @@ function parseTimeout(value: string | undefined): number {
 }
 
 /**
- * `--jobs N`: how many workers run the units; `0` or `auto` for one per CPU.
- * Absent, 1: the units run in this thread, as they always did.
+ * `--jobs N`: how many threads run the units (this one and N-1 workers);
+ * `0` or `auto` for one per CPU. Absent, 1: the units run in this thread.
  */
 function parseJobs(value: string | undefined): number {
   if (value === undefined) return 1;
@@ -384,9 +387,10 @@ function progressOf(io: Io, common: Common, label: string) {
 }
 
 /**
- * Runs cells and explorations on `jobs` workers (1: in this thread), with a
- * progress line. `revisions` are every revision loaded, which a worker
- * needs to resolve `extends`.
+ * Runs cells and explorations on `jobs` threads (1: in this thread alone),
+ * with a progress line; `afterCells` runs in this thread once the cells are
+ * done (see `WorkOptions.afterCells`). `revisions` are every revision
+ * loaded, which a worker needs to resolve `extends`.
  */
 async function runAll(
   io: Io,
@@ -394,6 +398,8 @@ async function runAll(
   jobs: number,
   work: Work,
   revisions: Revision[],
+  afterCells?: (outcomes: Outcome[]) => void,
+  workers?: Worker[],
 ): Promise<WorkResults> {
   const p = progressOf(io, common, "running");
   try {
@@ -402,6 +408,8 @@ async function runAll(
       timeout: common.timeout,
       revisions,
       onProgress: p?.onCell,
+      ...(afterCells ? { afterCells } : {}),
+      ...(workers ? { workers } : {}),
     });
   } finally {
     p?.done();
@@ -613,15 +621,23 @@ function loadPlan(common: Common, o: ResultOptions): ReportPlan {
   );
 }
 
-/** The report's output formats, `--format`, and what renders each. */
-const RENDERERS = {
-  md: renderMarkdown,
-  json: (model: ReportModel) => reportJson(buildReport(model)),
-  html: renderHtml,
-  mail: renderMail,
-  tap: renderTap,
-  junit: renderJunit,
-} as const;
+/** A renderer of the report model. */
+type Render = (model: ReportModel) => string;
+
+/**
+ * The report's output formats, `--format`, and what renders each. The
+ * renderers of the formats other than Markdown and JSON load when chosen:
+ * the default report does not load them (HTML brings `node:crypto`).
+ */
+const RENDERERS: Record<"md" | "json" | "html" | "mail" | "tap" | "junit", () => Promise<Render>> =
+  {
+    md: () => Promise.resolve(renderMarkdown),
+    json: () => Promise.resolve((model: ReportModel) => reportJson(buildReport(model))),
+    html: async () => (await import("../report/html.ts")).renderHtml,
+    mail: async () => (await import("../report/mail.ts")).renderMail,
+    tap: async () => (await import("../report/tap.ts")).renderTap,
+    junit: async () => (await import("../report/junit.ts")).renderJunit,
+  };
 
 /** The report's output format, `--format`. */
 type Format = keyof typeof RENDERERS;
@@ -690,8 +706,8 @@ function finishReport(
   io: Io,
   common: Common,
   plan: ReportPlan,
-  res: WorkResults,
-  format: Format,
+  res: PlanResults,
+  render: Render,
   out: string | undefined,
   expect?: { file?: string; table?: ExpectationTable },
 ): number {
@@ -701,7 +717,7 @@ function finishReport(
       ...(expect?.table ? { expect: expect.table } : {}),
     })
   );
-  emit(io, common, out, RENDERERS[format](model));
+  emit(io, common, out, render(model));
   const baseline = model.baseline;
   if (baseline && !common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
   let mismatches = 0;
@@ -758,22 +774,51 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (wanted) options.lineages = wanted;
   const baseArg = p.values.baseline as string | undefined;
   if (baseArg !== undefined) options.baseline = baseArg;
-  const plan = loadPlan(p.common, options);
+  // The workers load their modules while this thread loads the inputs.
+  const workers = spawnWorkers(Math.max(0, jobs - 1));
+  let plan: ReportPlan;
+  try {
+    plan = loadPlan(p.common, options);
+  } catch (e) {
+    for (const w of workers) w.terminate();
+    throw e;
+  }
   const explorations = plan.races?.pairs ?? [];
   if (!shard) {
-    const res = await runAll(io, p.common, jobs, {
-      cells: plan.cells,
-      explorations,
-      costs: plan.f8 ? [plan.f8] : [],
-    }, plan.revisions);
-    return finishReport(io, p.common, plan, res, format, out, expect);
+    // The lineage diffs (blame runs hybrids) need the cells alone: made while workers explore.
+    let matrix: MatrixAnalysis | undefined;
+    const res = await runAll(
+      io,
+      p.common,
+      jobs,
+      {
+        cells: plan.cells,
+        explorations,
+        costs: plan.f8 ? [plan.f8] : [],
+      },
+      plan.revisions,
+      (outcomes) => {
+        matrix = usageOnRange(() => planMatrix(plan, outcomes, { timeout: p.common.timeout }));
+      },
+      workers,
+    );
+    const render = await RENDERERS[format]();
+    return finishReport(io, p.common, plan, { ...res, matrix }, render, out, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
-  const res = await runAll(io, p.common, jobs, {
-    cells: cellIndexes.map((i) => plan.cells[i]),
-    explorations: exploreIndexes.map((i) => explorations[i]),
-  }, plan.revisions);
+  const res = await runAll(
+    io,
+    p.common,
+    jobs,
+    {
+      cells: cellIndexes.map((i) => plan.cells[i]),
+      explorations: exploreIndexes.map((i) => explorations[i]),
+    },
+    plan.revisions,
+    undefined,
+    workers,
+  );
   emit(
     io,
     p.common,
@@ -805,7 +850,7 @@ function resultSet(
   };
 }
 
-function cmdMerge(args: string[], io: Io): number {
+async function cmdMerge(args: string[], io: Io): Promise<number> {
   const p = parse("merge", args, {
     format: { type: "string" },
     out: { type: "string" },
@@ -836,7 +881,7 @@ function cmdMerge(args: string[], io: Io): number {
     cells: plan.cells,
     explorations: plan.races?.pairs ?? [],
   });
-  return finishReport(io, common, plan, res, format, out, expect);
+  return finishReport(io, common, plan, res, await RENDERERS[format](), out, expect);
 }
 
 async function cmdBisect(args: string[], io: Io): Promise<number> {

@@ -35,9 +35,10 @@ export function runUnit(
 }
 
 /**
- * Sets a worker up: the files to load and the content hash each must have.
- * Inputs go by path and id, never as objects: a worker loads its own copy,
- * and the hashes make sure it is the copy the caller loaded.
+ * Sets a worker up and starts it: the files to load and the content hash
+ * each must have, the units, and the claims it shares with the other
+ * threads. Inputs go by path and id, never as objects: a worker loads its
+ * own copy, and the hashes make sure it is the copy the caller loaded.
  */
 export interface InitMessage {
   type: "init";
@@ -47,6 +48,10 @@ export interface InitMessage {
   revisions: { file: string; dir?: string; id: string; hash: string }[];
   /** The time bound of each unit, in seconds (undefined: the default). */
   timeout?: number;
+  /** Every unit of the run, in the units' order: a unit's index is its place here. */
+  units: UnitRef[];
+  /** The claims on the units, shared by every thread (see {@link Claims}). */
+  claims: SharedArrayBuffer;
 }
 
 /**
@@ -54,24 +59,76 @@ export interface InitMessage {
  * for a cost table), the revision by id.
  */
 export interface UnitRef {
-  /** The unit's index in the caller's list, echoed in the answer. */
-  index: number;
   kind: UnitKind;
   scenario: number;
   revision: string;
 }
 
-/**
- * Runs a batch of units, in order. Short units (cells) go several to a
- * message: one message per cell would cost about as much as the cell.
- */
-export interface UnitsMessage {
-  type: "units";
-  units: UnitRef[];
-}
-
 /** A message to a worker. */
-export type ToWorker = InitMessage | UnitsMessage;
+export type ToWorker = InitMessage;
+
+/**
+ * Who runs which unit, shared by the calling thread and its workers: the
+ * caller takes units from the front of the list (the cells, whose outcomes
+ * it keeps, and which need not cross to it, then the cost tables), the
+ * workers from the back (the explorations). Each unit has a flag, set once by
+ * whoever takes it; the front stops at the first unit already taken, a
+ * worker at the first it cannot take, so every unit runs exactly once and
+ * the threads meet wherever their speeds make them meet. After a unit
+ * fails, no unit after it in the units' order starts, and the units before
+ * it still run, as in one thread.
+ */
+export class Claims {
+  /** One flag per unit, then the next unit from the back, then the first failed unit's index. */
+  readonly #cells: Int32Array;
+  readonly #units: number;
+
+  /**
+   * @param buffer The shared buffer ({@link Claims.buffer}), or the number of units for a new one.
+   */
+  constructor(buffer: SharedArrayBuffer | number) {
+    const b = typeof buffer === "number"
+      ? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (buffer + 2))
+      : buffer;
+    this.#cells = new Int32Array(b);
+    this.#units = this.#cells.length - 2;
+    if (typeof buffer === "number") {
+      this.#cells[this.#units] = this.#units - 1;
+      this.#cells[this.#units + 1] = this.#units;
+    }
+  }
+
+  /** The shared buffer, for a worker's {@link InitMessage}. */
+  get buffer(): SharedArrayBuffer {
+    return this.#cells.buffer as SharedArrayBuffer;
+  }
+
+  /** Takes unit `i` from the front; false when a worker has it. */
+  takeFront(i: number): boolean {
+    return i < this.#units && Atomics.compareExchange(this.#cells, i, 0, 1) === 0;
+  }
+
+  /** Takes the next unit from the back: its index, or -1 when none is left. */
+  takeBack(): number {
+    const i = Atomics.sub(this.#cells, this.#units, 1);
+    return i >= 0 && Atomics.compareExchange(this.#cells, i, 0, 1) === 0 ? i : -1;
+  }
+
+  /** Whether unit `i` comes after a unit that failed, and so must not start. */
+  skipped(i: number): boolean {
+    return i > Atomics.load(this.#cells, this.#units + 1);
+  }
+
+  /** Records that unit `i` failed. */
+  failed(i: number): void {
+    const at = this.#units + 1;
+    for (let old = Atomics.load(this.#cells, at); i < old;) {
+      const seen = Atomics.compareExchange(this.#cells, at, old, i);
+      if (seen === old) break;
+      old = seen;
+    }
+  }
+}
 
 /** An error as it crosses from a worker: enough to raise the same class with the same message. */
 export interface ErrorData {
@@ -85,18 +142,15 @@ export interface ErrorData {
 }
 
 /**
- * A message from a worker: ready after init (or the error that stopped it),
- * then one answer per batch: the results of its units up to the first that
- * failed, and that unit's error.
+ * A message from a worker: the result of each unit it ran, or the error of
+ * the unit that failed, then `done` once no unit is left for it (or
+ * `failed` when it could not load the inputs).
  */
 export type FromWorker =
-  | { type: "ready" }
+  | { type: "done" }
   | { type: "failed"; error: ErrorData }
-  | {
-    type: "results";
-    results: { index: number; value: UnitValue }[];
-    error?: { index: number; error: ErrorData };
-  };
+  | { type: "result"; index: number; value: UnitValue }
+  | { type: "error"; index: number; error: ErrorData };
 
 /** Flattens an error for `postMessage` (which would drop an InputError's class and fields). */
 export function errorData(e: unknown): ErrorData {
@@ -131,51 +185,52 @@ export function errorFrom(d: ErrorData): Error {
 }
 
 /**
- * The worker's side: loads the inputs on init and answers each unit.
+ * The worker's side: loads the inputs, then takes units from the back of
+ * the shared list ({@link Claims}) and sends each one's result, until none
+ * is left.
  *
  * @param post Sends a message to the caller.
- * @returns The handler of the caller's messages.
+ * @returns The handler of the caller's message.
  */
 export function serveUnits(post: (m: FromWorker) => void): (m: ToWorker) => void {
-  let scenarios: Scenario[] = [];
-  const revisions = new Map<string, Revision>();
-  let timeout: number | undefined;
   return (m) => {
-    if (m.type === "init") {
-      try {
-        scenarios = m.scenarios.map(({ file, hash }) => {
-          const s = loadScenario(file);
-          if (scenarioHash(s) !== hash) throw changed(file);
-          return s;
-        });
-        const sources = m.revisions.map((
-          { file, dir },
-        ) => (dir === undefined ? { file } : { file, dir }));
-        for (const r of loadRevisionSources(sources)) revisions.set(r.id, r);
-        for (const { file, id, hash } of m.revisions) {
-          const r = revisions.get(id);
-          if (!r || revisionHash(r) !== hash) throw changed(file);
-        }
-        timeout = m.timeout;
-        post({ type: "ready" });
-      } catch (e) {
-        post({ type: "failed", error: errorData(e) });
+    const scenarios: Scenario[] = [];
+    const revisions = new Map<string, Revision>();
+    try {
+      for (const { file, hash } of m.scenarios) {
+        const s = loadScenario(file);
+        if (scenarioHash(s) !== hash) throw changed(file);
+        scenarios.push(s);
       }
+      const sources = m.revisions.map((
+        { file, dir },
+      ) => (dir === undefined ? { file } : { file, dir }));
+      for (const r of loadRevisionSources(sources)) revisions.set(r.id, r);
+      for (const { file, id, hash } of m.revisions) {
+        const r = revisions.get(id);
+        if (!r || revisionHash(r) !== hash) throw changed(file);
+      }
+    } catch (e) {
+      post({ type: "failed", error: errorData(e) });
       return;
     }
-    const results: { index: number; value: UnitValue }[] = [];
-    for (const u of m.units) {
+    const claims = new Claims(m.claims);
+    for (let i = claims.takeBack(); i >= 0; i = claims.takeBack()) {
+      if (claims.skipped(i)) continue;
+      const u = m.units[i];
       try {
         const scenario = u.scenario < 0 ? undefined : scenarios[u.scenario];
-        const value = runUnit(u.kind, scenario, revisions.get(u.revision)!, timeout);
-        results.push({ index: u.index, value });
+        post({
+          type: "result",
+          index: i,
+          value: runUnit(u.kind, scenario, revisions.get(u.revision)!, m.timeout),
+        });
       } catch (e) {
-        // The units after it in the batch come after it in the run: they would not run either.
-        post({ type: "results", results, error: { index: u.index, error: errorData(e) } });
-        return;
+        claims.failed(i);
+        post({ type: "error", index: i, error: errorData(e) });
       }
     }
-    post({ type: "results", results });
+    post({ type: "done" });
   };
 }
 

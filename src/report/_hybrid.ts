@@ -8,6 +8,7 @@
  */
 import type { Json } from "../run/errors.ts";
 import { flattenConfig, parseRevision, type Revision } from "../run/revision.ts";
+import { canonicalJson } from "../model/state.ts";
 
 type JsonObject = { [k: string]: Json };
 
@@ -207,4 +208,22 @@ function checkHybrid(a: Revision, b: Revision, h: Revision, keys: readonly strin
       );
     }
   }
+}
+
+/** Behaviour keys computed so far, by revision (a loaded revision does not change). */
+const BEHAVIOUR_KEYS = new WeakMap<Revision, string>();
+
+/**
+ * What the model runs of a revision, as text: its provenance (id, title,
+ * cites) left out, the callouts' order kept. Two revisions with one key
+ * behave alike on every scenario.
+ */
+export function behaviourKey(rev: Revision): string {
+  let key = BEHAVIOUR_KEYS.get(rev);
+  if (key === undefined) {
+    const { base, nonlinear, chain, paths, kernel, drivers } = rev;
+    key = canonicalJson({ base, nonlinear: nonlinear ?? null, chain, paths, kernel, drivers });
+    BEHAVIOUR_KEYS.set(rev, key);
+  }
+  return key;
 }

@@ -9,13 +9,12 @@
  */
 import type { ViolationKind } from "../check/checker.ts";
 import { explore, type ExploreResult } from "../explore/explorer.ts";
-import { canonicalJson } from "../model/state.ts";
 import { Run } from "../run/runner.ts";
 import type { Outcome } from "../run/outcome.ts";
 import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadline.ts";
 import { diffConfig, type KeyChange, type Revision } from "../run/revision.ts";
 import type { Scenario } from "../run/scenario.ts";
-import { applicable, hybridRevision } from "./_hybrid.ts";
+import { applicable, behaviourKey, hybridRevision } from "./_hybrid.ts";
 import { InputError } from "../run/errors.ts";
 
 /** Options of {@link blame}. */
@@ -216,23 +215,6 @@ function hybridOf(from: Revision, to: Revision, keys: string[]): Revision | unde
   }
   built.set(id, hybrid);
   return hybrid;
-}
-
-/** Behaviour keys computed so far, by revision (a loaded revision does not change). */
-const BEHAVIOUR_KEYS = new WeakMap<Revision, string>();
-
-/**
- * What the model runs of a revision, as text: its provenance (id, title,
- * cites) left out, the callouts' order kept.
- */
-function behaviourKey(rev: Revision): string {
-  let key = BEHAVIOUR_KEYS.get(rev);
-  if (key === undefined) {
-    const { base, nonlinear, chain, paths, kernel, drivers } = rev;
-    key = canonicalJson({ base, nonlinear: nonlinear ?? null, chain, paths, kernel, drivers });
-    BEHAVIOUR_KEYS.set(rev, key);
-  }
-  return key;
 }
 
 /** The verdict of a run or exploration the caller has; undefined when a bound stopped it. */
