@@ -431,17 +431,46 @@ export function explore(
   return reuse(scenario, revision, {
     key: `explore ${keyOfOptions(opts)}`,
     compute: (input, reads) => exploreOn(scenario, input, revision, opts, reads),
-    rename: (kept, named) => {
-      const result = structuredClone(kept);
-      result.revision = named.id;
-      for (const c of Object.values(result.counterexamples)) {
-        c!.replay = reproduceCommand(scenario, named, { schedule: c!.schedule });
-      }
-      return result;
-    },
+    rename: (kept, named) => resultOn(structuredClone(kept), scenario, named),
     // A result cut short by the time bound depends on the machine: never reused.
     keep: (result) => result.status !== "timeout",
   });
+}
+
+/**
+ * An exploration's result as the same exploration on `revision` gives it:
+ * for a revision whose runs behave the same, only what names the revision
+ * differs (its id and the commands that replay each counterexample).
+ *
+ * @param result The result of exploring `scenario` on another revision.
+ * @param scenario The scenario explored.
+ * @param revision The revision to name.
+ * @returns A result sharing the rest of `result`.
+ *
+ * @example
+ * ```ts
+ * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { explore, resultOn } from "./explorer.ts";
+ * const revs = loadRevisionDir("patches");
+ * const s = loadScenario("scenarios/race-unregister-dispatch.json");
+ * const v2 = explore(s, revs.find((r) => r.id === "emmu-v2")!);
+ * const copy = { ...revs.find((r) => r.id === "emmu-v2")!, id: "emmu-v2-copy" };
+ * console.log(resultOn(v2, s, copy).counterexamples["use-after-free"]?.replay);
+ * ```
+ */
+export function resultOn(
+  result: ExploreResult,
+  scenario: Scenario,
+  revision: Revision,
+): ExploreResult {
+  const counterexamples: ExploreResult["counterexamples"] = {};
+  for (const [kind, c] of Object.entries(result.counterexamples)) {
+    counterexamples[kind as keyof typeof counterexamples] = {
+      ...c,
+      replay: reproduceCommand(scenario, revision, { schedule: c.schedule }),
+    };
+  }
+  return { ...result, revision: revision.id, counterexamples };
 }
 
 /** The options that decide an exploration's result (the time bound aside). */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ExploreResult } from "../explore/explorer.ts";
+import { type ExploreResult, resultOn } from "../explore/explorer.ts";
 import type { CostTable } from "../report/costs.ts";
 import type { CellPair } from "../run/matrix.ts";
 import { type Outcome, revisionHash, scenarioHash } from "../run/outcome.ts";
@@ -256,15 +256,7 @@ function sameValue(u: Unit, value: UnitValue): UnitValue {
       reproduce: reproduceCommand(scenario, u.revision),
     };
   }
-  const r = value as ExploreResult;
-  const counterexamples: ExploreResult["counterexamples"] = {};
-  for (const [kind, c] of Object.entries(r.counterexamples)) {
-    counterexamples[kind as keyof typeof counterexamples] = {
-      ...c,
-      replay: reproduceCommand(scenario, u.revision, { schedule: c.schedule }),
-    };
-  }
-  return { ...r, revision: u.revision.id, counterexamples };
+  return resultOn(value as ExploreResult, scenario, u.revision);
 }
 
 function inThisThread(units: Unit[], cells: number, inner: Inner): UnitValue[] {
