@@ -48,7 +48,8 @@ export interface RacePlan {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { racePlan } from "./races.ts";
  * const plan = racePlan(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
  * console.log(plan.pairs.length);
@@ -70,7 +71,9 @@ export function racePlan(scenarios: Scenario[], revisions: Revision[]): RacePlan
  *
  * @example
  * ```ts
- * import { explore, loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { explore } from "../explore/explorer.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { racePlan, raceTable } from "./races.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.id === "emmu-v2");
  * const plan = racePlan(loadScenarioDir("scenarios"), revs);
@@ -105,7 +108,8 @@ export function raceTable(plan: RacePlan, results: ExploreResult[]): RaceTable {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { exploreRaces } from "./races.ts";
  * const races = loadScenarioDir("scenarios").filter((s) => s.id === "race-unregister-dispatch");
  * const mmun = loadRevisionDir("patches").filter((r) => r.lineage === "mmun");
@@ -165,7 +169,8 @@ export interface RaceChange {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { compareRacePairs } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
@@ -188,7 +193,9 @@ export function compareRacePairs(scenarios: Scenario[], a: Revision, b: Revision
  *
  * @example
  * ```ts
- * import { explore, loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { explore } from "../explore/explorer.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { compareRacePairs, raceChanges } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
@@ -230,7 +237,8 @@ export function raceChanges(results: ExploreResult[]): RaceChange[] {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { compareRaces } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
