@@ -365,7 +365,8 @@ function button(index: number, cls: string, label: string, title: string): strin
  * import { loadScenarioDir } from "../run/scenario.ts";
  * import { runMatrix } from "../run/matrix.ts";
  * import { renderHtml } from "./html.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * const page = renderHtml(analyse(m, { lineages: ["emmu"] }));
  * console.log(page.startsWith("<!DOCTYPE html>"));
  * ```

@@ -199,8 +199,10 @@ export function compareRacePairs(scenarios: Scenario[], a: Revision, b: Revision
  * import { compareRacePairs, raceChanges } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
- * const pairs = compareRacePairs(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu"));
- * console.log(raceChanges(pairs.map((p) => explore(p.scenario, p.revision))).length);
+ * // The races on the notifier list, where #v3's RCU list differs.
+ * const races = loadScenarioDir("scenarios").filter((s) => s.id.startsWith("race-unregister"));
+ * const pairs = compareRacePairs(races, get("mmun-v3"), get("mmun-v3-rcu"));
+ * console.log(raceChanges(pairs.map((p) => explore(p.scenario, p.revision))).length); // 1
  * ```
  */
 export function raceChanges(results: ExploreResult[]): RaceChange[] {
@@ -242,7 +244,9 @@ export function raceChanges(results: ExploreResult[]): RaceChange[] {
  * import { compareRaces } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
- * console.log(compareRaces(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu")).length);
+ * // The races on the notifier list, where #v3's RCU list differs.
+ * const races = loadScenarioDir("scenarios").filter((s) => s.id.startsWith("race-unregister"));
+ * console.log(compareRaces(races, get("mmun-v3"), get("mmun-v3-rcu")).length); // 1
  * ```
  */
 export function compareRaces(
