@@ -1,13 +1,15 @@
 /**
  * Shards and `merge`: the result sets of `report --shard k/n` join into the
  * bytes of the report run in one go, and only the shards of one run join.
- * The whole report's runs here also show that the same input gives the same
- * JSON bytes, and that the whole report validates against its schema.
+ * The whole report's runs here (each in a process of its own, all at once,
+ * shared by the tests of this file) also show that the same input gives the
+ * same JSON bytes, that the whole report validates against its schema, and
+ * that a long run draws no progress when standard error is not a terminal.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { assertInputError, cli, cliInProcess } from "./_cli.ts";
+import { assertInputError, cli, cliInProcess, type Result } from "./_cli.ts";
 import { type Schema, validate } from "./_json_schema.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -19,42 +21,85 @@ function reportDef(name: string): Schema {
   return { $defs: REPORT.$defs, $ref: `#/$defs/${name}` };
 }
 
+/** A shard's process, with the file it wrote (its path then, its size and its text). */
+interface ShardRun extends Result {
+  path: string;
+  size: number;
+  text: string;
+}
+
+/** The whole report's processes: see {@link wholeRuns}. */
+interface WholeRuns {
+  json: Result;
+  md: Result;
+  shards: [ShardRun, ShardRun];
+}
+
+let started: Promise<WholeRuns> | undefined;
+
+/**
+ * The whole report, each run in its own process, all at once, started by the
+ * first test that asks: in JSON on one thread, in Markdown on two workers,
+ * and as two shards written with `--out`, the first on two workers with
+ * `--quiet`, the second on one thread without.
+ */
+function wholeRuns(): Promise<WholeRuns> {
+  return started ??= (async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const paths = [`${dir}/shard-1.json`, `${dir}/shard-2.json`];
+      const [json, md, r1, r2] = await Promise.all([
+        cli("report", "--format", "json"),
+        cli("report", "--jobs", "2"),
+        cli("report", "--shard", "1/2", "--jobs", "2", "--out", paths[0], "-q"),
+        cli("report", "--shard", "2/2", "--format", "json", "--out", paths[1]),
+      ]);
+      for (const r of [json, md, r1, r2]) assert.equal(r.code, 0, r.stderr);
+      const shard = (r: Result, path: string): ShardRun => ({
+        ...r,
+        path,
+        size: Deno.statSync(path).size,
+        text: Deno.readTextFileSync(path),
+      });
+      return { json, md, shards: [shard(r1, paths[0]), shard(r2, paths[1])] };
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  })();
+}
+
 Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded report", async (t) => {
+  const { json: whole, md, shards } = await wholeRuns();
   const dir = Deno.makeTempDirSync();
   try {
-    const s1 = `${dir}/shard-1.json`;
-    const s2 = `${dir}/shard-2.json`;
-    // Each in its own process, all at once: the whole report twice (JSON), in Markdown, and the
-    // two shards, one on two workers and the other in one thread (neither may show in the bytes).
-    const [whole, again, md, r1, r2] = await Promise.all([
-      cli("report", "--format", "json"),
-      cli("report", "--format", "json"),
-      cli("report", "--jobs", "2"),
-      cli("report", "--shard", "1/2", "--jobs", "2", "--out", s1, "-q"),
-      cli("report", "--shard", "2/2", "--format", "json", "--out", s2, "-q"),
-    ]);
-    for (const r of [whole, again, md, r1, r2]) assert.equal(r.code, 0, r.stderr);
-    await t.step("two runs of the same input write the same JSON bytes", () => {
-      assert.ok(again.stdout === whole.stdout, "two runs of report --format json differ");
-      const report = JSON.parse(whole.stdout);
-      assert.equal(report.schema, "mmbisect/report@1");
-      assert.ok(report.outcomes.length > 0);
-      // Every scenario runs on every revision of its kernel tree, and on no other.
-      const pairs = report.scenarios.reduce(
-        (n: number, s: { kernel: string }) =>
-          n + report.revisions.filter((r: { base: string }) => r.base === s.kernel).length,
-        0,
-      );
-      assert.equal(report.outcomes.length, pairs);
-      assert.ok(report.scenarios.some((s: { kernel: string }) => s.kernel === "2.5.42"));
-      assert.equal(report.costs.revision, "nl-2.5.42-f8");
+    const [s1, s2] = shards.map((s, i) => {
+      const file = `${dir}/shard-${i + 1}.json`;
+      Deno.writeTextFileSync(file, s.text);
+      return file;
     });
-    await t.step("JSON", async () => {
-      const merged = await cli("merge", "--format", "json", s1, s2);
-      assert.equal(merged.code, 0, merged.stderr);
-      assert.equal(merged.stderr, "");
-      assert.ok(merged.stdout === whole.stdout, "merged JSON differs from the unsharded report");
-    });
+    await t.step(
+      "JSON: two runs of the same input, one of them in two shards, write the same bytes",
+      async () => {
+        // The unsharded run in one thread, and the two shards' (one on two workers) joined by
+        // merge: neither the run, nor its workers, nor its slices may show in the bytes.
+        const merged = await cli("merge", "--format", "json", s1, s2);
+        assert.equal(merged.code, 0, merged.stderr);
+        assert.equal(merged.stderr, "");
+        assert.ok(merged.stdout === whole.stdout, "merged JSON differs from the unsharded report");
+        const report = JSON.parse(whole.stdout);
+        assert.equal(report.schema, "mmbisect/report@1");
+        assert.ok(report.outcomes.length > 0);
+        // Every scenario runs on every revision of its kernel tree, and on no other.
+        const pairs = report.scenarios.reduce(
+          (n: number, s: { kernel: string }) =>
+            n + report.revisions.filter((r: { base: string }) => r.base === s.kernel).length,
+          0,
+        );
+        assert.equal(report.outcomes.length, pairs);
+        assert.ok(report.scenarios.some((s: { kernel: string }) => s.kernel === "2.5.42"));
+        assert.equal(report.costs.revision, "nl-2.5.42-f8");
+      },
+    );
     await t.step("Markdown, the shards given in the other order", async () => {
       const merged = await cliInProcess("merge", s2, s1);
       assert.equal(merged.code, 0, merged.stderr);
@@ -100,8 +145,8 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
       const report = JSON.parse(whole.stdout);
       let cells = 0;
       let explorations = 0;
-      for (const file of [s1, s2]) {
-        const set = JSON.parse(Deno.readTextFileSync(file));
+      for (const [i, file] of [s1, s2].entries()) {
+        const set = JSON.parse(shards[i].text);
         assert.deepEqual(validate(RESULTS, set), [], file);
         for (const c of set.cells) assert.deepEqual(validate(reportDef("outcome"), c.outcome), []);
         for (const x of set.explorations) {
@@ -119,6 +164,20 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
     });
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("main() draws no progress when standard error is not a terminal, or with --quiet", async () => {
+  // Each whole-report run lasts longer than the second a progress line waits for.
+  const { json, md, shards: [quiet, plain] } = await wholeRuns();
+  assert.equal(plain.stderr, `mmbisect: wrote ${plain.path} (${plain.size} bytes)\n`);
+  assert.equal(quiet.stderr, "");
+  const others = await Promise.all(
+    [["bisect", "emmu", "mremap-move"], ["compare", "emmu-v4", "emmu-v5"]].map((a) => cli(...a)),
+  );
+  for (const r of [json, md, ...others]) {
+    assert.equal(r.stderr, "");
+    assert.ok(!r.stdout.includes("\r") && !r.stdout.includes("\x1b["), "no progress line");
   }
 });
 

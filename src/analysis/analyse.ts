@@ -118,7 +118,9 @@ export function matrixDigest(matrix: Matrix): string {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { analyse } from "./analyse.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
  * const m = runMatrix(loadScenarioDir("scenarios"), revs);

@@ -52,7 +52,9 @@ export interface ComparisonOptions {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { analyseComparison } from "./comparison.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
  * const m = runMatrix(loadScenarioDir("scenarios"), revs);

@@ -76,7 +76,9 @@ export interface ReportPlan {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, planReport } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { planReport } from "./plan.ts";
  * const plan = planReport(loadRevisionDir("patches"), loadScenarioDir("scenarios"), {
  *   lineages: ["emmu"],
  *   baseline: "emmu-v5",
@@ -215,7 +217,10 @@ function matrixOf(plan: ReportPlan, outcomes: Outcome[]): Matrix {
  *
  * @example
  * ```ts
- * import { analyseReport, loadRevisionDir, loadScenarioDir, planReport, runMatrix } from "../../mod.ts";
+ * import { analyseReport, planReport } from "./plan.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * const plan = planReport(loadRevisionDir("patches"), loadScenarioDir("scenarios"), {
  *   lineages: ["hmm"],
  *   races: false,

@@ -304,7 +304,9 @@ function combine(into: Summary, name: string, sub: Summary, link: Link): void {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario, Run } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenario } from "../run/scenario.ts";
+ * import { Run } from "../run/runner.ts";
  * import { stateHash } from "./explorer.ts";
  * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
  * const run = new Run(loadScenario("scenarios/race-unregister-dispatch.json"), rev, { preemptive: true });
@@ -353,7 +355,8 @@ function sharedInputs(run: Run, revision: Revision = run.revision): Map<object, 
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenario } from "../run/scenario.ts";
  * import { replaySchedule } from "./explorer.ts";
  * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
  * const { outcome } = replaySchedule(loadScenario("scenarios/race-wp-copy-refault.json"), rev, []);
@@ -415,7 +418,8 @@ function replayed(
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenario } from "../run/scenario.ts";
  * import { explore } from "./explorer.ts";
  * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
  * const r = explore(loadScenario("scenarios/race-wp-copy-refault.json"), rev);

@@ -136,7 +136,9 @@ interface Unit {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, matrixPairs } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { matrixPairs } from "../run/matrix.ts";
  * import { runWork } from "./pool.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
  * const cells = matrixPairs(loadScenarioDir("scenarios").slice(0, 4), revs);

@@ -117,7 +117,9 @@ export interface BisectResult {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { bisect, formatBisect } from "./bisect.ts";
  * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
  * const m = runMatrix(loadScenarioDir("scenarios"), emmu);

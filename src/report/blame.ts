@@ -113,7 +113,8 @@ export interface Blame {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenario } from "../run/scenario.ts";
  * import { blame } from "./blame.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;

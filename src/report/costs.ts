@@ -260,7 +260,7 @@ function measure(
  *
  * @example
  * ```ts
- * import { loadRevisionDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
  * import { costTable } from "./costs.ts";
  * const f8 = loadRevisionDir("patches").find((r) => r.id === "nl-2.5.42-f8")!;
  * for (const c of costTable(f8).claims) console.log(c.verdict, c.claim);

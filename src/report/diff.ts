@@ -382,7 +382,9 @@ export function scenarioChange(a: Outcome, b: Outcome, keys: KeyChange[]): Scena
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { compareRevisions } from "./diff.ts";
  * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
  * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
@@ -507,7 +509,7 @@ export function lineages(revisions: Revision[]): string[] {
  *
  * @example
  * ```ts
- * import { loadRevisionDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
  * import { lineageOrder } from "./diff.ts";
  * console.log(lineageOrder(loadRevisionDir("patches"), "emmu").order.join(" -> "));
  * ```
@@ -588,7 +590,7 @@ export function displayOrder(lo: LineageOrder): string[] {
  *
  * @example
  * ```ts
- * import { loadRevisionDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
  * import { revisionsAfter } from "./diff.ts";
  * console.log(revisionsAfter(loadRevisionDir("patches"), "emmu-v5"));
  * ```
@@ -626,7 +628,9 @@ export function revisionsAfter(revisions: Revision[], baseline: string): string[
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { lineageDiff } from "./diff.ts";
  * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
  * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
@@ -698,7 +702,9 @@ export interface BaselineCheck {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { checkBaseline } from "./diff.ts";
  * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
  * const m = runMatrix(loadScenarioDir("scenarios"), emmu);

@@ -41,9 +41,12 @@ function driversOf(v: Violation, secondaries: { id: string; driver: string }[]):
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { driverTable } from "./drivers.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * console.log(driverTable(m).filter((c) => c.kinds.length === 0).length);
  * ```
  */

@@ -106,7 +106,9 @@ function overlaps(a: [number, number] | undefined, b: [number, number] | undefin
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario, runScenario } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenario } from "../run/scenario.ts";
+ * import { runScenario } from "../run/runner.ts";
  * import { explainOutcome, formatExplanation } from "./explain.ts";
  * const s = loadScenario("scenarios/mremap-move.json");
  * const r = loadRevisionDir("patches").find((x) => x.id === "emmu-v2")!;

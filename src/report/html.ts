@@ -208,7 +208,10 @@ function changeOf(d: LineageDiff, scenario: string, from: string, to: string): S
  *
  * @example
  * ```ts
- * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyse } from "../analysis/analyse.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { buildHtmlData } from "./html.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
  * const data = buildHtmlData(analyse(runMatrix(loadScenarioDir("scenarios"), revs)));
@@ -357,9 +360,13 @@ function button(index: number, cls: string, label: string, title: string): strin
  *
  * @example
  * ```ts
- * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyse } from "../analysis/analyse.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { renderHtml } from "./html.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * const page = renderHtml(analyse(m, { lineages: ["emmu"] }));
  * console.log(page.startsWith("<!DOCTYPE html>"));
  * ```

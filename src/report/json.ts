@@ -63,7 +63,10 @@ export interface Report {
  *
  * @example
  * ```ts
- * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyse } from "../analysis/analyse.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { buildReport } from "./json.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
  * const report = buildReport(analyse(runMatrix(loadScenarioDir("scenarios"), revs)));
@@ -95,10 +98,13 @@ export function buildReport(model: ReportModel): Report {
  *
  * @example
  * ```ts
- * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyse } from "../analysis/analyse.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { buildReport, reportJson } from "./json.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
- * const text = reportJson(buildReport(analyse(m)));
+ * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
+ * const text = reportJson(buildReport(analyse(runMatrix(loadScenarioDir("scenarios"), revs))));
  * console.log(JSON.parse(text).schema); // "mmbisect/report@1"
  * ```
  */

@@ -47,7 +47,11 @@ function counts(js: Judgement[]): string {
  *
  * @example
  * ```ts
- * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix, shippedExpectations } from "../../mod.ts";
+ * import { analyse } from "../analysis/analyse.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
+ * import { shippedExpectations } from "../analysis/expect.ts";
  * import { renderJunit } from "./junit.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
  * const m = runMatrix(loadScenarioDir("scenarios"), revs);

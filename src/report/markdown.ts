@@ -42,9 +42,13 @@ import {
  *
  * @example
  * ```ts
- * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
+ * import { analyse } from "../analysis/analyse.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
  * import { renderMarkdown } from "./markdown.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * const md = renderMarkdown(analyse(m, { lineages: ["emmu"] }));
  * console.log(md.split("\n").slice(0, 12).join("\n"));
  * ```

@@ -48,7 +48,8 @@ export interface RacePlan {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { racePlan } from "./races.ts";
  * const plan = racePlan(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
  * console.log(plan.pairs.length);
@@ -70,7 +71,9 @@ export function racePlan(scenarios: Scenario[], revisions: Revision[]): RacePlan
  *
  * @example
  * ```ts
- * import { explore, loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { explore } from "../explore/explorer.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { racePlan, raceTable } from "./races.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.id === "emmu-v2");
  * const plan = racePlan(loadScenarioDir("scenarios"), revs);
@@ -105,7 +108,8 @@ export function raceTable(plan: RacePlan, results: ExploreResult[]): RaceTable {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { exploreRaces } from "./races.ts";
  * const races = loadScenarioDir("scenarios").filter((s) => s.id === "race-unregister-dispatch");
  * const mmun = loadRevisionDir("patches").filter((r) => r.lineage === "mmun");
@@ -165,7 +169,8 @@ export interface RaceChange {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { compareRacePairs } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
@@ -188,12 +193,16 @@ export function compareRacePairs(scenarios: Scenario[], a: Revision, b: Revision
  *
  * @example
  * ```ts
- * import { explore, loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { explore } from "../explore/explorer.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { compareRacePairs, raceChanges } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
- * const pairs = compareRacePairs(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu"));
- * console.log(raceChanges(pairs.map((p) => explore(p.scenario, p.revision))).length);
+ * // The races on the notifier list, where #v3's RCU list differs.
+ * const races = loadScenarioDir("scenarios").filter((s) => s.id.startsWith("race-unregister"));
+ * const pairs = compareRacePairs(races, get("mmun-v3"), get("mmun-v3-rcu"));
+ * console.log(raceChanges(pairs.map((p) => explore(p.scenario, p.revision))).length); // 1
  * ```
  */
 export function raceChanges(results: ExploreResult[]): RaceChange[] {
@@ -230,11 +239,14 @@ export function raceChanges(results: ExploreResult[]): RaceChange[] {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
  * import { compareRaces } from "./races.ts";
  * const revs = loadRevisionDir("patches");
  * const get = (id: string) => revs.find((r) => r.id === id)!;
- * console.log(compareRaces(loadScenarioDir("scenarios"), get("mmun-v3"), get("mmun-v3-rcu")).length);
+ * // The races on the notifier list, where #v3's RCU list differs.
+ * const races = loadScenarioDir("scenarios").filter((s) => s.id.startsWith("race-unregister"));
+ * console.log(compareRaces(races, get("mmun-v3"), get("mmun-v3-rcu")).length); // 1
  * ```
  */
 export function compareRaces(

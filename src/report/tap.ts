@@ -23,7 +23,11 @@ function description(s: string): string {
  *
  * @example
  * ```ts
- * import { analyse, loadRevisionDir, loadScenarioDir, runMatrix, shippedExpectations } from "../../mod.ts";
+ * import { analyse } from "../analysis/analyse.ts";
+ * import { loadRevisionDir } from "../run/revision.ts";
+ * import { loadScenarioDir } from "../run/scenario.ts";
+ * import { runMatrix } from "../run/matrix.ts";
+ * import { shippedExpectations } from "../analysis/expect.ts";
  * import { renderTap } from "./tap.ts";
  * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "hmm");
  * const m = runMatrix(loadScenarioDir("scenarios"), revs);

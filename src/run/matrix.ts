@@ -44,7 +44,8 @@ export interface CellPair {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir } from "../../mod.ts";
+ * import { loadRevisionDir } from "./revision.ts";
+ * import { loadScenarioDir } from "./scenario.ts";
  * import { matrixPairs } from "./matrix.ts";
  * const pairs = matrixPairs(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
  * console.log(pairs[0].scenario.id, pairs[0].revision.id);
@@ -104,7 +105,8 @@ export interface MatrixOptions {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { loadRevisionDir } from "./revision.ts";
+ * import { loadScenario } from "./scenario.ts";
  * import { runCell } from "./matrix.ts";
  * const v5 = loadRevisionDir("patches").find((r) => r.id === "emmu-v5")!;
  * const out = runCell(loadScenario("scenarios/wp-reuse-after-fork.json"), v5, { timeout: 5 });
@@ -127,8 +129,11 @@ export function runCell(scenario: Scenario, revision: Revision, opts: CellOption
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenarioDir, runMatrix } from "../../mod.ts";
- * const m = runMatrix(loadScenarioDir("scenarios"), loadRevisionDir("patches"));
+ * import { loadRevisionDir } from "./revision.ts";
+ * import { loadScenarioDir } from "./scenario.ts";
+ * import { runMatrix } from "./matrix.ts";
+ * const emmu = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * const m = runMatrix(loadScenarioDir("scenarios"), emmu);
  * console.log(m.cells.filter((c) => c.verdict === "fail").length);
  * ```
  */

@@ -213,7 +213,9 @@ export function buildOutcome(p: OutcomeParts): Outcome {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario, Run } from "../../mod.ts";
+ * import { loadRevisionDir } from "./revision.ts";
+ * import { loadScenario } from "./scenario.ts";
+ * import { Run } from "./runner.ts";
  * import { outcomeCounters } from "./outcome.ts";
  * const v5 = loadRevisionDir("patches").find((r) => r.id === "emmu-v5")!;
  * const run = new Run(loadScenario("scenarios/wp-reuse-after-fork.json"), v5);

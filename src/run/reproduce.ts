@@ -94,7 +94,8 @@ function fileId(file: string): string {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { loadRevisionDir } from "./revision.ts";
+ * import { loadScenario } from "./scenario.ts";
  * import { reproduceCommand } from "./reproduce.ts";
  * const v5 = loadRevisionDir("patches").find((r) => r.id === "emmu-v5")!;
  * const s = loadScenario("scenarios/wp-reuse-after-fork.json");

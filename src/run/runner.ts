@@ -530,7 +530,9 @@ export class Run implements CheckContext {
  *
  * @example
  * ```ts
- * import { loadRevisionDir, loadScenario, runScenario } from "../../mod.ts";
+ * import { loadRevisionDir } from "./revision.ts";
+ * import { loadScenario } from "./scenario.ts";
+ * import { runScenario } from "./runner.ts";
  * const revs = loadRevisionDir("patches");
  * const v5 = revs.find((r) => r.id === "emmu-v5")!;
  * const out = runScenario(loadScenario("scenarios/wp-reuse-after-fork.json"), v5);
