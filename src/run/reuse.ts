@@ -8,8 +8,8 @@
  * revision (its id, hash, reproducers).
  *
  * The revisions of a lineage mostly differ in paths that a given scenario
- * never runs: of the 306 explorations of the shipped races, 122 are reused
- * this way. Nothing declares what a run reads, so no read can be left out.
+ * never runs: the report takes 72 of its 187 explorations this way.
+ * Nothing declares what a run reads, so no read can be left out.
  *
  * @module
  */
