@@ -43,6 +43,10 @@ Deno.test("satisfies() refuses a graph that answers one recorded read differentl
     ["a key it found absent", (g) => g.z = 0],
     ["a key list it read", (g) => (g.b as Record<string, number>).e = 5],
     ["an object it read into", (g) => g.b = 7],
+    [
+      "an array it read into, now a record with the same entries",
+      (g) => g.list = { ...g.list as number[], length: 3 },
+    ],
   ];
   for (const [what, change] of cases) {
     await t.step(what, () => {

@@ -9,7 +9,8 @@
  * it saw: a property's value (`get`; an object by its identity in the log, a
  * function by itself, anything else by value), whether a key is there
  * (`has`), the list of keys (`ownKeys`) and a property's descriptor
- * (`getOwnPropertyDescriptor`), the prototype and extensibility. Writes
+ * (`getOwnPropertyDescriptor`), the prototype and extensibility, and
+ * whether it is an array (which `Array.isArray` reads without a trap). Writes
  * throw: the graph is an input. A deterministic computation that reads its
  * input only through the view, given another graph that answers each
  * recorded read the same way (with the same aliasing, object for object),
@@ -20,7 +21,7 @@
  * @module
  */
 
-/** What one read saw: a value, an object of the log (by its index), or absence. */
+/** What one read saw: a value (undefined for an absent key), or an object of the log by its index. */
 type Seen =
   | { v: unknown }
   | { o: number };
@@ -29,6 +30,8 @@ type Seen =
 interface Entry {
   /** How it was first reached: its parent's index and the key (absent for the root). */
   from?: { parent: number; key: PropertyKey };
+  /** Whether it is an array (`Array.isArray` sees through a proxy without a trap). */
+  array: boolean;
   /** `get` reads by key. */
   gets: Map<PropertyKey, Seen>;
   /** `has` reads by key. */
@@ -90,7 +93,13 @@ export class ReadRecorder<T extends object> {
     const known = this.views.get(target);
     if (known) return known;
     const i = this.entries.length;
-    const entry: Entry = { from, gets: new Map(), has: new Map(), descs: new Map() };
+    const entry: Entry = {
+      from,
+      array: Array.isArray(target),
+      gets: new Map(),
+      has: new Map(),
+      descs: new Map(),
+    };
     this.entries.push(entry);
     this.index.set(target, i);
     // deno-lint-ignore no-this-alias
@@ -200,6 +209,7 @@ export function satisfies(log: ReadLog, graph: object): boolean {
       if (!bind(i, Reflect.get(objs[from.parent], from.key))) return false;
     }
     const o = objs[i];
+    if (Array.isArray(o) !== e.array) return false;
     for (const [key, s] of e.gets) if (!same(s, Reflect.get(o, key))) return false;
     for (const [key, r] of e.has) if (Reflect.has(o, key) !== r) return false;
     for (const [key, d] of e.descs) {
