@@ -62,9 +62,10 @@
  *
  * Everything else a copy copies is hashed, so a part added to the run is in
  * the key unless it is declared history. The test suite checks on every
- * race scenario that merging, the search order and a key with the history
- * ({@link ExploreOptions.fullKey}) never change the endings, their final
- * digests, the verdicts or the shortest counterexamples.
+ * race scenario that merging (against the search without it, or where that
+ * is too large against a key with the history, {@link ExploreOptions.fullKey})
+ * and the search order never change the endings, their final digests, the
+ * verdicts or the shortest counterexamples.
  *
  * Reuse across revisions: the revisions of a lineage mostly differ in paths
  * a given race never runs, and the same exploration would be made on each.
