@@ -48,18 +48,14 @@ const SCHEMA: Schema = JSON.parse(
  * JSON validates against the report schema's outcome, and it has a status.
  */
 export function assertTypedOutcome(o: Outcome, label: string): void {
-  const errors = validate({ $ref: "#/$defs/outcome" }, JSON.parse(outcomeJson(o)), {
-    root: SCHEMA,
-  });
+  const errors = validate(SCHEMA, JSON.parse(outcomeJson(o)), "outcome");
   assert.deepEqual(errors, [], label);
   assert.ok(CELL_STATUSES.includes(cellStatus(o)), label);
 }
 
 /** Asserts that `r` is an explorer result of the documented shape. */
 export function assertTypedExploration(r: ExploreResult, label: string): void {
-  const errors = validate({ $ref: "#/$defs/exploreResult" }, JSON.parse(JSON.stringify(r)), {
-    root: SCHEMA,
-  });
+  const errors = validate(SCHEMA, JSON.parse(JSON.stringify(r)), "exploreResult");
   assert.deepEqual(errors, [], label);
 }
 

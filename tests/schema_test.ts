@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
-import Ajv2020 from "ajv/dist/2020.js";
 import { schemaFiles } from "../tools/schemas.ts";
 import { InputError, parseRevision, parseScenario } from "../mod.ts";
 import { loadRevisionDir } from "../src/run/revision.ts";
 import { SMALL_SCENARIO } from "./_fixtures.ts";
+import { ajv } from "./_json_schema.ts";
 
 const files = schemaFiles();
-// deno-lint-ignore no-explicit-any
-const ajv = new (Ajv2020 as any)({
-  allErrors: true,
-  strict: true,
-  strictTypes: false,
-  strictRequired: false,
-});
 const scenarioValid = ajv.compile(JSON.parse(files["docs/scenario.schema.json"]));
 const revisionValid = ajv.compile(JSON.parse(files["docs/revision.schema.json"]));
 const revisions = loadRevisionDir("patches");
