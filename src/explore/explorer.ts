@@ -70,13 +70,13 @@
  * Reuse across revisions: the revisions of a lineage mostly differ in paths
  * a given race never runs, and the same exploration would be made on each.
  * The runs of an exploration read the revision through a recording view
- * (`run/_reads.ts`, `run/reuse.ts`) that logs every read: each value, key list and descriptor,
- * and which objects alias. The log and the result are kept with the
- * scenario object; a later exploration of that scenario with the same
- * options, on a revision that answers every logged read the same way, reads
- * the same values in the same order, so it would run the same steps and
- * find the same result: it takes that result, with its own id and
- * reproducers. A revision that differs in a value the runs read (one
+ * (`run/_reads.ts`, `run/reuse.ts`) that logs every read: each value, key
+ * list and descriptor, which objects alias and which are arrays. The log
+ * and the result are kept with the scenario object; a later exploration of
+ * that scenario with the same options, on a revision that answers every
+ * logged read the same way, reads the same values in the same order, so it
+ * would run the same steps and find the same result: it takes that result,
+ * with its own id and reproducers. A revision that differs in a value the runs read (one
  * callout's placement, a chain variant) is explored afresh. Nothing
  * declares what is read, so no read can be left out; a timeout is never
  * kept; `reuse: false` explores afresh.
