@@ -57,8 +57,8 @@ export class ReadRecorder<T extends object> {
   /** The view of the graph's root. */
   readonly root: T;
   private readonly entries: Entry[] = [];
-  private readonly index = new Map<object, number>();
-  private readonly views = new Map<object, object>();
+  /** Each object viewed: its index in the log and its view. */
+  private readonly made = new Map<object, { i: number; view: object }>();
   private listener?: (target: object, view: object) => void;
 
   /**
@@ -67,7 +67,7 @@ export class ReadRecorder<T extends object> {
    * @param graph The input graph; plain data (objects, arrays, primitives).
    */
   constructor(graph: T) {
-    this.root = this.view(graph, undefined) as T;
+    this.root = this.view(graph, undefined).view as T;
   }
 
   /** The log so far. */
@@ -76,8 +76,8 @@ export class ReadRecorder<T extends object> {
   }
 
   /** Every view made so far, with the object it shows. */
-  viewed(): IterableIterator<[object, object]> {
-    return this.views.entries();
+  *viewed(): IterableIterator<[object, object]> {
+    for (const [target, { view }] of this.made) yield [target, view];
   }
 
   /**
@@ -89,8 +89,8 @@ export class ReadRecorder<T extends object> {
   }
 
   /** The view of `target`, made on first access and then reused. */
-  private view(target: object, from: Entry["from"]): object {
-    const known = this.views.get(target);
+  private view(target: object, from: Entry["from"]): { i: number; view: object } {
+    const known = this.made.get(target);
     if (known) return known;
     const i = this.entries.length;
     const entry: Entry = {
@@ -101,13 +101,12 @@ export class ReadRecorder<T extends object> {
       descs: new Map(),
     };
     this.entries.push(entry);
-    this.index.set(target, i);
     // deno-lint-ignore no-this-alias
     const rec = this;
     const seen = (key: PropertyKey, v: unknown): [Seen, unknown] => {
       if (v === null || typeof v !== "object") return [{ v }, v];
       const child = rec.view(v, { parent: i, key });
-      return [{ o: rec.index.get(v)! }, child];
+      return [{ o: child.i }, child.view];
     };
     const proxy = new Proxy(target, {
       get(t, key, receiver) {
@@ -147,26 +146,22 @@ export class ReadRecorder<T extends object> {
         if (entry.extensible === undefined) entry.extensible = r;
         return r;
       },
-      set() {
-        throw new TypeError("An input graph is read-only: a run wrote into its revision");
-      },
-      defineProperty() {
-        throw new TypeError("An input graph is read-only: a run wrote into its revision");
-      },
-      deleteProperty() {
-        throw new TypeError("An input graph is read-only: a run wrote into its revision");
-      },
-      setPrototypeOf() {
-        throw new TypeError("An input graph is read-only: a run wrote into its revision");
-      },
-      preventExtensions() {
-        throw new TypeError("An input graph is read-only: a run wrote into its revision");
-      },
+      set: refuse,
+      defineProperty: refuse,
+      deleteProperty: refuse,
+      setPrototypeOf: refuse,
+      preventExtensions: refuse,
     });
-    this.views.set(target, proxy);
+    const made = { i, view: proxy };
+    this.made.set(target, made);
     this.listener?.(target, proxy);
-    return proxy;
+    return made;
   }
+}
+
+/** Every write trap of a view: the graph is an input. */
+function refuse(): never {
+  throw new TypeError("An input graph is read-only: a run wrote into its revision");
 }
 
 /** A descriptor's flags (writable, enumerable, configurable, accessor) as bits. */
