@@ -4,8 +4,9 @@
  * `_suite_b.ts` (`_suites.ts` checks it when a suite loads), so that a
  * suite loads the library once for all its files instead of once a file;
  * the files are split so that the two suites take about the same time.
- * This one holds the whole report's processes (`merge_test.ts`) and the
- * reproducers (`reproduce_test.ts`).
+ * This one holds the whole report's processes (`merge_test.ts`), the
+ * reproducers (`reproduce_test.ts`) and the documentation's examples
+ * (`examples_test.ts`).
  * A file still runs alone: `deno test -A tests/<file>_test.ts`.
  *
  * @module
@@ -14,12 +15,15 @@ import "./_suites.ts";
 import "./bad_input_test.ts";
 import "./blame_test.ts";
 import "./canonical_json_test.ts";
+import "./ci_output_test.ts";
 import "./determinism_test.ts";
 import "./diff_test.ts";
+import "./examples_test.ts";
 import "./explain_test.ts";
 import "./fuzz_valid_test.ts";
 import "./html_test.ts";
 import "./import_patch_test.ts";
+import "./jobs_test.ts";
 import "./lineage_test.ts";
 import "./merge_test.ts";
 import "./nonlinear_mutation_test.ts";
