@@ -32,6 +32,7 @@
 import { digest } from "../src/model/state.ts";
 import { loadRevisionDir, parseScenario, Run, type Scenario, stateHash } from "../mod.ts";
 import { cloneGraph, reachable } from "../src/explore/_graph.ts";
+import { independent, pickRecorded } from "../src/explore/_footprint.ts";
 import { arg } from "./_args.ts";
 import { cpus, storm, unregisterDispatch } from "./_scenarios.ts";
 
@@ -54,6 +55,8 @@ interface Count {
   commute: number;
   /** Pairs whose steps write no common place. */
   disjoint: number;
+  /** Pairs whose recorded footprints are independent (neither writes what the other reads or writes). */
+  independent: number;
   /** How often each place (a path, thread names and numbers as `*`) was written by both steps. */
   shared: Map<string, number>;
 }
@@ -130,6 +133,7 @@ function measure(s: Scenario, rid: string): Count {
     both: 0,
     commute: 0,
     disjoint: 0,
+    independent: 0,
     shared: new Map(),
   };
   while (todo.length > 0 && count.points < limit) {
@@ -139,12 +143,14 @@ function measure(s: Scenario, rid: string): Count {
     count.points++;
     const next = new Map(at.names.map((n) => [n, step(at.run, n)]));
     const footprint = new Map(at.names.map((n) => [n, writes(at.run, n)]));
+    const recorded = new Map(at.names.map((n) => [n, pickRecorded(at.run.fork(copy), n, shared)]));
     for (let i = 0; i < at.names.length; i++) {
       for (let j = i + 1; j < at.names.length; j++) {
         const [a, b] = [at.names[i], at.names[j]];
         count.pairs++;
         const common = [...footprint.get(a)!].filter((p) => footprint.get(b)!.has(p));
         if (common.length === 0) count.disjoint++;
+        if (independent(recorded.get(a)!, recorded.get(b)!)) count.independent++;
         for (const p of new Set(common.map((p) => place(p, at.names!)))) {
           count.shared.set(p, (count.shared.get(p) ?? 0) + 1);
         }
@@ -176,9 +182,9 @@ const rows: [string, Scenario, string][] = [
 ];
 console.log(`choice points examined: at most ${limit} per row`);
 console.log(
-  "| scenario | revision | choice points | pairs that can both run | each stays able to run after the other | commute | write no common place |",
+  "| scenario | revision | choice points | pairs that can both run | each stays able to run after the other | commute | write no common place | footprints independent |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 const common: string[] = [];
 for (const [label, s, rid] of rows) {
   const c = measure(s, rid);
@@ -186,7 +192,7 @@ for (const [label, s, rid] of rows) {
   console.log(
     `| ${label} | \`${rid}\` | ${c.points} | ${c.pairs} | ${pct(c.both)} | ${pct(c.commute)} | ${
       pct(c.disjoint)
-    } |`,
+    } | ${pct(c.independent)} |`,
   );
   const top = [...c.shared].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 6);
   common.push(`- ${label}: ${top.map(([p, n]) => `\`${p}\` ${pct(n)}`).join(", ")}`);

@@ -46,8 +46,29 @@ export function shareOnCopy(o: object): boolean {
   return markOf(o) === CONTAINER;
 }
 
-/** A container ready to be written: `o` itself, or a copy of it once it is frozen. */
+/**
+ * A recording view of an object (`explore/_footprint.ts`): the object it
+ * shows, and a view of a copy of it at the same place.
+ */
+export interface View {
+  /** The object the view shows. */
+  target: object;
+  /** A view, at the same place, of `copy`, a copy of the target about to replace it. */
+  as(copy: object): object;
+}
+
+/** Recording views by view object (empty outside a recorded step). */
+export const VIEWS: WeakMap<object, View> = new WeakMap();
+
+/**
+ * A container ready to be written: `o` itself, or a copy of it once it is
+ * frozen. Through a recording view, the copy is made from the object the
+ * view shows (making it reads nothing the step decides on) and comes back
+ * as a view at the same place.
+ */
 export function thaw<T extends object>(o: T): T {
+  const view = VIEWS.get(o);
+  if (view) return Object.isFrozen(view.target) ? view.as(cow({ ...view.target })) as T : o;
   return Object.isFrozen(o) ? cow({ ...o }) : o;
 }
 
