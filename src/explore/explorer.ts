@@ -98,6 +98,17 @@ import { type Deadline, deadline, DEFAULT_TIMEOUT_SECONDS } from "../run/deadlin
 import { cloneGraph, hashGraph, reachable } from "./_graph.ts";
 import type { ReadRecorder } from "../run/_reads.ts";
 import { reuse } from "../run/reuse.ts";
+import { pickRecorded } from "./_footprint.ts";
+import {
+  append,
+  type Choice,
+  type Event,
+  eventOf,
+  join,
+  type Joined,
+  type Placed,
+  revisit,
+} from "./_por.ts";
 
 /** Runs between two readings of the clock. */
 const POLL_EVERY = 16;
@@ -122,6 +133,17 @@ export interface ExploreOptions {
   stepBound?: number;
   /** Try the threads at each choice point in reverse priority order (for soundness tests). */
   reverse?: boolean;
+  /**
+   * Partial-order reduction on top of merging (default false): a choice
+   * point tries one thread, and others only where a step of theirs may not
+   * commute with one taken there, as the recorded footprints say (see
+   * "Partial-order reduction" in the module documentation). The endings and
+   * verdicts are those of the search without it; a counterexample is a
+   * shortest one among the schedules explored, which may be longer than the
+   * shortest of all. Ignored without merging, and where the step's point
+   * count must be keyed (the search is then made without it).
+   */
+  partialOrder?: boolean;
   /**
    * Key states by everything a copy of the run copies, history included (for
    * soundness tests of what the key leaves out; more states, same endings).
@@ -197,6 +219,8 @@ interface Summary {
   rise: number;
   /** The most scheduling points any schedule from here passes in a later step. */
   worst: number;
+  /** With the partial-order reduction: every event of the subtree, joined by scenario step and thread. */
+  events?: Joined;
 }
 
 /** Where a transition from a choice point led, as far as the step bound is concerned. */
@@ -210,8 +234,10 @@ interface Link {
 }
 
 /** A choice point on the search stack. */
-interface Node {
+interface Node extends Choice {
   run: Run;
+  /** With the reduction: how many events of the search path come before its transition's. */
+  base: number;
   hash: string;
   names: string[];
   next: number;
@@ -288,6 +314,7 @@ function combine(into: Summary, name: string, sub: Summary, link: Link): void {
   for (const [key, v] of sub.maxima) {
     into.maxima.set(key, Math.max(v, into.maxima.get(key) ?? v));
   }
+  if (sub.events) for (const e of sub.events.values()) join(into.events ??= new Map(), e);
   for (const [k, suffix] of sub.shortest) {
     const cur = into.shortest.get(k);
     if (!cur || suffix.length + 1 < cur.length) {
@@ -486,6 +513,7 @@ function keyOfOptions(opts: ExploreOptions): string {
     opts.stepBound ?? null,
     opts.reverse ?? false,
     opts.fullKey ?? false,
+    opts.partialOrder ?? false,
     opts.finals ?? false,
   ]);
 }
@@ -568,6 +596,8 @@ function search(
   reads: ReadRecorder<Revision> | undefined,
 ): Found | null {
   const reduction = mode !== "off";
+  // The reduction's events leave out the step's point count: only where it is history.
+  const por = (opts.partialOrder ?? false) && mode === "history-free";
   const maxRuns = opts.maxRuns ?? 200_000;
   const finals = opts.finals ?? false;
   const memo = new Map<string, Summary>();
@@ -596,6 +626,8 @@ function search(
   let status: ExploreResult["status"] = "complete";
   let pointsMatter = false;
   const stack: Node[] = [];
+  /** With the reduction: the events of the search path, from the first choice point. */
+  const path: Placed[] = [];
   let root: Summary | null = null;
   let rootLink: Link = { seg: 0, same: false, p: -1 };
 
@@ -608,12 +640,26 @@ function search(
     return { seg: end - parent.points, same, p };
   };
 
+  /** Runs thread `name` of `run` as `run.pick(name)` does, recording its event (with the reduction). */
+  const pick = (run: Run, name: string, events: Event[] | null) => {
+    if (!events) return run.pick(name);
+    const retries = run.threads.find((t) => t.name === name)?.waiting ?? false;
+    const step = run.stepIndex;
+    events.push(eventOf(step, name, pickRecorded(run, name, shared), retries));
+  };
+
   /**
-   * Runs `run` to its next choice point: a leaf's summary, a known state's
-   * (with the link to it), or null after pushing a node.
+   * Runs `run` to its next choice point (recording the forced steps into
+   * `events`, with the reduction): a leaf's summary, a known state's (with
+   * the link to it), or null after pushing a node.
    */
-  const enter = (run: Run, via: string, parent: Node | null): [Summary, Link] | null => {
-    const names = run.next();
+  const enter = (
+    run: Run,
+    via: string,
+    parent: Node | null,
+    events: Event[] | null,
+  ): [Summary, Link] | null => {
+    const names = run.next(events ? (name) => pick(run, name, events) : undefined);
     if (!names) {
       schedules++;
       if (mode === "history-free" && run.aborted?.endsWith("step bound reached")) {
@@ -637,6 +683,8 @@ function search(
       run,
       hash,
       names,
+      todo: por ? [names[0]] : names,
+      base: 0,
       next: 0,
       via,
       merged: emptySummary(),
@@ -653,11 +701,11 @@ function search(
     } else combine(stack[stack.length - 1].merged, node.via, node.merged, node.link);
   };
 
-  const r0 = enter(first, "", null);
+  const r0 = enter(first, "", null, null);
   if (r0) [root, rootLink] = r0;
   while (stack.length > 0 && !pointsMatter) {
     const top = stack[stack.length - 1];
-    if (top.next < top.names.length) {
+    if (top.next < top.todo.length) {
       if (runs >= maxRuns) {
         status = "bounded";
         break;
@@ -667,11 +715,22 @@ function search(
         break;
       }
       runs++;
-      const name = top.names[top.next++];
-      // The last child may take the node's own run: nothing else needs it.
-      const child = top.next < top.names.length ? top.run.fork(copy) : top.run;
-      child.pick(name);
-      const sub = enter(child, name, top);
+      const name = top.todo[top.next++];
+      // The last child may take the node's own run: nothing else needs it (with the reduction,
+      // a race found later may add a thread to try).
+      const child = !por && top.next === top.todo.length ? top.run : top.run.fork(copy);
+      const events: Event[] | null = por ? [] : null;
+      pick(child, name, events);
+      const sub = enter(child, name, top, events);
+      if (events) {
+        // The transition's own steps, then those of the subtree of a state explored before.
+        path.length = top.base;
+        events.forEach((e, i) => append(path, e, i === 0 ? top : null));
+        const merged = top.merged.events ??= new Map();
+        for (const e of events) join(merged, e);
+        if (sub?.[0].events) for (const e of sub[0].events.values()) revisit(path, e);
+        if (!sub) stack[stack.length - 1].base = path.length;
+      }
       if (sub) combine(top.merged, name, sub[0], sub[1]);
       continue;
     }

@@ -66,6 +66,8 @@ export interface ThreadView {
   last?: PointInfo;
   /** How many scheduling points it has passed. */
   points: number;
+  /** Whether its last point only retries: it runs only when no other thread can. */
+  waiting?: boolean;
 }
 
 /**
@@ -311,8 +313,12 @@ export class Run implements CheckContext {
    * Runs on the default schedule until a point where more than one thread can
    * run, and returns their names (highest priority first); returns null once
    * every step has run and the checkers have made their end-of-run checks.
+   *
+   * @param forced Runs the only thread that can run at a point, as
+   * {@link Run.pick} would (the explorer records what it touches); by
+   * default `next()` runs it.
    */
-  next(): string[] | null {
+  next(forced?: (name: string) => void): string[] | null {
     for (;;) {
       if (!this.cur) {
         const i = this.returns.length;
@@ -334,7 +340,8 @@ export class Run implements CheckContext {
       const enabled = this.guard(() => this.enabled());
       if (enabled === null) continue;
       if (enabled.length > 1) return enabled.map((t) => t.name);
-      this.guard(() => this.runThread(enabled[0]));
+      if (forced) forced(enabled[0].name);
+      else this.guard(() => this.runThread(enabled[0]));
     }
   }
 

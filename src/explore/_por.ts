@@ -1,0 +1,185 @@
+/**
+ * Partial-order reduction for the explorer: dynamic partial-order reduction
+ * (Flanagan and Godefroid, "Dynamic partial-order reduction for model
+ * checking software", POPL 2005) on recorded footprints
+ * (`explore/_footprint.ts`), kept sound with state caching by summaries.
+ *
+ * A choice point explores one thread at first. Each step (an event: its
+ * scenario step, its thread and its footprint) is compared with the events
+ * on the search path; at the last earlier step of another thread that is
+ * dependent on it and does not happen before it, taken at a choice point,
+ * a thread is added to what that choice point explores, so that the other
+ * order is tried too. Two events are dependent when one writes a place the other
+ * reads or writes; a step of a thread that only retries (it ran because no
+ * other thread could) is dependent on every step, since whether it can run
+ * at all depends on every other thread. Events of different scenario steps
+ * never race: a step starts when the one before has ended.
+ *
+ * What it explores contains one schedule of every class of schedules
+ * equivalent up to swapping adjacent independent steps, each of which ends
+ * in the same state, so the endings are those of the search without it.
+ *
+ * State caching: where a state was explored before, its subtree is not
+ * walked again, and the events it would have met are taken from its
+ * summary instead, every event of the subtree by scenario step and thread,
+ * their footprints joined (a superset of each). Which of them would race
+ * with which step of the path is not known, so each is treated as racing
+ * with every dependent pick that does not happen before its thread's
+ * point (a superset of the last one for each).
+ *
+ * @module
+ */
+import type { Footprint } from "./_footprint.ts";
+
+/** Every place named so far, numbered, so that summaries keep numbers. */
+const PLACES = new Map<string, number>();
+
+function numbered(places: Set<string>): Set<number> {
+  const out = new Set<number>();
+  for (const p of places) {
+    let n = PLACES.get(p);
+    if (n === undefined) PLACES.set(p, n = PLACES.size);
+    out.add(n);
+  }
+  return out;
+}
+
+/** One step of one thread, or the join of several of one thread in one scenario step. */
+export interface Event {
+  /** The scenario step. */
+  step: number;
+  /** The thread. */
+  thread: string;
+  /** Places read. */
+  reads: Set<number>;
+  /** Places written. */
+  writes: Set<number>;
+  /** Dependent on every event of another thread in its scenario step. */
+  all: boolean;
+}
+
+/**
+ * The event of a step of `thread` in scenario step `step`; `retries` when
+ * the thread only retried at its last point (it could run only because no
+ * other thread could).
+ */
+export function eventOf(step: number, thread: string, fp: Footprint, retries: boolean): Event {
+  return { step, thread, reads: numbered(fp.reads), writes: numbered(fp.writes), all: retries };
+}
+
+/** Whether `a` and `b`, events of different threads in one scenario step, may not commute. */
+export function dependent(a: Event, b: Event): boolean {
+  if (a.step !== b.step || a.thread === b.thread) return false;
+  if (a.all || b.all) return true;
+  for (const w of a.writes) if (b.reads.has(w) || b.writes.has(w)) return true;
+  for (const w of b.writes) if (a.reads.has(w)) return true;
+  return false;
+}
+
+/** Events joined by scenario step and thread. */
+export type Joined = Map<string, Event>;
+
+/** Adds `e` to `into`, joining it with the event of its step and thread there. */
+export function join(into: Joined, e: Event): void {
+  const key = `${e.step}\n${e.thread}`;
+  const had = into.get(key);
+  if (!had) {
+    into.set(key, { ...e, reads: new Set(e.reads), writes: new Set(e.writes) });
+    return;
+  }
+  for (const x of e.reads) had.reads.add(x);
+  for (const x of e.writes) had.writes.add(x);
+  had.all ||= e.all;
+}
+
+/** A choice point on the search path, as the reduction sees it. */
+export interface Choice {
+  /** The threads that can run there. */
+  names: readonly string[];
+  /** The threads to explore from there: grows as races are found. */
+  todo: string[];
+}
+
+/** An event on the search path: its choice point when it is the pick of one, and its clock. */
+export interface Placed {
+  e: Event;
+  /** The choice point whose pick this is; null for a step forced where one thread could run. */
+  choice: Choice | null;
+  /**
+   * Vector clock: for each thread, the position of its last event that
+   * happens before this one (itself included), where happens-before is the
+   * order of the path restricted to dependent events and each thread's own.
+   */
+  clock: Map<string, number>;
+}
+
+/** Adds `t` to what `c` explores, if it is not there yet. */
+function add(c: Choice, t: string): void {
+  if (!c.todo.includes(t)) c.todo.push(t);
+}
+
+/** The clock of the last event of `thread` on `path` (empty if none). */
+function clockOf(path: readonly Placed[], thread: string): Map<string, number> {
+  for (let j = path.length - 1; j >= 0; j--) {
+    if (path[j].e.thread === thread) return path[j].clock;
+  }
+  return new Map();
+}
+
+/** Whether the event at position `i` happens before a point whose clock is `c`. */
+function before(path: readonly Placed[], i: number, c: ReadonlyMap<string, number>): boolean {
+  return (c.get(path[i].e.thread) ?? -1) >= i;
+}
+
+/**
+ * Appends `e`, an event that just ran, to `path` (`choice` when it is the
+ * pick of a choice point), after adding what its races require: at the pick
+ * of the last event of another thread that is dependent on it and does not
+ * happen before its thread's point, a thread that brings `e` before it
+ * there (Flanagan and Godefroid's rule: its own, or one whose later event
+ * happens before it, or every thread that can run there).
+ */
+export function append(path: Placed[], e: Event, choice: Choice | null): void {
+  const mine = clockOf(path, e.thread);
+  for (let i = path.length - 1; i >= 0; i--) {
+    const p = path[i];
+    if (!dependent(p.e, e) || before(path, i, mine)) continue;
+    if (p.choice) {
+      const c = p.choice;
+      if (c.names.includes(e.thread)) add(c, e.thread);
+      else {
+        const by = c.names.find((q) =>
+          path.some((x, j) => j > i && x.e.thread === q && before(path, j, mine))
+        );
+        if (by !== undefined) add(c, by);
+        else for (const q of c.names) add(c, q);
+      }
+    }
+    break;
+  }
+  const clock = new Map(mine);
+  for (let j = 0; j < path.length; j++) {
+    if (!dependent(path[j].e, e)) continue;
+    for (const [t, n] of path[j].clock) if ((clock.get(t) ?? -1) < n) clock.set(t, n);
+  }
+  clock.set(e.thread, path.length);
+  path.push({ e, choice, clock });
+}
+
+/**
+ * What the events of a state explored before require of `path`, which
+ * reaches it again: `e` joins every event of one thread in one scenario
+ * step of that state's subtree, and any of them may be the one racing, so
+ * every pick that is dependent on `e` and does not happen before its
+ * thread's point gets the thread of `e` (every thread that can run there,
+ * when it cannot).
+ */
+export function revisit(path: readonly Placed[], e: Event): void {
+  const mine = clockOf(path, e.thread);
+  for (let i = 0; i < path.length; i++) {
+    const p = path[i];
+    if (!p.choice || !dependent(p.e, e) || before(path, i, mine)) continue;
+    if (p.choice.names.includes(e.thread)) add(p.choice, e.thread);
+    else for (const q of p.choice.names) add(p.choice, q);
+  }
+}
