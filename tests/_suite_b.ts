@@ -20,7 +20,6 @@ import "./cli_test.ts";
 import "./drivers_test.ts";
 import "./expected_test.ts";
 import "./explore_test.ts";
-import "./footprint_test.ts";
 import "./fuzz_alloc_test.ts";
 import "./fuzz_input_test.ts";
 import "./hugetlb_test.ts";

@@ -39,12 +39,12 @@
 import type { Run } from "../run/runner.ts";
 import { shareOnCopy, VIEWS } from "../model/_cow.ts";
 
-/** What one step read and wrote, by place. */
+/** What one step read and wrote, by place (numbered: see {@link placeName}). */
 export interface Footprint {
   /** Places read. */
-  reads: Set<string>;
+  reads: Set<number>;
   /** Places written. */
-  writes: Set<string>;
+  writes: Set<number>;
   /**
    * Objects that more than one path from the run reaches when the step
    * starts, each as `<its name> = <another path>`, sorted: the naming is the
@@ -62,30 +62,66 @@ export function independent(a: Footprint, b: Footprint): boolean {
   return true;
 }
 
-/** The name of the key list of the object at `path`. */
-function keysOf(path: string): string {
-  return `${path}.#keys`;
+/** Every place named so far, by number. */
+const NAMES: string[] = [];
+/** The number of each place, by the path of its object and its key. */
+const NUMBERS = new Map<string, Map<string, number>>();
+
+/** The places of the object at `path`, by key. */
+function placesAt(path: string): Map<string, number> {
+  let at = NUMBERS.get(path);
+  if (!at) NUMBERS.set(path, at = new Map());
+  return at;
 }
 
-/** The place of key `k` of `t` at `path`: an array's length is its key list. */
-function placeOf(t: object, path: string, k: string): string {
-  return Array.isArray(t) && k === "length" ? keysOf(path) : `${path}.${k}`;
+/** The number of the place of key `k` in `at`, the places of the object at `path`. */
+function numberOf(at: Map<string, number>, path: string, k: string): number {
+  let n = at.get(k);
+  if (n === undefined) {
+    at.set(k, n = NAMES.length);
+    NAMES.push(`${path}.${k}`);
+  }
+  return n;
+}
+
+/** The name of a numbered place: `<path of its object>.<key>`. */
+export function placeName(n: number): string {
+  return NAMES[n];
+}
+
+/** The key that stands for an object's key list. */
+const KEYS = "#keys";
+
+/** The names of the objects of a run: {@link namesOf}. */
+interface Names {
+  /** The name of `o`, if it has one. */
+  of(o: object): string | undefined;
+  /** Whether `o` has a name. */
+  has(o: object): boolean;
+  /** Names `o` (an object the step made, or a copy taking an object's place). */
+  set(o: object, name: string): void;
+  /** The aliases met, as {@link Footprint.aliases} lists them. */
+  aliases(): string[];
 }
 
 /**
  * Every object a step could write that exists now, named by its shortest
- * path from the run (breadth first, fields in order), and the aliases met.
+ * path from the run (breadth first, fields in order); a name is spelled out
+ * only when it is asked for.
  */
 function namesOf(
   run: Run,
   shared: ReadonlyMap<object, number>,
   omit: ReadonlyMap<object, ReadonlySet<string>>,
-): { names: Map<object, string>; aliases: string[] } {
-  const names = new Map<object, string>([[run, "run"]]);
-  const aliases: string[] = [];
-  const todo: [object, string][] = [[run, "run"]];
+): Names {
+  const threads = run.threads;
+  /** Each object met, with the object it was met in and the key. */
+  const parent = new Map<object, [object, string]>();
+  const named = new Map<object, string>([[run, "run"]]);
+  const again: [object, object, string][] = [];
+  const todo: object[] = [run];
   for (let i = 0; i < todo.length; i++) {
-    const [o, path] = todo[i];
+    const o = todo[i];
     if (shareOnCopy(o) || o instanceof Set || o instanceof Map) continue;
     const skip = omit.get(o);
     const rec = o as Record<string, unknown>;
@@ -94,20 +130,30 @@ function namesOf(
       const x = rec[k];
       if (x === null || typeof x !== "object" || shared.has(x)) continue;
       if (Object.isFrozen(x) && !shareOnCopy(x)) continue;
-      const known = names.get(x);
-      if (known !== undefined) {
-        aliases.push(`${known} = ${path}.${k}`);
+      if (x === run || parent.has(x)) {
+        again.push([x, o, k]);
         continue;
       }
       // A thread's record by its name, not by its index, which a `during` thread's start shifts.
-      const name = path === "run.cur.threads"
-        ? `${path}.${(x as { name: string }).name}`
-        : `${path}.${k}`;
-      names.set(x, name);
-      todo.push([x, name]);
+      parent.set(x, [o, o === threads ? (x as { name: string }).name : k]);
+      todo.push(x);
     }
   }
-  return { names, aliases: aliases.sort() };
+  const of = (o: object): string | undefined => {
+    const known = named.get(o);
+    if (known !== undefined) return known;
+    const up = parent.get(o);
+    if (!up) return undefined;
+    const name = `${of(up[0])}.${up[1]}`;
+    named.set(o, name);
+    return name;
+  };
+  return {
+    of,
+    has: (o) => named.has(o) || parent.has(o),
+    set: (o, name) => void named.set(o, name),
+    aliases: () => again.map(([x, o, k]) => `${of(x)} = ${of(o)}.${k}`).sort(),
+  };
 }
 
 /**
@@ -124,7 +170,7 @@ function namesOf(
  * ```ts
  * import { loadRevisionDir, loadScenario, Run } from "../../mod.ts";
  * import { reachable } from "./_graph.ts";
- * import { pickRecorded } from "./_footprint.ts";
+ * import { pickRecorded, placeName } from "./_footprint.ts";
  * const rev = loadRevisionDir("patches").find((r) => r.id === "emmu-v2")!;
  * const run = new Run(loadScenario("scenarios/race-unregister-dispatch.json"), rev, {
  *   preemptive: true,
@@ -132,7 +178,7 @@ function namesOf(
  * });
  * const names = run.next()!;
  * const fp = pickRecorded(run, names[0], reachable(run.scenario, rev, run.opts, run.checkers));
- * console.log([...fp.writes]);
+ * console.log([...fp.writes].map(placeName));
  * ```
  */
 export function pickRecorded(
@@ -140,10 +186,10 @@ export function pickRecorded(
   name: string,
   shared: ReadonlyMap<object, number>,
 ): Footprint {
-  const reads = new Set<string>();
-  const writes = new Set<string>();
+  const reads = new Set<number>();
+  const writes = new Set<number>();
   const { omit } = run.history(false);
-  const { names, aliases } = namesOf(run, shared, omit);
+  const names = namesOf(run, shared, omit);
   const views = new Map<object, object>();
   const targets = new Map<object, object>();
   /** Objects made by the step: not viewed (their place was written when they were stored). */
@@ -153,10 +199,11 @@ export function pickRecorded(
   /** Frozen values already checked for views inside. */
   const checked = new WeakSet<object>();
 
-  const show = (v: unknown, path: string): unknown => {
+  /** What reading key `k` of the object at `path` gives the step: `v`, or a view of it. */
+  const show = (v: unknown, path: string, k: string): unknown => {
     if (v === null || typeof v !== "object" || shared.has(v) || fresh.has(v)) return v;
     if (Object.isFrozen(v) && !shareOnCopy(v)) return v;
-    return viewOf(v, names.get(v) ?? path);
+    return viewOf(v, names.of(v) ?? `${path}.${k}`);
   };
 
   /** Replaces every view in `v`, an object the step is storing, by the object it shows. */
@@ -164,7 +211,7 @@ export function pickRecorded(
     if (v === null || typeof v !== "object") return v;
     const t = targets.get(v);
     if (t) return t;
-    if (shared.has(v) || names.has(v) || fresh.has(v) || checked.has(v)) return v;
+    if (shared.has(v) || fresh.has(v) || checked.has(v) || names.has(v)) return v;
     if (Object.isFrozen(v)) {
       checked.add(v);
       for (const x of Object.values(v)) {
@@ -190,32 +237,34 @@ export function pickRecorded(
     path: string,
     view: () => object,
   ) => {
+    const at = placesAt(path);
+    const keys = numberOf(at, path, KEYS);
     const elem = (x: unknown) =>
-      typeof x === "string" || typeof x === "number" ? `${path}.{${x}}` : keysOf(path);
+      typeof x === "string" || typeof x === "number" ? numberOf(at, path, `{${x}}`) : keys;
     return (k: string | symbol): unknown => {
       switch (k) {
         case "has":
           return (x: unknown) => (reads.add(elem(x)), t.has(x));
         case "get":
-          return (
-            x: unknown,
-          ) => (reads.add(elem(x)), show((t as Map<unknown, unknown>).get(x), elem(x)));
+          return (x: unknown) => (
+            reads.add(elem(x)), show((t as Map<unknown, unknown>).get(x), path, `{${x}}`)
+          );
         case "add":
         case "set":
         case "delete":
           return (x: unknown, value?: unknown) => {
             reads.add(elem(x));
             writes.add(elem(x));
-            writes.add(keysOf(path));
+            writes.add(keys);
             if (k === "delete") return t.delete(x);
             if (t instanceof Set) t.add(unwrap(x));
             else t.set(unwrap(x), unwrap(value));
             return view();
           };
         case "clear":
-          return () => (writes.add(keysOf(path)), t.clear());
+          return () => (writes.add(keys), t.clear());
         default: {
-          reads.add(keysOf(path));
+          reads.add(keys);
           const v = Reflect.get(t, k, t);
           return typeof v === "function" ? v.bind(t) : v;
         }
@@ -223,80 +272,108 @@ export function pickRecorded(
     };
   };
 
+  /** What a view needs to know of its object: where it is, and its places. */
+  interface Meta {
+    path: string;
+    at: Map<string, number>;
+    keys: number;
+    array: boolean;
+    skip: ReadonlySet<string> | undefined;
+    collection: ((k: string | symbol) => unknown) | null;
+  }
+  const metas = new Map<object, Meta>();
+  /** The place of key `k` of the object `m` describes: an array's length is its key list. */
+  const placeOf = (m: Meta, k: string) =>
+    m.array && k === "length" ? m.keys : numberOf(m.at, m.path, k);
+  /** Whether key `k` is left out (a symbol, or history). */
+  const left = (m: Meta, k: string | symbol): k is symbol =>
+    typeof k === "symbol" || !!m.skip?.has(k);
+  const handler: ProxyHandler<Record<string | symbol, unknown>> = {
+    get(o, k, receiver) {
+      const m = metas.get(o)!;
+      if (m.collection) return m.collection(k);
+      if (left(m, k)) return Reflect.get(o, k, receiver);
+      const v = Reflect.get(o, k, receiver);
+      if (typeof v === "function") return v;
+      reads.add(placeOf(m, k));
+      return show(v, m.path, k);
+    },
+    set(o, k, v) {
+      const m = metas.get(o)!;
+      const value = unwrap(v);
+      if (left(m, k)) return Reflect.set(o, k, value);
+      const had = Object.prototype.hasOwnProperty.call(o, k);
+      // The object named after this place put back (`mm.ptes = thaw(mm.ptes)`), or the copy
+      // `thaw()` made of it: the place shows the same values after as before.
+      const same = had && value !== null && typeof value === "object" &&
+        (o[k] === value || copies.get(value) === o[k]) && names.of(value) === `${m.path}.${k}`;
+      if (!same) {
+        writes.add(placeOf(m, k));
+        if (!had) writes.add(m.keys);
+      }
+      return Reflect.set(o, k, value);
+    },
+    has(o, k) {
+      const m = metas.get(o)!;
+      if (!left(m, k)) reads.add(placeOf(m, k));
+      return Reflect.has(o, k);
+    },
+    ownKeys(o) {
+      reads.add(metas.get(o)!.keys);
+      return Reflect.ownKeys(o);
+    },
+    getOwnPropertyDescriptor(o, k) {
+      const m = metas.get(o)!;
+      if (!left(m, k)) reads.add(placeOf(m, k));
+      return Reflect.getOwnPropertyDescriptor(o, k);
+    },
+    deleteProperty(o, k) {
+      const m = metas.get(o)!;
+      if (!left(m, k)) {
+        writes.add(placeOf(m, k));
+        writes.add(m.keys);
+      }
+      return Reflect.deleteProperty(o, k);
+    },
+    defineProperty(o, k, desc) {
+      const m = metas.get(o)!;
+      if (!left(m, k)) {
+        writes.add(placeOf(m, k));
+        if (!Object.prototype.hasOwnProperty.call(o, k)) writes.add(m.keys);
+      }
+      return Reflect.defineProperty(
+        o,
+        k,
+        "value" in desc ? { ...desc, value: unwrap(desc.value) } : desc,
+      );
+    },
+  };
+
   const viewOf = (t: object, path: string): object => {
     const known = views.get(t);
     if (known) return known;
-    const skip = omit.get(t);
-    let view: object = t;
-    const onCollection = t instanceof Set || t instanceof Map
-      ? collection(t, path, () => view)
-      : null;
-    const handler: ProxyHandler<Record<string | symbol, unknown>> = {
-      get(o, k, receiver) {
-        if (onCollection) return onCollection(k);
-        if (typeof k === "symbol" || skip?.has(k)) return Reflect.get(o, k, receiver);
-        const v = Reflect.get(o, k, receiver);
-        if (typeof v === "function") return v;
-        reads.add(placeOf(o, path, k));
-        return show(v, `${path}.${k}`);
-      },
-      set(o, k, v) {
-        const value = unwrap(v);
-        if (typeof k === "symbol" || skip?.has(k)) return Reflect.set(o, k, value);
-        const had = Object.prototype.hasOwnProperty.call(o, k);
-        const place = placeOf(o, path, k);
-        // The object named after this place put back (`mm.ptes = thaw(mm.ptes)`), or the copy
-        // `thaw()` made of it: the place shows the same values after as before.
-        const same = had && value !== null && typeof value === "object" &&
-          names.get(value) === place && (o[k] === value || copies.get(value) === o[k]);
-        if (!same) {
-          writes.add(place);
-          if (!had) writes.add(keysOf(path));
-        }
-        return Reflect.set(o, k, value);
-      },
-      has(o, k) {
-        if (typeof k !== "symbol" && !skip?.has(k)) reads.add(placeOf(o, path, k));
-        return Reflect.has(o, k);
-      },
-      ownKeys(o) {
-        reads.add(keysOf(path));
-        return Reflect.ownKeys(o);
-      },
-      getOwnPropertyDescriptor(o, k) {
-        if (typeof k !== "symbol" && !skip?.has(k)) reads.add(placeOf(o, path, k));
-        return Reflect.getOwnPropertyDescriptor(o, k);
-      },
-      deleteProperty(o, k) {
-        if (typeof k !== "symbol" && !skip?.has(k)) {
-          writes.add(placeOf(o, path, k));
-          writes.add(keysOf(path));
-        }
-        return Reflect.deleteProperty(o, k);
-      },
-      defineProperty(o, k, desc) {
-        if (typeof k !== "symbol" && !skip?.has(k)) {
-          writes.add(placeOf(o, path, k));
-          if (!Object.prototype.hasOwnProperty.call(o, k)) writes.add(keysOf(path));
-        }
-        return Reflect.defineProperty(
-          o,
-          k,
-          "value" in desc ? { ...desc, value: unwrap(desc.value) } : desc,
-        );
-      },
-    };
-    view = new Proxy(t as Record<string | symbol, unknown>, handler);
+    const at = placesAt(path);
+    const view = new Proxy(t as Record<string | symbol, unknown>, handler);
+    metas.set(t, {
+      path,
+      at,
+      keys: numberOf(at, path, KEYS),
+      array: Array.isArray(t),
+      skip: omit.get(t),
+      collection: t instanceof Set || t instanceof Map ? collection(t, path, () => view) : null,
+    });
     views.set(t, view);
     targets.set(view, t);
-    VIEWS.set(view, {
-      target: t,
-      as: (copy) => {
-        copies.set(copy, t);
-        names.set(copy, path);
-        return viewOf(copy, path);
-      },
-    });
+    if (shareOnCopy(t)) {
+      VIEWS.set(view, {
+        target: t,
+        as: (copy) => {
+          copies.set(copy, t);
+          names.set(copy, path);
+          return viewOf(copy, path);
+        },
+      });
+    }
     return view;
   };
 
@@ -304,7 +381,7 @@ export function pickRecorded(
   try {
     run.pick.call(view, name);
   } finally {
-    for (const v of views.values()) VIEWS.delete(v);
+    for (const [t, v] of views) if (shareOnCopy(t)) VIEWS.delete(v);
   }
-  return { reads, writes, aliases };
+  return { reads, writes, aliases: names.aliases() };
 }

@@ -31,19 +31,6 @@
  */
 import type { Footprint } from "./_footprint.ts";
 
-/** Every place named so far, numbered, so that summaries keep numbers. */
-const PLACES = new Map<string, number>();
-
-function numbered(places: Set<string>): Set<number> {
-  const out = new Set<number>();
-  for (const p of places) {
-    let n = PLACES.get(p);
-    if (n === undefined) PLACES.set(p, n = PLACES.size);
-    out.add(n);
-  }
-  return out;
-}
-
 /** One step of one thread, or the join of several of one thread in one scenario step. */
 export interface Event {
   /** The scenario step. */
@@ -64,7 +51,7 @@ export interface Event {
  * other thread could).
  */
 export function eventOf(step: number, thread: string, fp: Footprint, retries: boolean): Event {
-  return { step, thread, reads: numbered(fp.reads), writes: numbered(fp.writes), all: retries };
+  return { step, thread, reads: fp.reads, writes: fp.writes, all: retries };
 }
 
 /** Whether `a` and `b`, events of different threads in one scenario step, may not commute. */

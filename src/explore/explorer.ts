@@ -195,6 +195,8 @@ export interface ExploreResult {
   states: number;
   /** Whether schedules reaching the same state were merged ({@link ExploreOptions.reduction}). */
   reduction: boolean;
+  /** Present when the partial-order reduction was on ({@link ExploreOptions.partialOrder}). */
+  partialOrder?: true;
   /** Every violation kind seen on some schedule, and how often it is reachable. */
   verdicts: Partial<Record<ViolationKind, Reach>>;
   /** The distinct sets of violation kinds the schedules end with. */
@@ -314,7 +316,7 @@ function combine(into: Summary, name: string, sub: Summary, link: Link): void {
   for (const [key, v] of sub.maxima) {
     into.maxima.set(key, Math.max(v, into.maxima.get(key) ?? v));
   }
-  if (sub.events) for (const e of sub.events.values()) join(into.events ??= new Map(), e);
+  if (sub.events) { for (const e of sub.events.values()) join(into.events ??= new Map(), e); }
   for (const [k, suffix] of sub.shortest) {
     const cur = into.shortest.get(k);
     if (!cur || suffix.length + 1 < cur.length) {
@@ -535,7 +537,7 @@ function exploreOn(
   const mode = !reduction ? "off" : opts.fullKey ? "full" : "history-free";
   const found = search(scenario, input, opts, clock, mode, named, reads) ??
     search(scenario, input, opts, clock, "points", named, reads)!;
-  const { root, status, runs, schedules, states } = found;
+  const { root, status, runs, schedules, states, partialOrder } = found;
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
   const verdicts: ExploreResult["verdicts"] = {};
@@ -559,6 +561,7 @@ function exploreOn(
     schedules,
     states,
     reduction,
+    ...(partialOrder ? { partialOrder } : {}),
     verdicts,
     endings,
     counterexamples,
@@ -570,6 +573,8 @@ function exploreOn(
 /** What one search found: the root's summary and the counts. */
 interface Found {
   root: Summary;
+  /** Whether the partial-order reduction was on. */
+  partialOrder?: true;
   status: ExploreResult["status"];
   runs: number;
   schedules: number;
@@ -728,7 +733,7 @@ function search(
         events.forEach((e, i) => append(path, e, i === 0 ? top : null));
         const merged = top.merged.events ??= new Map();
         for (const e of events) join(merged, e);
-        if (sub?.[0].events) for (const e of sub[0].events.values()) revisit(path, e);
+        if (sub?.[0].events) { for (const e of sub[0].events.values()) revisit(path, e); }
         if (!sub) stack[stack.length - 1].base = path.length;
       }
       if (sub) combine(top.merged, name, sub[0], sub[1]);
@@ -749,5 +754,5 @@ function search(
     mode === "history-free" &&
     (found.worst > first.stepBound || rootLink.p + found.rise > first.stepBound)
   ) return null;
-  return { root: found, status, runs, schedules, states };
+  return { root: found, status, runs, schedules, states, ...(por ? { partialOrder: true } : {}) };
 }
