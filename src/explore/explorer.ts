@@ -284,7 +284,7 @@ function emptySummary(): Summary {
 }
 
 /** What a complete schedule ends with (the parts of its outcome the explorer reports). */
-function leaf(run: Run, finals: boolean): Summary {
+function leaf(run: Run, final: ((run: Run) => string) | null): Summary {
   const kinds = run.kinds();
   const sig = kinds.join(",");
   const shortest = new Map<string, Suffix>();
@@ -295,7 +295,7 @@ function leaf(run: Run, finals: boolean): Summary {
       if (typeof v === "number") maxima.set(`${id}.${key}`, v);
     }
   }
-  const f = new Set<string>(finals ? [`${sig}|${digest(run.kernel.state)}`] : []);
+  const f = new Set<string>(final ? [`${sig}|${final(run)}`] : []);
   return { sigs: new Set([sig]), finals: f, shortest, maxima, rise: 0, worst: 0 };
 }
 
@@ -625,6 +625,19 @@ function search(
     reads.onView(number);
   }
   const copy = <T>(v: T): T => cloneGraph(v, shared);
+  /**
+   * The digest of a final state, made once per distinct model state: equal graph hashes (which
+   * reuse the hashes of the frozen values in it) serialise the same.
+   */
+  const digests = new Map<string, string>();
+  const final = finals
+    ? (run: Run) => {
+      const key = hashGraph(run.kernel.state, shared);
+      let d = digests.get(key);
+      if (d === undefined) digests.set(key, d = digest(run.kernel.state));
+      return d;
+    }
+    : null;
   let runs = 0;
   let schedules = 0;
   let states = 0;
@@ -670,7 +683,7 @@ function search(
       if (mode === "history-free" && run.aborted?.endsWith("step bound reached")) {
         pointsMatter = true;
       }
-      return [leaf(run, finals), linkOf(parent, run, false)];
+      return [leaf(run, final), linkOf(parent, run, false)];
     }
     const link = linkOf(parent, run, true);
     const hash = reduction ? keyOf(run, shared, mode) : "";

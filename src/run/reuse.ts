@@ -42,6 +42,29 @@ interface Kept {
 /** Results kept for reuse, by scenario object. */
 const KEPT = new WeakMap<Scenario, Kept[]>();
 
+/** The results {@link reuse} took from a kept one rather than computed. */
+const TAKEN = new WeakSet<object>();
+
+/**
+ * Whether `result` is one that {@link reuse} took from a kept result
+ * (renamed) rather than computed.
+ *
+ * @param result A result `reuse()` returned.
+ * @returns True for a kept result, false for a computed one.
+ *
+ * @example
+ * ```ts
+ * import { explore, loadRevisionDir, loadScenario } from "../../mod.ts";
+ * import { reused } from "./reuse.ts";
+ * const s = loadScenario("scenarios/race-unregister-dispatch.json");
+ * const revs = loadRevisionDir("patches").filter((r) => r.lineage === "emmu");
+ * console.log(revs.map((r) => `${r.id} ${reused(explore(s, r)) ? "reused" : "explored"}`));
+ * ```
+ */
+export function reused(result: unknown): boolean {
+  return typeof result === "object" && result !== null && TAKEN.has(result);
+}
+
 /**
  * The result of `what` on `scenario` and `revision`: a kept result whose
  * reads `revision` answers the same way, renamed, or the result of running
@@ -74,7 +97,11 @@ const KEPT = new WeakMap<Scenario, Kept[]>();
 export function reuse<T>(scenario: Scenario, revision: Revision, what: Reusable<T>): T {
   let kept = KEPT.get(scenario);
   const hit = kept?.find((k) => k.key === what.key && satisfies(k.reads, revision));
-  if (hit) return what.rename(hit.value as T, revision);
+  if (hit) {
+    const taken = what.rename(hit.value as T, revision);
+    if (typeof taken === "object" && taken !== null) TAKEN.add(taken);
+    return taken;
+  }
   const reads = new ReadRecorder(revision);
   const result = what.compute(reads.root, reads);
   if (what.keep(result)) {
