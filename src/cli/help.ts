@@ -273,7 +273,7 @@ Examples:
 ${EXIT_PLAIN}
 `,
   explore:
-    `Usage: mmbisect explore <scenario> <revision> [--json] [--no-reduction] [--max-runs N] [options]
+    `Usage: mmbisect explore <scenario> <revision> [--json] [--no-reduction | --partial-order] [--max-runs N] [options]
 
 Runs every schedule of the scenario's threads (its "race" and "during"
 steps; every lock acquisition is a point where another thread may run) and
@@ -284,6 +284,9 @@ shortest schedule reaching each kind with the command that replays it.
 
   --json           print the result as canonical JSON (schema mmbisect/explore@1)
   --no-reduction   explore every schedule, without merging equal states
+  --partial-order  also skip orders of steps that commute, as their recorded
+                   footprints show (same endings and verdicts; a shortest
+                   schedule may be longer; slower on the shipped races)
   --max-runs N     stop after N runs; the status is then "bounded"
                    (with --timeout, the status is "timeout" when the time
                    bound comes first; either way the result holds what the
@@ -295,6 +298,7 @@ Examples:
   deno task explore race-wp-copy-refault emmu-v2
   deno task explore race-hmm-snapshot-storm hmm-range-lock
   deno task explore race-hmm-snapshot-storm hmm-sequence-retry --no-reduction --json
+  deno task explore race-unregister-dispatch emmu-v2 --partial-order
 
 ${EXIT_PLAIN}
 `,

@@ -488,6 +488,7 @@ function cmdExplore(args: string[], io: Io): number {
   const p = parse("explore", args, {
     json: { type: "boolean" },
     "no-reduction": { type: "boolean" },
+    "partial-order": { type: "boolean" },
     "max-runs": { type: "string" },
   }, ["scenario", "revision"]);
   if (p.help) return help(io, "explore");
@@ -500,8 +501,14 @@ function cmdExplore(args: string[], io: Io): number {
   if (max !== undefined && !/^[1-9][0-9]*$/.test(max)) {
     throw new UsageError(`option "--max-runs" is "${max}" (expected a positive integer)`);
   }
+  if (p.values["no-reduction"] && p.values["partial-order"]) {
+    throw new UsageError(
+      'options "--no-reduction" and "--partial-order" exclude each other (the reduction works on top of merging)',
+    );
+  }
   const r = explore(scenario, revision, {
     reduction: !p.values["no-reduction"],
+    partialOrder: !!p.values["partial-order"],
     maxRuns: max === undefined ? undefined : Number(max),
     timeout: p.common.timeout,
   });
@@ -512,7 +519,9 @@ function cmdExplore(args: string[], io: Io): number {
   const lines = [
     `${r.scenario} on ${r.revision}: ${raceCell(r)}`,
     `status ${r.status}; ${r.schedules} schedules run to the end, ${r.runs} runs, ${r.states} distinct states` +
-    ` (reduction ${r.reduction ? "on" : "off"})`,
+    ` (reduction ${r.reduction ? "on" : "off"}${
+      r.partialOrder ? ", partial-order reduction on" : ""
+    })`,
   ];
   if (r.status === "timeout") {
     lines.push(

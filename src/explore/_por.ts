@@ -9,11 +9,18 @@
  * on the search path; at the last earlier step of another thread that is
  * dependent on it and does not happen before it, taken at a choice point,
  * a thread is added to what that choice point explores, so that the other
- * order is tried too. Two events are dependent when one writes a place the other
- * reads or writes; a step of a thread that only retries (it ran because no
- * other thread could) is dependent on every step, since whether it can run
- * at all depends on every other thread. Events of different scenario steps
- * never race: a step starts when the one before has ended.
+ * order is tried too. Two events are dependent when one writes a place the
+ * other reads or writes. Events of different scenario steps never race: a
+ * step starts when the one before has ended.
+ *
+ * Where it does not apply: a thread that retries (its last point only waits
+ * for another thread to move, and it runs only when no other thread can)
+ * can run or not depending on every other thread, and makes cycles in the
+ * state space (two threads waiting for each other go round one until the
+ * step bound stops them). Dynamic partial-order reduction assumes an
+ * acyclic space, and may miss the schedules that reach such a cycle: the
+ * explorer drops the reduction and searches again as soon as a thread
+ * retries.
  *
  * What it explores contains one schedule of every class of schedules
  * equivalent up to swapping adjacent independent steps, each of which ends
@@ -41,23 +48,16 @@ export interface Event {
   reads: Set<number>;
   /** Places written. */
   writes: Set<number>;
-  /** Dependent on every event of another thread in its scenario step. */
-  all: boolean;
 }
 
-/**
- * The event of a step of `thread` in scenario step `step`; `retries` when
- * the thread only retried at its last point (it could run only because no
- * other thread could).
- */
-export function eventOf(step: number, thread: string, fp: Footprint, retries: boolean): Event {
-  return { step, thread, reads: fp.reads, writes: fp.writes, all: retries };
+/** The event of a step of `thread` in scenario step `step` that left footprint `fp`. */
+export function eventOf(step: number, thread: string, fp: Footprint): Event {
+  return { step, thread, reads: fp.reads, writes: fp.writes };
 }
 
 /** Whether `a` and `b`, events of different threads in one scenario step, may not commute. */
 export function dependent(a: Event, b: Event): boolean {
   if (a.step !== b.step || a.thread === b.thread) return false;
-  if (a.all || b.all) return true;
   for (const w of a.writes) if (b.reads.has(w) || b.writes.has(w)) return true;
   for (const w of b.writes) if (a.reads.has(w)) return true;
   return false;
@@ -76,7 +76,6 @@ export function join(into: Joined, e: Event): void {
   }
   for (const x of e.reads) had.reads.add(x);
   for (const x of e.writes) had.writes.add(x);
-  had.all ||= e.all;
 }
 
 /** A choice point on the search path, as the reduction sees it. */

@@ -535,8 +535,12 @@ function exploreOn(
   const clock = opts.deadline ??
     deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
   const mode = !reduction ? "off" : opts.fullKey ? "full" : "history-free";
-  const found = search(scenario, input, opts, clock, mode, named, reads) ??
-    search(scenario, input, opts, clock, "points", named, reads)!;
+  // The partial-order reduction first where it applies; without it where a thread retried (or
+  // the point count could decide something), then with the point count keyed.
+  const por = (opts.partialOrder ?? false) && mode === "history-free";
+  const found = (por ? search(scenario, input, opts, clock, mode, named, reads, true) : null) ??
+    search(scenario, input, opts, clock, mode, named, reads, false) ??
+    search(scenario, input, opts, clock, "points", named, reads, false)!;
   const { root, status, runs, schedules, states, partialOrder } = found;
   const endings = [...root.sigs].sort().map((s) => (s ? s.split(",") : []));
   const kinds = [...new Set(endings.flat())].sort() as ViolationKind[];
@@ -599,10 +603,9 @@ function search(
   mode: Mode,
   raw: Revision,
   reads: ReadRecorder<Revision> | undefined,
+  por: boolean,
 ): Found | null {
   const reduction = mode !== "off";
-  // The reduction's events leave out the step's point count: only where it is history.
-  const por = (opts.partialOrder ?? false) && mode === "history-free";
   const maxRuns = opts.maxRuns ?? 200_000;
   const finals = opts.finals ?? false;
   const memo = new Map<string, Summary>();
@@ -643,6 +646,13 @@ function search(
   let states = 0;
   let status: ExploreResult["status"] = "complete";
   let pointsMatter = false;
+  /**
+   * With the reduction: a thread retried (it waits for another to move). Whether it can run
+   * depends on every other thread, and the state space may then hold cycles, which a reduction
+   * may step around without seeing the schedules that go round them: the search is made again
+   * without it.
+   */
+  let retried = false;
   const stack: Node[] = [];
   /** With the reduction: the events of the search path, from the first choice point. */
   const path: Placed[] = [];
@@ -661,9 +671,9 @@ function search(
   /** Runs thread `name` of `run` as `run.pick(name)` does, recording its event (with the reduction). */
   const pick = (run: Run, name: string, events: Event[] | null) => {
     if (!events) return run.pick(name);
-    const retries = run.threads.find((t) => t.name === name)?.waiting ?? false;
+    if (run.threads.some((t) => t.waiting && !t.done)) retried = true;
     const step = run.stepIndex;
-    events.push(eventOf(step, name, pickRecorded(run, name, shared), retries));
+    events.push(eventOf(step, name, pickRecorded(run, name, shared)));
   };
 
   /**
@@ -721,7 +731,7 @@ function search(
 
   const r0 = enter(first, "", null, null);
   if (r0) [root, rootLink] = r0;
-  while (stack.length > 0 && !pointsMatter) {
+  while (stack.length > 0 && !pointsMatter && !retried) {
     const top = stack[stack.length - 1];
     if (top.next < top.todo.length) {
       if (runs >= maxRuns) {
@@ -757,7 +767,7 @@ function search(
     onPath.delete(top.hash);
     settle(top);
   }
-  if (pointsMatter) return null;
+  if (pointsMatter || retried) return null;
   if (status !== "complete") {
     // What was explored so far: fold the open nodes into the root.
     while (stack.length > 0) settle(stack.pop()!);

@@ -1,0 +1,74 @@
+/**
+ * The partial-order reduction alone: for the growth rows (a device snapshot
+ * racing CPUs that invalidate the page) and a few races, the distinct
+ * states, the transitions (runs from a choice point) and the CPU time with
+ * the reduction off and on, merging on in both, and the reduction factor
+ * (off over on). Both explorations must find the same endings and
+ * verdicts; a row where they do not is marked "DIFFERENT".
+ *
+ * Each exploration has a time bound of `--timeout S` seconds (default 120);
+ * a row stopped by it is marked "≥" (its counts are those explored so far).
+ *
+ * Run with `npx --yes deno@2.9.6 run --allow-read bench/explore_por.ts [--timeout S]`.
+ *
+ * @module
+ */
+import { explore, loadRevisionDir, parseScenario, type Scenario } from "../mod.ts";
+import { arg } from "./_args.ts";
+import { cpuMs } from "./_cpu.ts";
+import { cpus, storm, unregisterDispatch } from "./_scenarios.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const revisions = loadRevisionDir(`${root}patches`);
+const timeout = Number(arg("--timeout", "120"));
+
+const rows: [string, Scenario, string][] = [];
+for (const rid of ["hmm-sequence-retry", "hmm-range-lock"]) {
+  for (const [threads, n] of [[2, 1], [2, 2], [2, 3], [3, 1], [3, 2]]) {
+    rows.push([`growth: ${threads} threads, ${n} each`, storm(parseScenario, threads, n), rid]);
+  }
+}
+rows.push(
+  [
+    "race-unregister-dispatch, 3 CPUs",
+    unregisterDispatch(parseScenario, { root, cpus: 3 }),
+    "emmu-v2",
+  ],
+  ["4 CPUs x 1, KVM", cpus(parseScenario, 4, 1), "mainline-2.6.27"],
+  ["3 CPUs x 3, KVM", cpus(parseScenario, 3, 3), "mainline-2.6.27"],
+  ["4 CPUs x 6, KVM", cpus(parseScenario, 4, 6), "mainline-2.6.27"],
+);
+
+console.log(
+  "| scenario | revision | states (off) | transitions (off) | CPU s (off) | states (on) | transitions (on) | CPU s (on) | states off/on | transitions off/on | CPU on/off |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const [label, s, rid] of rows) {
+  const r = revisions.find((x) => x.id === rid)!;
+  const runs = [false, true].map((partialOrder) => {
+    const c0 = cpuMs();
+    const x = explore(s, r, {
+      partialOrder,
+      finals: true,
+      reuse: false,
+      timeout,
+      maxRuns: Infinity,
+    });
+    return { x, secs: (cpuMs() - c0) / 1000, mark: x.status === "complete" ? "" : "≥" };
+  });
+  const [off, on] = runs;
+  const complete = off.x.status === "complete" && on.x.status === "complete";
+  const same = JSON.stringify([off.x.finals, off.x.verdicts]) ===
+    JSON.stringify([on.x.finals, on.x.verdicts]);
+  const cells = runs.flatMap(({ x, secs, mark }) => [
+    `${mark}${x.states}`,
+    `${mark}${x.runs}`,
+    secs.toFixed(2),
+  ]);
+  const factor = (a: number, b: number) => complete ? (a / b).toFixed(2) : "-";
+  console.log(
+    `| ${label} | \`${rid}\` | ${cells.join(" | ")} | ${factor(off.x.states, on.x.states)} | ${
+      factor(off.x.runs, on.x.runs)
+    } | ${factor(on.secs, off.secs)} |${complete && !same ? " DIFFERENT" : ""}`,
+  );
+}
