@@ -81,6 +81,18 @@
  * declares what is read, so no read can be left out; a timeout is never
  * kept; `reuse: false` explores afresh.
  *
+ * Partial-order reduction ({@link ExploreOptions.partialOrder}, off by
+ * default): each step runs through recording views of the run
+ * (`explore/_footprint.ts`), which log every place it reads and writes, and
+ * a choice point tries one thread at first and another only where a step
+ * of that thread may not commute with one taken there (`explore/_por.ts`:
+ * dynamic partial-order reduction, with the events of a state explored
+ * before taken from its summary). The endings and verdicts are those of the
+ * search without it; a counterexample is the shortest among the schedules
+ * explored. Where a thread retries (waits for another to move), the state
+ * space may hold cycles and the search is made without it. On the shipped
+ * races it removes few states and records at a cost: see BENCHMARKS.md.
+ *
  * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
  * leave what it explored so far. The walk keeps its path on an explicit
  * stack, so a long scenario costs heap, not call stack.
