@@ -4,7 +4,8 @@
  * states, the transitions (runs from a choice point) and the CPU time with
  * the reduction off and on, merging on in both, and the reduction factor
  * (off over on). Both explorations must find the same endings and
- * verdicts; a row where they do not is marked "DIFFERENT".
+ * verdicts; a row where they do not is marked "DIFFERENT". The last row
+ * sums every shipped race scenario on every revision of its tree.
  *
  * Each exploration has a time bound of `--timeout S` seconds (default 120);
  * a row stopped by it is marked "≥" (its counts are those explored so far).
@@ -13,7 +14,7 @@
  *
  * @module
  */
-import { explore, loadRevisionDir, parseScenario, type Scenario } from "../mod.ts";
+import { explore, loadRevisionDir, loadScenarioDir, parseScenario, type Scenario } from "../mod.ts";
 import { arg } from "./_args.ts";
 import { cpuMs } from "./_cpu.ts";
 import { cpus, storm, unregisterDispatch } from "./_scenarios.ts";
@@ -72,3 +73,31 @@ for (const [label, s, rid] of rows) {
     } | ${factor(on.secs, off.secs)} |${complete && !same ? " DIFFERENT" : ""}`,
   );
 }
+
+// Every shipped race scenario on every revision of its tree, summed.
+const races = loadScenarioDir(`${root}scenarios`).filter((s) => s.steps.some((st) => st.threads));
+const sum = [0, 1].map(() => ({ states: 0, runs: 0, secs: 0 }));
+let differ = 0;
+for (const s of races) {
+  for (const r of revisions.filter((x) => x.base === s.kernel)) {
+    const found = [false, true].map((partialOrder, i) => {
+      const c0 = cpuMs();
+      const x = explore(s, r, { partialOrder, finals: true, reuse: false });
+      sum[i].secs += (cpuMs() - c0) / 1000;
+      sum[i].states += x.states;
+      sum[i].runs += x.runs;
+      return JSON.stringify([x.finals, x.verdicts]);
+    });
+    if (found[0] !== found[1]) differ++;
+  }
+}
+const [off, on] = sum;
+console.log(
+  `| every race, every revision (sum) | | ${off.states} | ${off.runs} | ${
+    off.secs.toFixed(2)
+  } | ${on.states} | ${on.runs} | ${on.secs.toFixed(2)} | ${
+    (off.states / on.states).toFixed(2)
+  } | ${(off.runs / on.runs).toFixed(2)} | ${(on.secs / off.secs).toFixed(2)} |${
+    differ ? ` DIFFERENT (${differ})` : ""
+  }`,
+);

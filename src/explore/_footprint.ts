@@ -29,10 +29,11 @@
  * putting an object back where it is, writes nothing; the writes into the
  * copy are logged at their keys.
  *
- * Nothing is pruned here: the footprints are measured (`bench/explore_commute.ts`)
- * and tested (`tests/footprint_test.ts`: a step runs the same with and
- * without views, and two steps whose footprints are independent reach the
- * same state in either order).
+ * The explorer's partial-order reduction (`explore/_por.ts`) goes by them;
+ * `bench/explore_commute.ts` measures them, and `tests/footprint_test.ts`
+ * checks that a step runs the same with and without views and that two
+ * steps whose footprints are independent reach the same state in either
+ * order.
  *
  * @module
  */

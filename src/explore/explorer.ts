@@ -659,12 +659,15 @@ function search(
   let status: ExploreResult["status"] = "complete";
   let pointsMatter = false;
   /**
-   * With the reduction: a thread retried (it waits for another to move). Whether it can run
+   * With the reduction: a thread retried (it waits for another to move; whether it can run
    * depends on every other thread, and the state space may then hold cycles, which a reduction
-   * may step around without seeing the schedules that go round them: the search is made again
-   * without it.
+   * may step around without seeing the schedules that go round them), or a step started where
+   * other objects alias than at the first (places would be named differently): the search is
+   * made again without it.
    */
-  let retried = false;
+  let giveUp = false;
+  /** The aliases of the run where the first step was recorded. */
+  let firstAliases: string | undefined;
   const stack: Node[] = [];
   /** With the reduction: the events of the search path, from the first choice point. */
   const path: Placed[] = [];
@@ -683,9 +686,13 @@ function search(
   /** Runs thread `name` of `run` as `run.pick(name)` does, recording its event (with the reduction). */
   const pick = (run: Run, name: string, events: Event[] | null) => {
     if (!events) return run.pick(name);
-    if (run.threads.some((t) => t.waiting && !t.done)) retried = true;
+    if (run.threads.some((t) => t.waiting && !t.done)) giveUp = true;
     const step = run.stepIndex;
-    events.push(eventOf(step, name, pickRecorded(run, name, shared)));
+    const fp = pickRecorded(run, name, shared);
+    // Places are named by path: the same in every state only while the same objects alias.
+    const aliases = fp.aliases.join("; ");
+    if ((firstAliases ??= aliases) !== aliases) giveUp = true;
+    events.push(eventOf(step, name, fp));
   };
 
   /**
@@ -743,7 +750,7 @@ function search(
 
   const r0 = enter(first, "", null, null);
   if (r0) [root, rootLink] = r0;
-  while (stack.length > 0 && !pointsMatter && !retried) {
+  while (stack.length > 0 && !pointsMatter && !giveUp) {
     const top = stack[stack.length - 1];
     if (top.next < top.todo.length) {
       if (runs >= maxRuns) {
@@ -779,7 +786,7 @@ function search(
     onPath.delete(top.hash);
     settle(top);
   }
-  if (pointsMatter || retried) return null;
+  if (pointsMatter || giveUp) return null;
   if (status !== "complete") {
     // What was explored so far: fold the open nodes into the root.
     while (stack.length > 0) settle(stack.pop()!);
