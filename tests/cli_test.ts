@@ -15,17 +15,19 @@ const SCENARIO = {
 };
 
 Deno.test("main() rejects bad input with one line and exit status 2", async (t) => {
+  // In this process, as main() is what decides; a file error and a usage error in a process of
+  // their own too, for the exit status and standard error the shell sees.
   const dir = Deno.makeTempDirSync();
   try {
     await t.step("an unknown revision id", async () => {
       assertInputError(
-        await cli("run", "wp-reuse-after-fork", "emmu-v99"),
+        await cliInProcess("run", "wp-reuse-after-fork", "emmu-v99"),
         /unknown revision "emmu-v99" \(known: .*emmu-v5/,
       );
     });
     await t.step("an unknown scenario id", async () => {
       assertInputError(
-        await cli("run", "no-such-scenario", "emmu-v5"),
+        await cliInProcess("run", "no-such-scenario", "emmu-v5"),
         /unknown scenario "no-such-scenario"/,
       );
     });
@@ -33,7 +35,7 @@ Deno.test("main() rejects bad input with one line and exit status 2", async (t) 
       const file = `${dir}/typo.json`;
       const bad = { ...SCENARIO, steps: [{ ...SCENARIO.steps[0], lenght: "0x1000" }] };
       Deno.writeTextFileSync(file, JSON.stringify(bad));
-      const r = await cli("run", file, "emmu-v5");
+      const r = await cliInProcess("run", file, "emmu-v5");
       assertInputError(r, /typo\.json.*steps\[0\]\.lenght.*is unknown/);
     });
     await t.step("a scenario file that is not JSON", async () => {
@@ -45,7 +47,7 @@ Deno.test("main() rejects bad input with one line and exit status 2", async (t) 
       const file = `${dir}/rev.json`;
       Deno.writeTextFileSync(file, JSON.stringify({ id: "mine", extends: "emmu-v5", colour: 1 }));
       assertInputError(
-        await cli("compare", "emmu-v5", "mine", "--revision", file),
+        await cliInProcess("compare", "emmu-v5", "mine", "--revision", file),
         /rev\.json.*"colour"/,
       );
     });
@@ -56,37 +58,37 @@ Deno.test("main() rejects bad input with one line and exit status 2", async (t) 
       );
     });
     await t.step("a missing argument", async () => {
-      assertInputError(await cli("compare", "emmu-v5"), /"compare" takes 2 arguments/);
+      assertInputError(await cliInProcess("compare", "emmu-v5"), /"compare" takes 2 arguments/);
     });
     await t.step("a bad --format", async () => {
       assertInputError(
-        await cli("report", "--format", "pdf"),
+        await cliInProcess("report", "--format", "pdf"),
         /--format.*"pdf".*md, json, html, mail, tap, junit/,
       );
     });
     await t.step("a --baseline that is not one of the revisions compared", async () => {
       assertInputError(
-        await cli("compare", "emmu-v4", "emmu-v5", "--baseline", "emmu-v3"),
+        await cliInProcess("compare", "emmu-v4", "emmu-v5", "--baseline", "emmu-v3"),
         /"--baseline" is "emmu-v3" \(expected one of the two revisions compared/,
       );
     });
     await t.step("an unknown --baseline", async () => {
       assertInputError(
-        await cli("report", "--baseline", "emmu-v9", "--no-races"),
+        await cliInProcess("report", "--baseline", "emmu-v9", "--no-races"),
         /unknown revision "emmu-v9"/,
       );
     });
     await t.step("explain without its revision", async () => {
-      assertInputError(await cli("explain", "mremap-move"), /"explain" takes 2 arguments/);
+      assertInputError(await cliInProcess("explain", "mremap-move"), /"explain" takes 2 arguments/);
     });
     await t.step("an unknown lineage", async () => {
       assertInputError(
-        await cli("bisect", "nope", "wp-reuse-after-fork"),
+        await cliInProcess("bisect", "nope", "wp-reuse-after-fork"),
         /unknown lineage "nope"/,
       );
     });
     await t.step("an unknown command", async () => {
-      assertInputError(await cli("frobnicate"), /unknown command "frobnicate"/);
+      assertInputError(await cliInProcess("frobnicate"), /unknown command "frobnicate"/);
     });
   } finally {
     Deno.removeSync(dir, { recursive: true });
