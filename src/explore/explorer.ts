@@ -152,8 +152,11 @@ export interface ExploreOptions {
    * "Partial-order reduction" in the module documentation). The endings and
    * verdicts are those of the search without it; a counterexample is a
    * shortest one among the schedules explored, which may be longer than the
-   * shortest of all. Ignored without merging, and where the step's point
-   * count must be keyed (the search is then made without it).
+   * shortest of all. Ignored without merging and with {@link fullKey}; the
+   * search is made again without it where a thread retries (waits for
+   * another to move, which makes cycles), where objects alias otherwise
+   * than at its first step, or where the step's point count must be keyed.
+   * {@link ExploreResult.partialOrder} says whether it was used.
    */
   partialOrder?: boolean;
   /**
@@ -207,7 +210,10 @@ export interface ExploreResult {
   states: number;
   /** Whether schedules reaching the same state were merged ({@link ExploreOptions.reduction}). */
   reduction: boolean;
-  /** Present when the partial-order reduction was on ({@link ExploreOptions.partialOrder}). */
+  /**
+   * Present when the partial-order reduction made this result
+   * ({@link ExploreOptions.partialOrder}; absent where it gave way).
+   */
   partialOrder?: true;
   /** Every violation kind seen on some schedule, and how often it is reachable. */
   verdicts: Partial<Record<ViolationKind, Reach>>;

@@ -63,7 +63,8 @@ export const VIEWS: WeakMap<object, View> = new WeakMap();
 /**
  * A container ready to be written: `o` itself, or a copy of it once it is
  * frozen. Through a recording view, the copy is made from the object the
- * view shows (making it reads nothing the step decides on) and comes back
+ * view shows, recording no read (the copy holds what the container held;
+ * what the step then reads of it is recorded key by key), and comes back
  * as a view at the same place.
  */
 export function thaw<T extends object>(o: T): T {
