@@ -18,6 +18,7 @@ import {
 import { renderMarkdown } from "../src/report/markdown.ts";
 import { HTML_SCRIPT } from "../src/report/_html_assets.ts";
 import { type Browser, launch } from "./_cdp.ts";
+import { V8_FLAGS } from "./_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CLI = `${ROOT}cli.ts`;
@@ -231,7 +232,7 @@ Deno.test("renderHtml() names the keys that cause each verdict change, as the Ma
 /** Runs cli.ts in a child process. */
 async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", CLI, ...args],
+    args: ["run", "--allow-read", "--allow-write", V8_FLAGS, CLI, ...args],
     env: { NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { VIOLATION_KINDS } from "../mod.ts";
 import { CELL_STATUSES, OUTCOME_PARTS } from "../src/report/diff.ts";
 import { type Schema, validate } from "./_json_schema.ts";
+import { V8_FLAGS } from "./_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCHEMA: Schema = JSON.parse(Deno.readTextFileSync(`${ROOT}docs/report-schema.json`));
@@ -9,7 +10,7 @@ const decoder = new TextDecoder();
 
 async function report(...args: string[]): Promise<{ code: number; stdout: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", `${ROOT}cli.ts`, "report", "--format", "json", ...args],
+    args: ["run", "--allow-read", V8_FLAGS, `${ROOT}cli.ts`, "report", "--format", "json", ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

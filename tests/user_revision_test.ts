@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { V8_FLAGS } from "./_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -13,7 +14,7 @@ const AFFECTED = [
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", `${ROOT}cli.ts`, ...args],
+    args: ["run", "--allow-read", V8_FLAGS, `${ROOT}cli.ts`, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
