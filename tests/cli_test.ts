@@ -356,3 +356,45 @@ Deno.test("main() run shows what a read finds through each address of a 2.5.42 s
   // the refill is the linear page 0 where page 5 was remapped.
   assert.match(r.stdout, /what a read finds at the end:\n {2}A 0x40000000-0x40004000: data:0-3\n/);
 });
+
+Deno.test("main() explore --partial-order says whether the reduction made the result", async (t) => {
+  await t.step("race-unregister-dispatch on emmu-v2: fewer states, the same verdict", async () => {
+    const on = await cliInProcess(
+      "explore",
+      "race-unregister-dispatch",
+      "emmu-v2",
+      "--partial-order",
+      "--json",
+    );
+    const off = await cliInProcess("explore", "race-unregister-dispatch", "emmu-v2", "--json");
+    const [x, y] = [JSON.parse(on.stdout), JSON.parse(off.stdout)];
+    assert.equal(x.partialOrder, true);
+    assert.equal(y.partialOrder, undefined);
+    assert.ok(x.states < y.states, `${x.states} against ${y.states}`);
+    assert.deepEqual(x.verdicts, { "use-after-free": "sometimes" });
+    assert.deepEqual(x.verdicts, y.verdicts);
+  });
+  await t.step("race-hmm-snapshot-storm on hmm-sequence-retry: its snapshot retries", async () => {
+    const r = await cliInProcess(
+      "explore",
+      "race-hmm-snapshot-storm",
+      "hmm-sequence-retry",
+      "--partial-order",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\(reduction on\)\n/);
+    assert.match(r.stdout, /the partial-order reduction gave way/);
+  });
+  await t.step("it works on top of merging", async () => {
+    assertInputError(
+      await cliInProcess(
+        "explore",
+        "race-unregister-dispatch",
+        "emmu-v2",
+        "--partial-order",
+        "--no-reduction",
+      ),
+      /"--no-reduction" and "--partial-order" exclude each other/,
+    );
+  });
+});

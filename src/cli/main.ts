@@ -523,6 +523,12 @@ function cmdExplore(args: string[], io: Io): number {
       r.partialOrder ? ", partial-order reduction on" : ""
     })`,
   ];
+  if (p.values["partial-order"] && !r.partialOrder) {
+    lines.push(
+      "the partial-order reduction gave way (a thread retries, objects alias otherwise than at " +
+        "its first step, or the step's point count matters): every order was explored",
+    );
+  }
   if (r.status === "timeout") {
     lines.push(
       `stopped by the time bound of ${p.common.timeout} s (--timeout): the counts and verdicts are ` +

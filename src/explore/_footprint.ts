@@ -51,7 +51,8 @@ export interface Footprint {
    * starts, each as `<its name> = <another path>`, sorted: the naming is the
    * same in every state only while this list is (the model's own aliases are
    * the kernel's observer, which is the run, and its callout sink, which is
-   * the chain).
+   * the chain). Two paths inside one thread's stack are left out (frames
+   * hand values to each other; only the thread itself reads its frames).
    */
   aliases: string[];
 }
@@ -92,6 +93,11 @@ export function placeName(n: number): string {
 
 /** The key that stands for an object's key list. */
 const KEYS = "#keys";
+
+/** The thread's stack a name is inside (`run.cur.threads.<name>.stack`), if any. */
+function stackOf(name: string): string | undefined {
+  return /^run\.cur\.threads\.[^.]+\.stack(?=\.|$)/.exec(name)?.[0];
+}
 
 /** The names of the objects of a run: {@link namesOf}. */
 interface Names {
@@ -153,7 +159,11 @@ function namesOf(
     of,
     has: (o) => named.has(o) || parent.has(o),
     set: (o, name) => void named.set(o, name),
-    aliases: () => again.map(([x, o, k]) => `${of(x)} = ${of(o)}.${k}`).sort(),
+    aliases: () =>
+      again.map(([x, o, k]) => [of(x)!, `${of(o)}.${k}`])
+        .filter(([a, b]) => stackOf(a) === undefined || stackOf(a) !== stackOf(b))
+        .map(([a, b]) => `${a} = ${b}`)
+        .sort(),
   };
 }
 
