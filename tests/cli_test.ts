@@ -358,15 +358,10 @@ Deno.test("main() run shows what a read finds through each address of a 2.5.42 s
 });
 
 Deno.test("main() explore --partial-order says whether the reduction made the result", async (t) => {
+  const dispatch = ["explore", "race-unregister-dispatch", "emmu-v2"];
   await t.step("race-unregister-dispatch on emmu-v2: fewer states, the same verdict", async () => {
-    const on = await cliInProcess(
-      "explore",
-      "race-unregister-dispatch",
-      "emmu-v2",
-      "--partial-order",
-      "--json",
-    );
-    const off = await cliInProcess("explore", "race-unregister-dispatch", "emmu-v2", "--json");
+    const on = await cliInProcess(...dispatch, "--partial-order", "--json");
+    const off = await cliInProcess(...dispatch, "--json");
     const [x, y] = [JSON.parse(on.stdout), JSON.parse(off.stdout)];
     assert.equal(x.partialOrder, true);
     assert.equal(y.partialOrder, undefined);
@@ -375,25 +370,15 @@ Deno.test("main() explore --partial-order says whether the reduction made the re
     assert.deepEqual(x.verdicts, y.verdicts);
   });
   await t.step("race-hmm-snapshot-storm on hmm-sequence-retry: its snapshot retries", async () => {
-    const r = await cliInProcess(
-      "explore",
-      "race-hmm-snapshot-storm",
-      "hmm-sequence-retry",
-      "--partial-order",
-    );
+    const storm = ["explore", "race-hmm-snapshot-storm", "hmm-sequence-retry"];
+    const r = await cliInProcess(...storm, "--partial-order");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\(reduction on\)\n/);
     assert.match(r.stdout, /the partial-order reduction gave way/);
   });
   await t.step("it works on top of merging", async () => {
     assertInputError(
-      await cliInProcess(
-        "explore",
-        "race-unregister-dispatch",
-        "emmu-v2",
-        "--partial-order",
-        "--no-reduction",
-      ),
+      await cliInProcess(...dispatch, "--partial-order", "--no-reduction"),
       /"--no-reduction" and "--partial-order" exclude each other/,
     );
   });
