@@ -23,7 +23,8 @@
  * state, up to `--limit N`, default 3000), pairs of threads that could both
  * run, pairs where each stays able to run after the other, pairs that
  * commute, and pairs whose steps write no common place; then, for each row,
- * the places most often written by both steps of a pair.
+ * the places most often written by both steps of a pair, and the places
+ * that most often make the recorded footprints of a pair dependent.
  *
  * Run with `npx --yes deno@2.9.6 run --allow-read bench/explore_commute.ts [--limit N]`.
  *
@@ -32,7 +33,12 @@
 import { digest } from "../src/model/state.ts";
 import { loadRevisionDir, parseScenario, Run, type Scenario, stateHash } from "../mod.ts";
 import { cloneGraph, reachable } from "../src/explore/_graph.ts";
-import { independent, pickRecorded } from "../src/explore/_footprint.ts";
+import {
+  type Footprint,
+  independent,
+  pickRecorded,
+  placeName,
+} from "../src/explore/_footprint.ts";
 import { arg } from "./_args.ts";
 import { cpus, storm, unregisterDispatch } from "./_scenarios.ts";
 
@@ -59,6 +65,25 @@ interface Count {
   independent: number;
   /** How often each place (a path, thread names and numbers as `*`) was written by both steps. */
   shared: Map<string, number>;
+  /**
+   * How often each place made two recorded footprints dependent, with how
+   * (`write/read`, `write/write`, `write/add`, `add/read`).
+   */
+  conflicts: Map<string, number>;
+}
+
+/** The places that make footprints `a` and `b` dependent, each as `[how, place]`. */
+function conflicts(a: Footprint, b: Footprint): [string, string][] {
+  const out: [string, string][] = [];
+  for (const [x, y] of [[a, b], [b, a]]) {
+    for (const w of x.writes) {
+      if (y.reads.has(w)) out.push(["write/read", placeName(w)]);
+      if (y.writes.has(w) && x === a) out.push(["write/write", placeName(w)]);
+      if (y.adds.has(w)) out.push(["write/add", placeName(w)]);
+    }
+    for (const w of x.adds) if (y.reads.has(w)) out.push(["add/read", placeName(w)]);
+  }
+  return out;
 }
 
 /**
@@ -135,6 +160,7 @@ function measure(s: Scenario, rid: string): Count {
     disjoint: 0,
     independent: 0,
     shared: new Map(),
+    conflicts: new Map(),
   };
   while (todo.length > 0 && count.points < limit) {
     const at = todo.pop()!;
@@ -151,6 +177,10 @@ function measure(s: Scenario, rid: string): Count {
         const common = [...footprint.get(a)!].filter((p) => footprint.get(b)!.has(p));
         if (common.length === 0) count.disjoint++;
         if (independent(recorded.get(a)!, recorded.get(b)!)) count.independent++;
+        const why = conflicts(recorded.get(a)!, recorded.get(b)!);
+        for (const p of new Set(why.map(([how, p]) => `${how} \`${place(p, at.names!)}\``))) {
+          count.conflicts.set(p, (count.conflicts.get(p) ?? 0) + 1);
+        }
         for (const p of new Set(common.map((p) => place(p, at.names!)))) {
           count.shared.set(p, (count.shared.get(p) ?? 0) + 1);
         }
@@ -186,6 +216,7 @@ console.log(
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 const common: string[] = [];
+const dependent: string[] = [];
 for (const [label, s, rid] of rows) {
   const c = measure(s, rid);
   const pct = (n: number) => `${n} (${(100 * n / Math.max(1, c.pairs)).toFixed(0)}%)`;
@@ -196,6 +227,10 @@ for (const [label, s, rid] of rows) {
   );
   const top = [...c.shared].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 6);
   common.push(`- ${label}: ${top.map(([p, n]) => `\`${p}\` ${pct(n)}`).join(", ")}`);
+  const why = [...c.conflicts].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).slice(0, 6);
+  dependent.push(`- ${label}: ${why.map(([p, n]) => `${p} ${pct(n)}`).join(", ")}`);
 }
 console.log("\nPlaces most often written by both steps of a pair (share of the pairs):");
 for (const line of common) console.log(line);
+console.log("\nPlaces that most often make the recorded footprints of a pair dependent:");
+for (const line of dependent) console.log(line);

@@ -89,14 +89,23 @@ Deno.test("pickRecorded() names each place by its path, and a copy-on-write copy
   const shared = reachable(run.scenario, run.revision, run.opts, run.checkers);
   const writes = new Set<string>();
   const reads = new Set<string>();
-  for (let names = run.next(); names?.includes("cpu0"); names = run.next()) {
-    const fp = pickRecorded(run.fork((v) => cloneGraph(v, shared)), "cpu0", shared);
-    run.pick("cpu0");
+  const adds = new Set<string>();
+  // Every step of cpu0 until it stops at a choice point it cannot pass, forced steps included.
+  const step = (name: string) => {
+    const fp = pickRecorded(run, name, shared);
+    if (name !== "cpu0") return;
     for (const w of fp.writes) writes.add(placeName(w));
     for (const x of fp.reads) reads.add(placeName(x));
-  }
+    for (const x of fp.adds) adds.add(placeName(x));
+  };
+  for (let names = run.next(step); names?.includes("cpu0"); names = run.next(step)) step("cpu0");
   assert.ok(writes.has("run.kernel.state.mms.A.ptes.256"));
-  assert.ok(writes.has("run.kernel.owners.mmap_sem:A"));
+  // down_read(): the reader's own count, and a key added to the lock's readers, whose order no
+  // one reads; the fault count is only added to.
+  assert.ok(writes.has("run.kernel.sharers.mmap_sem:A.cpu0"));
+  assert.ok(adds.has("run.kernel.sharers.mmap_sem:A.#keys"));
+  assert.ok(adds.has("run.kernel.state.counters.faults"));
+  assert.ok(!reads.has("run.kernel.state.counters.faults"));
   assert.ok(reads.has("run.kernel.state.mms.A.vmas.0.start"));
   assert.ok([...writes].some((w) => w.startsWith("run.cur.threads.cpu0.")));
   // The container of ptes is replaced by its copy before the first write after a copy of the

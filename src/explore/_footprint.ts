@@ -20,6 +20,14 @@
  * size read, and adding or removing a key writes) is the place
  * `<path>.#keys`; an element of a Set is `<path>.{<element>}`.
  *
+ * Additions are an access of their own kind, as two of them commute: a
+ * field the step changes only through `addTo()` (`model/_count.ts`: a
+ * count it adds to without reading it), and the key list of an object whose
+ * key order no one reads (a record {@link Run.history} lists as `sorted`,
+ * or index keys, which every object lists in ascending order), where the
+ * step adds or removes keys. An addition is dependent on a read or a write
+ * of its place, not on another addition.
+ *
  * Left out, as the memo key leaves them out: the run's immutable inputs
  * (scenario, revision, options, checker definitions), frozen values (a
  * pte, a struct page, a frozen stack: the place that holds one is what is
@@ -39,6 +47,7 @@
  */
 import type { Run } from "../run/runner.ts";
 import { shareOnCopy, VIEWS } from "../model/_cow.ts";
+import { ADDERS } from "../model/_count.ts";
 
 /** What one step read and wrote, by place (numbered: see {@link placeName}). */
 export interface Footprint {
@@ -46,6 +55,11 @@ export interface Footprint {
   reads: Set<number>;
   /** Places written. */
   writes: Set<number>;
+  /**
+   * Places added to (`addTo()` in `model/_count.ts`) and neither read nor
+   * written otherwise by the step: two additions commute.
+   */
+  adds: Set<number>;
   /**
    * Objects that more than one path from the run reaches when the step
    * starts, each as `<its name> = <another path>`, sorted: the naming is the
@@ -57,10 +71,18 @@ export interface Footprint {
   aliases: string[];
 }
 
-/** Whether two footprints are independent: neither writes a place the other reads or writes. */
-export function independent(a: Footprint, b: Footprint): boolean {
-  for (const w of a.writes) if (b.reads.has(w) || b.writes.has(w)) return false;
-  for (const w of b.writes) if (a.reads.has(w)) return false;
+/** The places a footprint (or a join of several) reads, writes and adds to. */
+export type Accesses = Pick<Footprint, "reads" | "writes" | "adds">;
+
+/**
+ * Whether two footprints are independent: neither writes a place the other
+ * reads, writes or adds to, and neither adds to a place the other reads.
+ */
+export function independent(a: Accesses, b: Accesses): boolean {
+  for (const w of a.writes) if (b.reads.has(w) || b.writes.has(w) || b.adds.has(w)) return false;
+  for (const w of b.writes) if (a.reads.has(w) || a.adds.has(w)) return false;
+  for (const w of a.adds) if (b.reads.has(w)) return false;
+  for (const w of b.adds) if (a.reads.has(w)) return false;
   return true;
 }
 
@@ -93,6 +115,9 @@ export function placeName(n: number): string {
 
 /** The key that stands for an object's key list. */
 const KEYS = "#keys";
+
+/** An index key: listed before every other key, in ascending order (ECMA-262 OrdinaryOwnPropertyKeys). */
+const INDEX = /^(?:0|[1-9]\d{0,8})$/;
 
 /** The thread's stack a name is inside (`run.cur.threads.<name>.stack`), if any. */
 function stackOf(name: string): string | undefined {
@@ -199,7 +224,8 @@ export function pickRecorded(
 ): Footprint {
   const reads = new Set<number>();
   const writes = new Set<number>();
-  const { omit } = run.history(false);
+  const adds = new Set<number>();
+  const { omit, sorted } = run.history(false);
   const names = namesOf(run, shared, omit);
   const views = new Map<object, object>();
   const targets = new Map<object, object>();
@@ -289,6 +315,8 @@ export function pickRecorded(
     at: Map<string, number>;
     keys: number;
     array: boolean;
+    /** Whether no step reads the order of its keys (see {@link keyChange}). */
+    unordered: boolean;
     skip: ReadonlySet<string> | undefined;
     collection: ((k: string | symbol) => unknown) | null;
   }
@@ -296,6 +324,19 @@ export function pickRecorded(
   /** The place of key `k` of the object `m` describes: an array's length is its key list. */
   const placeOf = (m: Meta, k: string) =>
     m.array && k === "length" ? m.keys : numberOf(m.at, m.path, k);
+  /**
+   * Records that the step adds or removes key `k` of the object `m`
+   * describes. Where the order of the keys is read by no one (a record of
+   * {@link Run.history}'s `sorted`, or an index key, which every object
+   * lists in ascending order whenever it was added), two changes of the key
+   * list commute: adding one key and removing another leave the same list in
+   * either order (the key itself is a place both write when it is one key).
+   * Elsewhere the change writes the key list.
+   */
+  const keyChange = (m: Meta, k: string) => {
+    if (m.unordered || (!m.array && INDEX.test(k))) adds.add(m.keys);
+    else writes.add(m.keys);
+  };
   /** Whether key `k` is left out (a symbol, or history). */
   const left = (m: Meta, k: string | symbol): k is symbol =>
     typeof k === "symbol" || !!m.skip?.has(k);
@@ -320,7 +361,7 @@ export function pickRecorded(
         (o[k] === value || copies.get(value) === o[k]) && names.of(value) === `${m.path}.${k}`;
       if (!same) {
         writes.add(placeOf(m, k));
-        if (!had) writes.add(m.keys);
+        if (!had) keyChange(m, k);
       }
       return Reflect.set(o, k, value);
     },
@@ -342,7 +383,7 @@ export function pickRecorded(
       const m = metas.get(o)!;
       if (!left(m, k)) {
         writes.add(placeOf(m, k));
-        writes.add(m.keys);
+        if (Object.prototype.hasOwnProperty.call(o, k)) keyChange(m, k);
       }
       return Reflect.deleteProperty(o, k);
     },
@@ -350,7 +391,7 @@ export function pickRecorded(
       const m = metas.get(o)!;
       if (!left(m, k)) {
         writes.add(placeOf(m, k));
-        if (!Object.prototype.hasOwnProperty.call(o, k)) writes.add(m.keys);
+        if (!Object.prototype.hasOwnProperty.call(o, k)) keyChange(m, k);
       }
       return Reflect.defineProperty(
         o,
@@ -370,11 +411,23 @@ export function pickRecorded(
       at,
       keys: numberOf(at, path, KEYS),
       array: Array.isArray(t),
+      unordered: sorted.has(t),
       skip: omit.get(t),
       collection: t instanceof Set || t instanceof Map ? collection(t, path, () => view) : null,
     });
     views.set(t, view);
     targets.set(view, t);
+    ADDERS.set(view, (k, n) => {
+      const m = metas.get(t)!;
+      const rec = t as Record<string, number>;
+      if (!left(m, k)) {
+        if (!Object.prototype.hasOwnProperty.call(t, k)) {
+          writes.add(placeOf(m, k));
+          keyChange(m, k);
+        } else adds.add(placeOf(m, k));
+      }
+      rec[k] += n;
+    });
     if (shareOnCopy(t)) {
       VIEWS.set(view, {
         target: t,
@@ -392,7 +445,12 @@ export function pickRecorded(
   try {
     run.pick.call(view, name);
   } finally {
-    for (const [t, v] of views) if (shareOnCopy(t)) VIEWS.delete(v);
+    for (const [t, v] of views) {
+      if (shareOnCopy(t)) VIEWS.delete(v);
+      ADDERS.delete(v);
+    }
   }
-  return { reads, writes, aliases: names.aliases() };
+  // A place the step also reads or writes is not only added to.
+  for (const x of adds) if (reads.has(x) || writes.has(x)) adds.delete(x);
+  return { reads, writes, adds, aliases: names.aliases() };
 }

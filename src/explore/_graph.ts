@@ -114,7 +114,10 @@ export function cloneGraph<T>(value: T, shared: ReadonlyMap<object, number>): T 
 export interface HashRules {
   /** Per object, the fields left out (they cannot decide the future). */
   omit?: ReadonlyMap<object, ReadonlySet<string>>;
-  /** Records hashed with their keys sorted and entries holding an empty array left out. */
+  /**
+   * Records hashed with their keys sorted and entries holding an empty
+   * array, or an empty record of this set, left out.
+   */
   sorted?: ReadonlySet<object>;
   /** A field name whose record values are hashed with their keys sorted, wherever they occur. */
   sortedField?: string;
@@ -345,6 +348,12 @@ function valueHash(
   return w;
 }
 
+/** Whether record `o` has no keys. */
+function empty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 /** Adds a value that is not an object to the stream. */
 function scalar(h: Murmur128, v: unknown): void {
   switch (typeof v) {
@@ -393,6 +402,7 @@ export function hashGraph(
   const sortedField = rules.sortedField;
   const entry = (k: string, x: unknown) => {
     if (Array.isArray(x) && x.length === 0) return;
+    if (x !== null && typeof x === "object" && sorted?.has(x) && empty(x)) return;
     h.str(k);
     enc(x);
   };

@@ -10,7 +10,8 @@
  * dependent on it and does not happen before it, taken at a choice point,
  * a thread is added to what that choice point explores, so that the other
  * order is tried too. Two events are dependent when one writes a place the
- * other reads or writes. Events of different scenario steps never race: a
+ * other reads or writes, or one adds to a place the other reads
+ * (`model/_count.ts`: two additions commute). Events of different scenario steps never race: a
  * step starts when the one before has ended.
  *
  * Where it does not apply: a thread that retries (its last point only waits
@@ -36,7 +37,7 @@
  *
  * @module
  */
-import type { Footprint } from "./_footprint.ts";
+import { type Footprint, independent } from "./_footprint.ts";
 
 /** One step of one thread, or the join of several of one thread in one scenario step. */
 export interface Event {
@@ -48,19 +49,18 @@ export interface Event {
   reads: Set<number>;
   /** Places written. */
   writes: Set<number>;
+  /** Places only added to (two additions commute). */
+  adds: Set<number>;
 }
 
 /** The event of a step of `thread` in scenario step `step` that left footprint `fp`. */
 export function eventOf(step: number, thread: string, fp: Footprint): Event {
-  return { step, thread, reads: fp.reads, writes: fp.writes };
+  return { step, thread, reads: fp.reads, writes: fp.writes, adds: fp.adds };
 }
 
 /** Whether `a` and `b`, events of different threads in one scenario step, may not commute. */
 export function dependent(a: Event, b: Event): boolean {
-  if (a.step !== b.step || a.thread === b.thread) return false;
-  for (const w of a.writes) if (b.reads.has(w) || b.writes.has(w)) return true;
-  for (const w of b.writes) if (a.reads.has(w)) return true;
-  return false;
+  return a.step === b.step && a.thread !== b.thread && !independent(a, b);
 }
 
 /** Events joined by scenario step and thread. */
@@ -71,11 +71,17 @@ export function join(into: Joined, e: Event): void {
   const key = `${e.step}\n${e.thread}`;
   const had = into.get(key);
   if (!had) {
-    into.set(key, { ...e, reads: new Set(e.reads), writes: new Set(e.writes) });
+    into.set(key, {
+      ...e,
+      reads: new Set(e.reads),
+      writes: new Set(e.writes),
+      adds: new Set(e.adds),
+    });
     return;
   }
   for (const x of e.reads) had.reads.add(x);
   for (const x of e.writes) had.writes.add(x);
+  for (const x of e.adds) had.adds.add(x);
 }
 
 /** A choice point on the search path, as the reduction sees it. */

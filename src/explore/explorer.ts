@@ -42,14 +42,16 @@
  * - The labels a step passed before its `during` thread started: they only
  *   word the error thrown when the point is never reached, and whether it is
  *   reached is the hashed `started`.
- * - A lock owner's `thread` (the first holder of a shared lock, who may have
- *   left): the lock paths read the owner's kind and count, never its thread.
- * - The key order of `Kernel.owners`, `Kernel.held`, `Kernel.gathers` and a
- *   page's `refs`, and a thread's empty list in `held`: they are read by key
- *   only (`owners[name]`, `locksOf(thread)`, `gathers[thread]`,
- *   `refs[holder]`), through order-free folds (the sum of
- *   the references, `some`), and in sorted order (the page-leak checker, the
- *   final state digest); an absent list and an empty one read the same.
+ * - A lock owner's `thread`: the lock paths read whether a lock has an
+ *   exclusive owner, never who it is (a thread's own locks are in `held`).
+ * - The key order of `Kernel.owners`, `Kernel.held`, `Kernel.gathers`,
+ *   `Kernel.sharers` and its records, and a page's `refs`, a thread's empty
+ *   list in `held` and a lock's empty record in `sharers`: they are read by
+ *   key only (`owners[name]`, `locksOf(thread)`, `gathers[thread]`,
+ *   `refs[holder]`), through order-free folds (the sum of the references,
+ *   `some`, whether a record has a key), and in sorted order (the page-leak
+ *   checker, the final state digest); an absent list or record and an empty
+ *   one read the same.
  * - The step's point count. It decides one thing: whether the step passes
  *   {@link Run.stepBound} points and stops with "step bound reached". The
  *   search without it is exact as long as no schedule comes near the bound,

@@ -279,8 +279,15 @@ export class Kernel {
   readonly nonlinear?: NonlinearConfig;
   /** The observer (the run: its trace and its checkers), called synchronously on every observation. */
   readonly observer?: { observe(o: Observation): void };
-  /** Locks by name: who holds each. */
-  readonly owners: Record<string, { thread: string; kind: LockKind; count: number }> = dict();
+  /** Locks held exclusively, by name: who holds each. */
+  readonly owners: Record<string, { thread: string; kind: LockKind }> = dict();
+  /**
+   * Read locks (`rwsem-read`, `spin-read`) by name: how many holds each
+   * thread has. A lock's record stays when its last reader leaves (empty:
+   * the memo key leaves an empty one out, as if it were not there). RCU and
+   * SRCU read sections keep no one out and are in {@link held} alone.
+   */
+  readonly sharers: Record<string, Record<string, number>> = dict();
   /** Locks per thread, in acquisition order (keyed by thread names, which a scenario chooses). */
   readonly held: Record<string, HeldLock[]> = dict();
   /**
@@ -386,19 +393,32 @@ export class Kernel {
     return this.locksOf(thread).some((l) => l.kind === "spin" || l.kind === "spin-read");
   }
 
-  /** Records that `thread` now holds `name` (the lock is free or shareable). */
+  /**
+   * Records that `thread` now holds `name` (the lock is free or shareable).
+   * An exclusive holder is in {@link owners}; a reader is in {@link sharers}
+   * under its own name, so that two readers taking or dropping a lock touch
+   * nothing of each other's (as `down_read()` only adds to the count:
+   * `__down_read()`, v2.6.27 include/asm-x86/rwsem.h:105, a locked `incl`).
+   */
   acquire(thread: string, name: string, kind: LockKind): void {
-    const o = this.owners[name];
-    if (o) o.count++;
-    else this.owners[name] = { thread, kind, count: 1 };
+    if (kind === "spin-read" || kind === "rwsem-read") {
+      const r = this.sharers[name] ?? (this.sharers[name] = dict());
+      r[thread] = (r[thread] ?? 0) + 1;
+    } else if (kind !== "rcu" && kind !== "srcu") this.owners[name] = { thread, kind };
     this.locksOf(thread).push({ name, kind });
   }
 
-  /** Whether a lock can be taken in `kind` now. */
+  /**
+   * Whether a lock can be taken in `kind` now: no one holds it exclusively,
+   * and for an exclusive hold no one holds it shared either (an RCU or
+   * SRCU read section never waits).
+   */
   canTake(name: string, kind: LockKind): boolean {
-    const o = this.owners[name];
-    return !o || kind === "rcu" || kind === "srcu" ||
-      (o.kind === kind && (kind === "rwsem-read" || kind === "spin-read"));
+    if (kind === "rcu" || kind === "srcu") return true;
+    if (this.owners[name]) return false;
+    if (kind === "spin-read" || kind === "rwsem-read") return true;
+    for (const _ in this.sharers[name]) return false;
+    return true;
   }
 
   /** Releases a lock taken with {@link lock}. */
@@ -406,9 +426,11 @@ export class Kernel {
     const list = this.locksOf(thread);
     const i = list.findLastIndex((l) => l.name === name);
     if (i < 0) throw new KernelBug("unlock", `${thread} releases ${name}, which it does not hold`);
-    list.splice(i, 1);
-    const o = this.owners[name];
-    if (o && --o.count === 0) delete this.owners[name];
+    const [{ kind }] = list.splice(i, 1);
+    if (kind === "spin-read" || kind === "rwsem-read") {
+      const r = this.sharers[name];
+      if (--r[thread] === 0) delete r[thread];
+    } else if (kind !== "rcu" && kind !== "srcu") delete this.owners[name];
   }
 
   /** Whether a thread holds a lock. */
@@ -464,7 +486,7 @@ const LOCK = defPath<{ name: string; kind: LockKind }, Record<never, never>, Ker
       k.acquire(f.th, name, kind);
       return ret();
     }
-    // Not owners[name].thread: that names the first holder of a shared lock, who may have left.
+    // Not owners[name]: a shared hold is not there.
     if (k.holds(f.th, name)) throw new KernelDeadlock(name, f.th);
     return point(`wait ${name}`, "try", { blockedOn: name, blockedKind: kind });
   },

@@ -36,6 +36,7 @@ import {
   vmaAt,
   zeroPage,
 } from "./pgtable.ts";
+import { addTo } from "../model/_count.ts";
 
 export { linearIndex, vmaAt } from "./pgtable.ts";
 
@@ -67,7 +68,7 @@ export const handleMmFault = defPath<
   entry(k, f) {
     const { addr, write } = f.v;
     const mm = k.state.mms[f.v.mm];
-    k.state.counters.faults++;
+    addTo(k.state.counters, "faults", 1);
     const vma = findVma(mm, addr);
     if (!vma) return ret("SIGSEGV");
     if (!f.v.force && (write ? !vma.write : !vma.read)) return ret("SIGSEGV");

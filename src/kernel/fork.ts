@@ -21,6 +21,7 @@ import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, forkScope, mmapSemName, ptesIn, ptlName, vmaAt } from "./pgtable.ts";
 import { copyHugetlbPageRange } from "./hugetlb.ts";
 import { exitMmap } from "./unmap.ts";
+import { addTo } from "../model/_count.ts";
 
 /** `copy_one_pte()`: shares the page, write-protecting both ptes of a COW mapping. */
 function copyOnePte(k: Kernel, dst: Mm, src: Mm, vma: Vma, addr: number): void {
@@ -39,8 +40,8 @@ function copyOnePte(k: Kernel, dst: Mm, src: Mm, vma: Vma, addr: number): void {
   const page = k.state.pages[pte.pfn];
   if (page.owner.kind === "zero") return;
   updatePage(k.state, pte.pfn, (p) => ({ mapcount: p.mapcount + 1 })); // page_dup_rmap()
-  if (page.owner.kind === "anon") dst.rss.anon++;
-  else dst.rss.file++;
+  if (page.owner.kind === "anon") addTo(dst.rss, "anon", 1);
+  else addTo(dst.rss, "file", 1);
 }
 
 /**
@@ -158,7 +159,7 @@ export const dupMmap = defPath<
   },
   flush(k, f) {
     // flush_tlb_mm(oldmm): the parent's write-protected ptes take effect.
-    k.state.counters.tlbFlushMm++;
+    addTo(k.state.counters, "tlbFlushMm", 1);
     k.unlock(f.th, mmapSemName(f.v.childId));
     k.unlock(f.th, mmapSemName(f.v.parent));
     if (f.v.r) return call(exitMmap, { mm: f.v.childId }, "exited");

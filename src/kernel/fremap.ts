@@ -13,6 +13,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, immapName, mmapSemName, ptlName, zapPte } from "./pgtable.ts";
 import { handleMmFault, linearIndex } from "./fault.ts";
+import { addTo } from "../model/_count.ts";
 
 /** `install_file_pte()`: returns 0 or -ENOMEM. */
 const installFilePte = defPath<
@@ -31,7 +32,7 @@ const installFilePte = defPath<
     if (old) {
       // zap_pte(): ptep_clear_flush() of a present pte, free_swap_and_cache() of a swapped one.
       const wasPresent = old.t === "present";
-      if (wasPresent) k.state.counters.tlbFlushPage++;
+      if (wasPresent) addTo(k.state.counters, "tlbFlushPage", 1);
       zapPte(k.state, mm, addr);
       return hook("populate_range", "pte.after_zap", {
         mm: mm.id,

@@ -42,6 +42,7 @@ import {
   vmaAt,
 } from "./pgtable.ts";
 import type { FaultResult, GupResult } from "./fault.ts";
+import { addTo } from "../model/_count.ts";
 
 /** The global `hugetlb_instantiation_mutex` of `hugetlb_fault()`. */
 const INSTANTIATION_MUTEX = "hugetlb_instantiation_mutex";
@@ -131,7 +132,7 @@ export const hugetlbCow: PathRef<{ mm: string; vma: number; addr: number }> = de
     // set_huge_pte_at(make_huge_pte(vma, new_page, 1)); "new_page = old_page" then drops
     // the old pte's reference below.
     updatePage(k.state, old.pfn, (p) => ({ mapcount: p.mapcount - 1 }));
-    mm.rss.file--;
+    addTo(mm.rss, "file", -1);
     putPage(k.state, old.pfn, pteHolder(mm.id, addr));
     mapPage(k.state, mm, addr, f.v.newPfn!, { write: true, dirty: true });
     const scope = { mm: f.v.mm, address: addr, ranges: hpage(addr) };
@@ -359,7 +360,7 @@ export const copyHugetlbPageRange: PathRef<{ dst: string; src: string; vma: numb
     setPte(dst, vpn(a), pte);
     getPage(k.state, pte.pfn, pteHolder(dst.id, a));
     updatePage(k.state, pte.pfn, (p) => ({ mapcount: p.mapcount + 1 }));
-    dst.rss.file++;
+    addTo(dst.rss, "file", 1);
     return go("pte.unlock");
   },
   "pte.unlock"(k, f) {

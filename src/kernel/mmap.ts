@@ -13,6 +13,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
 import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
 import { unmapRegion } from "./unmap.ts";
+import { addTo } from "../model/_count.ts";
 
 /** Splits vmas so that `addr` is a vma boundary (`split_vma`). */
 function splitAt(mm: Mm, addr: number): void {
@@ -126,7 +127,7 @@ export const mprotectFixup = defPath<
   pte(k, f) {
     const addrs = f.v.addrs!;
     if (f.v.i! < addrs.length) return lock(ptlName(f.v.mm, addrs[f.v.i!]), "spin", "pte.locked");
-    k.state.counters.tlbFlushRange++;
+    addTo(k.state.counters, "tlbFlushRange", 1);
     delete f.v.addrs;
     delete f.v.i;
     return go("changed");
@@ -164,7 +165,7 @@ export const mprotectFixup = defPath<
     }
     k.unlock(f.th, pageTableLockName(mm.id));
     k.unlock(f.th, immapName(vma.file!));
-    k.state.counters.tlbFlushRange++;
+    addTo(k.state.counters, "tlbFlushRange", 1);
     return go("changed");
   },
   changed(_k, f) {

@@ -21,6 +21,7 @@ import {
   vpn,
 } from "../model/state.ts";
 import { type HookScope, type Kernel, KernelBug } from "./context.ts";
+import { addTo } from "../model/_count.ts";
 
 /**
  * The vma of `mm` that starts at `start`: a frame names a vma by its start
@@ -101,7 +102,7 @@ function allocLevels(
     if (mm.tables[level][i]) continue;
     if (!k.alloc(level, path)) return false;
     mm.tables[level][i] = true;
-    k.state.counters.tablesAllocated++;
+    addTo(k.state.counters, "tablesAllocated", 1);
   }
   return true;
 }
@@ -162,8 +163,8 @@ export function mapPage(
   const page = state.pages[pfn];
   if (page.owner.kind !== "zero") {
     updatePage(state, pfn, (p) => ({ mapcount: p.mapcount + 1 }));
-    if (page.owner.kind === "anon") mm.rss.anon++;
-    else mm.rss.file++;
+    if (page.owner.kind === "anon") addTo(mm.rss, "anon", 1);
+    else addTo(mm.rss, "file", 1);
   }
 }
 
@@ -198,7 +199,7 @@ export function pageRemoveRmap(
     referenced: now.referenced || !!opts.young,
     mapcount: now.mapcount - 1,
   }));
-  mm.rss[opts.rss ?? (page.owner.kind === "anon" ? "anon" : "file")]--;
+  addTo(mm.rss, opts.rss ?? (page.owner.kind === "anon" ? "anon" : "file"), -1);
 }
 
 /** Installs a PFN-map PTE (no struct page). */
@@ -240,7 +241,7 @@ export function clearFlush(k: Kernel, mm: Mm, addr: number): Pte | undefined {
   const key = vpn(addr);
   const pte = mm.ptes[key];
   setPte(mm, key, undefined);
-  k.state.counters.tlbFlushPage++;
+  addTo(k.state.counters, "tlbFlushPage", 1);
   return pte;
 }
 

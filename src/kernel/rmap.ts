@@ -27,6 +27,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { clearFlush, immapName, pageRemoveRmap, ptlName } from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
+import { addTo } from "../model/_count.ts";
 
 /** Pages a nonlinear vma is unmapped by at a time (`CLUSTER_SIZE`). */
 const CLUSTER_PAGES = 32;
@@ -151,7 +152,7 @@ export const pageReferenced = defPath<
     if (pte && pte.t === "present") {
       young = pte.young; // ptep_clear_flush_young()
       updatePte(k.state.mms[hit.mm], vpn(hit.addr), { young: false });
-      if (young) k.state.counters.tlbFlushPage++;
+      if (young) addTo(k.state.counters, "tlbFlushPage", 1);
     }
     if (young) f.v.referenced++;
     return hook(
@@ -223,7 +224,7 @@ const tryToUnmapOne = defPath<
     if (tested) {
       young = pte.young;
       updatePte(mm, vpn(hit.addr), { young: false });
-      if (young) k.state.counters.tlbFlushPage++;
+      if (young) addTo(k.state.counters, "tlbFlushPage", 1);
     }
     f.v.young = young;
     return hook(
@@ -377,7 +378,7 @@ const tryToUnmapCluster = defPath<
     // The pte lock is held since `locked`: unless stale, the pte there is still the one read.
     if (!f.v.stale) f.v.pte = { ...mm.ptes[vpn(addr)] as PresentPte };
     setPte(mm, vpn(addr), undefined);
-    k.state.counters.tlbFlushPage++;
+    addTo(k.state.counters, "tlbFlushPage", 1);
     return hook("try_to_unmap_cluster", "after_clear", { mm: mm.id, address: addr }, "after_clear");
   },
   after_clear(k, f) {

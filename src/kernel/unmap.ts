@@ -12,6 +12,7 @@ import { getPage, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { immapName, pageRemoveRmap, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
+import { addTo } from "../model/_count.ts";
 
 /** `tlb_gather_mmu()`: thread `th` starts gathering the pages it unmaps from `mm`. */
 export function tlbGather(k: Kernel, th: string, mm: string, fullmm = false): void {
@@ -26,8 +27,8 @@ export function tlbGather(k: Kernel, th: string, mm: string, fullmm = false): vo
  */
 export function tlbFinish(k: Kernel, th: string, done: boolean): void {
   const tlb = k.gathers[th];
-  if (tlb.fullmm) k.state.counters.tlbFlushMm++;
-  else k.state.counters.tlbFlushRange++;
+  if (tlb.fullmm) addTo(k.state.counters, "tlbFlushMm", 1);
+  else addTo(k.state.counters, "tlbFlushRange", 1);
   for (const pfn of tlb.pages) putPage(k.state, pfn, `mmu_gather:${tlb.mm}`);
   if (done) delete k.gathers[th];
   else tlb.pages = [];
@@ -334,7 +335,7 @@ export function freePgtables(k: Kernel, mm: Mm, _start: number, _end: number): v
       const hi = lo + span;
       if (!mm.vmas.some((v) => v.start < hi && v.end > lo)) {
         delete mm.tables[level][i];
-        k.state.counters.tablesFreed++;
+        addTo(k.state.counters, "tablesFreed", 1);
       }
     }
   }
@@ -390,7 +391,7 @@ export const unmapHugepageRange = defPath<
     }
     f.v.pages = pages;
     k.unlock(f.th, pageTableLockName(mm.id));
-    k.state.counters.tlbFlushRange++;
+    addTo(k.state.counters, "tlbFlushRange", 1);
     const scope = { mm: f.v.mm, ranges: { requested: f.v.requested } };
     return hook("__unmap_hugepage_range", "after_flush", scope, "after_flush");
   },

@@ -18,6 +18,7 @@ import {
 } from "./types.ts";
 import { dict } from "./_dict.ts";
 import { cow, thaw } from "./_cow.ts";
+import { addTo } from "./_count.ts";
 
 /** Returns an empty model state. */
 export function newState(): MmState {
@@ -212,7 +213,7 @@ export function allocPage(state: MmState, owner: PageOwner, holder: string): Pag
     freed: false,
     data: 0,
   });
-  state.counters.pagesAllocated++;
+  addTo(state.counters, "pagesAllocated", 1);
   return page;
 }
 
@@ -244,7 +245,7 @@ export function putPage(state: MmState, pfn: number, holder: string): boolean {
   if (page.owner.kind === "zero") return true;
   if (pageCount(page) === 0) {
     updatePage(state, pfn, { freed: true });
-    state.counters.pagesFreed++;
+    addTo(state.counters, "pagesFreed", 1);
   }
   return true;
 }

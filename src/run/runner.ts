@@ -131,7 +131,7 @@ const CUR_HISTORY: ReadonlySet<string> = new Set(["reached"]);
 const CUR_HISTORY_AND_POINTS: ReadonlySet<string> = new Set(["reached", "points"]);
 /** A thread's point count: nothing reads it. */
 const THREAD_HISTORY: ReadonlySet<string> = new Set(["points"]);
-/** A lock owner's first holder: nothing reads it (a shared lock's first holder may have left). */
+/** A lock owner's thread: nothing reads it (a thread's own locks are in `held`). */
 const OWNER_HISTORY: ReadonlySet<string> = new Set(["thread"]);
 
 /**
@@ -284,7 +284,9 @@ export class Run implements CheckContext {
     }
     for (const name in this.kernel.owners) omit.set(this.kernel.owners[name], OWNER_HISTORY);
     const k = this.kernel;
-    return { omit, sorted: new Set([k.owners, k.held, k.gathers]) };
+    const sorted = new Set<object>([k.owners, k.held, k.gathers, k.sharers]);
+    for (const name in k.sharers) sorted.add(k.sharers[name]);
+    return { omit, sorted };
   }
 
   /** The kinds of the violations reported so far, sorted (what of them decides an ending). */

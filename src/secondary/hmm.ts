@@ -22,6 +22,7 @@ import { findVma, hex, vpn, writePage } from "../model/state.ts";
 import { writable } from "../model/_cow.ts";
 import { chainOf, type Secondary, type SecondaryMapping } from "../notifier/chain.ts";
 import { mappingsOf } from "./_translations.ts";
+import { addTo } from "../model/_count.ts";
 
 /** The snapshot strategies of the seed. */
 export const HMM_STRATEGIES = ["sequence-retry", "range-lock"] as const;
@@ -181,7 +182,7 @@ const invalidateRange = defPath<
       f.v.range = hmm.newRange(f.th, f.v.start, f.v.end);
       return lock(`hmm->lock:${hmm.id}`, "spin", "locked");
     }
-    hmm.notifierCount++;
+    addTo(hmm, "notifierCount", 1);
     hmm.sequence++;
     return call(update, { sec: hmm.id, start: f.v.start, end: f.v.end }, "done");
   },
@@ -207,7 +208,7 @@ const invalidateRange = defPath<
     }
     hmm.ranges.unshift(range);
     k.unlock(f.th, `hmm->lock:${hmm.id}`);
-    hmm.notifierCount++;
+    addTo(hmm, "notifierCount", 1);
     hmm.sequence++;
     return call(update, { sec: hmm.id, start: f.v.start, end: f.v.end }, "updated");
   },
@@ -215,7 +216,7 @@ const invalidateRange = defPath<
     const hmm = hmmOf(k, f.v.sec);
     const range = hmm.range(f.v.rangeId!)!;
     if (!range.wakeup) {
-      hmm.stalls++;
+      addTo(hmm, "stalls", 1);
       if (++f.v.waited! > HMM_WAIT_BOUND) {
         k.emit({
           type: "no-progress",
@@ -304,7 +305,7 @@ const hmmCallback = defPath<{ sec: string; ev: CalloutEvent }, Record<never, nev
             "done",
           );
         case "end": // hmm_invalidate_range_end: atomic_dec(notifier_count); wake_up
-          hmm.notifierCount--;
+          addTo(hmm, "notifierCount", -1);
           break;
         case "all":
           hmm.clear(0, 2 ** 48);
@@ -315,7 +316,7 @@ const hmmCallback = defPath<{ sec: string; ev: CalloutEvent }, Record<never, nev
       return ret(false);
     },
     invalidated(k, f) {
-      hmmOf(k, f.v.sec).notifierCount--;
+      addTo(hmmOf(k, f.v.sec), "notifierCount", -1);
       return ret(false);
     },
     done: () => ret(false),

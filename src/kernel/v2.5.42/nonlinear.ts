@@ -32,6 +32,7 @@ import { call, defPath, go, type PathRef, ret, runToEnd } from "../steps.ts";
 import { allocTables, mapPage, mmapSemName, pageTableLockName, zapPte } from "../pgtable.ts";
 import { doMunmap } from "../mmap.ts";
 import type { NonlinearConfig, ReadResult } from "./types.ts";
+import { addTo } from "../../model/_count.ts";
 
 /** i386 `MAP_LOCKED` (include/asm-i386/mman.h). */
 export const MAP_LOCKED = 0x2000;
@@ -163,7 +164,7 @@ export const installPage: PathRef<
     const pte = mm.ptes[vpn(addr)];
     if (pte.t === "present" && (prot & 7) === 0) updatePte(mm, vpn(addr), { protNone: true });
     putPage(k.state, pfn, holder);
-    k.state.counters.tlbFlushPage++; // flush_tlb_page(vma, addr)
+    addTo(k.state.counters, "tlbFlushPage", 1); // flush_tlb_page(vma, addr)
     k.unlock(f.th, ptl);
     return ret(0);
   },
@@ -177,7 +178,7 @@ function readIn(k: Kernel, f: FileObj, index: number, path: string): number | nu
   f.cache[index] = page.pfn;
   // A regular file's page is read from disk (zeroes past EOF), a swapped shmem page from
   // swap; a shmem hole gets a new page without I/O.
-  if (f.kind !== "shmem" || f.backed?.[index]) k.state.counters.pageReads++;
+  if (f.kind !== "shmem" || f.backed?.[index]) addTo(k.state.counters, "pageReads", 1);
   if (f.backed) delete f.backed[index];
   return page.pfn;
 }
@@ -620,7 +621,7 @@ export const handleMmFault25: PathRef<{ mm: string; vma: number; addrIn: number;
   >("handle_mm_fault@2.5.42", {
     entry(k, f) {
       k.enter("handle_mm_fault");
-      k.state.counters.faults++;
+      addTo(k.state.counters, "faults", 1);
       f.v.addr = pageMask(f.v.addrIn);
       return lock(pageTableLockName(f.v.mm), "spin", "locked");
     },
@@ -770,7 +771,7 @@ export function evictPage25(k: Kernel, file: string, index: number): string {
       if (!vma) return "unmap-failed"; // SWAP_FAIL: no vma at or above the pte
       if (vma.locked) return "locked"; // SWAP_FAIL: VM_LOCKED
       zapPte(k.state, mm, addr);
-      k.state.counters.tlbFlushPage++;
+      addTo(k.state.counters, "tlbFlushPage", 1);
     }
   }
   const page = k.state.pages[pfn];

@@ -26,6 +26,7 @@ import {
 import type { ReadResult } from "../../kernel/v2.5.42/types.ts";
 import type { OpResult } from "../ops.ts";
 import type { Step } from "../scenario.ts";
+import { addTo } from "../../model/_count.ts";
 
 /** PROT_* bits of an `mmap` step's `prot`. */
 export function protBits(prot: string | number | boolean | undefined): number {
@@ -53,7 +54,7 @@ export const runOp2542: PathRef<{ op: Step }> = defPath<
     const mm = mmId in k.state.mms ? k.state.mms[mmId] : (k.state.mms[mmId] = newMm(mmId));
     /** Announces the system call `name`, then calls its kernel path; `syscall.exit` ends it. */
     const syscall = (name: string, body: Next): Next => {
-      k.state.counters.syscalls++;
+      addTo(k.state.counters, "syscalls", 1);
       const base = {
         type: "syscall" as const,
         step: k.step,
