@@ -33,12 +33,7 @@
 import { digest } from "../src/model/state.ts";
 import { loadRevisionDir, parseScenario, Run, type Scenario, stateHash } from "../mod.ts";
 import { cloneGraph, reachable } from "../src/explore/_graph.ts";
-import {
-  type Footprint,
-  independent,
-  pickRecorded,
-  placeName,
-} from "../src/explore/_footprint.ts";
+import { type Footprint, independent, pickRecorded, placeName } from "../src/explore/_footprint.ts";
 import { arg } from "./_args.ts";
 import { cpus, storm, unregisterDispatch } from "./_scenarios.ts";
 
