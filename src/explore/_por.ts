@@ -2,7 +2,9 @@
  * Partial-order reduction for the explorer: dynamic partial-order reduction
  * (Flanagan and Godefroid, "Dynamic partial-order reduction for model
  * checking software", POPL 2005) on recorded footprints
- * (`explore/_footprint.ts`), kept sound with state caching by summaries.
+ * (`explore/_footprint.ts`), kept sound with state caching by summaries,
+ * and sleep sets (Godefroid, "Partial-order methods for the verification
+ * of concurrent systems", LNCS 1032, 1996) on top.
  *
  * A choice point explores one thread at first. Each step (an event: its
  * scenario step, its thread and its footprint) is compared with the events
@@ -34,6 +36,17 @@
  * with which step of the path is not known, so each is treated as racing
  * with every dependent pick that does not happen before its thread's
  * point (a superset of the last one for each).
+ *
+ * Sleep sets ({@link asleep}): where a choice point has tried thread u and
+ * then tries t, and u's next step commutes with t's, the order t then u
+ * reaches what u then t reached: u sleeps after t's step, and after every
+ * later step it commutes with, and is not tried while it sleeps. A race
+ * that would add a sleeping thread adds nothing new. With state caching a
+ * state's subtree depends on the sleep set it was explored with; a state
+ * reached again with a sleep set that holds every thread of the one it was
+ * explored with would explore no more, and takes that summary; otherwise
+ * it is explored again with its new sleep set (Godefroid's rule; each
+ * exploration of a state is kept, and the state is counted once).
  *
  * @module
  */
@@ -174,4 +187,30 @@ export function revisit(path: readonly Placed[], e: Event): void {
     if (p.choice.names.includes(e.thread)) add(p.choice, e.thread);
     else for (const q of p.choice.names) add(p.choice, q);
   }
+}
+
+/**
+ * Sleep sets (Godefroid): the threads a transition leaves asleep. `from`
+ * holds the threads asleep at the choice point it starts from and those
+ * explored from there before it, each with the event of its next step
+ * there. A thread of them whose next step is
+ * independent of every step of the transition (`events`, the pick and the
+ * steps forced after it) and did not run in it, would only bring the
+ * transition's steps after its own, an order already explored: it is asleep
+ * after the transition too, and not explored there. A step of another
+ * scenario step ends every sleep.
+ */
+export function asleep(
+  from: readonly ReadonlyMap<string, Event>[],
+  events: readonly Event[],
+): Map<string, Event> {
+  const out = new Map<string, Event>();
+  for (const threads of from) {
+    for (const [t, e] of threads) {
+      if (events.every((x) => x.thread !== t && x.step === e.step && independent(e, x))) {
+        out.set(t, e);
+      }
+    }
+  }
+  return out;
 }

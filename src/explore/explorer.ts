@@ -89,11 +89,17 @@
  * a choice point tries one thread at first and another only where a step
  * of that thread may not commute with one taken there (`explore/_por.ts`:
  * dynamic partial-order reduction, with the events of a state explored
- * before taken from its summary). The endings and verdicts are those of the
- * search without it; a counterexample is the shortest among the schedules
- * explored. Where a thread retries (waits for another to move), the state
- * space may hold cycles and the search is made without it. On the shipped
- * races it removes few states and records at a cost: see BENCHMARKS.md.
+ * before taken from its summary), and a thread whose next step commutes
+ * with every step taken since it was tried, or passed over, from an earlier
+ * choice point is asleep and not tried again (sleep sets; a state explored
+ * with a sleep set that is part of the one it is reached with now is not
+ * explored again, Godefroid's rule for sleep sets with state caching). The
+ * endings and verdicts are those of the search without it; a counterexample
+ * is the shortest among the schedules explored. Where a thread retries
+ * (waits for another to move), the state space may hold cycles and the
+ * search is made without it. On the shipped races it removes up to three
+ * quarters of the transitions and half the states, but records at a cost
+ * that exceeds the saving: see BENCHMARKS.md.
  *
  * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
  * leave what it explored so far. The walk keeps its path on an explicit
@@ -115,6 +121,7 @@ import { reuse } from "../run/reuse.ts";
 import { pickRecorded } from "./_footprint.ts";
 import {
   append,
+  asleep,
   type Choice,
   type Event,
   eventOf,
@@ -150,7 +157,8 @@ export interface ExploreOptions {
   /**
    * Partial-order reduction on top of merging (default false): a choice
    * point tries one thread, and others only where a step of theirs may not
-   * commute with one taken there, as the recorded footprints say (see
+   * commute with one taken there, as the recorded footprints say, less the
+   * threads asleep there (see
    * "Partial-order reduction" in the module documentation). The endings and
    * verdicts are those of the search without it; a counterexample is a
    * shortest one among the schedules explored, which may be longer than the
@@ -270,6 +278,13 @@ interface Node extends Choice {
   points: number;
   /** How its parent's transition got here. */
   link: Link;
+  /**
+   * With the reduction: the threads asleep here, each with its next step's
+   * event, and the first event of each thread explored from here (see
+   * `asleep()` in `explore/_por.ts`).
+   */
+  sleep: Map<string, Event>;
+  done: Map<string, Event>;
 }
 
 /**
@@ -628,7 +643,11 @@ function search(
   const reduction = mode !== "off";
   const maxRuns = opts.maxRuns ?? 200_000;
   const finals = opts.finals ?? false;
-  const memo = new Map<string, Summary>();
+  /**
+   * The summary of each state explored, by memo key; with the reduction, one
+   * per sleep set it was explored with (see {@link asleep}).
+   */
+  const memo = new Map<string, { sleep: string[]; summary: Summary }[]>();
   /** Keys of the nodes on the search path ("history-free" only). */
   const onPath = new Set<string>();
   const first = new Run(scenario, revision, {
@@ -724,21 +743,30 @@ function search(
     }
     const link = linkOf(parent, run, true);
     const hash = reduction ? keyOf(run, shared, mode) : "";
+    const sleep = parent && events
+      ? asleep([parent.sleep, parent.done], events)
+      : new Map<string, Event>();
     if (reduction) {
-      const seen = memo.get(hash);
-      if (seen) return [seen, link];
+      // A state explored with a sleep set that is part of this one explored all this one would
+      // (Godefroid's rule for sleep sets with state caching); otherwise it is explored again.
+      const kept = memo.get(hash);
+      const seen = kept?.find((k) => k.sleep.every((t) => sleep.has(t)));
+      if (seen) return [seen.summary, link];
       if (mode === "history-free") {
         if (onPath.has(hash)) pointsMatter = true;
         onPath.add(hash);
       }
     }
-    states++;
+    if (!memo.has(hash)) states++;
     if (opts.reverse) names.reverse();
+    const first = names.find((n) => !sleep.has(n));
     stack.push({
       run,
       hash,
+      sleep,
+      done: new Map(),
       names,
-      todo: por ? [names[0]] : names,
+      todo: !por ? names : first === undefined ? [] : [first],
       base: 0,
       next: 0,
       via,
@@ -769,14 +797,16 @@ function search(
         status = "timeout";
         break;
       }
-      runs++;
       const name = top.todo[top.next++];
+      if (top.sleep.has(name)) continue;
+      runs++;
       // The last child may take the node's own run: nothing else needs it (with the reduction,
       // a race found later may add a thread to try).
       const child = !por && top.next === top.todo.length ? top.run : top.run.fork(copy);
       const events: Event[] | null = por ? [] : null;
       pick(child, name, events);
       const sub = enter(child, name, top, events);
+      if (events) top.done.set(name, events[0]);
       if (events) {
         // The transition's own steps, then those of the subtree of a state explored before.
         path.length = top.base;
@@ -790,7 +820,11 @@ function search(
       continue;
     }
     stack.pop();
-    if (reduction) memo.set(top.hash, top.merged);
+    if (reduction) {
+      const kept = memo.get(top.hash) ?? [];
+      kept.push({ sleep: [...top.sleep.keys()], summary: top.merged });
+      memo.set(top.hash, kept);
+    }
     onPath.delete(top.hash);
     settle(top);
   }
