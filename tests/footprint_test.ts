@@ -9,14 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  explore,
-  loadRevisionDir,
-  loadScenarioDir,
-  parseScenario,
-  Run,
-  stateHash,
-} from "../mod.ts";
+import { explore, loadRevisionDir, loadScenarioDir, Run, stateHash } from "../mod.ts";
 import { cloneGraph, reachable } from "../src/explore/_graph.ts";
 import { type Footprint, independent, pickRecorded, placeName } from "../src/explore/_footprint.ts";
 import { digest } from "../src/model/state.ts";
