@@ -10,7 +10,7 @@
  * and each write before passing it on.
  *
  * A place is named by its path from the run (`run.kernel.state.mms.A.ptes.256`,
- * `run.kernel.owners.mmap_sem:A.count`), so that the same place has the same
+ * `run.kernel.sharers.mmap_sem:A.cpu0`), so that the same place has the same
  * name in every state: each object that exists when the step starts is named
  * by its shortest path from the run (breadth first, fields in order; a
  * thread's record by the thread's name, `run.cur.threads.cpu0`, as a
