@@ -12,9 +12,9 @@
  * dependent on it and does not happen before it, taken at a choice point,
  * a thread is added to what that choice point explores, so that the other
  * order is tried too. Two events are dependent when one writes a place the
- * other reads or writes, or one adds to a place the other reads
- * (`model/_count.ts`: two additions commute). Events of different scenario steps never race: a
- * step starts when the one before has ended.
+ * other reads, writes or adds to, or adds to a place the other reads (two
+ * additions commute: `model/_count.ts`). Events of different scenario steps
+ * never race: a step starts when the one before has ended.
  *
  * Where it does not apply: a thread that retries (its last point only waits
  * for another thread to move, and it runs only when no other thread can)
@@ -193,12 +193,11 @@ export function revisit(path: readonly Placed[], e: Event): void {
  * Sleep sets (Godefroid): the threads a transition leaves asleep. `from`
  * holds the threads asleep at the choice point it starts from and those
  * explored from there before it, each with the event of its next step
- * there. A thread of them whose next step is
- * independent of every step of the transition (`events`, the pick and the
- * steps forced after it) and did not run in it, would only bring the
- * transition's steps after its own, an order already explored: it is asleep
- * after the transition too, and not explored there. A step of another
- * scenario step ends every sleep.
+ * there. One of them whose next step is independent of every step of the
+ * transition (`events`, the pick and the steps forced after it), and which
+ * did not run in it, would only bring the transition's steps after its own,
+ * an order already explored: it is asleep after the transition too, and
+ * not explored there. A step of another scenario step ends every sleep.
  */
 export function asleep(
   from: readonly ReadonlyMap<string, Event>[],
