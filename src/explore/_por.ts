@@ -18,10 +18,12 @@
  *
  * Where it does not apply: a thread that retries (its last point only waits
  * for another thread to move, and it runs only when no other thread can)
- * can run or not depending on every other thread, and makes cycles in the
- * state space (two threads waiting for each other go round one until the
- * step bound stops them). Dynamic partial-order reduction assumes an
- * acyclic space, and may miss the schedules that reach such a cycle: the
+ * can run or not depending on every other thread, which no footprint
+ * records, and makes cycles in the state space (two threads waiting for
+ * each other go round one until the step bound stops them), which dynamic
+ * partial-order reduction does not allow for. With such threads it missed
+ * an ending of a growth row (see BENCHMARKS.md), even with their steps
+ * made dependent on every other step and the space made acyclic: the
  * explorer drops the reduction and searches again as soon as a thread
  * retries.
  *
