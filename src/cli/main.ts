@@ -525,8 +525,8 @@ function cmdExplore(args: string[], io: Io): number {
   ];
   if (p.values["partial-order"] && !r.partialOrder) {
     lines.push(
-      "the partial-order reduction gave way (a thread retries, objects alias otherwise than at " +
-        "its first step, or the step's point count matters): every order was explored",
+      "the partial-order reduction gave way (objects alias otherwise than at its first step): " +
+        "every order was explored",
     );
   }
   if (r.status === "timeout") {

@@ -8,7 +8,7 @@
  *
  * A choice point explores one thread at first. Each step (an event: its
  * scenario step, its thread and its footprint) is compared with the events
- * on the search path; at the last earlier step of another thread that is
+ * on the search path; at every earlier step of another thread that is
  * dependent on it and does not happen before it, taken at a choice point,
  * a thread is added to what that choice point explores, so that the other
  * order is tried too. Two events are dependent when one writes a place the
@@ -16,16 +16,16 @@
  * additions commute: `model/_count.ts`). Events of different scenario steps
  * never race: a step starts when the one before has ended.
  *
- * Where it does not apply: a thread that retries (its last point only waits
- * for another thread to move, and it runs only when no other thread can)
- * can run or not depending on every other thread, which no footprint
- * records, and makes cycles in the state space (two threads waiting for
- * each other go round one until the step bound stops them), which dynamic
- * partial-order reduction does not allow for. With such threads it missed
- * an ending of a growth row (see BENCHMARKS.md), even with their steps
- * made dependent on every other step and the space made acyclic: the
- * explorer drops the reduction and searches again as soon as a thread
- * retries.
+ * A thread that retries (its last point only waits for another thread to
+ * move) runs only when no other thread can: whether it can run depends on
+ * every other thread, which no footprint records, so each of its steps is
+ * dependent on every step of another thread ({@link Event.waits}). Such
+ * threads make cycles (two threads waiting for each other go round until
+ * the step bound stops them), which dynamic partial-order reduction does
+ * not allow for: the explorer keys the step's point count, which only
+ * grows, as soon as a thread retries. A run cut short (a bound, a
+ * deadlock, a BUG) leaves steps that never ran; each thread of the step
+ * counts as having one more, dependent on every other ({@link pending}).
  *
  * What it explores contains one schedule of every class of schedules
  * equivalent up to swapping adjacent independent steps, each of which ends
@@ -66,16 +66,44 @@ export interface Event {
   writes: Set<number>;
   /** Places only added to (two additions commute). */
   adds: Set<number>;
+  /**
+   * Whether it is (or a joined event holds) a step of a thread that waits
+   * for others to move, or one that a run cut short left to come: such a
+   * step is dependent on every step of another thread.
+   */
+  waits: boolean;
 }
 
-/** The event of a step of `thread` in scenario step `step` that left footprint `fp`. */
-export function eventOf(step: number, thread: string, fp: Footprint): Event {
-  return { step, thread, reads: fp.reads, writes: fp.writes, adds: fp.adds };
+/**
+ * The event of a step of `thread` in scenario step `step` that left
+ * footprint `fp`; `waits` when the thread was waiting for others to move.
+ */
+export function eventOf(step: number, thread: string, fp: Footprint, waits: boolean): Event {
+  return { step, thread, reads: fp.reads, writes: fp.writes, adds: fp.adds, waits };
+}
+
+/** No places. */
+const NONE: ReadonlySet<number> = new Set();
+
+/**
+ * The step a thread of scenario step `step` had still to take when a run
+ * was cut short (a bound, a deadlock, a BUG): it never ran, so what it
+ * touches is not known, and it is dependent on every step of another
+ * thread.
+ */
+export function pending(step: number, thread: string): Event {
+  const none = NONE as Set<number>;
+  return { step, thread, reads: none, writes: none, adds: none, waits: true };
 }
 
 /** Whether `a` and `b`, events of different threads in one scenario step, may not commute. */
 export function dependent(a: Event, b: Event): boolean {
-  return a.step === b.step && a.thread !== b.thread && !independent(a, b);
+  return a.step === b.step && a.thread !== b.thread && !commute(a, b);
+}
+
+/** Whether two events commute: neither waits, and their footprints are independent. */
+function commute(a: Event, b: Event): boolean {
+  return !a.waits && !b.waits && independent(a, b);
 }
 
 /** Events joined by scenario step and thread. */
@@ -97,6 +125,7 @@ export function join(into: Joined, e: Event): void {
   for (const x of e.reads) had.reads.add(x);
   for (const x of e.writes) had.writes.add(x);
   for (const x of e.adds) had.adds.add(x);
+  had.waits ||= e.waits;
 }
 
 /** A choice point on the search path, as the reduction sees it. */
@@ -141,10 +170,15 @@ function before(path: readonly Placed[], i: number, c: ReadonlyMap<string, numbe
 /**
  * Appends `e`, an event that just ran, to `path` (`choice` when it is the
  * pick of a choice point), after adding what its races require: at the pick
- * of the last event of another thread that is dependent on it and does not
+ * of every event of another thread that is dependent on it and does not
  * happen before its thread's point, a thread that brings `e` before it
- * there (Flanagan and Godefroid's rule: its own, or one whose later event
- * happens before it, or every thread that can run there).
+ * there (its own, or one whose later event happens before it, or every
+ * thread that can run there). Flanagan and Godefroid look at the next step
+ * of every thread at every state of the path, each time at the last such
+ * event of the path so far; a step is known here only once it has run, and
+ * the last such event alone then misses races (it missed an ending of the
+ * growth row `hmm-range-lock` 2 x 2 even with every step dependent on every
+ * other): every one of them is taken.
  */
 export function append(path: Placed[], e: Event, choice: Choice | null): void {
   const mine = clockOf(path, e.thread);
@@ -162,7 +196,6 @@ export function append(path: Placed[], e: Event, choice: Choice | null): void {
         else for (const q of c.names) add(c, q);
       }
     }
-    break;
   }
   const clock = new Map(mine);
   for (let j = 0; j < path.length; j++) {
@@ -208,7 +241,7 @@ export function asleep(
   const out = new Map<string, Event>();
   for (const threads of from) {
     for (const [t, e] of threads) {
-      if (events.every((x) => x.thread !== t && x.step === e.step && independent(e, x))) {
+      if (events.every((x) => x.thread !== t && x.step === e.step && commute(e, x))) {
         out.set(t, e);
       }
     }

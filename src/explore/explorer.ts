@@ -95,11 +95,15 @@
  * with a sleep set that is part of the one it is reached with now is not
  * explored again, Godefroid's rule for sleep sets with state caching). The
  * endings and verdicts are those of the search without it; a counterexample
- * is the shortest among the schedules explored. Where a thread retries
- * (waits for another to move), the state space may hold cycles and the
- * search is made without it. On the shipped races it removes up to three
- * quarters of the transitions and half the states, but records at a cost
- * that exceeds the saving: see BENCHMARKS.md.
+ * is the shortest among the schedules explored. A step of a thread that
+ * retries (waits for another to move, and runs only when no other can) is
+ * dependent on every other thread's, and as such threads make cycles, the
+ * search keys the step's point count as soon as one retries, so that the
+ * reduction runs on an acyclic space. Where objects alias otherwise than at
+ * the first step (places would be named differently), the search is made
+ * without it. On the shipped races it removes up to three quarters of the
+ * transitions and half the states, but records at a cost that exceeds the
+ * saving: see BENCHMARKS.md.
  *
  * Bounds: a run count and a time bound (see `deadline.ts`) stop the walk and
  * leave what it explored so far. The walk keeps its path on an explicit
@@ -127,6 +131,7 @@ import {
   eventOf,
   join,
   type Joined,
+  pending,
   type Placed,
   revisit,
 } from "./_por.ts";
@@ -162,10 +167,10 @@ export interface ExploreOptions {
    * "Partial-order reduction" in the module documentation). The endings and
    * verdicts are those of the search without it; a counterexample is a
    * shortest one among the schedules explored, which may be longer than the
-   * shortest of all. Ignored without merging and with {@link fullKey}; the
-   * search is made again without it where a thread retries (waits for
-   * another to move, which makes cycles), where objects alias otherwise
-   * than at its first step, or where the step's point count must be keyed.
+   * shortest of all. Ignored without merging and with {@link fullKey}; where
+   * a thread retries (waits for another to move, which makes cycles), the
+   * step's point count is keyed; the search is made again without it where
+   * objects alias otherwise than at its first step.
    * {@link ExploreResult.partialOrder} says whether it was used.
    */
   partialOrder?: boolean;
@@ -261,6 +266,12 @@ interface Link {
   same: boolean;
   /** The child's points in its own step (a choice point), or -1 (a leaf). */
   p: number;
+}
+
+/** The threads of a scenario step: its race's, or its one thread and the one its `during` starts. */
+function threadsOf(step: Scenario["steps"][number]): string[] {
+  const names = step.threads ? Object.keys(step.threads) : [step.thread];
+  return step.during ? [...names, step.during.step.thread] : names;
 }
 
 /** A choice point on the search stack. */
@@ -570,10 +581,15 @@ function exploreOn(
   const clock = opts.deadline ??
     deadline(opts.timeout ?? DEFAULT_TIMEOUT_SECONDS, { every: POLL_EVERY });
   const mode = !reduction ? "off" : opts.fullKey ? "full" : "history-free";
-  // The partial-order reduction first where it applies; without it where a thread retried (or
-  // the point count could decide something), then with the point count keyed.
+  // With the partial-order reduction, first without the point count in the key, then (where a
+  // thread retries, a state repeats on the path or the count could decide something) with it;
+  // without the reduction where it gave way (objects alias otherwise than at the first step),
+  // the same two.
   const por = (opts.partialOrder ?? false) && mode === "history-free";
-  const found = (por ? search(scenario, input, opts, clock, mode, named, reads, true) : null) ??
+  const found = (por
+    ? search(scenario, input, opts, clock, mode, named, reads, true) ??
+      search(scenario, input, opts, clock, "points", named, reads, true)
+    : null) ??
     search(scenario, input, opts, clock, mode, named, reads, false) ??
     search(scenario, input, opts, clock, "points", named, reads, false)!;
   const { root, status, runs, schedules, states, partialOrder } = found;
@@ -686,13 +702,15 @@ function search(
   let status: ExploreResult["status"] = "complete";
   let pointsMatter = false;
   /**
-   * With the reduction: a thread retried (it waits for another to move; whether it can run
-   * depends on every other thread, and the state space may then hold cycles, which a reduction
-   * may step around without seeing the schedules that go round them), or a step started where
-   * other objects alias than at the first (places would be named differently): the search is
-   * made again without it.
+   * With the reduction: a step started where other objects alias than at the first (places
+   * would be named differently): the search is made again without it.
    */
   let giveUp = false;
+  /**
+   * With the reduction, the point count not keyed: a thread retried (the state space may hold
+   * cycles, which a reduction may step around): the search is made again with the count keyed.
+   */
+  let retries = false;
   /** The aliases of the run where the first step was recorded. */
   let firstAliases: string | undefined;
   const stack: Node[] = [];
@@ -713,13 +731,15 @@ function search(
   /** Runs thread `name` of `run` as `run.pick(name)` does, recording its event (with the reduction). */
   const pick = (run: Run, name: string, events: Event[] | null) => {
     if (!events) return run.pick(name);
-    if (run.threads.some((t) => t.waiting && !t.done)) giveUp = true;
+    // A thread that retries makes cycles: the search is made again with the point count keyed.
+    if (mode === "history-free" && run.threads.some((t) => t.waiting && !t.done)) retries = true;
     const step = run.stepIndex;
+    const waits = run.threads.find((t) => t.name === name)?.waiting ?? false;
     const fp = pickRecorded(run, name, shared);
     // Places are named by path: the same in every state only while the same objects alias.
     const aliases = fp.aliases.join("; ");
     if ((firstAliases ??= aliases) !== aliases) giveUp = true;
-    events.push(eventOf(step, name, fp));
+    events.push(eventOf(step, name, fp, waits));
   };
 
   /**
@@ -738,6 +758,11 @@ function search(
       schedules++;
       if (mode === "history-free" && run.aborted?.endsWith("step bound reached")) {
         pointsMatter = true;
+      }
+      if (events && run.aborted) {
+        // Cut short: the threads' next steps never ran, and no race of theirs was seen.
+        const i = run.stepIndex - 1;
+        for (const thread of threadsOf(scenario.steps[i])) events.push(pending(i, thread));
       }
       return [leaf(run, final), linkOf(parent, run, false)];
     }
@@ -786,7 +811,7 @@ function search(
 
   const r0 = enter(first, "", null, null);
   if (r0) [root, rootLink] = r0;
-  while (stack.length > 0 && !pointsMatter && !giveUp) {
+  while (stack.length > 0 && !pointsMatter && !giveUp && !retries) {
     const top = stack[stack.length - 1];
     if (top.next < top.todo.length) {
       if (runs >= maxRuns) {
@@ -828,7 +853,7 @@ function search(
     onPath.delete(top.hash);
     settle(top);
   }
-  if (pointsMatter || giveUp) return null;
+  if (pointsMatter || giveUp || retries) return null;
   if (status !== "complete") {
     // What was explored so far: fold the open nodes into the root.
     while (stack.length > 0) settle(stack.pop()!);
