@@ -730,7 +730,9 @@ function search(
 
   /** Runs thread `name` of `run` as `run.pick(name)` does, recording its event (with the reduction). */
   const pick = (run: Run, name: string, events: Event[] | null) => {
-    if (!events) return run.pick(name);
+    // A step with one thread and none to start races with nothing: its events are not needed.
+    const solo = (s: Scenario["steps"][number]) => !s.threads && !s.during;
+    if (!events || solo(scenario.steps[run.stepIndex])) return run.pick(name);
     // A thread that retries makes cycles: the search is made again with the point count keyed.
     if (mode === "history-free" && run.threads.some((t) => t.waiting && !t.done)) retries = true;
     const step = run.stepIndex;
@@ -771,6 +773,8 @@ function search(
     const sleep = parent && events
       ? asleep([parent.sleep, parent.done], events)
       : new Map<string, Event>();
+    // A thread of an earlier scenario step sleeps no more (its name may be a later one's).
+    for (const [t, e] of sleep) if (e.step !== run.stepIndex) sleep.delete(t);
     if (reduction) {
       // A state explored with a sleep set that is part of this one explored all this one would
       // (Godefroid's rule for sleep sets with state caching); otherwise it is explored again.
