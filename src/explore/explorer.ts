@@ -268,6 +268,11 @@ interface Link {
   p: number;
 }
 
+/** Whether a scenario step has one thread and none to start: its steps race with nothing. */
+function solo(step: Scenario["steps"][number]): boolean {
+  return !step.threads && !step.during;
+}
+
 /** The threads of a scenario step: its race's, or its one thread and the one its `during` starts. */
 function threadsOf(step: Scenario["steps"][number]): string[] {
   const names = step.threads ? Object.keys(step.threads) : [step.thread];
@@ -730,8 +735,6 @@ function search(
 
   /** Runs thread `name` of `run` as `run.pick(name)` does, recording its event (with the reduction). */
   const pick = (run: Run, name: string, events: Event[] | null) => {
-    // A step with one thread and none to start races with nothing: its events are not needed.
-    const solo = (s: Scenario["steps"][number]) => !s.threads && !s.during;
     if (!events || solo(scenario.steps[run.stepIndex])) return run.pick(name);
     // A thread that retries makes cycles: the search is made again with the point count keyed.
     if (mode === "history-free" && run.threads.some((t) => t.waiting && !t.done)) retries = true;
