@@ -268,6 +268,9 @@ interface Link {
   p: number;
 }
 
+/** The sleep set and explored threads of a node without the reduction: always empty, never written. */
+const NO_EVENTS: Map<string, Event> = new Map();
+
 /** Whether a scenario step has one thread and none to start: its steps race with nothing. */
 function solo(step: Scenario["steps"][number]): boolean {
   return !step.threads && !step.during;
@@ -773,9 +776,7 @@ function search(
     }
     const link = linkOf(parent, run, true);
     const hash = reduction ? keyOf(run, shared, mode) : "";
-    const sleep = parent && events
-      ? asleep([parent.sleep, parent.done], events)
-      : new Map<string, Event>();
+    const sleep = parent && events ? asleep([parent.sleep, parent.done], events) : NO_EVENTS;
     // A thread of an earlier scenario step sleeps no more (its name may be a later one's).
     for (const [t, e] of sleep) if (e.step !== run.stepIndex) sleep.delete(t);
     if (reduction) {
@@ -796,7 +797,7 @@ function search(
       run,
       hash,
       sleep,
-      done: new Map(),
+      done: por ? new Map() : NO_EVENTS,
       names,
       todo: !por ? names : first === undefined ? [] : [first],
       base: 0,
