@@ -1,0 +1,97 @@
+/**
+ * Where one state of the stateful explorer spends its time: the memo key
+ * (`hashGraph` of the run less its history, as `keyOf` in
+ * `src/explore/explorer.ts` makes it), the copy at a choice point
+ * (`Run.fork` through `cloneGraph`), and a whole transition (copy, run one
+ * thread to the next choice point, key). The states are those of random
+ * schedules (a fixed seed) of 4 CPUs with 3 touches or munmaps each on one
+ * mm that KVM mirrors (`cpus` in `_scenarios.ts`), on `mainline-2.6.27`;
+ * each iteration takes the next state, so a row's time is per state. When
+ * the process ends it prints how many objects a state's key walks and a
+ * copy copies (the objects that are not frozen values or shared inputs).
+ *
+ * Run with
+ * `npx --yes deno@2.9.6 bench --allow-read bench/explore_state_bench.ts`.
+ *
+ * @module
+ */
+import { loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { cloneGraph, hashGraph, reachable } from "../src/explore/_graph.ts";
+import { cpus } from "./_scenarios.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const revision = loadRevisionDir(`${root}patches`).find((r) => r.id === "mainline-2.6.27")!;
+const first = new Run(cpus(parseScenario, 4, 3), revision, { preemptive: true, trace: false });
+const shared = reachable(first.scenario, revision, first.opts, first.checkers);
+const copy = <T>(v: T): T => cloneGraph(v, shared);
+
+/** The memo key of a run, as the explorer's "history-free" search makes it. */
+const key = (run: Run) =>
+  hashGraph([run, run.kinds()], shared, { ...run.history(false), sortedField: "refs" });
+
+/** A choice point and the threads that can run there. */
+interface Point {
+  run: Run;
+  names: string[];
+}
+
+const points: Point[] = [];
+let seed = 1;
+const random = (n: number) => {
+  seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+  return seed % n;
+};
+const start = first.next()!;
+for (let walk = 0; walk < 200; walk++) {
+  let point: Point | null = { run: first.fork(copy), names: start };
+  while (point) {
+    points.push(point);
+    const child: Run = point.run.fork(copy);
+    child.pick(point.names[random(point.names.length)]);
+    const names = child.next();
+    point = names ? { run: child, names } : null;
+  }
+}
+
+/** The objects of `value` that are neither shared inputs nor frozen: what a key walks. */
+function mutable(value: unknown, seen = new Set<object>()): number {
+  if (value === null || typeof value !== "object" || seen.has(value)) return 0;
+  if (shared.has(value) || Object.isFrozen(value)) return 0;
+  seen.add(value);
+  let n = 1;
+  if (value instanceof Map) {
+    for (const [k, x] of value) {
+      n += mutable(k, seen) + mutable(x, seen);
+    }
+  } else if (value instanceof Set) { for (const x of value) n += mutable(x, seen); }
+  else for (const k in value) n += mutable((value as Record<string, unknown>)[k], seen);
+  return n;
+}
+
+let i = 0;
+const next = () => points[i++ % points.length];
+
+Deno.bench("memo key of a state (hashGraph)", { group: "state" }, () => {
+  key(next().run);
+});
+Deno.bench("copy of a state (Run.fork)", { group: "state" }, () => {
+  next().run.fork(copy);
+});
+Deno.bench("transition: copy, run a thread to the next choice point, key", {
+  group: "state",
+  baseline: true,
+}, () => {
+  const point = next();
+  const child = point.run.fork(copy);
+  child.pick(point.names[i % point.names.length]);
+  if (child.next()) key(child);
+});
+
+globalThis.addEventListener("unload", () => {
+  const counts = points.map((p) => mutable(p.run)).sort((a, b) => a - b);
+  const median = counts[Math.floor(counts.length / 2)];
+  console.log(
+    `${points.length} states; objects neither frozen nor shared per state: median ${median}, ` +
+      `${counts[0]} to ${counts[counts.length - 1]}`,
+  );
+});
