@@ -26,6 +26,7 @@ import "./html_test.ts";
 import "./import_patch_test.ts";
 import "./jobs_test.ts";
 import "./lineage_test.ts";
+import "./locks_test.ts";
 import "./merge_test.ts";
 import "./nonlinear_mutation_test.ts";
 import "./progress_test.ts";

@@ -45,9 +45,10 @@
  * - A lock owner's `thread`: the lock paths read whether a lock has an
  *   exclusive owner, never who it is (a thread's own locks are in `held`).
  * - The key order of `Kernel.owners`, `Kernel.held`, `Kernel.gathers`,
- *   `Kernel.sharers` and its records, and a page's `refs`, a thread's empty
+ *   `Kernel.sharers` and its records, `Kernel.queued` (the order of the
+ *   waiters in a queue is hashed), and a page's `refs`, a thread's empty
  *   list in `held` and a lock's empty record in `sharers`: they are read by
- *   key only (`owners[name]`, `locksOf(thread)`, `gathers[thread]`,
+ *   key only (`owners[name]`, `locksOf(thread)`, `gathers[thread]`, `queued[name]`,
  *   `refs[holder]`), through order-free folds (the sum of the references,
  *   `some`, whether a record has a key), and in sorted order (the page-leak
  *   checker, the final state digest); an absent list or record and an empty

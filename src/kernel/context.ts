@@ -297,6 +297,15 @@ export class Kernel {
    * its caller's pointer (`struct mmu_gather **tlbp`).
    */
   readonly gathers: Record<string, Gather> = dict();
+  /**
+   * Each rw semaphore's wait queue, by lock name: the threads that could not
+   * take it, in the order they came, each with how it waits. A waiter goes
+   * to the tail (v2.6.24 lib/rwsem.c:163, `list_add_tail()` in
+   * `rwsem_down_failed_common()`), and leaves it when it takes the lock;
+   * a lock's queue is absent while no one waits.
+   */
+  readonly queued: Record<string, { thread: string; kind: "rwsem-read" | "rwsem-write" }[]> =
+    dict();
   /** Current scenario step, for trace and violations. */
   step = 0;
   /** Kernel functions the 2.5.42 paths have run (see {@link Kernel.enter}). */
@@ -401,6 +410,12 @@ export class Kernel {
    * `__down_read()`, v2.6.27 include/asm-x86/rwsem.h:105, a locked `incl`).
    */
   acquire(thread: string, name: string, kind: LockKind): void {
+    const queue = this.queued[name];
+    if (queue) {
+      const i = queue.findIndex((w) => w.thread === thread);
+      if (i >= 0) queue.splice(i, 1);
+      if (queue.length === 0) delete this.queued[name];
+    }
     if (kind === "spin-read" || kind === "rwsem-read") {
       const r = this.sharers[name] ?? (this.sharers[name] = dict());
       r[thread] = (r[thread] ?? 0) + 1;
@@ -409,13 +424,40 @@ export class Kernel {
   }
 
   /**
-   * Whether a lock can be taken in `kind` now: no one holds it exclusively,
-   * and for an exclusive hold no one holds it shared either (an RCU or
-   * SRCU read section never waits).
+   * Whether `thread` can take a lock in `kind` now: no one holds it
+   * exclusively, and for an exclusive hold no one holds it shared either (an
+   * RCU or SRCU read section never waits).
+   *
+   * An rw semaphore also keeps the order of its {@link queued} waiters, as
+   * v2.6.24's does. Its count is negative while a writer holds it or anyone
+   * waits (a waiter leaves `RWSEM_WAITING_BIAS` in it, lib/rwsem.c:166 and
+   * 197), and `__down_read()` then goes to `rwsem_down_read_failed()`
+   * (include/asm-x86/rwsem.h:97-103): a reader that comes while a writer
+   * waits queues behind it, even when only readers hold the lock, so a
+   * reader that takes it again then deadlocks. `__down_write()` takes it
+   * only from a count of 0 (lines 137-147). A release hands the lock to the
+   * front of the queue (`__rwsem_do_wake()`, lib/rwsem.c:75 and 101-112): a
+   * writer alone, or every reader up to the first writer. So a thread not
+   * queued takes the semaphore only while no one waits; a queued writer
+   * when it is at the front; a queued reader when no writer is ahead of it.
+   * The 2.5.42 tree's semaphores follow the same rule (its lib/rwsem.c is
+   * not among the trees checked). v4.9 lets a writer take a free semaphore
+   * ahead of the queue (kernel/locking/rwsem-xadd.c:273-295,
+   * `rwsem_try_write_lock()`); the revisions that select 4.9's paths keep
+   * 2.6.24's order here.
    */
-  canTake(name: string, kind: LockKind): boolean {
+  canTake(name: string, kind: LockKind, thread: string): boolean {
     if (kind === "rcu" || kind === "srcu") return true;
     if (this.owners[name]) return false;
+    if (kind === "rwsem-read" || kind === "rwsem-write") {
+      const queue = this.queued[name];
+      if (queue) {
+        const i = queue.findIndex((w) => w.thread === thread);
+        if (i < 0) return false;
+        if (kind === "rwsem-read") return !queue.some((w, j) => j < i && w.kind === "rwsem-write");
+        if (i > 0) return false;
+      }
+    }
     if (kind === "spin-read" || kind === "rwsem-read") return true;
     for (const _ in this.sharers[name]) return false;
     return true;
@@ -482,12 +524,16 @@ const LOCK = defPath<{ name: string; kind: LockKind }, Record<never, never>, Ker
   },
   try(k, f) {
     const { name, kind } = f.v;
-    if (k.canTake(name, kind)) {
+    if (k.canTake(name, kind, f.th)) {
       k.acquire(f.th, name, kind);
       return ret();
     }
     // Not owners[name]: a shared hold is not there.
     if (k.holds(f.th, name)) throw new KernelDeadlock(name, f.th);
+    if (kind === "rwsem-read" || kind === "rwsem-write") {
+      const queue = k.queued[name] ?? (k.queued[name] = []);
+      if (!queue.some((w) => w.thread === f.th)) queue.push({ thread: f.th, kind });
+    }
     return point(`wait ${name}`, "try", { blockedOn: name, blockedKind: kind });
   },
 });

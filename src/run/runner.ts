@@ -284,7 +284,7 @@ export class Run implements CheckContext {
     }
     for (const name in this.kernel.owners) omit.set(this.kernel.owners[name], OWNER_HISTORY);
     const k = this.kernel;
-    const sorted = new Set<object>([k.owners, k.held, k.gathers, k.sharers]);
+    const sorted = new Set<object>([k.owners, k.held, k.gathers, k.sharers, k.queued]);
     for (const name in k.sharers) sorted.add(k.sharers[name]);
     return { omit, sorted };
   }
@@ -440,7 +440,8 @@ export class Run implements CheckContext {
     const cur = this.cur!;
     const k = this.kernel;
     const live = cur.threads.filter((t) =>
-      !t.done && !(t.last?.blockedOn && !k.canTake(t.last.blockedOn, t.last.blockedKind as never))
+      !t.done &&
+      !(t.last?.blockedOn && !k.canTake(t.last.blockedOn, t.last.blockedKind as never, t.name))
     );
     if (live.length === 0) {
       if (!cur.threads.every((t) => t.done)) {

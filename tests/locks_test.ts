@@ -1,0 +1,106 @@
+/**
+ * The model's rw semaphores keep their waiters in order, as v2.6.24's
+ * lib/rwsem.c does: a reader that comes while a writer waits queues behind
+ * it, even when only readers hold the semaphore, and a release lets the
+ * front of the queue in.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { loadRevisionDir, parseScenario, Run } from "../mod.ts";
+
+const revision = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
+const SEM = "mmap_sem:A";
+
+/**
+ * Three CPUs on one mm: cpu0 and cpu2 fault a page each in (`down_read()`
+ * of mmap_sem in the fault path), cpu1 unmaps a third (`down_write()`).
+ */
+function threeCpus() {
+  return parseScenario(
+    {
+      purpose: "two faults and an munmap on one mm",
+      exercises: [],
+      cite: "v2.6.24 lib/rwsem.c",
+      steps: [
+        { op: "mmap", mm: "A", addr: "0x100000", len: "0x3000", prot: "rw", share: "private" },
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "touch", mm: "A", addr: "0x100000", access: "write" }],
+            cpu1: [{ op: "munmap", mm: "A", addr: "0x102000", len: "0x1000" }],
+            cpu2: [{ op: "touch", mm: "A", addr: "0x101000", access: "write" }],
+          },
+        },
+      ],
+    },
+    "locks_test",
+    "rwsem-order",
+  );
+}
+
+Deno.test("a reader queues behind a waiting writer, and the release lets the writer in first", () => {
+  const run = new Run(threeCpus(), revision, { preemptive: true, trace: false });
+  const k = run.kernel;
+  const queue = () => (k.queued[SEM] ?? []).map((w) => `${w.thread} ${w.kind}`);
+  /** Who took the semaphore in the race, in order (forced steps too, which `next()` runs). */
+  const took: string[] = [];
+  const acquire = k.acquire.bind(k);
+  k.acquire = (thread, name, kind) => {
+    if (name === SEM && run.stepIndex === 1) took.push(`${thread} ${kind}`);
+    acquire(thread, name, kind);
+  };
+  let seenQueue: string[] = [];
+  for (let names = run.next(); names; names = run.next()) {
+    // cpu0 first until it holds the semaphore; then cpu1 until it waits; then cpu2; then in order.
+    const wants = !took.includes("cpu0 rwsem-read")
+      ? "cpu0"
+      : queue().length === 0 && !took.includes("cpu1 rwsem-write")
+      ? "cpu1"
+      : queue().length === 1 && !took.includes("cpu2 rwsem-read")
+      ? "cpu2"
+      : names[0];
+    run.pick(names.includes(wants) ? wants : names[0]);
+    if (queue().length > seenQueue.length) seenQueue = queue();
+  }
+  // cpu2 came while cpu0 held the semaphore for read and cpu1 waited to write: it queued.
+  assert.deepEqual(seenQueue, ["cpu1 rwsem-write", "cpu2 rwsem-read"]);
+  assert.deepEqual(took, ["cpu0 rwsem-read", "cpu1 rwsem-write", "cpu2 rwsem-read"]);
+  assert.equal(k.queued[SEM], undefined);
+  assert.deepEqual(run.outcome().violations, []);
+});
+
+Deno.test("Kernel.canTake() follows the wait queue of an rw semaphore", () => {
+  const k = new Run(threeCpus(), revision, {}).kernel;
+  k.acquire("r0", SEM, "rwsem-read");
+  assert.ok(k.canTake(SEM, "rwsem-read", "r1"), "readers share it while no one waits");
+  assert.ok(!k.canTake(SEM, "rwsem-write", "w1"));
+  k.queued[SEM] = [
+    { thread: "w1", kind: "rwsem-write" },
+    { thread: "r2", kind: "rwsem-read" },
+  ];
+  assert.ok(!k.canTake(SEM, "rwsem-read", "r1"), "a newcomer reader waits behind the writer");
+  assert.ok(!k.canTake(SEM, "rwsem-read", "r2"), "a queued reader behind a writer waits");
+  assert.ok(!k.canTake(SEM, "rwsem-write", "w1"), "the writer waits for the reader");
+  // The reader that holds it cannot take it again: the lock path stops it as a deadlock.
+  assert.ok(!k.canTake(SEM, "rwsem-read", "r0") && k.holds("r0", SEM));
+  k.unlock("r0", SEM);
+  assert.ok(k.canTake(SEM, "rwsem-write", "w1"), "the writer at the front goes first");
+  assert.ok(!k.canTake(SEM, "rwsem-write", "w9"), "a newcomer writer does not jump the queue");
+  k.acquire("w1", SEM, "rwsem-write");
+  assert.deepEqual(k.queued[SEM], [{ thread: "r2", kind: "rwsem-read" }]);
+  assert.ok(!k.canTake(SEM, "rwsem-read", "r2"));
+  k.unlock("w1", SEM);
+  assert.ok(k.canTake(SEM, "rwsem-read", "r2"));
+  k.acquire("r2", SEM, "rwsem-read");
+  assert.equal(k.queued[SEM], undefined, "an empty queue is gone");
+  // Readers at the front go in together, up to the first writer.
+  k.queued[SEM] = [
+    { thread: "r3", kind: "rwsem-read" },
+    { thread: "r4", kind: "rwsem-read" },
+    { thread: "w5", kind: "rwsem-write" },
+    { thread: "r6", kind: "rwsem-read" },
+  ];
+  assert.ok(k.canTake(SEM, "rwsem-read", "r3") && k.canTake(SEM, "rwsem-read", "r4"));
+  assert.ok(!k.canTake(SEM, "rwsem-read", "r6"));
+});
