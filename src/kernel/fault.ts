@@ -519,7 +519,6 @@ export const followPage = defPath<
 export type GupResult = { pfn: number } | { error: FaultResult };
 
 /**
-/**
  * `get_user_pages()` for one page: the vma's permission check, then
  * `follow_page` (for a VM_HUGETLB vma, `follow_hugetlb_page`), faulting until
  * it succeeds. The caller must hold mmap_sem for read. The reference is held
