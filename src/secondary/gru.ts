@@ -6,6 +6,36 @@
  * status is kept." Between a range begin and its end it holds off new TLB
  * fills, as [patch 1/4] requires of every driver.
  *
+ * The model is the driver those letters describe, and it serialises a fill
+ * with the callouts the way [patch 1/4] proposes ("If all invalidate_xx
+ * notifier calls take the driver lock then it is possible to run
+ * follow_page() under the same lock"): one driver spinlock around the
+ * lookup and the TLB write, and around every callout. The driver merged
+ * for v2.6.27 (drivers/misc/sgi-gru) does it otherwise, and the model does
+ * not follow it there:
+ *
+ * - A fill runs with `mmap_sem` held for read: the fault interrupt takes
+ *   it with `down_read_trylock()` and leaves the fault to user context when
+ *   it cannot (grufault.c:444-449); the user path takes it with
+ *   `down_read()` (`gru_find_lock_gts()`, grufault.c:71-85).
+ * - No driver lock: a fill reads `ms_range_active` once and gives up while
+ *   a range is open (grufault.c:310-317), then looks the pte up with
+ *   interrupts off and no pte lock (`atomic_pte_lookup()`, lines 224-265),
+ *   or through `get_user_pages()` and `put_page()`
+ *   (`non_atomic_pte_lookup()`, lines 198-214). The user path waits for
+ *   `ms_range_active` to reach 0 before each try (`wait_event()`, lines
+ *   463-464).
+ * - `invalidate_range_start` increments `ms_range_active` and purges the
+ *   range, `invalidate_range_end` decrements it and wakes the waiters,
+ *   `invalidate_page` purges one page, `release` only marks the mm released
+ *   (grutlbpurge.c:231-234, 245-247, 258, 267).
+ * - Huge pages: the atomic lookup reads a 2 MB pmd as its pte on x86-64
+ *   (grufault.c:246-249); the fallback refuses a hugetlb vma with -EFAULT
+ *   ("ZZZ Need to handle HUGE pages", lines 204-206). The model's fill calls
+ *   `follow_page()` with a reference (FOLL_GET), which v2.6.24 answers on a
+ *   huge pmd with `BUG_ON(flags & FOLL_GET)` (mm/memory.c:930-931); no
+ *   shipped scenario maps a huge page that a GRU or XPmem mirrors.
+ *
  * @module
  */
 import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
