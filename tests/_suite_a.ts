@@ -38,3 +38,4 @@ import "./scenario_format_test.ts";
 import "./schema_test.ts";
 import "./source_map_test.ts";
 import "./summary_test.ts";
+import "./truncate_test.ts";

@@ -37,13 +37,35 @@ export function tlbFinish(k: Kernel, th: string, done: boolean): void {
 /**
  * `zap_pte_range` for one pte: clears it, moves dirty/young to the page,
  * removes the rmap and hands the pte's reference to the mmu_gather.
- * Returns whether a present pte was zapped.
+ * Returns whether a present pte was zapped (or, for a nonlinear vma, looked
+ * at and left).
+ *
+ * With `details` (truncation), as v2.6.24 mm/memory.c:644-689 does: a page
+ * of a nonlinear vma whose file index is before the truncation point stays
+ * mapped, and a cleared pte whose page was not at its linear index becomes
+ * a file pte of that index; a pte that is not present (a swap or file
+ * entry) is left.
  */
-export function zapOne(k: Kernel, mm: Mm, addr: number, th: string): boolean {
+export function zapOne(
+  k: Kernel,
+  mm: Mm,
+  addr: number,
+  th: string,
+  details?: ZapDetails,
+): boolean {
   const key = vpn(addr);
   const pte = mm.ptes[key];
   if (!pte) return false;
+  if (details && pte.t !== "present") return false;
+  const nl = details?.nonlinear;
+  const owner = pte.t === "present" && !pte.special ? k.state.pages[pte.pfn].owner : undefined;
+  const index = owner?.kind === "file" ? owner.index : undefined;
+  if (nl && index !== undefined && index < nl.firstIndex) return true;
   setPte(mm, key, undefined);
+  if (nl && index !== undefined && nl.pgoff + (addr - nl.start) / PAGE_SIZE !== index) {
+    // set_pte_at(mm, addr, pte, pgoff_to_pte(page->index)) (mm/memory.c:667-670).
+    setPte(mm, key, { t: "file", pgoff: index });
+  }
   if (pte.t === "swap") {
     const s = k.state.swap[pte.slot];
     if (s && --s.from <= 0) delete k.state.swap[pte.slot];
@@ -78,6 +100,13 @@ export interface ZapDetails {
   iMmapLock?: string;
   /** Whether `spin_needbreak(i_mmap_lock)` is true after the first block (another CPU waits). */
   contended?: boolean;
+  /**
+   * `details->nonlinear_vma`: the nonlinear vma being truncated (its start
+   * and pgoff, for `linear_page_index()`) and the first file index
+   * truncated (`details->first_index`; truncation goes to the end of the
+   * file, so `last_index` is ULONG_MAX).
+   */
+  nonlinear?: { start: number; pgoff: number; firstIndex: number };
 }
 
 /**
@@ -151,7 +180,7 @@ export const unmapVmas = defPath<
     const mm = k.state.mms[f.v.mm];
     const addr = f.v.addrs![f.v.j!];
     f.v.j = f.v.j! + 1;
-    if (zapOne(k, mm, addr, f.th)) f.v.work--;
+    if (zapOne(k, mm, addr, f.th, f.v.details)) f.v.work--;
     k.unlock(f.th, ptlName(mm.id, addr));
     const details = f.v.details ?? {};
     if (f.v.work <= 0 && details.iMmapLock && details.contended) {
@@ -218,13 +247,18 @@ export const zapPageRange = defPath<
 
 /**
  * `unmap_mapping_range()` as truncate uses it: under the file's i_mmap_lock,
- * `unmap_mapping_range_vma` for every vma mapping the range; when the lock
- * is contended it drops it and restarts from the recorded restart address.
+ * `unmap_mapping_range_vma` for every linear vma mapping the range, then for
+ * every nonlinear vma of the file, the whole vma, with each page's index
+ * checked (`unmap_mapping_range_tree()`, then `unmap_mapping_range_list()`,
+ * v2.6.24 mm/memory.c:1891-1894 and 1824-1844); when the lock is contended
+ * it drops it and restarts from the recorded restart address.
  */
 export const unmapMappingRange = defPath<
   { file: string; firstIndex: number; contended: boolean },
   {
     contend: boolean;
+    // list: the walk is over the nonlinear vmas (i_mmap_nonlinear), after the linear ones
+    list: boolean;
     // mms: the mms the loop visits (ids, in Object.values order); mi: the next one
     mms: string[];
     mi: number;
@@ -243,11 +277,17 @@ export const unmapMappingRange = defPath<
   },
   locked(k, f) {
     f.v.contend = f.v.contended;
+    f.v.list = false;
     f.v.mms = Object.keys(k.state.mms);
     f.v.mi = 0;
     return go("mm");
   },
   mm(k, f) {
+    if (f.v.mi >= f.v.mms.length && !f.v.list) {
+      f.v.list = true;
+      f.v.mms = Object.keys(k.state.mms);
+      f.v.mi = 0;
+    }
     if (f.v.mi >= f.v.mms.length) {
       k.unlock(f.th, immapName(f.v.file));
       return ret();
@@ -262,18 +302,25 @@ export const unmapMappingRange = defPath<
     const mm = k.state.mms[f.v.mms[f.v.mi]];
     while (f.v.vi < f.v.vmas.length) {
       const vma = vmaNow(mm, f.v.vmas[f.v.vi++]);
-      if (vma.file !== file || vma.nonlinear) continue;
+      if (vma.file !== file || vma.nonlinear !== f.v.list) continue;
       f.v.vEnd = vma.start + (vma.end - vma.start);
-      f.v.s = Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * PAGE_SIZE);
+      // A nonlinear vma has no correspondence between address and file offset: all of it.
+      f.v.s = f.v.list
+        ? vma.start
+        : Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * PAGE_SIZE);
       return go("zap");
     }
     f.v.mi++;
     return go("mm");
   },
-  zap(_k, f) {
+  zap(k, f) {
     const { s, vEnd } = f.v;
     if (s >= vEnd) return go("vma");
-    const details = { iMmapLock: immapName(f.v.file), contended: f.v.contend };
+    const details: ZapDetails = { iMmapLock: immapName(f.v.file), contended: f.v.contend };
+    if (f.v.list) {
+      const vma = vmaNow(k.state.mms[f.v.mms[f.v.mi]], f.v.vmas[f.v.vi - 1]);
+      details.nonlinear = { start: vma.start, pgoff: vma.pgoff, firstIndex: f.v.firstIndex };
+    }
     return call(
       zapPageRange,
       { mm: f.v.mms[f.v.mi], start: s, len: vEnd - s, details },
