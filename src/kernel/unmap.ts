@@ -252,6 +252,17 @@ export const zapPageRange = defPath<
  * checked (`unmap_mapping_range_tree()`, then `unmap_mapping_range_list()`,
  * v2.6.24 mm/memory.c:1891-1894 and 1824-1844); when the lock is contended
  * it drops it and restarts from the recorded restart address.
+ *
+ * Two things the model does otherwise than the kernel. It visits the vmas
+ * mm by mm, each mm's in address order, where the kernel walks the
+ * mapping's prio tree (`vma_prio_tree_foreach()`, line 1800). And after a
+ * lock break it goes on in the vma it was in, over the vmas it listed
+ * before, where the kernel notes the restart address in the vma's
+ * `vm_truncate_count` and walks the tree again from the start, skipping
+ * the vmas already done (lines 1758-1790 and 1799-1820): a vma linked while
+ * the lock was dropped, such as a child's at fork (kernel/fork.c:274-279,
+ * its `vm_truncate_count` copied from the parent's), is visited by the
+ * kernel and not by the model.
  */
 export const unmapMappingRange = defPath<
   { file: string; firstIndex: number; contended: boolean },
