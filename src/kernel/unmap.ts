@@ -499,7 +499,11 @@ export const exitMmap = defPath<
 
 /**
  * `hugetlb_vmtruncate()`: under the file's i_mmap_lock, `__unmap_hugepage_range`
- * for every vma mapping the file from huge page `firstIndex` on.
+ * for every vma mapping the file from huge page `firstIndex` on
+ * (`hugetlb_vmtruncate_list()`, v2.6.24 fs/hugetlbfs/inode.c:424-446; there
+ * is no lock break). The kernel visits the vmas in the order of the
+ * mapping's prio tree (line 429), the model mm by mm, in sorted order, and
+ * each mm's in address order.
  */
 export const hugetlbVmtruncate = defPath<
   { file: string; firstIndex: number },
