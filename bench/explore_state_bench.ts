@@ -1,7 +1,6 @@
 /**
  * Where one state of the stateful explorer spends its time: the memo key
- * (`hashGraph` of the run less its history, as `keyOf` in
- * `src/explore/explorer.ts` makes it), the copy at a choice point
+ * (`stateHash()`, the run less its history), the copy at a choice point
  * (`Run.fork` through `cloneGraph`), and a whole transition (copy, run one
  * thread to the next choice point, key). The states are those of random
  * schedules (a fixed seed) of 4 CPUs with 3 touches or munmaps each on one
@@ -16,8 +15,8 @@
  *
  * @module
  */
-import { loadRevisionDir, parseScenario, Run } from "../mod.ts";
-import { cloneGraph, hashGraph, reachable } from "../src/explore/_graph.ts";
+import { loadRevisionDir, parseScenario, Run, stateHash } from "../mod.ts";
+import { cloneGraph, reachable } from "../src/explore/_graph.ts";
 import { cpus } from "./_scenarios.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -27,8 +26,7 @@ const shared = reachable(first.scenario, revision, first.opts, first.checkers);
 const copy = <T>(v: T): T => cloneGraph(v, shared);
 
 /** The memo key of a run, as the explorer's "history-free" search makes it. */
-const key = (run: Run) =>
-  hashGraph([run, run.kinds()], shared, { ...run.history(false), sortedField: "refs" });
+const key = (run: Run) => stateHash(run, shared);
 
 /** A choice point and the threads that can run there. */
 interface Point {
@@ -72,7 +70,7 @@ function mutable(value: unknown, seen = new Set<object>()): number {
 let i = 0;
 const next = () => points[i++ % points.length];
 
-Deno.bench("memo key of a state (hashGraph)", { group: "state" }, () => {
+Deno.bench("memo key of a state (stateHash)", { group: "state" }, () => {
   key(next().run);
 });
 Deno.bench("copy of a state (Run.fork)", { group: "state" }, () => {

@@ -385,6 +385,9 @@ function combine(into: Summary, name: string, sub: Summary, link: Link): void {
  * copy of the run would copy, less its history (see {@link explore}).
  *
  * @param run A run stopped at a choice point ({@link Run.next} returned names).
+ * @param shared The run's immutable inputs, numbered (default: found from
+ * `run`, a walk of its scenario and revision; a caller that hashes many
+ * states of one exploration finds them once, as the explorer does).
  * @returns 32 hex digits.
  *
  * @example
@@ -399,8 +402,11 @@ function combine(into: Summary, name: string, sub: Summary, link: Link): void {
  * console.log(stateHash(run));
  * ```
  */
-export function stateHash(run: Run): string {
-  return keyOf(run, sharedInputs(run), "history-free");
+export function stateHash(
+  run: Run,
+  shared: ReadonlyMap<object, number> = sharedInputs(run),
+): string {
+  return keyOf(run, shared, "history-free");
 }
 
 /**

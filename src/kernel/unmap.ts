@@ -11,7 +11,14 @@ import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
 import { getPage, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { immapName, pageRemoveRmap, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
+import {
+  immapName,
+  linearIndex,
+  pageRemoveRmap,
+  pageTableLockName,
+  ptesIn,
+  ptlName,
+} from "./pgtable.ts";
 import { addTo } from "../model/_count.ts";
 
 /** `tlb_gather_mmu()`: thread `th` starts gathering the pages it unmaps from `mm`. */
@@ -62,7 +69,7 @@ export function zapOne(
   const index = owner?.kind === "file" ? owner.index : undefined;
   if (nl && index !== undefined && index < nl.firstIndex) return true;
   setPte(mm, key, undefined);
-  if (nl && index !== undefined && nl.pgoff + (addr - nl.start) / PAGE_SIZE !== index) {
+  if (nl && index !== undefined && linearIndex(nl.vma, addr) !== index) {
     // set_pte_at(mm, addr, pte, pgoff_to_pte(page->index)) (mm/memory.c:667-670).
     setPte(mm, key, { t: "file", pgoff: index });
   }
@@ -101,12 +108,11 @@ export interface ZapDetails {
   /** Whether `spin_needbreak(i_mmap_lock)` is true after the first block (another CPU waits). */
   contended?: boolean;
   /**
-   * `details->nonlinear_vma`: the nonlinear vma being truncated (its start
-   * and pgoff, for `linear_page_index()`) and the first file index
-   * truncated (`details->first_index`; truncation goes to the end of the
-   * file, so `last_index` is ULONG_MAX).
+   * `details->nonlinear_vma`: the nonlinear vma being truncated, and the
+   * first file index truncated (`details->first_index`; truncation goes to
+   * the end of the file, so `last_index` is ULONG_MAX).
    */
-  nonlinear?: { start: number; pgoff: number; firstIndex: number };
+  nonlinear?: { vma: Vma; firstIndex: number };
 }
 
 /**
@@ -330,7 +336,8 @@ export const unmapMappingRange = defPath<
     const details: ZapDetails = { iMmapLock: immapName(f.v.file), contended: f.v.contend };
     if (f.v.list) {
       const vma = vmaNow(k.state.mms[f.v.mms[f.v.mi]], f.v.vmas[f.v.vi - 1]);
-      details.nonlinear = { start: vma.start, pgoff: vma.pgoff, firstIndex: f.v.firstIndex };
+      // A copy: the frame must not share the mm's vma, which a copy of the run would freeze.
+      details.nonlinear = { vma: { ...vma }, firstIndex: f.v.firstIndex };
     }
     return call(
       zapPageRange,
