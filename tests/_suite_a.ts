@@ -29,6 +29,7 @@ import "./lineage_test.ts";
 import "./locks_test.ts";
 import "./merge_test.ts";
 import "./nonlinear_mutation_test.ts";
+import "./page_alloc_test.ts";
 import "./progress_test.ts";
 import "./reads_test.ts";
 import "./report_schema_test.ts";

@@ -127,7 +127,7 @@ const doAnonymousPage = defPath<
       return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
     }
     if (!anonVmaPrepare(k, vmaAt(mm, f.v.vma), P)) return ret("VM_FAULT_OOM");
-    const pfn = newAnonPage(k, P, "fault");
+    const pfn = newAnonPage(k, P, "fault", f.th);
     if (pfn === null) return ret("VM_FAULT_OOM");
     f.v.pfn = pfn;
     return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
@@ -181,7 +181,7 @@ const doFileFault = defPath<
       // xip_file_fault: a hole is backed by the sparse zero page until written.
       pfn = file.cache[index] ?? zeroPage(k.state);
     } else {
-      const cached = findOrReadPage(k, file.name, index, P);
+      const cached = findOrReadPage(k, file.name, index, P, f.th);
       if (cached === null) return ret("VM_FAULT_OOM");
       pfn = cached;
     }
@@ -190,7 +190,7 @@ const doFileFault = defPath<
     let mkwrite = false;
     if (write && !vma.shared) {
       if (!anonVmaPrepare(k, vma, P)) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
-      const copy = newAnonPage(k, P, "fault");
+      const copy = newAnonPage(k, P, "fault", f.th);
       if (copy === null) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
       updatePage(k.state, copy, { data: k.state.pages[pfn].data });
       putPage(k.state, pfn, "fault");
@@ -235,7 +235,7 @@ const doSwapPage = defPath<
 >("do_swap_page", {
   entry(k, f) {
     const P = "do_swap_page";
-    const pfn = newAnonPage(k, P, "fault");
+    const pfn = newAnonPage(k, P, "fault", f.th);
     if (pfn === null) return ret("VM_FAULT_OOM");
     updatePage(k.state, pfn, { data: k.state.swap[f.v.slot]?.data ?? 0 });
     f.v.pfn = pfn;
@@ -385,7 +385,7 @@ export const doWpPage = defPath<
     const old = f.v.old!;
     const mm = k.state.mms[f.v.mm];
     const vma = vmaAt(mm, f.v.vma);
-    const newPfn = anonVmaPrepare(k, vma, P) ? newAnonPage(k, P, "do_wp_page:new") : null;
+    const newPfn = anonVmaPrepare(k, vma, P) ? newAnonPage(k, P, "do_wp_page:new", f.th) : null;
     if (newPfn === null) {
       if (old !== null) putPage(k.state, old, "do_wp_page:old");
       return ret("VM_FAULT_OOM");

@@ -245,25 +245,39 @@ export function clearFlush(k: Kernel, mm: Mm, addr: number): Pte | undefined {
   return pte;
 }
 
-/** A new anonymous page with the first reference held by `holder`. */
-export function newAnonPage(k: Kernel, path: string, holder: string): number | null {
+/**
+ * A new anonymous page with the first reference held by `holder`, from the
+ * per-CPU list of thread `cpu` in a race step (`alloc_page_vma()` of an
+ * order-0 page).
+ */
+export function newAnonPage(k: Kernel, path: string, holder: string, cpu: string): number | null {
   if (!k.alloc("page", path)) return null;
-  return allocPage(k.state, { kind: "anon" }, holder).pfn;
+  return allocPage(k.state, { kind: "anon" }, holder, cpu).pfn;
 }
 
-/** The page-cache page of a file at `index`, reading it in when absent. Null on allocation failure. */
+/**
+ * The page-cache page of a file at `index`, reading it in when absent (a
+ * page cache page from thread `cpu`'s per-CPU list, a huge page from the
+ * shared pool). Null on allocation failure.
+ */
 export function findOrReadPage(
   k: Kernel,
   file: string,
   index: number,
   path: string,
+  cpu: string,
 ): number | null {
   const f = k.state.files[file];
   const cached = f.cache[index];
   if (cached !== undefined) return cached;
   if (!k.alloc("page", path)) return null;
-  const kind = f.kind === "hugetlbfs" ? "huge" : "file";
-  const page = allocPage(k.state, { kind, file, index }, `cache:${file}`);
+  const huge = f.kind === "hugetlbfs";
+  const page = allocPage(
+    k.state,
+    { kind: huge ? "huge" : "file", file, index },
+    `cache:${file}`,
+    huge ? undefined : cpu,
+  );
   f.cache[index] = page.pfn;
   return page.pfn;
 }

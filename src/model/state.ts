@@ -11,6 +11,7 @@ import {
   type Page,
   PAGE_SIZE,
   type PageOwner,
+  type PerCpuPfns,
   PMD_SIZE,
   type Pte,
   PUD_SIZE,
@@ -198,9 +199,13 @@ function addRef(state: MmState, page: Page, holder: string, delta: number): Page
   return storePage(state, { ...page, refs: Object.freeze(refs) });
 }
 
-/** Allocates a struct page (the caller holds the first reference under `holder`). */
-export function allocPage(state: MmState, owner: PageOwner, holder: string): Page {
-  const pfn = state.nextPfn++;
+/**
+ * Allocates a struct page (the caller holds the first reference under
+ * `holder`). In a race step, `cpu` (the allocating thread) takes it from its
+ * own per-CPU list ({@link PerCpuPfns}); without `cpu`, from the shared one.
+ */
+export function allocPage(state: MmState, owner: PageOwner, holder: string, cpu?: string): Page {
+  const pfn = state.percpu ? perCpuPfn(state.percpu, cpu) : state.nextPfn++;
   const page = storePage(state, {
     pfn,
     owner: freezeValue(owner),
@@ -215,6 +220,37 @@ export function allocPage(state: MmState, owner: PageOwner, holder: string): Pag
   });
   addTo(state.counters, "pagesAllocated", 1);
   return page;
+}
+
+/** The next pfn of `cpu`'s row of `lists` (the shared row if `cpu` has none). */
+function perCpuPfn(lists: PerCpuPfns, cpu: string | undefined): number {
+  const i = cpu === undefined ? -1 : lists.cpus.indexOf(cpu);
+  const row = i < 0 ? lists.cpus.length : i;
+  const key = i < 0 ? "" : cpu!;
+  const n = lists.taken[key];
+  lists.taken[key] = n + 1;
+  return lists.base + n * (lists.cpus.length + 1) + row;
+}
+
+/**
+ * Starts the per-CPU lists of a race step whose threads are `cpus`: their
+ * pfns start at `nextPfn` ({@link PerCpuPfns}).
+ */
+export function beginPerCpu(state: MmState, cpus: readonly string[]): void {
+  const taken: Record<string, number> = dict();
+  for (const c of cpus) taken[c] = 0;
+  taken[""] = 0;
+  state.percpu = { base: state.nextPfn, cpus: Object.freeze([...cpus]), taken };
+}
+
+/** Ends the per-CPU lists of a race step: `nextPfn` goes past every pfn they gave. */
+export function endPerCpu(state: MmState): void {
+  const lists = state.percpu;
+  if (!lists) return;
+  let rows = 0;
+  for (const k in lists.taken) rows = Math.max(rows, lists.taken[k]);
+  state.nextPfn = lists.base + rows * (lists.cpus.length + 1);
+  delete state.percpu;
 }
 
 /** Total reference count of a page (`page_count()`). */

@@ -174,12 +174,35 @@ export interface Counters {
   syscalls: number;
 }
 
+/**
+ * The pfns the threads of a race step allocate, each CPU from a list of
+ * its own. v2.6.24's `buffered_rmqueue()` (mm/page_alloc.c:1060-1087;
+ * v2.6.27 1049-1075) takes an order-0 page from the per-CPU list of the
+ * CPU it runs on (`zone_pcp(zone, cpu)->pcp`), so the page one CPU gets
+ * does not depend on when another CPU allocated. Thread `cpus[i]`'s n-th
+ * page is pfn `base + n * (cpus.length + 1) + i`; an allocation that does
+ * not come from a CPU's list (the zero page, a huge page from the global
+ * `hugepage_freelists`, an xip page) takes the last row, `""` in `taken`;
+ * so do the 2.5.42 tree's paths, which no race scenario runs. The step's
+ * end sets `nextPfn` past every row.
+ */
+export interface PerCpuPfns {
+  /** `nextPfn` when the step started: its first pfn. */
+  readonly base: number;
+  /** The step's threads, in the order the scenario declares them. */
+  readonly cpus: readonly string[];
+  /** Pages each row has taken so far: by thread, and `""` for the shared row. */
+  taken: Record<string, number>;
+}
+
 /** The whole primary MMU state. */
 export interface MmState {
   /** `mem_map`: every struct page ever allocated, by pfn (freed ones stay, marked `freed`). */
   pages: Record<number, Page>;
-  /** Pfn the next page allocation gets. */
+  /** Pfn the next page allocation gets (outside a race step's per-CPU lists). */
   nextPfn: number;
+  /** While a race step runs: the pfns its CPUs take from their own lists ({@link PerCpuPfns}). */
+  percpu?: PerCpuPfns;
   /** Files by name. */
   files: Record<string, FileObj>;
   /** mm_structs by id. */

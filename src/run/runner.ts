@@ -19,7 +19,7 @@ import {
   type SchedPoint,
 } from "../kernel/context.ts";
 import { advance, type PointInfo, startThread, type ThreadState } from "../kernel/steps.ts";
-import { newFile, newState } from "../model/state.ts";
+import { beginPerCpu, endPerCpu, newFile, newState } from "../model/state.ts";
 import { type ChainConfig, NotifierChain } from "../notifier/chain.ts";
 import { Kvm } from "../secondary/kvm.ts";
 import { HmmMirror } from "../secondary/hmm.ts";
@@ -409,6 +409,7 @@ export class Run implements CheckContext {
       }))
       : [{ ...startThread(step.thread, this.tree.runOp, { op: step }), waiting: false }];
     this.cur = { index: i, threads, started: false, points: 0 };
+    if (step.threads) beginPerCpu(this.kernel.state, Object.keys(step.threads));
   }
 
   /**
@@ -507,6 +508,7 @@ export class Run implements CheckContext {
     const i = this.cur!.index;
     this.pointsAt[i] = this.cur!.points;
     this.cur = null;
+    endPerCpu(this.kernel.state);
     this.returns.push(result);
     this.checkers.forEach((c, j) => c.afterStep?.(this, i, this.memory[j]));
   }
