@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { assertInputError, cli, cliInProcess } from "./_cli.ts";
+import { existsSync } from "node:fs";
 
 const SCENARIO = {
   purpose: "A write fault after fork",
@@ -329,6 +330,97 @@ Deno.test("main() writes --out atomically", async (t) => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(Deno.readTextFileSync(nested)).schema, "mmbisect/report@1");
     });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("main() writes several formats of one run, each the bytes of a run of that format alone", async (t) => {
+  const dir = Deno.makeTempDirSync();
+  // One lineage with a baseline, whose line goes to standard error once. (The whole report's
+  // two formats are checked against its shards in tests/merge_test.ts.)
+  const args = ["report", "--lineage", "hmm", "--baseline", "hmm-range-lock", "--no-races"];
+  try {
+    await t.step("report: md, json and mail, in the order given", async () => {
+      const formats = ["mail", "md", "json"];
+      const outs = formats.map((f) => `${dir}/report.${f}`);
+      const both = await cliInProcess(
+        ...args,
+        ...formats.flatMap((f, i) => ["--format", f, "--out", outs[i]]),
+      );
+      for (const [i, f] of formats.entries()) {
+        const alone = await cliInProcess(...args, "--format", f);
+        assert.equal(both.code, alone.code);
+        assert.ok(Deno.readTextFileSync(outs[i]) === alone.stdout, `${f} differs`);
+        assert.ok(both.stderr.endsWith(alone.stderr), "the baseline line once, at the end");
+      }
+      assert.equal(
+        both.stderr.split("\n").filter((l) => l.startsWith("mmbisect: wrote ")).length,
+        3,
+      );
+    });
+    await t.step("merge: json and html of two shards", async () => {
+      const shards = [1, 2].map((k) => `${dir}/shard-${k}.json`);
+      for (const [i, file] of shards.entries()) {
+        const r = await cliInProcess(...args, "--shard", `${i + 1}/2`, "--out", file, "-q");
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const outs = [`${dir}/merged.json`, `${dir}/merged.html`];
+      const r = await cliInProcess(
+        "merge",
+        ...shards,
+        "--format",
+        "json",
+        "--out",
+        outs[0],
+        "--format",
+        "html",
+        "--out",
+        outs[1],
+        "-q",
+      );
+      assert.equal(r.stderr, "");
+      for (const [i, f] of ["json", "html"].entries()) {
+        const alone = await cliInProcess("merge", ...shards, "--format", f);
+        assert.equal(r.code, alone.code);
+        assert.ok(Deno.readTextFileSync(outs[i]) === alone.stdout, `${f} differs`);
+      }
+    });
+    await t.step(
+      "formats and outputs that do not pair are refused before the long part",
+      async () => {
+        const x = `${dir}/x`;
+        assertInputError(
+          await cli("report", "--format", "json", "--format", "md", "--out", x),
+          /"--format" is given 2 times and "--out" 1 time: with more than one format, give one --out per --format/,
+        );
+        assertInputError(
+          await cli("report", "--out", x, "--out", `${dir}/y`),
+          /"--out" is given 2 times for one format/,
+        );
+        assertInputError(
+          await cli("merge", x, "--format", "md", "--format", "json", "--out", x, "--out", x),
+          /"--out" names ".*\/x" twice/,
+        );
+        assertInputError(
+          await cli(
+            "report",
+            "--shard",
+            "1/2",
+            "--format",
+            "json",
+            "--format",
+            "md",
+            "--out",
+            x,
+            "--out",
+            `${dir}/y`,
+          ),
+          /"--shard" writes a result set for "merge", which is JSON: --format is "json, md"/,
+        );
+        assert.ok(!existsSync(x) && !existsSync(`${dir}/y`), "nothing written");
+      },
+    );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

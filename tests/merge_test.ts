@@ -23,10 +23,20 @@ interface ShardRun extends Result {
   text: string;
 }
 
+/** The unsharded report's process, which writes it in JSON and in Markdown. */
+interface WholeRun extends Result {
+  /** The paths it wrote, JSON then Markdown, each with its size then. */
+  paths: [string, string];
+  sizes: [number, number];
+  /** The JSON report. */
+  json: string;
+  /** The Markdown report. */
+  md: string;
+}
+
 /** The whole report's processes: see {@link wholeRuns}. */
 interface WholeRuns {
-  json: Result;
-  md: Result;
+  whole: WholeRun;
   shards: [ShardRun, ShardRun];
 }
 
@@ -34,29 +44,37 @@ let started: Promise<WholeRuns> | undefined;
 
 /**
  * The whole report, each run in its own process, all at once, started by the
- * first test that asks: in JSON on one thread, in Markdown on two workers,
- * and as two shards written with `--out`, the first on two workers with
- * `--quiet`, the second on one thread without.
+ * first test that asks: unsharded on one thread, in JSON and in Markdown
+ * (two `--format`, each with its `--out`), and as two shards written with
+ * `--out`, the first on two workers with `--quiet`, the second on one
+ * thread without.
  */
 function wholeRuns(): Promise<WholeRuns> {
   return started ??= (async () => {
     const dir = Deno.makeTempDirSync();
     try {
       const paths = [`${dir}/shard-1.json`, `${dir}/shard-2.json`];
-      const [json, md, r1, r2] = await Promise.all([
-        cli("report", "--format", "json"),
-        cli("report", "--jobs", "2"),
+      const both: [string, string] = [`${dir}/whole.json`, `${dir}/whole.md`];
+      const [w, r1, r2] = await Promise.all([
+        cli("report", "--format", "json", "--out", both[0], "--format", "md", "--out", both[1]),
         cli("report", "--shard", "1/2", "--jobs", "2", "--out", paths[0], "-q"),
         cli("report", "--shard", "2/2", "--format", "json", "--out", paths[1]),
       ]);
-      for (const r of [json, md, r1, r2]) assert.equal(r.code, 0, r.stderr);
+      for (const r of [w, r1, r2]) assert.equal(r.code, 0, r.stderr);
       const shard = (r: Result, path: string): ShardRun => ({
         ...r,
         path,
         size: Deno.statSync(path).size,
         text: Deno.readTextFileSync(path),
       });
-      return { json, md, shards: [shard(r1, paths[0]), shard(r2, paths[1])] };
+      const whole: WholeRun = {
+        ...w,
+        paths: both,
+        sizes: [Deno.statSync(both[0]).size, Deno.statSync(both[1]).size],
+        json: Deno.readTextFileSync(both[0]),
+        md: Deno.readTextFileSync(both[1]),
+      };
+      return { whole, shards: [shard(r1, paths[0]), shard(r2, paths[1])] };
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
@@ -64,7 +82,7 @@ function wholeRuns(): Promise<WholeRuns> {
 }
 
 Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded report", async (t) => {
-  const { json: whole, md, shards } = await wholeRuns();
+  const { whole, shards } = await wholeRuns();
   const dir = Deno.makeTempDirSync();
   try {
     const [s1, s2] = shards.map((s, i) => {
@@ -80,8 +98,8 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
         const merged = await cli("merge", "--format", "json", s1, s2);
         assert.equal(merged.code, 0, merged.stderr);
         assert.equal(merged.stderr, "");
-        assert.ok(merged.stdout === whole.stdout, "merged JSON differs from the unsharded report");
-        const report = JSON.parse(whole.stdout);
+        assert.ok(merged.stdout === whole.json, "merged JSON differs from the unsharded report");
+        const report = JSON.parse(whole.json);
         assert.equal(report.schema, "mmbisect/report@1");
         assert.ok(report.outcomes.length > 0);
         // Every scenario runs on every revision of its kernel tree, and on no other.
@@ -98,12 +116,12 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
     await t.step("Markdown, the shards given in the other order", async () => {
       const merged = await cliInProcess("merge", s2, s1);
       assert.equal(merged.code, 0, merged.stderr);
-      assert.ok(merged.stdout === md.stdout, "merged Markdown differs from the unsharded report");
+      assert.ok(merged.stdout === whole.md, "merged Markdown differs from the unsharded report");
     });
     await t.step(
       "the whole report, races included, validates against docs/report-schema.json",
       () => {
-        const value = JSON.parse(whole.stdout);
+        const value = JSON.parse(whole.json);
         assert.deepEqual(validate(REPORT, value), []);
         assert.ok(value.races.length > 0);
         assert.equal(value.cells.length, value.outcomes.length);
@@ -137,7 +155,7 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
       },
     );
     await t.step("each result set validates against docs/results-schema.json", () => {
-      const report = JSON.parse(whole.stdout);
+      const report = JSON.parse(whole.json);
       let cells = 0;
       let explorations = 0;
       for (const [i, file] of [s1, s2].entries()) {
@@ -164,13 +182,17 @@ Deno.test("main() merges --shard 1/2 and 2/2 into the bytes of the unsharded rep
 
 Deno.test("main() draws no progress when standard error is not a terminal, or with --quiet", async () => {
   // Each whole-report run lasts longer than the second a progress line waits for.
-  const { json, md, shards: [quiet, plain] } = await wholeRuns();
+  const { whole, shards: [quiet, plain] } = await wholeRuns();
   assert.equal(plain.stderr, `mmbisect: wrote ${plain.path} (${plain.size} bytes)\n`);
+  assert.equal(
+    whole.stderr,
+    whole.paths.map((p, i) => `mmbisect: wrote ${p} (${whole.sizes[i]} bytes)\n`).join(""),
+  );
   assert.equal(quiet.stderr, "");
   const others = await Promise.all(
     [["bisect", "emmu", "mremap-move"], ["compare", "emmu-v4", "emmu-v5"]].map((a) => cli(...a)),
   );
-  for (const r of [json, md, ...others]) {
+  for (const r of others) {
     assert.equal(r.stderr, "");
     assert.ok(!r.stdout.includes("\r") && !r.stdout.includes("\x1b["), "no progress line");
   }

@@ -193,7 +193,11 @@ claims measured on its first revision. The output is deterministic.
   --lineage L      report only lineage L (repeatable)
 ${REPORT_FORMATS}
   --out PATH       write to PATH (atomically: a temporary file in the same
-                   directory renamed over PATH) instead of standard output
+                   directory renamed over PATH) instead of standard output;
+                   --format and --out may each be given more than once, the
+                   n-th --out getting the n-th --format, to write several
+                   formats of one run (every text is rendered before the
+                   first is written)
   --baseline REV   check against REV the revisions after it in its lineage
                    (the posted ones, and candidates that follow REV or them)
                    and those of --revision, never the ones before it (each
@@ -362,7 +366,8 @@ the report, and must have the content hashes the shards ran on.
   <file>...        the result sets of shards 1/n to n/n, in any order
   --format F       md (default), json, html, mail, tap or junit, as for "report"
   --expect FILE    judge every cell against an expectation table, as for "report"
-  --out PATH       write to PATH (atomically) instead of standard output
+  --out PATH       write to PATH (atomically) instead of standard output;
+                   several --format, each with its --out, as for "report"
 
 Refused as bad input, with one line naming the file: a file that is not a
 result set (a whole report, say) or is of another schema version, result

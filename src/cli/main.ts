@@ -667,16 +667,73 @@ function parseFormat(value: string | undefined, fallback: Format): Format {
   return format as Format;
 }
 
+/** One output of `report` or `merge`: a format, and the file it goes to (standard output if none). */
+interface Output {
+  format: Format;
+  out?: string;
+}
+
+/**
+ * The outputs that `--format` and `--out` ask for. Each may be given more
+ * than once: the i-th `--out` gets the i-th `--format`, so that one run
+ * writes several formats of the same results. With one format, `--out` is
+ * optional (standard output); with more, each needs its own, and no two may
+ * name the same path. Each `--out` is checked before the long part.
+ */
+function parseOutputs(
+  formats: string[] | undefined,
+  outs: string[] | undefined,
+  fallback: Format,
+): Output[] {
+  const fs = formats ?? [];
+  const os = outs ?? [];
+  if (fs.length > 1 && os.length !== fs.length) {
+    throw new UsageError(
+      `option "--format" is given ${fs.length} times and "--out" ${os.length} ` +
+        `time${os.length === 1 ? "" : "s"}: with more than one format, give one --out per ` +
+        `--format, in the same order (the first --out gets the first --format)`,
+    );
+  }
+  if (fs.length <= 1 && os.length > 1) {
+    throw new UsageError(
+      `option "--out" is given ${os.length} times for one format: give a --format for each`,
+    );
+  }
+  const twice = os.find((o, i) => os.indexOf(o) !== i);
+  if (twice !== undefined) {
+    throw new UsageError(`option "--out" names "${twice}" twice: each format needs its own file`);
+  }
+  for (const o of os) checkOut(o);
+  const list = fs.length > 0 ? fs : [undefined];
+  return list.map((f, i) => ({
+    format: parseFormat(f, fallback),
+    ...(os[i] !== undefined ? { out: os[i] } : {}),
+  }));
+}
+
 /** The formats that show each cell's judgement against the pinned expectations. */
 const JUDGING: readonly Format[] = ["json", "mail", "tap", "junit"];
 
 /**
- * The expectation table of a report: the user's `--expect FILE`, else, for
- * the formats that show the judgements, the shipped pins.
+ * The expectation table each output of a report is judged against: the
+ * user's `--expect FILE` for every format, else the shipped pins for the
+ * formats that show the judgements and none for the others. Each table is
+ * read once (before the long part, so that a bad file is refused at once)
+ * and shared by the outputs that use it.
  */
-function expectationsOf(file: string | undefined, format: Format): ExpectationTable | undefined {
-  if (file !== undefined) return loadExpectationFile(file);
-  return JUDGING.includes(format) ? shippedExpectations() : undefined;
+function expectationsOf(
+  file: string | undefined,
+  outputs: readonly Output[],
+): (ExpectationTable | undefined)[] {
+  const user = file !== undefined ? loadExpectationFile(file) : undefined;
+  let shipped: ExpectationTable | undefined;
+  return outputs.map((o) =>
+    file !== undefined
+      ? user
+      : JUDGING.includes(o.format)
+      ? (shipped ??= shippedExpectations())
+      : undefined
+  );
 }
 
 /**
@@ -712,31 +769,46 @@ function emit(io: Io, common: Common, out: string | undefined, text: string): vo
 }
 
 /**
- * Renders the report of a plan from the results of its units, and writes it.
+ * Renders the report of a plan from the results of its units in every
+ * format of `outputs`, and writes them: every text is rendered before the
+ * first is written, and each is written whole (atomically) or not at all.
  * `report` and `merge` both end here, so a merged report is the report.
  * Exits 1 when a revision regressed against the baseline or a cell does
  * not match the `--expect` table.
  */
-function finishReport(
+async function finishReport(
   io: Io,
   common: Common,
   plan: ReportPlan,
   res: PlanResults,
-  render: Render,
-  out: string | undefined,
-  expect?: { file?: string; table?: ExpectationTable },
-): number {
-  const model = usageOnRange(() =>
-    analyseReport(plan, res, {
-      timeout: common.timeout,
-      ...(expect?.table ? { expect: expect.table } : {}),
-    })
-  );
-  emit(io, common, out, render(model));
+  outputs: readonly Output[],
+  expect: { file?: string; tables: readonly (ExpectationTable | undefined)[] },
+): Promise<number> {
+  // One analysis per expectation table (see expectationsOf()).
+  const models = new Map<ExpectationTable | undefined, ReportModel>();
+  const modelFor = (table: ExpectationTable | undefined) => {
+    let model = models.get(table);
+    if (!model) {
+      model = usageOnRange(() =>
+        analyseReport(plan, res, {
+          timeout: common.timeout,
+          ...(table ? { expect: table } : {}),
+        })
+      );
+      models.set(table, model);
+    }
+    return model;
+  };
+  const texts: string[] = [];
+  for (const [i, o] of outputs.entries()) {
+    texts.push((await RENDERERS[o.format]())(modelFor(expect.tables[i])));
+  }
+  outputs.forEach((o, i) => emit(io, common, o.out, texts[i]));
+  const model = modelFor(expect.tables[0]);
   const baseline = model.baseline;
   if (baseline && !common.quiet) io.err(`mmbisect: ${baselineLines(baseline)[0]}\n`);
   let mismatches = 0;
-  if (expect?.file !== undefined) {
+  if (expect.file !== undefined) {
     const js = model.judgements ?? [];
     const bad = js.filter((j) => j.result === "mismatch");
     mismatches = bad.length;
@@ -757,8 +829,8 @@ function finishReport(
 async function cmdReport(args: string[], io: Io): Promise<number> {
   const p = parse("report", args, {
     lineage: { type: "string", multiple: true },
-    format: { type: "string" },
-    out: { type: "string" },
+    format: { type: "string", multiple: true },
+    out: { type: "string", multiple: true },
     baseline: { type: "string" },
     expect: { type: "string" },
     "no-races": { type: "boolean" },
@@ -768,22 +840,25 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
   if (p.help) return help(io, "report");
   const shardArg = p.values.shard as string | undefined;
   const shard = shardArg === undefined ? undefined : parseShardOption(shardArg);
-  const format = parseFormat(p.values.format as string | undefined, shard ? "json" : "md");
-  if (shard && format !== "json") {
+  const outputs = parseOutputs(
+    p.values.format as string[] | undefined,
+    p.values.out as string[] | undefined,
+    shard ? "json" : "md",
+  );
+  const format = outputs.map((o) => o.format).join(", ");
+  if (shard && (outputs.length > 1 || format !== "json")) {
     throw new UsageError(
       `option "--shard" writes a result set for "merge", which is JSON: --format is "${format}" ` +
         `(give --format json, or none; "merge" writes any format)`,
     );
   }
+  const out = outputs[0].out;
   const jobs = parseJobs(p.values.jobs as string | undefined);
-  const out = p.values.out as string | undefined;
-  checkOut(out);
   const expectFile = p.values.expect as string | undefined;
   if (shard && expectFile !== undefined) {
     throw new UsageError(`option "--expect" is checked by "merge", not by a "--shard" run`);
   }
-  // Read before the long part, so that a bad file is refused at once.
-  const expect = { file: expectFile, table: expectationsOf(expectFile, format) };
+  const expect = { file: expectFile, tables: expectationsOf(expectFile, outputs) };
   const options: ResultOptions = { races: !p.values["no-races"], timeout: p.common.timeout };
   const wanted = p.values.lineage as string[] | undefined;
   if (wanted) options.lineages = wanted;
@@ -817,8 +892,7 @@ async function cmdReport(args: string[], io: Io): Promise<number> {
       },
       workers,
     );
-    const render = await RENDERERS[format]();
-    return finishReport(io, p.common, plan, { ...res, matrix }, render, out, expect);
+    return finishReport(io, p.common, plan, { ...res, matrix }, outputs, expect);
   }
   const cellIndexes = shardIndexes(plan.cells.length, shard);
   const exploreIndexes = shardIndexes(explorations.length, shard);
@@ -867,8 +941,8 @@ function resultSet(
 
 async function cmdMerge(args: string[], io: Io): Promise<number> {
   const p = parse("merge", args, {
-    format: { type: "string" },
-    out: { type: "string" },
+    format: { type: "string", multiple: true },
+    out: { type: "string", multiple: true },
     expect: { type: "string" },
   }, [
     "file",
@@ -880,11 +954,13 @@ async function cmdMerge(args: string[], io: Io): Promise<number> {
         `"report --shard --timeout"), which merge takes from the result sets`,
     );
   }
-  const format = parseFormat(p.values.format as string | undefined, "md");
-  const out = p.values.out as string | undefined;
-  checkOut(out);
+  const outputs = parseOutputs(
+    p.values.format as string[] | undefined,
+    p.values.out as string[] | undefined,
+    "md",
+  );
   const expectFile = p.values.expect as string | undefined;
-  const expect = { file: expectFile, table: expectationsOf(expectFile, format) };
+  const expect = { file: expectFile, tables: expectationsOf(expectFile, outputs) };
   const files = p.pos.map((file) => ({ file, set: readResultSet(file) }));
   const options = checkShards(files);
   // The blame search runs with the shards' time bound, as the report's did.
@@ -896,7 +972,11 @@ async function cmdMerge(args: string[], io: Io): Promise<number> {
     cells: plan.cells,
     explorations: plan.races?.pairs ?? [],
   });
-  return finishReport(io, common, plan, res, await RENDERERS[format](), out, expect);
+  // The lineage diffs once, for every format.
+  const matrix = outputs.length > 1
+    ? usageOnRange(() => planMatrix(plan, res.outcomes, { timeout: common.timeout }))
+    : undefined;
+  return finishReport(io, common, plan, matrix ? { ...res, matrix } : res, outputs, expect);
 }
 
 async function cmdBisect(args: string[], io: Io): Promise<number> {
