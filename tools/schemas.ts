@@ -27,6 +27,7 @@ import { HMM_STRATEGIES } from "../src/secondary/hmm.ts";
 import { KVM_RELEASES } from "../src/secondary/kvm.ts";
 import { ID_PATTERN, LIMITS } from "../src/run/limits.ts";
 import {
+  ANONYMOUS_READS,
   CALLOUT_FIELDS,
   CHAIN_FIELDS,
   FOLLOW_PAGE_VARIANTS,
@@ -677,6 +678,7 @@ export function revisionSchema(): Schema {
       properties: {
         follow_page: enumSchema(FOLLOW_PAGE_VARIANTS, "what follow_page does to the pte"),
         rmap_lock: enumSchema(RMAP_LOCKS, "the lock the reverse-map walk takes"),
+        anonymous_read: enumSchema(ANONYMOUS_READS, "what do_anonymous_page maps on a read fault"),
         cite: citeSchema("the variants"),
       },
     },

@@ -60,6 +60,16 @@ export interface KernelVariants {
    * either way, so a walk still excludes a truncate that holds it.
    */
   rmap_lock: "spinlock" | "rwsem";
+  /**
+   * What `do_anonymous_page()` maps on a read fault: "new-page" (2.6.24 to
+   * 2.6.27: a private zeroed page, as on a write, made writable and dirty
+   * when the vma is writable, `maybe_mkwrite(pte_mkdirty(entry), vma)`,
+   * v2.6.24 mm/memory.c:2160-2170 and v2.6.27 2365-2379; the ZERO_PAGE was
+   * taken out of the anonymous fault by "remove ZERO_PAGE", commit
+   * 557ed1fa26, in 2.6.24) or "zero-page" (4.x: "Use the zero-page for
+   * reads", the zero pfn read-only, v4.9 mm/memory.c:2772-2776).
+   */
+  anonymous_read: "new-page" | "zero-page";
 }
 
 /** A revision's description of one kernel path. */
@@ -326,7 +336,8 @@ export class Kernel {
     this.paths = config.paths;
     this.sink = config.sink;
     this.preemptive = config.preemptive ?? false;
-    this.variants = config.variants ?? { follow_page: "mark-accessed", rmap_lock: "spinlock" };
+    this.variants = config.variants ??
+      { follow_page: "mark-accessed", rmap_lock: "spinlock", anonymous_read: "new-page" };
     this.nonlinear = config.nonlinear;
     this.observer = config.observer;
   }

@@ -113,7 +113,12 @@ export const handleMmFault = defPath<
   done: (_k, f) => ret(f.v.r),
 });
 
-/** `do_anonymous_page()`: the zero page on a read, a new anonymous page on a write. */
+/**
+ * `do_anonymous_page()`: a new anonymous page, made writable (when the vma
+ * is) and dirty whatever the access, as 2.6.24 to 2.6.27 do; on a read with
+ * the revision's `kernel.anonymous_read` "zero-page", the zero page
+ * read-only, as 4.x does (see {@link KernelVariants}).
+ */
 const doAnonymousPage = defPath<
   { mm: string; vma: number; addr: number; write: boolean },
   { pfn?: number },
@@ -122,10 +127,11 @@ const doAnonymousPage = defPath<
   entry(k, f) {
     const P = "do_anonymous_page";
     const mm = k.state.mms[f.v.mm];
-    if (!f.v.write) {
+    if (!f.v.write && k.variants.anonymous_read === "zero-page") {
       f.v.pfn = zeroPage(k.state);
       return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
     }
+    // v2.6.24 mm/memory.c:2163-2165: anon_vma_prepare(), alloc_zeroed_user_highpage_movable().
     if (!anonVmaPrepare(k, vmaAt(mm, f.v.vma), P)) return ret("VM_FAULT_OOM");
     const pfn = newAnonPage(k, P, "fault", f.th);
     if (pfn === null) return ret("VM_FAULT_OOM");
@@ -136,13 +142,14 @@ const doAnonymousPage = defPath<
     const { addr } = f.v;
     const pfn = f.v.pfn!;
     const mm = k.state.mms[f.v.mm];
-    if (!f.v.write) {
+    if (!f.v.write && k.variants.anonymous_read === "zero-page") {
       if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write: false });
       k.unlock(f.th, ptlName(mm.id, addr));
       return ret("VM_FAULT_MINOR");
     }
-    // maybe_mkwrite(): a forced write fault on a read-only vma maps the new page read-only
-    // (v2.6.27 mm/memory.c do_anonymous_page(), line 2379).
+    // maybe_mkwrite(pte_mkdirty(entry), vma): dirty, and writable when the vma is, on a read
+    // fault too; a forced write fault on a read-only vma maps the new page read-only (v2.6.24
+    // mm/memory.c:2170; v2.6.27 do_anonymous_page(), line 2379).
     const write = mm.vmas.find((v) => v.start === f.v.vma)?.write ?? true;
     if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write, dirty: true });
     k.unlock(f.th, ptlName(mm.id, addr));

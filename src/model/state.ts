@@ -222,9 +222,16 @@ export function allocPage(state: MmState, owner: PageOwner, holder: string, cpu?
   return page;
 }
 
-/** The next pfn of `cpu`'s row of `lists` (the shared row if `cpu` has none). */
+/**
+ * The next pfn of `cpu`'s row of `lists` (the shared row without `cpu`).
+ * Throws on a thread that is not one of the step's: a path that passed a
+ * wrong name would otherwise take the shared row unnoticed.
+ */
 function perCpuPfn(lists: PerCpuPfns, cpu: string | undefined): number {
   const i = cpu === undefined ? -1 : lists.cpus.indexOf(cpu);
+  if (cpu !== undefined && i < 0) {
+    throw new Error(`Thread "${cpu}" allocates a page, but the step's threads are ${lists.cpus}`);
+  }
   const row = i < 0 ? lists.cpus.length : i;
   const key = i < 0 ? "" : cpu!;
   const n = lists.taken[key];

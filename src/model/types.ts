@@ -175,16 +175,23 @@ export interface Counters {
 }
 
 /**
- * The pfns the threads of a race step allocate, each CPU from a list of
- * its own. v2.6.24's `buffered_rmqueue()` (mm/page_alloc.c:1060-1087;
- * v2.6.27 1049-1075) takes an order-0 page from the per-CPU list of the
- * CPU it runs on (`zone_pcp(zone, cpu)->pcp`), so the page one CPU gets
- * does not depend on when another CPU allocated. Thread `cpus[i]`'s n-th
- * page is pfn `base + n * (cpus.length + 1) + i`; an allocation that does
- * not come from a CPU's list (the zero page, a huge page from the global
- * `hugepage_freelists`, an xip page) takes the last row, `""` in `taken`;
- * so do the 2.5.42 tree's paths, which no race scenario runs. The step's
- * end sets `nextPfn` past every row.
+ * The pfns the threads of a race step allocate, each CPU from a row of its
+ * own. v2.6.24's `buffered_rmqueue()` (mm/page_alloc.c:1060-1087, the
+ * CPU's `zone_pcp(zone, cpu)->pcp[cold]`; v2.6.27 1048-1081,
+ * `->pcp`) takes an order-0 page from the list of the CPU it runs on. The
+ * model never frees a pfn for reuse (a freed page keeps its record), so a
+ * pfn is only a page's name, and naming each CPU's pages apart makes the
+ * name independent of when the other CPUs allocated: two schedules that
+ * differ only in that order reach one state. (The kernel's lists do
+ * interact: an empty one refills from the zone under `zone->lock`, and a
+ * freed page goes back to the freeing CPU's list; neither reuse nor
+ * refill is modelled.) Thread `cpus[i]`'s n-th page is pfn
+ * `base + n * (cpus.length + 1) + i`. An allocation that is not made on
+ * behalf of a thread takes the last row, `""` in `taken`: the zero page
+ * (a static page in the kernel, made on first use here), a huge page (the
+ * global `hugepage_freelists`, v2.6.24 mm/hugetlb.c:28), an xip page (the
+ * filesystem's, `get_xip_page`), and the 2.5.42 tree's pages, which no
+ * race scenario allocates. The step's end sets `nextPfn` past every row.
  */
 export interface PerCpuPfns {
   /** `nextPfn` when the step started: its first pfn. */

@@ -214,7 +214,12 @@ export function parseRevision(
   const drv = expectObject(top.drivers ?? {}, file, "drivers", ["hmm", "kvm"]);
   const snapshot = driverVariant(drv, file, "hmm", "snapshot", HMM_STRATEGIES, "sequence-retry");
   const kvmRelease = driverVariant(drv, file, "kvm", "release", KVM_RELEASES, "none");
-  const kern = expectObject(top.kernel ?? {}, file, "kernel", ["follow_page", "rmap_lock", "cite"]);
+  const kern = expectObject(top.kernel ?? {}, file, "kernel", [
+    "follow_page",
+    "rmap_lock",
+    "anonymous_read",
+    "cite",
+  ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
   const followPage = (expectString(kern, "follow_page", file, "kernel", {
     optional: true,
@@ -224,10 +229,14 @@ export function parseRevision(
     optional: true,
     oneOf: RMAP_LOCKS,
   }) ?? "spinlock") as KernelVariants["rmap_lock"];
+  const anonymousRead = (expectString(kern, "anonymous_read", file, "kernel", {
+    optional: true,
+    oneOf: ANONYMOUS_READS,
+  }) ?? "new-page") as KernelVariants["anonymous_read"];
   return {
     id,
     file,
-    kernel: { follow_page: followPage, rmap_lock: rmapLock },
+    kernel: { follow_page: followPage, rmap_lock: rmapLock, anonymous_read: anonymousRead },
     drivers: { hmm: { snapshot }, kvm: { release: kvmRelease } },
     title: expectString(top, "title", file, "")!,
     lineage: expectString(top, "lineage", file, "")!,
@@ -247,6 +256,9 @@ export function parseRevision(
 
 /** The values of `kernel.rmap_lock` (see {@link KernelVariants}). */
 export const RMAP_LOCKS = ["spinlock", "rwsem"] as const;
+
+/** The values of `kernel.anonymous_read` (see {@link KernelVariants}). */
+export const ANONYMOUS_READS = ["new-page", "zero-page"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -586,6 +598,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["drivers.kvm.release"] = rev.drivers.kvm.release;
   out["kernel.follow_page"] = rev.kernel.follow_page;
   out["kernel.rmap_lock"] = rev.kernel.rmap_lock;
+  out["kernel.anonymous_read"] = rev.kernel.anonymous_read;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }

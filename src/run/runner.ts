@@ -409,7 +409,13 @@ export class Run implements CheckContext {
       }))
       : [{ ...startThread(step.thread, this.tree.runOp, { op: step }), waiting: false }];
     this.cur = { index: i, threads, started: false, points: 0 };
-    if (step.threads) beginPerCpu(this.kernel.state, Object.keys(step.threads));
+    if (step.threads) {
+      // The race's threads, and a thread that starts during it, each with its own row.
+      const names = Object.keys(step.threads);
+      const during = step.during?.step.thread;
+      if (during !== undefined && !names.includes(during)) names.push(during);
+      beginPerCpu(this.kernel.state, names);
+    }
   }
 
   /**
