@@ -485,6 +485,15 @@ Deno.test(
       await runFile(dir, "same-thread", same),
       /"steps\[3\]\.during\.step\.thread" is "cpu0", the thread of steps\[3\] itself/,
     );
+    // A during on a race starts on cpu1 by default: a thread of the race, two threads of one name.
+    const dr = shipped("race-register-truncate");
+    const threads = (dr.steps as Steps)[2].threads as Record<string, Steps>;
+    const names = Object.keys(threads);
+    (dr.steps as Steps)[2].during = { at: "x", step: { op: "exit", mm: "A", thread: names[0] } };
+    assertInputError(
+      await runFile(dir, "during-race-thread", dr),
+      new RegExp(`"steps\\[2\\]\\.during\\.step\\.thread" is "${names[0]}", a thread of the race`),
+    );
     const rf = shipped("race-register-truncate");
     const rt = (rf.steps as Steps)[2].threads as Record<string, Steps>;
     rt.cpu0[0].fail = { page: 1 };

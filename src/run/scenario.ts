@@ -612,7 +612,8 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     if (!own && inner.thread === thread) {
       inner.thread = thread.replace(/\d*$/, (n) => String(Number(n || 0) + 1));
     }
-    if (inner.thread === thread) {
+    // (A race's threads are checked below, once they are known.)
+    if (inner.thread === thread && op !== "race") {
       throw new InputError(
         file,
         `${f}.thread`,
@@ -665,6 +666,13 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
         inner.thread = name;
         return inner;
       });
+    }
+    if (during && during.step.thread in threads) {
+      throw new InputError(
+        file,
+        `${field}.during.step.thread`,
+        `is "${during.step.thread}", a thread of the race (expected another thread: name one with "thread")`,
+      );
     }
   }
   return {
