@@ -20,6 +20,7 @@ import "./cli_test.ts";
 import "./drivers_test.ts";
 import "./expected_test.ts";
 import "./explore_test.ts";
+import "./follow_page_test.ts";
 import "./fuzz_alloc_test.ts";
 import "./fuzz_input_test.ts";
 import "./hugetlb_test.ts";

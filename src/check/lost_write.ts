@@ -19,9 +19,9 @@
  *
  * @module
  */
-import { hex, vpn } from "../model/state.ts";
+import { hex } from "../model/state.ts";
 import type { MmState } from "../model/types.ts";
-import { describePte } from "../kernel/pgtable.ts";
+import { describePte, primaryPte } from "../kernel/pgtable.ts";
 import type { Checker } from "./checker.ts";
 
 /** A write to a clean file page that nothing has marked dirty yet. */
@@ -51,7 +51,7 @@ export const lostWrite: Checker<LostWriteMemory> = {
     const { state } = ctx.kernel;
     const page = state.pages[o.pfn];
     if (!page || page.freed) return; // use-after-free reports it
-    const pte = state.mms[o.mm]?.ptes[vpn(o.addr)];
+    const pte = primaryPte(state.mms[o.mm], o.addr);
     if (!pte || pte.t !== "present" || pte.pfn !== o.pfn) {
       ctx.report({
         kind: "lost-write",

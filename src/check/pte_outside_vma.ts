@@ -38,7 +38,8 @@ export const pteOutsideVma: Checker<{ reported: Set<string> }> = {
         if (addr < reach || reported.has(`${id}:${key}`)) continue;
         reported.add(`${id}:${key}`);
         const pte = mm.ptes[key];
-        const o = pte.t === "present" ? state.pages[pte.pfn]?.owner : undefined;
+        // A raw PFN (a special pte) has no struct page: its number may be an allocated page's.
+        const o = pte.t === "present" && !pte.special ? state.pages[pte.pfn]?.owner : undefined;
         const what = o?.kind === "file" ? ` (file page ${o.file}:${o.index})` : "";
         ctx.report({
           kind: "pte-outside-vma",

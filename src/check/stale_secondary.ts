@@ -18,10 +18,10 @@
  *
  * @module
  */
-import { findVma, hex, vpn } from "../model/state.ts";
+import { findVma, hex } from "../model/state.ts";
 import type { MmState, Pte } from "../model/types.ts";
 import type { SecondaryMapping } from "../notifier/chain.ts";
-import { describePte } from "../kernel/pgtable.ts";
+import { describePte, primaryPte } from "../kernel/pgtable.ts";
 import type { Checker } from "./checker.ts";
 
 /**
@@ -40,7 +40,7 @@ export const staleSecondary: Checker<{ seen: Set<string> }> = {
       const mm = state.mms[sec.mm];
       if (sec.outlivesMm && (!mm || mm.exited)) continue;
       for (const m of sec.mappings()) {
-        const pte = mm?.ptes[vpn(m.addr)];
+        const pte = primaryPte(mm, m.addr);
         let why = "";
         if (!pte || pte.t !== "present") why = `the primary pte is ${describePte(pte)}`;
         else if (pte.pfn !== m.pfn) why = `the primary maps pfn ${pte.pfn}`;

@@ -976,7 +976,7 @@ async function cmdMerge(args: string[], io: Io): Promise<number> {
   const matrix = outputs.length > 1
     ? usageOnRange(() => planMatrix(plan, res.outcomes, { timeout: common.timeout }))
     : undefined;
-  return finishReport(io, common, plan, matrix ? { ...res, matrix } : res, outputs, expect);
+  return await finishReport(io, common, plan, matrix ? { ...res, matrix } : res, outputs, expect);
 }
 
 async function cmdBisect(args: string[], io: Io): Promise<number> {

@@ -18,7 +18,7 @@ import {
   updatePte,
   vpn,
 } from "../model/state.ts";
-import { hook, type Kernel, lock } from "./context.ts";
+import { hook, type Kernel, KernelBug, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { followHugetlbPage, hugetlbFault } from "./hugetlb.ts";
 import {
@@ -487,11 +487,16 @@ function samePte(mm: Mm, addr: number, orig: OrigPte): boolean {
 
 /**
  * `follow_page()`: under the PTE lock, the page mapped at `addr` if the pte
- * allows the access, with a reference for `holder` (FOLL_GET), or null.
- * Marks the page accessed.
+ * allows the access, with a reference for `holder` when there is one
+ * (FOLL_GET), or null. Marks the page accessed. On a huge pmd (a hugetlb
+ * vma) it takes no lock and marks nothing, and returns the huge page
+ * whatever the access (`follow_huge_pmd()`), and a reference there is a
+ * BUG: v2.6.24 mm/memory.c:930-933 (v2.6.27 1059-1062), `if
+ * (pmd_huge(*pmd)) { BUG_ON(flags & FOLL_GET); page =
+ * follow_huge_pmd(...); goto out; }`.
  */
 export const followPage = defPath<
-  { mm: string; addr: number; write: boolean; holder: string },
+  { mm: string; addr: number; write: boolean; holder?: string },
   { a?: number },
   Kernel
 >("follow_page", {
@@ -500,6 +505,15 @@ export const followPage = defPath<
     const vma = findVma(mm, f.v.addr);
     if (!vma) return ret(null);
     const a = pteAddr(vma, f.v.addr);
+    if (vma.kind === "hugetlb") {
+      const pte = mm.ptes[vpn(a)];
+      // pmd_none(): no_page_table, null.
+      if (!pte || pte.t !== "present") return ret(null);
+      if (f.v.holder !== undefined) {
+        throw new KernelBug("follow_page", "BUG_ON(flags & FOLL_GET) on a huge pmd");
+      }
+      return ret(pte.pfn);
+    }
     f.v.a = a;
     return lock(ptlName(mm.id, a), "spin", "locked");
   },
@@ -514,7 +528,7 @@ export const followPage = defPath<
       // mmu notifiers #v3 (docs/sources.md §5c, follow_page hunk): 'if (!pte_young(pte)) set_pte_at(..., pte_mkyoung(pte))'.
       if (k.variants.follow_page === "mkyoung") updatePte(mm, vpn(a), { young: true });
       if (write) updatePte(mm, vpn(a), { dirty: true });
-      getPage(k.state, pte.pfn, holder);
+      if (holder !== undefined) getPage(k.state, pte.pfn, holder);
       pfn = pte.pfn;
     }
     k.unlock(f.th, ptlName(mm.id, a));

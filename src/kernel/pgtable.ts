@@ -10,6 +10,7 @@ import type { Mm, MmState, Page, Pte, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
 import {
   allocPage,
+  findVma,
   getPage,
   hex,
   isCowMapping,
@@ -285,6 +286,17 @@ export function findOrReadPage(
 /** The base address of the pte slot used for `addr` in a vma (huge ptes are keyed by their aligned address). */
 export function pteAddr(vma: Vma, addr: number): number {
   return vma.kind === "hugetlb" ? addr - (addr % HPAGE_SIZE) : addr - (addr % PAGE_SIZE);
+}
+
+/**
+ * The primary's entry for `addr` in `mm`: its pte, or in a hugetlb vma the
+ * huge pte (the pmd) of the huge page `addr` is in, which is the entry for
+ * every address of that page.
+ */
+export function primaryPte(mm: Mm | undefined, addr: number): Pte | undefined {
+  if (!mm) return undefined;
+  const vma = findVma(mm, addr);
+  return mm.ptes[vpn(vma ? pteAddr(vma, addr) : addr)];
 }
 
 /** Every address in `[start, end)` with a PTE in `mm`, ascending. */

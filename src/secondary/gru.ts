@@ -31,10 +31,13 @@
  *   (grutlbpurge.c:231-234, 245-247, 258, 267).
  * - Huge pages: the atomic lookup reads a 2 MB pmd as its pte on x86-64
  *   (grufault.c:246-249); the fallback refuses a hugetlb vma with -EFAULT
- *   ("ZZZ Need to handle HUGE pages", lines 204-206). The model's fill calls
- *   `follow_page()` with a reference (FOLL_GET), which v2.6.24 answers on a
- *   huge pmd with `BUG_ON(flags & FOLL_GET)` (mm/memory.c:930-931); no
- *   shipped scenario maps a huge page that a GRU or XPmem mirrors.
+ *   ("ZZZ Need to handle HUGE pages", lines 204-206). The model's GRU fill
+ *   calls `follow_page()` without FOLL_GET, as the seed's driver keeps no
+ *   page reference: on a huge pmd v2.6.24 then returns the huge page from
+ *   `follow_huge_pmd()` without the pte lock (mm/memory.c:930-933). XPmem's
+ *   fill keeps the lookup's reference, FOLL_GET, which is the `BUG_ON(flags
+ *   & FOLL_GET)` there (`tests/follow_page_test.ts`); no shipped scenario
+ *   maps a huge page that a GRU or XPmem mirrors.
  *
  * @module
  */
@@ -201,7 +204,8 @@ const gruRelease = defPath<{ sec: string }, Record<never, never>, Kernel>("gru.r
  * A GRU (or XPmem) access to `addr` through secondary `sec`: a TLB hit, or a
  * TLB miss filled through `follow_page()` from interrupt context (no
  * mmap_sem, no fault), falling back to `get_user_pages()` from the driver's
- * thread. No reference is kept (XPmem keeps the lookup's). Returns "hit",
+ * thread. The GRU's lookup takes no reference; XPmem's takes one (FOLL_GET)
+ * and keeps it as the translation's. Returns "hit",
  * "filled", "no-progress" or "EFAULT".
  *
  * Frame: `a` the page address, `attempt` the fill attempts so far; within an
@@ -255,8 +259,15 @@ export const gruAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
       f.v.pfn = null;
       return go("followed");
     }
-    const args = { mm: gru.mm, addr: f.v.a!, write: f.v.write, holder: fillHolder(gru) };
-    return call(followPage, args, "followed", "pfn");
+    // The GRU keeps "no page reference" (V5 cover letter): follow_page without FOLL_GET. XPmem
+    // keeps the lookup's reference as its translation's.
+    const holder = gru.holdsReferences ? { holder: fillHolder(gru) } : {};
+    return call(
+      followPage,
+      { mm: gru.mm, addr: f.v.a!, write: f.v.write, ...holder },
+      "followed",
+      "pfn",
+    );
   },
   followed(k, f) {
     const gru = gruOf(k, f.v.sec);
@@ -289,13 +300,8 @@ export const gruAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     const pfn = f.v.pfn!;
     const holder = fillHolder(gru);
     f.v.pfn = undefined;
-    if (gru.holdsReferences) {
-      // XPmem: the lookup's reference becomes the translation's.
-      moveRefs(k.state, pfn, holder, gru.holder(a), 1);
-    } else {
-      // GRU: no page status is kept, the reference taken for the lookup is dropped at once.
-      putPage(k.state, pfn, holder);
-    }
+    // XPmem: the lookup's reference becomes the translation's (the GRU's lookup took none).
+    if (gru.holdsReferences) moveRefs(k.state, pfn, holder, gru.holder(a), 1);
     f.v.attempt!++;
     return go("attempt");
   },

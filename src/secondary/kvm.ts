@@ -35,7 +35,7 @@
  */
 import { type CalloutEvent, type Kernel, lock } from "../kernel/context.ts";
 import { getUserPage, type GupResult } from "../kernel/fault.ts";
-import { mmapSemName } from "../kernel/pgtable.ts";
+import { mmapSemName, primaryPte } from "../kernel/pgtable.ts";
 import { call, defPath, go, type PathRef, point, ret } from "../kernel/steps.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import { hex, moveRefs, putPage, updatePage, vpn, writePage } from "../model/state.ts";
@@ -403,7 +403,7 @@ export const kvmAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     if (old) kvm.zap(k, a);
     // __direct_map(): mmu_set_spte(vcpu, &table[index], ACC_ALL, ACC_ALL, 0, write, 1, ...)
     // (mmu.c, line 1248): writable whatever the access, with the accessed bit set.
-    const pte = k.state.mms[kvm.mm]?.ptes[vpn(a)];
+    const pte = primaryPte(k.state.mms[kvm.mm], a);
     const forced = !(pte && pte.t === "present" && pte.pfn === pfn && pte.write);
     kvm.sptes[vpn(a)] = { pfn, write: true, accessed: true, forced };
     // The gup reference becomes the spte's reference.
