@@ -1,5 +1,5 @@
 /**
- * Hand-built outcomes, revisions and matrices for the diff and bisect tests.
+ * Hand-built outcomes, revisions, matrices and scenarios for the tests.
  *
  * @module
  */
@@ -7,6 +7,7 @@ import {
   loadRevisionDir,
   type Matrix,
   type Outcome,
+  parseScenario,
   type Revision,
   type Scenario,
   type TraceEntry,
@@ -124,3 +125,37 @@ export const SMALL_SCENARIO = {
     { op: "touch", mm: "A", addr: "0x101000", access: "write" },
   ],
 };
+
+/**
+ * A hugetlbfs file of two huge pages mapped at 0x40000000 in mm A (`share`,
+ * "private" by default), secondary `driver` (KVM by default) attached to A as
+ * `sec`, then `steps`.
+ */
+export function hugeScenario(
+  steps: unknown[],
+  opts: { share?: "private" | "shared"; driver?: string; sec?: string } = {},
+): Scenario {
+  return parseScenario(
+    {
+      purpose: "a hugetlbfs mapping",
+      exercises: [],
+      cite: "tests/_fixtures.ts",
+      files: [{ name: "huge", pages: 2, kind: "hugetlbfs" }],
+      secondaries: [{ id: opts.sec ?? "kvm0", driver: opts.driver ?? "kvm", mm: "A" }],
+      steps: [
+        {
+          op: "mmap",
+          mm: "A",
+          addr: "0x40000000",
+          len: "0x400000",
+          prot: "rw",
+          share: opts.share ?? "private",
+          file: "huge",
+        },
+        ...steps,
+      ],
+    },
+    "inline.json",
+    "inline",
+  );
+}

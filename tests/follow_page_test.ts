@@ -9,38 +9,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { loadRevisionDir, parseScenario, runScenario } from "../mod.ts";
+import { loadRevisionDir, runScenario } from "../mod.ts";
+import { hugeScenario } from "./_fixtures.ts";
 
 const revision = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
 
 /** A hugetlbfs mapping, written by the CPU, then accessed through secondary `driver`. */
 function hugeAccess(driver: "gru" | "xpmem") {
-  return parseScenario(
-    {
-      purpose: `a ${driver} access to a huge page`,
-      exercises: [],
-      cite: "v2.6.24 mm/memory.c:930-933",
-      files: [{ name: "huge", pages: 2, kind: "hugetlbfs" }],
-      secondaries: [{ id: "sec0", driver, mm: "A" }],
-      steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x40000000",
-          len: "0x400000",
-          prot: "rw",
-          share: "shared",
-          file: "huge",
-        },
-        { op: "register", secondary: "sec0" },
-        { op: "touch", mm: "A", addr: "0x40000000", access: "write" },
-        { op: "guest", secondary: "sec0", addr: "0x40001000", access: "read" },
-        { op: "munmap", mm: "A", addr: "0x40000000", len: "0x400000" },
-      ],
-    },
-    "follow_page_test",
-    `huge-${driver}`,
-  );
+  return hugeScenario([
+    { op: "register", secondary: "sec0" },
+    { op: "touch", mm: "A", addr: "0x40000000", access: "write" },
+    { op: "guest", secondary: "sec0", addr: "0x40001000", access: "read" },
+    { op: "munmap", mm: "A", addr: "0x40000000", len: "0x400000" },
+  ], { share: "shared", driver, sec: "sec0" });
 }
 
 Deno.test("the GRU's follow_page() without FOLL_GET finds a huge page: no BUG", () => {

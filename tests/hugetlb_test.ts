@@ -3,10 +3,11 @@ import {
   loadRevisionDir,
   loadScenarioDir,
   parseRevision,
-  parseScenario,
   type Revision,
   runScenario,
 } from "../mod.ts";
+
+import { hugeScenario } from "./_fixtures.ts";
 
 const revisions = loadRevisionDir("patches");
 const lookup = (id: string) => revisions.find((r) => r.id === id);
@@ -60,33 +61,6 @@ const outsideLock = {
     ],
   },
 };
-
-/** A private hugetlbfs mapping of two huge pages in A, with KVM attached to A. */
-function hugeScenario(steps: unknown[], share = "private") {
-  return parseScenario(
-    {
-      purpose: "hugetlb test",
-      exercises: [],
-      cite: "tests/hugetlb_test.ts",
-      files: [{ name: "huge", pages: 2, kind: "hugetlbfs" }],
-      secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
-      steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x40000000",
-          len: "0x400000",
-          prot: "rw",
-          share,
-          file: "huge",
-        },
-        ...steps,
-      ],
-    },
-    "inline.json",
-    "inline",
-  );
-}
 
 /** The kinds and steps of an outcome's violations, as "kind@step". */
 const found = (
@@ -180,7 +154,7 @@ Deno.test("copy_hugetlb_page_range write-protects the parent only in a COW mappi
     { op: "fork", mm: "A", child: "B" },
     { op: "guest", secondary: "kvm0", addr: "0x40000000", access: "write" },
   ];
-  assert.deepEqual(runScenario(hugeScenario(steps, "shared"), mainline).kinds, []);
+  assert.deepEqual(runScenario(hugeScenario(steps, { share: "shared" }), mainline).kinds, []);
   // Private: the spte stays writable over the read-only pte; the guest's write lands on the page
   // A still maps, so it is a stale permission, not a lost write.
   assert.deepEqual(runScenario(hugeScenario(steps), mainline).kinds, ["stale-secondary"]);
