@@ -551,6 +551,15 @@ export type GupResult = { pfn: number } | { error: FaultResult };
  * returns `VM_FAULT_WRITE`, the lookups go on as reads, since do_wp_page has
  * broken COW "even if maybe_mkwrite decided not to set pte_write" (line 1248).
  *
+ * Not modelled: FOLL_ANON (2.6.24 to 2.6.31). A read of a private
+ * anonymous vma that has no page table there yet gets the ZERO_PAGE without
+ * a fault (v2.6.24 mm/memory.c:1048-1051, and `follow_page()`'s
+ * no_page_table, 967-971; v2.6.27 1206-1207 and 1105-1110); here it
+ * faults, and the fault allocates a page. The GRU fill, which retries
+ * `follow_page()` under its lock after `get_user_pages()`, would never find
+ * a ZERO_PAGE that no pte maps, so modelling it needs that fill looked at
+ * first.
+ *
  * Frame: `follWrite` is `FOLL_WRITE` of the lookups.
  */
 export const getUserPage = defPath<
