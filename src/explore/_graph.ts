@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { isCowValue, shareOnCopy } from "../model/_cow.ts";
+import { COW_CONTAINER, COW_VALUE, cowKind } from "../model/_cow.ts";
 
 /**
  * Every object reachable from `roots` (immutable inputs the copy shares),
@@ -71,9 +71,10 @@ export function cloneGraph<T>(value: T, shared: ReadonlyMap<object, number>): T 
     return Object.freeze(v);
   };
   const copy = (v: unknown): unknown => {
-    if (v === null || typeof v !== "object" || shared.has(v) || Object.isFrozen(v)) return v;
-    if (shareOnCopy(v)) return Object.freeze(v);
-    if (isCowValue(v)) return freezeDeep(v);
+    if (v === null || typeof v !== "object" || Object.isFrozen(v) || shared.has(v)) return v;
+    const kind = cowKind(v);
+    if (kind === COW_CONTAINER) return Object.freeze(v);
+    if (kind === COW_VALUE) return freezeDeep(v);
     const done = memo.get(v);
     if (done) return done;
     if (Array.isArray(v)) {
@@ -181,39 +182,21 @@ const T_INT = 1,
  */
 const interned = new Map<string, number>();
 
-/** MurmurHash3 x86_128 over a stream of 32-bit words. */
+/**
+ * MurmurHash3 x86_128 over a stream of 32-bit words: the words are buffered
+ * and mixed in one pass when the hash is taken.
+ */
 class Murmur128 {
-  h1 = 0x9368e53c;
-  h2 = 0x2f6af274;
-  h3 = 0xb4a5a9ff;
-  h4 = 0x6f8d1f2b;
-  k1 = 0;
-  k2 = 0;
-  k3 = 0;
-  n = 0;
+  buf: Int32Array = SCRATCH.pop() ?? new Int32Array(1024);
   len = 0;
 
   word(w: number): void {
-    this.len++;
-    switch (this.n) {
-      case 0:
-        this.k1 = w;
-        this.n = 1;
-        return;
-      case 1:
-        this.k2 = w;
-        this.n = 2;
-        return;
-      case 2:
-        this.k3 = w;
-        this.n = 3;
-        return;
+    if (this.len === this.buf.length) {
+      const bigger = new Int32Array(this.buf.length * 2);
+      bigger.set(this.buf);
+      this.buf = bigger;
     }
-    this.n = 0;
-    this.h1 = lane(this.h1, this.k1, C1, 15, C2, 19, this.h2, 0x561ccd1b);
-    this.h2 = lane(this.h2, this.k2, C2, 16, C3, 17, this.h3, 0x0bcaa747);
-    this.h3 = lane(this.h3, this.k3, C3, 17, C4, 15, this.h4, 0x96cd1c35);
-    this.h4 = lane(this.h4, w, C4, 18, C1, 13, this.h1, 0x32ac3b17);
+    this.buf[this.len++] = w;
   }
 
   str(s: string): void {
@@ -237,11 +220,28 @@ class Murmur128 {
 
   /** The hash, as four 32-bit words. */
   finish(): [number, number, number, number] {
-    // The tail block, padded with zero words (the length tells it apart).
-    while (this.n !== 0) this.word(0);
+    const buf = this.buf;
     const len = this.len;
-    let { h1, h2, h3, h4 } = this;
-    h1 ^= len, h2 ^= len, h3 ^= len, h4 ^= len;
+    // The tail block, padded with zero words (the length tells it apart).
+    const padded = (len + 3) & ~3;
+    if (padded > buf.length) {
+      const bigger = new Int32Array(padded);
+      bigger.set(buf);
+      this.buf = bigger;
+    }
+    const b = this.buf;
+    for (let i = len; i < padded; i++) b[i] = 0;
+    let h1 = 0x9368e53c, h2 = 0x2f6af274, h3 = 0xb4a5a9ff, h4 = 0x6f8d1f2b;
+    for (let i = 0; i < padded; i += 4) {
+      h1 = lane(h1, b[i], C1, 15, C2, 19, h2, 0x561ccd1b);
+      h2 = lane(h2, b[i + 1], C2, 16, C3, 17, h3, 0x0bcaa747);
+      h3 = lane(h3, b[i + 2], C3, 17, C4, 15, h4, 0x96cd1c35);
+      h4 = lane(h4, b[i + 3], C4, 18, C1, 13, h1, 0x32ac3b17);
+    }
+    if (this.buf.length <= 65536) SCRATCH.push(this.buf);
+    this.buf = EMPTY;
+    // The length counts the padding words too.
+    h1 ^= padded, h2 ^= padded, h3 ^= padded, h4 ^= padded;
     h1 = (h1 + h2 + h3 + h4) | 0;
     h2 = (h2 + h1) | 0, h3 = (h3 + h1) | 0, h4 = (h4 + h1) | 0;
     h1 = fmix(h1), h2 = fmix(h2), h3 = fmix(h3), h4 = fmix(h4);
@@ -265,6 +265,10 @@ class Murmur128 {
   }
 }
 
+/** Word buffers of finished hashes, reused (hashes nest: a value's hash is taken inside another's). */
+const SCRATCH: Int32Array[] = [];
+const EMPTY = new Int32Array(0);
+
 type Words = [number, number, number, number];
 
 /** Hashes of frozen objects, by value, as a record with its keys sorted. */
@@ -282,7 +286,7 @@ const VALUE_HASHES = new WeakMap<ReadonlyMap<object, number>, Map<string, ValueC
 
 /**
  * The hash of an object as a value: its class, its fields in iteration
- * order (a record under `sortedField` with its keys sorted), a shared input
+ * order (a record under the context's `sortedField` with its keys sorted), a shared input
  * in it by its number, a frozen object in it by its own (cached) hash.
  * `sorted` hashes it as a record with its keys sorted and entries holding an
  * empty array left out. A frozen object's hash is cached; everything in it
@@ -290,41 +294,16 @@ const VALUE_HASHES = new WeakMap<ReadonlyMap<object, number>, Map<string, ValueC
  * must be frozen too, unless `deep` (a deep value, a thread's stack, being
  * written), where they are hashed the same way.
  */
-function valueHash(
-  o: object,
-  shared: ReadonlyMap<object, number>,
-  sortedField: string | undefined,
-  sorted: boolean,
-  deep: boolean,
-): Words {
+function valueHash(o: object, ctx: ValueContext, sorted: boolean, deep: boolean): Words {
   // A value not frozen yet is being written: its hash would not stay right.
   const keep = Object.isFrozen(o);
-  let byField = VALUE_HASHES.get(shared);
-  if (!byField) VALUE_HASHES.set(shared, byField = new Map());
-  let caches = byField.get(sortedField ?? "");
-  if (!caches) {
-    byField.set(sortedField ?? "", caches = { plain: new WeakMap(), sorted: new WeakMap() });
-  }
-  const cache = sorted ? caches.sorted : caches.plain;
+  const cache = sorted ? ctx.caches.sorted : ctx.caches.plain;
   const known = keep ? cache.get(o) : undefined;
   if (known) return known;
   const h = new Murmur128();
-  const enc = (x: unknown, field?: string) => {
-    if (x === null || typeof x !== "object") return scalar(h, x);
-    const input = shared.get(x);
-    if (input !== undefined) {
-      h.word(T_SHARED);
-      h.word(input);
-      return;
-    }
-    if (x instanceof Map || x instanceof Set || (!Object.isFrozen(x) && (keep || !deep))) {
-      throw new TypeError("A value of the run holds an object that is not frozen");
-    }
-    h.value(valueHash(x, shared, sortedField, field !== undefined && field === sortedField, deep));
-  };
   if (Array.isArray(o)) {
     h.word(T_ARR);
-    for (let i = 0; i < o.length; i++) enc(o[i]);
+    for (let i = 0; i < o.length; i++) valueField(h, o[i], undefined, ctx, keep, deep);
   } else {
     const rec = o as Record<string, unknown>;
     if (!sorted) {
@@ -339,13 +318,60 @@ function valueHash(
       const x = rec[k];
       if (sorted && Array.isArray(x) && x.length === 0) continue;
       h.str(k);
-      enc(x, k);
+      valueField(h, x, k, ctx, keep, deep);
     }
   }
   h.word(T_END);
   const w = h.finish();
   if (keep) cache.set(o, w);
   return w;
+}
+
+/**
+ * Adds `x`, field `field` (or an element) of a value being hashed by
+ * {@link valueHash}, to `h`: a scalar, a shared input by its number, an
+ * object by its own value hash.
+ */
+function valueField(
+  h: Murmur128,
+  x: unknown,
+  field: string | undefined,
+  ctx: ValueContext,
+  keep: boolean,
+  deep: boolean,
+): void {
+  if (x === null || typeof x !== "object") return scalar(h, x);
+  const input = ctx.shared.get(x);
+  if (input !== undefined) {
+    h.word(T_SHARED);
+    h.word(input);
+    return;
+  }
+  if (x instanceof Map || x instanceof Set || (!Object.isFrozen(x) && (keep || !deep))) {
+    throw new TypeError("A value of the run holds an object that is not frozen");
+  }
+  h.value(valueHash(x, ctx, field !== undefined && field === ctx.sortedField, deep));
+}
+
+/** What a hash of values needs: the shared inputs, the rules' `sortedField`, and the caches for both. */
+interface ValueContext {
+  shared: ReadonlyMap<object, number>;
+  sortedField: string | undefined;
+  caches: ValueCache;
+}
+
+/** The {@link ValueContext} of a hash over `shared` under rules with `sortedField`. */
+function valueContext(
+  shared: ReadonlyMap<object, number>,
+  sortedField: string | undefined,
+): ValueContext {
+  let byField = VALUE_HASHES.get(shared);
+  if (!byField) VALUE_HASHES.set(shared, byField = new Map());
+  let caches = byField.get(sortedField ?? "");
+  if (!caches) {
+    byField.set(sortedField ?? "", caches = { plain: new WeakMap(), sorted: new WeakMap() });
+  }
+  return { shared, sortedField, caches };
 }
 
 /** Whether record `o` has no keys. */
@@ -400,6 +426,7 @@ export function hashGraph(
   const omit = rules.omit;
   const sorted = rules.sorted;
   const sortedField = rules.sortedField;
+  let values: ValueContext | undefined;
   const entry = (k: string, x: unknown) => {
     if (Array.isArray(x) && x.length === 0) return;
     if (x !== null && typeof x === "object" && sorted?.has(x) && empty(x)) return;
@@ -430,9 +457,10 @@ export function hashGraph(
     // A container of values, or a thread's stack: by value, frozen or not. Any other object,
     // frozen or not, as the stream goes (a frozen one may have left a stack for the world, and
     // must hash as it did while it was not frozen yet).
-    const deep = isCowValue(o);
-    if ((deep || shareOnCopy(o)) && !omit?.has(o) && !sorted?.has(o)) {
-      h.value(valueHash(o, shared, sortedField, false, deep));
+    const kind = cowKind(o);
+    const deep = kind === COW_VALUE;
+    if ((deep || kind === COW_CONTAINER) && !omit?.has(o) && !sorted?.has(o)) {
+      h.value(valueHash(o, values ??= valueContext(shared, sortedField), false, deep));
       return;
     }
     const seen = ids.get(o);

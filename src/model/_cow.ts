@@ -33,6 +33,19 @@ function markOf(o: object): unknown {
   return (o as { [MARK]?: number })[MARK];
 }
 
+/**
+ * What `o` is to a copy of the run, in one read of its mark: {@link COW_CONTAINER}
+ * ({@link shareOnCopy}), {@link COW_VALUE} ({@link isCowValue}), or 0.
+ */
+export function cowKind(o: object): number {
+  return (markOf(o) as number | undefined) ?? 0;
+}
+
+/** {@link cowKind} of a copy-on-write container. */
+export const COW_CONTAINER: number = CONTAINER;
+/** {@link cowKind} of a deep copy-on-write value (a thread's stack). */
+export const COW_VALUE: number = VALUE;
+
 /** Marks `o`, a record of frozen values, as a copy-on-write container, and returns it. */
 export function cow<T extends object>(o: T): T {
   return mark(o, CONTAINER);
