@@ -192,7 +192,7 @@ class Murmur128 {
 
   word(w: number): void {
     if (this.len === this.buf.length) {
-      const bigger = new Int32Array(this.buf.length * 2);
+      const bigger = new Int32Array(Math.max(1024, this.buf.length * 2));
       bigger.set(this.buf);
       this.buf = bigger;
     }
