@@ -72,6 +72,13 @@ export interface KernelVariants {
   anonymous_read: "new-page" | "zero-page";
 }
 
+/** The variants of a revision that selects none: the 2.6.24 paths. */
+export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
+  follow_page: "mark-accessed",
+  rmap_lock: "spinlock",
+  anonymous_read: "new-page",
+});
+
 /** A revision's description of one kernel path. */
 export interface PathConfig {
   /** Every callout the revision places in the path; those at one hook point are made in this order. */
@@ -336,8 +343,7 @@ export class Kernel {
     this.paths = config.paths;
     this.sink = config.sink;
     this.preemptive = config.preemptive ?? false;
-    this.variants = config.variants ??
-      { follow_page: "mark-accessed", rmap_lock: "spinlock", anonymous_read: "new-page" };
+    this.variants = config.variants ?? DEFAULT_KERNEL_VARIANTS;
     this.nonlinear = config.nonlinear;
     this.observer = config.observer;
   }

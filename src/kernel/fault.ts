@@ -127,7 +127,7 @@ const doAnonymousPage = defPath<
   entry(k, f) {
     const P = "do_anonymous_page";
     const mm = k.state.mms[f.v.mm];
-    if (!f.v.write && k.variants.anonymous_read === "zero-page") {
+    if (mapsZeroPage(k, f.v.write)) {
       f.v.pfn = zeroPage(k.state);
       return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
     }
@@ -142,7 +142,7 @@ const doAnonymousPage = defPath<
     const { addr } = f.v;
     const pfn = f.v.pfn!;
     const mm = k.state.mms[f.v.mm];
-    if (!f.v.write && k.variants.anonymous_read === "zero-page") {
+    if (mapsZeroPage(k, f.v.write)) {
       if (!mm.ptes[vpn(addr)]) mapPage(k.state, mm, addr, pfn, { write: false });
       k.unlock(f.th, ptlName(mm.id, addr));
       return ret("VM_FAULT_MINOR");
@@ -157,6 +157,11 @@ const doAnonymousPage = defPath<
     return ret("VM_FAULT_MINOR");
   },
 });
+
+/** Whether `do_anonymous_page()` maps the zero page for this access (`kernel.anonymous_read`). */
+function mapsZeroPage(k: Kernel, write: boolean): boolean {
+  return !write && k.variants.anonymous_read === "zero-page";
+}
 
 /** `anon_vma_prepare()`: may allocate. */
 export function anonVmaPrepare(k: Kernel, vma: Vma, path: string): boolean {

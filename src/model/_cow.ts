@@ -35,7 +35,7 @@ function markOf(o: object): unknown {
 
 /**
  * What `o` is to a copy of the run, in one read of its mark: {@link COW_CONTAINER}
- * ({@link shareOnCopy}), {@link COW_VALUE} ({@link isCowValue}), or 0.
+ * ({@link shareOnCopy}), {@link COW_VALUE} (a deep value, {@link cowValue}), or 0.
  */
 export function cowKind(o: object): number {
   return (markOf(o) as number | undefined) ?? 0;
@@ -102,9 +102,4 @@ export function cowValue<T extends object>(o: T): T {
 export function writable<T extends object>(o: T): T {
   if (!Object.isFrozen(o)) return o;
   return (Array.isArray(o) ? [...o] : { ...o }) as T;
-}
-
-/** Whether `o` is a deep copy-on-write value ({@link cowValue}). */
-export function isCowValue(o: object): boolean {
-  return markOf(o) === VALUE;
 }

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { CalloutSpec, KernelVariants, PathConfig } from "../kernel/context.ts";
+import {
+  type CalloutSpec,
+  DEFAULT_KERNEL_VARIANTS,
+  type KernelVariants,
+  type PathConfig,
+} from "../kernel/context.ts";
 import { CALLOUT_KIND, CALLOUT_NAMES, HOOK_POINTS } from "../kernel/hooks.ts";
 import {
   type ChainConfig,
@@ -221,22 +226,18 @@ export function parseRevision(
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
-  const followPage = (expectString(kern, "follow_page", file, "kernel", {
-    optional: true,
-    oneOf: FOLLOW_PAGE_VARIANTS,
-  }) ?? "mark-accessed") as KernelVariants["follow_page"];
-  const rmapLock = (expectString(kern, "rmap_lock", file, "kernel", {
-    optional: true,
-    oneOf: RMAP_LOCKS,
-  }) ?? "spinlock") as KernelVariants["rmap_lock"];
-  const anonymousRead = (expectString(kern, "anonymous_read", file, "kernel", {
-    optional: true,
-    oneOf: ANONYMOUS_READS,
-  }) ?? "new-page") as KernelVariants["anonymous_read"];
+  const variant = <K extends keyof KernelVariants>(key: K, oneOf: readonly KernelVariants[K][]) =>
+    (expectString(kern, key, file, "kernel", { optional: true, oneOf }) ??
+      DEFAULT_KERNEL_VARIANTS[key]) as KernelVariants[K];
+  const kernel: KernelVariants = {
+    follow_page: variant("follow_page", FOLLOW_PAGE_VARIANTS),
+    rmap_lock: variant("rmap_lock", RMAP_LOCKS),
+    anonymous_read: variant("anonymous_read", ANONYMOUS_READS),
+  };
   return {
     id,
     file,
-    kernel: { follow_page: followPage, rmap_lock: rmapLock, anonymous_read: anonymousRead },
+    kernel,
     drivers: { hmm: { snapshot }, kvm: { release: kvmRelease } },
     title: expectString(top, "title", file, "")!,
     lineage: expectString(top, "lineage", file, "")!,
