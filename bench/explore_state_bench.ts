@@ -8,7 +8,8 @@
  * each iteration takes the next state, so a row's time is per state. When
  * the process ends it prints how many objects a state's key walks and a
  * copy copies (the objects that are not frozen values or shared inputs),
- * in all and per part of the run.
+ * in all and per part of the run, and how many of them a transition
+ * changes (what a copy-on-write state would copy and hash again).
  *
  * Run with
  * `npx --yes deno@2.9.6 bench --allow-read bench/explore_state_bench.ts`.
@@ -32,6 +33,8 @@ const key = (run: Run) => stateHash(run, shared);
 interface Point {
   run: Run;
   names: string[];
+  /** The choice point whose transition led here (absent for a walk's first). */
+  from?: Point;
 }
 
 const points: Point[] = [];
@@ -48,7 +51,7 @@ for (let walk = 0; walk < 200; walk++) {
     const child: Run = point.run.fork(copy);
     child.pick(point.names[random(point.names.length)]);
     const names = child.next();
-    point = names ? { run: child, names } : null;
+    point = names ? { run: child, names, from: point } : null;
   }
 }
 
@@ -65,6 +68,36 @@ function mutable(value: unknown, seen = new Set<object>()): number {
   } else if (value instanceof Set) { for (const x of value) n += mutable(x, seen); }
   else for (const k in value) n += mutable((value as Record<string, unknown>)[k], seen);
   return n;
+}
+
+/** The entries of a record, Map or Set (a Set's by position). */
+function entriesOf(v: object): [unknown, unknown][] {
+  if (v instanceof Map) return [...v];
+  if (v instanceof Set) return [...v].map((x, j) => [j, x]);
+  return Object.entries(v);
+}
+
+/**
+ * The objects of `after` neither frozen nor shared whose own entries differ
+ * from those of the object at the same path in `before` (a key added or
+ * gone, or a value that is not the same frozen value or primitive): what a
+ * transition from `before` to `after` wrote.
+ */
+function changed(before: unknown, after: unknown, seen = new Set<object>()): number {
+  if (after === null || typeof after !== "object" || seen.has(after)) return 0;
+  if (shared.has(after) || Object.isFrozen(after)) return 0;
+  seen.add(after);
+  const was = before !== null && typeof before === "object" ? new Map(entriesOf(before)) : null;
+  const now = entriesOf(after);
+  let differs = !was || was.size !== now.length;
+  let n = 0;
+  for (const [k, x] of now) {
+    const y = was?.get(k);
+    if (x !== null && typeof x === "object" && !Object.isFrozen(x) && !shared.has(x)) {
+      n += changed(y, x, seen);
+    } else if (!Object.is(x, y) || (was && !was.has(k))) differs = true;
+  }
+  return n + (differs ? 1 : 0);
 }
 
 let i = 0;
@@ -126,4 +159,11 @@ globalThis.addEventListener("unload", () => {
   for (const [j, label] of [...PARTS.map(([l]) => l), "the run's own records"].entries()) {
     console.log(`  ${label}: median ${med(parts.map((c) => c[j]))}`);
   }
+  const written = points.filter((p) => p.from).map((p) => changed(p.from!.run, p.run));
+  const w = [...written].sort((a, b) => a - b);
+  console.log(
+    `objects a transition changes: median ${med(written)}, ${w[0]} to ${
+      w[w.length - 1]
+    } (${written.length} transitions)`,
+  );
 });
