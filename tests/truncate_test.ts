@@ -80,3 +80,98 @@ Deno.test("a nonlinear page truncated away faults with SIGBUS, through its file 
   ).finish();
   assert.equal(outcome.returns.at(-1)?.value, "VM_FAULT_SIGBUS");
 });
+
+/**
+ * A private mapping of file pages 0-15 at 0x200000, ten pages written (COW
+ * copies, so `fork` copies their ptes), then a truncation of the whole file
+ * with i_mmap_lock contended (it stops after ZAP_BLOCK_SIZE, 8 pages, and
+ * drops the lock) racing a fork of the mm.
+ */
+function truncateRacingFork() {
+  const touch = (i: number) => ({
+    op: "touch",
+    mm: "A",
+    addr: `0x${(0x200000 + i * 0x1000).toString(16)}`,
+    access: "write",
+  });
+  return parseScenario(
+    {
+      purpose: "a fork racing a contended truncation of a file it maps",
+      exercises: [],
+      cite: "v2.6.24 mm/memory.c unmap_mapping_range_vma(), kernel/fork.c dup_mmap()",
+      files: [{ name: "data", pages: 16, kind: "shmem" }],
+      steps: [
+        {
+          op: "mmap",
+          mm: "A",
+          addr: "0x200000",
+          len: "0x10000",
+          prot: "rw",
+          share: "private",
+          file: "data",
+        },
+        ...Array.from({ length: 10 }, (_, i) => touch(i)),
+        {
+          op: "race",
+          threads: {
+            t: [{ op: "truncate", file: "data", pages: 0, contended: true }],
+            p: [{ op: "fork", mm: "A", child: "B" }],
+          },
+        },
+      ],
+    },
+    "truncate_test",
+    "truncate-racing-fork",
+  );
+}
+
+/** The present ptes of every mm of `run`, as `<mm>:<address>`. */
+function presentPtes(run: Run): string[] {
+  return Object.values(run.kernel.state.mms).flatMap((mm) =>
+    Object.entries(mm.ptes).filter(([, p]) => p.t === "present").map(([v]) =>
+      `${mm.id}:0x${(Number(v) * 0x1000).toString(16)}`
+    )
+  );
+}
+
+Deno.test("a fork during a truncation's lock break leaves no pte past the end of the file", async (t) => {
+  // v2.6.24 mm/memory.c:1744-1822: after a lock break the walk starts again from the first vma,
+  // skipping those whose vm_truncate_count says they are done, and starting the others at the
+  // restart address noted there; dup_mmap() links the child's vma with its parent's count under
+  // i_mmap_lock (kernel/fork.c:274-279). So the child's vma, linked during the break, is visited
+  // from the parent's restart address: the ptes it copied past it are unmapped too.
+  const s = truncateRacingFork();
+  await t.step("the fork runs whole while the truncation has dropped i_mmap_lock", () => {
+    let broke = false;
+    let linked: number | undefined;
+    const run = new Run(s, revision, {
+      preemptive: true,
+      trace: false,
+      onPoint: (_step, thread, p) => {
+        if (thread === "t" && p.label === "unmap_mapping_range:lock_break") broke = true;
+        // The fork's points while the truncation waits: what its child's vma holds so far.
+        if (broke && thread === "p") linked = run.kernel.state.mms.B?.vmas[0]?.truncateCount;
+      },
+    });
+    run.complete((enabled) => {
+      const fork = enabled.find((x) => x.name === "p");
+      return broke && fork ? fork : enabled.find((x) => x.name === "t") ?? enabled[0];
+    });
+    // The child's vma was linked with the parent's restart address: 8 pages in.
+    assert.deepEqual(presentPtes(run), []);
+    assert.equal(linked, 0x208000);
+    const count = run.kernel.state.files.data.truncateCount;
+    assert.deepEqual(run.kernel.state.mms.B.vmas.map((v) => v.truncateCount), [count]);
+  });
+  await t.step("400 random schedules", () => {
+    let seed = 7;
+    for (let n = 0; n < 400; n++) {
+      const run = new Run(s, revision, { preemptive: true, trace: false });
+      run.complete((enabled) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+        return enabled[seed % enabled.length];
+      });
+      assert.deepEqual(presentPtes(run), [], `schedule ${n}`);
+    }
+  });
+});

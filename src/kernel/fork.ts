@@ -18,7 +18,15 @@ import {
 } from "../model/state.ts";
 import { hook, type HookScope, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { allocTables, forkScope, mmapSemName, ptesIn, ptlName, vmaAt } from "./pgtable.ts";
+import {
+  allocTables,
+  forkScope,
+  immapName,
+  mmapSemName,
+  ptesIn,
+  ptlName,
+  vmaAt,
+} from "./pgtable.ts";
 import { copyHugetlbPageRange } from "./hugetlb.ts";
 import { exitMmap } from "./unmap.ts";
 import { addTo } from "../model/_count.ts";
@@ -58,8 +66,8 @@ export const copyPageRange = defPath<
     chunk?: number;
     /** Its first address in the vma. */
     lo?: number;
-    /** The addresses with a pte in the chunk, as found before taking the PTE locks. */
-    addrs?: number[];
+    /** Its end in the vma. */
+    hi?: number;
     r?: number;
   },
   Kernel
@@ -97,7 +105,7 @@ export const copyPageRange = defPath<
       }
       f.v.chunk = chunk;
       f.v.lo = lo;
-      f.v.addrs = addrs;
+      f.v.hi = hi;
       return lock(ptlName(dst.id, lo), "spin", "chunk.dst_locked");
     }
     return go("exit");
@@ -108,7 +116,9 @@ export const copyPageRange = defPath<
     const src = k.state.mms[f.v.src];
     const dst = k.state.mms[f.v.dst];
     const vma = vmaAt(src, f.v.vma);
-    for (const a of f.v.addrs!) copyOnePte(k, dst, src, vma, a);
+    // copy_pte_range() reads the source ptes under both locks, skipping the pte_none() ones
+    // (v2.6.24 mm/memory.c:505, 520-523): a truncation may have zapped some since the chunk was found.
+    for (const a of ptesIn(src, lo, f.v.hi!)) copyOnePte(k, dst, src, vma, a);
     k.unlock(f.th, ptlName(src.id, lo));
     k.unlock(f.th, ptlName(dst.id, lo));
     return point("copy_page_range:chunk", "chunk.next");
@@ -145,12 +155,19 @@ export const dupMmap = defPath<
     return lock(mmapSemName(f.v.childId), "rwsem-write", "vma");
   },
   vma(k, f) {
-    const parent = k.state.mms[f.v.parent];
-    const child = k.state.mms[f.v.childId];
-    const vma = parent.vmas[f.v.i!];
+    const vma = k.state.mms[f.v.parent].vmas[f.v.i!];
     if (!vma) return go("flush");
-    child.vmas.push({ ...vma });
-    return call(copyPageRange, { dst: child.id, src: parent.id, vma: vma.start }, "copied", "r");
+    // A file's vma goes into the file's prio tree, its vm_truncate_count copied, under
+    // i_mmap_lock (v2.6.24 kernel/fork.c:274-279; v2.6.27 321-326).
+    if (vma.file) return lock(immapName(vma.file), "spin", "link");
+    return go("link");
+  },
+  link(k, f) {
+    const parent = k.state.mms[f.v.parent];
+    const vma = parent.vmas[f.v.i!];
+    k.state.mms[f.v.childId].vmas.push({ ...vma });
+    if (vma.file) k.unlock(f.th, immapName(vma.file));
+    return call(copyPageRange, { dst: f.v.childId, src: parent.id, vma: vma.start }, "copied", "r");
   },
   copied(_k, f) {
     if (f.v.r) return go("flush");

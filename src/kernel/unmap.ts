@@ -251,38 +251,49 @@ export const zapPageRange = defPath<
   },
 });
 
+/** `is_restart_addr()` (v2.6.24 mm/memory.c:1731): a page-aligned `vm_truncate_count` is a restart address. */
+function isRestartAddr(count: number): boolean {
+  return count % PAGE_SIZE === 0;
+}
+
 /**
- * `unmap_mapping_range()` as truncate uses it: under the file's i_mmap_lock,
- * `unmap_mapping_range_vma` for every linear vma mapping the range, then for
- * every nonlinear vma of the file, the whole vma, with each page's index
- * checked (`unmap_mapping_range_tree()`, then `unmap_mapping_range_list()`,
- * v2.6.24 mm/memory.c:1891-1894 and 1824-1844); when the lock is contended
- * it drops it and restarts from the recorded restart address.
+ * `unmap_mapping_range()` as truncate uses it (v2.6.24 mm/memory.c:1861-1897;
+ * v2.6.27 2122-2158): under the file's i_mmap_lock it bumps
+ * `mapping->truncate_count`, then calls `unmap_mapping_range_vma()` for
+ * every linear vma mapping the range (`unmap_mapping_range_tree()`, lines
+ * 1792-1822), then for every nonlinear vma of the file, the whole vma, with
+ * each page's index checked (`unmap_mapping_range_list()`, lines 1824-1845).
  *
- * Two things the model does otherwise than the kernel. It visits the vmas
- * mm by mm, each mm's in address order, where the kernel walks the
- * mapping's prio tree (`vma_prio_tree_foreach()`, line 1800). And after a
- * lock break it goes on in the vma it was in, over the vmas it listed
- * before, where the kernel notes the restart address in the vma's
- * `vm_truncate_count` and walks the tree again from the start, skipping
- * the vmas already done (lines 1758-1790 and 1799-1820): a vma linked while
- * the lock was dropped, such as a child's at fork (kernel/fork.c:274-279,
- * its `vm_truncate_count` copied from the parent's), is visited by the
- * kernel and not by the model.
+ * Each walk skips the vmas whose `vm_truncate_count` is this call's count
+ * (done). `unmap_mapping_range_vma()` (lines 1744-1790) starts a vma at the
+ * restart address noted in its count, if any; when the vma is done it notes
+ * the count, otherwise the address `zap_page_range()` stopped at; and when
+ * the lock is contended it drops it, reschedules, retakes it and the walk
+ * starts again from the first vma. A vma linked while the lock was dropped
+ * is visited then: a child's at fork, which `dup_mmap()` links under the
+ * lock with its parent's `vm_truncate_count` (kernel/fork.c:274-279), is
+ * skipped when its parent was done, started at its parent's restart
+ * address, or visited whole, as its parent would be.
+ *
+ * Where the model differs: it visits the vmas mm by mm, each mm's in
+ * address order, where the kernel walks the mapping's prio tree
+ * (`vma_prio_tree_foreach()`, line 1800); a contended lock is dropped once
+ * (`spin_needbreak()` is true until the first break, then false); and the
+ * wrap of `truncate_count` to 0, which resets every vma's count
+ * (`reset_vma_truncate_counts()`, lines 1733-1742), is never reached.
  */
 export const unmapMappingRange = defPath<
   { file: string; firstIndex: number; contended: boolean },
   {
     contend: boolean;
+    // tc: details->truncate_count, this call's mapping->truncate_count
+    tc: number;
     // list: the walk is over the nonlinear vmas (i_mmap_nonlinear), after the linear ones
     list: boolean;
-    // mms: the mms the loop visits (ids, in Object.values order); mi: the next one
-    mms: string[];
-    mi: number;
-    // vmas: copies of the current mm's vma list as the loop found it (see vmaNow); vi: the next one
-    vmas: Vma[];
-    vi: number;
-    // the current vma's range still to zap, and where zap_page_range stopped
+    // the vma being unmapped: its mm and vm_start (the mm's own record is looked up at each step)
+    mm: string;
+    at: number;
+    // the vma's range still to zap, and where zap_page_range stopped
     s: number;
     vEnd: number;
     restart: number;
@@ -293,62 +304,78 @@ export const unmapMappingRange = defPath<
     return lock(immapName(f.v.file), "spin", "locked");
   },
   locked(k, f) {
+    const file = k.state.files[f.v.file];
+    // Protect against endless unmapping loops: never a restart address.
+    let tc = (file.truncateCount ?? 0) + 1;
+    if (isRestartAddr(tc)) tc++;
+    file.truncateCount = f.v.tc = tc;
     f.v.contend = f.v.contended;
     f.v.list = false;
-    f.v.mms = Object.keys(k.state.mms);
-    f.v.mi = 0;
-    return go("mm");
+    return go("walk");
   },
-  mm(k, f) {
-    if (f.v.mi >= f.v.mms.length && !f.v.list) {
+  walk(k, f) {
+    const { file, firstIndex, tc } = f.v;
+    // restart: vma_prio_tree_foreach() (or list_for_each_entry()) from the first vma.
+    for (const mm of Object.values(k.state.mms)) {
+      for (const vma of mm.vmas) {
+        if (vma.file !== file || vma.nonlinear !== f.v.list) continue;
+        // Skip quickly over those we have already dealt with.
+        if ((vma.truncateCount ?? 0) === tc) continue;
+        f.v.mm = mm.id;
+        f.v.at = vma.start;
+        f.v.vEnd = vma.end;
+        // A nonlinear vma has no correspondence between address and file offset: all of it.
+        f.v.s = f.v.list
+          ? vma.start
+          : Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * PAGE_SIZE);
+        return go("again");
+      }
+    }
+    if (!f.v.list) {
       f.v.list = true;
-      f.v.mms = Object.keys(k.state.mms);
-      f.v.mi = 0;
+      return go("walk");
     }
-    if (f.v.mi >= f.v.mms.length) {
-      k.unlock(f.th, immapName(f.v.file));
-      return ret();
-    }
-    // An mm freed meanwhile (a failed fork's child) had its vmas emptied by exit_mmap first.
-    f.v.vmas = (k.state.mms[f.v.mms[f.v.mi]]?.vmas ?? []).map((v) => ({ ...v }));
-    f.v.vi = 0;
-    return go("vma");
+    k.unlock(f.th, immapName(file));
+    return ret();
   },
-  vma(k, f) {
-    const { file, firstIndex } = f.v;
-    const mm = k.state.mms[f.v.mms[f.v.mi]];
-    while (f.v.vi < f.v.vmas.length) {
-      const vma = vmaNow(mm, f.v.vmas[f.v.vi++]);
-      if (vma.file !== file || vma.nonlinear !== f.v.list) continue;
-      f.v.vEnd = vma.start + (vma.end - vma.start);
-      // A nonlinear vma has no correspondence between address and file offset: all of it.
-      f.v.s = f.v.list
-        ? vma.start
-        : Math.max(vma.start, vma.start + (firstIndex - vma.pgoff) * PAGE_SIZE);
-      return go("zap");
+  again(k, f) {
+    const vma = vmaAtStart(k, f.v.mm, f.v.at);
+    if (!vma) return go("walk");
+    const restart = vma.truncateCount ?? 0;
+    if (isRestartAddr(restart) && f.v.s < restart) {
+      f.v.s = restart;
+      if (f.v.s >= f.v.vEnd) {
+        // Top of vma has been split off since last time.
+        vma.truncateCount = f.v.tc;
+        return go("walk");
+      }
     }
-    f.v.mi++;
-    return go("mm");
-  },
-  zap(k, f) {
-    const { s, vEnd } = f.v;
-    if (s >= vEnd) return go("vma");
     const details: ZapDetails = { iMmapLock: immapName(f.v.file), contended: f.v.contend };
-    if (f.v.list) {
-      const vma = vmaNow(k.state.mms[f.v.mms[f.v.mi]], f.v.vmas[f.v.vi - 1]);
-      // A copy: the frame must not share the mm's vma, which a copy of the run would freeze.
-      details.nonlinear = { vma: { ...vma }, firstIndex: f.v.firstIndex };
-    }
+    // A copy: the frame must not share the mm's vma, which a copy of the run would freeze.
+    if (f.v.list) details.nonlinear = { vma: { ...vma }, firstIndex: f.v.firstIndex };
     return call(
       zapPageRange,
-      { mm: f.v.mms[f.v.mi], start: s, len: vEnd - s, details },
+      { mm: f.v.mm, start: f.v.s, len: f.v.vEnd - f.v.s, details },
       "zapped",
       "restart",
     );
   },
   zapped(k, f) {
-    if (f.v.restart >= f.v.vEnd) return go("vma");
-    // Note restart_addr; drop i_mmap_lock, cond_resched(), retake it, restart.
+    const vma = vmaAtStart(k, f.v.mm, f.v.at);
+    const needBreak = f.v.contend;
+    if (!vma) {
+      // Unmapped meanwhile (the model's munmap takes no i_mmap_lock): nothing of it is left.
+      if (!needBreak) return go("walk");
+    } else if (f.v.restart >= f.v.vEnd) {
+      // We have now completed this vma: mark it so.
+      vma.truncateCount = f.v.tc;
+      if (!needBreak) return go("walk");
+    } else {
+      // Note restart_addr in vma's truncate_count field.
+      vma.truncateCount = f.v.restart;
+      if (!needBreak) return go("again");
+    }
+    // spin_unlock(i_mmap_lock); cond_resched(); spin_lock(i_mmap_lock); return -EINTR.
     f.v.contend = false;
     k.unlock(f.th, immapName(f.v.file));
     return point("unmap_mapping_range:lock_break", "lock_break");
@@ -356,11 +383,14 @@ export const unmapMappingRange = defPath<
   lock_break(_k, f) {
     return lock(immapName(f.v.file), "spin", "relocked");
   },
-  relocked(_k, f) {
-    f.v.s = f.v.restart;
-    return go("zap");
-  },
+  // -EINTR: goto restart.
+  relocked: () => go("walk"),
 });
+
+/** The vma of mm `mm` (gone when a failed fork's child was freed) that starts at `start`. */
+function vmaAtStart(k: Kernel, mm: string, start: number): Vma | undefined {
+  return k.state.mms[mm]?.vmas.find((v) => v.start === start);
+}
 
 /** `unmap_region()`: munmap's teardown of `[start, end)`. */
 export const unmapRegion = defPath<

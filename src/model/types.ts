@@ -83,6 +83,12 @@ export interface FileObj {
   /** Whether `->page_mkwrite` exists, and what it returns. */
   pageMkwrite: "none" | "ok" | "fail";
   /**
+   * `mapping->truncate_count`: bumped by every `unmap_mapping_range()`, never
+   * page aligned (see {@link Vma.truncateCount}). Absent (0) until the file
+   * is first truncated.
+   */
+  truncateCount?: number;
+  /**
    * Pages that are not in the page cache but must be read in on access
    * (`cached` lists the others): on disk for a regular file, in swap for
    * shmem. Absent when every page not cached is read in as a new page.
@@ -116,6 +122,14 @@ export interface Vma {
   locked: boolean;
   /** Whether anon_vma_prepare() has attached an anon_vma. */
   anonVma: boolean;
+  /**
+   * `vm_truncate_count`: the `truncate_count` of the file's last
+   * `unmap_mapping_range()` that finished this vma, or the address it was
+   * stopped at by a lock break (page aligned, which a count never is).
+   * Absent (0) until a truncation visits the vma; copied with the vma, as
+   * `dup_mmap()` and `split_vma()` copy it.
+   */
+  truncateCount?: number;
   /**
    * `vm_page_prot` forced to `__S000` (PAGE_NONE) although `vm_flags` allow
    * access: 2.5.42-G1's `remap_file_pages()` does this. Absent otherwise
