@@ -459,7 +459,10 @@ Deno.test(
     );
     const race = {
       op: "race",
-      threads: { a: [{ op: "exit", mm: "A" }], b: [{ op: "exit", mm: "A" }] },
+      threads: {
+        a: [{ op: "exit", mm: "A" }],
+        b: [{ op: "reclaim", mm: "A", addr: "0x100000" }],
+      },
     };
     const r = mremap();
     ((r.steps as Steps)[3].during as Record<string, unknown>).step = race;
@@ -500,6 +503,34 @@ Deno.test(
     assertInputError(
       await runFile(dir, "fail-in-race", rf),
       /"steps\[2\]\.threads\.cpu0\[0\]\.fail" is set on a race thread's operation/,
+    );
+    // The threads of a process hold mm_users: none runs in the mm while another exits it. Reclaim,
+    // the thread the shipped race-exit-reclaim runs, is kswapd's and may.
+    const ex = shipped("race-exit-reclaim");
+    const et = (ex.steps as Steps).find((st) => st.op === "race")!.threads as Record<string, Steps>;
+    et.cpu1.push({ op: "touch", mm: "A", addr: "0x100000", access: "read" });
+    assertInputError(
+      await runFile(dir, "exit-race", ex),
+      /"steps\[\d+\]\.threads\.cpu1\[1\]" runs touch in mm "A" while thread "cpu0" exits it/,
+    );
+    const ed = shipped("race-exit-reclaim");
+    const i = (ed.steps as Steps).findIndex((st) => st.op === "race");
+    (ed.steps as Steps)[i] = {
+      op: "exit",
+      mm: "A",
+      during: { at: "exit_mmap:entry", step: { op: "fork", mm: "A", child: "B" } },
+    };
+    const fk = shipped("race-exit-reclaim");
+    const ft = (fk.steps as Steps).find((st) => st.op === "race")!.threads as Record<string, Steps>;
+    ft.cpu0 = [{ op: "fork", mm: "A", child: "B" }];
+    ft.cpu1 = [{ op: "fork", mm: "A", child: "B" }];
+    assertInputError(
+      await runFile(dir, "fork-race", fk),
+      /"steps\[\d+\]\.threads\.cpu0\[0\]" runs fork naming mm "B", which thread "cpu1" forks from "A" in the same step/,
+    );
+    assertInputError(
+      await runFile(dir, "exit-during", ed),
+      /"steps\[\d+\]\.during\.step" runs fork in mm "A" while thread "cpu0" exits it/,
     );
   }),
 );

@@ -35,7 +35,7 @@ export const OP_DOCS: Record<string, string> = {
     "memory pressure reclaims the page mapped at an address (shrink_page_list: page_referenced, try_to_unmap)",
   writeback: "writeback of a file page (clear_page_dirty_for_io, page_mkclean)",
   race:
-    "runs the operations of its threads concurrently: one fixed order in a run, every order in explore",
+    "runs the operations of its threads concurrently: one fixed order in a run, every order in explore; while a thread exits an mm, no other runs in it (a process's threads hold mm_users; reclaim and the secondaries' operations may), and none names the child another thread forks",
   sys_remap_file_pages: "the 2.5.42 sys_remap_file_pages system call with raw i386 arguments",
   read: "a 2.5.42 user read through an address (a fault, then the file page found there)",
   evict:

@@ -142,7 +142,8 @@ export const copyPageRange = defPath<
  */
 export const dupMmap = defPath<
   { parent: string; childId: string },
-  { i?: number; r?: number },
+  // file: the file whose i_mmap_lock is taken to link the vma at index i
+  { i?: number; r?: number; file?: string },
   Kernel
 >("dup_mmap", {
   entry(k, f) {
@@ -159,14 +160,19 @@ export const dupMmap = defPath<
     if (!vma) return go("flush");
     // A file's vma goes into the file's prio tree, its vm_truncate_count copied, under
     // i_mmap_lock (v2.6.24 kernel/fork.c:274-279; v2.6.27 321-326).
+    f.v.file = vma.file;
     if (vma.file) return lock(immapName(vma.file), "spin", "link");
     return go("link");
   },
   link(k, f) {
     const parent = k.state.mms[f.v.parent];
     const vma = parent.vmas[f.v.i!];
-    k.state.mms[f.v.childId].vmas.push({ ...vma });
-    if (vma.file) k.unlock(f.th, immapName(vma.file));
+    // The model lets another thread exit the mm meanwhile (the kernel's fork holds a user of it):
+    // its vmas are gone, and the child gets none more.
+    const gone = !vma || vma.file !== f.v.file;
+    if (!gone) k.state.mms[f.v.childId].vmas.push({ ...vma });
+    if (f.v.file) k.unlock(f.th, immapName(f.v.file));
+    if (gone) return go("flush");
     return call(copyPageRange, { dst: f.v.childId, src: parent.id, vma: vma.start }, "copied", "r");
   },
   copied(_k, f) {

@@ -13,6 +13,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
 import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
 import { unmapRegion } from "./unmap.ts";
+import { handleMmFault } from "./fault.ts";
 import { addTo } from "../model/_count.ts";
 
 /** Splits vmas so that `addr` is a vma boundary (`split_vma`). */
@@ -67,6 +68,36 @@ export const doMmap = defPath<{ mm: string; vma: Vma }, Record<never, never>, Ke
     mm.vmas.push({ ...f.v.vma });
     sortVmas(mm);
     return ret(f.v.vma.start);
+  },
+});
+
+/**
+ * `mmap_region()` as `sys_mmap2()` reaches it, with mmap_sem held for write
+ * (v2.6.24 arch/x86/kernel/sys_i386_32.c:57-59): {@link doMmap}, then for
+ * MAP_LOCKED (`locked`) `make_pages_present()` over the new vma, still
+ * under mmap_sem (v2.6.24 mm/mmap.c:1197-1200; v2.6.27 1226-1229):
+ * `get_user_pages()` of every page, for write where the vma is writable
+ * (v2.6.24 mm/memory.c:2604-2621; v2.6.27 2761), which on a vma with no pte
+ * yet is one fault a page. Returns the address mapped.
+ */
+export const mmapRegion = defPath<
+  { mm: string; vma: Vma; locked: boolean },
+  // p: make_pages_present()'s next address
+  { p?: number },
+  Kernel
+>("mmap_region", {
+  entry: (_k, f) => call(doMmap, { mm: f.v.mm, vma: f.v.vma }, "mapped"),
+  mapped(_k, f) {
+    if (!f.v.locked) return ret(f.v.vma.start);
+    f.v.p = f.v.vma.start;
+    return go("make_pages_present");
+  },
+  make_pages_present(_k, f) {
+    const { vma } = f.v;
+    if (f.v.p! >= vma.end) return ret(vma.start);
+    const addr = f.v.p!;
+    f.v.p = addr + PAGE_SIZE;
+    return call(handleMmFault, { mm: f.v.mm, addr, write: vma.write }, "make_pages_present");
   },
 });
 

@@ -9,12 +9,11 @@
 import { type Kernel, lock } from "../kernel/context.ts";
 import { call, defPath, go, type Next, type PathRef, ret, type Vars } from "../kernel/steps.ts";
 import type { Vma } from "../model/types.ts";
-import { PAGE_SIZE } from "../model/types.ts";
 import { errnoName, findVma, newMm, updatePte, vpn, writePage } from "../model/state.ts";
 import { writable } from "../model/_cow.ts";
 import { faultOk, type FaultResult, handleMmFault } from "../kernel/fault.ts";
 import { dupMmap } from "../kernel/fork.ts";
-import { doMmap, doMunmap, mprotectFixup } from "../kernel/mmap.ts";
+import { doMunmap, mmapRegion, mprotectFixup } from "../kernel/mmap.ts";
 import { mremapMove } from "../kernel/mremap.ts";
 import { applyToPageRange, remapPfnRange } from "../kernel/pfnmap.ts";
 import { sysRemapFilePages } from "../kernel/fremap.ts";
@@ -148,7 +147,7 @@ function result(op: Step["op"], r: unknown): OpResult {
  */
 export const runOp: PathRef<{ op: Step }> = defPath<
   { op: Step },
-  { r?: unknown; page?: number },
+  { r?: unknown },
   Kernel
 >("op", {
   entry(k, f) {
@@ -160,7 +159,8 @@ export const runOp: PathRef<{ op: Step }> = defPath<
     switch (step.op) {
       case "mmap": {
         const mm = mmOf(w, String(a.mm));
-        return underMmapSem(mm.id, true, doMmap, { mm: mm.id, vma: mmapVma(k, a) }, "mapped");
+        const args = { mm: mm.id, vma: mmapVma(k, a), locked: a.locked === true };
+        return underMmapSem(mm.id, true, mmapRegion, args);
       }
       case "munmap": {
         const mm = mmOf(w, String(a.mm));
@@ -296,17 +296,6 @@ export const runOp: PathRef<{ op: Step }> = defPath<
       }
     }
     throw new Error(`unknown operation ${step.op}`);
-  },
-  mapped(_k, f) {
-    // MAP_LOCKED: make_pages_present(), after mmap_sem is dropped.
-    if (f.v.op.args.locked) f.v.page = 0;
-    return go("populate");
-  },
-  populate(_k, f) {
-    const a = f.v.op.args;
-    if (f.v.page === undefined || f.v.page * PAGE_SIZE >= Number(a.len)) return go("done");
-    const p = Number(a.addr) + f.v.page++ * PAGE_SIZE;
-    return call(handleMmFault, { mm: String(a.mm), addr: p, write: false }, "populate");
   },
   registered(k, f) {
     const sec = worldOf(k).chain.secondaries[String(f.v.op.args.secondary)];

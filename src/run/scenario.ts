@@ -674,6 +674,17 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
         `is "${during.step.thread}", a thread of the race (expected another thread: name one with "thread")`,
       );
     }
+    checkMmRaces(
+      file,
+      Object.entries(threads).flatMap(([name, ops]) =>
+        ops.map((s, i) => ({ thread: name, step: s, field: `${field}.threads.${name}[${i}]` }))
+      ),
+    );
+  } else if (during) {
+    checkMmRaces(file, [
+      { thread, step: { op, args } as Step, field },
+      { thread: during.step.thread, step: during.step, field: `${field}.during.step` },
+    ]);
   }
   return {
     op,
@@ -685,6 +696,49 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
     outside: expectBool(o, "outside", file, field) ?? false,
     threads,
   };
+}
+
+/** The mms an operation runs in as one of their users (a thread of their process). */
+function usersOf(step: Step): string[] {
+  // Reclaim is kswapd's and exit is the teardown itself; the secondaries' operations name none.
+  if (step.op === "reclaim" || step.op === "exit") return [];
+  return [step.args.mm, step.args.child].filter((m): m is string => typeof m === "string");
+}
+
+/**
+ * Refuses what the threads of one step cannot do at once in the kernel. An
+ * operation may not run in an mm while another thread exits it: the
+ * threads of a process hold `mm_users`, so `mmput()` runs `exit_mmap()`
+ * only once every one of them has left the mm (v2.6.24 kernel/fork.c:399-405),
+ * and the model would tear the mm down under a system call that holds its
+ * mmap_sem; reclaim and the secondaries' operations hold no user and race
+ * the teardown as they do in the kernel. And no operation may name the mm
+ * another thread's fork creates: it exists only once that fork has made it.
+ */
+function checkMmRaces(file: string, ops: { thread: string; step: Step; field: string }[]): void {
+  for (const o of ops) {
+    for (const other of ops) {
+      if (other.thread === o.thread) continue;
+      const a = other.step.args;
+      if (
+        other.step.op === "exit" &&
+        (usersOf(o.step).includes(String(a.mm)) || o.step.op === "exit" && o.step.args.mm === a.mm)
+      ) {
+        throw new InputError(
+          file,
+          o.field,
+          `runs ${o.step.op} in mm "${a.mm}" while thread "${other.thread}" exits it (expected no other thread of the step in that mm: its threads hold mm_users, so exit_mmap() waits for them; reclaim and the secondaries' operations may race it)`,
+        );
+      }
+      if (other.step.op === "fork" && [o.step.args.mm, o.step.args.child].includes(a.child)) {
+        throw new InputError(
+          file,
+          o.field,
+          `runs ${o.step.op} naming mm "${a.child}", which thread "${other.thread}" forks from "${a.mm}" in the same step (expected no other thread of the step to name the child: it exists only once the fork has made it)`,
+        );
+      }
+    }
+  }
 }
 
 /**
