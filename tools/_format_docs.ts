@@ -52,7 +52,8 @@ export const OP_FIELD_DOCS: Record<string, string> = {
   "mmap.share": "MAP_PRIVATE or MAP_SHARED",
   "mmap.file": "the file mapped (absent: anonymous memory)",
   "mmap.pgoff": "the file offset in pages",
-  "mmap.locked": "MAP_LOCKED: the pages are faulted in after the mapping (make_pages_present)",
+  "mmap.locked":
+    "MAP_LOCKED: the pages are faulted in after the mapping, still under mmap_sem (make_pages_present; write faults where the mapping is writable)",
   "mmap.populate": "MAP_POPULATE (2.5.42): the file pages are installed by ->populate",
   "mmap.nonblock": "MAP_NONBLOCK (2.5.42): populate installs only the pages already cached",
   access: "a read or a write",
