@@ -22,12 +22,14 @@ import {
   KERNEL_OPS,
   loadRevisionDir,
   OPS,
+  outcomeJson,
   parseScenario,
   Run,
   runCell,
   type Scenario,
 } from "../mod.ts";
 import { assertTypedExploration, assertTypedOutcome, fuzzRuns, fuzzSeed } from "./_fuzz.ts";
+import { cloneGraph, reachable } from "../src/explore/_graph.ts";
 
 const revisions = loadRevisionDir(new URL("../patches", import.meta.url).pathname);
 
@@ -284,19 +286,40 @@ const RANDOM_SCHEDULES = Deno.env.get("MMBISECT_FUZZ_RUNS") ? 16 : 4;
  * Runs `s` on `r` on {@link RANDOM_SCHEDULES} random schedules, the choices
  * drawn from a generator seeded by the scenario's text (so a failing
  * scenario, replayed by its fast-check seed, replays its schedules), and
- * asserts each outcome typed.
+ * asserts each outcome typed. Each schedule is run again with the run
+ * copied as the explorer copies it (`Run.fork`) at every choice point and
+ * the copy going on: a writer that changes in place an object the copy
+ * shares throws, and the outcome must be the same bytes.
  */
 function randomSchedules(s: Scenario, r: (typeof revisions)[number], label: string): void {
   let seed = 0;
   for (const c of JSON.stringify(s.source)) seed = (Math.imul(seed, 31) + c.charCodeAt(0)) | 0;
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff);
   for (let n = 0; n < RANDOM_SCHEDULES; n++) {
-    const run = new Run(s, r, { preemptive: true, trace: false });
-    const o = unlessRefused(() => {
-      run.complete((enabled) => enabled[next() % enabled.length]);
-      return run.outcome();
-    });
-    if (o) assertTypedOutcome(o, `${label}, random schedule ${n}`);
+    const picks: string[] = [];
+    const walk = (copying: boolean) =>
+      unlessRefused(() => {
+        let run = new Run(s, r, { preemptive: true, trace: false });
+        // The run's immutable inputs, which every copy shares, as the explorer finds them.
+        const shared = reachable(s, r, run.opts, run.checkers);
+        const copy = <T>(v: T): T => cloneGraph(v, shared);
+        let i = 0;
+        for (let names = run.next(); names; names = run.next()) {
+          if (copying) run = run.fork(copy);
+          if (!copying) picks.push(names[next() % names.length]);
+          run.pick(picks[i++]);
+        }
+        return run.outcome();
+      });
+    const o = walk(false);
+    if (!o) continue;
+    assertTypedOutcome(o, `${label}, random schedule ${n}`);
+    const copied = walk(true);
+    assert.equal(
+      copied && outcomeJson(copied),
+      outcomeJson(o),
+      `${label}, random schedule ${n} (${picks.join(",")}) copied at each choice point`,
+    );
   }
 }
 

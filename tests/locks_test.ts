@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { explore, loadRevisionDir, parseScenario, Run } from "../mod.ts";
 
 const revision = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
 const SEM = "mmap_sem:A";
@@ -103,4 +103,47 @@ Deno.test("Kernel.canTake() follows the wait queue of an rw semaphore", () => {
   ];
   assert.ok(k.canTake(SEM, "rwsem-read", "r3") && k.canTake(SEM, "rwsem-read", "r4"));
   assert.ok(!k.canTake(SEM, "rwsem-read", "r6"));
+});
+
+Deno.test("mmu_notifier_register() takes and drops every file's i_mmap_lock in a state the explorer copied", () => {
+  // v2.6.27 do_mmu_notifier_register() takes mm_take_all_locks() and drops them after the list
+  // update (mm/mmu_notifier.c:160-184): on
+  // mainline-2.6.27 the model takes mmap_sem, then each file's i_mmap_lock, a scheduling point
+  // each, and drops them in reverse order. The list of files is the frame's, which a copy of the
+  // run freezes: dropping them reversed the list in place and threw once two files were mapped.
+  const files = ["f0", "f1"];
+  assert.equal(revision.chain.register, "takes-mmap-sem-all-locks");
+  const s = parseScenario(
+    {
+      purpose: "a notifier registered while a CPU faults, two files mapped",
+      exercises: [],
+      cite: "v2.6.27 mm/mmu_notifier.c mmu_notifier_register()",
+      files: files.map((name) => ({ name, pages: 2, kind: "shmem" })),
+      secondaries: [{ id: "gru0", driver: "gru", mm: "A" }],
+      steps: [
+        ...files.map((file, i) => ({
+          op: "mmap",
+          mm: "A",
+          addr: `0x${(0x100000 + i * 0x100000).toString(16)}`,
+          len: "0x2000",
+          prot: "rw",
+          share: "shared",
+          file,
+        })),
+        {
+          op: "race",
+          threads: {
+            drv: [{ op: "register", secondary: "gru0" }],
+            cpu0: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
+          },
+        },
+      ],
+    },
+    "locks_test",
+    "register-all-locks",
+  );
+  const x = explore(s, revision, { reuse: false });
+  assert.equal(x.status, "complete");
+  assert.deepEqual(x.endings, [[]]);
+  assert.ok(x.states > 1, `${x.states} states`);
 });

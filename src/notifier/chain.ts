@@ -297,7 +297,7 @@ const listUpdate = defPath<
       case "caller-holds-mmap-sem":
         break;
       case "takes-mmap-sem-all-locks":
-        for (const file of f.v.files!.reverse()) k.unlock(f.th, immapName(file));
+        for (const file of [...f.v.files!].reverse()) k.unlock(f.th, immapName(file));
         k.unlock(f.th, mmapSemName(f.v.mm));
         f.v.files = f.v.i = undefined;
         break;
