@@ -27,9 +27,11 @@ import {
   Run,
   runCell,
   type Scenario,
+  stateHash,
 } from "../mod.ts";
 import { assertTypedExploration, assertTypedOutcome, fuzzRuns, fuzzSeed } from "./_fuzz.ts";
 import { cloneGraph, reachable } from "../src/explore/_graph.ts";
+import { pickRecorded } from "../src/explore/_footprint.ts";
 
 const revisions = loadRevisionDir(new URL("../patches", import.meta.url).pathname);
 
@@ -286,10 +288,11 @@ const RANDOM_SCHEDULES = Deno.env.get("MMBISECT_FUZZ_RUNS") ? 16 : 4;
  * Runs `s` on `r` on {@link RANDOM_SCHEDULES} random schedules, the choices
  * drawn from a generator seeded by the scenario's text (so a failing
  * scenario, replayed by its fast-check seed, replays its schedules), and
- * asserts each outcome typed. Each schedule is run again with the run
- * copied as the explorer copies it (`Run.fork`) at every choice point and
- * the copy going on: a writer that changes in place an object the copy
- * shares throws, and the outcome must be the same bytes.
+ * asserts each outcome typed. Each schedule is run again as the explorer
+ * runs it: at every choice point the run is copied (`Run.fork`; a writer
+ * that changes in place an object the copy shares throws), its memo key
+ * taken, and the step run through the partial-order reduction's recording
+ * views (`pickRecorded`); the outcome must be the same bytes.
  */
 function randomSchedules(s: Scenario, r: (typeof revisions)[number], label: string): void {
   let seed = 0;
@@ -305,9 +308,16 @@ function randomSchedules(s: Scenario, r: (typeof revisions)[number], label: stri
         const copy = <T>(v: T): T => cloneGraph(v, shared);
         let i = 0;
         for (let names = run.next(); names; names = run.next()) {
-          if (copying) run = run.fork(copy);
-          if (!copying) picks.push(names[next() % names.length]);
-          run.pick(picks[i++]);
+          if (!copying) {
+            picks.push(names[next() % names.length]);
+            run.pick(picks[i++]);
+            continue;
+          }
+          // As the explorer goes on from a choice point: a copy, its memo key, and the step run
+          // through the recording views of the partial-order reduction.
+          run = run.fork(copy);
+          stateHash(run, shared);
+          pickRecorded(run, picks[i++], shared);
         }
         return run.outcome();
       });
