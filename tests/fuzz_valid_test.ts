@@ -2,10 +2,13 @@
  * Fuzzing with valid input: random scenarios built from the shipped
  * operation vocabulary (every operation of `OPS` a kernel tree allows, with
  * races, `during` threads and allocation-failure plans), each run on every
- * revision of its kernel tree, and its races explored within a run bound.
- * The promise checked: every run ends in a typed outcome, never an exception
- * of the harness, and never at the time bound (a small scenario that takes
- * seconds is hung).
+ * revision of its kernel tree, its races explored within a run bound and
+ * run on random schedules, plainly and as the explorer runs them (copied,
+ * keyed and recorded at every choice point). The promise checked: every run
+ * ends in a typed outcome, never an exception of the harness, and never at
+ * the time bound (a small scenario that takes seconds is hung); a schedule
+ * run as the explorer runs it ends with the same outcome bytes; and a
+ * schedule ends with one of the endings a complete exploration lists.
  *
  * `MMBISECT_FUZZ_RUNS` sets the number of scenarios per kernel tree
  * (`deno task fuzz`); `MMBISECT_FUZZ_SEED` replays a failure's seed.
@@ -18,6 +21,7 @@ import { unlessRefused } from "./_fuzz.ts";
 import {
   ALLOC_KINDS,
   explore,
+  type ExploreResult,
   InputError,
   KERNEL_OPS,
   loadRevisionDir,
@@ -273,8 +277,14 @@ function load(body: Raw, id: string): Scenario | null {
   }
 }
 
-/** Per kernel tree: scenarios tried, runs made, explorations made. */
-const tally: Record<string, { scenarios: number; runs: number; explorations: number }> = {};
+/**
+ * Per kernel tree: scenarios tried, runs made, explorations made, and random
+ * schedules whose ending was checked against a complete exploration's.
+ */
+const tally: Record<
+  string,
+  { scenarios: number; runs: number; explorations: number; checked: number }
+> = {};
 
 /**
  * Random schedules run per revision of a generated race (16 with
@@ -294,7 +304,12 @@ const RANDOM_SCHEDULES = Deno.env.get("MMBISECT_FUZZ_RUNS") ? 16 : 4;
  * taken, and the step run through the partial-order reduction's recording
  * views (`pickRecorded`); the outcome must be the same bytes.
  */
-function randomSchedules(s: Scenario, r: (typeof revisions)[number], label: string): void {
+function randomSchedules(
+  s: Scenario,
+  r: (typeof revisions)[number],
+  label: string,
+  explored: ExploreResult | null,
+): void {
   let seed = 0;
   for (const c of JSON.stringify(s.source)) seed = (Math.imul(seed, 31) + c.charCodeAt(0)) | 0;
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff);
@@ -324,6 +339,15 @@ function randomSchedules(s: Scenario, r: (typeof revisions)[number], label: stri
     const o = walk(false);
     if (!o) continue;
     assertTypedOutcome(o, `${label}, random schedule ${n}`);
+    // A complete exploration claims every ending: this schedule's must be one of them.
+    if (explored?.status === "complete") {
+      assert.ok(
+        explored.endings.some((e) => e.join(",") === o.kinds.join(",")),
+        `${label}, random schedule ${n} (${picks.join(",")}) ends with [${o.kinds}], ` +
+          `which the exploration does not list (${JSON.stringify(explored.endings)})`,
+      );
+      tally[s.kernel].checked++;
+    }
     const copied = walk(true);
     assert.equal(
       copied && outcomeJson(copied),
@@ -340,7 +364,7 @@ function randomSchedules(s: Scenario, r: (typeof revisions)[number], label: stri
 function check(body: Raw): void {
   const s = load(body, "fuzz");
   if (!s) return;
-  const t = tally[s.kernel] ??= { scenarios: 0, runs: 0, explorations: 0 };
+  const t = tally[s.kernel] ??= { scenarios: 0, runs: 0, explorations: 0, checked: 0 };
   t.scenarios++;
   const raced = s.steps.some((x) => x.threads || x.during);
   for (const r of revisions.filter((r) => r.base === s.kernel)) {
@@ -355,7 +379,7 @@ function check(body: Raw): void {
       const x = unlessRefused(() => explore(s, r, { maxRuns: 20, timeout: 10 }));
       if (x) assertTypedExploration(x, label);
       t.explorations++;
-      randomSchedules(s, r, label);
+      randomSchedules(s, r, label, x);
     }
   }
 }
