@@ -26,6 +26,7 @@ import "./fuzz_input_test.ts";
 import "./hugetlb_test.ts";
 import "./kvm_test.ts";
 import "./list_test.ts";
+import "./mmap_test.ts";
 import "./nonlinear_test.ts";
 import "./plan_test.ts";
 import "./renderers_test.ts";

@@ -167,8 +167,8 @@ export const dupMmap = defPath<
   link(k, f) {
     const parent = k.state.mms[f.v.parent];
     const vma = parent.vmas[f.v.i!];
-    // The model lets another thread exit the mm meanwhile (the kernel's fork holds a user of it):
-    // its vmas are gone, and the child gets none more.
+    // A parent that lost the vma meanwhile gives the child none more. (The loader refuses a step
+    // whose other thread exits the mm, and munmap and mremap wait for the mmap_sem fork holds.)
     const gone = !vma || vma.file !== f.v.file;
     if (!gone) k.state.mms[f.v.childId].vmas.push({ ...vma });
     if (f.v.file) k.unlock(f.th, immapName(f.v.file));

@@ -78,7 +78,9 @@ export const doMmap = defPath<{ mm: string; vma: Vma }, Record<never, never>, Ke
  * under mmap_sem (v2.6.24 mm/mmap.c:1197-1200; v2.6.27 1226-1229):
  * `get_user_pages()` of every page, for write where the vma is writable
  * (v2.6.24 mm/memory.c:2604-2621; v2.6.27 2761), which on a vma with no pte
- * yet is one fault a page. Returns the address mapped.
+ * yet is one fault a page; on a vma neither readable nor writable it fails
+ * before any fault, `-EFAULT` (v2.6.24 get_user_pages(), lines 987-988 and
+ * 1035-1037), which `mmap_region()` ignores. Returns the address mapped.
  */
 export const mmapRegion = defPath<
   { mm: string; vma: Vma; locked: boolean },
@@ -88,7 +90,8 @@ export const mmapRegion = defPath<
 >("mmap_region", {
   entry: (_k, f) => call(doMmap, { mm: f.v.mm, vma: f.v.vma }, "mapped"),
   mapped(_k, f) {
-    if (!f.v.locked) return ret(f.v.vma.start);
+    const { vma } = f.v;
+    if (!f.v.locked || (!vma.read && !vma.write)) return ret(vma.start);
     f.v.p = f.v.vma.start;
     return go("make_pages_present");
   },
