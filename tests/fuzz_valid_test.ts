@@ -7,8 +7,10 @@
  * keyed and recorded at every choice point). The promise checked: every run
  * ends in a typed outcome, never an exception of the harness, and never at
  * the time bound (a small scenario that takes seconds is hung); a schedule
- * run as the explorer runs it ends with the same outcome bytes; and a
- * schedule ends with one of the endings a complete exploration lists.
+ * run as the explorer runs it ends with the same outcome bytes; a schedule
+ * ends with one of the endings a complete exploration lists; and (with
+ * `MMBISECT_FUZZ_RUNS` set) a race explored merged, unmerged and with the
+ * partial-order reduction in the reverse order finds the same endings.
  *
  * `MMBISECT_FUZZ_RUNS` sets the number of scenarios per kernel tree
  * (`deno task fuzz`); `MMBISECT_FUZZ_SEED` replays a failure's seed.
@@ -283,7 +285,7 @@ function load(body: Raw, id: string): Scenario | null {
  */
 const tally: Record<
   string,
-  { scenarios: number; runs: number; explorations: number; checked: number }
+  { scenarios: number; runs: number; explorations: number; checked: number; compared: number }
 > = {};
 
 /**
@@ -357,6 +359,33 @@ function randomSchedules(
   }
 }
 
+/** Whether each generated race is explored three ways and the results compared (`task fuzz`). */
+const DIFFERENTIAL = Deno.env.get("MMBISECT_FUZZ_RUNS") !== undefined;
+
+/**
+ * Explores `s` on `r` merged, without merging, and with the partial-order
+ * reduction in the reverse search order, each within a run bound; where all
+ * three complete, they must find the same endings (with their final state
+ * digests) and verdicts, as the soundness check of `explore_test.ts` asks
+ * of every shipped race.
+ */
+function differential(s: Scenario, r: (typeof revisions)[number], label: string): void {
+  const opts = { finals: true, reuse: false, timeout: 10 } as const;
+  const merged = unlessRefused(() => explore(s, r, { ...opts, maxRuns: 400 }));
+  if (merged?.status !== "complete") return;
+  const off = explore(s, r, { ...opts, reduction: false, maxRuns: 3000 });
+  const por = explore(s, r, { ...opts, partialOrder: true, reverse: true, maxRuns: 400 });
+  for (const [name, other] of [["unmerged", off], ["reduced, reversed", por]] as const) {
+    if (other.status !== "complete") continue;
+    assert.deepEqual(
+      [other.finals, other.verdicts],
+      [merged.finals, merged.verdicts],
+      `${label}: ${name}`,
+    );
+    tally[s.kernel].compared++;
+  }
+}
+
 /**
  * Runs a generated scenario on every revision of its tree, explores its
  * races and runs them on random schedules.
@@ -364,7 +393,13 @@ function randomSchedules(
 function check(body: Raw): void {
   const s = load(body, "fuzz");
   if (!s) return;
-  const t = tally[s.kernel] ??= { scenarios: 0, runs: 0, explorations: 0, checked: 0 };
+  const t = tally[s.kernel] ??= {
+    scenarios: 0,
+    runs: 0,
+    explorations: 0,
+    checked: 0,
+    compared: 0,
+  };
   t.scenarios++;
   const raced = s.steps.some((x) => x.threads || x.during);
   for (const r of revisions.filter((r) => r.base === s.kernel)) {
@@ -380,6 +415,7 @@ function check(body: Raw): void {
       if (x) assertTypedExploration(x, label);
       t.explorations++;
       randomSchedules(s, r, label, x);
+      if (DIFFERENTIAL && x) differential(s, r, label);
     }
   }
 }
