@@ -10,7 +10,8 @@
  * run as the explorer runs it ends with the same outcome bytes; a schedule
  * ends with one of the endings a complete exploration lists; and (with
  * `MMBISECT_FUZZ_RUNS` set) a race explored merged, unmerged and with the
- * partial-order reduction in the reverse order finds the same endings.
+ * partial-order reduction in the reverse order finds the same endings, and
+ * an exploration reused from another revision's is the one made afresh.
  *
  * `MMBISECT_FUZZ_RUNS` sets the number of scenarios per kernel tree
  * (`deno task fuzz`); `MMBISECT_FUZZ_SEED` replays a failure's seed.
@@ -18,6 +19,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { unlessRefused } from "./_fuzz.ts";
 import {
@@ -411,11 +413,22 @@ function check(body: Raw): void {
     assertTypedOutcome(o, label);
     assert.doesNotMatch(o.aborted ?? "", /time bound reached/, `hung: ${label}`);
     if (raced) {
-      const x = unlessRefused(() => explore(s, r, { maxRuns: 20, timeout: 10 }));
+      const x: ExploreResult | null = unlessRefused(() =>
+        explore(s, r, { maxRuns: 20, timeout: 10 })
+      );
       if (x) assertTypedExploration(x, label);
       t.explorations++;
       randomSchedules(s, r, label, x);
-      if (DIFFERENTIAL && x) differential(s, r, label);
+      if (DIFFERENTIAL && x) {
+        // Reused from an earlier revision's exploration where this one reads the same: it must be
+        // the exploration made afresh.
+        if (x.status !== "timeout") {
+          const fresh: ExploreResult = explore(s, r, { maxRuns: 20, timeout: 10, reuse: false });
+          assert.ok(isDeepStrictEqual(fresh, x), `${label}: reused against fresh`);
+          t.compared++;
+        }
+        differential(s, r, label);
+      }
     }
   }
 }
