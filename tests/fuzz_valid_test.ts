@@ -282,8 +282,9 @@ function load(body: Raw, id: string): Scenario | null {
 }
 
 /**
- * Per kernel tree: scenarios tried, runs made, explorations made, and random
- * schedules whose ending was checked against a complete exploration's.
+ * Per kernel tree: scenarios tried, runs made, explorations made, random
+ * schedules whose ending was checked against a complete exploration's, and
+ * explorations compared with another made otherwise (`task fuzz`).
  */
 const tally: Record<
   string,
@@ -366,10 +367,10 @@ const DIFFERENTIAL = Deno.env.get("MMBISECT_FUZZ_RUNS") !== undefined;
 
 /**
  * Explores `s` on `r` merged, without merging, and with the partial-order
- * reduction in the reverse search order, each within a run bound; where all
- * three complete, they must find the same endings (with their final state
- * digests) and verdicts, as the soundness check of `explore_test.ts` asks
- * of every shipped race.
+ * reduction in the reverse search order, each within a run bound; where the
+ * merged one and another complete, the two must find the same endings (with
+ * their final state digests) and verdicts, as the soundness check of
+ * `explore_test.ts` asks of every shipped race.
  */
 function differential(s: Scenario, r: (typeof revisions)[number], label: string): void {
   const opts = { finals: true, reuse: false, timeout: 10 } as const;
