@@ -89,7 +89,7 @@ Deno.test("an mprotect racing a MAP_LOCKED mmap finds the range unmapped or its 
       purpose: "mprotect racing a MAP_LOCKED mmap",
       exercises: [],
       cite: "v2.6.24 arch/x86/kernel/sys_i386_32.c:57-59, mm/mmap.c:1197-1200",
-      // Not cached: each fault reads its page in, a scheduling point.
+      // A private file mapping: a write fault maps an anonymous copy, a read fault the file page.
       files: [{ name: "data", pages: 2, kind: "regular" }],
       steps: [
         {

@@ -157,8 +157,8 @@ Deno.test("a fork during a truncation's lock break leaves no pte past the end of
       const fork = enabled.find((x) => x.name === "p");
       return broke && fork ? fork : enabled.find((x) => x.name === "t") ?? enabled[0];
     });
-    // The child's vma was linked with the parent's restart address: 8 pages in.
     assert.deepEqual(presentPtes(run), []);
+    // The child's vma was linked with the parent's restart address: 8 pages in.
     assert.equal(linked, 0x208000);
     const count = run.kernel.state.files.data.truncateCount;
     assert.deepEqual(run.kernel.state.mms.B.vmas.map((v) => v.truncateCount), [count]);
