@@ -524,6 +524,17 @@ Deno.test(
       await runFile(dir, "exit-during", ed),
       /"steps\[\d+\]\.during\.step" runs fork in mm "A" while thread "cpu0" exits it/,
     );
+    // A during started on a race is one more thread of it.
+    const rd = shipped("race-exit-reclaim");
+    const ri = (rd.steps as Steps).findIndex((st) => st.op === "race");
+    (rd.steps as Steps)[ri].during = {
+      at: "exit_mmap:entry",
+      step: { op: "munmap", mm: "A", addr: "0x100000", len: "0x1000", thread: "cpu2" },
+    };
+    assertInputError(
+      await runFile(dir, "exit-race-during", rd),
+      /"steps\[\d+\]\.during\.step" runs munmap in mm "A" while thread "cpu0" exits it/,
+    );
     // Two threads cannot fork one child: it exists only once a fork has made it.
     const fk = shipped("race-exit-reclaim");
     const ft = (fk.steps as Steps).find((st) => st.op === "race")!.threads as Record<string, Steps>;

@@ -674,12 +674,14 @@ function parseStep(raw: Json, ctx: ParseCtx, field: string): Step {
         `is "${during.step.thread}", a thread of the race (expected another thread: name one with "thread")`,
       );
     }
-    checkMmRaces(
-      file,
-      Object.entries(threads).flatMap(([name, ops]) =>
+    checkMmRaces(file, [
+      ...Object.entries(threads).flatMap(([name, ops]) =>
         ops.map((s, i) => ({ thread: name, step: s, field: `${field}.threads.${name}[${i}]` }))
       ),
-    );
+      ...(during
+        ? [{ thread: during.step.thread, step: during.step, field: `${field}.during.step` }]
+        : []),
+    ]);
   } else if (during) {
     checkMmRaces(file, [
       { thread, step: { op, args } as Step, field },
