@@ -159,3 +159,16 @@ export function hugeScenario(
     "inline",
   );
 }
+
+/**
+ * A deterministic stream of integers in [0, 2^31) (a linear congruential
+ * generator), for random schedules that a failing test replays: each call
+ * returns the next.
+ *
+ * @param seed Where the stream starts.
+ * @returns The next integer, at each call.
+ */
+export function lcg(seed: number): () => number {
+  let x = seed | 0;
+  return () => (x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff);
+}

@@ -40,6 +40,7 @@ import {
 import { assertTypedExploration, assertTypedOutcome, fuzzRuns, fuzzSeed } from "./_fuzz.ts";
 import { cloneGraph, reachable } from "../src/explore/_graph.ts";
 import { pickRecorded } from "../src/explore/_footprint.ts";
+import { lcg } from "./_fixtures.ts";
 
 const revisions = loadRevisionDir(new URL("../patches", import.meta.url).pathname);
 
@@ -317,7 +318,7 @@ function randomSchedules(
 ): void {
   let seed = 0;
   for (const c of JSON.stringify(s.source)) seed = (Math.imul(seed, 31) + c.charCodeAt(0)) | 0;
-  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff);
+  const next = lcg(seed);
   for (let n = 0; n < RANDOM_SCHEDULES; n++) {
     const picks: string[] = [];
     const walk = (copying: boolean) =>

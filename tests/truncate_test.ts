@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { lcg } from "./_fixtures.ts";
 
 const revision = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
 
@@ -164,13 +165,10 @@ Deno.test("a fork during a truncation's lock break leaves no pte past the end of
     assert.deepEqual(run.kernel.state.mms.B.vmas.map((v) => v.truncateCount), [count]);
   });
   await t.step("400 random schedules", () => {
-    let seed = 7;
+    const next = lcg(7);
     for (let n = 0; n < 400; n++) {
       const run = new Run(s, revision, { preemptive: true, trace: false });
-      run.complete((enabled) => {
-        seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
-        return enabled[seed % enabled.length];
-      });
+      run.complete((enabled) => enabled[next() % enabled.length]);
       assert.deepEqual(presentPtes(run), [], `schedule ${n}`);
     }
   });
