@@ -3,8 +3,9 @@
  * racing CPUs that invalidate the page) and a few races, the distinct
  * states, the transitions (runs from a choice point) and the CPU time with
  * the reduction off and on, merging on in both, and the reduction factor
- * (off over on). Both explorations must find the same endings and
- * verdicts; a row where they do not is marked "DIFFERENT". The last row
+ * (off over on). Both explorations must find the same endings, verdicts
+ * and steps of each shortest counterexample; a row where they do not is
+ * marked "DIFFERENT". The last row
  * sums every shipped race scenario on every revision of its tree.
  *
  * Each exploration has a time bound of `--timeout S` seconds (default 120);
@@ -40,6 +41,12 @@ rows.push(
   ["4 CPUs x 6, KVM", cpus(parseScenario, 4, 6), "mainline-2.6.27"],
 );
 
+/** What the two explorations must agree on: endings, verdicts, steps of each counterexample. */
+function agreed(x: ReturnType<typeof explore>): string {
+  const steps = Object.entries(x.counterexamples).map(([k, c]) => [k, c!.steps.length]);
+  return JSON.stringify([x.finals, x.verdicts, steps]);
+}
+
 console.log(
   "| scenario | revision | states (off) | transitions (off) | CPU s (off) | states (on) | transitions (on) | CPU s (on) | states off/on | transitions off/on | CPU on/off |",
 );
@@ -59,8 +66,7 @@ for (const [label, s, rid] of rows) {
   });
   const [off, on] = runs;
   const complete = off.x.status === "complete" && on.x.status === "complete";
-  const same = JSON.stringify([off.x.finals, off.x.verdicts]) ===
-    JSON.stringify([on.x.finals, on.x.verdicts]);
+  const same = agreed(off.x) === agreed(on.x);
   const cells = runs.flatMap(({ x, secs, mark }) => [
     `${mark}${x.states}`,
     `${mark}${x.runs}`,
@@ -86,7 +92,7 @@ for (const s of races) {
       sum[i].secs += (cpuMs() - c0) / 1000;
       sum[i].states += x.states;
       sum[i].runs += x.runs;
-      return JSON.stringify([x.finals, x.verdicts]);
+      return agreed(x);
     });
     if (found[0] !== found[1]) differ++;
   }

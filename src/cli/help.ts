@@ -284,13 +284,15 @@ steps; every lock acquisition is a point where another thread may run) and
 prints, for each violation kind reached, whether it is reached always or
 sometimes (kinds not listed are never reached), the number of schedules and
 distinct states explored, the largest value of each driver counter, and the
-shortest schedule reaching each kind with the command that replays it.
+shortest schedule reaching each kind (the fewest steps, then the fewest
+choices) with the command that replays it.
 
   --json           print the result as canonical JSON (schema mmbisect/explore@1)
   --no-reduction   explore every schedule, without merging equal states
   --partial-order  also skip orders of steps that commute, as their recorded
-                   footprints show (same endings and verdicts; a shortest
-                   schedule may be longer; slower on the shipped races)
+                   footprints show (same endings, verdicts and shortest
+                   schedules' steps; a shortest schedule may have more
+                   choices; slower on the shipped races)
   --max-runs N     stop after N runs; the status is then "bounded"
                    (with --timeout, the status is "timeout" when the time
                    bound comes first; either way the result holds what the

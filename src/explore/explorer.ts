@@ -3,6 +3,14 @@
  * and reports, for each violation kind, whether it is reachable always,
  * sometimes or never, with the shortest schedule that reaches it.
  *
+ * A schedule's length is the number of scheduling points the threads of its
+ * races reach: the lines of its readable steps ({@link Counterexample.steps},
+ * `Run.racePoints`). Schedules that differ only in the order of steps that
+ * commute reach the same points, so they are as long, whichever of them a
+ * search runs; of two schedules as long, the one with fewer choices is
+ * shorter. (Counting choices alone would not do: the same steps in another
+ * order can pass more or fewer points where two threads can run.)
+ *
  * The search is stateful and depth first: at a choice point (a scheduling
  * point where more than one thread can run) the run is copied, and each copy
  * goes on with one of the threads. Nothing is replayed.
@@ -68,7 +76,7 @@
  * race scenario that merging (against the search without it, or where that
  * is too large against a key with the history, {@link ExploreOptions.fullKey})
  * and the search order never change the endings, their final digests, the
- * verdicts or the shortest counterexamples.
+ * verdicts or the shortest counterexamples (their steps and their choices).
  *
  * Reuse across revisions: the revisions of a lineage mostly differ in paths
  * a given race never runs, and the same exploration would be made on each.
@@ -95,8 +103,12 @@
  * choice point is asleep and not tried again (sleep sets; a state explored
  * with a sleep set that is part of the one it is reached with now is not
  * explored again, Godefroid's rule for sleep sets with state caching). The
- * endings and verdicts are those of the search without it; a counterexample
- * is the shortest among the schedules explored. A step of a thread that
+ * endings and verdicts are those of the search without it, and so is the
+ * length of each shortest counterexample: the reduction runs at least one
+ * order of the steps of every schedule (Flanagan and Godefroid's theorem,
+ * given that the footprints are right), and every order of the same steps
+ * is as long. Among schedules as long, the one it reports may have more
+ * choices than the search without it finds. A step of a thread that
  * retries (waits for another to move, and runs only when no other can) is
  * dependent on every other thread's, and as such threads make cycles, the
  * search keys the step's point count as soon as one retries, so that the
@@ -166,9 +178,8 @@ export interface ExploreOptions {
    * commute with one taken there, as the recorded footprints say, less the
    * threads asleep there (see
    * "Partial-order reduction" in the module documentation). The endings and
-   * verdicts are those of the search without it; a counterexample is a
-   * shortest one among the schedules explored, which may be longer than the
-   * shortest of all. Ignored without merging and with {@link fullKey}; where
+   * verdicts are those of the search without it, and a counterexample is as
+   * short (in steps; it may have more choices). Ignored without merging and with {@link fullKey}; where
    * a thread retries (waits for another to move, which makes cycles), the
    * step's point count is keyed; the search is made again without it where
    * objects alias otherwise than at its first step.
@@ -194,11 +205,18 @@ export interface ExploreOptions {
   reuse?: boolean;
 }
 
-/** A counterexample: the thread chosen at each choice point, and what each thread did. */
+/**
+ * A counterexample: the thread chosen at each choice point, and what each
+ * thread did. The shortest is the one with the fewest `steps`, then the
+ * fewest choices (see the module documentation).
+ */
 export interface Counterexample {
   /** The thread picked at each choice point, in order (the `--schedule` argument). */
   schedule: string[];
-  /** The scheduling points each thread passed on that schedule, one line each. */
+  /**
+   * The scheduling points the threads of the scenario's races reached on
+   * that schedule, one line each: the schedule's length.
+   */
   steps: string[];
   /** The command that replays the schedule. */
   replay: string;
@@ -235,7 +253,10 @@ export interface ExploreResult {
   verdicts: Partial<Record<ViolationKind, Reach>>;
   /** The distinct sets of violation kinds the schedules end with. */
   endings: string[][];
-  /** For each violation kind seen, the shortest schedule that reaches it. */
+  /**
+   * For each violation kind seen, the shortest schedule that reaches it (the
+   * fewest steps, then the fewest choices).
+   */
   counterexamples: Partial<Record<ViolationKind, Counterexample>>;
   /**
    * The largest value each numeric driver counter reaches at the end of any
@@ -267,6 +288,8 @@ interface Link {
   same: boolean;
   /** The child's points in its own step (a choice point), or -1 (a leaf). */
   p: number;
+  /** The points the threads of races reached on the way ({@link Run.racePoints}). */
+  steps: number;
 }
 
 /** The sleep set and explored threads of a node without the reduction: always empty, never written. */
@@ -296,6 +319,8 @@ interface Node extends Choice {
   /** Its step's index and the points that step has passed. */
   index: number;
   points: number;
+  /** The points the threads of races have reached ({@link Run.racePoints}). */
+  reached: number;
   /** How its parent's transition got here. */
   link: Link;
   /**
@@ -314,11 +339,13 @@ interface Node extends Choice {
 interface Suffix {
   /** Choices in the suffix. */
   length: number;
+  /** Points the threads of races reach in it: the lines of its readable steps. */
+  steps: number;
   /** The first choice, and the rest (absent for the empty suffix). */
   head?: { name: string; rest: Suffix };
 }
 
-const EMPTY: Suffix = { length: 0 };
+const EMPTY: Suffix = { length: 0, steps: 0 };
 
 /** The choices of a suffix, in order. */
 function choices(s: Suffix): string[] {
@@ -374,8 +401,11 @@ function combine(into: Summary, name: string, sub: Summary, link: Link): void {
   if (sub.events) { for (const e of sub.events.values()) join(into.events ??= new Map(), e); }
   for (const [k, suffix] of sub.shortest) {
     const cur = into.shortest.get(k);
-    if (!cur || suffix.length + 1 < cur.length) {
-      into.shortest.set(k, { length: suffix.length + 1, head: { name, rest: suffix } });
+    const steps = suffix.steps + link.steps;
+    if (
+      !cur || steps < cur.steps || (steps === cur.steps && suffix.length + 1 < cur.length)
+    ) {
+      into.shortest.set(k, { length: suffix.length + 1, steps, head: { name, rest: suffix } });
     }
   }
 }
@@ -732,15 +762,15 @@ function search(
   /** With the reduction: the events of the search path, from the first choice point. */
   const path: Placed[] = [];
   let root: Summary | null = null;
-  let rootLink: Link = { seg: 0, same: false, p: -1 };
+  let rootLink: Link = { seg: 0, same: false, p: -1, steps: 0 };
 
   /** How the transition from `parent` to `run` (a choice point when `choice`) went. */
   const linkOf = (parent: Node | null, run: Run, choice: boolean): Link => {
     const p = choice ? run.stepPoints : -1;
-    if (!parent) return { seg: 0, same: false, p };
+    if (!parent) return { seg: 0, same: false, p, steps: 0 };
     const same = choice && run.stepIndex === parent.index;
     const end = same ? run.stepPoints : run.pointsOf(parent.index) ?? parent.points;
-    return { seg: end - parent.points, same, p };
+    return { seg: end - parent.points, same, p, steps: run.racePoints - parent.reached };
   };
 
   /** Runs thread `name` of `run` as `run.pick(name)` does, recording its event (with the reduction). */
@@ -813,6 +843,7 @@ function search(
       merged: emptySummary(),
       index: run.stepIndex,
       points: run.stepPoints,
+      reached: run.racePoints,
       link,
     });
     return null;

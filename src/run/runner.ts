@@ -116,7 +116,7 @@ const STEP_POINT_BOUND = 100_000;
  * Fields of a {@link Run} that are history (see {@link Run.history}): the
  * violations (their kinds are hashed apart), the trace, the callout count,
  * the step results (their count is the step index), the per-step point
- * counts.
+ * counts and the points the threads of races have reached.
  */
 const RUN_HISTORY: ReadonlySet<string> = new Set([
   "violations",
@@ -125,6 +125,7 @@ const RUN_HISTORY: ReadonlySet<string> = new Set([
   "callouts",
   "returns",
   "pointsAt",
+  "racePointCount",
 ]);
 /** Fields of the step being run that are history: the labels passed before `during` started. */
 const CUR_HISTORY: ReadonlySet<string> = new Set(["reached"]);
@@ -172,6 +173,11 @@ export class Run implements CheckContext {
   private ended = false;
   /** Scheduling points each finished step passed, by step index. */
   private readonly pointsAt: number[] = [];
+  /**
+   * Scheduling points the threads of `race` and `during` steps have reached
+   * so far: the lines of a schedule's readable steps (see `replaySchedule()`).
+   */
+  private racePointCount = 0;
 
   /**
    * Sets up a fresh world: the scenario's files, the revision's kernel paths
@@ -258,6 +264,16 @@ export class Run implements CheckContext {
   /** Scheduling points the step being run has passed so far (0 between steps). */
   get stepPoints(): number {
     return this.cur?.points ?? 0;
+  }
+
+  /**
+   * Scheduling points the threads of `race` and `during` steps have reached
+   * so far. Schedules that order the same steps of each thread differently
+   * reach as many, so it measures a counterexample whatever the order of
+   * its independent steps.
+   */
+  get racePoints(): number {
+    return this.racePointCount;
   }
 
   /** Scheduling points step `i` passed, once it has finished. */
@@ -497,6 +513,7 @@ export class Run implements CheckContext {
       return;
     }
     const step = this.scenario.steps[cur.index];
+    if (step.threads || step.during) this.racePointCount++;
     this.opts.onPoint?.(k.step, t.name, { thread: t.name, ...p });
     t.waiting = !!p.wait;
     if (!cur.started && step.during && !cur.reached?.includes(p.label)) {
