@@ -93,6 +93,8 @@ function assertSameEndings(
 Deno.test("explore() reaches the same endings with and without merging, with and without the partial-order reduction, in both search orders, and reused as made afresh", async (t) => {
   // Explorations reused from another revision's, each checked against one made afresh.
   let taken = 0;
+  // Transitions with the reduction and with merging alone, over every race and revision.
+  let reducedRuns = 0, mergedRuns = 0;
   for (const s of races) {
     for (const r of revisions.filter((r) => r.base === s.kernel)) {
       await t.step(`${s.id} on ${r.id}`, () => {
@@ -106,9 +108,11 @@ Deno.test("explore() reaches the same endings with and without merging, with and
         // The other search order, with the partial-order reduction on top of merging (reused from
         // another revision's where this one reads the same, which the check above covers).
         const reduced = explore(s, r, { reverse: true, partialOrder: true, finals: true });
-        // It takes no more transitions than merging alone. (Where a thread retries, it keys the
-        // step's point count and may count more states than merging alone.)
-        assert.ok(reduced.runs <= on.runs, `${reduced.runs} against ${on.runs}`);
+        // Summed below: a state reached again with a sleep set that does not hold the one it was
+        // explored with is explored again, and where a thread retries the step's point count is
+        // keyed, so one exploration may take a few more transitions than merging alone.
+        reducedRuns += reduced.runs;
+        mergedRuns += on.runs;
         const others = [reduced];
         if (unmergedToo(s, r)) {
           // Merging nothing is the ground truth of what merging leaves out.
@@ -127,6 +131,9 @@ Deno.test("explore() reaches the same endings with and without merging, with and
     }
   }
   assert.ok(taken >= 50, `${taken} reused`);
+  // Over every race, the reduction takes at least a tenth fewer transitions than merging alone
+  // (in the reversed order: about a quarter fewer; BENCHMARKS.md has the factors).
+  assert.ok(reducedRuns <= 0.9 * mergedRuns, `${reducedRuns} against ${mergedRuns}`);
 });
 
 Deno.test("explore() with the partial-order reduction reaches every ending where threads retry", async (t) => {

@@ -148,12 +148,16 @@ export const pageReferenced = defPath<
   pte(k, f) {
     const hit = f.v.hits[f.v.i];
     const pte = k.state.mms[hit.mm].ptes[vpn(hit.addr)];
-    let young = false;
-    if (pte && pte.t === "present") {
-      young = pte.young; // ptep_clear_flush_young()
-      updatePte(k.state.mms[hit.mm], vpn(hit.addr), { young: false });
-      if (young) addTo(k.state.counters, "tlbFlushPage", 1);
+    if (!pte || pte.t !== "present" || pte.pfn !== f.v.pfn) {
+      // page_check_address() found no pte mapping the page (a racing unmap cleared it): 'goto
+      // out', with nothing asked of anyone (v2.6.24 mm/rmap.c:283-285, v2.6.27 288-290).
+      k.unlock(f.th, ptlName(hit.mm, hit.addr));
+      f.v.i++;
+      return go("hit");
     }
+    const young = pte.young; // ptep_clear_flush_young()
+    updatePte(k.state.mms[hit.mm], vpn(hit.addr), { young: false });
+    if (young) addTo(k.state.counters, "tlbFlushPage", 1);
     if (young) f.v.referenced++;
     return hook(
       "page_referenced_one",

@@ -7,8 +7,8 @@
  * @module
  */
 import type { Mm, Vma } from "../model/types.ts";
-import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
-import { getPage, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
+import { HPAGE_SIZE, PAGE_SIZE, PMD_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
+import { getPage, hasPteTable, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
@@ -116,9 +116,19 @@ export interface ZapDetails {
 }
 
 /**
- * `unmap_vmas()`: unmaps `[start, end)` in every vma it touches. With
- * `details.iMmapLock` held and contended, it stops after one ZAP_BLOCK_SIZE
- * of work and returns the restart address. Returns where it stopped.
+ * `unmap_vmas()`: unmaps `[start, end)` in every vma it touches, as v2.6.24
+ * mm/memory.c does (`unmap_vmas()` 808-870, `zap_pte_range()` 618-701;
+ * v2.6.27 891 and 701). Each page table in the range is zapped under its pte
+ * lock, taken once (`pte_offset_map_lock()`, 629): the ptes are read under
+ * it, so a pte a fault maps before the lock is taken is zapped, and none is
+ * mapped while it is held. A table not allocated is skipped without the lock
+ * (`pmd_none_or_clear_bad()`, 714). Every pte that is not none costs a page
+ * of the ZAP_BLOCK_SIZE budget (633-638; a none pte costs a byte, which the
+ * model leaves out); when a block is spent, the lock is dropped (694-698),
+ * the gathered pages are freed and the TLB flushed (`tlb_finish_mmu()`,
+ * 853), and with `details.iMmapLock` held and contended the walk stops and
+ * returns the restart address (855-860); otherwise it goes on with a new
+ * block (864-866). Returns where it stopped.
  *
  * The pages zapped here go to the thread's mmu_gather, which the caller
  * took (`struct mmu_gather **tlbp`; {@link Kernel.gathers}).
@@ -131,10 +141,11 @@ export const unmapVmas = defPath<
     // vmas: copies of mm.vmas as the loop found them (see vmaNow); i: the next one
     vmas: Vma[];
     i: number;
+    // work: pages left in the ZAP_BLOCK_SIZE budget
     work: number;
-    // addrs: the addresses of the ptes of the vma being zapped; j: the next one
-    addrs?: number[];
-    j?: number;
+    // addr: the next address to zap in the vma being zapped; vend: where its range ends
+    addr?: number;
+    vend?: number;
     // stop: the restart address, once the lock break stopped the loop
     stop?: number;
   },
@@ -167,35 +178,54 @@ export const unmapVmas = defPath<
         const args = { mm: f.v.mm, vma: vma.start, start: s, end: e, file: vma.file };
         return call(unmapHugepageRange, args, "vma");
       }
-      f.v.addrs = ptesIn(mm, s, e);
-      f.v.j = 0;
-      return go("pte");
+      f.v.addr = s;
+      f.v.vend = e;
+      return go("table");
     }
     return go("out");
   },
-  pte(_k, f) {
-    const addrs = f.v.addrs!;
-    if (f.v.j! >= addrs.length) {
-      delete f.v.addrs;
-      delete f.v.j;
+  table(k, f) {
+    const addr = f.v.addr!;
+    if (addr >= f.v.vend!) {
+      delete f.v.addr;
+      delete f.v.vend;
       return go("vma");
     }
-    return lock(ptlName(f.v.mm, addrs[f.v.j!]), "spin", "zap");
+    if (!hasPteTable(k.state.mms[f.v.mm], addr)) {
+      // pmd_none_or_clear_bad(pmd): no page table here, nothing to lock.
+      f.v.addr = Math.min(f.v.vend!, tableEnd(addr));
+      return go("table");
+    }
+    // pte_offset_map_lock(mm, pmd, addr, &ptl).
+    return lock(ptlName(f.v.mm, addr), "spin", "zap");
   },
   zap(k, f) {
     const mm = k.state.mms[f.v.mm];
-    const addr = f.v.addrs![f.v.j!];
-    f.v.j = f.v.j! + 1;
-    if (zapOne(k, mm, addr, f.th, f.v.details)) f.v.work--;
-    k.unlock(f.th, ptlName(mm.id, addr));
+    const from = f.v.addr!;
+    const to = Math.min(f.v.vend!, tableEnd(from));
+    // The ptes as they are under the lock: do { ptent = *pte; ... } while (... *zap_work > 0).
+    let next = to;
+    for (const addr of ptesIn(mm, from, to)) {
+      zapOne(k, mm, addr, f.th, f.v.details);
+      if (--f.v.work <= 0) {
+        next = addr + PAGE_SIZE;
+        break;
+      }
+    }
+    f.v.addr = next;
+    k.unlock(f.th, ptlName(mm.id, from));
+    if (f.v.work > 0) return go("table");
+    // The block is spent: tlb_finish_mmu(*tlbp, tlb_start, start).
+    tlbFinish(k, f.th, false);
     const details = f.v.details ?? {};
-    if (f.v.work <= 0 && details.iMmapLock && details.contended) {
+    if (details.iMmapLock && details.contended) {
       // need_resched() || spin_needbreak(i_mmap_lock) with i_mmap_lock: goto out.
-      tlbFinish(k, f.th, false);
-      f.v.stop = addr + PAGE_SIZE;
+      f.v.stop = next;
       return go("out");
     }
-    return go("pte");
+    // *tlbp = tlb_gather_mmu(vma->vm_mm, fullmm); zap_work = ZAP_BLOCK_SIZE.
+    f.v.work = ZAP_BLOCK_PAGES;
+    return go("table");
   },
   out(_k, f) {
     const scope = { mm: f.v.mm, ranges: { requested: f.v.requested } };
@@ -205,6 +235,11 @@ export const unmapVmas = defPath<
     return ret(f.v.stop ?? f.v.end);
   },
 });
+
+/** The end of the page table that maps `addr` (`pmd_addr_end()`). */
+function tableEnd(addr: number): number {
+  return (Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE;
+}
 
 /**
  * `zap_page_range()`: used by madvise(MADV_DONTNEED) without details and by
