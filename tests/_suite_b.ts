@@ -32,4 +32,4 @@ import "./plan_test.ts";
 import "./renderers_test.ts";
 import "./scenario_test.ts";
 import "./user_revision_test.ts";
-import "./zap_test.ts";
+import "./pte_lock_test.ts";

@@ -8,10 +8,10 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
-import { sortVmas, updatePte, vpn } from "../model/state.ts";
+import { hasPteTable, sortVmas, updatePte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
-import { immapName, pageTableLockName, ptesIn, ptlName } from "./pgtable.ts";
+import { immapName, pageTableLockName, pmdAddrEnd, ptesIn, ptlName } from "./pgtable.ts";
 import { unmapRegion } from "./unmap.ts";
 import { handleMmFault } from "./fault.ts";
 import { addTo } from "../model/_count.ts";
@@ -122,10 +122,8 @@ export const mprotectFixup = defPath<
     v?: number;
     /** The range of that vma both hook points pass (one array, as the code passes one). */
     requested?: [number, number];
-    /** The addresses with a pte in that range, as found after the `before` hook. */
-    addrs?: number[];
-    /** Index in `addrs` of the pte being changed. */
-    i?: number;
+    /** The next address to change in that range (`change_pmd_range()`'s `addr`). */
+    addr?: number;
   },
   Kernel
 >("mprotect_fixup", {
@@ -153,31 +151,39 @@ export const mprotectFixup = defPath<
     const mm = k.state.mms[f.v.mm];
     const vma = mm.vmas.find((v) => v.start === f.v.requested![0])!;
     if (vma.kind === "hugetlb") return lock(immapName(vma.file!), "spin", "huge.i_mmap_locked");
-    f.v.addrs = ptesIn(mm, f.v.requested![0], f.v.requested![1]);
-    f.v.i = 0;
+    f.v.addr = f.v.requested![0];
     return go("pte");
   },
-  // change_protection(): each pte under its PTE lock, then flush_tlb_range().
+  // change_protection() (v2.6.24 mm/mprotect.c:109-128): each page table of the range under its
+  // pte lock, taken once whatever the table holds (change_pte_range(), 29-75; a table not
+  // allocated is skipped, 87-88), then flush_tlb_range().
   pte(k, f) {
-    const addrs = f.v.addrs!;
-    if (f.v.i! < addrs.length) return lock(ptlName(f.v.mm, addrs[f.v.i!]), "spin", "pte.locked");
-    addTo(k.state.counters, "tlbFlushRange", 1);
-    delete f.v.addrs;
-    delete f.v.i;
-    return go("changed");
+    const addr = f.v.addr!;
+    if (addr >= f.v.requested![1]) {
+      addTo(k.state.counters, "tlbFlushRange", 1);
+      delete f.v.addr;
+      return go("changed");
+    }
+    if (!hasPteTable(k.state.mms[f.v.mm], addr)) {
+      f.v.addr = pmdAddrEnd(addr, f.v.requested![1]);
+      return go("pte");
+    }
+    return lock(ptlName(f.v.mm, addr), "spin", "pte.locked");
   },
   "pte.locked"(k, f) {
     const { write } = f.v;
-    const a = f.v.addrs![f.v.i!];
+    const from = f.v.addr!;
+    const to = pmdAddrEnd(from, f.v.requested![1]);
     const mm = k.state.mms[f.v.mm];
-    const pte = mm.ptes[vpn(a)];
-    // pte_modify(): only a write-enabled shared or already-dirty pte keeps write; a private
-    // mapping regains write through do_wp_page.
-    if (pte && pte.t === "present") {
-      updatePte(mm, vpn(a), { write: write && (pte.write || pte.dirty) });
+    // The ptes as they are under the lock.
+    for (const a of ptesIn(mm, from, to)) {
+      const pte = mm.ptes[vpn(a)];
+      // pte_modify(): only a write-enabled shared or already-dirty pte keeps write; a private
+      // mapping regains write through do_wp_page.
+      if (pte.t === "present") updatePte(mm, vpn(a), { write: write && (pte.write || pte.dirty) });
     }
-    k.unlock(f.th, ptlName(mm.id, a));
-    f.v.i!++;
+    k.unlock(f.th, ptlName(mm.id, from));
+    f.v.addr = to;
     return go("pte");
   },
   // hugetlb_change_protection() (v2.6.27 mm/hugetlb.c:2132-2162): i_mmap_lock, then

@@ -5,13 +5,32 @@
  * @module
  */
 import type { Pte, Vma } from "../model/types.ts";
-import { PAGE_SIZE, PMD_SIZE } from "../model/types.ts";
-import { findVma, moveRefs, pteHolder, setPte, sortVmas, vpn } from "../model/state.ts";
+import { PAGE_SIZE } from "../model/types.ts";
+import {
+  findVma,
+  hasPteTable,
+  moveRefs,
+  pteHolder,
+  setPte,
+  sortVmas,
+  vpn,
+} from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { allocTables, clearFlush, immapName, mmapSemName, ptesIn, ptlName } from "./pgtable.ts";
+import {
+  allocTables,
+  clearFlush,
+  immapName,
+  mmapSemName,
+  pmdAddrEnd,
+  ptesIn,
+  ptlName,
+} from "./pgtable.ts";
 import { vmaAt } from "./fault.ts";
 import { doMunmap } from "./mmap.ts";
+
+/** `LATENCY_LIMIT`: the most `move_page_tables()` moves under one pair of pte locks. */
+const LATENCY_LIMIT = 64 * PAGE_SIZE;
 
 /**
  * `move_ptes()`: moves the ptes of one extent under both PTE locks (and
@@ -45,7 +64,19 @@ const movePtes = defPath<
     if (imm) return lock(imm, "spin", "lock.old");
     return go("lock.old");
   },
-  "lock.old": (_k, f) => lock(ptlName(f.v.mm, f.v.oldAddr), "spin", "lock.new"),
+  "lock.old"(k, f) {
+    if (f.v.imm) {
+      // Under i_mmap_lock (v2.6.24 mm/mremap.c:87-89): a truncation that finished one vma and
+      // not the other must not skip the new one ('new_vma->vm_truncate_count = 0').
+      const mm = k.state.mms[f.v.mm];
+      const vma = vmaAt(mm, f.v.vma);
+      const newVma = findVma(mm, f.v.newAddr);
+      if (newVma?.truncateCount && newVma.truncateCount !== vma.truncateCount) {
+        delete newVma.truncateCount;
+      }
+    }
+    return lock(ptlName(f.v.mm, f.v.oldAddr), "spin", "lock.new");
+  },
   "lock.new"(_k, f) {
     const oldPtl = ptlName(f.v.mm, f.v.oldAddr);
     const newPtl = ptlName(f.v.mm, f.v.newAddr);
@@ -125,14 +156,13 @@ export const movePageTables = defPath<
     let old = f.v.old!;
     let dst = f.v.dst!;
     while (old < oldEnd) {
-      let next = (Math.floor(old / PMD_SIZE) + 1) * PMD_SIZE;
-      if (next > oldEnd) next = oldEnd;
-      let extent = next - old;
-      const newNext = (Math.floor(dst / PMD_SIZE) + 1) * PMD_SIZE;
-      if (extent > newNext - dst) extent = newNext - dst;
-      if (ptesIn(mm, old, old + extent).length > 0) {
+      // v2.6.24 mm/mremap.c:132-150.
+      let extent = pmdAddrEnd(old, oldEnd) - old;
+      // get_old_pmd(): no page table, nothing to move.
+      if (hasPteTable(mm, old)) {
         // alloc_new_pmd(): pud, pmd and pte table at the destination.
         if (!allocTables(k, mm, dst, P)) break;
+        extent = Math.min(extent, pmdAddrEnd(dst, Infinity) - dst, LATENCY_LIMIT);
         f.v.old = old;
         f.v.dst = dst;
         f.v.extent = extent;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Mm, MmState, Page, Pte, Vma } from "../model/types.ts";
-import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
+import { HPAGE_SIZE, PAGE_SIZE, PMD_SIZE } from "../model/types.ts";
 import {
   allocPage,
   findVma,
@@ -297,6 +297,14 @@ export function primaryPte(mm: Mm | undefined, addr: number): Pte | undefined {
   if (!mm) return undefined;
   const vma = findVma(mm, addr);
   return mm.ptes[vpn(vma ? pteAddr(vma, addr) : addr)];
+}
+
+/**
+ * `pmd_addr_end(addr, end)`: the end of the page table that maps `addr`, or
+ * `end` when that comes first.
+ */
+export function pmdAddrEnd(addr: number, end: number): number {
+  return Math.min(end, (Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE);
 }
 
 /** Every address in `[start, end)` with a PTE in `mm`, ascending. */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Mm, Vma } from "../model/types.ts";
-import { HPAGE_SIZE, PAGE_SIZE, PMD_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
+import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
 import { getPage, hasPteTable, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
@@ -16,6 +16,7 @@ import {
   linearIndex,
   pageRemoveRmap,
   pageTableLockName,
+  pmdAddrEnd,
   ptesIn,
   ptlName,
 } from "./pgtable.ts";
@@ -193,7 +194,7 @@ export const unmapVmas = defPath<
     }
     if (!hasPteTable(k.state.mms[f.v.mm], addr)) {
       // pmd_none_or_clear_bad(pmd): no page table here, nothing to lock.
-      f.v.addr = Math.min(f.v.vend!, tableEnd(addr));
+      f.v.addr = pmdAddrEnd(addr, f.v.vend!);
       return go("table");
     }
     // pte_offset_map_lock(mm, pmd, addr, &ptl).
@@ -202,7 +203,7 @@ export const unmapVmas = defPath<
   zap(k, f) {
     const mm = k.state.mms[f.v.mm];
     const from = f.v.addr!;
-    const to = Math.min(f.v.vend!, tableEnd(from));
+    const to = pmdAddrEnd(from, f.v.vend!);
     // The ptes as they are under the lock: do { ptent = *pte; ... } while (... *zap_work > 0).
     let next = to;
     for (const addr of ptesIn(mm, from, to)) {
@@ -235,11 +236,6 @@ export const unmapVmas = defPath<
     return ret(f.v.stop ?? f.v.end);
   },
 });
-
-/** The end of the page table that maps `addr` (`pmd_addr_end()`). */
-function tableEnd(addr: number): number {
-  return (Math.floor(addr / PMD_SIZE) + 1) * PMD_SIZE;
-}
 
 /**
  * `zap_page_range()`: used by madvise(MADV_DONTNEED) without details and by
