@@ -4,7 +4,9 @@
  * mm/memory.c:629-698) and mprotect (`change_pte_range()`,
  * mm/mprotect.c:29-75). Reclaim asks the notifiers nothing about a pte an
  * unmap cleared, as `page_check_address()` makes `page_referenced_one()`
- * return early (mm/rmap.c:283-285). Each race test drives one schedule: a
+ * return early (mm/rmap.c:283-285), and writeback leaves alone a pte that
+ * maps another page by then (its pfn check, line 258). mremap moves every
+ * page table the old range has and resets the new vma's truncate count. Each race test drives one schedule: a
  * thread runs to a named scheduling point, another runs to its end, then
  * the first goes on.
  *
@@ -230,4 +232,51 @@ Deno.test("move_ptes clears the new vma's truncate count where it differs from t
     const moved = run.kernel.state.mms.A.vmas.find((v) => v.start === 0x800000)!;
     assert.equal(moved.truncateCount, left, `${oldCount} and ${newCount}`);
   }
+});
+
+Deno.test("page_mkclean leaves alone a pte that maps another page by the time it holds the pte lock", () => {
+  // Writeback of file page 0 finds it mapped at 0x100000 (i_mmap_lock), then waits for the pte
+  // lock while another thread unmaps it and maps file page 1 there, dirty. page_check_address()
+  // compares the pfn under the lock (v2.6.24 mm/rmap.c:258): page 1's pte stays writable and dirty.
+  const map = (pgoff: number) => ({
+    op: "mmap",
+    mm: "A",
+    addr: "0x100000",
+    len: "0x1000",
+    prot: "rw",
+    share: "shared",
+    file: "data",
+    pgoff,
+  });
+  const touch = { op: "touch", mm: "A", addr: "0x100000", access: "write" };
+  const s = parseScenario(
+    {
+      purpose: "writeback racing a remap of its page's address",
+      exercises: ["page_mkclean_one"],
+      cite: "v2.6.24 mm/rmap.c page_check_address(), line 258",
+      files: [{ name: "data", pages: 4, kind: "shmem" }],
+      steps: [
+        map(0),
+        touch,
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "writeback", file: "data", index: 0 }],
+            cpu1: [{ op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" }, map(1), touch],
+          },
+        },
+      ],
+    },
+    "pte_lock_test",
+    "mkclean-remapped",
+  );
+  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, {
+    preemptive: true,
+    trace: false,
+  });
+  run.complete(holdAt("cpu0", "lock ptl:A:0"));
+  const pte = run.kernel.state.mms.A.ptes[0x100];
+  assert.ok(pte?.t === "present");
+  assert.equal(run.kernel.state.pages[pte.pfn].owner.kind, "file");
+  assert.deepEqual([pte.write, pte.dirty], [true, true]);
 });

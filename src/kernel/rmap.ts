@@ -510,7 +510,9 @@ export const pageMkclean = defPath<
     const mm = k.state.mms[hit.mm];
     const pte = mm.ptes[vpn(hit.addr)];
     f.v.cleaned = false;
-    if (pte && pte.t === "present" && (pte.dirty || pte.write)) {
+    // page_check_address(): a pte that maps this page (v2.6.24 mm/rmap.c:258, 428-430), then
+    // 'if (pte_dirty(*pte) || pte_write(*pte))'.
+    if (pte && pte.t === "present" && pte.pfn === f.v.pfn && (pte.dirty || pte.write)) {
       f.v.pte = { ...pte };
       clearFlush(k, mm, hit.addr);
       return hook(
