@@ -4,7 +4,8 @@
  * mm/memory.c:629-698) and mprotect (`change_pte_range()`,
  * mm/mprotect.c:29-75). Reclaim asks the notifiers nothing about a pte an
  * unmap cleared, as `page_check_address()` makes `page_referenced_one()`
- * return early (mm/rmap.c:283-285), and writeback leaves alone a pte that
+ * return early (mm/rmap.c:283-285), and takes no pte lock where its first
+ * look finds no present pte (249-254); writeback leaves alone a pte that
  * maps another page by then (its pfn check, line 258). mremap moves every
  * page table the old range has and resets the new vma's truncate count. Each race test drives one schedule: a
  * thread runs to a named scheduling point, another runs to its end, then
@@ -279,4 +280,42 @@ Deno.test("page_mkclean leaves alone a pte that maps another page by the time it
   assert.ok(pte?.t === "present");
   assert.equal(run.kernel.state.pages[pte.pfn].owner.kind, "file");
   assert.deepEqual([pte.write, pte.dirty], [true, true]);
+});
+
+Deno.test("reclaim takes no pte lock where its first look finds no present pte", () => {
+  // A page that fork shares between A and B. Reclaim finds both ptes under the anon_vma lock
+  // and waits for A's pte lock while B's pte is cleared (MADV_DONTNEED). At B's,
+  // page_check_address() returns before the lock (v2.6.24 mm/rmap.c:249-254).
+  const s = parseScenario(
+    {
+      purpose: "reclaim of a page whose pte in one of its two mms is cleared meanwhile",
+      exercises: ["page_referenced_one"],
+      cite: "v2.6.24 mm/rmap.c page_check_address(), lines 249-254",
+      steps: [
+        { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
+        { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        { op: "fork", mm: "A", child: "B" },
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "reclaim", mm: "A", addr: "0x100000" }],
+            cpu1: [{ op: "madvise_dontneed", mm: "B", addr: "0x100000", len: "0x1000" }],
+          },
+        },
+      ],
+    },
+    "pte_lock_test",
+    "reclaim-cleared-child",
+  );
+  const points: string[] = [];
+  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, {
+    preemptive: true,
+    trace: false,
+    onPoint: (step, thread, p) => {
+      if (step === 3 && thread === "cpu0") points.push(p.label);
+    },
+  });
+  run.complete(holdAt("cpu0", "lock ptl:A:0"));
+  assert.ok(points.includes("lock ptl:A:0"), points.join(", "));
+  assert.ok(!points.includes("lock ptl:B:0"), points.join(", "));
 });

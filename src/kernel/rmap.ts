@@ -14,6 +14,7 @@ import { PAGE_SIZE } from "../model/types.ts";
 import {
   findVma,
   getPage,
+  hasPteTable,
   pageCount,
   type PresentPte,
   pteHolder,
@@ -111,6 +112,19 @@ function rmapLockKind(k: Kernel): "spin" | "rwsem-read" {
   return k.variants.rmap_lock === "rwsem" ? "rwsem-read" : "spin";
 }
 
+/**
+ * `page_check_address()`'s look before it takes the pte lock, for its callers
+ * that pass no `sync` (page_referenced_one(), try_to_unmap_one()): no page
+ * table, or no present pte, and it returns NULL without the lock ("Make a
+ * quick check before getting the lock", v2.6.24 mm/rmap.c:237-254, v2.6.27
+ * 242-259). Under the lock it looks again, and at the pfn.
+ */
+function presentBeforeLock(k: Kernel, hit: RmapHit): boolean {
+  const mm = k.state.mms[hit.mm];
+  if (!mm || !hasPteTable(mm, hit.addr)) return false;
+  return mm.ptes[vpn(hit.addr)]?.t === "present";
+}
+
 /** `page_referenced()`: the number of referencing ptes (and notifier answers), clearing young bits. */
 export const pageReferenced = defPath<
   { pfn: number },
@@ -142,6 +156,10 @@ export const pageReferenced = defPath<
     if (!hit) {
       k.unlock(f.th, f.v.lock);
       return ret(f.v.referenced);
+    }
+    if (!presentBeforeLock(k, hit)) {
+      f.v.i++;
+      return go("hit");
     }
     return lock(ptlName(hit.mm, hit.addr), "spin", "pte");
   },
@@ -211,7 +229,8 @@ const tryToUnmapOne = defPath<
   },
   Kernel
 >("try_to_unmap_one", {
-  entry(_k, f) {
+  entry(k, f) {
+    if (!presentBeforeLock(k, f.v.hit)) return ret("SWAP_AGAIN");
     return lock(ptlName(f.v.hit.mm, f.v.hit.addr), "spin", "locked");
   },
   locked(k, f) {
