@@ -34,6 +34,22 @@ function holdAt(first: string, label: string): Decider {
   };
 }
 
+/**
+ * A run of `s` on mainline-2.6.27 with every lock a scheduling point, and the
+ * labels of the points `thread` passes in scenario step `step`.
+ */
+function racedOn2627(s: ReturnType<typeof parseScenario>, step: number, thread: string) {
+  const points: string[] = [];
+  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, {
+    preemptive: true,
+    trace: false,
+    onPoint: (i, t, p) => {
+      if (i === step && t === thread) points.push(p.label);
+    },
+  });
+  return { run, points };
+}
+
 /** Anonymous memory at 0x100000 (4 pages) with its first page touched; then `race`. */
 function dontneedRace(threads: Record<string, unknown[]>) {
   return parseScenario(
@@ -146,16 +162,9 @@ Deno.test("mprotect takes the pte lock of each page table once, whatever its pte
     "pte_lock_test",
     "mprotect-table",
   );
-  const points: string[] = [];
-  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, {
-    preemptive: true,
-    trace: false,
-    onPoint: (step, thread, p) => {
-      if (step === 5) points.push(`${thread}: ${p.label}`);
-    },
-  });
+  const { run, points } = racedOn2627(s, 5, "cpu0");
   run.complete();
-  assert.deepEqual(points.filter((p) => p === "cpu0: lock ptl:A:0"), ["cpu0: lock ptl:A:0"]);
+  assert.deepEqual(points.filter((p) => p === "lock ptl:A:0"), ["lock ptl:A:0"]);
   const ptes = run.kernel.state.mms.A.ptes;
   assert.deepEqual([0x100, 0x101, 0x102].map((n) => ptes[n]?.t === "present" && ptes[n].write), [
     false,
@@ -307,14 +316,7 @@ Deno.test("reclaim takes no pte lock where its first look finds no present pte",
     "pte_lock_test",
     "reclaim-cleared-child",
   );
-  const points: string[] = [];
-  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, {
-    preemptive: true,
-    trace: false,
-    onPoint: (step, thread, p) => {
-      if (step === 3 && thread === "cpu0") points.push(p.label);
-    },
-  });
+  const { run, points } = racedOn2627(s, 3, "cpu0");
   run.complete(holdAt("cpu0", "lock ptl:A:0"));
   assert.ok(points.includes("lock ptl:A:0"), points.join(", "));
   assert.ok(!points.includes("lock ptl:B:0"), points.join(", "));
