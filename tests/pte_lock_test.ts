@@ -50,6 +50,14 @@ function racedOn2627(s: ReturnType<typeof parseScenario>, step: number, thread: 
   return { run, points };
 }
 
+/** A scenario of unmap_vmas() run whole on mainline-2.6.27, one thread, no trace. */
+function ranOn2627(id: string, raw: Record<string, unknown>): Run {
+  const s = parseScenario({ exercises: ["unmap_vmas"], ...raw }, "pte_lock_test", id);
+  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, { trace: false });
+  run.complete();
+  return run;
+}
+
 /** Anonymous memory at 0x100000 (4 pages) with its first page touched; then `race`. */
 function dontneedRace(threads: Record<string, unknown[]>) {
   return parseScenario(
@@ -114,22 +122,15 @@ Deno.test("a zap frees what it gathered at the end of each ZAP_BLOCK_SIZE, not o
     addr: `0x${(0x100000 + i * 0x1000).toString(16)}`,
     access: "write",
   });
-  const s = parseScenario(
-    {
-      purpose: "madvise(MADV_DONTNEED) of ten touched pages",
-      exercises: ["zap_page_range", "unmap_vmas"],
-      cite: "v2.6.24 mm/memory.c unmap_vmas(), lines 808-870",
-      steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0xa000", prot: "rw", share: "private" },
-        ...Array.from({ length: 10 }, (_, i) => touch(i)),
-        { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0xa000" },
-      ],
-    },
-    "pte_lock_test",
-    "dontneed-ten",
-  );
-  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, { trace: false });
-  run.complete();
+  const run = ranOn2627("dontneed-ten", {
+    purpose: "madvise(MADV_DONTNEED) of ten touched pages",
+    cite: "v2.6.24 mm/memory.c unmap_vmas(), lines 808-870",
+    steps: [
+      { op: "mmap", mm: "A", addr: "0x100000", len: "0xa000", prot: "rw", share: "private" },
+      ...Array.from({ length: 10 }, (_, i) => touch(i)),
+      { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0xa000" },
+    ],
+  });
   assert.equal(run.kernel.state.counters.tlbFlushRange, 2);
   assert.equal(Object.keys(run.kernel.state.mms.A.ptes).length, 0);
 });
@@ -320,4 +321,22 @@ Deno.test("reclaim takes no pte lock where its first look finds no present pte",
   run.complete(holdAt("cpu0", "lock ptl:A:0"));
   assert.ok(points.includes("lock ptl:A:0"), points.join(", "));
   assert.ok(!points.includes("lock ptl:B:0"), points.join(", "));
+});
+
+Deno.test("a huge page costs a page of the zap's block, and nine end one", () => {
+  // v2.6.24 mm/memory.c:839-843: 'zap_work -= (end - start) / (HPAGE_SIZE / PAGE_SIZE)' after
+  // unmap_hugepage_range(); a spent block is flushed (853). Nine huge pages, three range flushes:
+  // __unmap_hugepage_range()'s own, the end of the block of the first eight, and unmap_region()'s
+  // tlb_finish_mmu() after unmap_vmas() (two without the block).
+  const huge = { op: "mmap", mm: "A", addr: "0x40000000", len: "0x1200000", prot: "rw" };
+  const run = ranOn2627("hugetlb-nine", {
+    purpose: "munmap of a hugetlbfs mapping of nine huge pages",
+    cite: "v2.6.24 mm/memory.c unmap_vmas(), lines 839-866",
+    files: [{ name: "huge", pages: 9, kind: "hugetlbfs" }],
+    steps: [
+      { ...huge, share: "shared", file: "huge" },
+      { op: "munmap", mm: "A", addr: "0x40000000", len: "0x1200000" },
+    ],
+  });
+  assert.equal(run.kernel.state.counters.tlbFlushRange, 3);
 });

@@ -125,7 +125,7 @@ export interface ZapDetails {
  * mapped while it is held. A table not allocated is skipped without the lock
  * (`pmd_none_or_clear_bad()`, 714). Every pte that is not none costs a page
  * of the ZAP_BLOCK_SIZE budget (633-638; a none pte costs a byte, which the
- * model leaves out); when a block is spent, the lock is dropped (694-698),
+ * model leaves out), and a huge page a page (839-843); when a block is spent, the lock is dropped (694-698),
  * the gathered pages are freed and the TLB flushed (`tlb_finish_mmu()`,
  * 853), and with `details.iMmapLock` held and contended the walk stops and
  * returns the restart address (855-860); otherwise it goes on with a new
@@ -177,7 +177,10 @@ export const unmapVmas = defPath<
       const e = Math.min(end, vma.end);
       if (vma.kind === "hugetlb") {
         const args = { mm: f.v.mm, vma: vma.start, start: s, end: e, file: vma.file };
-        return call(unmapHugepageRange, args, "vma");
+        // zap_work -= (end - start) / (HPAGE_SIZE / PAGE_SIZE): a page of the budget a huge page.
+        f.v.addr = f.v.vend = e;
+        f.v.work -= (e - s) / HPAGE_SIZE;
+        return call(unmapHugepageRange, args, "blocked");
       }
       f.v.addr = s;
       f.v.vend = e;
@@ -215,13 +218,17 @@ export const unmapVmas = defPath<
     }
     f.v.addr = next;
     k.unlock(f.th, ptlName(mm.id, from));
+    return go("blocked");
+  },
+  // if (zap_work > 0) go on (or break to the next vma); otherwise the block is spent.
+  blocked(k, f) {
     if (f.v.work > 0) return go("table");
-    // The block is spent: tlb_finish_mmu(*tlbp, tlb_start, start).
+    // tlb_finish_mmu(*tlbp, tlb_start, start).
     tlbFinish(k, f.th, false);
     const details = f.v.details ?? {};
     if (details.iMmapLock && details.contended) {
       // need_resched() || spin_needbreak(i_mmap_lock) with i_mmap_lock: goto out.
-      f.v.stop = next;
+      f.v.stop = f.v.addr;
       return go("out");
     }
     // *tlbp = tlb_gather_mmu(vma->vm_mm, fullmm); zap_work = ZAP_BLOCK_SIZE.
