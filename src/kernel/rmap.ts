@@ -117,7 +117,11 @@ function rmapLockKind(k: Kernel): "spin" | "rwsem-read" {
  * that pass no `sync` (page_referenced_one(), try_to_unmap_one()): no page
  * table, or no present pte, and it returns NULL without the lock ("Make a
  * quick check before getting the lock", v2.6.24 mm/rmap.c:237-254, v2.6.27
- * 242-259). Under the lock it looks again, and at the pfn.
+ * 242-259; v4.9 745-749, and page_check_address_transhuge() 851, which
+ * page_referenced_one() calls there). Under the lock it looks again, and at
+ * the pfn. `page_mkclean_one()` passes `sync` 1 in v2.6.27 and v4.9 and
+ * always takes the lock, as the model does in every revision (v2.6.24 looks
+ * first there too).
  */
 function presentBeforeLock(k: Kernel, hit: RmapHit): boolean {
   const mm = k.state.mms[hit.mm];
