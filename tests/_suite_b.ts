@@ -33,3 +33,4 @@ import "./renderers_test.ts";
 import "./scenario_test.ts";
 import "./user_revision_test.ts";
 import "./pte_lock_test.ts";
+import "./free_pgtables_test.ts";

@@ -27,8 +27,13 @@ function splitAt(mm: Mm, addr: number): void {
 }
 
 /**
- * `do_munmap()`: splits the vmas at the range's edges, detaches them and
- * calls `unmap_region`. The caller holds mmap_sem for write. Returns 0.
+ * `do_munmap()`: splits the vmas at the range's edges and calls
+ * `unmap_region`, whose `free_pgtables()` takes them out of `mm.vmas`. (The
+ * kernel detaches them from the mm's own list first,
+ * `detach_vmas_to_be_unmapped()`, v2.6.24 mm/mmap.c:1886, v2.6.27 1919,
+ * which only readers under mmap_sem see, and the caller holds mmap_sem for
+ * write; the model's list stands for the mapping's prio tree too, which the
+ * vmas leave in `free_pgtables()`.) Returns 0.
  */
 export const doMunmap = defPath<
   { mm: string; start: number; len: number },
@@ -44,13 +49,8 @@ export const doMunmap = defPath<
     splitAt(mm, end);
     return call(unmapRegion, { mm: mm.id, start, end }, "unmapped");
   },
-  unmapped(k, f) {
-    const { start, len } = f.v;
-    const mm = k.state.mms[f.v.mm];
-    const end = start + len;
-    mm.vmas = mm.vmas.filter((v) => v.end <= start || v.start >= end);
-    return ret(0);
-  },
+  // unmap_region()'s free_pgtables() took the vmas out; remove_vma_list() frees them.
+  unmapped: () => ret(0),
 });
 
 /**

@@ -402,7 +402,8 @@ export const unmapMappingRange = defPath<
     const vma = vmaAtStart(k, f.v.mm, f.v.at);
     const needBreak = f.v.contend;
     if (!vma) {
-      // Unmapped meanwhile (the model's munmap takes no i_mmap_lock): nothing of it is left.
+      // Gone meanwhile: nothing of it is left. (munmap and exit take a file vma out under
+      // i_mmap_lock, in free_pgtables(), and the lock is still held here.)
       if (!needBreak) return go("walk");
     } else if (f.v.restart >= f.v.vEnd) {
       // We have now completed this vma: mark it so.
@@ -430,7 +431,11 @@ function vmaAtStart(k: Kernel, mm: string, start: number): Vma | undefined {
   return k.state.mms[mm]?.vmas.find((v) => v.start === start);
 }
 
-/** `unmap_region()`: munmap's teardown of `[start, end)`. */
+/**
+ * `unmap_region()`: munmap's teardown of `[start, end)` (v2.6.24
+ * mm/mmap.c:1734-1750; v2.6.27 1763-1779): `unmap_vmas()`, then
+ * {@link freePgtables}, then `tlb_finish_mmu()`.
+ */
 export const unmapRegion = defPath<
   { mm: string; start: number; end: number },
   // region: the range both hook points pass (one array, as the code passes one)
@@ -447,8 +452,11 @@ export const unmapRegion = defPath<
     const { mm, start, end } = f.v;
     return call(unmapVmas, { mm, start, end }, "after_unmap_vmas");
   },
-  after_unmap_vmas(k, f) {
-    freePgtables(k, k.state.mms[f.v.mm], f.v.start, f.v.end);
+  after_unmap_vmas(_k, f) {
+    const { mm, start, end } = f.v;
+    return call(freePgtables, { mm, start, end }, "freed");
+  },
+  freed(k, f) {
     tlbFinish(k, f.th, true);
     const scope = { mm: f.v.mm, ranges: { region: f.v.region } };
     return hook("unmap_region", "after_tlb_finish", scope, "after_tlb_finish");
@@ -458,14 +466,74 @@ export const unmapRegion = defPath<
   },
 });
 
-/** `free_pgtables()`: frees page-table pages no vma needs any more. */
-export function freePgtables(k: Kernel, mm: Mm, _start: number, _end: number): void {
+/**
+ * `free_pgtables()` over the vmas of `[start, end)` of mm `mm` (v2.6.24
+ * mm/memory.c:264-296; v2.6.27 277-309), which munmap has detached from the
+ * mm's list and exit takes whole. For each vma, in address order, it first
+ * hides the vma "from rmap and vmtruncate before freeing pgtables" (lines
+ * 272-275): `anon_vma_unlink(vma); unlink_file_vma(vma);`, and
+ * `unlink_file_vma()` takes the file's `i_mmap_lock` to take the vma out of
+ * the mapping's prio tree (v2.6.24 mm/mmap.c:207-217; v2.6.27 215-225), so
+ * it waits for a truncation or a reverse-map walk that holds the lock. Then
+ * `free_pgd_range()` frees the page-table pages of the range that lie
+ * between the vma before it and the vma after (its `floor` and `ceiling`):
+ * in the model, every table overlapping the range that no vma left overlaps.
+ *
+ * The model's one vma list, `mm.vmas`, stands for both the mm's list and
+ * the prio trees and anon_vma lists the reverse map and truncation walk:
+ * the vma leaves it here, where it leaves the prio tree (mmap_sem, which
+ * munmap holds for write, keeps the mm's own readers out until then).
+ * `anon_vma_unlink()` takes `anon_vma->lock`, which the model does not
+ * (its reverse map's lock of an anonymous page is named by the page, not by
+ * an anon_vma): an anonymous vma leaves at once. The 2.5.42 tree's
+ * `do_munmap()` reaches this path too; there the vma leaves the file's
+ * `i_mmap` list only after `unmap_region()` (`unmap_vma_list()`), which no
+ * scenario of that tree races with.
+ */
+export const freePgtables = defPath<
+  { mm: string; start: number; end: number },
+  // at: the start of the next vma to hide (a vma keeps its start for life)
+  { at: number },
+  Kernel
+>("free_pgtables", {
+  entry(_k, f) {
+    f.v.at = f.v.start;
+    return go("next");
+  },
+  next(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const vma = mm.vmas.find((v) => v.start >= f.v.at && v.start < f.v.end);
+    if (!vma) {
+      freeTables(k, mm, f.v.start, f.v.end);
+      return ret();
+    }
+    f.v.at = vma.start;
+    // unlink_file_vma(): spin_lock(&mapping->i_mmap_lock).
+    if (vma.file !== undefined) return lock(immapName(vma.file), "spin", "unlink");
+    return go("unlink");
+  },
+  unlink(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const vma = mm.vmas.find((v) => v.start === f.v.at)!;
+    mm.vmas = mm.vmas.filter((v) => v !== vma);
+    if (vma.file !== undefined) k.unlock(f.th, immapName(vma.file));
+    f.v.at = vma.end;
+    return go("next");
+  },
+});
+
+/**
+ * `free_pgd_range()` as {@link freePgtables} calls it: frees every page-table
+ * page overlapping `[start, end)` that no vma of `mm` overlaps.
+ */
+function freeTables(k: Kernel, mm: Mm, start: number, end: number): void {
   for (const level of ["pte", "pmd", "pud"] as const) {
     const span = level === "pte" ? 0x200000 : level === "pmd" ? 0x40000000 : 0x8000000000;
     for (const key of Object.keys(mm.tables[level])) {
       const i = Number(key);
       const lo = i * span;
       const hi = lo + span;
+      if (hi <= start || lo >= end) continue;
       if (!mm.vmas.some((v) => v.start < hi && v.end > lo)) {
         delete mm.tables[level][i];
         addTo(k.state.counters, "tablesFreed", 1);
@@ -537,7 +605,8 @@ export const unmapHugepageRange = defPath<
 
 /**
  * `exit_mmap()`: the mm's last user has gone; unmaps everything with a
- * full-mm gather, frees the page tables and the vmas.
+ * full-mm gather, frees the page tables and the vmas ({@link freePgtables}
+ * over the whole mm, v2.6.24 mm/mmap.c:2044, v2.6.27 2078).
  */
 export const exitMmap = defPath<
   { mm: string },
@@ -554,15 +623,16 @@ export const exitMmap = defPath<
     const { mm, all } = f.v;
     return call(unmapVmas, { mm, start: all[0], end: all[1] }, "after_unmap_vmas");
   },
-  after_unmap_vmas(k, f) {
-    const mm = k.state.mms[f.v.mm];
-    mm.vmas = [];
-    freePgtables(k, mm, f.v.all[0], f.v.all[1]);
+  after_unmap_vmas(_k, f) {
+    const { mm, all } = f.v;
+    return call(freePgtables, { mm, start: all[0], end: all[1] }, "freed");
+  },
+  freed(k, f) {
     tlbFinish(k, f.th, true);
     return hook(
       "exit_mmap",
       "after_tlb_finish",
-      { mm: mm.id, ranges: { all: f.v.all } },
+      { mm: f.v.mm, ranges: { all: f.v.all } },
       "after_tlb_finish",
     );
   },
