@@ -72,7 +72,17 @@
  *   then searches again with the count in the key, which is the exact state.
  *
  * Everything else a copy copies is hashed, so a part added to the run is in
- * the key unless it is declared history. The test suite checks on every
+ * the key unless it is declared history.
+ *
+ * The same key is taken where a run reaches the scenario's last steps that
+ * race with nothing (the teardown after the last race: steps of one thread,
+ * none to start): from there the run goes one way to its end, so a second
+ * run reaching the same key takes the first one's ending (its violation
+ * kinds, final digest and drivers' maxima) without running the teardown
+ * again. It counts as a schedule, as the run it stands for would, and not
+ * as a state (a state is a choice point). On the shipped races three
+ * quarters of the schedules end this way; it pays where the teardown is
+ * long (an exit that unmaps a large world: see BENCHMARKS.md). The test suite checks on every
  * race scenario that merging (against the search without it, or where that
  * is too large against a key with the history, {@link ExploreOptions.fullKey})
  * and the search order never change the endings, their final digests, the
@@ -711,6 +721,24 @@ function search(
   const memo = new Map<string, { sleep: string[]; summary: Summary }[]>();
   /** Keys of the nodes on the search path ("history-free" only). */
   const onPath = new Set<string>();
+  /**
+   * The ending reached from each state keyed where the scenario's last steps
+   * that race with nothing start ({@link tailFrom}), by memo key.
+   */
+  const tails = new Map<string, Summary>();
+  /**
+   * Where the scenario's last steps that race with nothing start (steps of
+   * one thread, none to start): a run that gets there runs one way to its
+   * end, so its ending is the same for every run reaching the same key, as
+   * at a choice point. Keyed with merging, without the partial-order
+   * reduction (whose leaves record what a run cut short leaves to come), and
+   * only where some step before can race.
+   */
+  let tailFrom: number | undefined = scenario.steps.length;
+  while (tailFrom > 0 && solo(scenario.steps[tailFrom - 1])) tailFrom--;
+  if (!reduction || por || tailFrom === 0 || tailFrom === scenario.steps.length) {
+    tailFrom = undefined;
+  }
   const first = new Run(scenario, revision, {
     preemptive: true,
     trace: false,
@@ -798,7 +826,19 @@ function search(
     parent: Node | null,
     events: Event[] | null,
   ): [Summary, Link] | null => {
-    const names = run.next(events ? (name) => pick(run, name, events) : undefined);
+    const forced = events ? (name: string) => pick(run, name, events) : undefined;
+    let names = run.next(forced, tailFrom);
+    /** The memo key of the run where the steps that race with nothing start, if it got there. */
+    let tailKey: string | undefined;
+    if (names?.length === 0) {
+      tailKey = keyOf(run, shared, mode);
+      const known = tails.get(tailKey);
+      if (known) {
+        schedules++;
+        return [known, linkOf(parent, run, false)];
+      }
+      names = run.next(forced);
+    }
     if (!names) {
       schedules++;
       if (mode === "history-free" && run.aborted?.endsWith("step bound reached")) {
@@ -809,7 +849,12 @@ function search(
         const i = run.stepIndex - 1;
         for (const thread of threadsOf(scenario.steps[i])) events.push(pending(i, thread));
       }
-      return [leaf(run, final), linkOf(parent, run, false)];
+      const ending = leaf(run, final);
+      if (tailKey !== undefined) tails.set(tailKey, ending);
+      return [ending, linkOf(parent, run, false)];
+    }
+    if (tailKey !== undefined) {
+      throw new Error("A step that races with nothing stopped at a choice point");
     }
     const link = linkOf(parent, run, true);
     const hash = reduction ? keyOf(run, shared, mode) : "";

@@ -335,8 +335,12 @@ export class Run implements CheckContext {
    * @param forced Runs the only thread that can run at a point, as
    * {@link Run.pick} would (the explorer records what it touches); by
    * default `next()` runs it.
+   * @param stopAt Stops before starting scenario step `stopAt` (when the
+   * run gets there and has not stopped) and returns an empty list: the
+   * explorer keys the run there, before steps that race with nothing. A
+   * later call without `stopAt` goes on from there.
    */
-  next(forced?: (name: string) => void): string[] | null {
+  next(forced?: (name: string) => void, stopAt?: number): string[] | null {
     for (;;) {
       if (!this.cur) {
         const i = this.returns.length;
@@ -348,6 +352,7 @@ export class Run implements CheckContext {
           }
           return null;
         }
+        if (i === stopAt) return [];
         if (this.opts.deadline?.expired()) {
           this.aborted = `step ${i}: time bound reached after ${this.opts.deadline.seconds} s`;
           this.incomplete ??= "timeout";
