@@ -33,7 +33,13 @@
 import { digest } from "../src/model/state.ts";
 import { loadRevisionDir, parseScenario, Run, type Scenario, stateHash } from "../mod.ts";
 import { cloneGraph, reachable } from "../src/explore/_graph.ts";
-import { type Footprint, independent, pickRecorded, placeName } from "../src/explore/_footprint.ts";
+import {
+  eachConflict,
+  type Footprint,
+  independent,
+  pickRecorded,
+  placeName,
+} from "../src/explore/_footprint.ts";
 import { arg } from "./_args.ts";
 import { cpus, storm, unregisterDispatch } from "./_scenarios.ts";
 
@@ -70,14 +76,9 @@ interface Count {
 /** The places that make footprints `a` and `b` dependent, each as `[how, place]`. */
 function conflicts(a: Footprint, b: Footprint): [string, string][] {
   const out: [string, string][] = [];
-  for (const [x, y] of [[a, b], [b, a]]) {
-    for (const w of x.writes) {
-      if (y.reads.has(w)) out.push(["write/read", placeName(w)]);
-      if (y.writes.has(w) && x === a) out.push(["write/write", placeName(w)]);
-      if (y.adds.has(w)) out.push(["write/add", placeName(w)]);
-    }
-    for (const w of x.adds) if (y.reads.has(w)) out.push(["add/read", placeName(w)]);
-  }
+  eachConflict(a, b, (how, place) => {
+    out.push([how, placeName(place)]);
+  });
   return out;
 }
 

@@ -79,11 +79,32 @@ export type Accesses = Pick<Footprint, "reads" | "writes" | "adds">;
  * reads, writes or adds to, and neither adds to a place the other reads.
  */
 export function independent(a: Accesses, b: Accesses): boolean {
-  for (const w of a.writes) if (b.reads.has(w) || b.writes.has(w) || b.adds.has(w)) return false;
-  for (const w of b.writes) if (a.reads.has(w) || a.adds.has(w)) return false;
-  for (const w of a.adds) if (b.reads.has(w)) return false;
-  for (const w of b.adds) if (a.reads.has(w)) return false;
-  return true;
+  return !eachConflict(a, b, () => true);
+}
+
+/** How a place makes two footprints dependent: what one does to it, then what the other does. */
+export type Conflict = "write/read" | "write/write" | "write/add" | "add/read";
+
+/**
+ * Calls `found` with each place where footprints `a` and `b` are dependent
+ * (a write against a read, a write or an addition of the other, an
+ * addition against a read), `a`'s access first (a place both write, once),
+ * until `found` returns true; returns whether it did.
+ */
+export function eachConflict(
+  a: Accesses,
+  b: Accesses,
+  found: (how: Conflict, place: number) => boolean | void,
+): boolean {
+  for (const [x, y] of [[a, b], [b, a]]) {
+    for (const w of x.writes) {
+      if (y.reads.has(w) && found("write/read", w)) return true;
+      if (x === a && y.writes.has(w) && found("write/write", w)) return true;
+      if (y.adds.has(w) && found("write/add", w)) return true;
+    }
+    for (const w of x.adds) if (y.reads.has(w) && found("add/read", w)) return true;
+  }
+  return false;
 }
 
 /** Every place named so far, by number. */
