@@ -40,3 +40,4 @@ import "./schema_test.ts";
 import "./source_map_test.ts";
 import "./summary_test.ts";
 import "./truncate_test.ts";
+import "./vma_ops_test.ts";

@@ -217,7 +217,8 @@ Deno.test("mremap moves the ptes of every page table the old range has, even one
 
 Deno.test("move_ptes clears the new vma's truncate count where it differs from the old vma's", () => {
   // v2.6.24 mm/mremap.c:87-89, under i_mmap_lock: a truncation that finished one of the two vmas
-  // must not skip the other. The counts are set by hand where the move waits for i_mmap_lock.
+  // must not skip the other. The counts are set by hand where the move waits for i_mmap_lock
+  // (the new vma linked, with the mapping's count, by vma_link() under the lock before).
   const s = fileMapping([{
     op: "race",
     threads: {
@@ -231,8 +232,9 @@ Deno.test("move_ptes clears the new vma's truncate count where it differs from t
     let set = false;
     run.complete((enabled, r) => {
       const me = enabled.find((t) => t.name === "cpu0");
-      if (me?.last?.label === "lock i_mmap_lock:data" && !set) {
-        const vmas = r.kernel.state.mms.A.vmas;
+      const vmas = r.kernel.state.mms.A.vmas;
+      const linked = vmas.some((v) => v.start === 0x800000);
+      if (me?.last?.label === "lock i_mmap_lock:data" && linked && !set) {
         vmas.find((v) => v.start === 0x100000)!.truncateCount = oldCount;
         vmas.find((v) => v.start === 0x800000)!.truncateCount = newCount;
         set = true;

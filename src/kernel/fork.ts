@@ -170,7 +170,9 @@ export const dupMmap = defPath<
     // A parent that lost the vma meanwhile gives the child none more. (The loader refuses a step
     // whose other thread exits the mm, and munmap and mremap wait for the mmap_sem fork holds.)
     const gone = !vma || vma.file !== f.v.file;
-    if (!gone) k.state.mms[f.v.childId].vmas.push({ ...vma });
+    // The child's copy is not mlocked: 'tmp->vm_flags &= ~VM_LOCKED;' (v2.6.24 kernel/fork.c:262;
+    // v2.6.27 309).
+    if (!gone) k.state.mms[f.v.childId].vmas.push({ ...vma, locked: false });
     if (f.v.file) k.unlock(f.th, immapName(f.v.file));
     if (gone) return go("flush");
     return call(copyPageRange, { dst: f.v.childId, src: parent.id, vma: vma.start }, "copied", "r");

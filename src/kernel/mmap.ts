@@ -6,12 +6,19 @@
  *
  * @module
  */
-import type { Mm, Vma } from "../model/types.ts";
+import type { Mm, MmState, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
 import { hasPteTable, sortVmas, updatePte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
-import { immapName, pageTableLockName, pmdAddrEnd, ptesIn, ptlName } from "./pgtable.ts";
+import {
+  immapName,
+  pageTableLockName,
+  pmdAddrEnd,
+  protWritableOnRead,
+  ptesIn,
+  ptlName,
+} from "./pgtable.ts";
 import { unmapRegion } from "./unmap.ts";
 import { handleMmFault } from "./fault.ts";
 import { addTo } from "../model/_count.ts";
@@ -56,18 +63,32 @@ export const doMunmap = defPath<
 /**
  * Inserts a new vma, unmapping what it replaces (MAP_FIXED). The caller holds
  * mmap_sem for write. `vma` is the new vma by value, not yet in the mm.
+ * `vma_link()` links a file's vma under the mapping's `i_mmap_lock` and
+ * gives it the mapping's `truncate_count` (v2.6.24 mm/mmap.c:436-438;
+ * v2.6.27 455-457), so a truncation that dropped the lock to reschedule
+ * skips it when it starts again, as one it has done.
  */
 export const doMmap = defPath<{ mm: string; vma: Vma }, Record<never, never>, Kernel>("do_mmap", {
   entry(_k, f) {
     const { vma } = f.v;
     return call(doMunmap, { mm: f.v.mm, start: vma.start, len: vma.end - vma.start }, "unmapped");
   },
-  unmapped(k, f) {
+  unmapped(_k, f) {
+    const file = f.v.vma.file;
+    if (file !== undefined) return lock(immapName(file), "spin", "vma_link");
+    return go("vma_link");
+  },
+  vma_link(k, f) {
     const mm = k.state.mms[f.v.mm];
     // A copy goes into the mm: the frame's vma stays the frame's.
-    mm.vmas.push({ ...f.v.vma });
+    const vma: Vma = { ...f.v.vma };
+    if (vma.file !== undefined) {
+      vma.truncateCount = k.state.files[vma.file].truncateCount ?? 0;
+      k.unlock(f.th, immapName(vma.file));
+    }
+    mm.vmas.push(vma);
     sortVmas(mm);
-    return ret(f.v.vma.start);
+    return ret(vma.start);
   },
 });
 
@@ -106,17 +127,28 @@ export const mmapRegion = defPath<
 
 /**
  * `sys_mprotect()`'s loop over the vmas of the range and `mprotect_fixup()`
- * for each: sets the vma's write permission, then, between the hook points
- * `before` and `after` (v2.6.27 mm/mprotect.c:207-212, where
- * `mmu_notifier_invalidate_range_start(mm, start, end)` and `_end` enclose
- * 'if (is_vm_hugetlb_page(vma)) hugetlb_change_protection(...); else
- * change_protection(...)'), rewrites the ptes of the vma's part of the range
- * and flushes the TLB range. The caller holds mmap_sem for write. Returns 0.
+ * for each (v2.6.24 mm/mprotect.c:133-215; v2.6.27 139-226). A vma whose
+ * flags do not change is left alone, unsplit and without callouts ('if
+ * (newflags == oldflags)', line 142; v2.6.27 148). Otherwise the vma's part
+ * of the range is split off and takes the new flags and `vm_page_prot`
+ * (194-199): a private vma's never allows writes (PAGE_COPY: a write faults
+ * and `do_wp_page()` copies a page another mm still shares, or reuses it);
+ * a shared writable vma's does unless it wants write notifications
+ * (`vma_wants_writenotify()`, mm/mmap.c:1040-1064, {@link wantsWritenotify}), in which case
+ * `dirty_accountable` keeps write on the ptes already dirty (mprotect.c:53-54).
+ * Then, between the hook points `before` and `after` (v2.6.27
+ * mm/mprotect.c:207-212, where `mmu_notifier_invalidate_range_start(mm,
+ * start, end)` and `_end` enclose 'if (is_vm_hugetlb_page(vma))
+ * hugetlb_change_protection(...); else change_protection(...)'), it
+ * rewrites the ptes of that part (`pte_modify()` keeps a pte's dirty and
+ * young bits) and flushes the TLB range. PROT_NONE leaves the ptes present
+ * but inaccessible: the model's CPU access looks at the vma's read bit (see
+ * `touch` in `run/ops.ts`). The caller holds mmap_sem for write. Returns 0.
  */
 export const mprotectFixup = defPath<
-  { mm: string; start: number; end: number; write: boolean },
+  { mm: string; start: number; end: number; read: boolean; write: boolean },
   {
-    /** The vmas of the range after splitting, by start address. */
+    /** The vmas of the range whose flags change, after splitting, by start address. */
     vmas?: number[];
     /** Index in `vmas` of the vma being changed. */
     v?: number;
@@ -128,19 +160,25 @@ export const mprotectFixup = defPath<
   Kernel
 >("mprotect_fixup", {
   entry(k, f) {
-    const { start, end } = f.v;
+    const { start, end, read, write } = f.v;
     const mm = k.state.mms[f.v.mm];
-    splitAt(mm, start);
-    splitAt(mm, end);
-    f.v.vmas = mm.vmas.filter((v) => v.start >= start && v.end <= end).map((v) => v.start);
+    const changing = mm.vmas
+      .filter((v) => v.start < end && v.end > start && (v.read !== read || v.write !== write))
+      .map((v) => [Math.max(start, v.start), Math.min(end, v.end)]);
+    for (const [s, e] of changing) {
+      splitAt(mm, s);
+      splitAt(mm, e);
+    }
+    f.v.vmas = changing.map(([s]) => s);
     f.v.v = 0;
     return go("vma");
   },
   vma(k, f) {
-    const { write } = f.v;
+    const { read, write } = f.v;
     const mm = k.state.mms[f.v.mm];
-    const vma = mm.vmas.find((v) => v.start === f.v.vmas![f.v.v!]);
-    if (!vma) return ret(0);
+    if (f.v.v! >= f.v.vmas!.length) return ret(0);
+    const vma = mm.vmas.find((v) => v.start === f.v.vmas![f.v.v!])!;
+    vma.read = read;
     vma.write = write;
     if (write) vma.mayWrite = true;
     f.v.requested = [vma.start, vma.end];
@@ -171,16 +209,19 @@ export const mprotectFixup = defPath<
     return lock(ptlName(f.v.mm, addr), "spin", "pte.locked");
   },
   "pte.locked"(k, f) {
-    const { write } = f.v;
     const from = f.v.addr!;
     const to = pmdAddrEnd(from, f.v.requested![1]);
     const mm = k.state.mms[f.v.mm];
-    // The ptes as they are under the lock.
+    const vma = mm.vmas.find((v) => v.start === f.v.requested![0])!;
+    // vm_page_prot allows writes: a shared writable vma without write notifications.
+    const protWrite = protWritableOnRead(k.state, vma);
+    const dirtyAccountable = wantsWritenotify(k.state, vma);
+    // The ptes as they are under the lock: pte_modify(ptent, newprot), and write again where
+    // 'dirty_accountable && pte_dirty(ptent)'.
     for (const a of ptesIn(mm, from, to)) {
       const pte = mm.ptes[vpn(a)];
-      // pte_modify(): only a write-enabled shared or already-dirty pte keeps write; a private
-      // mapping regains write through do_wp_page.
-      if (pte.t === "present") updatePte(mm, vpn(a), { write: write && (pte.write || pte.dirty) });
+      if (pte.t !== "present") continue;
+      updatePte(mm, vpn(a), { write: protWrite || (dirtyAccountable && pte.dirty) });
     }
     k.unlock(f.th, ptlName(mm.id, from));
     f.v.addr = to;
@@ -218,3 +259,13 @@ export const mprotectFixup = defPath<
     return go("vma");
   },
 });
+
+/**
+ * `vma_wants_writenotify()` (v2.6.24 mm/mmap.c:1040-1064): a shared
+ * writable file vma whose file has `->page_mkwrite` or counts dirty pages (a
+ * regular file; shmem does not): its `vm_page_prot` leaves out write, and a
+ * write fault marks the page dirty.
+ */
+function wantsWritenotify(state: MmState, vma: Vma): boolean {
+  return vma.shared && vma.write && vma.file !== undefined && !protWritableOnRead(state, vma);
+}

@@ -193,59 +193,85 @@ export const movePageTables = defPath<
 /**
  * `sys_mremap()` with MREMAP_MAYMOVE|MREMAP_FIXED through `move_vma()`:
  * moves `len` bytes at `addr` to `newAddr`; returns the new address, or a
- * negative errno.
+ * negative errno. `do_mremap()` runs under mmap_sem held for write (v2.6.24
+ * mm/mremap.c:421; v2.6.27 427): it checks its arguments, unmaps the new
+ * range (`do_munmap(mm, new_addr, new_len)`, line 298; v2.6.27 304), and only
+ * then looks up the vma of the old one: -EFAULT where there is none, -EINVAL
+ * for a hugetlb vma, -EFAULT across a vma's end (lines 321-331; v2.6.27
+ * 327-337). `copy_vma()` links the new vma with `vma_link()` (mm/mmap.c:2140;
+ * v2.6.27 2177), which takes the file's `i_mmap_lock` and sets
+ * `vm_truncate_count` to the mapping's `truncate_count` (line 438; v2.6.27
+ * 456).
  */
 export const mremapMove = defPath<
   { mm: string; addr: number; len: number; newAddr: number },
   {
-    /** The start of the vma that maps `addr`. */
-    vma?: number;
     /** How much `move_page_tables` moved. */
     moved?: number;
     /** The range `do_munmap` removes at the end: the old one, or the new one after a failure. */
     unmapAddr?: number;
+    /** The new vma, by value, until `vma_link()` puts it in the mm. */
+    newVma?: Vma;
     r?: number;
   },
   Kernel
 >("sys_mremap", {
   entry(k, f) {
     const { addr, len, newAddr } = f.v;
-    const mm = k.state.mms[f.v.mm];
-    const vma = findVma(mm, addr);
-    if (!vma || addr + len > vma.end) return ret(-14); // -EFAULT
     if (newAddr % PAGE_SIZE || addr % PAGE_SIZE) return ret(-22);
     // v2.6.24 mm/mremap.c do_mremap(), MREMAP_FIXED: "Check if the location we're moving
     // into overlaps the old location at all, and fail if it does" (-EINVAL).
     if (newAddr <= addr && newAddr + len > addr) return ret(-22);
     if (addr <= newAddr && addr + len > newAddr) return ret(-22);
-    f.v.vma = vma.start;
-    return lock(mmapSemName(mm.id), "rwsem-write", "locked");
+    return lock(mmapSemName(k.state.mms[f.v.mm].id), "rwsem-write", "locked");
   },
   // MREMAP_FIXED: do_munmap(mm, new_addr, new_len) first.
   locked: (_k, f) => call(doMunmap, { mm: f.v.mm, start: f.v.newAddr, len: f.v.len }, "copy_vma"),
   copy_vma(k, f) {
     const { addr, len, newAddr } = f.v;
     const mm = k.state.mms[f.v.mm];
-    // do_mremap() looks the vma up under mmap_sem, after the do_munmap of the new range.
     const vma = findVma(mm, addr);
-    if (!vma || addr + len > vma.end) {
+    if (!vma) {
+      f.v.r = -14; // -EFAULT
+      return go("unlock");
+    }
+    if (vma.kind === "hugetlb") {
+      f.v.r = -22; // -EINVAL
+      return go("unlock");
+    }
+    // "We can't remap across vm area boundaries".
+    if (addr + len > vma.end) {
       f.v.r = -14; // -EFAULT
       return go("unlock");
     }
     // copy_vma(): the new vma (vma_merge is not modelled).
-    const newVma: Vma = {
+    f.v.newVma = {
       ...vma,
       start: newAddr,
       end: newAddr + len,
       pgoff: vma.pgoff + (addr - vma.start) / PAGE_SIZE,
     };
+    if (vma.file !== undefined) return lock(immapName(vma.file), "spin", "vma_link");
+    return go("vma_link");
+  },
+  // vma_link(): a file's vma takes the mapping's truncate_count under its i_mmap_lock.
+  vma_link(k, f) {
+    const { addr, len, newAddr } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    // A copy: the frame's value may be frozen by a copy of the run.
+    const newVma: Vma = { ...f.v.newVma! };
+    delete f.v.newVma;
+    if (newVma.file !== undefined) {
+      newVma.truncateCount = k.state.files[newVma.file].truncateCount ?? 0;
+      k.unlock(f.th, immapName(newVma.file));
+    }
     mm.vmas.push(newVma);
     sortVmas(mm);
     f.v.r = newAddr;
     f.v.unmapAddr = addr;
     return call(
       movePageTables,
-      { mm: mm.id, vma: vma.start, oldAddr: addr, newAddr, len },
+      { mm: mm.id, vma: findVma(mm, addr)!.start, oldAddr: addr, newAddr, len },
       "moved",
       "moved",
     );

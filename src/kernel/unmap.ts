@@ -245,8 +245,9 @@ export const unmapVmas = defPath<
 });
 
 /**
- * `zap_page_range()`: used by madvise(MADV_DONTNEED) without details and by
- * `unmap_mapping_range_vma` with `details->i_mmap_lock` held. Returns the
+ * `zap_page_range()`: used by madvise(MADV_DONTNEED) ({@link madviseDontneed},
+ * with details for a nonlinear vma) and by `unmap_mapping_range_vma` with
+ * `details->i_mmap_lock` held. Returns the
  * address `unmap_vmas` stopped at.
  */
 export const zapPageRange = defPath<
@@ -286,6 +287,54 @@ export const zapPageRange = defPath<
   },
   after_tlb_finish(_k, f) {
     return ret(f.v.end);
+  },
+});
+
+/**
+ * `sys_madvise(start, len, MADV_DONTNEED)` (v2.6.24 and v2.6.27
+ * mm/madvise.c:284-358), its caller holding mmap_sem for read: for each vma
+ * of the range in turn, `madvise_dontneed()` (lines 150-167) refuses an
+ * mlocked, hugetlb or VM_PFNMAP vma with -EINVAL, which ends the call (the
+ * vmas before it stay zapped), and otherwise zaps the vma's part of the
+ * range with its own `zap_page_range()`: for a nonlinear vma with details
+ * (`.nonlinear_vma = vma, .last_index = ULONG_MAX`, lines 157-163), so its
+ * file ptes stay and a page not at its linear index leaves a file pte, as
+ * {@link zapOne} does. A hole in the range gives -ENOMEM once the rest is
+ * done (lines 326-336). Returns 0 or the negative errno.
+ */
+export const madviseDontneed = defPath<
+  { mm: string; start: number; len: number },
+  // at: the next address of the range; unmapped: a hole was met (-ENOMEM at the end)
+  { at: number; unmapped: boolean },
+  Kernel
+>("madvise_dontneed", {
+  entry(_k, f) {
+    f.v.at = f.v.start;
+    f.v.unmapped = false;
+    return go("vma");
+  },
+  vma(k, f) {
+    const end = f.v.start + f.v.len;
+    const vma = k.state.mms[f.v.mm].vmas.find((v) => v.end > f.v.at);
+    if (!vma) return ret(-12); // -ENOMEM
+    if (f.v.at < vma.start) {
+      f.v.unmapped = true;
+      f.v.at = vma.start;
+      if (f.v.at >= end) return ret(-12);
+    }
+    if (vma.locked || vma.kind === "hugetlb" || vma.kind === "pfnmap") return ret(-22); // -EINVAL
+    const to = Math.min(end, vma.end);
+    const start = f.v.at;
+    f.v.at = to;
+    // A copy: the frame must not share the mm's vma, which a copy of the run would freeze.
+    const details: ZapDetails | undefined = vma.nonlinear
+      ? { nonlinear: { vma: { ...vma }, firstIndex: 0 } }
+      : undefined;
+    return call(zapPageRange, { mm: f.v.mm, start, len: to - start, details }, "zapped");
+  },
+  zapped(_k, f) {
+    if (f.v.at >= f.v.start + f.v.len) return ret(f.v.unmapped ? -12 : 0);
+    return go("vma");
   },
 });
 

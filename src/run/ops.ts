@@ -18,7 +18,12 @@ import { mremapMove } from "../kernel/mremap.ts";
 import { applyToPageRange, remapPfnRange } from "../kernel/pfnmap.ts";
 import { sysRemapFilePages } from "../kernel/fremap.ts";
 import { pfnAt, shrinkPage, writebackPage } from "../kernel/rmap.ts";
-import { exitMmap, hugetlbVmtruncate, unmapMappingRange, zapPageRange } from "../kernel/unmap.ts";
+import {
+  exitMmap,
+  hugetlbVmtruncate,
+  madviseDontneed,
+  unmapMappingRange,
+} from "../kernel/unmap.ts";
 import { xipWrite } from "../kernel/xip.ts";
 import { mmapSemName, pteAddr } from "../kernel/pgtable.ts";
 import { putPage } from "../model/state.ts";
@@ -121,6 +126,7 @@ function result(op: Step["op"], r: unknown): OpResult {
     case "mremap":
       return (r as number) < 0 ? errno(r as number) : "0x" + (r as number).toString(16);
     case "munmap":
+    case "madvise_dontneed":
     case "fork":
     case "mprotect":
     case "remap_pfn_range":
@@ -128,7 +134,6 @@ function result(op: Step["op"], r: unknown): OpResult {
     case "xip_write":
     case "remap_file_pages":
       return errno(r as number);
-    case "madvise_dontneed":
     case "exit":
     case "register":
     case "unregister":
@@ -230,11 +235,18 @@ export const runOp: PathRef<{ op: Step }> = defPath<
       }
       case "madvise_dontneed": {
         const mm = mmOf(w, String(a.mm));
-        return underMmapSem(mm.id, false, zapPageRange, { mm: mm.id, start: addr, len });
+        return underMmapSem(mm.id, false, madviseDontneed, { mm: mm.id, start: addr, len });
       }
       case "truncate": {
         const file = String(a.file);
         const pages = Number(a.pages);
+        // vmtruncate() and hugetlb_vmtruncate() write i_size first (v2.6.24 mm/memory.c:1925,
+        // fs/hugetlbfs/inode.c:456; v2.6.27 mm/memory.c:2194 and inode.c:463): a fault that
+        // looks at the size after this finds the page past the end (SIGBUS). The model
+        // then unmaps once and drops the pages from the cache ("truncated"); vmtruncate()'s
+        // second unmap_mapping_range() (line 1937) and the page locks that keep a fault
+        // from mapping a page truncate_inode_pages() is dropping are not modelled.
+        k.state.files[file].size = pages;
         if (k.state.files[file].kind === "hugetlbfs") {
           return call(hugetlbVmtruncate, { file, firstIndex: pages }, "truncated");
         }
@@ -250,6 +262,7 @@ export const runOp: PathRef<{ op: Step }> = defPath<
           mm: mm.id,
           start: addr,
           end: addr + len,
+          read: a.prot !== "none",
           write: a.prot === "rw",
         });
       }
@@ -321,7 +334,6 @@ export const runOp: PathRef<{ op: Step }> = defPath<
       delete file.cache[i];
       putPage(k.state, pfn, `cache:${file.name}`);
     }
-    file.size = pages;
     return ret(0);
   },
   done: (_k, f) => ret(result(f.v.op.op, f.v.r)),
@@ -345,7 +357,9 @@ const touch = defPath<
     if (tries >= 3) return ret("no-progress");
     const vma = findVma(mm, addr);
     const pte = vma ? mm.ptes[vpn(pteAddr(vma, addr))] : undefined;
-    if (pte && pte.t === "present" && (!write || pte.write)) {
+    // The pte allows the access, and so does the vma: mprotect(PROT_NONE) leaves the ptes
+    // present and inaccessible, and the CPU faults (do_page_fault() then finds no VM_READ).
+    if (pte && pte.t === "present" && (write ? pte.write : vma!.read)) {
       const key = vpn(pteAddr(vma!, addr));
       updatePte(mm, key, write ? { young: true, dirty: true } : { young: true });
       if (write && k.state.pages[pte.pfn] && !pte.special) writePage(k.state, pte.pfn);

@@ -1,0 +1,298 @@
+/**
+ * The system calls that change vmas, against v2.6.24: fork's child loses
+ * VM_LOCKED, mprotect gives the ptes the new `vm_page_prot` (and leaves a
+ * vma whose flags do not change alone), MADV_DONTNEED refuses what
+ * `madvise_dontneed()` refuses and keeps a nonlinear vma's file ptes,
+ * mremap checks the old vma after unmapping the new range and links the
+ * new vma with the mapping's truncate count, and truncation writes the
+ * file size before it unmaps.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Decider, loadRevisionDir, type Outcome, parseScenario, Run } from "../mod.ts";
+
+const mainline = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
+
+/** Runs `steps` (with `files`) whole on mainline-2.6.27, one thread, and returns the outcome. */
+function ran(id: string, steps: Record<string, unknown>[], files: unknown[] = []): Outcome {
+  const s = parseScenario(
+    { purpose: id, exercises: [], cite: "tests/vma_ops_test.ts", files, steps },
+    "vma_ops_test",
+    id,
+  );
+  const run = new Run(s, mainline);
+  run.complete();
+  return run.outcome();
+}
+
+/** The value each step returned. */
+function values(o: Outcome): unknown[] {
+  return o.returns.map((r) => r.value);
+}
+
+const anon = (addr: string, len: string, extra: Record<string, unknown> = {}) => ({
+  op: "mmap",
+  mm: "A",
+  addr,
+  len,
+  prot: "rw",
+  share: "private",
+  ...extra,
+});
+const touch = (addr: string, access: "read" | "write", mm = "A") => ({
+  op: "touch",
+  mm,
+  addr,
+  access,
+});
+/** An mmap of `file`, shared and writable, at `addr`. */
+const sharedFile = (addr: string, len: string, file = "data") => ({
+  op: "mmap",
+  mm: "A",
+  addr,
+  len,
+  prot: "rw",
+  share: "shared",
+  file,
+});
+const mprotect = (prot: string) => ({
+  op: "mprotect",
+  mm: "A",
+  addr: "0x100000",
+  len: "0x4000",
+  prot,
+});
+
+Deno.test("fork: the child's copy of an mlocked vma is not mlocked, so reclaim may free its page", () => {
+  // v2.6.24 kernel/fork.c:262 'tmp->vm_flags &= ~VM_LOCKED;'. The parent's write gives it its
+  // own copy; the child's page is then mapped by the child alone, in a vma that is not locked.
+  const o = ran("fork-locked", [
+    anon("0x100000", "0x1000", { locked: true }),
+    { op: "fork", mm: "A", child: "B" },
+    touch("0x100000", "write"),
+    { op: "reclaim", mm: "B", addr: "0x100000" },
+  ]);
+  assert.equal(values(o)[3], "freed");
+});
+
+Deno.test("mprotect gives the ptes the vma's new vm_page_prot", async (t) => {
+  await t.step(
+    "PROT_READ|PROT_WRITE on a private vma: a page fork shares is copied on write",
+    () => {
+      // PAGE_COPY has no write bit (mm/mprotect.c:194-199, pte_modify at line 48): the parent's
+      // write faults and do_wp_page() copies the page the child still maps.
+      for (const prots of [["rw"], ["r", "rw"]]) {
+        const o = ran("mprotect-after-fork", [
+          anon("0x100000", "0x4000"),
+          touch("0x100000", "write"),
+          { op: "fork", mm: "A", child: "B" },
+          ...prots.map(mprotect),
+          touch("0x100000", "write"),
+        ]);
+        assert.equal(values(o).at(-1), "faulted", prots.join(" then "));
+        assert.equal(o.counters.pagesAllocated, 2, prots.join(" then "));
+      }
+    },
+  );
+  await t.step("flags that do not change: no split, no callouts", () => {
+    // 'if (newflags == oldflags) { *pprev = vma; return 0; }' (line 142), before split_vma()
+    // and before mmu_notifier_invalidate_range_start() (v2.6.27 148, 207).
+    const base = [
+      anon("0x100000", "0x4000"),
+      { op: "register", secondary: "kvm0" },
+      touch("0x100000", "write"),
+    ];
+    const s = { id: "kvm0", driver: "kvm", mm: "A" };
+    const raw = (extra: Record<string, unknown>[]) =>
+      parseScenario(
+        {
+          purpose: "mprotect",
+          exercises: [],
+          cite: "tests",
+          secondaries: [s],
+          steps: [...base, ...extra],
+        },
+        "vma_ops_test",
+        "mprotect-same",
+      );
+    const without = new Run(raw([]), mainline);
+    without.complete();
+    const run = new Run(raw([{ ...mprotect("rw"), len: "0x2000" }]), mainline);
+    run.complete();
+    assert.equal(run.outcome().counters.callouts, without.outcome().counters.callouts);
+    assert.equal(run.kernel.state.mms.A.vmas.length, 1);
+  });
+  await t.step("PROT_NONE: a read of a mapped page faults, and the fault finds no VM_READ", () => {
+    const o = ran("mprotect-none", [
+      anon("0x100000", "0x4000"),
+      touch("0x100000", "write"),
+      mprotect("none"),
+      touch("0x100000", "read"),
+    ]);
+    assert.equal(values(o)[3], "SIGSEGV");
+  });
+});
+
+Deno.test("MADV_DONTNEED does what madvise_dontneed() does", async (t) => {
+  await t.step("an mlocked vma: -EINVAL, and its page stays mapped", () => {
+    // v2.6.24 mm/madvise.c:155 'if (vma->vm_flags & (VM_LOCKED|VM_HUGETLB|VM_PFNMAP)) return -EINVAL;'.
+    const o = ran("madvise-locked", [
+      anon("0x100000", "0x1000", { locked: true }),
+      { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0x1000" },
+      touch("0x100000", "read"),
+    ]);
+    assert.deepEqual(values(o).slice(1), ["-EINVAL", "hit"]);
+  });
+  await t.step("a hole in the range: -ENOMEM, the vmas around it zapped", () => {
+    // Lines 326-336: 'unmapped_error = -ENOMEM' and on to the next vma.
+    const o = ran("madvise-hole", [
+      anon("0x100000", "0x1000"),
+      anon("0x102000", "0x1000"),
+      touch("0x100000", "write"),
+      touch("0x102000", "write"),
+      { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0x3000", outside: true },
+      touch("0x100000", "read"),
+      touch("0x102000", "read"),
+    ]);
+    assert.deepEqual(values(o).slice(4), ["-ENOMEM", "faulted", "faulted"]);
+  });
+  await t.step(
+    "a nonlinear vma: the page leaves a file pte, and the refault maps its offset",
+    () => {
+      // Lines 157-163 pass details with .nonlinear_vma; zap_pte_range() then sets
+      // pgoff_to_pte(page->index) for a page not at its linear index (mm/memory.c:667-670), so
+      // the refault maps file page 4 again (cached), not the linear page 0 (a read from disk).
+      const o = ran(
+        "madvise-nonlinear",
+        [
+          sharedFile("0x200000", "0x4000"),
+          { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 4 },
+          touch("0x200000", "write"),
+          { op: "madvise_dontneed", mm: "A", addr: "0x200000", len: "0x1000" },
+          touch("0x200000", "read"),
+        ],
+        [{ name: "data", pages: 8, kind: "shmem" }],
+      );
+      assert.equal(values(o)[4], "faulted");
+      assert.equal(o.counters.pagesAllocated, 1);
+    },
+  );
+});
+
+Deno.test("mremap checks the old vma as do_mremap() does, after unmapping the new range", async (t) => {
+  await t.step("no vma at the old address: -EFAULT, and the new range is unmapped", () => {
+    // v2.6.24 mm/mremap.c:298 do_munmap(mm, new_addr, new_len), then 321-324 -EFAULT.
+    const o = ran("mremap-efault", [
+      anon("0x800000", "0x1000"),
+      touch("0x800000", "write"),
+      {
+        op: "mremap",
+        mm: "A",
+        addr: "0x100000",
+        len: "0x1000",
+        new_addr: "0x800000",
+        outside: true,
+      },
+      { ...touch("0x800000", "read"), outside: true },
+    ]);
+    assert.deepEqual(values(o).slice(2), ["-EFAULT", "SIGSEGV"]);
+  });
+  await t.step("a hugetlb vma: -EINVAL", () => {
+    // Lines 325-328 'if (is_vm_hugetlb_page(vma)) { ret = -EINVAL; goto out; }'.
+    const o = ran(
+      "mremap-huge",
+      [
+        {
+          op: "mmap",
+          mm: "A",
+          addr: "0x40000000",
+          len: "0x200000",
+          prot: "rw",
+          share: "private",
+          file: "huge",
+        },
+        touch("0x40000000", "write"),
+        {
+          op: "mremap",
+          mm: "A",
+          addr: "0x40000000",
+          len: "0x200000",
+          new_addr: "0x80000000",
+        },
+        { ...touch("0x40000000", "read"), outside: true },
+      ],
+      [{ name: "huge", pages: 2, kind: "hugetlbfs" }],
+    );
+    assert.deepEqual(values(o).slice(2), ["-EINVAL", "hit"]);
+  });
+});
+
+Deno.test("a vma mremap moves during a truncation's lock break is truncated", () => {
+  // The truncation to 0 pages drops i_mmap_lock after the first ZAP_BLOCK_SIZE of the vma
+  // (contended) and notes its restart address in the vma; mremap moves the vma then. vma_link()
+  // gives the new vma the mapping's truncate_count (v2.6.24 mm/mmap.c:438), move_ptes() leaves
+  // it (mm/mremap.c:87-89), and the walk that starts again zaps the new vma whole: nothing of
+  // the file stays mapped. A copy of the old vma's restart address made it look done.
+  const pages = Array.from({ length: 10 }, (_, i) => touch(`0x40${i}000`, "write"));
+  const o = ran(
+    "mremap-truncate-break",
+    [
+      sharedFile("0x400000", "0x10000"),
+      ...pages,
+      {
+        op: "truncate",
+        file: "data",
+        pages: 0,
+        contended: true,
+        during: {
+          at: "unmap_mapping_range:lock_break",
+          step: { op: "mremap", mm: "A", addr: "0x400000", len: "0x10000", new_addr: "0x200000" },
+        },
+      },
+      { ...touch("0x208000", "read"), outside: true },
+    ],
+    [{ name: "data", pages: 16, kind: "shmem" }],
+  );
+  assert.equal(values(o).at(-1), "VM_FAULT_SIGBUS");
+});
+
+Deno.test("truncation writes the file size before it unmaps: a fault after that finds the page past the end", () => {
+  // v2.6.24 mm/memory.c:1925 i_size_write() before unmap_mapping_range() (1935). The
+  // truncation is held at its first scheduling point (i_mmap_lock), the size already written;
+  // the read fault of page 3 then gets SIGBUS where it read the page in and mapped it past
+  // the new end of the file.
+  const s = parseScenario(
+    {
+      purpose: "truncate racing a read fault",
+      exercises: ["unmap_vmas"],
+      cite: "tests/vma_ops_test.ts",
+      files: [{ name: "data", pages: 4, kind: "shmem" }],
+      steps: [
+        sharedFile("0x200000", "0x4000"),
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "truncate", file: "data", pages: 2 }],
+            cpu1: [touch("0x203000", "read")],
+          },
+        },
+      ],
+    },
+    "vma_ops_test",
+    "truncate-fault",
+  );
+  const run = new Run(s, mainline, { preemptive: true });
+  let held = false;
+  const decide: Decider = (enabled) => {
+    const trunc = enabled.find((t) => t.name === "cpu0");
+    if (trunc && !held) {
+      held = true;
+      return trunc;
+    }
+    return enabled.find((t) => t.name === "cpu1") ?? enabled[0];
+  };
+  run.complete(decide);
+  assert.equal(run.outcome().returns[1].value, "cpu0=0; cpu1=VM_FAULT_SIGBUS");
+  assert.equal(run.kernel.state.mms.A.ptes[0x203], undefined);
+});
