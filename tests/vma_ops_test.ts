@@ -296,3 +296,23 @@ Deno.test("truncation writes the file size before it unmaps: a fault after that 
   assert.equal(run.outcome().returns[1].value, "cpu0=0; cpu1=VM_FAULT_SIGBUS");
   assert.equal(run.kernel.state.mms.A.ptes[0x203], undefined);
 });
+
+Deno.test("a CPU write through a writable pte needs no mmap_sem: it lands during fork, before copy_page_range() reaches the page", () => {
+  // The MMU goes through a present, writable pte without the kernel; only a fault takes mmap_sem
+  // (v2.6.24 arch/x86/mm/fault_32.c:375-450). Fork holds the parent's mmap_sem for write, and
+  // the write at 0x200000 (the second page table) comes while it copies the first: it goes to
+  // the parent's page, which the copy then shares with the child, write-protected, holding
+  // both writes. Waiting for mmap_sem, it came after the fork and copied the page.
+  const o = ran("fork-during-write", [
+    anon("0x1ff000", "0x2000"),
+    touch("0x1ff000", "write"),
+    touch("0x200000", "write"),
+    {
+      op: "fork",
+      mm: "A",
+      child: "B",
+      during: { at: "copy_page_range:chunk", step: touch("0x200000", "write") },
+    },
+  ]);
+  assert.equal(o.counters.pagesAllocated, 2);
+});

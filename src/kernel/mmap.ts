@@ -8,7 +8,7 @@
  */
 import type { Mm, MmState, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
-import { hasPteTable, sortVmas, updatePte, vpn } from "../model/state.ts";
+import { hasPteTable, setPte, sortVmas, updatePte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
 import {
@@ -142,8 +142,8 @@ export const mmapRegion = defPath<
  * hugetlb_change_protection(...); else change_protection(...)'), it
  * rewrites the ptes of that part (`pte_modify()` keeps a pte's dirty and
  * young bits) and flushes the TLB range. PROT_NONE leaves the ptes present
- * but inaccessible: the model's CPU access looks at the vma's read bit (see
- * `touch` in `run/ops.ts`). The caller holds mmap_sem for write. Returns 0.
+ * for the kernel and not for the MMU (`protNone`, i386 `_PAGE_PROTNONE`), so
+ * a CPU access faults. The caller holds mmap_sem for write. Returns 0.
  */
 export const mprotectFixup = defPath<
   { mm: string; start: number; end: number; read: boolean; write: boolean },
@@ -221,7 +221,10 @@ export const mprotectFixup = defPath<
     for (const a of ptesIn(mm, from, to)) {
       const pte = mm.ptes[vpn(a)];
       if (pte.t !== "present") continue;
-      updatePte(mm, vpn(a), { write: protWrite || (dirtyAccountable && pte.dirty) });
+      // PAGE_NONE: present for the kernel, not for the MMU (_PAGE_PROTNONE).
+      const { protNone: _, ...rest } = pte;
+      const write = protWrite || (dirtyAccountable && pte.dirty);
+      setPte(mm, vpn(a), vma.read ? { ...rest, write } : { ...rest, write, protNone: true });
     }
     k.unlock(f.th, ptlName(mm.id, from));
     f.v.addr = to;

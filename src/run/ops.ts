@@ -173,7 +173,7 @@ export const runOp: PathRef<{ op: Step }> = defPath<
       }
       case "touch": {
         const mm = mmOf(w, String(a.mm));
-        return underMmapSem(mm.id, false, touch, { mm: mm.id, addr, write: a.access === "write" });
+        return call(touch, { mm: mm.id, addr, write: a.access === "write" }, "done", "r");
       }
       case "guest": {
         const sec = w.chain.secondaries[String(a.secondary)];
@@ -344,7 +344,14 @@ function worldOf(k: Kernel): World {
   return { kernel: k, chain: chainOf(k) };
 }
 
-/** A CPU access: through the pte if it allows it, else `handle_mm_fault` until it does. */
+/**
+ * A CPU access: through the pte where the pte allows it, with no lock (the
+ * MMU sets the pte's young and dirty bits); otherwise a page fault,
+ * `do_page_fault()` taking mmap_sem for read around `handle_mm_fault()`
+ * (v2.6.24 arch/x86/mm/fault_32.c:375-450; v2.6.27 arch/x86/mm/fault.c:698-777),
+ * then the access again, until it goes through. A pte of a PROT_NONE
+ * mapping is present for the kernel but not for the MMU (`protNone`).
+ */
 const touch = defPath<
   { mm: string; addr: number; write: boolean },
   { tries?: number; r?: FaultResult },
@@ -357,17 +364,20 @@ const touch = defPath<
     if (tries >= 3) return ret("no-progress");
     const vma = findVma(mm, addr);
     const pte = vma ? mm.ptes[vpn(pteAddr(vma, addr))] : undefined;
-    // The pte allows the access, and so does the vma: mprotect(PROT_NONE) leaves the ptes
-    // present and inaccessible, and the CPU faults (do_page_fault() then finds no VM_READ).
-    if (pte && pte.t === "present" && (write ? pte.write : vma!.read)) {
+    if (pte && pte.t === "present" && !pte.protNone && (!write || pte.write)) {
       const key = vpn(pteAddr(vma!, addr));
       updatePte(mm, key, write ? { young: true, dirty: true } : { young: true });
       if (write && k.state.pages[pte.pfn] && !pte.special) writePage(k.state, pte.pfn);
       return ret(tries === 0 ? "hit" : "faulted");
     }
-    return call(handleMmFault, { mm: mm.id, addr, write }, "faulted", "r");
+    return lock(mmapSemName(mm.id), "rwsem-read", "fault");
   },
-  faulted(_k, f) {
+  fault(_k, f) {
+    const { mm, addr, write } = f.v;
+    return call(handleMmFault, { mm, addr, write }, "faulted", "r");
+  },
+  faulted(k, f) {
+    k.unlock(f.th, mmapSemName(f.v.mm));
     if (!faultOk(f.v.r!)) return ret(f.v.r);
     f.v.tries = (f.v.tries ?? 0) + 1;
     return go("entry");
