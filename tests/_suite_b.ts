@@ -34,3 +34,4 @@ import "./scenario_test.ts";
 import "./user_revision_test.ts";
 import "./pte_lock_test.ts";
 import "./free_pgtables_test.ts";
+import "./rmap_fidelity_test.ts";

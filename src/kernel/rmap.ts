@@ -82,19 +82,6 @@ function vmaNow(mm: Mm | undefined, copy: Vma): Vma {
   return mm?.vmas.find((v) => v.start === copy.start) ?? copy;
 }
 
-/**
- * The pte a path read at `addr` in an earlier step and kept a copy of, as
- * the path sees it now: the pte at `addr` when it still maps the same page
- * (ptes are replaced, never changed to map another page, so that is the pte
- * read then, with the bits the CPU set since), otherwise the copy (the pte
- * read then is no longer in the page table: what the path does to it from
- * now on changes nothing in the world).
- */
-function pteNow(mm: Mm, addr: number, copy: PresentPte): PresentPte {
-  const live = mm.ptes[vpn(addr)];
-  return live && live.t === "present" && live.pfn === copy.pfn && !live.special ? live : copy;
-}
-
 /** The lock that protects the reverse map of a page. */
 function rmapLock(k: Kernel, pfn: number): string {
   const o = k.state.pages[pfn].owner;
@@ -333,77 +320,71 @@ function swapSlot(k: Kernel, pfn: number): number {
 }
 
 /**
- * `try_to_unmap_cluster()`: in a nonlinear vma, unmaps up to CLUSTER_SIZE
- * ptes that map file pages, leaving file ptes where the offset is not linear.
+ * `try_to_unmap_cluster()`: in a nonlinear vma, unmaps the ptes of one
+ * CLUSTER_SIZE-aligned cluster that map file pages, leaving file ptes where
+ * the offset is not linear. Returns how many it unmapped (what it takes off
+ * the caller's `*mapcount`).
  *
- * The model reads each pte before it takes the pte lock: the path keeps a
- * copy of it over the lock, and when the pte read has left the page table
- * meanwhile (`stale`, see {@link pteNow}) it goes on with the copy, as it
- * went on with the pte object it had read.
+ * It takes the page table's pte lock once, if the table is there, and reads
+ * every pte of the cluster under it (v2.6.24 mm/rmap.c:801
+ * 'pte = pte_offset_map_lock(mm, pmd, address, &ptl);', then 806-808 'for
+ * (; address < end; ...) { if (!pte_present(*pte)) continue;', and
+ * 'pte_unmap_unlock(pte - 1, ptl)' at 832; v2.6.27 842, 847-849, 873). The
+ * lock is the only scheduling point: the walk under it is one step, but for
+ * the hook points where v2.6.27 calls ptep_clear_flush_young_notify() and
+ * ptep_clear_flush_notify() (lines 853 and 858), still under the lock.
  */
 const tryToUnmapCluster = defPath<
-  { hit: RmapHit },
+  { hit: RmapHit; cursor: number },
   {
     end: number;
     addr: number;
-    // pte: a copy of the pte read at addr (kept while stale, and once cleared)
+    ptl: string;
+    // unmapped: ptes cleared so far; young, notified: the pte at addr's young bit and the
+    // hook point's answer
+    unmapped: number;
+    // pte: a copy of the pte as it was cleared (out of the page table, nothing else sees it)
     pte?: PresentPte;
-    stale?: boolean;
     young?: boolean;
     notified?: boolean;
   },
   Kernel
 >("try_to_unmap_cluster", {
   entry(k, f) {
-    const vma = vmaNow(k.state.mms[f.v.hit.mm], f.v.hit.vma);
-    f.v.end = Math.min(vma.end, vma.start + CLUSTER_PAGES * PAGE_SIZE);
-    f.v.addr = vma.start;
-    return go("loop");
+    const mm = k.state.mms[f.v.hit.mm];
+    const vma = vmaNow(mm, f.v.hit.vma);
+    const cluster = CLUSTER_PAGES * PAGE_SIZE;
+    // 'address = (vma->vm_start + cursor) & CLUSTER_MASK; end = address + CLUSTER_SIZE;',
+    // both then clamped to the vma (v2.6.24 mm/rmap.c:782-787, v2.6.27 823-828).
+    const address = Math.floor((vma.start + f.v.cursor) / cluster) * cluster;
+    f.v.addr = Math.max(address, vma.start);
+    f.v.end = Math.min(address + cluster, vma.end);
+    f.v.unmapped = 0;
+    // No page table: 'if (!pmd_present(*pmd)) return;' (798; v2.6.27 839), without the lock.
+    if (!mm || !hasPteTable(mm, f.v.addr)) return ret(0);
+    f.v.ptl = ptlName(mm.id, f.v.addr);
+    return lock(f.v.ptl, "spin", "loop");
   },
   loop(k, f) {
     const mm = k.state.mms[f.v.hit.mm];
     for (; f.v.addr < f.v.end; f.v.addr += PAGE_SIZE) {
       const pte = mm.ptes[vpn(f.v.addr)];
       if (!pte || pte.t !== "present" || pte.special) continue;
-      f.v.pte = { ...pte };
-      return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
+      // ptep_clear_flush_young()
+      f.v.young = pte.young;
+      updatePte(mm, vpn(f.v.addr), { young: false });
+      const scope = { mm: mm.id, address: f.v.addr, guards: { pte_old: !f.v.young } };
+      return hook("try_to_unmap_cluster", "young", scope, "young", "notified");
     }
-    return ret();
-  },
-  locked(k, f) {
-    const { addr } = f.v;
-    const mm = k.state.mms[f.v.hit.mm];
-    const pte = pteNow(mm, addr, f.v.pte!);
-    f.v.stale = pte === f.v.pte;
-    const young = pte.young;
-    // ptep_clear_flush_young(): on the pte in the page table, or on the copy of a stale one.
-    if (f.v.stale) f.v.pte = { ...pte, young: false };
-    else {
-      delete f.v.pte;
-      updatePte(mm, vpn(addr), { young: false });
-    }
-    f.v.young = young;
-    return hook(
-      "try_to_unmap_cluster",
-      "young",
-      {
-        mm: mm.id,
-        address: addr,
-        guards: { pte_old: !young },
-      },
-      "young",
-      "notified",
-    );
+    k.unlock(f.th, f.v.ptl);
+    return ret(f.v.unmapped);
   },
   young(k, f) {
     const { addr, young, notified } = f.v;
+    if (young || notified) return go("next");
     const mm = k.state.mms[f.v.hit.mm];
-    if (young || notified) {
-      k.unlock(f.th, ptlName(mm.id, addr));
-      return go("next");
-    }
-    // The pte lock is held since `locked`: unless stale, the pte there is still the one read.
-    if (!f.v.stale) f.v.pte = { ...mm.ptes[vpn(addr)] as PresentPte };
+    // The pte lock is held: the pte is the one the loop read.
+    f.v.pte = { ...mm.ptes[vpn(addr)] as PresentPte };
     setPte(mm, vpn(addr), undefined);
     addTo(k.state.counters, "tlbFlushPage", 1);
     return hook("try_to_unmap_cluster", "after_clear", { mm: mm.id, address: addr }, "after_clear");
@@ -423,12 +404,11 @@ const tryToUnmapCluster = defPath<
     // young pte was skipped above.
     pageRemoveRmap(k.state, mm, page, { dirty: pte.dirty, rss: "file" });
     putPage(k.state, pte.pfn, pteHolder(mm.id, addr));
-    k.unlock(f.th, ptlName(mm.id, addr));
+    f.v.unmapped++;
     return go("next");
   },
   next(_k, f) {
     delete f.v.pte;
-    delete f.v.stale;
     delete f.v.young;
     delete f.v.notified;
     f.v.addr += PAGE_SIZE;
@@ -476,7 +456,7 @@ export const tryToUnmap = defPath<
   nonlinear(_k, f) {
     const hit = f.v.nonlinear[f.v.i++];
     if (!hit) return go("unlock");
-    return call(tryToUnmapCluster, { hit }, "nonlinear");
+    return call(tryToUnmapCluster, { hit, cursor: 0 }, "nonlinear");
   },
   unlock(k, f) {
     const { pfn } = f.v;
