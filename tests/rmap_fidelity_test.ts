@@ -1,7 +1,9 @@
 /**
  * The reverse-map walks of reclaim and writeback against the kernel's
  * source: `try_to_unmap_cluster()` reads a cluster's ptes under one pte
- * lock (v2.6.24 mm/rmap.c:801-807). Each race test drives one schedule: a
+ * lock (v2.6.24 mm/rmap.c:801-808), and `try_to_unmap_file()` scans the
+ * nonlinear vmas only while the page is still mapped, skips VM_LOCKED ones
+ * and goes round their clusters from a cursor (864-948). Each race test drives one schedule: a
  * thread runs to a named scheduling point, another runs to its end, then
  * the first goes on; the test asserts on the state the kernel leaves.
  *
@@ -110,4 +112,93 @@ Deno.test("try_to_unmap_cluster() reads the cluster's ptes under the pte lock", 
     for (const p of Object.values(state.pages)) assert.ok(p.mapcount >= 0, `pfn ${p.pfn}`);
     assert.equal(state.mms.A.rss.file, 0);
   });
+});
+
+/** Runs the steps of a scenario over the file `data` of `pages` pages, whole, on mainline-2.6.27. */
+function ranWhole(pages: number, steps: Record<string, unknown>[]): Run {
+  const s = parseScenario(
+    {
+      purpose: "reclaim of a file page whose file has a nonlinear vma",
+      exercises: ["try_to_unmap"],
+      cite: "v2.6.24 mm/rmap.c try_to_unmap_file(), lines 864-948",
+      files: [{ name: "data", pages, kind: "shmem" }],
+      steps,
+    },
+    "rmap_fidelity_test",
+    "nonlinear-reclaim",
+  );
+  const run = new Run(s, mainline, { trace: false });
+  run.complete();
+  return run;
+}
+
+/** A shared mapping of `data` at `addr`, `len` bytes long, mlocked when `locked`. */
+function mmapData(addr: string, len: string, locked = false): Record<string, unknown> {
+  const op = { op: "mmap", mm: "A", addr, len, prot: "rw", share: "shared", file: "data" };
+  return locked ? { ...op, locked } : op;
+}
+
+/** Reclaim of the page A maps at `addr`. */
+function reclaim(addr: string): Record<string, unknown> {
+  return { op: "reclaim", mm: "A", addr };
+}
+
+Deno.test("try_to_unmap() leaves the nonlinear vmas alone once the linear walk unmapped the page", () => {
+  // v2.6.24 mm/rmap.c:879-880 'if (ret == SWAP_FAIL || !page_mapped(page)) goto out;': page 0
+  // is unmapped from the linear vma, and the nonlinear vma's scan is never reached. Before, it
+  // ran every time and unmapped the nonlinear vma's page 5 as well.
+  const run = ranWhole(8, [
+    mmapData("0x200000", "0x4000"),
+    mmapData("0x400000", "0x4000"),
+    { op: "remap_file_pages", mm: "A", addr: "0x400000", len: "0x1000", pgoff: 5 },
+    { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+    reclaim("0x200000"),
+    reclaim("0x200000"),
+    { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+    reclaim("0x200000"),
+    reclaim("0x200000"),
+  ]);
+  const { state } = run.kernel;
+  const pte = state.mms.A.ptes[0x400];
+  assert.equal(pte?.t, "present");
+  const page = state.pages[pte.t === "present" ? pte.pfn : -1];
+  assert.deepEqual(page.owner, { kind: "file", file: "data", index: 5 });
+  assert.equal(page.mapcount, 1);
+});
+
+Deno.test("try_to_unmap() fails for a page whose file's nonlinear vmas are all VM_LOCKED", () => {
+  // v2.6.24 mm/rmap.c:888-889 skip a VM_LOCKED vma, and 898-901 'if (max_nl_size == 0) { ret =
+  // SWAP_FAIL;': shrink_page_list() activates the page (mm/vmscan.c:520-521 'case SWAP_FAIL:
+  // goto activate_locked;'), which stays mapped. Before, the mlocked vma's ptes were unmapped.
+  const run = ranWhole(8, [
+    mmapData("0x200000", "0x4000", true),
+    { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 3 },
+    reclaim("0x200000"),
+    reclaim("0x200000"),
+    reclaim("0x200000"),
+  ]);
+  const values = run.outcome().returns.slice(2).map((r) => r.value);
+  assert.deepEqual(values, ["activated", "activated", "activated"]);
+  const pte = run.kernel.state.mms.A.ptes[0x200];
+  assert.equal(pte?.t, "present");
+});
+
+Deno.test("try_to_unmap() scans a nonlinear vma cluster by cluster, past its first", () => {
+  // A 64-page nonlinear vma whose one pte is in its second cluster (0x220000): v2.6.24
+  // mm/rmap.c:919-937 walk the clusters up to max_nl_size, CLUSTER_SIZE (32 pages) at a time.
+  // The first reclaim finds the pte young and ages it; the second unmaps it, leaving a file pte
+  // (linear_page_index() there is 32, the page's index 0). Before, only the first cluster was
+  // ever scanned, and the page stayed mapped.
+  const run = ranWhole(64, [
+    mmapData("0x200000", "0x40000"),
+    { op: "remap_file_pages", mm: "A", addr: "0x220000", len: "0x1000", pgoff: 0 },
+    reclaim("0x220000"),
+    reclaim("0x220000"),
+  ]);
+  const values = run.outcome().returns.slice(2).map((r) => r.value);
+  assert.deepEqual(values, ["kept-mapped", "freed"]);
+  assert.deepEqual(run.kernel.state.mms.A.ptes[0x220], { t: "file", pgoff: 0 });
+  // The scan stopped in the second cluster once the page's one mapping was gone (mapcount 0,
+  // 'goto out' at 930-931): vm_private_data is left at the end of that cluster.
+  assert.equal(run.kernel.state.mms.A.vmas[0].nlCursor, 0x40000);
 });

@@ -416,7 +416,34 @@ const tryToUnmapCluster = defPath<
   },
 });
 
-/** `try_to_unmap(page, migration)`: unmaps every mapping of the page (reclaim passes migration 0). */
+/** A nonlinear vma the walk found, as it is now (its cursor is on it). */
+function nlVma(k: Kernel, hit: RmapHit): Vma {
+  return vmaNow(k.state.mms[hit.mm], hit.vma);
+}
+
+/** 'if ((vma->vm_flags & VM_LOCKED) && !migration) continue;' (v2.6.24 mm/rmap.c:888, 922). */
+function nlSkipped(vma: Vma, migration: boolean | undefined): boolean {
+  return vma.locked && !migration;
+}
+
+/** `vm_private_data` of a nonlinear vma as `try_to_unmap_file()` sets it (0, NULL, is absent). */
+function setNlCursor(vma: Vma, cursor: number): void {
+  if (cursor) vma.nlCursor = cursor;
+  else delete vma.nlCursor;
+}
+
+/**
+ * `try_to_unmap(page, migration)`: unmaps every mapping of the page
+ * (reclaim passes migration 0). The linear mappings go one by one until one
+ * fails or the page is mapped no more (v2.6.24 mm/rmap.c try_to_unmap_anon()
+ * 847, try_to_unmap_file() 879 'if (ret == SWAP_FAIL || !page_mapped(page))';
+ * v2.6.27 888, 921). Then, for a file page, the nonlinear vmas of its file
+ * that are not VM_LOCKED have their clusters aged and unmapped round-robin,
+ * from each vma's cursor (`vm_private_data`), until as many ptes as the
+ * page has mappings are gone (883-945; v2.6.27 925-987): none if every
+ * such vma is VM_LOCKED (SWAP_FAIL, 898-901; v2.6.27 940-943) or the page
+ * is mapped no more (910-912; v2.6.27 952-954).
+ */
 export const tryToUnmap = defPath<
   { pfn: number; migration?: boolean },
   {
@@ -426,6 +453,12 @@ export const tryToUnmap = defPath<
     linear: RmapHit[];
     nonlinear: RmapHit[];
     i: number;
+    // try_to_unmap_file()'s max_nl_cursor, max_nl_size and mapcount; n: what the last
+    // try_to_unmap_cluster() unmapped
+    maxCursor: number;
+    maxSize: number;
+    mapcount: number;
+    n: number;
   },
   Kernel
 >("try_to_unmap", {
@@ -443,20 +476,68 @@ export const tryToUnmap = defPath<
   },
   linear(_k, f) {
     const hit = f.v.linear[f.v.i++];
-    if (!hit) {
-      f.v.i = 0;
-      return go("nonlinear");
-    }
+    if (!hit) return go("nonlinear");
     const migration = f.v.migration ?? false;
     return call(tryToUnmapOne, { hit, pfn: f.v.pfn, migration }, "unmapped_one", "r");
   },
-  unmapped_one(_k, f) {
-    return go(f.v.r === "SWAP_FAIL" ? "unlock" : "linear");
+  unmapped_one(k, f) {
+    if (f.v.r === "SWAP_FAIL" || k.state.pages[f.v.pfn].mapcount === 0) return go("unlock");
+    return go("linear");
   },
-  nonlinear(_k, f) {
-    const hit = f.v.nonlinear[f.v.i++];
-    if (!hit) return go("unlock");
-    return call(tryToUnmapCluster, { hit, cursor: 0 }, "nonlinear");
+  nonlinear(k, f) {
+    // 'if (list_empty(&mapping->i_mmap_nonlinear)) goto out;' (an anonymous page has none).
+    if (f.v.nonlinear.length === 0) return go("unlock");
+    f.v.maxCursor = 0;
+    f.v.maxSize = 0;
+    for (const hit of f.v.nonlinear) {
+      const vma = nlVma(k, hit);
+      if (nlSkipped(vma, f.v.migration)) continue;
+      f.v.maxCursor = Math.max(f.v.maxCursor, vma.nlCursor ?? 0);
+      f.v.maxSize = Math.max(f.v.maxSize, vma.end - vma.start);
+    }
+    // 'if (max_nl_size == 0) { /* any nonlinears locked or reserved */ ret = SWAP_FAIL;'
+    if (f.v.maxSize === 0) {
+      f.v.r = "SWAP_FAIL";
+      return go("unlock");
+    }
+    f.v.mapcount = k.state.pages[f.v.pfn].mapcount;
+    if (f.v.mapcount === 0) return go("unlock");
+    const cluster = CLUSTER_PAGES * PAGE_SIZE;
+    f.v.maxSize = Math.ceil(f.v.maxSize / cluster) * cluster;
+    if (f.v.maxCursor === 0) f.v.maxCursor = cluster;
+    f.v.i = 0;
+    return go("nl_scan");
+  },
+  // The 'do { list_for_each_entry(vma, ...) { ... while (cursor < max_nl_cursor && cursor <
+  // vma->vm_end - vma->vm_start) {' loop, i the vma it is at.
+  nl_scan(k, f) {
+    const cluster = CLUSTER_PAGES * PAGE_SIZE;
+    for (;;) {
+      for (; f.v.i < f.v.nonlinear.length; f.v.i++) {
+        const hit = f.v.nonlinear[f.v.i];
+        const vma = nlVma(k, hit);
+        if (nlSkipped(vma, f.v.migration)) continue;
+        const cursor = vma.nlCursor ?? 0;
+        if (cursor < f.v.maxCursor && cursor < vma.end - vma.start) {
+          return call(tryToUnmapCluster, { hit, cursor }, "nl_cluster", "n");
+        }
+        setNlCursor(vma, f.v.maxCursor);
+      }
+      f.v.i = 0;
+      f.v.maxCursor += cluster;
+      if (f.v.maxCursor > f.v.maxSize) break;
+    }
+    // 'Don't loop forever': every nonlinear vma's cursor back to NULL, locked ones too.
+    for (const hit of f.v.nonlinear) setNlCursor(nlVma(k, hit), 0);
+    return go("unlock");
+  },
+  nl_cluster(k, f) {
+    const vma = nlVma(k, f.v.nonlinear[f.v.i]);
+    setNlCursor(vma, (vma.nlCursor ?? 0) + CLUSTER_PAGES * PAGE_SIZE);
+    f.v.mapcount -= f.v.n;
+    // 'if ((int)mapcount <= 0) goto out;', the cursor left where the scan stopped.
+    if (f.v.mapcount <= 0) return go("unlock");
+    return go("nl_scan");
   },
   unlock(k, f) {
     const { pfn } = f.v;

@@ -131,6 +131,14 @@ export interface Vma {
    */
   truncateCount?: number;
   /**
+   * `vm_private_data` of a nonlinear file vma: where `try_to_unmap_file()`'s
+   * scan of its clusters goes on, in bytes from `start`. Absent (NULL) until
+   * a scan stops inside the vma, and again once a scan has gone round every
+   * nonlinear vma of the file; copied with the vma, as `dup_mmap()` and
+   * `split_vma()` copy it.
+   */
+  nlCursor?: number;
+  /**
    * `vm_page_prot` forced to `__S000` (PAGE_NONE) although `vm_flags` allow
    * access: 2.5.42-G1's `remap_file_pages()` does this. Absent otherwise
    * (`vm_page_prot` is `protection_map[vm_flags & 0xf]`).
