@@ -202,3 +202,55 @@ Deno.test("try_to_unmap() scans a nonlinear vma cluster by cluster, past its fir
   // 'goto out' at 930-931): vm_private_data is left at the end of that cluster.
   assert.equal(run.kernel.state.mms.A.vmas[0].nlCursor, 0x40000);
 });
+
+Deno.test("__xip_unmap() checks under the pte lock that the pte still maps the sparse page", () => {
+  // A write to an xip hole allocates the block, then __xip_unmap() waits for the pte lock while
+  // MADV_DONTNEED zaps the sparse page's pte and a read fault maps the new block there.
+  // page_check_address() looks at the pte again under the lock, and at its pfn (v2.6.24
+  // mm/rmap.c:257-258): the block's pte stays. Before, __xip_unmap() cleared it, leaving the
+  // block's mapcount at 1 with no pte (page-leak).
+  const s = parseScenario(
+    {
+      purpose: "__xip_unmap() racing a zap and a re-fault of the sparse page's pte",
+      exercises: ["__xip_unmap"],
+      cite: "v2.6.24 mm/filemap_xip.c __xip_unmap(), line 192",
+      files: [{ name: "x", pages: 4, kind: "xip" }],
+      steps: [
+        {
+          op: "mmap",
+          mm: "A",
+          addr: "0x200000",
+          len: "0x2000",
+          prot: "r",
+          share: "shared",
+          file: "x",
+        },
+        { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "xip_write", file: "x", index: 0 }],
+            cpu1: [
+              { op: "madvise_dontneed", mm: "A", addr: "0x200000", len: "0x1000" },
+              { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+            ],
+          },
+        },
+      ],
+    },
+    "rmap_fidelity_test",
+    "xip-race",
+  );
+  const run = raced(s, holdAt("cpu0", "lock ptl:A:1"));
+  const { state } = run.kernel;
+  const block = state.files.x.cache[0];
+  assert.deepEqual(state.mms.A.ptes[0x200], {
+    t: "present",
+    pfn: block,
+    write: false,
+    young: true,
+    dirty: false,
+  });
+  assert.equal(state.pages[block].mapcount, 1);
+  assert.deepEqual(run.outcome().kinds, []);
+});

@@ -6,7 +6,7 @@
  * @module
  */
 import { PAGE_SIZE } from "../model/types.ts";
-import { allocPage, pteHolder, putPage, vpn, writePage } from "../model/state.ts";
+import { allocPage, hasPteTable, pteHolder, putPage, vpn, writePage } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
 import { clearFlush, immapName, ptlName, zeroPage } from "./pgtable.ts";
@@ -18,7 +18,8 @@ function xipPage(address: number): { page: [number, number] } {
 
 /**
  * `__xip_unmap()`: under i_mmap_lock, for every vma mapping `pgoff`, clears
- * the pte if it maps the sparse page (`page_check_address` takes the PTE lock).
+ * the pte if it maps the sparse page, which `page_check_address()` checks
+ * under the PTE lock (v2.6.24 mm/filemap_xip.c:192).
  */
 export const xipUnmap = defPath<
   { file: string; pgoff: number },
@@ -79,17 +80,27 @@ export const xipUnmap = defPath<
     k.unlock(f.th, immapName(file));
     return ret();
   },
+  // page_check_address(): no page table, or 'Make a quick check before getting the lock' (no
+  // present pte), and it returns NULL without the lock (v2.6.24 mm/rmap.c:246-254); v2.6.27
+  // passes sync 1 from __xip_unmap() (mm/filemap_xip.c:191) and skips the quick check
+  // (mm/rmap.c:256), which no revision selects here.
   "vma.before_pte"(k, f) {
     const address = f.v.address!;
     const mm = k.state.mms[f.v.mms![f.v.mi!]];
-    const pte = mm.ptes[vpn(address)];
-    const present = !!pte && pte.t === "present" && pte.pfn === f.v.sparse;
+    const present = hasPteTable(mm, address) && mm.ptes[vpn(address)]?.t === "present";
     if (present) return lock(ptlName(mm.id, address), "spin", "vma.locked");
     return go("vma.unlocked");
   },
   "vma.locked"(k, f) {
     const address = f.v.address!;
     const mm = k.state.mms[f.v.mms![f.v.mi!]];
+    // Under the lock it looks again, and at the pfn: 'if (pte_present(*pte) &&
+    // page_to_pfn(page) == pte_pfn(*pte))' (v2.6.24 mm/rmap.c:257-258, v2.6.27 263).
+    const pte = mm.ptes[vpn(address)];
+    if (!pte || pte.t !== "present" || pte.pfn !== f.v.sparse) {
+      k.unlock(f.th, ptlName(mm.id, address));
+      return go("vma.unlocked");
+    }
     clearFlush(k, mm, address);
     return hook("__xip_unmap", "vma.after_clear", {
       mm: mm.id,
