@@ -256,3 +256,42 @@ Deno.test("__xip_unmap() checks under the pte lock that the pte still maps the s
   assert.equal(state.pages[block].mapcount, 1);
   assert.deepEqual(run.outcome().kinds, []);
 });
+
+Deno.test("writeback write-protects the ptes of a page only where its mapping counts dirty pages", () => {
+  // clear_page_dirty_for_io() calls page_mkclean() 'if (mapping &&
+  // mapping_cap_account_dirty(mapping))' (v2.6.24 mm/page-writeback.c:1118, 1144); shmem sets
+  // BDI_CAP_NO_ACCT_DIRTY (mm/shmem.c:192) and only the page's dirty flag is cleared (1164).
+  // A regular file's pte is cleaned and write-protected; a shmem file's stays writable and dirty.
+  for (const [kind, write] of [["regular", false], ["shmem", true]] as const) {
+    const s = parseScenario(
+      {
+        purpose: `writeback of a ${kind} page`,
+        exercises: ["page_mkclean_one"],
+        cite: "tests/rmap_fidelity_test.ts",
+        files: [{ name: "data", pages: 2, kind }],
+        steps: [
+          {
+            op: "mmap",
+            mm: "A",
+            addr: "0x200000",
+            len: "0x2000",
+            prot: "rw",
+            share: "shared",
+            file: "data",
+          },
+          { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+          { op: "writeback", file: "data", index: 0 },
+        ],
+      },
+      "rmap_fidelity_test",
+      `writeback-${kind}`,
+    );
+    const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, { trace: false });
+    run.complete();
+    const pte = run.kernel.state.mms.A.ptes[0x200];
+    assert.ok(pte?.t === "present", kind);
+    assert.equal(pte.write, write, kind);
+    assert.equal(pte.dirty, write, kind);
+    assert.equal(run.outcome().returns[2].value, "written", kind);
+  }
+});

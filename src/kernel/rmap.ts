@@ -676,7 +676,8 @@ export const shrinkPage = defPath<
       return go("keep");
     }
     const page = k.state.pages[pfn];
-    if (page.dirty && page.owner.kind === "file") return call(pageMkclean, { pfn }, "pageout");
+    // pageout() -> clear_page_dirty_for_io() (v2.6.24 mm/vmscan.c:337).
+    if (page.dirty && accountsDirty(k, pfn)) return call(pageMkclean, { pfn }, "pageout");
     return go("pageout");
   },
   pageout(k, f) {
@@ -712,8 +713,22 @@ export const shrinkPage = defPath<
 });
 
 /**
- * Writeback of a dirty file page: `clear_page_dirty_for_io()` cleans and
- * write-protects every shared mapping through `page_mkclean()`. Returns
+ * Whether page `pfn`'s mapping counts dirty pages (`mapping_cap_account_dirty()`):
+ * a regular file's does; shmem and hugetlbfs set `BDI_CAP_NO_ACCT_DIRTY`
+ * (v2.6.24 mm/shmem.c:192, fs/hugetlbfs/inode.c:48), and anonymous memory
+ * has no mapping.
+ */
+function accountsDirty(k: Kernel, pfn: number): boolean {
+  const o = k.state.pages[pfn].owner;
+  return o.kind === "file" && k.state.files[o.file].kind === "regular";
+}
+
+/**
+ * Writeback of a dirty file page: `clear_page_dirty_for_io()` (v2.6.24
+ * mm/page-writeback.c:1111-1165; v2.6.27 1195-1249), under the page lock.
+ * Where the mapping counts dirty pages it cleans and write-protects every
+ * shared mapping through `page_mkclean()` (line 1144) before it clears the
+ * page's dirty flag; otherwise it only clears that flag (line 1164). Returns
  * whether the page was dirty.
  */
 export const writebackPage = defPath<{ pfn: number }, { mkclean: boolean }, Kernel>(
@@ -722,7 +737,11 @@ export const writebackPage = defPath<{ pfn: number }, { mkclean: boolean }, Kern
     entry(_k, f) {
       return lock(`page_lock:${f.v.pfn}`, "sleeping", "locked");
     },
-    locked(_k, f) {
+    locked(k, f) {
+      if (!accountsDirty(k, f.v.pfn)) {
+        f.v.mkclean = false;
+        return go("cleaned");
+      }
       return call(pageMkclean, { pfn: f.v.pfn }, "cleaned", "mkclean");
     },
     cleaned(k, f) {
