@@ -316,3 +316,51 @@ Deno.test("a CPU write through a writable pte needs no mmap_sem: it lands during
   ]);
   assert.equal(o.counters.pagesAllocated, 2);
 });
+
+Deno.test("remap_file_pages() downgrades mmap_sem in one step: a waiting munmap cannot run before make_pages_present()", () => {
+  // v2.6.24 mm/fremap.c:217 downgrade_write(&mm->mmap_sem), then 220 make_pages_present():
+  // downgrade_write() turns the write hold into a read hold with one locked add
+  // (include/asm-x86/rwsem.h:212-224). The remap (for write: the vma is not nonlinear yet) is
+  // held at its pte lock while the munmap queues for mmap_sem; the remap's faults then run
+  // before the munmap takes mmap_sem. An up_write() and down_read() let the munmap in between.
+  const s = parseScenario(
+    {
+      purpose: "remap_file_pages racing munmap",
+      exercises: ["sys_remap_file_pages"],
+      cite: "tests/vma_ops_test.ts",
+      files: [{ name: "data", pages: 8, kind: "shmem" }],
+      steps: [
+        sharedFile("0x200000", "0x4000"),
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 3 }],
+            cpu1: [{ op: "munmap", mm: "A", addr: "0x200000", len: "0x4000" }],
+          },
+        },
+      ],
+    },
+    "vma_ops_test",
+    "remap-downgrade",
+  );
+  const points: string[] = [];
+  const run = new Run(s, mainline, {
+    preemptive: true,
+    onPoint: (step, thread, p) => {
+      if (step === 1) points.push(`${thread} ${p.label}`);
+    },
+  });
+  let switched = false;
+  run.complete((enabled) => {
+    const remap = enabled.find((t) => t.name === "cpu0");
+    if (remap?.last?.label === "lock ptl:A:1") switched = true;
+    return (switched ? enabled.find((t) => t.name === "cpu1") : remap) ?? enabled[0];
+  });
+  const waited = points.indexOf("cpu1 wait mmap_sem:A");
+  assert.ok(waited > 0, points.join(", "));
+  const after = points.slice(waited + 1);
+  const lastRemap = after.findLastIndex((p) => p.startsWith("cpu0 "));
+  const firstMunmap = after.findIndex((p) => p.startsWith("cpu1 "));
+  assert.ok(lastRemap >= 0 && lastRemap < firstMunmap, points.join(", "));
+  assert.ok(!after.includes("cpu0 lock mmap_sem:A"), points.join(", "));
+});

@@ -492,6 +492,17 @@ export class Kernel {
     } else if (kind !== "rcu" && kind !== "srcu") delete this.owners[name];
   }
 
+  /**
+   * `downgrade_write()`: `thread`'s write hold of rw semaphore `name` becomes
+   * a read hold in one atomic step (v2.6.24 include/asm-x86/rwsem.h:212-224,
+   * one locked `addl`), so no writer can take the semaphore in between; the
+   * readers queued at the front may then take it with it.
+   */
+  downgrade(thread: string, name: string): void {
+    this.unlock(thread, name);
+    this.acquire(thread, name, "rwsem-read");
+  }
+
   /** Whether a thread holds a lock. */
   holds(thread: string, name: string): boolean {
     return this.locksOf(thread).some((l) => l.name === name);

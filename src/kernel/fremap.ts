@@ -187,10 +187,9 @@ export const sysRemapFilePages = defPath<
     if (f.v.err || f.v.flags?.nonblock) return go("out");
     f.v.a = f.v.start;
     if (f.v.kind === "rwsem-write") {
-      // downgrade_write()
-      k.unlock(f.th, mmapSemName(f.v.mm));
+      // downgrade_write(&mm->mmap_sem) (v2.6.24 mm/fremap.c:217; v2.6.27 223): atomic.
+      k.downgrade(f.th, mmapSemName(f.v.mm));
       f.v.kind = "rwsem-read";
-      return lock(mmapSemName(f.v.mm), f.v.kind, "make_pages_present");
     }
     return go("make_pages_present");
   },
