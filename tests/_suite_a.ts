@@ -20,6 +20,7 @@ import "./determinism_test.ts";
 import "./diff_test.ts";
 import "./examples_test.ts";
 import "./explain_test.ts";
+import "./fault_fidelity_test.ts";
 import "./footprint_test.ts";
 import "./fuzz_valid_test.ts";
 import "./html_test.ts";

@@ -175,10 +175,17 @@ export function anonVmaPrepare(k: Kernel, vma: Vma, path: string): boolean {
  * `__do_fault()` for linear and nonlinear file faults (`filemap_fault`,
  * `shmem_fault`, `xip_file_fault`, `hugetlb_fault`): a private write copies
  * the page at once; a shared write goes through `->page_mkwrite`.
+ *
+ * It returns what `->fault` returned, never VM_FAULT_WRITE, which only
+ * do_wp_page sets (v2.6.24 mm/memory.c:1615 and 1664, v2.6.27 1844 and
+ * 1922): get_user_pages reads that bit as "COW is broken" and looks the
+ * page up as a read from then on (v2.6.24 1091, v2.6.27 1247), and a
+ * forced write that mapped the page-cache page of a read-only shared
+ * mapping has broken nothing.
  */
 const doFileFault = defPath<
   { mm: string; vma: number; addr: number; write: boolean; index: number },
-  { mapPfn?: number; mkwrite?: boolean },
+  { mapPfn?: number },
   Kernel
 >("__do_fault", {
   entry(k, f) {
@@ -199,7 +206,6 @@ const doFileFault = defPath<
     }
     getPage(k.state, pfn, "fault");
     let mapPfn = pfn;
-    let mkwrite = false;
     if (write && !vma.shared) {
       if (!anonVmaPrepare(k, vma, P)) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
       const copy = newAnonPage(k, P, "fault", f.th);
@@ -207,12 +213,10 @@ const doFileFault = defPath<
       updatePage(k.state, copy, { data: k.state.pages[pfn].data });
       putPage(k.state, pfn, "fault");
       mapPfn = copy;
-    } else if (write && file.pageMkwrite !== "none") {
-      if (file.pageMkwrite === "fail") return ret(dropFault(k, pfn, "VM_FAULT_SIGBUS"));
-      mkwrite = true;
+    } else if (write && file.pageMkwrite === "fail") {
+      return ret(dropFault(k, pfn, "VM_FAULT_SIGBUS"));
     }
     f.v.mapPfn = mapPfn;
-    f.v.mkwrite = mkwrite;
     return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
   },
   locked(k, f) {
@@ -230,7 +234,7 @@ const doFileFault = defPath<
     }
     k.unlock(f.th, ptlName(mm.id, addr));
     putPage(k.state, mapPfn, "fault");
-    return ret(f.v.mkwrite || write ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR");
+    return ret("VM_FAULT_MINOR");
   },
 });
 
@@ -239,7 +243,15 @@ function dropFault(k: Kernel, pfn: number, r: FaultResult): FaultResult {
   return r;
 }
 
-/** `do_swap_page()`: reads the page back; maps it writable only on a write fault. */
+/**
+ * `do_swap_page()`: reads the page back; maps it writable only on a write
+ * fault. The page is a new one that only this mm maps (the model's fault
+ * does not look up the swap cache): the case where the kernel maps it at
+ * once and does not go on to do_wp_page (`can_share_swap_page()`, v2.6.24
+ * mm/memory.c:2112, v2.6.27 2317). So it never returns VM_FAULT_WRITE,
+ * which only do_wp_page sets, nor does it when the pte changed meanwhile
+ * (`out_nomap`, 0).
+ */
 const doSwapPage = defPath<
   { mm: string; vma: number; addr: number; write: boolean; slot: number },
   { pfn?: number },
@@ -267,7 +279,7 @@ const doSwapPage = defPath<
     }
     k.unlock(f.th, ptlName(mm.id, addr));
     putPage(k.state, pfn, "fault");
-    return ret(write ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR");
+    return ret("VM_FAULT_MINOR");
   },
 });
 

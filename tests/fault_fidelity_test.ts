@@ -1,0 +1,150 @@
+/**
+ * The fault paths against the kernel's text, case by case: what
+ * `__do_fault()` and `do_swap_page()` return to get_user_pages, the
+ * re-checks under the pte lock of `__do_fault()` and `do_swap_page()`,
+ * `do_wp_page()`'s decision to reuse an anonymous page, and what
+ * `zap_pte()` moves to the page. Each race test drives one schedule: a
+ * thread runs to a named scheduling point, another runs to its end, then
+ * the first goes on.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Decider, loadRevisionDir, parseScenario, Run } from "../mod.ts";
+
+const revisions = loadRevisionDir("patches");
+const mainline = revisions.find((r) => r.id === "mainline-2.6.27")!;
+
+/** A scenario of `steps` (with `files` and `secondaries` when given), exercising `exercises`. */
+function scenario(id: string, exercises: string[], raw: Record<string, unknown>) {
+  return parseScenario(
+    { purpose: `fault_fidelity_test: ${id}`, exercises, cite: "see the test", ...raw },
+    "fault_fidelity_test",
+    id,
+  );
+}
+
+/**
+ * A decider that runs `first` until it has stopped at point `label` for the
+ * `nth` time, then every other thread to its end, then `first` again.
+ * `parked()` tells whether `first` got there.
+ */
+function parkAt(first: string, label: string, nth: number): Decider & { parked(): boolean } {
+  let seen = 0;
+  let points = -1;
+  let parked = false;
+  const decide: Decider = (enabled) => {
+    const me = enabled.find((t) => t.name === first);
+    if (me && !parked) {
+      if (me.points !== points) {
+        points = me.points;
+        if (me.last?.label === label) seen++;
+      }
+      if (seen >= nth) parked = true;
+      else return me;
+    }
+    return enabled.find((t) => t.name !== first) ?? enabled[0];
+  };
+  return Object.assign(decide, { parked: () => parked });
+}
+
+/** A run of `s` on mainline-2.6.27 with every lock a scheduling point. */
+function raced(s: ReturnType<typeof parseScenario>, decide?: Decider): Run {
+  const run = new Run(s, mainline, { preemptive: true, trace: false });
+  run.complete(decide);
+  return run;
+}
+
+/** The value the last step of `run` returned. */
+function lastReturn(run: Run): unknown {
+  const r = run.outcome().returns;
+  return r[r.length - 1].value;
+}
+
+/** A private anonymous page at 0x100000 of A, written, and KVM guest kvm0 on A; then `steps`. */
+function anonWithKvm(steps: unknown[]) {
+  return {
+    secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+    steps: [
+      { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
+      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+      { op: "register", secondary: "kvm0" },
+      ...steps,
+    ],
+  };
+}
+
+/** Reclaim of A's page at 0x100000 twice: the first finds it referenced, the second swaps it out. */
+const SWAP_OUT = [
+  { op: "reclaim", mm: "A", addr: "0x100000" },
+  { op: "reclaim", mm: "A", addr: "0x100000" },
+];
+
+Deno.test("__do_fault() does not return VM_FAULT_WRITE: a forced write on a read-only shared mapping with no pte breaks COW", () => {
+  // v2.6.24 mm/memory.c: only do_wp_page sets VM_FAULT_WRITE (1615, 1664; v2.6.27 1844,
+  // 1922), and get_user_pages looks the page up as a read only after it (1091). KVM's
+  // get_user_pages(write=1, force=1) on a shared vma mprotect()ed read-only: __do_fault maps the
+  // page-cache page read-only and returns 0; the write lookup fails again, do_wp_page finds a
+  // shared vma without VM_WRITE and copies (gotten:); the guest maps the copy, as it would had
+  // the pte been there before.
+  const run = raced(scenario("forced-write-ro-shared", ["__do_fault", "do_wp_page"], {
+    files: [{ name: "data", pages: 8, kind: "regular" }],
+    secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+    steps: [
+      {
+        op: "mmap",
+        mm: "A",
+        addr: "0x200000",
+        len: "0x4000",
+        prot: "rw",
+        share: "shared",
+        file: "data",
+      },
+      { op: "mprotect", mm: "A", addr: "0x200000", len: "0x4000", prot: "r" },
+      { op: "register", secondary: "kvm0" },
+      { op: "guest", secondary: "kvm0", addr: "0x200000", access: "read" },
+    ],
+  }));
+  const st = run.kernel.state;
+  const pte = st.mms.A.ptes[0x200000 / 0x1000];
+  assert.ok(pte && pte.t === "present");
+  assert.equal(st.pages[pte.pfn].owner.kind, "anon");
+  assert.equal(pte.write, false);
+  const cached = st.files.data.cache[0];
+  assert.equal(st.pages[cached].mapcount, 0);
+  assert.equal(st.pages[cached].refs["kvm:kvm0:0x200000"], undefined);
+  assert.equal(st.pages[pte.pfn].refs["kvm:kvm0:0x200000"], 1);
+  assert.deepEqual(run.kinds(), []);
+});
+
+Deno.test("do_swap_page() returns 0 when another fault mapped the pte meanwhile: a forced write goes on to do_wp_page", () => {
+  // KVM's forced write faults on A's swap entry while a read fault of A maps it read-only. The
+  // kernel's do_swap_page then returns 0 (out_nomap; v2.6.24 mm/memory.c:2099-2101), the write
+  // lookup fails, and do_wp_page reuses the page, which only A maps: the pte becomes writable
+  // and dirty (v2.6.24 1608-1615, 'maybe_mkwrite(pte_mkdirty(pte_mkyoung(orig_pte)), vma)').
+  const s = scenario(
+    "swap-recheck-forced",
+    ["do_swap_page", "do_wp_page"],
+    anonWithKvm([
+      ...SWAP_OUT,
+      {
+        op: "race",
+        threads: {
+          vcpu0: [{ op: "guest", secondary: "kvm0", addr: "0x100000", access: "read" }],
+          cpu1: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
+        },
+      },
+    ]),
+  );
+  // follow_page, handle_mm_fault, then do_swap_page's relock.
+  const decide = parkAt("vcpu0", "lock ptl:A:0", 3);
+  const run = raced(s, decide);
+  assert.ok(decide.parked());
+  assert.equal(lastReturn(run), "vcpu0=faulted; cpu1=faulted");
+  const pte = run.kernel.state.mms.A.ptes[0x100000 / 0x1000];
+  assert.ok(pte && pte.t === "present");
+  assert.equal(pte.write, true);
+  assert.equal(pte.dirty, true);
+  assert.equal(run.kernel.state.pages[pte.pfn].refs["kvm:kvm0:0x100000"], 1);
+  assert.deepEqual(run.kinds(), []);
+});
