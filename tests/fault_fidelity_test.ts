@@ -148,3 +148,82 @@ Deno.test("do_swap_page() returns 0 when another fault mapped the pte meanwhile:
   assert.equal(run.kernel.state.pages[pte.pfn].refs["kvm:kvm0:0x100000"], 1);
   assert.deepEqual(run.kinds(), []);
 });
+
+/**
+ * A shared shmem mapping of 4 pages of `data` at 0x200000 whose page 3 is
+ * the file pte of page 7 (remap_file_pages with MAP_NONBLOCK); then `race`.
+ */
+function remapRace(threads: Record<string, unknown[]>) {
+  return scenario("remap-vs-fault", ["__do_fault", "install_file_pte"], {
+    files: [{ name: "data", pages: 8, kind: "shmem" }],
+    steps: [
+      {
+        op: "mmap",
+        mm: "A",
+        addr: "0x200000",
+        len: "0x4000",
+        prot: "rw",
+        share: "shared",
+        file: "data",
+      },
+      {
+        op: "remap_file_pages",
+        mm: "A",
+        addr: "0x203000",
+        len: "0x1000",
+        pgoff: 7,
+        nonblock: true,
+      },
+      { op: "race", threads },
+    ],
+  });
+}
+
+/** The pte a read fault of a shared shmem page `pfn` installs (writable: no write-notify). */
+function mapped(pfn: number | undefined) {
+  return { t: "present", pfn, write: true, young: true, dirty: false };
+}
+
+Deno.test("__do_fault() maps the page only over the pte it started from", async (t) => {
+  // v2.6.24 mm/memory.c:2313 (v2.6.27 2518): 'if (likely(pte_same(*page_table, orig_pte)))',
+  // else the page is released and the fault returns 0. remap_file_pages(MAP_NONBLOCK) installs
+  // a file pte for page 6 while the fault waits for the pte lock; the fault leaves it, and the
+  // access, tried again, faults page 6 in through it.
+  const remap = (addr: string) => ({
+    op: "remap_file_pages",
+    mm: "A",
+    addr,
+    len: "0x1000",
+    pgoff: 6,
+    nonblock: true,
+  });
+  await t.step("a linear fault (from pte_none) leaves a file pte installed meanwhile", () => {
+    const s = remapRace({
+      cpu0: [{ op: "touch", mm: "A", addr: "0x201000", access: "read" }],
+      cpu1: [remap("0x201000")],
+    });
+    // handle_mm_fault's pte lock, then __do_fault's.
+    const decide = parkAt("cpu0", "lock ptl:A:1", 2);
+    const run = raced(s, decide);
+    assert.ok(decide.parked());
+    const { files, mms, pages } = run.kernel.state;
+    assert.deepEqual(mms.A.ptes[0x201000 / 0x1000], mapped(files.data.cache[6]));
+    // ->fault read page 1 in before the re-check; it stays in the page cache, mapped nowhere.
+    assert.equal(pages[files.data.cache[1]].mapcount, 0);
+  });
+  await t.step(
+    "a nonlinear fault (from the file pte of page 7) leaves the file pte of page 6",
+    () => {
+      const s = remapRace({
+        cpu0: [{ op: "touch", mm: "A", addr: "0x203000", access: "read" }],
+        cpu1: [remap("0x203000")],
+      });
+      const decide = parkAt("cpu0", "lock ptl:A:1", 2);
+      const run = raced(s, decide);
+      assert.ok(decide.parked());
+      const { files, mms, pages } = run.kernel.state;
+      assert.deepEqual(mms.A.ptes[0x203000 / 0x1000], mapped(files.data.cache[6]));
+      assert.equal(pages[files.data.cache[7]].mapcount, 0);
+    },
+  );
+});

@@ -97,7 +97,7 @@ export const handleMmFault = defPath<
     }
     if (pte.t === "file") {
       k.unlock(f.th, ptl);
-      return call(doFileFault, { ...args, index: pte.pgoff }, "done", "r");
+      return call(doFileFault, { ...args, index: pte.pgoff, origPgoff: pte.pgoff }, "done", "r");
     }
     if (pte.t === "swap") {
       k.unlock(f.th, ptl);
@@ -176,15 +176,26 @@ export function anonVmaPrepare(k: Kernel, vma: Vma, path: string): boolean {
  * `shmem_fault`, `xip_file_fault`, `hugetlb_fault`): a private write copies
  * the page at once; a shared write goes through `->page_mkwrite`.
  *
- * It returns what `->fault` returned, never VM_FAULT_WRITE, which only
- * do_wp_page sets (v2.6.24 mm/memory.c:1615 and 1664, v2.6.27 1844 and
- * 1922): get_user_pages reads that bit as "COW is broken" and looks the
- * page up as a read from then on (v2.6.24 1091, v2.6.27 1247), and a
- * forced write that mapped the page-cache page of a read-only shared
- * mapping has broken nothing.
+ * It maps the page only if the pte is still the one the fault started from
+ * (`orig_pte`): none for a linear fault, the file pte of `origPgoff` for a
+ * nonlinear one (v2.6.24 mm/memory.c:2313, v2.6.27 2518, `if
+ * (likely(pte_same(*page_table, orig_pte)))`). It returns what `->fault`
+ * returned, never VM_FAULT_WRITE, which only do_wp_page sets (v2.6.24
+ * 1615 and 1664, v2.6.27 1844 and 1922): get_user_pages reads that bit as
+ * "COW is broken" and looks the page up as a read from then on (v2.6.24
+ * 1091, v2.6.27 1247), and a forced write that mapped the page-cache page
+ * of a read-only shared mapping has broken nothing.
  */
 const doFileFault = defPath<
-  { mm: string; vma: number; addr: number; write: boolean; index: number },
+  {
+    mm: string;
+    vma: number;
+    addr: number;
+    write: boolean;
+    index: number;
+    /** The pgoff of the file pte a nonlinear fault started from; absent when it started from none. */
+    origPgoff?: number;
+  },
   { mapPfn?: number },
   Kernel
 >("__do_fault", {
@@ -225,7 +236,10 @@ const doFileFault = defPath<
     const mm = k.state.mms[f.v.mm];
     const vma = vmaAt(mm, f.v.vma);
     const cur = mm.ptes[vpn(addr)];
-    if (!cur || cur.t === "file") {
+    const same = f.v.origPgoff === undefined
+      ? !cur
+      : cur?.t === "file" && cur.pgoff === f.v.origPgoff;
+    if (same) {
       // maybe_mkwrite() on a write fault: read-only when the vma is (a forced write; v2.6.27
       // mm/memory.c __do_fault(), line 2522).
       const w = (write && vma.write) || protWritableOnRead(k.state, vma);
