@@ -227,3 +227,75 @@ Deno.test("__do_fault() maps the page only over the pte it started from", async 
     },
   );
 });
+
+/** A private anonymous page at 0x100000 of A, written, shared with child B by fork; then `steps`. */
+function forked(id: string, steps: unknown[]) {
+  return scenario(id, ["do_wp_page"], {
+    steps: [
+      { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
+      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+      { op: "fork", mm: "A", child: "B" },
+      ...steps,
+    ],
+  });
+}
+
+Deno.test("do_wp_page() reuses an anonymous page only when it can lock it and no one else uses it", async (t) => {
+  // v2.6.24 mm/memory.c:1564-1567 (v2.6.27 1792-1795): 'if (!TestSetPageLocked(old_page)) {
+  // reuse = can_share_swap_page(old_page); unlock_page(old_page); }', and can_share_swap_page()
+  // counts the mapcount and, for a page in the swap cache, the swap entries that still refer to
+  // it (mm/swapfile.c:330-339).
+  await t.step("a page reclaim has locked is copied, though only one pte maps it", () => {
+    // B exits: A's pte, write-protected by fork, is the page's only one. A writes while
+    // shrink_page_list holds the page lock.
+    const s = forked("wp-locked-page", [
+      { op: "exit", mm: "B" },
+      {
+        op: "reclaim",
+        mm: "A",
+        addr: "0x100000",
+        during: {
+          at: "shrink_page_list:after_referenced",
+          step: { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        },
+      },
+    ]);
+    const run = raced(s);
+    const { mms, pages } = run.kernel.state;
+    const pte = mms.A.ptes[0x100000 / 0x1000];
+    assert.ok(pte && pte.t === "present");
+    assert.equal(pte.write, true);
+    // pfn 1 is the page A's first write allocated.
+    assert.notEqual(pte.pfn, 1);
+    assert.equal(pages[pte.pfn].data, pages[1].data + 1);
+  });
+  await t.step("a swap-cache page another mm's swap entry refers to is copied", () => {
+    // Reclaim turns A's pte into a swap entry and keeps the page in the swap cache, as B maps it
+    // (B's read makes B's pte young while page_referenced() runs). B then writes: the page has one
+    // pte and one swap entry, so it is copied, and A later reads back what A wrote.
+    const s = forked("wp-swap-shared", [
+      { op: "reclaim", mm: "A", addr: "0x100000" },
+      {
+        op: "reclaim",
+        mm: "A",
+        addr: "0x100000",
+        during: {
+          at: "shrink_page_list:after_referenced",
+          step: { op: "touch", mm: "B", addr: "0x100000", access: "read" },
+        },
+      },
+      { op: "touch", mm: "B", addr: "0x100000", access: "write" },
+      { op: "reclaim", mm: "B", addr: "0x100000" },
+      { op: "reclaim", mm: "B", addr: "0x100000" },
+      { op: "touch", mm: "A", addr: "0x100000", access: "read" },
+    ]);
+    const run = raced(s);
+    const { mms, pages } = run.kernel.state;
+    assert.equal(mms.B.ptes[0x100000 / 0x1000]?.t, "swap");
+    const a = mms.A.ptes[0x100000 / 0x1000];
+    assert.ok(a && a.t === "present");
+    // A wrote once before the fork, B once after it.
+    assert.equal(pages[a.pfn].data, 1);
+    assert.deepEqual(run.kinds(), []);
+  });
+});

@@ -23,11 +23,13 @@ import { call, defPath, go, point, ret } from "./steps.ts";
 import { followHugetlbPage, hugetlbFault } from "./hugetlb.ts";
 import {
   allocTables,
+  canShareSwapPage,
   clearFlush,
   findOrReadPage,
   linearIndex,
   mapPage,
   newAnonPage,
+  pageLockName,
   pageRemoveRmap,
   protWritableOnRead,
   pteAddr,
@@ -366,8 +368,11 @@ export const doWpPage = defPath<
     f.v.old = old;
     const oldPage = old === null ? null : k.state.pages[old];
     if (oldPage && oldPage.owner.kind === "anon") {
-      // TestSetPageLocked + can_share_swap_page(): exclusive when mapped once.
-      return go(oldPage.mapcount === 1 ? "reuse" : "copy");
+      // v2.6.24 mm/memory.c:1564-1567 (v2.6.27 1792-1795, trylock_page()): 'if
+      // (!TestSetPageLocked(old_page)) { reuse = can_share_swap_page(old_page);
+      // unlock_page(old_page); }': a page someone has locked is copied.
+      const trylock = k.canTake(pageLockName(old!), "sleeping", f.th);
+      return go(trylock && canShareSwapPage(k.state, oldPage) ? "reuse" : "copy");
     }
     if (oldPage && vma.shared && vma.write) {
       const file = vma.file ? k.state.files[vma.file] : undefined;

@@ -72,6 +72,11 @@ export function immapName(file: string): string {
   return `i_mmap_lock:${file}`;
 }
 
+/** Name of a page's lock (`PG_locked`; `lock_page()`, `TestSetPageLocked()`). */
+export function pageLockName(pfn: number): string {
+  return `page_lock:${pfn}`;
+}
+
 /** Name of an mm's mmap_sem. */
 export function mmapSemName(mm: string): string {
   return `mmap_sem:${mm}`;
@@ -228,6 +233,24 @@ export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
     swapFree(state, pte.slot);
   }
   return pte;
+}
+
+/**
+ * `can_share_swap_page()` of a page its caller has locked: whether it has
+ * one user, its mapcount and, when it is in the swap cache and mapped at
+ * most once, the swap entries that still refer to it (`page_swapcount()`,
+ * the slot's count less the swap cache's own), so that the page of a swap
+ * entry another mm still holds is not written for one of them (v2.6.24
+ * mm/swapfile.c:310-339, v2.6.27 312-341).
+ */
+export function canShareSwapPage(state: MmState, page: Page): boolean {
+  let count = page.mapcount;
+  if (count <= 1) {
+    for (const key in state.swap) {
+      if (state.swap[key].page === page.pfn) count += state.swap[key].from;
+    }
+  }
+  return count === 1;
 }
 
 /** Drops one user of a swap slot. */
