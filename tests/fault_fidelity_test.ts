@@ -299,3 +299,33 @@ Deno.test("do_wp_page() reuses an anonymous page only when it can lock it and no
     assert.deepEqual(run.kinds(), []);
   });
 });
+
+Deno.test("install_file_pte() moves the dirty bit of the pte it zaps to the page, not the young bit", () => {
+  // zap_pte(), v2.6.24 mm/fremap.c:23-47 (v2.6.27 24-48): 'if (pte_dirty(pte))
+  // set_page_dirty(page);' and nothing for pte_young. Reclaim has cleared the page's
+  // PG_referenced and the pte's young bit; a new access sets the young bit again; then
+  // remap_file_pages() replaces the pte: PG_referenced stays clear.
+  const run = raced(scenario("zap-pte-young", ["install_file_pte"], {
+    files: [{ name: "data", pages: 8, kind: "shmem" }],
+    steps: [
+      {
+        op: "mmap",
+        mm: "A",
+        addr: "0x200000",
+        len: "0x4000",
+        prot: "rw",
+        share: "shared",
+        file: "data",
+      },
+      { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+      { op: "reclaim", mm: "A", addr: "0x200000" },
+      { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+      { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 5 },
+    ],
+  }));
+  const { files, pages } = run.kernel.state;
+  const zero = pages[files.data.cache[0]];
+  assert.equal(zero.mapcount, 0);
+  assert.equal(zero.referenced, false);
+  assert.equal(zero.dirty, true);
+});

@@ -214,9 +214,12 @@ export function mapPfn(mm: Mm, addr: number, pfn: number, write: boolean): void 
 }
 
 /**
- * Clears the PTE at `addr` the way `zap_pte_range` does: moves the dirty and
- * young bits to the page, drops the rmap and the pte's reference, frees a swap
- * entry. Returns the old PTE.
+ * Clears the PTE at `addr` the way `zap_pte()` does (v2.6.24
+ * mm/fremap.c:23-47, v2.6.27 24-48; F8's, seed 001 line 245, the same):
+ * moves the dirty bit to the page (`if (pte_dirty(pte))
+ * set_page_dirty(page);`) and not the young bit, which `zap_pte_range()`
+ * moves (`SetPageReferenced()`, v2.6.24 mm/memory.c:677-678); drops the
+ * rmap and the pte's reference, frees a swap entry. Returns the old PTE.
  */
 export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
   const key = vpn(addr);
@@ -225,9 +228,7 @@ export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
   setPte(mm, key, undefined);
   if (pte.t === "present" && !pte.special) {
     const page = state.pages[pte.pfn];
-    if (page.owner.kind !== "zero") {
-      pageRemoveRmap(state, mm, page, { dirty: pte.dirty, young: pte.young });
-    }
+    if (page.owner.kind !== "zero") pageRemoveRmap(state, mm, page, { dirty: pte.dirty });
     putPage(state, pte.pfn, pteHolder(mm.id, addr));
   } else if (pte.t === "swap") {
     swapFree(state, pte.slot);
