@@ -329,3 +329,39 @@ Deno.test("install_file_pte() moves the dirty bit of the pte it zaps to the page
   assert.equal(zero.referenced, false);
   assert.equal(zero.dirty, true);
 });
+
+Deno.test("do_swap_page() returns VM_FAULT_OOM only if the pte is still the swap entry when it cannot read the page", async (t) => {
+  // v2.6.24 mm/memory.c:2076-2084 (v2.6.27 2275-2283): when read_swap_cache_async() fails,
+  // 'page_table = pte_offset_map_lock(...); if (likely(pte_same(*page_table, orig_pte))) ret =
+  // VM_FAULT_OOM;', else 0 and the access is tried again.
+  const swapped = (last: Record<string, unknown>) =>
+    scenario("swap-oom", ["do_swap_page"], anonWithKvm([...SWAP_OUT, last]));
+  await t.step("another fault maps the page meanwhile: 0, and the access then succeeds", () => {
+    const s = swapped({
+      op: "race",
+      fail: { page: [1] },
+      threads: {
+        cpu0: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
+        cpu1: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
+      },
+    });
+    // handle_mm_fault's pte lock, then do_swap_page's relock after the failed allocation.
+    const decide = parkAt("cpu0", "lock ptl:A:0", 2);
+    const run = raced(s, decide);
+    assert.equal(lastReturn(run), "cpu0=faulted; cpu1=faulted");
+    assert.ok(decide.parked());
+    assert.equal(run.kernel.state.mms.A.ptes[0x100000 / 0x1000]?.t, "present");
+  });
+  await t.step("the pte is still the swap entry: VM_FAULT_OOM", () => {
+    const s = swapped({
+      op: "touch",
+      mm: "A",
+      addr: "0x100000",
+      access: "read",
+      fail: { page: [1] },
+    });
+    const run = raced(s);
+    assert.equal(lastReturn(run), "VM_FAULT_OOM");
+    assert.equal(run.kernel.state.mms.A.ptes[0x100000 / 0x1000]?.t, "swap");
+  });
+});

@@ -266,18 +266,19 @@ function dropFault(k: Kernel, pfn: number, r: FaultResult): FaultResult {
  * once and does not go on to do_wp_page (`can_share_swap_page()`, v2.6.24
  * mm/memory.c:2112, v2.6.27 2317). So it never returns VM_FAULT_WRITE,
  * which only do_wp_page sets, nor does it when the pte changed meanwhile
- * (`out_nomap`, 0).
+ * (`out_nomap`, 0). When the page cannot be read in, it relocks and returns
+ * VM_FAULT_OOM only if the pte is still the swap entry, and 0 if another
+ * fault has mapped it meanwhile (v2.6.24 2080-2082, v2.6.27 2279-2281).
  */
 const doSwapPage = defPath<
   { mm: string; vma: number; addr: number; write: boolean; slot: number },
-  { pfn?: number },
+  { pfn?: number | null },
   Kernel
 >("do_swap_page", {
   entry(k, f) {
     const P = "do_swap_page";
     const pfn = newAnonPage(k, P, "fault", f.th);
-    if (pfn === null) return ret("VM_FAULT_OOM");
-    updatePage(k.state, pfn, { data: k.state.swap[f.v.slot]?.data ?? 0 });
+    if (pfn !== null) updatePage(k.state, pfn, { data: k.state.swap[f.v.slot]?.data ?? 0 });
     f.v.pfn = pfn;
     return lock(ptlName(f.v.mm, f.v.addr), "spin", "locked");
   },
@@ -286,7 +287,12 @@ const doSwapPage = defPath<
     const pfn = f.v.pfn!;
     const mm = k.state.mms[f.v.mm];
     const cur = mm.ptes[vpn(addr)];
-    if (cur && cur.t === "swap" && cur.slot === slot) {
+    const same = cur?.t === "swap" && cur.slot === slot;
+    if (pfn === null) {
+      k.unlock(f.th, ptlName(mm.id, addr));
+      return ret(same ? "VM_FAULT_OOM" : "VM_FAULT_MINOR");
+    }
+    if (same) {
       setPte(mm, vpn(addr), undefined);
       swapFree(k.state, slot);
       // maybe_mkwrite() (v2.6.27 mm/memory.c do_swap_page(), line 2318).
