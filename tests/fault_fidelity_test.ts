@@ -365,3 +365,64 @@ Deno.test("do_swap_page() returns VM_FAULT_OOM only if the pte is still the swap
     assert.equal(run.kernel.state.mms.A.ptes[0x100000 / 0x1000]?.t, "swap");
   });
 });
+
+Deno.test("xip_file_fault() gives a hole of a shared writable vma a new block, and a private vma the sparse page", async (t) => {
+  // v2.6.24 mm/filemap_xip.c:235-248: '(VM_WRITE | VM_MAYWRITE) && (VM_SHARED | VM_MAYSHARE)'
+  // allocates a block and __xip_unmap()s the sparse page at that offset from every other
+  // mapping; any other hole maps the sparse page, which __do_fault() copies on a private write.
+  const xip = (share: string, prot: string, mm = "A") => ({
+    op: "mmap",
+    mm,
+    addr: "0x200000",
+    len: "0x2000",
+    prot,
+    share,
+    file: "x",
+  });
+  const files = [{ name: "x", pages: 4, kind: "xip" }];
+  await t.step(
+    "a shared writable mapping's write: a block, and a reader's sparse page unmapped",
+    () => {
+      const run = new Run(
+        scenario("xip-shared-write", ["__do_fault"], {
+          files,
+          steps: [
+            xip("shared", "rw"),
+            xip("shared", "r", "B"),
+            { op: "touch", mm: "B", addr: "0x200000", access: "read" },
+            { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+          ],
+        }),
+        mainline,
+        { trace: false },
+      );
+      run.complete();
+      const { state } = run.kernel;
+      const block = state.files.x.cache[0];
+      assert.ok(block !== undefined);
+      assert.deepEqual(state.pages[block].owner, { kind: "file", file: "x", index: 0 });
+      const a = state.mms.A.ptes[0x200];
+      assert.ok(a?.t === "present" && a.pfn === block && a.write);
+      assert.equal(state.mms.B.ptes[0x200], undefined);
+      // The sparse page keeps its zeroes.
+      const zero = Object.values(state.pages).find((p) => p.owner.kind === "zero")!;
+      assert.equal(zero.data, 0);
+    },
+  );
+  await t.step("a private mapping's write: a copy of the sparse page, and no block", () => {
+    const run = new Run(
+      scenario("xip-private-write", ["__do_fault"], {
+        files,
+        steps: [xip("private", "rw"), { op: "touch", mm: "A", addr: "0x200000", access: "write" }],
+      }),
+      mainline,
+      { trace: false },
+    );
+    run.complete();
+    const { state } = run.kernel;
+    assert.deepEqual(state.files.x.cache, {});
+    const a = state.mms.A.ptes[0x200];
+    assert.ok(a?.t === "present" && a.write);
+    assert.equal(state.pages[a.pfn].owner.kind, "anon");
+  });
+});

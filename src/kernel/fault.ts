@@ -8,6 +8,7 @@
 import type { Mm, Vma } from "../model/types.ts";
 import { PAGE_SIZE } from "../model/types.ts";
 import {
+  allocPage,
   findVma,
   getPage,
   hex,
@@ -21,6 +22,7 @@ import {
 import { hook, type Kernel, KernelBug, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { followHugetlbPage, hugetlbFault } from "./hugetlb.ts";
+import { xipUnmap } from "./xip.ts";
 import {
   allocTables,
   canShareSwapPage,
@@ -198,25 +200,50 @@ const doFileFault = defPath<
     /** The pgoff of the file pte a nonlinear fault started from; absent when it started from none. */
     origPgoff?: number;
   },
-  { mapPfn?: number },
+  // pfn: the page ->fault returned; mapPfn: the page to map (a private write's copy)
+  { pfn?: number; mapPfn?: number },
   Kernel
 >("__do_fault", {
   entry(k, f) {
     const P = "__do_fault";
-    const { write, index } = f.v;
+    const { index } = f.v;
     const mm = k.state.mms[f.v.mm];
     const vma = vmaAt(mm, f.v.vma);
     const file = k.state.files[vma.file!];
     if (index >= file.size) return ret("VM_FAULT_SIGBUS");
-    let pfn: number;
-    if (file.kind === "xip" && !(write && !vma.shared)) {
-      // xip_file_fault: a hole is backed by the sparse zero page until written.
-      pfn = file.cache[index] ?? zeroPage(k.state);
-    } else {
-      const cached = findOrReadPage(k, file.name, index, P, f.th);
-      if (cached === null) return ret("VM_FAULT_OOM");
-      pfn = cached;
+    if (file.kind === "xip") {
+      // xip_file_fault() (v2.6.24 mm/filemap_xip.c:213-257): the block, if the file has one
+      // there. A hole of a vma that may be shared and written, '(VM_WRITE | VM_MAYWRITE) &&
+      // (VM_SHARED | VM_MAYSHARE)', gets a new block, and __xip_unmap() takes the sparse page
+      // out of every other mapping of the offset (lines 235-244); any other hole maps the
+      // sparse page (245-250), which a private write then copies below. (v2.6.27 inserts pfns
+      // with vm_insert_mixed() and makes the same choice, lines 245-258 and 267-286.)
+      const block = file.cache[index];
+      if (block !== undefined) f.v.pfn = block;
+      else if (vma.shared && (vma.write || vma.mayWrite)) {
+        if (!k.alloc("page", "get_xip_page")) return ret("VM_FAULT_SIGBUS");
+        const page = allocPage(
+          k.state,
+          { kind: "file", file: file.name, index },
+          `cache:${file.name}`,
+        );
+        file.cache[index] = f.v.pfn = page.pfn;
+        return call(xipUnmap, { file: file.name, pgoff: index }, "page");
+      } else f.v.pfn = zeroPage(k.state);
+      return go("page");
     }
+    const cached = findOrReadPage(k, file.name, index, P, f.th);
+    if (cached === null) return ret("VM_FAULT_OOM");
+    f.v.pfn = cached;
+    return go("page");
+  },
+  page(k, f) {
+    const P = "__do_fault";
+    const { write } = f.v;
+    const mm = k.state.mms[f.v.mm];
+    const vma = vmaAt(mm, f.v.vma);
+    const file = k.state.files[vma.file!];
+    const pfn = f.v.pfn!;
     getPage(k.state, pfn, "fault");
     let mapPfn = pfn;
     if (write && !vma.shared) {
