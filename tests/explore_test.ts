@@ -241,11 +241,11 @@ Deno.test("explore() reports the counterexample with the fewest steps, then the 
 
 Deno.test("explore() merges soundly when the step bound decides endings", async (t) => {
   // The memo key leaves out the step's point count. With a bound of a few points runs hit it
-  // (the search then keys the count), and on race-hmm-reclaim with 21 points no run of the
+  // (the search then keys the count), and on race-hmm-reclaim with 20 points no run of the
   // merged search hits it but a schedule of the unmerged one does: the merged search must see
   // that from its summaries.
   const cases: [string, string, number][] = [
-    ["race-hmm-reclaim", "emmu-v1", 21],
+    ["race-hmm-reclaim", "emmu-v1", 20],
     ["race-hmm-snapshot-storm", "hmm-range-lock", 12],
     ["race-unregister-dispatch", "emmu-v1", 8],
   ];

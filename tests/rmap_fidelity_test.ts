@@ -295,3 +295,47 @@ Deno.test("writeback write-protects the ptes of a page only where its mapping co
     assert.equal(run.outcome().returns[2].value, "written", kind);
   }
 });
+
+Deno.test("reclaim tries the page lock and keeps a page whose lock is taken", () => {
+  // shrink_page_list(): 'if (TestSetPageLocked(page)) goto keep;' (v2.6.24 mm/vmscan.c:464;
+  // v2.6.27 499 trylock_page()). Writeback holds the page lock while page_mkclean() waits for
+  // i_mmap_lock; reclaim of the same page then keeps it, without waiting and without
+  // unmapping it.
+  const s = parseScenario(
+    {
+      purpose: "reclaim racing writeback of the same page",
+      exercises: ["page_mkclean_one"],
+      cite: "tests/rmap_fidelity_test.ts",
+      files: [{ name: "data", pages: 2, kind: "regular" }],
+      steps: [
+        {
+          op: "mmap",
+          mm: "A",
+          addr: "0x200000",
+          len: "0x2000",
+          prot: "rw",
+          share: "shared",
+          file: "data",
+        },
+        { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "writeback", file: "data", index: 0 }],
+            cpu1: [{ op: "reclaim", mm: "A", addr: "0x200000" }],
+          },
+        },
+      ],
+    },
+    "rmap_fidelity_test",
+    "reclaim-locked",
+  );
+  const run = new Run(s, revisions.find((r) => r.id === "mainline-2.6.27")!, {
+    preemptive: true,
+    trace: false,
+  });
+  run.complete(holdAt("cpu0", "lock i_mmap_lock:data"));
+  assert.equal(run.outcome().returns[2].value, "cpu0=written; cpu1=kept-locked");
+  const pte = run.kernel.state.mms.A.ptes[0x200];
+  assert.ok(pte?.t === "present");
+});

@@ -26,7 +26,7 @@ import {
 } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { clearFlush, immapName, pageRemoveRmap, ptlName } from "./pgtable.ts";
+import { clearFlush, immapName, pageLockName, pageRemoveRmap, ptlName } from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
 import { addTo } from "../model/_count.ts";
 
@@ -635,12 +635,15 @@ export const pageMkclean = defPath<
 });
 
 /** What reclaim did with the page. */
-export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "freed";
+export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "kept-locked" | "freed";
 
 /**
- * `shrink_page_list()` for one page: keep it if referenced, otherwise
- * unmap it, write it out if dirty, and free it if nobody else holds a
- * reference (`remove_mapping` wants exactly the cache and isolation refs).
+ * `shrink_page_list()` for one page: keep it if its lock is taken (the
+ * page lock is tried, not waited for: 'if (TestSetPageLocked(page)) goto
+ * keep;', v2.6.24 mm/vmscan.c:464; v2.6.27 499 `trylock_page()`), or if
+ * referenced; otherwise unmap it, write it out if dirty, and free it if
+ * nobody else holds a reference (`remove_mapping` wants exactly the cache
+ * and isolation refs).
  */
 export const shrinkPage = defPath<
   { pfn: number },
@@ -649,7 +652,14 @@ export const shrinkPage = defPath<
 >("shrink_page_list", {
   entry(k, f) {
     getPage(k.state, f.v.pfn, "reclaim"); // isolate_lru_page()
-    return lock(`page_lock:${f.v.pfn}`, "sleeping", "locked");
+    const pageLock = pageLockName(f.v.pfn);
+    if (!k.canTake(pageLock, "sleeping", f.th)) {
+      // keep: back on the LRU, unlocked and unreclaimed.
+      putPage(k.state, f.v.pfn, "reclaim");
+      return ret("kept-locked");
+    }
+    k.acquire(f.th, pageLock, "sleeping");
+    return go("locked");
   },
   locked(k, f) {
     updatePage(k.state, f.v.pfn, { locked: true });
@@ -706,7 +716,7 @@ export const shrinkPage = defPath<
   keep(k, f) {
     const { pfn } = f.v;
     updatePage(k.state, pfn, { locked: false });
-    k.unlock(f.th, `page_lock:${pfn}`);
+    k.unlock(f.th, pageLockName(pfn));
     putPage(k.state, pfn, "reclaim");
     return ret(f.v.result);
   },
@@ -735,7 +745,7 @@ export const writebackPage = defPath<{ pfn: number }, { mkclean: boolean }, Kern
   "clear_page_dirty_for_io",
   {
     entry(_k, f) {
-      return lock(`page_lock:${f.v.pfn}`, "sleeping", "locked");
+      return lock(pageLockName(f.v.pfn), "sleeping", "locked");
     },
     locked(k, f) {
       if (!accountsDirty(k, f.v.pfn)) {
@@ -748,7 +758,7 @@ export const writebackPage = defPath<{ pfn: number }, { mkclean: boolean }, Kern
       const page = k.state.pages[f.v.pfn];
       const wasDirty = f.v.mkclean || page.dirty;
       updatePage(k.state, f.v.pfn, { dirty: false });
-      k.unlock(f.th, `page_lock:${f.v.pfn}`);
+      k.unlock(f.th, pageLockName(f.v.pfn));
       return ret(wasDirty);
     },
   },
