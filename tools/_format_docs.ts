@@ -13,7 +13,7 @@ export const OP_DOCS: Record<string, string> = {
     "mmap(2) under mmap_sem for write (do_mmap_pgoff): an anonymous or file mapping, optionally MAP_LOCKED, MAP_POPULATE or MAP_NONBLOCK",
   munmap: "munmap(2) (do_munmap, unmap_region)",
   touch:
-    "a CPU access from user space: a fault through handle_mm_fault when the pte does not allow it",
+    "a CPU access from user space: through the pte when it allows it, with no lock; otherwise a page fault (handle_mm_fault under mmap_sem for read), then the access again",
   guest:
     "an access through a secondary MMU (a KVM guest, the GRU, an HMM device), faulting through the driver's path when it has no mapping",
   snapshot: "an HMM mirror snapshots a range of the CPU page table (hmm.snapshot)",
@@ -32,7 +32,7 @@ export const OP_DOCS: Record<string, string> = {
   xip_write: "a write to an XIP file (xip_file_write, __xip_unmap of the sparse page)",
   remap_file_pages: "remap_file_pages(2) on 2.6.24 (sys_remap_file_pages, populate_range)",
   reclaim:
-    "memory pressure reclaims the page mapped at an address (shrink_page_list: page_referenced, try_to_unmap)",
+    "memory pressure reclaims the page mapped at an address (shrink_page_list: the page lock tried, page_referenced, try_to_unmap); returns activated, kept-mapped, kept-busy, kept-locked or freed",
   writeback: "writeback of a file page (clear_page_dirty_for_io, page_mkclean)",
   race:
     "runs the operations of its threads concurrently: one fixed order in a run, every order in explore; while a thread exits an mm, no other runs in it (a process's threads hold mm_users; reclaim and the secondaries' operations may), and none names the child another thread forks",
