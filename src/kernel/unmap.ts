@@ -68,7 +68,15 @@ export function zapOne(
   const nl = details?.nonlinear;
   const owner = pte.t === "present" && !pte.special ? k.state.pages[pte.pfn].owner : undefined;
   const index = owner?.kind === "file" ? owner.index : undefined;
-  if (nl && index !== undefined && index < nl.firstIndex) return true;
+  // 'if (details->check_mapping && details->check_mapping != page->mapping) continue;'
+  // (v2.6.24 mm/memory.c:650-652, v2.6.27 733-735): a private COW copy, or the ZERO_PAGE, stays.
+  if (
+    details?.checkMapping !== undefined && owner &&
+    (owner.kind !== "file" || owner.file !== details.checkMapping)
+  ) return true;
+  if (nl && index !== undefined && (index < nl.firstIndex || index > (nl.lastIndex ?? Infinity))) {
+    return true;
+  }
   setPte(mm, key, undefined);
   if (nl && index !== undefined && linearIndex(nl.vma, addr) !== index) {
     // set_pte_at(mm, addr, pte, pgoff_to_pte(page->index)) (mm/memory.c:667-670).
@@ -110,10 +118,16 @@ export interface ZapDetails {
   contended?: boolean;
   /**
    * `details->nonlinear_vma`: the nonlinear vma being truncated, and the
-   * first file index truncated (`details->first_index`; truncation goes to
-   * the end of the file, so `last_index` is ULONG_MAX).
+   * first and last file index truncated (`details->first_index`,
+   * `details->last_index`; absent: ULONG_MAX, truncation to the end of the
+   * file).
    */
-  nonlinear?: { vma: Vma; firstIndex: number };
+  nonlinear?: { vma: Vma; firstIndex: number; lastIndex?: number };
+  /**
+   * `details->check_mapping`: the file whose pages alone are zapped
+   * (`unmap_mapping_range(..., even_cows = 0)`); absent when every page is.
+   */
+  checkMapping?: string;
 }
 
 /**
@@ -370,7 +384,15 @@ function isRestartAddr(count: number): boolean {
  * (`reset_vma_truncate_counts()`, lines 1733-1742), is never reached.
  */
 export const unmapMappingRange = defPath<
-  { file: string; firstIndex: number; contended: boolean },
+  {
+    file: string;
+    firstIndex: number;
+    contended: boolean;
+    /** `details.last_index`: the last file page unmapped; absent, to the end of the file. */
+    lastIndex?: number;
+    /** `even_cows`: whether private COW copies are unmapped too; absent, they are (truncate's 1). */
+    evenCows?: boolean;
+  },
   {
     contend: boolean;
     // tc: details->truncate_count, this call's mapping->truncate_count
@@ -402,15 +424,24 @@ export const unmapMappingRange = defPath<
   },
   walk(k, f) {
     const { file, firstIndex, tc } = f.v;
+    const lastIndex = f.v.lastIndex ?? Infinity;
     // restart: vma_prio_tree_foreach() (or list_for_each_entry()) from the first vma.
     for (const mm of Object.values(k.state.mms)) {
       for (const vma of mm.vmas) {
         if (vma.file !== file || vma.nonlinear !== f.v.list) continue;
         // Skip quickly over those we have already dealt with.
         if ((vma.truncateCount ?? 0) === tc) continue;
+        // vma_prio_tree_foreach(vma, &iter, root, details->first_index, details->last_index)
+        // finds only the linear vmas whose pages [vba, vea] meet the range (line 1800;
+        // v2.6.27 2061).
+        const vea = vma.pgoff + (vma.end - vma.start) / PAGE_SIZE - 1;
+        if (!f.v.list && (vea < firstIndex || vma.pgoff > lastIndex)) continue;
         f.v.mm = mm.id;
         f.v.at = vma.start;
-        f.v.vEnd = vma.end;
+        // zea = min(details->last_index, vea) (lines 1812-1814; v2.6.27 2073-2075).
+        f.v.vEnd = f.v.list
+          ? vma.end
+          : vma.start + (Math.min(lastIndex, vea) - vma.pgoff + 1) * PAGE_SIZE;
         // A nonlinear vma has no correspondence between address and file offset: all of it.
         f.v.s = f.v.list
           ? vma.start
@@ -438,8 +469,13 @@ export const unmapMappingRange = defPath<
       }
     }
     const details: ZapDetails = { iMmapLock: immapName(f.v.file), contended: f.v.contend };
+    // details.check_mapping = even_cows ? NULL : mapping (line 1876; v2.6.27 2137).
+    if (f.v.evenCows === false) details.checkMapping = f.v.file;
     // A copy: the frame must not share the mm's vma, which a copy of the run would freeze.
-    if (f.v.list) details.nonlinear = { vma: { ...vma }, firstIndex: f.v.firstIndex };
+    if (f.v.list) {
+      details.nonlinear = { vma: { ...vma }, firstIndex: f.v.firstIndex };
+      if (f.v.lastIndex !== undefined) details.nonlinear.lastIndex = f.v.lastIndex;
+    }
     return call(
       zapPageRange,
       { mm: f.v.mm, start: f.v.s, len: f.v.vEnd - f.v.s, details },
