@@ -18,12 +18,8 @@ import { mremapMove } from "../kernel/mremap.ts";
 import { applyToPageRange, remapPfnRange } from "../kernel/pfnmap.ts";
 import { sysRemapFilePages } from "../kernel/fremap.ts";
 import { pfnAt, shrinkPage, writebackPage } from "../kernel/rmap.ts";
-import {
-  exitMmap,
-  hugetlbVmtruncate,
-  madviseDontneed,
-  unmapMappingRange,
-} from "../kernel/unmap.ts";
+import { exitMmap, hugetlbVmtruncate, madviseDontneed } from "../kernel/unmap.ts";
+import { vmtruncate } from "../kernel/truncate.ts";
 import { xipWrite } from "../kernel/xip.ts";
 import { mmapSemName, pteAddr } from "../kernel/pgtable.ts";
 import { putPage } from "../model/state.ts";
@@ -242,19 +238,15 @@ export const runOp: PathRef<{ op: Step }> = defPath<
         const pages = Number(a.pages);
         // vmtruncate() and hugetlb_vmtruncate() write i_size first (v2.6.24 mm/memory.c:1925,
         // fs/hugetlbfs/inode.c:456; v2.6.27 mm/memory.c:2194 and inode.c:463): a fault that
-        // looks at the size after this finds the page past the end (SIGBUS). The model
-        // then unmaps once and drops the pages from the cache ("truncated"); vmtruncate()'s
-        // second unmap_mapping_range() (line 1937) and the page locks that keep a fault
-        // from mapping a page truncate_inode_pages() is dropping are not modelled.
+        // looks at the size after this finds the page past the end (SIGBUS), and so does
+        // filemap_fault() when it looks again under the page lock. vmtruncate() then unmaps,
+        // truncates the cache under the page locks and unmaps again.
         k.state.files[file].size = pages;
         if (k.state.files[file].kind === "hugetlbfs") {
           return call(hugetlbVmtruncate, { file, firstIndex: pages }, "truncated");
         }
-        return call(
-          unmapMappingRange,
-          { file, firstIndex: pages, contended: a.contended === true },
-          "truncated",
-        );
+        const args = { file, firstIndex: pages, contended: a.contended === true };
+        return call(vmtruncate, args, "done", "r");
       }
       case "mprotect": {
         const mm = mmOf(w, String(a.mm));
@@ -324,6 +316,10 @@ export const runOp: PathRef<{ op: Step }> = defPath<
     if (sec instanceof Kvm) return call(kvmArchDestroy, { sec: sec.id, free: false }, "done");
     return call(sec.releasePath, { sec: sec.id }, "done");
   },
+  // truncate_hugepages() (v2.6.24 fs/hugetlbfs/inode.c:461, v2.6.27 468), after the one unmap.
+  // Its lock_page() (line 361) is not modelled, nor is hugetlb_no_page()'s find_lock_page():
+  // that fault looks at i_size again under page_table_lock (v2.6.24 mm/hugetlb.c:882), after the
+  // i_size_write() above, so it maps no page past the end without them.
   truncated(k, f) {
     const file = k.state.files[String(f.v.op.args.file)];
     const pages = Number(f.v.op.args.pages);
