@@ -35,3 +35,4 @@ import "./user_revision_test.ts";
 import "./pte_lock_test.ts";
 import "./free_pgtables_test.ts";
 import "./rmap_fidelity_test.ts";
+import "./truncate_fault_test.ts";

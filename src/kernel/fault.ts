@@ -180,6 +180,28 @@ export function anonVmaPrepare(k: Kernel, vma: Vma, path: string): boolean {
  * `shmem_fault`, `xip_file_fault`, `hugetlb_fault`): a private write copies
  * the page at once; a shared write goes through `->page_mkwrite`.
  *
+ * The page stays locked from `->fault` until the pte is set and the pte
+ * lock dropped (`unlock_page(vmf.page)`, v2.6.24 mm/memory.c:2344, v2.6.27
+ * 2550): `filemap_fault()` and `shmem_fault()` return it locked
+ * (`VM_FAULT_LOCKED`; `find_lock_page()`, v2.6.24 mm/filemap.c:1325, v2.6.27
+ * 1447), and `__do_fault()` locks any other (`lock_page(vmf.page)`, v2.6.24
+ * 2246, v2.6.27 2445). `find_lock_page()` takes the page, locks it, and
+ * looks again when the page has left the mapping meanwhile (truncated). Under
+ * the lock `filemap_fault()` looks at i_size again ("Must recheck i_size
+ * under page lock", v2.6.24 mm/filemap.c:1387-1392, v2.6.27 1509-1514) and
+ * returns VM_FAULT_SIGBUS past the end. So truncation, which writes i_size
+ * first and takes each page's lock before it drops it from the cache (`truncate_inode_pages()`
+ * in truncate.ts), either finds the page mapped and unmaps it,
+ * or makes the fault give SIGBUS. A regular file's fault that found its page
+ * truncated reads a new one in (`page_cache_read()`, `goto retry_find`)
+ * before that recheck, which leaves a page past the end in the cache; a
+ * shmem one fails in `shmem_getpage()` (`shmem_swp_alloc()`'s i_size check:
+ * -EINVAL, SIGBUS).
+ *
+ * `->page_mkwrite` runs with the page unlocked; after it `__do_fault()`
+ * relocks the page and, when it has left the page cache meanwhile, returns 0
+ * without mapping it (v2.6.24 2274-2294, v2.6.27 2474-2494).
+ *
  * It maps the page only if the pte is still the one the fault started from
  * (`orig_pte`): none for a linear fault, the file pte of `origPgoff` for a
  * nonlinear one (v2.6.24 mm/memory.c:2313, v2.6.27 2518, `if
@@ -200,12 +222,12 @@ const doFileFault = defPath<
     /** The pgoff of the file pte a nonlinear fault started from; absent when it started from none. */
     origPgoff?: number;
   },
-  // pfn: the page ->fault returned; mapPfn: the page to map (a private write's copy)
+  // pfn: the page ->fault returned (vmf.page, locked from "page" on); mapPfn: the page to map
+  // (a private write's copy)
   { pfn?: number; mapPfn?: number },
   Kernel
 >("__do_fault", {
   entry(k, f) {
-    const P = "__do_fault";
     const { index } = f.v;
     const mm = k.state.mms[f.v.mm];
     const vma = vmaAt(mm, f.v.vma);
@@ -228,35 +250,76 @@ const doFileFault = defPath<
           `cache:${file.name}`,
         );
         file.cache[index] = f.v.pfn = page.pfn;
-        return call(xipUnmap, { file: file.name, pgoff: index }, "page");
+        return call(xipUnmap, { file: file.name, pgoff: index }, "lock");
       } else f.v.pfn = zeroPage(k.state);
-      return go("page");
+      return go("lock");
     }
-    const cached = findOrReadPage(k, file.name, index, P, f.th);
+    return go("find");
+  },
+  // filemap_fault()'s retry_find, shmem_getpage()'s repeat: the page, read in when absent.
+  find(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const file = k.state.files[vmaAt(mm, f.v.vma).file!];
+    if (file.kind === "shmem" && file.cache[f.v.index] === undefined && f.v.index >= file.size) {
+      return ret("VM_FAULT_SIGBUS");
+    }
+    const cached = findOrReadPage(k, file.name, f.v.index, "__do_fault", f.th);
     if (cached === null) return ret("VM_FAULT_OOM");
     f.v.pfn = cached;
-    return go("page");
+    return go("lock");
+  },
+  // find_lock_page(): page_cache_get(), then lock_page() (or __do_fault()'s lock_page()).
+  lock(k, f) {
+    getPage(k.state, f.v.pfn!, "fault");
+    return lock(pageLockName(f.v.pfn!), "sleeping", "page");
   },
   page(k, f) {
     const P = "__do_fault";
-    const { write } = f.v;
+    const { write, index } = f.v;
     const mm = k.state.mms[f.v.mm];
     const vma = vmaAt(mm, f.v.vma);
     const file = k.state.files[vma.file!];
     const pfn = f.v.pfn!;
-    getPage(k.state, pfn, "fault");
+    if (file.kind === "regular" || file.kind === "shmem") {
+      if (file.cache[index] !== pfn) {
+        // find_lock_page(): 'if (unlikely(page->mapping != mapping)) { unlock_page(page);
+        // page_cache_release(page); goto repeat; }' (v2.6.24 mm/filemap.c:648-652, v2.6.27 692-696).
+        dropFault(k, f.th, pfn, "VM_FAULT_MINOR");
+        return go("find");
+      }
+      // filemap_fault(): 'Must recheck i_size under page lock'.
+      if (file.kind === "regular" && index >= file.size) {
+        return ret(dropFault(k, f.th, pfn, "VM_FAULT_SIGBUS"));
+      }
+    }
     let mapPfn = pfn;
     if (write && !vma.shared) {
-      if (!anonVmaPrepare(k, vma, P)) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
+      if (!anonVmaPrepare(k, vma, P)) return ret(dropFault(k, f.th, pfn, "VM_FAULT_OOM"));
       const copy = newAnonPage(k, P, "fault", f.th);
-      if (copy === null) return ret(dropFault(k, pfn, "VM_FAULT_OOM"));
+      if (copy === null) return ret(dropFault(k, f.th, pfn, "VM_FAULT_OOM"));
       updatePage(k.state, copy, { data: k.state.pages[pfn].data });
       putPage(k.state, pfn, "fault");
       mapPfn = copy;
-    } else if (write && file.pageMkwrite === "fail") {
-      return ret(dropFault(k, pfn, "VM_FAULT_SIGBUS"));
+    } else if (write && file.pageMkwrite !== "none") {
+      // unlock_page(page); ->page_mkwrite(vma, page); lock_page(page).
+      k.unlock(f.th, pageLockName(pfn));
+      if (file.pageMkwrite === "fail") {
+        putPage(k.state, pfn, "fault");
+        return ret("VM_FAULT_SIGBUS");
+      }
+      f.v.mapPfn = mapPfn;
+      return lock(pageLockName(pfn), "sleeping", "mkwrite.relocked");
     }
     f.v.mapPfn = mapPfn;
+    return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
+  },
+  "mkwrite.relocked"(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const file = k.state.files[vmaAt(mm, f.v.vma).file!];
+    // 'if (!page->mapping) { ret = 0; anon = 1; goto out; }': truncated while unlocked.
+    if (file.cache[f.v.index] !== f.v.pfn) {
+      return ret(dropFault(k, f.th, f.v.pfn!, "VM_FAULT_MINOR"));
+    }
     return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
   },
   locked(k, f) {
@@ -276,12 +339,16 @@ const doFileFault = defPath<
       if (write && vma.shared) updatePage(k.state, mapPfn, { dirty: true });
     }
     k.unlock(f.th, ptlName(mm.id, addr));
+    // out: unlock_page(vmf.page).
+    k.unlock(f.th, pageLockName(f.v.pfn!));
     putPage(k.state, mapPfn, "fault");
     return ret("VM_FAULT_MINOR");
   },
 });
 
-function dropFault(k: Kernel, pfn: number, r: FaultResult): FaultResult {
+/** Unlocks the faulted page and drops the fault's reference: `unlock_page(); page_cache_release()`. */
+function dropFault(k: Kernel, th: string, pfn: number, r: FaultResult): FaultResult {
+  k.unlock(th, pageLockName(pfn));
   putPage(k.state, pfn, "fault");
   return r;
 }
