@@ -7,9 +7,17 @@
  * calls the ops of a notifier whose struct mmu_notifier was freed).
  *
  * cpu (NTRUNC of them, 1 in the scenario): truncate of "data" to 0 pages,
- *   unmap_mapping_range -> zap_page_range -> invalidate_range callout at
- *   after_tlb_finish (emmu-v2), dispatched under rcu_read_lock over a copy of
- *   mm A's list (hlist_for_each_entry): gru0 (the head), then kvm0.
+ *   vmtruncate(): unmap_mapping_range -> zap_page_range -> invalidate_range
+ *   callout at after_tlb_finish (emmu-v2), dispatched under rcu_read_lock over
+ *   a copy of mm A's list (hlist_for_each_entry): gru0 (the head), then kvm0;
+ *   then truncate_inode_pages(), then the same unmap_mapping_range walk again
+ *   (v2.6.24 mm/memory.c:1935-1937). truncate_inode_pages() is no segment of
+ *   its own: it runs in the one that ends the first walk, since its page lock
+ *   (TestSetPageLocked in its first pass) is never held across a scheduling
+ *   point here: a truncator holds it over one only to unmap a mapped page, and
+ *   every truncator's first walk has zapped the one pte before it gets there.
+ *   Each walk takes the pte lock: unmap_vmas() takes it wherever the page table
+ *   exists (the touch allocated it and truncation frees no table), pte or not.
  * drv: mmu_notifier_unregister(kvm0) (emmu-v2: mmap_sem for write,
  *   hlist_del_rcu, no synchronize_rcu), the driver frees kvm0, then KVM's
  *   ->release (kvm_arch_flush_shadow under kvm->mmu_lock).
@@ -49,6 +57,7 @@ bool listed[2] = 1; /* on mm A's notifier list (both registered before the race)
 bool freed[2];      /* struct mmu_notifier freed by its driver */
 bool pte = 1;       /* the pte of 0x100000 (data page 0, touched before the race) */
 bool cached = 1;    /* data page 0 in the page cache */
+bool table = 1;     /* mm A's page table for 0x100000 (never freed in this race) */
 byte kvm_seq;       /* kvm0's mmu_notifier_seq */
 /* Lock owners (thread number + 1, 0 when free); rcu counts its readers. */
 byte immap;
@@ -66,11 +75,17 @@ inline dispatch_entry() {
   fi
 }
 
-/* The rest of the truncate: unlock i_mmap_lock, drop the page cache. */
+/*
+ * The end of an unmap_mapping_range walk: unlock i_mmap_lock; after the first,
+ * truncate_inode_pages() drops the page and the second walk starts (its
+ * i_mmap_lock is the next point); after the second, the truncate is done.
+ */
 inline truncate_end() {
   immap = 0;
-  cached = 0;
-  pc = P_DONE
+  if
+  :: !second -> cached = 0; second = 1; pc = P_IMMAP
+  :: else -> pc = P_DONE
+  fi
 }
 
 /* hlist_for_each_entry over the copy, from entry i: the next callback's lock point, or the end. */
@@ -98,13 +113,14 @@ active [NTRUNC] proctype cpu() {
   byte pc = P_START;
   bool copy[2];
   byte i;
+  bool second; /* in vmtruncate()'s second unmap_mapping_range */
   do
   :: d_step { pc == P_START -> pc = P_IMMAP }
   :: d_step { pc == P_IMMAP && immap == 0 ->
        immap = me;
        if
-       :: pte -> pc = P_PTL
-       :: else -> dispatch_entry() /* no pte: unmap_vmas takes no ptl */
+       :: table -> pc = P_PTL
+       :: else -> dispatch_entry() /* no page table: unmap_vmas takes no ptl */
        fi }
   :: d_step { pc == P_PTL && ptl == 0 ->
        ptl = me; pte = 0; ptl = 0;
