@@ -70,18 +70,24 @@ function spin(dir: string, reduce: boolean): Pan {
 }
 
 const revision = loadRevisionDir(`${root}patches`).find((r) => r.id === "emmu-v2")!;
+/** The explorer's run bound: high enough for every size here to complete. */
+const EXPLORER_BOUND = 20_000_000;
 const rows: string[] = [];
 const tmp = noSpin ? "" : Deno.makeTempDirSync({ prefix: "mmbisect-spin-" });
 try {
   for (const cpus of sizes) {
     const scenario = unregisterDispatch(parseScenario, { root, cpus });
     const times: number[] = [];
-    let x = explore(scenario, revision);
+    // Afresh each time (an exploration of the same scenario object is otherwise reused), and
+    // to the end: the default run bound stops the 4-CPU race.
+    const opts = { reuse: false, maxRuns: EXPLORER_BOUND };
+    let x = explore(scenario, revision, opts);
     for (let i = 0; i < (cpus < 4 ? REPEAT : 1); i++) {
       const c0 = cpuMs();
-      x = explore(scenario, revision);
+      x = explore(scenario, revision, opts);
       times.push(cpuMs() - c0);
     }
+    if (x.status !== "complete") throw new Error(`${cpus} CPUs: the exploration is ${x.status}`);
     const ms = median(times);
     const uaf = x.verdicts["use-after-free"] !== undefined;
     const cells = [
