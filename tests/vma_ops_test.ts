@@ -364,3 +364,47 @@ Deno.test("remap_file_pages() downgrades mmap_sem in one step: a waiting munmap 
   assert.ok(lastRemap >= 0 && lastRemap < firstMunmap, points.join(", "));
   assert.ok(!after.includes("cpu0 lock mmap_sem:A"), points.join(", "));
 });
+
+Deno.test("remap_file_pages() on a file that counts dirty pages maps the range linearly with mmap_region()", () => {
+  // "page_mkclean doesn't work on nonlinear vmas, so if dirty pages need to be accounted,
+  // emulate with linear vmas" (v2.6.24 mm/fremap.c:184-204): a regular file's shared vma is not
+  // made nonlinear; the range gets a vma of its own at pgoff 3, and the page mapped there
+  // before is unmapped by mmap_region()'s do_munmap(). A shmem file's vma becomes nonlinear.
+  for (const [kind, nonlinear] of [["regular", false], ["shmem", true]] as const) {
+    const s = parseScenario(
+      {
+        purpose: `remap_file_pages on a ${kind} file`,
+        exercises: ["sys_remap_file_pages"],
+        cite: "tests/vma_ops_test.ts",
+        files: [{ name: "data", pages: 4, kind }],
+        steps: [
+          sharedFile("0x200000", "0x4000"),
+          touch("0x200000", "write"),
+          { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 3 },
+          touch("0x200000", "read"),
+        ],
+      },
+      "vma_ops_test",
+      `remap-${kind}`,
+    );
+    const run = new Run(s, mainline, { trace: false });
+    run.complete();
+    const { vmas, ptes } = run.kernel.state.mms.A;
+    const o = run.outcome();
+    assert.equal(o.returns[2].value, 0, kind);
+    assert.equal(vmas.some((v) => v.nonlinear), nonlinear, kind);
+    if (!nonlinear) {
+      assert.deepEqual(
+        vmas.map((v) => [v.start, v.end, v.pgoff]),
+        [[0x200000, 0x201000, 3], [0x201000, 0x204000, 1]],
+      );
+    }
+    const pte = ptes[0x200];
+    assert.ok(pte?.t === "present", kind);
+    assert.deepEqual(run.kernel.state.pages[pte.pfn].owner, {
+      kind: "file",
+      file: "data",
+      index: 3,
+    });
+  }
+});

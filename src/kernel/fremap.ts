@@ -13,6 +13,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import { allocTables, immapName, mmapSemName, ptlName, zapPte } from "./pgtable.ts";
 import { handleMmFault, linearIndex } from "./fault.ts";
+import { mmapRegion } from "./mmap.ts";
 import { addTo } from "../model/_count.ts";
 
 /** `install_file_pte()`: returns 0 or -ENOMEM. */
@@ -153,9 +154,23 @@ export const sysRemapFilePages = defPath<
         f.v.kind = "rwsem-write";
         return lock(mmapSemName(mm.id), f.v.kind, "retry"); // goto retry
       }
+      // "page_mkclean doesn't work on nonlinear vmas, so if dirty pages need to be accounted,
+      // emulate with linear vmas" (v2.6.24 mm/fremap.c:184-204; v2.6.27 186-207): a file whose
+      // mapping counts dirty pages (a regular file; not shmem) gets a linear vma of the range at
+      // pgoff from mmap_region(), with the vma's flags, and is populated only where mlocked.
+      if (k.state.files[vma.file].kind === "regular") {
+        const linear: Vma = { ...vma, start, end: start + f.v.size, pgoff, nonlinear: false };
+        delete linear.truncateCount;
+        delete linear.nlCursor;
+        return call(mmapRegion, { mm: mm.id, vma: linear, locked: vma.locked }, "emulated");
+      }
       return lock(immapName(vma.file), "spin", "i_mmap_locked");
     }
     return go("populate");
+  },
+  emulated(_k, f) {
+    f.v.err = 0;
+    return go("out");
   },
   i_mmap_locked(k, f) {
     vmaNow(k.state.mms[f.v.mm], f.v.vma).nonlinear = true;
