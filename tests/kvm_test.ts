@@ -120,10 +120,17 @@ Deno.test("Kvm keeps its shadow ptes and page references past exit_mmap until de
       assert.deepEqual(x.outcome().kinds, []);
     },
   );
-  await t.step("the shipped scenario passes on every revision", () => {
+  await t.step("the shipped scenario passes on every revision but V1, whose release oopses", () => {
+    // V1's mmu_notifier_release() hlist_del()s each entry in the body of hlist_for_each_entry_rcu
+    // and then follows its poisoned next pointer (docs/sources.md §5a.1): list-corruption at the
+    // exit, whatever KVM does.
     const s = loadScenario("scenarios/kvm-destroy-after-exit.json");
     for (const r of revisions.filter((r) => r.base === "2.6.24")) {
-      assert.deepEqual(runScenario(s, r).kinds, [], r.id);
+      assert.deepEqual(
+        runScenario(s, r).kinds,
+        r.id === "emmu-v1" ? ["list-corruption"] : [],
+        r.id,
+      );
     }
   });
 });

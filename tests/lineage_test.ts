@@ -51,8 +51,10 @@ Deno.test("compareRevisions() shows Robin Holt's guard fixing only the do_wp_pag
 
 Deno.test("bisect() pins the do_wp_page reuse regression to the revision whose config gives the evidence", () => {
   const b = bisect(matrix, "emmu", "wp-reuse-after-fork");
-  assert.equal(b.last, "emmu-v3");
-  assert.equal(b.first, "emmu-v4");
+  // The first change is V2's fix of V1's release (docs/sources.md §5a.1); the regression follows.
+  const t = b.transitions.find((x) => x.classes.includes("regression"))!;
+  assert.equal(t.from, "emmu-v3");
+  assert.equal(t.to, "emmu-v4");
   // The evidence: Robin Holt's review of V4 2/3 (docs/sources.md §5b.3) places the begin after the
   // 'goto unlock' branches, the shape of V5 patch 2/4.
   assert.match(byId("emmu-v4").evidence ?? "", /do_wp_page/);

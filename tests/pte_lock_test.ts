@@ -109,7 +109,10 @@ Deno.test("reclaim asks the notifiers nothing about a page an exit unmapped whil
     const o = run.outcome();
     const asked = o.trace.filter((e) => e.step === 5 && e.thread === "cpu1");
     assert.deepEqual(asked, [], id);
-    assert.deepEqual(o.kinds, [], id);
+    // V1's release oopses on the poisoned next pointer of its first entry (docs/sources.md
+    // §5a.1), and the second notifier never gets ->release.
+    const exit = id === "emmu-v1" ? ["list-corruption", "release-count"] : [];
+    assert.deepEqual(o.kinds, exit, id);
   }
 });
 

@@ -50,6 +50,7 @@ export const UNREGISTER_VARIANTS = [
 /** What `mmu_notifier_release` does with the list and the callback. */
 export const RELEASE_VARIANTS = [
   "rcu-release-then-del",
+  "rcu-safe-release-then-del-rcu",
   "del-rcu-sync-then-release",
   "del-init-then-release",
   "del-init-rcu-release-then-sync",
@@ -63,7 +64,22 @@ export interface ChainConfig {
   list: typeof LIST_PROTECTIONS[number];
   /** Register/unregister locking. */
   register: typeof REGISTER_LOCKINGS[number];
-  /** Release variant. */
+  /**
+   * How `mmu_notifier_release()` takes the notifiers off at exit:
+   * `rcu-release-then-del` (EMMU V1: under rcu_read_lock,
+   * `hlist_for_each_entry_rcu` with `->release` then `hlist_del` in its
+   * body, so the loop's next step reads the next pointer hlist_del has just
+   * poisoned), `rcu-safe-release-then-del-rcu` (the RCU version of #v3:
+   * `hlist_for_each_entry_safe_rcu`, `->release`, `hlist_del_rcu`, which
+   * leaves the next pointer), `del-rcu-sync-then-release` (each entry
+   * `hlist_del_rcu`, synchronize_rcu, then `->release`),
+   * `del-init-then-release` (V4/V5: `hlist_del_init` with no lock, then
+   * `->release`), `del-init-rcu-release-then-sync` (2.6.27: each entry off
+   * the list under the notifier spinlock, `->release` under rcu_read_lock,
+   * then synchronize_rcu), `rwlock-read-release-then-del` (#v3: `->release`
+   * then `hlist_del` under the read side of the notifier rwlock, with the
+   * `_safe` iterator), `srcu-release-then-del-init-sync` (4.9).
+   */
   release: typeof RELEASE_VARIANTS[number];
   /**
    * Unregistration: `hlist-del` (plain hlist_del, next pointer poisoned),
@@ -621,7 +637,9 @@ const release = defPath<{ ev: CalloutEvent }, ReleaseVars, Kernel>("mmu_notifier
     if (!chainOf(k).lists[ev.mm]) f.v.detached = true;
     switch (chainOf(k).config.release) {
       case "rcu-release-then-del":
-        // V1: ->release, then hlist_del, inside one RCU read section.
+      case "rcu-safe-release-then-del-rcu":
+        // V1 and #v3's RCU version: ->release, then the entry off the list, inside one RCU
+        // read section.
         return lock(RCU, "rcu", "rcu_release_del.locked");
       case "del-rcu-sync-then-release":
         return copyList(k, f, "del_sync_release");
@@ -665,11 +683,26 @@ const release = defPath<{ ev: CalloutEvent }, ReleaseVars, Kernel>("mmu_notifier
     return go("done");
   },
   "rcu_release_del.del"(k, f) {
+    const c = chainOf(k);
     const list = liveList(k, f.v.ev.mm);
     const id = f.v.ids![f.v.i!++];
     list.splice(list.indexOf(id), 1);
-    chainOf(k).poisoned.add(id); // hlist_del
-    return go("rcu_release_del");
+    if (c.config.release === "rcu-safe-release-then-del-rcu") return go("rcu_release_del");
+    // hlist_del(): 'n->next = LIST_POISON1;' (v2.6.24 include/linux/list.h:739). V1's loop is
+    // hlist_for_each_entry_rcu (list.h:988-992), not the _safe one: its next step is
+    // 'pos = pos->next', then 'prefetch(pos->next)' and the body read through LIST_POISON1,
+    // whatever follows the entry (an oops: release stops there).
+    c.poisoned.add(id);
+    k.emit({
+      type: "list-walk",
+      step: k.step,
+      thread: f.v.ev.thread,
+      list: `mmu_notifier list of ${f.v.ev.mm}`,
+      what: `mmu_notifier_release follows the next pointer of ${id}, which its own hlist_del ` +
+        "poisoned",
+    });
+    k.unlock(f.th, RCU);
+    return go("done");
   },
 
   // del-rcu-sync-then-release
