@@ -147,3 +147,88 @@ Deno.test("mmu_notifier_register() takes and drops every file's i_mmap_lock in a
   assert.deepEqual(x.endings, [[]]);
   assert.ok(x.states > 1, `${x.states} states`);
 });
+
+Deno.test("mmu_notifier_register() from a caller that holds mmap_sem does not take it again (2.6.27)", () => {
+  // __mmu_notifier_register(): do_mmu_notifier_register(mn, mm, 0), and 'if (take_mmap_sem)
+  // down_write(&mm->mmap_sem);' (v2.6.27 mm/mmu_notifier.c:158-159, 218-221). Taking it again
+  // deadlocked the thread on itself (no-progress).
+  const s = parseScenario(
+    {
+      purpose: "a driver registers with mmap_sem held",
+      exercises: [],
+      cite: "v2.6.27 mm/mmu_notifier.c __mmu_notifier_register()",
+      secondaries: [{ id: "gru0", driver: "gru", mm: "A" }],
+      steps: [
+        { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
+        { op: "register", secondary: "gru0", holding_mmap_sem: true },
+        { op: "guest", secondary: "gru0", addr: "0x100000", access: "write" },
+      ],
+    },
+    "locks_test",
+    "register-holding",
+  );
+  const run = new Run(s, revision);
+  run.complete();
+  assert.deepEqual(run.outcome().kinds, []);
+  assert.equal(run.outcome().returns[2].value, "filled");
+});
+
+Deno.test("exit's mmu_notifier_release() waits in synchronize_rcu() for the ->release an unregister runs (2.6.27)", () => {
+  // mmu_notifier_unregister() takes the notifier off and enters an RCU read section before it
+  // drops the spinlock, then calls ->release (v2.6.27 mm/mmu_notifier.c:246-258);
+  // __mmu_notifier_release() finds the list empty and synchronize_rcu() (line 77) "prevents
+  // mmu_notifier_release to return to exit_mmap (which would proceed freeing all pages in the
+  // mm) until the ->release method returns". The unregister is held inside GRU's ->release
+  // (at its TLB lock) while the exit runs as far as it can: it waits in synchronize_rcu with
+  // every page still there. It returned at once, and the exit freed the page under the flush.
+  const s = parseScenario(
+    {
+      purpose: "exit racing the GRU's unregister",
+      exercises: ["exit_mmap"],
+      cite: "v2.6.27 mm/mmu_notifier.c:32-78, 242-275",
+      secondaries: [{ id: "gru0", driver: "gru", mm: "A" }],
+      steps: [
+        { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
+        { op: "register", secondary: "gru0" },
+        { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        { op: "guest", secondary: "gru0", addr: "0x100000", access: "write" },
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "exit", mm: "A" }],
+            drv: [{ op: "unregister", secondary: "gru0" }],
+          },
+        },
+      ],
+    },
+    "locks_test",
+    "exit-unregister",
+  );
+  const exitPoints: string[] = [];
+  let parked = false;
+  /** The pages freed when the unregister goes on with its ->release. */
+  let freedWhenResumed = -1;
+  const run: Run = new Run(s, revision, {
+    preemptive: true,
+    trace: false,
+    onPoint: (step, thread, p) => {
+      if (step === 4 && thread === "cpu0") exitPoints.push(p.label);
+      // The unregister's first point after it was held: how far has the exit got?
+      if (step === 4 && thread === "drv" && parked && freedWhenResumed < 0) {
+        freedWhenResumed = Object.values(run.kernel.state.pages).filter((x) => x.freed).length;
+      }
+    },
+  });
+  run.complete((enabled) => {
+    const drv = enabled.find((t) => t.name === "drv");
+    if (drv && !parked) {
+      if (drv.last?.label === "lock gru_tlb_lock:gru0") parked = true;
+      else return drv;
+    }
+    return enabled.find((t) => t.name === "cpu0") ?? enabled[0];
+  });
+  assert.ok(parked, "the unregister reached GRU's ->release");
+  assert.ok(exitPoints.includes("synchronize_rcu"), exitPoints.join(", "));
+  assert.equal(freedWhenResumed, 0);
+  assert.deepEqual(run.outcome().kinds, []);
+});

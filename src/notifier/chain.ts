@@ -286,6 +286,10 @@ const listUpdate = defPath<
       case "takes-mmap-sem-all-locks":
         // mm_take_all_locks(): every i_mmap_lock (and anon_vma lock) of the mm's vmas, so
         // that no invalidate_range_start/end of a path that holds one of them is in flight.
+        // A caller that holds mmap_sem calls __mmu_notifier_register(), which does not take it
+        // again ('if (take_mmap_sem) down_write(&mm->mmap_sem);', v2.6.27
+        // mm/mmu_notifier.c:158-159 and 218-221).
+        if (f.v.callerHolds) return go("all_locks");
         return lock(mmapSemName(f.v.mm), "rwsem-write", "all_locks");
       default: {
         const { name, kind } = updateLock(c, f.v.mm);
@@ -314,7 +318,7 @@ const listUpdate = defPath<
         break;
       case "takes-mmap-sem-all-locks":
         for (const file of [...f.v.files!].reverse()) k.unlock(f.th, immapName(file));
-        k.unlock(f.th, mmapSemName(f.v.mm));
+        if (!f.v.callerHolds) k.unlock(f.th, mmapSemName(f.v.mm));
         f.v.files = f.v.i = undefined;
         break;
       default:
@@ -381,8 +385,12 @@ export const mmuNotifierUnregister: PathRef<
     const c = chainOf(k);
     const mm = c.secondaries[f.v.sec].mm;
     const was = unregisterRemove(c, f.v.sec);
+    // 'rcu_read_lock(); spin_unlock(&mm->mmu_notifier_mm->lock);' (v2.6.27
+    // mm/mmu_notifier.c:254-255): the read section starts before the spinlock is dropped, "RCU
+    // here will force exit_mmap to wait ->release to finish before freeing the pages".
+    if (was) k.acquire(f.th, RCU, "rcu");
     k.unlock(f.th, `mmu_notifier_lock:${mm}`);
-    if (was) return lock(RCU, "rcu", "release");
+    if (was) return go("release");
     return go("removed");
   },
   release(k, f) {
@@ -746,14 +754,25 @@ const release = defPath<{ ev: CalloutEvent }, ReleaseVars, Kernel>("mmu_notifier
     return go("rwlock_release_del");
   },
 
-  // del-init-rcu-release-then-sync: takes each entry off the live list in turn.
-  del_init_rcu_release(k, f) {
-    const list = f.v.detached ? [] : liveList(k, f.v.ev.mm);
-    if (list.length === 0) return point("synchronize_rcu", "done");
-    f.v.id = list.shift()!;
-    return lock(RCU, "rcu", "del_init_rcu_release.locked");
+  // del-init-rcu-release-then-sync (v2.6.27 mm/mmu_notifier.c:32-78): under the mm's notifier
+  // spinlock, each entry in turn is taken off (hlist_del_init_rcu) and rcu_read_lock() taken
+  // before the spinlock is dropped (lines 36-53); ->release runs in the RCU read section, the
+  // spinlock is taken again (64); once the list is empty, synchronize_rcu() (77) waits for an
+  // unregister's ->release that runs in its own read section, "prevents mmu_notifier_release
+  // to return to exit_mmap (which would proceed freeing all pages in the mm) until the
+  // ->release method returns".
+  del_init_rcu_release(_k, f) {
+    return lock(`mmu_notifier_lock:${f.v.ev.mm}`, "spin", "del_init_rcu_release.spin");
   },
-  "del_init_rcu_release.locked"(k, f) {
+  "del_init_rcu_release.spin"(k, f) {
+    const list = f.v.detached ? [] : liveList(k, f.v.ev.mm);
+    if (list.length === 0) {
+      k.unlock(f.th, `mmu_notifier_lock:${f.v.ev.mm}`);
+      return call(synchronizeRcu, {}, "done");
+    }
+    f.v.id = list.shift()!;
+    k.acquire(f.th, RCU, "rcu");
+    k.unlock(f.th, `mmu_notifier_lock:${f.v.ev.mm}`);
     return callRelease(k, f.v.ev.mm, f.v.id!, "del_init_rcu_release.released");
   },
   "del_init_rcu_release.released"(k, f) {
