@@ -61,8 +61,11 @@ export class Gru implements Secondary {
   readonly holdsReferences: boolean = false;
   /** Whether invalidation callbacks sleep (XPmem waits for remote acknowledgements). */
   readonly sleeps: boolean = false;
-  /** TLB entries by virtual page number: no page reference is held. */
-  readonly tlb: Record<number, { pfn: number; write: boolean; accessed: boolean }> = {};
+  /**
+   * TLB entries by virtual page number: no page reference is held, and no
+   * accessed bit ("no page status is kept"; see {@link gruCallback}).
+   */
+  readonly tlb: Record<number, { pfn: number; write: boolean }> = {};
   /** Open invalidations (begin without end yet): fills are held off while it is not zero. */
   active = 0;
   /** TLB fills made, and fills that fell back to get_user_pages. */
@@ -145,14 +148,17 @@ export const gruCallback: PathRef<{ sec: string; ev: CalloutEvent }> = defPath<
   entry(k, f) {
     const gru = gruOf(k, f.v.sec);
     const { ev } = f.v;
+    // Aging: the GRU keeps no page status (the V5 cover letter), and 2.6.27's gru_mmuops have
+    // no clear_flush_young (drivers/misc/sgi-gru/grutlbpurge.c:272-277): nothing is called,
+    // and the page is not young for it. XPmem's translations work as the GRU's.
+    if (ev.kind === "young") return ret(false);
     // XPmem sleeps where it clears remote ptes and waits for the acknowledgements.
-    k.noteCallback(f.th, gru.id, ev.call, gru.sleeps && ev.kind !== "young" && ev.kind !== "end");
+    k.noteCallback(f.th, gru.id, ev.call, gru.sleeps && ev.kind !== "end");
     return lock(`gru_tlb_lock:${gru.id}`, "spin", "locked");
   },
   locked(k, f) {
     const gru = gruOf(k, f.v.sec);
     const { ev } = f.v;
-    let young = false;
     switch (ev.kind) {
       case "page":
         gru.flush(k, ev.address!, ev.address! + PAGE_SIZE);
@@ -167,21 +173,13 @@ export const gruCallback: PathRef<{ sec: string; ev: CalloutEvent }> = defPath<
       case "end":
         gru.active--;
         break;
-      case "young": {
-        const e = gru.tlb[vpn(ev.address!)];
-        if (e) {
-          young = e.accessed;
-          e.accessed = false;
-        }
-        break;
-      }
       case "all":
       case "release":
         gru.flush(k, 0, 2 ** 48);
         break;
     }
     k.unlock(f.th, `gru_tlb_lock:${gru.id}`);
-    return ret(young);
+    return ret(false);
   },
 });
 
@@ -228,7 +226,6 @@ export const gruAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     const e = gru.tlb[vpn(a)];
     if (e && (!write || e.write)) {
       k.noteAccess(gru.id, gru.mm, a, write, e.pfn);
-      e.accessed = true;
       if (write && k.state.pages[e.pfn]) writePage(k.state, e.pfn);
       return ret(f.v.attempt === 0 ? "hit" : "filled");
     }
@@ -276,7 +273,7 @@ export const gruAccess: PathRef<{ sec: string; addr: number; write: boolean }> =
     const pfn = f.v.pfn ?? null;
     if (pfn !== null) {
       if (gru.tlb[vpn(a)]) gru.flush(k, a, a + PAGE_SIZE);
-      gru.tlb[vpn(a)] = { pfn, write, accessed: true };
+      gru.tlb[vpn(a)] = { pfn, write };
       gru.fills++;
     }
     k.unlock(f.th, `gru_tlb_lock:${gru.id}`);
