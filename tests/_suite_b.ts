@@ -36,3 +36,5 @@ import "./pte_lock_test.ts";
 import "./free_pgtables_test.ts";
 import "./rmap_fidelity_test.ts";
 import "./truncate_fault_test.ts";
+import "./footprint_test.ts";
+import "./determinism_test.ts";
