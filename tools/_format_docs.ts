@@ -24,9 +24,12 @@ export const OP_DOCS: Record<string, string> = {
   fork: "fork(2): dup_mmap copies the mm into a child (copy_page_range)",
   exit: "the mm exits (exit_mmap: release, unmap_vmas, free_pgtables)",
   mremap: "mremap(2) with MREMAP_FIXED|MREMAP_MAYMOVE: move_vma and move_page_tables",
-  madvise_dontneed: "madvise(MADV_DONTNEED) (zap_page_range) under mmap_sem for read",
-  truncate: "truncate of a file (unmap_mapping_range, or hugetlb_vmtruncate on hugetlbfs)",
-  mprotect: "mprotect(2) (mprotect_fixup, change_protection)",
+  madvise_dontneed:
+    "madvise(MADV_DONTNEED) under mmap_sem for read: zap_page_range over each vma of the range; -EINVAL for an mlocked, hugetlb or VM_PFNMAP vma, -ENOMEM for a hole",
+  truncate:
+    "truncate of a file: vmtruncate (i_size, unmap_mapping_range, truncate_inode_pages, unmap_mapping_range again), or hugetlb_vmtruncate on hugetlbfs",
+  mprotect:
+    "mprotect(2) (mprotect_fixup, change_protection): the ptes take the vma's new vm_page_prot; a vma whose flags do not change is left alone",
   remap_pfn_range: "a driver maps raw frames with remap_pfn_range",
   apply_to_page_range: "apply_to_page_range over a range (a driver's walk of the page table)",
   xip_write: "a write to an XIP file (xip_file_write, __xip_unmap of the sparse page)",
