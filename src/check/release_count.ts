@@ -1,6 +1,10 @@
 /**
  * `release-count`: a notifier registered on an mm when it exits gets
- * `->release` exactly once.
+ * `->release` exactly once. "Registered when it exits" is the list
+ * `mmu_notifier_release()` reads (under its lock, where the revision takes
+ * one), where the revision calls it: a notifier unregistered after the exit
+ * began and before that is off the list, as it would be had it unregistered
+ * before. Without a release call, it is the list when the exit began.
  *
  * @module
  */
@@ -12,8 +16,11 @@ import { entry } from "./_memory.ts";
 export interface ReleaseMemory {
   /** `->release` calls so far, by notifier (keys sorted). */
   releases: Record<string, number>;
-  /** Every mm exit, in order, with the notifiers registered on the mm then. */
-  exits: { step: number; mm: string; notifiers: string[] }[];
+  /**
+   * Every mm exit, in order, with the notifiers registered on the mm when it
+   * began, and then when its `mmu_notifier_release()` started (`released`).
+   */
+  exits: { step: number; mm: string; notifiers: string[]; released?: true }[];
 }
 
 /** The checker; it counts releases and keeps the exits, and compares them at the end. */
@@ -27,6 +34,14 @@ export const releaseCount: Checker<ReleaseMemory> = {
       releases[o.notifier]++;
     }
     if (o.type === "mm-exit") exits.push({ step: o.step, mm: o.mm, notifiers: o.notifiers });
+    if (o.type === "release-walk") {
+      // The release of the mm's latest exit: the list as it reads it.
+      const e = exits.findLast((x) => x.mm === o.mm && !x.released);
+      if (e) {
+        e.notifiers = [...o.notifiers];
+        e.released = true;
+      }
+    }
   },
   atEnd(ctx, _lastStep, { releases, exits }) {
     for (const e of exits) {

@@ -167,6 +167,8 @@ export type Observation =
   | { type: "secondary-bug"; step: number; secondary: string; what: string }
   | { type: "release"; step: number; mm: string; notifier: string }
   | { type: "mm-exit"; step: number; mm: string; notifiers: string[] }
+  /** `mmu_notifier_release()` reads the list it will take the notifiers off. */
+  | { type: "release-walk"; step: number; mm: string; notifiers: string[] }
   | {
     type: "no-progress";
     step: number;

@@ -766,6 +766,11 @@ const release = defPath<{ ev: CalloutEvent }, ReleaseVars, Kernel>("mmu_notifier
   },
   "del_init_rcu_release.spin"(k, f) {
     const list = f.v.detached ? [] : liveList(k, f.v.ev.mm);
+    if (f.v.i === undefined) {
+      // The first look at the list under the spinlock.
+      f.v.i = 0;
+      k.emit({ type: "release-walk", step: k.step, mm: f.v.ev.mm, notifiers: [...list] });
+    }
     if (list.length === 0) {
       k.unlock(f.th, `mmu_notifier_lock:${f.v.ev.mm}`);
       return call(synchronizeRcu, {}, "done");
@@ -794,6 +799,7 @@ const release = defPath<{ ev: CalloutEvent }, ReleaseVars, Kernel>("mmu_notifier
  */
 function copyList(k: Kernel, f: Frame<ReleaseFrame>, to: string): Next {
   f.v.ids = f.v.detached ? [] : [...liveList(k, f.v.ev.mm)];
+  k.emit({ type: "release-walk", step: k.step, mm: f.v.ev.mm, notifiers: [...f.v.ids] });
   f.v.i = 0;
   f.v.detached = undefined;
   return go(to);
