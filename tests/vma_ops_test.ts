@@ -408,3 +408,17 @@ Deno.test("remap_file_pages() on a file that counts dirty pages maps the range l
     });
   }
 });
+
+Deno.test("fork copies a page table the parent still has, even with no pte in it", () => {
+  // copy_pmd_range() skips only a none pmd (v2.6.24 mm/memory.c:552-555); copy_pte_range()
+  // then allocates the child's table. After MADV_DONTNEED the parent's table is empty but
+  // there: the child gets a table, and a pte allocation that fails fails the fork (-ENOMEM).
+  const steps = (fail: boolean) => [
+    anon("0x100000", "0x1000"),
+    touch("0x100000", "write"),
+    { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0x1000" },
+    { op: "fork", mm: "A", child: "B", ...(fail ? { fail: { pte: [1] } } : {}) },
+  ];
+  assert.equal(ran("fork-empty-table", steps(false)).counters.tablesAllocated, 6);
+  assert.equal(values(ran("fork-empty-table-enomem", steps(true)))[3], "-ENOMEM");
+});

@@ -8,6 +8,7 @@ import type { Mm, Vma } from "../model/types.ts";
 import { PMD_SIZE } from "../model/types.ts";
 import {
   getPage,
+  hasPteTable,
   isCowMapping,
   newMm,
   pteHolder,
@@ -96,8 +97,9 @@ export const copyPageRange = defPath<
     for (let chunk = f.v.chunk!; chunk < vma.end; chunk += PMD_SIZE) {
       const lo = Math.max(chunk, vma.start);
       const hi = Math.min(chunk + PMD_SIZE, vma.end);
-      const addrs = ptesIn(src, lo, hi);
-      if (addrs.length === 0) continue;
+      // copy_pmd_range(): 'if (pmd_none_or_clear_bad(src_pmd)) continue;' (v2.6.24
+      // mm/memory.c:552-555): a chunk whose page table is there is copied, even with no pte in it.
+      if (!hasPteTable(src, lo)) continue;
       // copy_pte_range(): pte_alloc_map_lock() in the child, then the source PTE lock nested.
       if (!allocTables(k, dst, lo, P)) {
         f.v.r = -12;
