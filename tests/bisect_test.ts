@@ -50,7 +50,12 @@ Deno.test("bisect() finds the first verdict change along every lineage of the re
         assert.ok(b.steps.slice(0, i).every((x) => same(x.kinds, base)));
         assert.ok(!same(b.steps[i].kinds, base));
         assert.equal(b.change, b.added.length ? "regression" : "fix");
-        assert.deepEqual(b.labels, b.change === "regression" ? ["good", "bad"] : ["bad", "good"]);
+        const labels = b.added.length && b.removed.length
+          ? ["unchanged", "changed"]
+          : b.change === "regression"
+          ? ["good", "bad"]
+          : ["bad", "good"];
+        assert.deepEqual(b.labels, labels);
         const rev = (id: string) => m.revisions.find((r) => r.id === id)!;
         assert.deepEqual(b.keys, diffConfig(rev(b.last), rev(b.first)));
         assert.ok(b.relevant.every((k) => b.keys.includes(k)));

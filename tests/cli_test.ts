@@ -165,8 +165,8 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
     // V2 loses move_ptes' invalidate_page and fixes V1's release (docs/sources.md §5a.1).
     assert.match(r.stdout, /^ {2}emmu-v2 +lost-write +<- regressed and fixed in emmu-v2$/m);
     assert.match(r.stdout, /^ {2}emmu-v5 +pass +<- fixed in emmu-v5$/m);
-    assert.match(r.stdout, /^last good: emmu-v1 \(list-corruption\)$/m);
-    assert.match(r.stdout, /^first bad: emmu-v2 \(lost-write\)$/m);
+    assert.match(r.stdout, /^last unchanged: emmu-v1 \(list-corruption\)$/m);
+    assert.match(r.stdout, /^first changed: {2}emmu-v2 \(lost-write\)$/m);
     assert.match(
       r.stdout,
       /^ {2}fixed in emmu-v5 \(after emmu-v4\): lost-write -> pass \(-lost-write\)$/m,

@@ -237,7 +237,8 @@ ${EXIT_REPORT}
 Walks the posted revisions of a lineage in order (candidates excluded) and
 prints the first revision whose violation kinds on the scenario differ from
 the first revision's: "last good / first bad" for a regression, "last bad /
-first good" for a fix, with the config keys that cause the change ("caused
+first good" for a fix, "last unchanged / first changed" where kinds both
+appear and disappear, with the config keys that cause the change ("caused
 by") and the others that differ between the two. Every later verdict change
 along the lineage follows ("regressed in", "fixed in"), with its causes.
 

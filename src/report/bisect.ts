@@ -79,7 +79,10 @@ export interface BisectResult {
   first?: string;
   /** `regression` when kinds appear, `fix` when they only disappear. */
   change?: "regression" | "fix";
-  /** How to name the two revisions: "good" / "bad", or "bad" / "good" for a fix. */
+  /**
+   * How to name the two revisions: "good" / "bad", "bad" / "good" for a fix,
+   * or "unchanged" / "changed" where kinds both appear and disappear.
+   */
   labels?: [string, string];
   /** Kinds on {@link BisectResult.first} that the lineage's first revision lacks. */
   added: ViolationKind[];
@@ -208,7 +211,12 @@ export function bisect(
     last: before.revision,
     first: after.revision,
     change,
-    labels: change === "regression" ? ["good", "bad"] : ["bad", "good"],
+    // A change that both adds and removes kinds is neither good to bad nor bad to good.
+    labels: added.length && removed.length
+      ? ["unchanged", "changed"]
+      : change === "regression"
+      ? ["good", "bad"]
+      : ["bad", "good"],
     added,
     removed,
     keys,
@@ -221,8 +229,9 @@ export function bisect(
 
 /**
  * Renders a bisection as plain text: the verdict along the lineage, then
- * "last good / first bad" (or "last bad / first good" for a fix) with the
- * config keys that differ between the two.
+ * "last good / first bad" (or "last bad / first good" for a fix, "last
+ * unchanged / first changed" where kinds both appear and disappear) with
+ * the config keys that differ between the two.
  *
  * @param b The bisection.
  * @returns Text, ending with a newline.
