@@ -426,3 +426,43 @@ Deno.test("xip_file_fault() gives a hole of a shared writable vma a new block, a
     assert.equal(state.pages[a.pfn].owner.kind, "anon");
   });
 });
+
+Deno.test("do_wp_page's copy takes the old page's rmap off before the pte's clear on 2.6.24, after the new pte on 2.6.27", () => {
+  // v2.6.24 mm/memory.c:1640 'page_remove_rmap(old_page, vma);' comes before
+  // 'ptep_clear_flush()' (1656); from 945754a175 ("mm: fix race in COW logic") it comes after
+  // set_pte_at() (v2.6.27 1917). A page fork shares (mapcount 2) is copied on the parent's
+  // write; KVM's callout after the pte's clear takes its mmu_lock, a scheduling point, where the
+  // old page's mapcount is 1 on emmu-v1 (kernel.cow_rmap "remove-before-clear") and still 2 on
+  // mainline-2.6.27 ("remove-after-set").
+  const s = scenario("cow-rmap-order", ["do_wp_page"], {
+    secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+    steps: [
+      { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
+      { op: "register", secondary: "kvm0" },
+      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+      { op: "fork", mm: "A", child: "B" },
+      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+    ],
+  });
+  for (const [id, mapcount] of [["emmu-v1", 1], ["mainline-2.6.27", 2]] as const) {
+    const rev = revisions.find((r) => r.id === id)!;
+    let seen = -1;
+    /** The page the parent maps when its write begins: the one fork shares. */
+    let oldPfn = -1;
+    const run: Run = new Run(s, rev, {
+      preemptive: true,
+      trace: false,
+      onPoint: (step, _thread, p) => {
+        if (step !== 4) return;
+        const pte = run.kernel.state.mms.A.ptes[0x100];
+        if (oldPfn < 0 && pte?.t === "present") oldPfn = pte.pfn;
+        // KVM's callout after the pte's clear: the pte is none there.
+        if (p.label === "lock kvm->mmu_lock:kvm0" && pte === undefined && seen < 0) {
+          seen = run.kernel.state.pages[oldPfn].mapcount;
+        }
+      },
+    });
+    run.complete();
+    assert.equal(seen, mapcount, id);
+  }
+});

@@ -30,6 +30,7 @@ import {
   ANONYMOUS_READS,
   CALLOUT_FIELDS,
   CHAIN_FIELDS,
+  COW_RMAPS,
   FOLLOW_PAGE_VARIANTS,
   KERNEL_BASES,
   NONLINEAR_VARIANTS,
@@ -679,6 +680,10 @@ export function revisionSchema(): Schema {
         follow_page: enumSchema(FOLLOW_PAGE_VARIANTS, "what follow_page does to the pte"),
         rmap_lock: enumSchema(RMAP_LOCKS, "the lock the reverse-map walk takes"),
         anonymous_read: enumSchema(ANONYMOUS_READS, "what do_anonymous_page maps on a read fault"),
+        cow_rmap: enumSchema(
+          COW_RMAPS,
+          "when do_wp_page's copy takes the old page's rmap off: before the pte's clear, or after the new pte is set",
+        ),
         cite: citeSchema("the variants"),
       },
     },

@@ -70,6 +70,18 @@ export interface KernelVariants {
    * reads", the zero pfn read-only, v4.9 mm/memory.c:2772-2776).
    */
   anonymous_read: "new-page" | "zero-page";
+  /**
+   * When `do_wp_page()`'s copy takes the old page's reverse mapping off:
+   * "remove-before-clear" (2.6.24: `page_remove_rmap(old_page, vma)` before
+   * `ptep_clear_flush()` and `set_pte_at()`, v2.6.24 mm/memory.c:1640-1656)
+   * or "remove-after-set" (from "mm: fix race in COW logic", commit
+   * 945754a175, June 2008: after `set_pte_at()` and
+   * `page_add_new_anon_rmap()`, "Only after switching the pte to the new page
+   * may we remove the mapcount here", v2.6.27 mm/memory.c:1917). A callout
+   * made between the pte's clear and its new value (where the revision puts
+   * one) finds the old page's mapcount already down with the first.
+   */
+  cow_rmap: "remove-before-clear" | "remove-after-set";
 }
 
 /** The variants of a revision that selects none: the 2.6.24 paths. */
@@ -77,6 +89,7 @@ export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
   follow_page: "mark-accessed",
   rmap_lock: "spinlock",
   anonymous_read: "new-page",
+  cow_rmap: "remove-before-clear",
 });
 
 /** A revision's description of one kernel path. */

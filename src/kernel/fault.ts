@@ -346,6 +346,12 @@ const doFileFault = defPath<
   },
 });
 
+/** `do_wp_page()`'s `page_remove_rmap(old_page, vma)`: none for the zero page. */
+function removeOldRmap(k: Kernel, mm: Mm, old: number): void {
+  const op = k.state.pages[old];
+  if (op.owner.kind !== "zero") pageRemoveRmap(k.state, mm, op);
+}
+
 /** Unlocks the faulted page and drops the fault's reference: `unlock_page(); page_cache_release()`. */
 function dropFault(k: Kernel, th: string, pfn: number, r: FaultResult): FaultResult {
   k.unlock(th, pageLockName(pfn));
@@ -552,6 +558,9 @@ export const doWpPage = defPath<
     const { addr } = f.v;
     const mm = k.state.mms[f.v.mm];
     if (!samePte(mm, addr, f.v.orig!)) return go("copy.release");
+    // 2.6.24: page_remove_rmap(old_page, vma) before ptep_clear_flush() (kernel.cow_rmap).
+    const old = f.v.old!;
+    if (old !== null && k.variants.cow_rmap === "remove-before-clear") removeOldRmap(k, mm, old);
     const cur = clearFlush(k, mm, addr)!;
     f.v.curDirty = cur.t === "present" && cur.dirty;
     return hook(
@@ -567,8 +576,9 @@ export const doWpPage = defPath<
     const mm = k.state.mms[f.v.mm];
     const vma = vmaAt(mm, f.v.vma);
     if (old !== null) {
-      const op = k.state.pages[old];
-      if (op.owner.kind !== "zero") pageRemoveRmap(k.state, mm, op);
+      // From 945754a175 ("mm: fix race in COW logic"), after the new pte is set (kernel.cow_rmap;
+      // the model's step sets it below, with nothing in between that reads either).
+      if (k.variants.cow_rmap === "remove-after-set") removeOldRmap(k, mm, old);
       // Outside the ZERO_PAGE test, as before: the dirty bit of the pte as it was cleared (not
       // as the fault read it) goes to whatever page it mapped.
       if (f.v.curDirty) updatePage(k.state, old, { dirty: true });

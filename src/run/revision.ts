@@ -223,6 +223,7 @@ export function parseRevision(
     "follow_page",
     "rmap_lock",
     "anonymous_read",
+    "cow_rmap",
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
@@ -233,6 +234,7 @@ export function parseRevision(
     follow_page: variant("follow_page", FOLLOW_PAGE_VARIANTS),
     rmap_lock: variant("rmap_lock", RMAP_LOCKS),
     anonymous_read: variant("anonymous_read", ANONYMOUS_READS),
+    cow_rmap: variant("cow_rmap", COW_RMAPS),
   };
   return {
     id,
@@ -260,6 +262,9 @@ export const RMAP_LOCKS = ["spinlock", "rwsem"] as const;
 
 /** The values of `kernel.anonymous_read` (see {@link KernelVariants}). */
 export const ANONYMOUS_READS = ["new-page", "zero-page"] as const;
+
+/** The values of `kernel.cow_rmap` (see {@link KernelVariants}). */
+export const COW_RMAPS = ["remove-before-clear", "remove-after-set"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -600,6 +605,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["kernel.follow_page"] = rev.kernel.follow_page;
   out["kernel.rmap_lock"] = rev.kernel.rmap_lock;
   out["kernel.anonymous_read"] = rev.kernel.anonymous_read;
+  out["kernel.cow_rmap"] = rev.kernel.cow_rmap;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
