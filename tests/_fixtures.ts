@@ -172,3 +172,44 @@ export function lcg(seed: number): () => number {
   let x = seed | 0;
   return () => (x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff);
 }
+
+/** What {@link mmapStep} maps, beyond its range. */
+export interface MmapOptions {
+  /** The mm (default "A"). */
+  mm?: string;
+  /** A file the scenario declares: a shared mapping of it (default: private anonymous memory). */
+  file?: string;
+  /** Protection (default "rw"). */
+  prot?: "none" | "r" | "rw";
+  /** MAP_LOCKED. */
+  locked?: boolean;
+}
+
+/**
+ * A scenario's `mmap` step of `[addr, addr + len)`: private anonymous
+ * memory, or with `file` a shared mapping of that file.
+ *
+ * @example
+ * ```ts
+ * import { mmapStep } from "./_fixtures.ts";
+ * console.log(mmapStep("0x200000", "0x2000", { file: "data" }).share); // "shared"
+ * ```
+ */
+export function mmapStep(addr: string, len: string, opts: MmapOptions = {}) {
+  const { mm = "A", file, prot = "rw", locked } = opts;
+  return {
+    op: "mmap",
+    mm,
+    addr,
+    len,
+    prot,
+    share: file === undefined ? "private" : "shared",
+    ...(file === undefined ? {} : { file }),
+    ...(locked === undefined ? {} : { locked }),
+  };
+}
+
+/** A scenario's `touch` step: a CPU read or write of `addr` in `mm` (default "A"). */
+export function touchStep(addr: string, access: "read" | "write", mm = "A") {
+  return { op: "touch", mm, addr, access };
+}

@@ -8,6 +8,7 @@ import {
   type Revision,
   runScenario,
 } from "../mod.ts";
+import { mmapStep, touchStep } from "./_fixtures.ts";
 import { findVma, newMm, newState, setPte } from "../src/model/state.ts";
 import type { Vma } from "../src/model/types.ts";
 import type { Violation } from "../src/check/checker.ts";
@@ -26,7 +27,7 @@ function v5With(paths: Record<string, unknown>, chain: Record<string, unknown> =
 }
 
 const mapAndGuestWrite = [
-  { op: "mmap", mm: "A", addr: "0x100000", len: "0x4000", prot: "rw", share: "private" },
+  mmapStep("0x100000", "0x4000"),
   { op: "register", secondary: "kvm0" },
   { op: "guest", secondary: "kvm0", addr: "0x100000", access: "write" },
 ];
@@ -140,17 +141,9 @@ Deno.test("lostWrite reports a write to a page writeback cleaned that leaves the
       files: [{ name: "data", pages: 2, kind: "regular" }],
       secondaries: [{ id: "gru0", driver: "gru", mm: "A" }],
       steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x200000",
-          len: "0x2000",
-          prot: "rw",
-          share: "shared",
-          file: "data",
-        },
+        mmapStep("0x200000", "0x2000", { file: "data" }),
         { op: "register", secondary: "gru0" },
-        { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+        touchStep("0x200000", "write"),
         { op: "guest", secondary: "gru0", addr: "0x200000", access: "write" },
         { op: "writeback", file: "data", index: 0 },
         { op: "guest", secondary: "gru0", addr: "0x200000", access: "write" },
@@ -313,10 +306,10 @@ Deno.test("release-count expects ->release for the notifiers mmu_notifier_releas
         { id: "kvm0", driver: "kvm", mm: "A" },
       ],
       steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
+        mmapStep("0x100000", "0x2000"),
         { op: "register", secondary: "gru0" },
         { op: "register", secondary: "kvm0" },
-        { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        touchStep("0x100000", "write"),
         {
           op: "race",
           threads: {

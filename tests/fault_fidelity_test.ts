@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type Decider, loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { mmapStep, touchStep } from "./_fixtures.ts";
 
 const revisions = loadRevisionDir("patches");
 const mainline = revisions.find((r) => r.id === "mainline-2.6.27")!;
@@ -66,8 +67,8 @@ function anonWithKvm(steps: unknown[]) {
   return {
     secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
     steps: [
-      { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
-      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+      mmapStep("0x100000", "0x1000"),
+      touchStep("0x100000", "write"),
       { op: "register", secondary: "kvm0" },
       ...steps,
     ],
@@ -91,15 +92,7 @@ Deno.test("__do_fault() does not return VM_FAULT_WRITE: a forced write on a read
     files: [{ name: "data", pages: 8, kind: "regular" }],
     secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
     steps: [
-      {
-        op: "mmap",
-        mm: "A",
-        addr: "0x200000",
-        len: "0x4000",
-        prot: "rw",
-        share: "shared",
-        file: "data",
-      },
+      mmapStep("0x200000", "0x4000", { file: "data" }),
       { op: "mprotect", mm: "A", addr: "0x200000", len: "0x4000", prot: "r" },
       { op: "register", secondary: "kvm0" },
       { op: "guest", secondary: "kvm0", addr: "0x200000", access: "read" },
@@ -131,7 +124,7 @@ Deno.test("do_swap_page() returns 0 when another fault mapped the pte meanwhile:
         op: "race",
         threads: {
           vcpu0: [{ op: "guest", secondary: "kvm0", addr: "0x100000", access: "read" }],
-          cpu1: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
+          cpu1: [touchStep("0x100000", "read")],
         },
       },
     ]),
@@ -157,15 +150,7 @@ function remapRace(threads: Record<string, unknown[]>) {
   return scenario("remap-vs-fault", ["__do_fault", "install_file_pte"], {
     files: [{ name: "data", pages: 8, kind: "shmem" }],
     steps: [
-      {
-        op: "mmap",
-        mm: "A",
-        addr: "0x200000",
-        len: "0x4000",
-        prot: "rw",
-        share: "shared",
-        file: "data",
-      },
+      mmapStep("0x200000", "0x4000", { file: "data" }),
       {
         op: "remap_file_pages",
         mm: "A",
@@ -199,7 +184,7 @@ Deno.test("__do_fault() maps the page only over the pte it started from", async 
   });
   await t.step("a linear fault (from pte_none) leaves a file pte installed meanwhile", () => {
     const s = remapRace({
-      cpu0: [{ op: "touch", mm: "A", addr: "0x201000", access: "read" }],
+      cpu0: [touchStep("0x201000", "read")],
       cpu1: [remap("0x201000")],
     });
     // handle_mm_fault's pte lock, then __do_fault's.
@@ -215,7 +200,7 @@ Deno.test("__do_fault() maps the page only over the pte it started from", async 
     "a nonlinear fault (from the file pte of page 7) leaves the file pte of page 6",
     () => {
       const s = remapRace({
-        cpu0: [{ op: "touch", mm: "A", addr: "0x203000", access: "read" }],
+        cpu0: [touchStep("0x203000", "read")],
         cpu1: [remap("0x203000")],
       });
       const decide = parkAt("cpu0", "lock ptl:A:1", 2);
@@ -232,8 +217,8 @@ Deno.test("__do_fault() maps the page only over the pte it started from", async 
 function forked(id: string, steps: unknown[]) {
   return scenario(id, ["do_wp_page"], {
     steps: [
-      { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
-      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+      mmapStep("0x100000", "0x1000"),
+      touchStep("0x100000", "write"),
       { op: "fork", mm: "A", child: "B" },
       ...steps,
     ],
@@ -256,7 +241,7 @@ Deno.test("do_wp_page() reuses an anonymous page only when it can lock it and no
         addr: "0x100000",
         during: {
           at: "shrink_page_list:after_referenced",
-          step: { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+          step: touchStep("0x100000", "write"),
         },
       },
     ]);
@@ -281,13 +266,13 @@ Deno.test("do_wp_page() reuses an anonymous page only when it can lock it and no
         addr: "0x100000",
         during: {
           at: "shrink_page_list:after_referenced",
-          step: { op: "touch", mm: "B", addr: "0x100000", access: "read" },
+          step: touchStep("0x100000", "read", "B"),
         },
       },
-      { op: "touch", mm: "B", addr: "0x100000", access: "write" },
+      touchStep("0x100000", "write", "B"),
       { op: "reclaim", mm: "B", addr: "0x100000" },
       { op: "reclaim", mm: "B", addr: "0x100000" },
-      { op: "touch", mm: "A", addr: "0x100000", access: "read" },
+      touchStep("0x100000", "read"),
     ]);
     const run = raced(s);
     const { mms, pages } = run.kernel.state;
@@ -308,18 +293,10 @@ Deno.test("install_file_pte() moves the dirty bit of the pte it zaps to the page
   const run = raced(scenario("zap-pte-young", ["install_file_pte"], {
     files: [{ name: "data", pages: 8, kind: "shmem" }],
     steps: [
-      {
-        op: "mmap",
-        mm: "A",
-        addr: "0x200000",
-        len: "0x4000",
-        prot: "rw",
-        share: "shared",
-        file: "data",
-      },
-      { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+      mmapStep("0x200000", "0x4000", { file: "data" }),
+      touchStep("0x200000", "write"),
       { op: "reclaim", mm: "A", addr: "0x200000" },
-      { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+      touchStep("0x200000", "read"),
       { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 5 },
     ],
   }));
@@ -341,8 +318,8 @@ Deno.test("do_swap_page() returns VM_FAULT_OOM only if the pte is still the swap
       op: "race",
       fail: { page: [1] },
       threads: {
-        cpu0: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
-        cpu1: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
+        cpu0: [touchStep("0x100000", "read")],
+        cpu1: [touchStep("0x100000", "read")],
       },
     });
     // handle_mm_fault's pte lock, then do_swap_page's relock after the failed allocation.
@@ -389,8 +366,8 @@ Deno.test("xip_file_fault() gives a hole of a shared writable vma a new block, a
           steps: [
             xip("shared", "rw"),
             xip("shared", "r", "B"),
-            { op: "touch", mm: "B", addr: "0x200000", access: "read" },
-            { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+            touchStep("0x200000", "read", "B"),
+            touchStep("0x200000", "write"),
           ],
         }),
         mainline,
@@ -413,7 +390,7 @@ Deno.test("xip_file_fault() gives a hole of a shared writable vma a new block, a
     const run = new Run(
       scenario("xip-private-write", ["__do_fault"], {
         files,
-        steps: [xip("private", "rw"), { op: "touch", mm: "A", addr: "0x200000", access: "write" }],
+        steps: [xip("private", "rw"), touchStep("0x200000", "write")],
       }),
       mainline,
       { trace: false },
@@ -437,11 +414,11 @@ Deno.test("do_wp_page's copy takes the old page's rmap off before the pte's clea
   const s = scenario("cow-rmap-order", ["do_wp_page"], {
     secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
     steps: [
-      { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
+      mmapStep("0x100000", "0x1000"),
       { op: "register", secondary: "kvm0" },
-      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+      touchStep("0x100000", "write"),
       { op: "fork", mm: "A", child: "B" },
-      { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+      touchStep("0x100000", "write"),
     ],
   });
   for (const [id, mapcount] of [["emmu-v1", 1], ["mainline-2.6.27", 2]] as const) {

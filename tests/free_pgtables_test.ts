@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { type Decider, loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { mmapStep, touchStep } from "./_fixtures.ts";
 
 const mainline = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
 
@@ -91,16 +92,8 @@ Deno.test("munmap waits for a truncation that holds i_mmap_lock before it unlink
       cite: "v2.6.24 mm/memory.c free_pgtables(), lines 272-275; mm/mmap.c unlink_file_vma()",
       files: [{ name: "data", pages: 2, kind: "shmem" }],
       steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x200000",
-          len: "0x2000",
-          prot: "rw",
-          share: "shared",
-          file: "data",
-        },
-        { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+        mmapStep("0x200000", "0x2000", { file: "data" }),
+        touchStep("0x200000", "write"),
         {
           op: "race",
           threads: {

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { explore, loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { mmapStep, touchStep } from "./_fixtures.ts";
 
 const revision = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
 const SEM = "mmap_sem:A";
@@ -23,13 +24,13 @@ function threeCpus() {
       exercises: [],
       cite: "v2.6.24 lib/rwsem.c",
       steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0x3000", prot: "rw", share: "private" },
+        mmapStep("0x100000", "0x3000"),
         {
           op: "race",
           threads: {
-            cpu0: [{ op: "touch", mm: "A", addr: "0x100000", access: "write" }],
+            cpu0: [touchStep("0x100000", "write")],
             cpu1: [{ op: "munmap", mm: "A", addr: "0x102000", len: "0x1000" }],
-            cpu2: [{ op: "touch", mm: "A", addr: "0x101000", access: "write" }],
+            cpu2: [touchStep("0x101000", "write")],
           },
         },
       ],
@@ -134,7 +135,7 @@ Deno.test("mmu_notifier_register() takes and drops every file's i_mmap_lock in a
           op: "race",
           threads: {
             drv: [{ op: "register", secondary: "gru0" }],
-            cpu0: [{ op: "touch", mm: "A", addr: "0x100000", access: "read" }],
+            cpu0: [touchStep("0x100000", "read")],
           },
         },
       ],
@@ -159,7 +160,7 @@ Deno.test("mmu_notifier_register() from a caller that holds mmap_sem does not ta
       cite: "v2.6.27 mm/mmu_notifier.c __mmu_notifier_register()",
       secondaries: [{ id: "gru0", driver: "gru", mm: "A" }],
       steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
+        mmapStep("0x100000", "0x2000"),
         { op: "register", secondary: "gru0", holding_mmap_sem: true },
         { op: "guest", secondary: "gru0", addr: "0x100000", access: "write" },
       ],
@@ -188,9 +189,9 @@ Deno.test("exit's mmu_notifier_release() waits in synchronize_rcu() for the ->re
       cite: "v2.6.27 mm/mmu_notifier.c:32-78, 242-275",
       secondaries: [{ id: "gru0", driver: "gru", mm: "A" }],
       steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0x2000", prot: "rw", share: "private" },
+        mmapStep("0x100000", "0x2000"),
         { op: "register", secondary: "gru0" },
-        { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        touchStep("0x100000", "write"),
         { op: "guest", secondary: "gru0", addr: "0x100000", access: "write" },
         {
           op: "race",

@@ -15,6 +15,7 @@
  */
 import assert from "node:assert/strict";
 import { type Decider, loadRevisionDir, loadScenarioDir, parseScenario, Run } from "../mod.ts";
+import { mmapStep, touchStep } from "./_fixtures.ts";
 
 const revisions = loadRevisionDir("patches");
 
@@ -66,8 +67,8 @@ function dontneedRace(threads: Record<string, unknown[]>) {
       exercises: ["zap_page_range", "unmap_vmas"],
       cite: "v2.6.24 mm/memory.c zap_pte_range(), lines 629-698",
       steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0x4000", prot: "rw", share: "private" },
-        { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        mmapStep("0x100000", "0x4000"),
+        touchStep("0x100000", "write"),
         { op: "race", threads },
       ],
     },
@@ -79,7 +80,7 @@ function dontneedRace(threads: Record<string, unknown[]>) {
 Deno.test("a zap reads the ptes under the table's pte lock: a fault that maps a pte before the zap takes the lock is zapped", async (t) => {
   const s = dontneedRace({
     cpu0: [{ op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0x4000" }],
-    cpu1: [{ op: "touch", mm: "A", addr: "0x102000", access: "write" }],
+    cpu1: [touchStep("0x102000", "write")],
   });
   const rev = revisions.find((r) => r.id === "mainline-2.6.27")!;
   const present = (run: Run, addr: number) => !!run.kernel.state.mms.A.ptes[addr / 0x1000];
@@ -129,7 +130,7 @@ Deno.test("a zap frees what it gathered at the end of each ZAP_BLOCK_SIZE, not o
     purpose: "madvise(MADV_DONTNEED) of ten touched pages",
     cite: "v2.6.24 mm/memory.c unmap_vmas(), lines 808-870",
     steps: [
-      { op: "mmap", mm: "A", addr: "0x100000", len: "0xa000", prot: "rw", share: "private" },
+      mmapStep("0x100000", "0xa000"),
       ...Array.from({ length: 10 }, (_, i) => touch(i)),
       { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0xa000" },
     ],
@@ -149,7 +150,7 @@ Deno.test("mprotect takes the pte lock of each page table once, whatever its pte
       exercises: ["mprotect_fixup"],
       cite: "v2.6.24 mm/mprotect.c change_pte_range(), lines 29-75",
       steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0x4000", prot: "rw", share: "private" },
+        mmapStep("0x100000", "0x4000"),
         { op: "mmap", mm: "B", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
         touch("0x100000"),
         touch("0x101000"),
@@ -158,7 +159,7 @@ Deno.test("mprotect takes the pte lock of each page table once, whatever its pte
           op: "race",
           threads: {
             cpu0: [{ op: "mprotect", mm: "A", addr: "0x100000", len: "0x4000", prot: "r" }],
-            cpu1: [{ op: "touch", mm: "B", addr: "0x100000", access: "write" }],
+            cpu1: [touchStep("0x100000", "write", "B")],
           },
         },
       ],
@@ -186,16 +187,8 @@ function fileMapping(after: Record<string, unknown>[]) {
       cite: "v2.6.24 mm/mremap.c move_page_tables(), move_ptes()",
       files: [{ name: "data", pages: 4, kind: "shmem" }],
       steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x100000",
-          len: "0x2000",
-          prot: "rw",
-          share: "shared",
-          file: "data",
-        },
-        { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        mmapStep("0x100000", "0x2000", { file: "data" }),
+        touchStep("0x100000", "write"),
         ...after,
       ],
     },
@@ -226,7 +219,7 @@ Deno.test("move_ptes clears the new vma's truncate count where it differs from t
     op: "race",
     threads: {
       cpu0: [{ op: "mremap", mm: "A", addr: "0x100000", len: "0x2000", new_addr: "0x800000" }],
-      cpu1: [{ op: "touch", mm: "A", addr: "0x101000", access: "read" }],
+      cpu1: [touchStep("0x101000", "read")],
     },
   }]);
   const rev = revisions.find((r) => r.id === "mainline-2.6.27")!;
@@ -264,7 +257,7 @@ Deno.test("page_mkclean leaves alone a pte that maps another page by the time it
     file: "data",
     pgoff,
   });
-  const touch = { op: "touch", mm: "A", addr: "0x100000", access: "write" };
+  const touch = touchStep("0x100000", "write");
   const s = parseScenario(
     {
       purpose: "writeback racing a remap of its page's address",
@@ -307,8 +300,8 @@ Deno.test("reclaim takes no pte lock where its first look finds no present pte",
       exercises: ["page_referenced_one"],
       cite: "v2.6.24 mm/rmap.c page_check_address(), lines 249-254",
       steps: [
-        { op: "mmap", mm: "A", addr: "0x100000", len: "0x1000", prot: "rw", share: "private" },
-        { op: "touch", mm: "A", addr: "0x100000", access: "write" },
+        mmapStep("0x100000", "0x1000"),
+        touchStep("0x100000", "write"),
         { op: "fork", mm: "A", child: "B" },
         {
           op: "race",

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type Decider, loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { mmapStep, touchStep } from "./_fixtures.ts";
 
 const revisions = loadRevisionDir("patches");
 const mainline = revisions.find((r) => r.id === "mainline-2.6.27")!;
@@ -53,15 +54,7 @@ function clusterRace(other: Record<string, unknown>) {
       cite: "v2.6.24 mm/rmap.c try_to_unmap_cluster(), lines 801-807",
       files: [{ name: "data", pages: 8, kind: "shmem" }],
       steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x200000",
-          len: "0x4000",
-          prot: "rw",
-          share: "shared",
-          file: "data",
-        },
+        mmapStep("0x200000", "0x4000", { file: "data" }),
         { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 3 },
         { op: "reclaim", mm: "A", addr: "0x200000" },
         {
@@ -153,10 +146,10 @@ Deno.test("try_to_unmap() leaves the nonlinear vmas alone once the linear walk u
     mmapData("0x200000", "0x4000"),
     mmapData("0x400000", "0x4000"),
     { op: "remap_file_pages", mm: "A", addr: "0x400000", len: "0x1000", pgoff: 5 },
-    { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+    touchStep("0x200000", "read"),
     reclaim("0x200000"),
     reclaim("0x200000"),
-    { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+    touchStep("0x200000", "read"),
     reclaim("0x200000"),
     reclaim("0x200000"),
   ]);
@@ -218,23 +211,15 @@ Deno.test("__xip_unmap() checks under the pte lock that the pte still maps the s
       cite: "v2.6.24 mm/filemap_xip.c __xip_unmap(), line 192",
       files: [{ name: "x", pages: 4, kind: "xip" }],
       steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x200000",
-          len: "0x2000",
-          prot: "r",
-          share: "shared",
-          file: "x",
-        },
-        { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+        mmapStep("0x200000", "0x2000", { file: "x", prot: "r" }),
+        touchStep("0x200000", "read"),
         {
           op: "race",
           threads: {
             cpu0: [{ op: "xip_write", file: "x", index: 0 }],
             cpu1: [
               { op: "madvise_dontneed", mm: "A", addr: "0x200000", len: "0x1000" },
-              { op: "touch", mm: "A", addr: "0x200000", access: "read" },
+              touchStep("0x200000", "read"),
             ],
           },
         },
@@ -270,16 +255,8 @@ Deno.test("writeback write-protects the ptes of a page only where its mapping co
         cite: "tests/rmap_fidelity_test.ts",
         files: [{ name: "data", pages: 2, kind }],
         steps: [
-          {
-            op: "mmap",
-            mm: "A",
-            addr: "0x200000",
-            len: "0x2000",
-            prot: "rw",
-            share: "shared",
-            file: "data",
-          },
-          { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+          mmapStep("0x200000", "0x2000", { file: "data" }),
+          touchStep("0x200000", "write"),
           { op: "writeback", file: "data", index: 0 },
         ],
       },
@@ -308,16 +285,8 @@ Deno.test("reclaim tries the page lock and keeps a page whose lock is taken", ()
       cite: "tests/rmap_fidelity_test.ts",
       files: [{ name: "data", pages: 2, kind: "regular" }],
       steps: [
-        {
-          op: "mmap",
-          mm: "A",
-          addr: "0x200000",
-          len: "0x2000",
-          prot: "rw",
-          share: "shared",
-          file: "data",
-        },
-        { op: "touch", mm: "A", addr: "0x200000", access: "write" },
+        mmapStep("0x200000", "0x2000", { file: "data" }),
+        touchStep("0x200000", "write"),
         {
           op: "race",
           threads: {

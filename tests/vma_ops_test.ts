@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { type Decider, loadRevisionDir, type Outcome, parseScenario, Run } from "../mod.ts";
+import { mmapStep, touchStep } from "./_fixtures.ts";
 
 const mainline = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
 
@@ -31,31 +32,6 @@ function values(o: Outcome): unknown[] {
   return o.returns.map((r) => r.value);
 }
 
-const anon = (addr: string, len: string, extra: Record<string, unknown> = {}) => ({
-  op: "mmap",
-  mm: "A",
-  addr,
-  len,
-  prot: "rw",
-  share: "private",
-  ...extra,
-});
-const touch = (addr: string, access: "read" | "write", mm = "A") => ({
-  op: "touch",
-  mm,
-  addr,
-  access,
-});
-/** An mmap of `file`, shared and writable, at `addr`. */
-const sharedFile = (addr: string, len: string, file = "data") => ({
-  op: "mmap",
-  mm: "A",
-  addr,
-  len,
-  prot: "rw",
-  share: "shared",
-  file,
-});
 const mprotect = (prot: string) => ({
   op: "mprotect",
   mm: "A",
@@ -68,9 +44,9 @@ Deno.test("fork: the child's copy of an mlocked vma is not mlocked, so reclaim m
   // v2.6.24 kernel/fork.c:262 'tmp->vm_flags &= ~VM_LOCKED;'. The parent's write gives it its
   // own copy; the child's page is then mapped by the child alone, in a vma that is not locked.
   const o = ran("fork-locked", [
-    anon("0x100000", "0x1000", { locked: true }),
+    mmapStep("0x100000", "0x1000", { locked: true }),
     { op: "fork", mm: "A", child: "B" },
-    touch("0x100000", "write"),
+    touchStep("0x100000", "write"),
     { op: "reclaim", mm: "B", addr: "0x100000" },
   ]);
   assert.equal(values(o)[3], "freed");
@@ -84,11 +60,11 @@ Deno.test("mprotect gives the ptes the vma's new vm_page_prot", async (t) => {
       // write faults and do_wp_page() copies the page the child still maps.
       for (const prots of [["rw"], ["r", "rw"]]) {
         const o = ran("mprotect-after-fork", [
-          anon("0x100000", "0x4000"),
-          touch("0x100000", "write"),
+          mmapStep("0x100000", "0x4000"),
+          touchStep("0x100000", "write"),
           { op: "fork", mm: "A", child: "B" },
           ...prots.map(mprotect),
-          touch("0x100000", "write"),
+          touchStep("0x100000", "write"),
         ]);
         assert.equal(values(o).at(-1), "faulted", prots.join(" then "));
         assert.equal(o.counters.pagesAllocated, 2, prots.join(" then "));
@@ -99,9 +75,9 @@ Deno.test("mprotect gives the ptes the vma's new vm_page_prot", async (t) => {
     // 'if (newflags == oldflags) { *pprev = vma; return 0; }' (line 142), before split_vma()
     // and before mmu_notifier_invalidate_range_start() (v2.6.27 148, 207).
     const base = [
-      anon("0x100000", "0x4000"),
+      mmapStep("0x100000", "0x4000"),
       { op: "register", secondary: "kvm0" },
-      touch("0x100000", "write"),
+      touchStep("0x100000", "write"),
     ];
     const s = { id: "kvm0", driver: "kvm", mm: "A" };
     const raw = (extra: Record<string, unknown>[]) =>
@@ -125,10 +101,10 @@ Deno.test("mprotect gives the ptes the vma's new vm_page_prot", async (t) => {
   });
   await t.step("PROT_NONE: a read of a mapped page faults, and the fault finds no VM_READ", () => {
     const o = ran("mprotect-none", [
-      anon("0x100000", "0x4000"),
-      touch("0x100000", "write"),
+      mmapStep("0x100000", "0x4000"),
+      touchStep("0x100000", "write"),
       mprotect("none"),
-      touch("0x100000", "read"),
+      touchStep("0x100000", "read"),
     ]);
     assert.equal(values(o)[3], "SIGSEGV");
   });
@@ -138,22 +114,22 @@ Deno.test("MADV_DONTNEED does what madvise_dontneed() does", async (t) => {
   await t.step("an mlocked vma: -EINVAL, and its page stays mapped", () => {
     // v2.6.24 mm/madvise.c:155 'if (vma->vm_flags & (VM_LOCKED|VM_HUGETLB|VM_PFNMAP)) return -EINVAL;'.
     const o = ran("madvise-locked", [
-      anon("0x100000", "0x1000", { locked: true }),
+      mmapStep("0x100000", "0x1000", { locked: true }),
       { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0x1000" },
-      touch("0x100000", "read"),
+      touchStep("0x100000", "read"),
     ]);
     assert.deepEqual(values(o).slice(1), ["-EINVAL", "hit"]);
   });
   await t.step("a hole in the range: -ENOMEM, the vmas around it zapped", () => {
     // Lines 326-336: 'unmapped_error = -ENOMEM' and on to the next vma.
     const o = ran("madvise-hole", [
-      anon("0x100000", "0x1000"),
-      anon("0x102000", "0x1000"),
-      touch("0x100000", "write"),
-      touch("0x102000", "write"),
+      mmapStep("0x100000", "0x1000"),
+      mmapStep("0x102000", "0x1000"),
+      touchStep("0x100000", "write"),
+      touchStep("0x102000", "write"),
       { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0x3000", outside: true },
-      touch("0x100000", "read"),
-      touch("0x102000", "read"),
+      touchStep("0x100000", "read"),
+      touchStep("0x102000", "read"),
     ]);
     assert.deepEqual(values(o).slice(4), ["-ENOMEM", "faulted", "faulted"]);
   });
@@ -166,11 +142,11 @@ Deno.test("MADV_DONTNEED does what madvise_dontneed() does", async (t) => {
       const o = ran(
         "madvise-nonlinear",
         [
-          sharedFile("0x200000", "0x4000"),
+          mmapStep("0x200000", "0x4000", { file: "data" }),
           { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 4 },
-          touch("0x200000", "write"),
+          touchStep("0x200000", "write"),
           { op: "madvise_dontneed", mm: "A", addr: "0x200000", len: "0x1000" },
-          touch("0x200000", "read"),
+          touchStep("0x200000", "read"),
         ],
         [{ name: "data", pages: 8, kind: "shmem" }],
       );
@@ -184,8 +160,8 @@ Deno.test("mremap checks the old vma as do_mremap() does, after unmapping the ne
   await t.step("no vma at the old address: -EFAULT, and the new range is unmapped", () => {
     // v2.6.24 mm/mremap.c:298 do_munmap(mm, new_addr, new_len), then 321-324 -EFAULT.
     const o = ran("mremap-efault", [
-      anon("0x800000", "0x1000"),
-      touch("0x800000", "write"),
+      mmapStep("0x800000", "0x1000"),
+      touchStep("0x800000", "write"),
       {
         op: "mremap",
         mm: "A",
@@ -194,7 +170,7 @@ Deno.test("mremap checks the old vma as do_mremap() does, after unmapping the ne
         new_addr: "0x800000",
         outside: true,
       },
-      { ...touch("0x800000", "read"), outside: true },
+      { ...touchStep("0x800000", "read"), outside: true },
     ]);
     assert.deepEqual(values(o).slice(2), ["-EFAULT", "SIGSEGV"]);
   });
@@ -212,7 +188,7 @@ Deno.test("mremap checks the old vma as do_mremap() does, after unmapping the ne
           share: "private",
           file: "huge",
         },
-        touch("0x40000000", "write"),
+        touchStep("0x40000000", "write"),
         {
           op: "mremap",
           mm: "A",
@@ -220,7 +196,7 @@ Deno.test("mremap checks the old vma as do_mremap() does, after unmapping the ne
           len: "0x200000",
           new_addr: "0x80000000",
         },
-        { ...touch("0x40000000", "read"), outside: true },
+        { ...touchStep("0x40000000", "read"), outside: true },
       ],
       [{ name: "huge", pages: 2, kind: "hugetlbfs" }],
     );
@@ -234,11 +210,11 @@ Deno.test("a vma mremap moves during a truncation's lock break is truncated", ()
   // gives the new vma the mapping's truncate_count (v2.6.24 mm/mmap.c:438), move_ptes() leaves
   // it (mm/mremap.c:87-89), and the walk that starts again zaps the new vma whole: nothing of
   // the file stays mapped. A copy of the old vma's restart address made it look done.
-  const pages = Array.from({ length: 10 }, (_, i) => touch(`0x40${i}000`, "write"));
+  const pages = Array.from({ length: 10 }, (_, i) => touchStep(`0x40${i}000`, "write"));
   const o = ran(
     "mremap-truncate-break",
     [
-      sharedFile("0x400000", "0x10000"),
+      mmapStep("0x400000", "0x10000", { file: "data" }),
       ...pages,
       {
         op: "truncate",
@@ -250,7 +226,7 @@ Deno.test("a vma mremap moves during a truncation's lock break is truncated", ()
           step: { op: "mremap", mm: "A", addr: "0x400000", len: "0x10000", new_addr: "0x200000" },
         },
       },
-      { ...touch("0x208000", "read"), outside: true },
+      { ...touchStep("0x208000", "read"), outside: true },
     ],
     [{ name: "data", pages: 16, kind: "shmem" }],
   );
@@ -269,12 +245,12 @@ Deno.test("truncation writes the file size before it unmaps: a fault after that 
       cite: "tests/vma_ops_test.ts",
       files: [{ name: "data", pages: 4, kind: "shmem" }],
       steps: [
-        sharedFile("0x200000", "0x4000"),
+        mmapStep("0x200000", "0x4000", { file: "data" }),
         {
           op: "race",
           threads: {
             cpu0: [{ op: "truncate", file: "data", pages: 2 }],
-            cpu1: [touch("0x203000", "read")],
+            cpu1: [touchStep("0x203000", "read")],
           },
         },
       ],
@@ -304,14 +280,14 @@ Deno.test("a CPU write through a writable pte needs no mmap_sem: it lands during
   // the parent's page, which the copy then shares with the child, write-protected, holding
   // both writes. Waiting for mmap_sem, it came after the fork and copied the page.
   const o = ran("fork-during-write", [
-    anon("0x1ff000", "0x2000"),
-    touch("0x1ff000", "write"),
-    touch("0x200000", "write"),
+    mmapStep("0x1ff000", "0x2000"),
+    touchStep("0x1ff000", "write"),
+    touchStep("0x200000", "write"),
     {
       op: "fork",
       mm: "A",
       child: "B",
-      during: { at: "copy_page_range:chunk", step: touch("0x200000", "write") },
+      during: { at: "copy_page_range:chunk", step: touchStep("0x200000", "write") },
     },
   ]);
   assert.equal(o.counters.pagesAllocated, 2);
@@ -330,7 +306,7 @@ Deno.test("remap_file_pages() downgrades mmap_sem in one step: a waiting munmap 
       cite: "tests/vma_ops_test.ts",
       files: [{ name: "data", pages: 8, kind: "shmem" }],
       steps: [
-        sharedFile("0x200000", "0x4000"),
+        mmapStep("0x200000", "0x4000", { file: "data" }),
         {
           op: "race",
           threads: {
@@ -378,10 +354,10 @@ Deno.test("remap_file_pages() on a file that counts dirty pages maps the range l
         cite: "tests/vma_ops_test.ts",
         files: [{ name: "data", pages: 4, kind }],
         steps: [
-          sharedFile("0x200000", "0x4000"),
-          touch("0x200000", "write"),
+          mmapStep("0x200000", "0x4000", { file: "data" }),
+          touchStep("0x200000", "write"),
           { op: "remap_file_pages", mm: "A", addr: "0x200000", len: "0x1000", pgoff: 3 },
-          touch("0x200000", "read"),
+          touchStep("0x200000", "read"),
         ],
       },
       "vma_ops_test",
@@ -414,8 +390,8 @@ Deno.test("fork copies a page table the parent still has, even with no pte in it
   // then allocates the child's table. After MADV_DONTNEED the parent's table is empty but
   // there: the child gets a table, and a pte allocation that fails fails the fork (-ENOMEM).
   const steps = (fail: boolean) => [
-    anon("0x100000", "0x1000"),
-    touch("0x100000", "write"),
+    mmapStep("0x100000", "0x1000"),
+    touchStep("0x100000", "write"),
     { op: "madvise_dontneed", mm: "A", addr: "0x100000", len: "0x1000" },
     { op: "fork", mm: "A", child: "B", ...(fail ? { fail: { pte: [1] } } : {}) },
   ];
