@@ -12,6 +12,7 @@
  */
 import "./_suites.ts";
 import "./analysis_test.ts";
+import "./anon_vma_test.ts";
 import "./bisect_test.ts";
 import "./bounds_test.ts";
 import "./callout_mutation_test.ts";

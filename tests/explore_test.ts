@@ -53,7 +53,7 @@ function lineageOf(s: (typeof races)[number]) {
 }
 
 /** Transitions an exploration without merging may take in the soundness check before it stops. */
-const UNMERGED_RUNS = 20_000;
+const UNMERGED_RUNS = 25_000;
 
 /**
  * Whether the exploration without merging is part of the soundness check:

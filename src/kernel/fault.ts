@@ -136,8 +136,9 @@ const doAnonymousPage = defPath<
       return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
     }
     // v2.6.24 mm/memory.c:2163-2165: anon_vma_prepare(), alloc_zeroed_user_highpage_movable().
-    if (!anonVmaPrepare(k, vmaAt(mm, f.v.vma), P)) return ret("VM_FAULT_OOM");
-    const pfn = newAnonPage(k, P, "fault", f.th);
+    const anonVma = anonVmaPrepare(k, mm, vmaAt(mm, f.v.vma), P);
+    if (!anonVma) return ret("VM_FAULT_OOM");
+    const pfn = newAnonPage(k, P, "fault", f.th, anonVma);
     if (pfn === null) return ret("VM_FAULT_OOM");
     f.v.pfn = pfn;
     return lock(ptlName(mm.id, f.v.addr), "spin", "locked");
@@ -167,12 +168,18 @@ function mapsZeroPage(k: Kernel, write: boolean): boolean {
   return !write && k.variants.anonymous_read === "zero-page";
 }
 
-/** `anon_vma_prepare()`: may allocate. */
-export function anonVmaPrepare(k: Kernel, vma: Vma, path: string): boolean {
-  if (vma.anonVma) return true;
+/**
+ * `anon_vma_prepare()` on `vma` of `mm`: the vma's anon_vma, attached first
+ * if it has none (which may fail to allocate: false, -ENOMEM). A new one is
+ * named after the vma (`<mm>:<start>`); `find_mergeable_anon_vma()`, which
+ * may take a neighbour's instead (v2.6.24 mm/rmap.c:67), is not modelled.
+ * The kernel attaches it under `mm->page_table_lock` (lines 80-87), which
+ * no path of the model holds across a step.
+ */
+export function anonVmaPrepare(k: Kernel, mm: Mm, vma: Vma, path: string): string | false {
+  if (vma.anonVma) return vma.anonVma;
   if (!k.alloc("anon_vma", path)) return false;
-  vma.anonVma = true;
-  return true;
+  return vma.anonVma = `${mm.id}:${hex(vma.start)}`;
 }
 
 /**
@@ -294,8 +301,9 @@ const doFileFault = defPath<
     }
     let mapPfn = pfn;
     if (write && !vma.shared) {
-      if (!anonVmaPrepare(k, vma, P)) return ret(dropFault(k, f.th, pfn, "VM_FAULT_OOM"));
-      const copy = newAnonPage(k, P, "fault", f.th);
+      const anonVma = anonVmaPrepare(k, mm, vma, P);
+      if (!anonVma) return ret(dropFault(k, f.th, pfn, "VM_FAULT_OOM"));
+      const copy = newAnonPage(k, P, "fault", f.th, anonVma);
       if (copy === null) return ret(dropFault(k, f.th, pfn, "VM_FAULT_OOM"));
       updatePage(k.state, copy, { data: k.state.pages[pfn].data });
       putPage(k.state, pfn, "fault");
@@ -377,7 +385,9 @@ const doSwapPage = defPath<
 >("do_swap_page", {
   entry(k, f) {
     const P = "do_swap_page";
-    const pfn = newAnonPage(k, P, "fault", f.th);
+    // page_add_anon_rmap(page, vma, address): the vma's anon_vma, which its swapped page had.
+    const vma = vmaAt(k.state.mms[f.v.mm], f.v.vma);
+    const pfn = newAnonPage(k, P, "fault", f.th, vma.anonVma);
     if (pfn !== null) updatePage(k.state, pfn, { data: k.state.swap[f.v.slot]?.data ?? 0 });
     f.v.pfn = pfn;
     return lock(ptlName(f.v.mm, f.v.addr), "spin", "locked");
@@ -534,7 +544,8 @@ export const doWpPage = defPath<
     const old = f.v.old!;
     const mm = k.state.mms[f.v.mm];
     const vma = vmaAt(mm, f.v.vma);
-    const newPfn = anonVmaPrepare(k, vma, P) ? newAnonPage(k, P, "do_wp_page:new", f.th) : null;
+    const anonVma = anonVmaPrepare(k, mm, vma, P);
+    const newPfn = anonVma ? newAnonPage(k, P, "do_wp_page:new", f.th, anonVma) : null;
     if (newPfn === null) {
       if (old !== null) putPage(k.state, old, "do_wp_page:old");
       return ret("VM_FAULT_OOM");

@@ -21,6 +21,7 @@ import { hook, type HookScope, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   allocTables,
+  anonVmaLock,
   forkScope,
   immapName,
   mmapSemName,
@@ -144,8 +145,8 @@ export const copyPageRange = defPath<
  */
 export const dupMmap = defPath<
   { parent: string; childId: string },
-  // file: the file whose i_mmap_lock is taken to link the vma at index i
-  { i?: number; r?: number; file?: string },
+  // file: the file whose i_mmap_lock is taken to link the vma at index i; anon: its anon_vma
+  { i?: number; r?: number; file?: string; anon?: string | false },
   Kernel
 >("dup_mmap", {
   entry(k, f) {
@@ -160,11 +161,20 @@ export const dupMmap = defPath<
   vma(k, f) {
     const vma = k.state.mms[f.v.parent].vmas[f.v.i!];
     if (!vma) return go("flush");
-    // A file's vma goes into the file's prio tree, its vm_truncate_count copied, under
-    // i_mmap_lock (v2.6.24 kernel/fork.c:274-279; v2.6.27 321-326).
     f.v.file = vma.file;
-    if (vma.file) return lock(immapName(vma.file), "spin", "link");
-    return go("link");
+    f.v.anon = vma.anonVma;
+    // anon_vma_link(tmp) first: the copy joins the anon_vma's list under 'spin_lock(&anon_vma->lock)'
+    // (v2.6.24 kernel/fork.c:265, mm/rmap.c:111-119; v2.6.27 312).
+    if (vma.anonVma) return lock(anonVmaLock(vma.anonVma), "spin", "anon_linked");
+    return go("anon_linked");
+  },
+  anon_linked(k, f) {
+    // A file's vma goes into the file's prio tree, its vm_truncate_count copied, under
+    // i_mmap_lock (v2.6.24 kernel/fork.c:274-279; v2.6.27 321-326). The model's one vma list
+    // stands for both: a vma with a file joins it there, one without under the anon_vma's lock.
+    if (!f.v.file) return go("link");
+    if (f.v.anon) k.unlock(f.th, anonVmaLock(f.v.anon));
+    return lock(immapName(f.v.file), "spin", "link");
   },
   link(k, f) {
     const parent = k.state.mms[f.v.parent];
@@ -176,6 +186,8 @@ export const dupMmap = defPath<
     // v2.6.27 309).
     if (!gone) k.state.mms[f.v.childId].vmas.push({ ...vma, locked: false });
     if (f.v.file) k.unlock(f.th, immapName(f.v.file));
+    else if (f.v.anon) k.unlock(f.th, anonVmaLock(f.v.anon));
+    f.v.anon = undefined;
     if (gone) return go("flush");
     return call(copyPageRange, { dst: f.v.childId, src: parent.id, vma: vma.start }, "copied", "r");
   },

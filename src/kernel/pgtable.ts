@@ -72,6 +72,11 @@ export function immapName(file: string): string {
   return `i_mmap_lock:${file}`;
 }
 
+/** Name of an anon_vma's lock (`anon_vma->lock`), by the anon_vma's name ({@link Vma.anonVma}). */
+export function anonVmaLock(anonVma: string): string {
+  return `anon_vma:${anonVma}`;
+}
+
 /** Name of a page's lock (`PG_locked`; `lock_page()`, `TestSetPageLocked()`). */
 export function pageLockName(pfn: number): string {
   return `page_lock:${pfn}`;
@@ -273,11 +278,20 @@ export function clearFlush(k: Kernel, mm: Mm, addr: number): Pte | undefined {
 /**
  * A new anonymous page with the first reference held by `holder`, from the
  * per-CPU list of thread `cpu` in a race step (`alloc_page_vma()` of an
- * order-0 page).
+ * order-0 page), in anon_vma `anonVma` (the name in {@link Vma.anonVma} of
+ * the vma it is for), as `page_add_new_anon_rmap()` and
+ * `page_add_anon_rmap()` put it.
  */
-export function newAnonPage(k: Kernel, path: string, holder: string, cpu: string): number | null {
+export function newAnonPage(
+  k: Kernel,
+  path: string,
+  holder: string,
+  cpu: string,
+  anonVma: string | false,
+): number | null {
   if (!k.alloc("page", path)) return null;
-  return allocPage(k.state, { kind: "anon" }, holder, cpu).pfn;
+  return allocPage(k.state, anonVma ? { kind: "anon", anonVma } : { kind: "anon" }, holder, cpu)
+    .pfn;
 }
 
 /**

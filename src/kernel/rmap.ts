@@ -26,7 +26,14 @@ import {
 } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { clearFlush, immapName, pageLockName, pageRemoveRmap, ptlName } from "./pgtable.ts";
+import {
+  anonVmaLock,
+  clearFlush,
+  immapName,
+  pageLockName,
+  pageRemoveRmap,
+  ptlName,
+} from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
 import { addTo } from "../model/_count.ts";
 
@@ -82,10 +89,16 @@ function vmaNow(mm: Mm | undefined, copy: Vma): Vma {
   return mm?.vmas.find((v) => v.start === copy.start) ?? copy;
 }
 
-/** The lock that protects the reverse map of a page. */
+/**
+ * The lock that protects the reverse map of a page: its mapping's
+ * `i_mmap_lock`, or its anon_vma's lock (`page_lock_anon_vma()`, v2.6.24
+ * mm/rmap.c:159-172), which one anon_vma's pages share; a page of the
+ * 2.5.42 tree, which has no anon_vma, by its pfn.
+ */
 function rmapLock(k: Kernel, pfn: number): string {
   const o = k.state.pages[pfn].owner;
-  return o.kind === "file" ? immapName(o.file) : `anon_vma:${pfn}`;
+  if (o.kind === "file") return immapName(o.file);
+  return anonVmaLock(o.kind === "anon" && o.anonVma ? o.anonVma : String(pfn));
 }
 
 /**

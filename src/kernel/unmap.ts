@@ -12,6 +12,7 @@ import { getPage, hasPteTable, pteHolder, putPage, setPte, vpn } from "../model/
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
+  anonVmaLock,
   immapName,
   linearIndex,
   pageRemoveRmap,
@@ -568,9 +569,11 @@ export const unmapRegion = defPath<
  * the prio trees and anon_vma lists the reverse map and truncation walk:
  * the vma leaves it here, where it leaves the prio tree (mmap_sem, which
  * munmap holds for write, keeps the mm's own readers out until then).
- * `anon_vma_unlink()` takes `anon_vma->lock`, which the model does not
- * (its reverse map's lock of an anonymous page is named by the page, not by
- * an anon_vma): an anonymous vma leaves at once. The 2.5.42 tree's
+ * `anon_vma_unlink()` takes `anon_vma->lock` first (v2.6.24 mm/rmap.c:122-135):
+ * a vma with an anon_vma and no file leaves the list under that lock, one
+ * with both under `i_mmap_lock` after it (its ptes are gone by then, so an
+ * anonymous reverse-map walk that still meets it finds nothing), one with
+ * neither at once. The 2.5.42 tree's
  * `do_munmap()` reaches this path too; there the vma leaves the file's
  * `i_mmap` list only after `unmap_region()` (`unmap_vma_list()`), which no
  * scenario of that tree races with.
@@ -593,6 +596,20 @@ export const freePgtables = defPath<
       return ret();
     }
     f.v.at = vma.start;
+    // anon_vma_unlink(): 'spin_lock(&anon_vma->lock);'.
+    if (vma.anonVma) return lock(anonVmaLock(vma.anonVma), "spin", "anon_vma_unlink");
+    return go("unlink_file_vma");
+  },
+  anon_vma_unlink(k, f) {
+    const mm = k.state.mms[f.v.mm];
+    const vma = mm.vmas.find((v) => v.start === f.v.at)!;
+    // The model's one list: a vma without a file leaves it here, under the anon_vma's lock.
+    if (vma.file === undefined) detach(mm, vma, f.v);
+    k.unlock(f.th, anonVmaLock(vma.anonVma as string));
+    return go(vma.file === undefined ? "next" : "unlink_file_vma");
+  },
+  unlink_file_vma(k, f) {
+    const vma = k.state.mms[f.v.mm].vmas.find((v) => v.start === f.v.at)!;
     // unlink_file_vma(): spin_lock(&mapping->i_mmap_lock).
     if (vma.file !== undefined) return lock(immapName(vma.file), "spin", "unlink");
     return go("unlink");
@@ -600,12 +617,17 @@ export const freePgtables = defPath<
   unlink(k, f) {
     const mm = k.state.mms[f.v.mm];
     const vma = mm.vmas.find((v) => v.start === f.v.at)!;
-    mm.vmas = mm.vmas.filter((v) => v !== vma);
+    detach(mm, vma, f.v);
     if (vma.file !== undefined) k.unlock(f.th, immapName(vma.file));
-    f.v.at = vma.end;
     return go("next");
   },
 });
+
+/** Takes `vma` out of `mm`'s list, and moves a {@link freePgtables} walk's place past it. */
+function detach(mm: Mm, vma: Vma, v: { at: number }): void {
+  mm.vmas = mm.vmas.filter((x) => x !== vma);
+  v.at = vma.end;
+}
 
 /**
  * `free_pgd_range()` as {@link freePgtables} calls it: frees every page-table

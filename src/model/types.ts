@@ -41,7 +41,15 @@ export type Pte =
 
 /** Where a page comes from. */
 export type PageOwner =
-  | { readonly kind: "anon" }
+  | {
+    readonly kind: "anon";
+    /**
+     * The anon_vma it is in (`page->mapping`, set by `__page_set_anon_rmap()`):
+     * the name {@link Vma.anonVma} of the vma that mapped it first. Absent in
+     * the 2.5.42 tree, which has no anon_vma.
+     */
+    readonly anonVma?: string;
+  }
   | { readonly kind: "file"; readonly file: string; readonly index: number }
   | { readonly kind: "zero" }
   | { readonly kind: "huge"; readonly file: string; readonly index: number };
@@ -120,8 +128,13 @@ export interface Vma {
   nonlinear: boolean;
   /** `VM_LOCKED` (mlock / MAP_LOCKED). */
   locked: boolean;
-  /** Whether anon_vma_prepare() has attached an anon_vma. */
-  anonVma: boolean;
+  /**
+   * The anon_vma that `anon_vma_prepare()` attached (`vma->anon_vma`), by
+   * name, or false before it has: `<mm>:<start>` of the vma it was made for.
+   * A copy of the vma shares it, as `dup_mmap()`, `split_vma()` and
+   * `copy_vma()` share the pointer.
+   */
+  anonVma: string | false;
   /**
    * `vm_truncate_count`: the `truncate_count` of the file's last
    * `unmap_mapping_range()` that finished this vma, or the address it was

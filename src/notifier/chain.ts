@@ -13,7 +13,7 @@ import {
   type LockKind,
 } from "../kernel/context.ts";
 import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
-import { immapName, mmapSemName } from "../kernel/pgtable.ts";
+import { anonVmaLock, immapName, mmapSemName } from "../kernel/pgtable.ts";
 import {
   call,
   defPath,
@@ -271,7 +271,7 @@ function updateLock(c: NotifierChain, mm: string): { name: string; kind: LockKin
  */
 const listUpdate = defPath<
   { mm: string; callerHolds: boolean; op: ListOp; sec: string },
-  { files?: string[]; i?: number },
+  { locks?: string[]; i?: number },
   Kernel
 >("mmu_notifier.list_update", {
   entry(_k, f) {
@@ -284,7 +284,7 @@ const listUpdate = defPath<
       case "caller-holds-mmap-sem":
         return go("update");
       case "takes-mmap-sem-all-locks":
-        // mm_take_all_locks(): every i_mmap_lock (and anon_vma lock) of the mm's vmas, so
+        // mm_take_all_locks(): every i_mmap_lock and anon_vma lock of the mm's vmas, so
         // that no invalidate_range_start/end of a path that holds one of them is in flight.
         // A caller that holds mmap_sem calls __mmu_notifier_register(), which does not take it
         // again ('if (take_mmap_sem) down_write(&mm->mmap_sem);', v2.6.27
@@ -298,16 +298,21 @@ const listUpdate = defPath<
     }
   },
   all_locks(k, f) {
-    f.v.files = [
-      ...new Set((k.state.mms[f.v.mm]?.vmas ?? []).flatMap((v) => v.file ? [v.file] : [])),
-    ]
-      .sort();
+    // The mappings' locks in vma order, then the anon_vmas' (v2.6.27 mm/mmap.c:2361-2374), each
+    // once: vm_lock_mapping() and vm_lock_anon_vma() skip one already taken (a bit set in it).
+    const vmas = k.state.mms[f.v.mm]?.vmas ?? [];
+    f.v.locks = [
+      ...new Set([
+        ...vmas.flatMap((v) => v.file ? [immapName(v.file)] : []),
+        ...vmas.flatMap((v) => v.anonVma ? [anonVmaLock(v.anonVma)] : []),
+      ]),
+    ];
     f.v.i = 0;
-    return go("all_locks.file");
+    return go("all_locks.next");
   },
-  "all_locks.file"(_k, f) {
-    const files = f.v.files!;
-    if (f.v.i! < files.length) return lock(immapName(files[f.v.i!++]), "spin", "all_locks.file");
+  "all_locks.next"(_k, f) {
+    const locks = f.v.locks!;
+    if (f.v.i! < locks.length) return lock(locks[f.v.i!++], "spin", "all_locks.next");
     return go("update");
   },
   update(k, f) {
@@ -317,9 +322,9 @@ const listUpdate = defPath<
       case "caller-holds-mmap-sem":
         break;
       case "takes-mmap-sem-all-locks":
-        for (const file of [...f.v.files!].reverse()) k.unlock(f.th, immapName(file));
+        for (const name of [...f.v.locks!].reverse()) k.unlock(f.th, name);
         if (!f.v.callerHolds) k.unlock(f.th, mmapSemName(f.v.mm));
-        f.v.files = f.v.i = undefined;
+        f.v.locks = f.v.i = undefined;
         break;
       default:
         k.unlock(f.th, updateLock(c, f.v.mm).name);
