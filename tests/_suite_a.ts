@@ -14,6 +14,7 @@
 import "./_suites.ts";
 import "./bad_input_test.ts";
 import "./blame_test.ts";
+import "./callout_mutation_test.ts";
 import "./canonical_json_test.ts";
 import "./ci_output_test.ts";
 import "./diff_test.ts";

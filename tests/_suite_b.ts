@@ -15,7 +15,6 @@ import "./analysis_test.ts";
 import "./anon_vma_test.ts";
 import "./bisect_test.ts";
 import "./bounds_test.ts";
-import "./callout_mutation_test.ts";
 import "./checkers_test.ts";
 import "./cli_test.ts";
 import "./drivers_test.ts";
