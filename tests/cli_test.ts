@@ -102,11 +102,11 @@ Deno.test("main() prints help with examples for every command", async (t) => {
   assert.match(top.stdout, /^Usage: mmbisect <command>/);
   assert.match(top.stdout, /^Exit status:\n {2}0 .*\n {2}1 .*baseline/m);
   const commands = ["run", "compare", "report", "bisect", "explain", "explore", "merge"];
-  // "--help" in a process of its own (its exit status and streams), every process at once;
-  // "-h" and "help" in this one.
+  // The top-level "--help" above in a process of its own (its exit status and streams); each
+  // command's "--help", "-h" and "help" in this one, which runs the same main().
   const runs = await Promise.all(
     commands.map(async (command) => [
-      await cli(command, "--help"),
+      await cliInProcess(command, "--help"),
       await cliInProcess(command, "-h"),
       await cliInProcess("help", command),
     ]),
@@ -175,7 +175,7 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
       r.stdout,
       /^ {6}paths\.move_page_tables\.callouts\[entry:invalidate_range_begin\]: \(absent\) -> /m,
     );
-    const j = JSON.parse((await cli("bisect", "emmu", "mremap-move", "--json")).stdout);
+    const j = JSON.parse((await cliInProcess("bisect", "emmu", "mremap-move", "--json")).stdout);
     assert.equal(j.schema, "mmbisect/bisect@1");
     assert.deepEqual(
       j.transitions.map((
@@ -202,7 +202,9 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
       /^ {4}paths\.do_wp_page\.callouts\[unlock:invalidate_range_end\]: range=page atomic=0$/m,
     );
     assert.match(r.stdout, /^reproduce: deno task run wp-reuse-after-fork emmu-v5$/m);
-    const j = JSON.parse((await cli("explain", "wp-reuse-after-fork", "emmu-v5", "--json")).stdout);
+    const j = JSON.parse(
+      (await cliInProcess("explain", "wp-reuse-after-fork", "emmu-v5", "--json")).stdout,
+    );
     assert.equal(j.schema, "mmbisect/explain@1");
     assert.equal(j.violations.length, 2);
   });
@@ -226,7 +228,7 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
         /^ {2}wp-reuse-after-fork on emmu-v5: pass -> no-progress,unbalanced-range /m,
       );
       const j = JSON.parse(
-        (await cli(
+        (await cliInProcess(
           "compare",
           "emmu-v5",
           "emmu-v5-holt-guard",
@@ -285,7 +287,7 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
           source: "test",
         }),
       );
-      const r = await cli("compare", "emmu-v5", "mine", "--revision", file, "--json");
+      const r = await cliInProcess("compare", "emmu-v5", "mine", "--revision", file, "--json");
       assert.equal(r.code, 0, r.stderr);
       const c = JSON.parse(r.stdout);
       assert.deepEqual(c.keys, []);
