@@ -53,7 +53,7 @@ function lineageOf(s: (typeof races)[number]) {
 }
 
 /** Transitions an exploration without merging may take in the soundness check before it stops. */
-const UNMERGED_RUNS = 25_000;
+const UNMERGED_RUNS = 20_000;
 
 /**
  * Whether the exploration without merging is part of the soundness check:
@@ -141,9 +141,15 @@ Deno.test("explore() reaches the same endings with and without merging, with and
     }
   }
   assert.ok(taken >= 50, `${taken} reused`);
-  // The races of their lineage too large to walk unmerged in a test (BENCHMARKS.md, "task test").
-  // (race-exit-reclaim on emmu-v2 to v4 is walked whole since the GRU answers no aging callout.)
-  assert.deepEqual(walkedInPart, ["race-hmm-snapshot-storm on hmm-sequence-retry"]);
+  // The races of their lineage too large to walk unmerged in a test (BENCHMARKS.md, "task test"):
+  // race-exit-reclaim on emmu-v2 to v4 (70,840 transitions unmerged since reclaim writes the page
+  // out and takes its lock again) and the storm of invalidations.
+  assert.deepEqual(walkedInPart, [
+    "race-exit-reclaim on emmu-v2",
+    "race-exit-reclaim on emmu-v3",
+    "race-exit-reclaim on emmu-v4",
+    "race-hmm-snapshot-storm on hmm-sequence-retry",
+  ]);
   // Over every race, the reduction takes at least a tenth fewer transitions than merging alone
   // (in the reversed order: about a quarter fewer; BENCHMARKS.md has the factors).
   assert.ok(reducedRuns <= 0.9 * mergedRuns, `${reducedRuns} against ${mergedRuns}`);

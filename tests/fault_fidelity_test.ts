@@ -443,3 +443,106 @@ Deno.test("do_wp_page's copy takes the old page's rmap off before the pte's clea
     assert.equal(seen, mapcount, id);
   }
 });
+
+/**
+ * A decider that runs `first` until `ready(run)` holds at one of its
+ * points, then every other thread while one can run, then `first` again.
+ */
+function runUntil(first: string, ready: (run: Run) => boolean): Decider & { parked(): boolean } {
+  let parked = false;
+  const decide: Decider = (enabled, run) => {
+    const me = enabled.find((t) => t.name === first);
+    if (me && !parked) {
+      if (ready(run)) parked = true;
+      else return me;
+    }
+    return enabled.find((t) => t.name !== first && !t.waiting) ?? me ?? enabled[0];
+  };
+  return Object.assign(decide, { parked: () => parked });
+}
+
+/** Whether A's pte at `addr` is a swap entry now. */
+const swapped = (addr: number) => (run: Run) =>
+  run.kernel.state.mms.A?.ptes[addr / 0x1000]?.t === "swap";
+
+Deno.test("do_swap_page() takes the page reclaim has not freed yet from the swap cache, and reclaim keeps it", () => {
+  // v2.6.24 mm/memory.c:2071 'page = lookup_swap_cache(entry);' with a reference, then
+  // lock_page() (2092). A's read fault comes once try_to_unmap has put the swap entry in and
+  // ->writepage() has unlocked the page, before reclaim takes the lock again (mm/vmscan.c:543-553):
+  // it maps the page reclaim had, and reclaim's remove_mapping() finds its reference and keeps
+  // the page (588, 'cannot_free').
+  const s = scenario("swap-cache-hit", ["do_swap_page", "try_to_unmap_one"], {
+    steps: [
+      mmapStep("0x100000", "0x1000"),
+      touchStep("0x100000", "write"),
+      { op: "reclaim", mm: "A", addr: "0x100000" },
+      {
+        op: "race",
+        threads: {
+          cpu0: [{ op: "reclaim", mm: "A", addr: "0x100000" }],
+          cpu1: [touchStep("0x100000", "read")],
+        },
+      },
+    ],
+  });
+  let before = -1;
+  const decide = runUntil("cpu0", (run) => {
+    const pte = run.kernel.state.mms.A.ptes[0x100000 / 0x1000];
+    if (pte?.t === "present") before = pte.pfn;
+    return swapped(0x100000)(run);
+  });
+  const run = raced(s, decide);
+  assert.ok(decide.parked(), "reclaim put the swap entry in");
+  const st = run.kernel.state;
+  const pte = st.mms.A.ptes[0x100000 / 0x1000];
+  assert.ok(pte && pte.t === "present");
+  assert.equal(pte.pfn, before, "the page of the swap cache, not a new one");
+  assert.equal(st.pages[before].mapcount, 1);
+  assert.equal(st.counters.pagesFreed, 0);
+  assert.equal(lastReturn(run), "cpu0=kept-busy; cpu1=faulted");
+  assert.deepEqual(run.kinds(), []);
+});
+
+Deno.test("do_swap_page() maps a swap-cache page that another entry still refers to read-only, and a write copies it in do_wp_page", () => {
+  // After fork, reclaim puts a swap entry in A and in B and writes the page out. Before it takes
+  // the page lock again, A's write fault finds the page in the swap cache, where
+  // can_share_swap_page() counts B's entry (v2.6.24 mm/memory.c:2112, mm/swapfile.c:310-339):
+  // the pte is read-only, and do_wp_page (2126) gives A a copy; B's read fault maps the page of
+  // the swap cache. Reclaim then finds B's reference and keeps the page.
+  const s = scenario("swap-cache-cow", ["do_swap_page", "do_wp_page", "try_to_unmap_one"], {
+    steps: [
+      mmapStep("0x100000", "0x1000"),
+      touchStep("0x100000", "write"),
+      { op: "fork", mm: "A", child: "B" },
+      { op: "reclaim", mm: "A", addr: "0x100000" },
+      {
+        op: "race",
+        threads: {
+          cpu0: [{ op: "reclaim", mm: "A", addr: "0x100000" }],
+          cpu1: [touchStep("0x100000", "write")],
+          cpu2: [touchStep("0x100000", "read", "B")],
+        },
+      },
+    ],
+  });
+  let before = -1;
+  const decide = runUntil("cpu0", (run) => {
+    const pte = run.kernel.state.mms.A.ptes[0x100000 / 0x1000];
+    if (pte?.t === "present") before = pte.pfn;
+    const b = run.kernel.state.mms.B.ptes[0x100000 / 0x1000];
+    return pte?.t === "swap" && b?.t === "swap";
+  });
+  const run = raced(s, decide);
+  assert.ok(decide.parked(), "reclaim put both swap entries in");
+  const st = run.kernel.state;
+  const a = st.mms.A.ptes[0x100000 / 0x1000];
+  const b = st.mms.B.ptes[0x100000 / 0x1000];
+  assert.ok(a && a.t === "present" && b && b.t === "present");
+  assert.notEqual(a.pfn, before, "A wrote a copy");
+  assert.equal(a.write, true);
+  assert.equal(b.pfn, before, "B mapped the page of the swap cache");
+  assert.equal(b.write, false);
+  assert.equal(st.pages[before].mapcount, 1);
+  assert.equal(lastReturn(run), "cpu0=kept-busy; cpu1=faulted; cpu2=faulted");
+  assert.deepEqual(run.kinds(), []);
+});

@@ -368,30 +368,46 @@ function dropFault(k: Kernel, th: string, pfn: number, r: FaultResult): FaultRes
 }
 
 /**
- * `do_swap_page()`: reads the page back; maps it writable only on a write
- * fault. The page is a new one that only this mm maps (the model's fault
- * does not look up the swap cache): the case where the kernel maps it at
- * once and does not go on to do_wp_page (`can_share_swap_page()`, v2.6.24
- * mm/memory.c:2112, v2.6.27 2317). So it never returns VM_FAULT_WRITE,
- * which only do_wp_page sets, nor does it when the pte changed meanwhile
- * (`out_nomap`, 0). When the page cannot be read in, it relocks and returns
+ * `do_swap_page()` (v2.6.24 mm/memory.c:2051-2139; v2.6.27 2256-2345):
+ * `lookup_swap_cache()` first (line 2071): a page reclaim has not freed yet
+ * (the page its swap slot names) is taken with a reference of the
+ * fault's, which makes reclaim keep it ("kept-busy"), and locked with
+ * `lock_page()` (line 2092), which waits for a reclaim that holds the page
+ * lock. Otherwise a new page is read in (the model gives it the slot's data
+ * and locks nothing: no one else can reach it). Under the pte lock, if the
+ * pte is still the swap entry, the page is mapped, writable and dirty on a
+ * write fault only where `can_share_swap_page()` agrees (line 2112; always
+ * for a new page, which only this entry refers to); a write fault it does
+ * not agree to goes on to `do_wp_page()` with the pte lock held (line
+ * 2126), whose result is not returned but for VM_FAULT_OOM. So the fault
+ * never returns VM_FAULT_WRITE, nor does it when the pte changed meanwhile
+ * (`out_nomap`, 0). When no page can be read in, it relocks and returns
  * VM_FAULT_OOM only if the pte is still the swap entry, and 0 if another
  * fault has mapped it meanwhile (v2.6.24 2080-2082, v2.6.27 2279-2281).
  */
 const doSwapPage = defPath<
   { mm: string; vma: number; addr: number; write: boolean; slot: number },
-  { pfn?: number | null },
+  // pfn: the page (null: none could be read in); cached: found in the swap cache, and locked
+  { pfn?: number | null; cached?: boolean; r?: FaultResult },
   Kernel
 >("do_swap_page", {
   entry(k, f) {
     const P = "do_swap_page";
+    const cached = k.state.swap[f.v.slot]?.page;
+    if (cached !== undefined) {
+      getPage(k.state, cached, "fault");
+      f.v.pfn = cached;
+      f.v.cached = true;
+      return lock(pageLockName(cached), "sleeping", "page_locked");
+    }
     // page_add_anon_rmap(page, vma, address): the vma's anon_vma, which its swapped page had.
     const vma = vmaAt(k.state.mms[f.v.mm], f.v.vma);
     const pfn = newAnonPage(k, P, "fault", f.th, vma.anonVma);
     if (pfn !== null) updatePage(k.state, pfn, { data: k.state.swap[f.v.slot]?.data ?? 0 });
     f.v.pfn = pfn;
-    return lock(ptlName(f.v.mm, f.v.addr), "spin", "locked");
+    return go("page_locked");
   },
+  page_locked: (_k, f) => lock(ptlName(f.v.mm, f.v.addr), "spin", "locked"),
   locked(k, f) {
     const { addr, write, slot } = f.v;
     const pfn = f.v.pfn!;
@@ -402,17 +418,24 @@ const doSwapPage = defPath<
       k.unlock(f.th, ptlName(mm.id, addr));
       return ret(same ? "VM_FAULT_OOM" : "VM_FAULT_MINOR");
     }
+    let wp = false;
     if (same) {
+      // can_share_swap_page() before the pte is set: this entry is one of the slot's users.
+      const share = !f.v.cached || canShareSwapPage(k.state, k.state.pages[pfn]);
+      wp = write && !share;
       setPte(mm, vpn(addr), undefined);
       swapFree(k.state, slot);
       // maybe_mkwrite() (v2.6.27 mm/memory.c do_swap_page(), line 2318).
-      const w = write && (mm.vmas.find((v) => v.start === f.v.vma)?.write ?? true);
-      mapPage(k.state, mm, addr, pfn, { write: w, dirty: write });
+      const w = write && share && (mm.vmas.find((v) => v.start === f.v.vma)?.write ?? true);
+      mapPage(k.state, mm, addr, pfn, { write: w, dirty: write && share });
     }
-    k.unlock(f.th, ptlName(mm.id, addr));
+    if (f.v.cached) k.unlock(f.th, pageLockName(pfn));
     putPage(k.state, pfn, "fault");
+    if (wp) return call(doWpPage, { mm: mm.id, vma: f.v.vma, addr }, "wp", "r");
+    k.unlock(f.th, ptlName(mm.id, addr));
     return ret("VM_FAULT_MINOR");
   },
+  wp: (_k, f) => ret(f.v.r === "VM_FAULT_OOM" ? "VM_FAULT_OOM" : "VM_FAULT_MINOR"),
 });
 
 /** The `[addr, addr + PAGE_SIZE)` range of the page `do_wp_page` works on. */

@@ -17,6 +17,7 @@ import {
   pteHolder,
   putPage,
   setPte,
+  SWAP_CACHE,
   tableIndex,
   updatePage,
   vpn,
@@ -259,11 +260,20 @@ export function canShareSwapPage(state: MmState, page: Page): boolean {
   return count === 1;
 }
 
-/** Drops one user of a swap slot. */
+/**
+ * Drops one user of a swap slot (`swap_free()`, `free_swap_and_cache()`).
+ * The slot goes with its last user, and its page, if it is still in the
+ * swap cache, leaves the cache with it and the cache's reference is
+ * dropped: what `free_swap_and_cache()` does for a page no one else holds
+ * (v2.6.24 mm/swapfile.c:392-425), and the model does for every page, one
+ * still mapped or locked included (the kernel leaves those in the cache
+ * for reclaim or `remove_exclusive_swap_page()`).
+ */
 export function swapFree(state: MmState, slot: number): void {
   const s = state.swap[slot];
-  if (!s) return;
-  if (--s.from <= 0) delete state.swap[slot];
+  if (!s || --s.from > 0) return;
+  delete state.swap[slot];
+  if (s.page !== undefined) putPage(state, s.page, SWAP_CACHE);
 }
 
 /** `ptep_clear_flush`: clears a present pte and flushes its TLB entry (rmap untouched). */

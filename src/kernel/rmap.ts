@@ -20,6 +20,7 @@ import {
   pteHolder,
   putPage,
   setPte,
+  SWAP_CACHE,
   updatePage,
   updatePte,
   vpn,
@@ -322,13 +323,18 @@ const tryToUnmapOne = defPath<
   out: (_k, f) => ret(f.v.r),
 });
 
-/** The swap slot of an anonymous page in the swap cache (`add_to_swap` on first use). */
+/**
+ * The swap slot of an anonymous page in the swap cache; on first use
+ * `add_to_swap()`, whose swap cache takes a reference to the page
+ * (`add_to_swap()` and `__add_to_swap_cache()`, v2.6.24 mm/swap_state.c:149-192, 86).
+ */
 function swapSlot(k: Kernel, pfn: number): number {
   for (const key in k.state.swap) {
     if (k.state.swap[Number(key)].page === pfn) return Number(key);
   }
   const slot = k.state.nextSwap++;
   k.state.swap[slot] = { data: k.state.pages[pfn].data, from: 0, page: pfn };
+  getPage(k.state, pfn, SWAP_CACHE);
   return slot;
 }
 
@@ -651,12 +657,21 @@ export const pageMkclean = defPath<
 export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "kept-locked" | "freed";
 
 /**
- * `shrink_page_list()` for one page: keep it if its lock is taken (the
- * page lock is tried, not waited for: 'if (TestSetPageLocked(page)) goto
- * keep;', v2.6.24 mm/vmscan.c:464; v2.6.27 499 `trylock_page()`), or if
- * referenced; otherwise unmap it, write it out if dirty, and free it if
- * nobody else holds a reference (`remove_mapping` wants exactly the cache
- * and isolation refs).
+ * `shrink_page_list()` for one page (v2.6.24 mm/vmscan.c:441-602; v2.6.27
+ * 476-644): keep it if its lock is taken (the page lock is tried, not
+ * waited for: 'if (TestSetPageLocked(page)) goto keep;', v2.6.24 line 464;
+ * v2.6.27 499 `trylock_page()`), or if referenced; otherwise unmap it. A
+ * dirty page is written out by `pageout()` (line 534; an anonymous page
+ * always is: `add_to_swap()` dirties it, mm/swap_state.c:178), which
+ * keeps a page someone else holds a reference to
+ * (`is_page_cache_freeable()`, line 316), cleans it with
+ * `clear_page_dirty_for_io()` and calls `->writepage()`, which unlocks it.
+ * The model's write is synchronous, the "synchronous write - probably a
+ * ramdisk" case (lines 543-553): reclaim tries the page lock again and
+ * keeps the page if it is taken; meanwhile the page is in the swap cache
+ * (or the page cache), unlocked, where a fault finds it. Then
+ * `remove_mapping()` (line 588) frees it if nobody else holds a reference
+ * (exactly the cache's and the isolation's).
  */
 export const shrinkPage = defPath<
   { pfn: number },
@@ -699,31 +714,57 @@ export const shrinkPage = defPath<
       return go("keep");
     }
     const page = k.state.pages[pfn];
-    // pageout() -> clear_page_dirty_for_io() (v2.6.24 mm/vmscan.c:337).
+    if (!page.dirty && page.owner.kind !== "anon") return go("remove_mapping");
+    // pageout(): is_page_cache_freeable(), or PAGE_KEEP.
+    if (!freeable(k, pfn)) {
+      f.v.result = "kept-busy";
+      return go("keep");
+    }
+    // clear_page_dirty_for_io() (v2.6.24 mm/vmscan.c:337).
     if (page.dirty && accountsDirty(k, pfn)) return call(pageMkclean, { pfn }, "pageout");
     return go("pageout");
   },
   pageout(k, f) {
     const { pfn } = f.v;
-    const page = updatePage(k.state, pfn, { dirty: false }); // pageout()
-    const cacheRef = page.owner.kind === "file" ? `cache:${page.owner.file}` : null;
-    const expected = 1 + (cacheRef && page.refs[cacheRef] ? 1 : 0);
-    if (pageCount(page) !== expected) {
-      f.v.result = "kept-busy";
-    } else {
-      if (cacheRef && page.owner.kind === "file") {
-        delete k.state.files[page.owner.file].cache[page.owner.index];
-        putPage(k.state, pfn, cacheRef);
-      }
-      for (const key in k.state.swap) {
-        const slot = k.state.swap[Number(key)];
-        if (slot.page === pfn) {
-          slot.data = page.data; // swap_writepage(), then __delete_from_swap_cache()
-          delete slot.page;
-        }
-      }
-      f.v.result = "freed";
+    const page = updatePage(k.state, pfn, { dirty: false, locked: false });
+    // ->writepage(): swap_writepage() writes the slot, and the page is unlocked.
+    for (const key in k.state.swap) {
+      const slot = k.state.swap[Number(key)];
+      if (slot.page === pfn) slot.data = page.data;
     }
+    k.unlock(f.th, pageLockName(pfn));
+    return point("shrink_page_list:after_pageout", "relock");
+  },
+  relock(k, f) {
+    const { pfn } = f.v;
+    // 'if (TestSetPageLocked(page)) goto keep;': kept, and not unlocked again.
+    if (!k.canTake(pageLockName(pfn), "sleeping", f.th)) {
+      putPage(k.state, pfn, "reclaim");
+      return ret("kept-locked");
+    }
+    k.acquire(f.th, pageLockName(pfn), "sleeping");
+    updatePage(k.state, pfn, { locked: true });
+    return go("remove_mapping");
+  },
+  remove_mapping(k, f) {
+    const { pfn } = f.v;
+    if (!freeable(k, pfn)) {
+      f.v.result = "kept-busy";
+      return go("keep");
+    }
+    const page = k.state.pages[pfn];
+    if (page.owner.kind === "file") {
+      delete k.state.files[page.owner.file].cache[page.owner.index];
+      putPage(k.state, pfn, `cache:${page.owner.file}`);
+    }
+    for (const key in k.state.swap) {
+      // __delete_from_swap_cache(): the slot keeps the data, the page leaves it.
+      const slot = k.state.swap[Number(key)];
+      if (slot.page !== pfn) continue;
+      delete slot.page;
+      putPage(k.state, pfn, SWAP_CACHE);
+    }
+    f.v.result = "freed";
     return go("keep");
   },
   keep(k, f) {
@@ -734,6 +775,17 @@ export const shrinkPage = defPath<
     return ret(f.v.result);
   },
 });
+
+/**
+ * Whether reclaim holds the only references to page `pfn` but its cache's:
+ * `is_page_cache_freeable()` and `remove_mapping()`'s count of 2, the
+ * isolation's and the page cache's or swap cache's.
+ */
+function freeable(k: Kernel, pfn: number): boolean {
+  const page = k.state.pages[pfn];
+  const cacheRef = page.owner.kind === "file" ? `cache:${page.owner.file}` : SWAP_CACHE;
+  return pageCount(page) === 1 + (page.refs[cacheRef] ? 1 : 0);
+}
 
 /**
  * Whether page `pfn`'s mapping counts dirty pages (`mapping_cap_account_dirty()`):

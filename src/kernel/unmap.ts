@@ -20,6 +20,7 @@ import {
   pmdAddrEnd,
   ptesIn,
   ptlName,
+  swapFree,
 } from "./pgtable.ts";
 import { addTo } from "../model/_count.ts";
 
@@ -84,8 +85,8 @@ export function zapOne(
     setPte(mm, key, { t: "file", pgoff: index });
   }
   if (pte.t === "swap") {
-    const s = k.state.swap[pte.slot];
-    if (s && --s.from <= 0) delete k.state.swap[pte.slot];
+    // free_swap_and_cache(pte_to_swp_entry(ptent)) (v2.6.24 mm/memory.c:692).
+    swapFree(k.state, pte.slot);
     return false;
   }
   if (pte.t !== "present" || pte.special) return pte.t === "present";

@@ -21,6 +21,9 @@ import { dict } from "./_dict.ts";
 import { cow, thaw } from "./_cow.ts";
 import { addTo } from "./_count.ts";
 
+/** The holder of the swap cache's reference to a page in it (`add_to_swap_cache()`). */
+export const SWAP_CACHE = "swapcache";
+
 /** Returns an empty model state. */
 export function newState(): MmState {
   return {
