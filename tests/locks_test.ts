@@ -233,3 +233,53 @@ Deno.test("exit's mmu_notifier_release() waits in synchronize_rcu() for the ->re
   assert.equal(freedWhenResumed, 0);
   assert.deepEqual(run.outcome().kinds, []);
 });
+
+Deno.test("kernel.rmap_lock rwsem: truncation holds i_mmap_rwsem for write, under which XPmem may sleep; 2.6.27's i_mmap_lock is a spinlock", async (t) => {
+  // v4.9 mm/memory.c:2505 unmap_mapping_range(): 'i_mmap_lock_write(mapping);' is
+  // 'down_write(&mapping->i_mmap_rwsem)' (include/linux/fs.h:503-506), and the zap under it calls
+  // invalidate_range_start, where XPmem waits for its remote acks. 2.6.27 takes
+  // 'spin_lock(&mapping->i_mmap_lock)' there (mm/memory.c unmap_mapping_range()).
+  const s = parseScenario(
+    {
+      purpose: "truncation of a file XPmem mirrors",
+      exercises: ["zap_page_range"],
+      cite: "v4.9 mm/memory.c:2505; v2.6.27 mm/memory.c unmap_mapping_range()",
+      files: [{ name: "data", pages: 2, kind: "shmem" }],
+      secondaries: [{ id: "xpm0", driver: "xpmem", mm: "A" }],
+      steps: [
+        mmapStep("0x200000", "0x2000", { file: "data" }),
+        { op: "register", secondary: "xpm0" },
+        touchStep("0x200000", "write"),
+        { op: "truncate", file: "data", pages: 0 },
+      ],
+    },
+    "locks_test",
+    "truncate-xpmem",
+  );
+  const starts = (id: string) => {
+    const run = new Run(s, loadRevisionDir("patches").find((r) => r.id === id)!, {});
+    run.complete();
+    const calls = run.outcome().trace.filter((c) =>
+      c.call === "invalidate_range_start" && c.locks.includes("i_mmap_lock:data")
+    );
+    return { calls, kinds: run.kinds() };
+  };
+  await t.step(
+    "hmm-sequence-retry: the callout is not in atomic context, and nothing is reported",
+    () => {
+      const { calls, kinds } = starts("hmm-sequence-retry");
+      assert.ok(calls.length > 0);
+      for (const c of calls) assert.equal(c.inAtomic, false);
+      assert.deepEqual(kinds, []);
+    },
+  );
+  await t.step(
+    "mainline-2.6.27: the callout is in atomic context, and XPmem's sleep is reported",
+    () => {
+      const { calls, kinds } = starts("mainline-2.6.27");
+      assert.ok(calls.length > 0);
+      for (const c of calls) assert.equal(c.inAtomic, true);
+      assert.ok(kinds.includes("sleep-in-atomic"));
+    },
+  );
+});

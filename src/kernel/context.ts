@@ -56,8 +56,12 @@ export interface KernelVariants {
    * or "rwsem" (4.x: `anon_vma_lock_read()` is `down_read(&anon_vma->root->rwsem)`
    * and `i_mmap_lock_read()` is `down_read(&mapping->i_mmap_rwsem)`, v4.9
    * include/linux/rmap.h:125 and include/linux/fs.h:513), so that a callout
-   * made after the PTE lock is dropped may sleep. The lock keeps its name
-   * either way, so a walk still excludes a truncate that holds it.
+   * made after the PTE lock is dropped may sleep. The paths that change
+   * what the locks protect (truncation, linking and unlinking a vma,
+   * `mm_take_all_locks()`) hold the same spinlock, or the rwsem for write
+   * (`i_mmap_lock_write()`, `anon_vma_lock_write()`, fs.h:503, rmap.h:115),
+   * under which a callout may sleep too. The lock keeps its name either
+   * way, so a walk still excludes a truncate that holds it.
    */
   rmap_lock: "spinlock" | "rwsem";
   /**

@@ -27,6 +27,7 @@ import {
   mmapSemName,
   ptesIn,
   ptlName,
+  rmapWriteKind,
   vmaAt,
 } from "./pgtable.ts";
 import { copyHugetlbPageRange } from "./hugetlb.ts";
@@ -165,7 +166,7 @@ export const dupMmap = defPath<
     f.v.anon = vma.anonVma;
     // anon_vma_link(tmp) first: the copy joins the anon_vma's list under 'spin_lock(&anon_vma->lock)'
     // (v2.6.24 kernel/fork.c:265, mm/rmap.c:111-119; v2.6.27 312).
-    if (vma.anonVma) return lock(anonVmaLock(vma.anonVma), "spin", "anon_linked");
+    if (vma.anonVma) return lock(anonVmaLock(vma.anonVma), rmapWriteKind(k), "anon_linked");
     return go("anon_linked");
   },
   anon_linked(k, f) {
@@ -174,7 +175,7 @@ export const dupMmap = defPath<
     // stands for both: a vma with a file joins it there, one without under the anon_vma's lock.
     if (!f.v.file) return go("link");
     if (f.v.anon) k.unlock(f.th, anonVmaLock(f.v.anon));
-    return lock(immapName(f.v.file), "spin", "link");
+    return lock(immapName(f.v.file), rmapWriteKind(k), "link");
   },
   link(k, f) {
     const parent = k.state.mms[f.v.parent];

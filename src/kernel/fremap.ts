@@ -11,7 +11,7 @@ import { PAGE_SIZE } from "../model/types.ts";
 import { findVma, setPte, vpn } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
-import { allocTables, immapName, mmapSemName, ptlName, zapPte } from "./pgtable.ts";
+import { allocTables, immapName, mmapSemName, ptlName, rmapWriteKind, zapPte } from "./pgtable.ts";
 import { handleMmFault, linearIndex } from "./fault.ts";
 import { mmapRegion } from "./mmap.ts";
 import { addTo } from "../model/_count.ts";
@@ -164,7 +164,7 @@ export const sysRemapFilePages = defPath<
         delete linear.nlCursor;
         return call(mmapRegion, { mm: mm.id, vma: linear, locked: vma.locked }, "emulated");
       }
-      return lock(immapName(vma.file), "spin", "i_mmap_locked");
+      return lock(immapName(vma.file), rmapWriteKind(k), "i_mmap_locked");
     }
     return go("populate");
   },

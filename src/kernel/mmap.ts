@@ -18,6 +18,7 @@ import {
   protWritableOnRead,
   ptesIn,
   ptlName,
+  rmapWriteKind,
 } from "./pgtable.ts";
 import { unmapRegion } from "./unmap.ts";
 import { handleMmFault } from "./fault.ts";
@@ -73,9 +74,9 @@ export const doMmap = defPath<{ mm: string; vma: Vma }, Record<never, never>, Ke
     const { vma } = f.v;
     return call(doMunmap, { mm: f.v.mm, start: vma.start, len: vma.end - vma.start }, "unmapped");
   },
-  unmapped(_k, f) {
+  unmapped(k, f) {
     const file = f.v.vma.file;
-    if (file !== undefined) return lock(immapName(file), "spin", "vma_link");
+    if (file !== undefined) return lock(immapName(file), rmapWriteKind(k), "vma_link");
     return go("vma_link");
   },
   vma_link(k, f) {
@@ -188,7 +189,9 @@ export const mprotectFixup = defPath<
   change(k, f) {
     const mm = k.state.mms[f.v.mm];
     const vma = mm.vmas.find((v) => v.start === f.v.requested![0])!;
-    if (vma.kind === "hugetlb") return lock(immapName(vma.file!), "spin", "huge.i_mmap_locked");
+    if (vma.kind === "hugetlb") {
+      return lock(immapName(vma.file!), rmapWriteKind(k), "huge.i_mmap_locked");
+    }
     f.v.addr = f.v.requested![0];
     return go("pte");
   },

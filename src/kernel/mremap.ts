@@ -25,6 +25,7 @@ import {
   pmdAddrEnd,
   ptesIn,
   ptlName,
+  rmapWriteKind,
 } from "./pgtable.ts";
 import { vmaAt } from "./fault.ts";
 import { doMunmap } from "./mmap.ts";
@@ -251,7 +252,7 @@ export const mremapMove = defPath<
       end: newAddr + len,
       pgoff: vma.pgoff + (addr - vma.start) / PAGE_SIZE,
     };
-    if (vma.file !== undefined) return lock(immapName(vma.file), "spin", "vma_link");
+    if (vma.file !== undefined) return lock(immapName(vma.file), rmapWriteKind(k), "vma_link");
     return go("vma_link");
   },
   // vma_link(): a file's vma takes the mapping's truncate_count under its i_mmap_lock.

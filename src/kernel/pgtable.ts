@@ -78,6 +78,29 @@ export function anonVmaLock(anonVma: string): string {
   return `anon_vma:${anonVma}`;
 }
 
+/**
+ * How a reverse-map walk holds a mapping's or an anon_vma's lock
+ * (`kernel.rmap_lock`): a spinlock (v2.6.27 mm/rmap.c page_lock_anon_vma()
+ * 'spin_lock(&anon_vma->lock)', try_to_unmap_file()
+ * 'spin_lock(&mapping->i_mmap_lock)'), or a read-held rwsem (v4.9 mm/rmap.c
+ * rmap_walk_anon_lock() 'anon_vma_lock_read(anon_vma)', line 1737, and
+ * rmap_walk_file() 'i_mmap_lock_read(mapping)', line 1829).
+ */
+export function rmapReadKind(k: Kernel): "spin" | "rwsem-read" {
+  return k.variants.rmap_lock === "rwsem" ? "rwsem-read" : "spin";
+}
+
+/**
+ * How a path that changes what those locks protect holds one (truncation,
+ * linking and unlinking a vma, `mm_take_all_locks()`): the same spinlock,
+ * or the rwsem held for write (v4.9 include/linux/fs.h:503-506
+ * `i_mmap_lock_write()`, include/linux/rmap.h:115 `anon_vma_lock_write()`),
+ * under which a callout may sleep.
+ */
+export function rmapWriteKind(k: Kernel): "spin" | "rwsem-write" {
+  return k.variants.rmap_lock === "rwsem" ? "rwsem-write" : "spin";
+}
+
 /** Name of a page's lock (`PG_locked`; `lock_page()`, `TestSetPageLocked()`). */
 export function pageLockName(pfn: number): string {
   return `page_lock:${pfn}`;

@@ -34,6 +34,7 @@ import {
   pageLockName,
   pageRemoveRmap,
   ptlName,
+  rmapReadKind,
 } from "./pgtable.ts";
 import { linearIndex } from "./fault.ts";
 import { addTo } from "../model/_count.ts";
@@ -103,17 +104,6 @@ function rmapLock(k: Kernel, pfn: number): string {
 }
 
 /**
- * How a reverse-map walk holds that lock: a spinlock (v2.6.27 mm/rmap.c
- * page_lock_anon_vma() 'spin_lock(&anon_vma->lock)', try_to_unmap_file()
- * 'spin_lock(&mapping->i_mmap_lock)'), or a read-held rwsem (v4.9 mm/rmap.c
- * rmap_walk_anon_lock() 'anon_vma_lock_read(anon_vma)', line 1737, and
- * rmap_walk_file() 'i_mmap_lock_read(mapping)', line 1829).
- */
-function rmapLockKind(k: Kernel): "spin" | "rwsem-read" {
-  return k.variants.rmap_lock === "rwsem" ? "rwsem-read" : "spin";
-}
-
-/**
  * `page_check_address()`'s look before it takes the pte lock, for its callers
  * that pass no `sync` (page_referenced_one(), try_to_unmap_one()): no page
  * table, or no present pte, and it returns NULL without the lock ("Make a
@@ -149,7 +139,7 @@ export const pageReferenced = defPath<
     f.v.referenced = page.referenced ? 1 : 0; // TestClearPageReferenced()
     updatePage(k.state, f.v.pfn, { referenced: false });
     f.v.lock = rmapLock(k, f.v.pfn);
-    return lock(f.v.lock, rmapLockKind(k), "locked");
+    return lock(f.v.lock, rmapReadKind(k), "locked");
   },
   locked(k, f) {
     f.v.hits = rmapWalk(k, f.v.pfn).linear;
@@ -483,7 +473,7 @@ export const tryToUnmap = defPath<
 >("try_to_unmap", {
   entry(k, f) {
     f.v.lock = rmapLock(k, f.v.pfn);
-    return lock(f.v.lock, rmapLockKind(k), "locked");
+    return lock(f.v.lock, rmapReadKind(k), "locked");
   },
   locked(k, f) {
     f.v.r = "SWAP_AGAIN";
@@ -589,7 +579,7 @@ export const pageMkclean = defPath<
 >("page_mkclean", {
   entry(k, f) {
     f.v.lock = rmapLock(k, f.v.pfn);
-    return lock(f.v.lock, rmapLockKind(k), "locked");
+    return lock(f.v.lock, rmapReadKind(k), "locked");
   },
   locked(k, f) {
     f.v.r = false;

@@ -20,6 +20,7 @@ import {
   pmdAddrEnd,
   ptesIn,
   ptlName,
+  rmapWriteKind,
   swapFree,
 } from "./pgtable.ts";
 import { addTo } from "../model/_count.ts";
@@ -411,8 +412,8 @@ export const unmapMappingRange = defPath<
   },
   Kernel
 >("unmap_mapping_range", {
-  entry(_k, f) {
-    return lock(immapName(f.v.file), "spin", "locked");
+  entry(k, f) {
+    return lock(immapName(f.v.file), rmapWriteKind(k), "locked");
   },
   locked(k, f) {
     const file = k.state.files[f.v.file];
@@ -506,8 +507,8 @@ export const unmapMappingRange = defPath<
     k.unlock(f.th, immapName(f.v.file));
     return point("unmap_mapping_range:lock_break", "lock_break");
   },
-  lock_break(_k, f) {
-    return lock(immapName(f.v.file), "spin", "relocked");
+  lock_break(k, f) {
+    return lock(immapName(f.v.file), rmapWriteKind(k), "relocked");
   },
   // -EINTR: goto restart.
   relocked: () => go("walk"),
@@ -598,7 +599,7 @@ export const freePgtables = defPath<
     }
     f.v.at = vma.start;
     // anon_vma_unlink(): 'spin_lock(&anon_vma->lock);'.
-    if (vma.anonVma) return lock(anonVmaLock(vma.anonVma), "spin", "anon_vma_unlink");
+    if (vma.anonVma) return lock(anonVmaLock(vma.anonVma), rmapWriteKind(k), "anon_vma_unlink");
     return go("unlink_file_vma");
   },
   anon_vma_unlink(k, f) {
@@ -612,7 +613,7 @@ export const freePgtables = defPath<
   unlink_file_vma(k, f) {
     const vma = k.state.mms[f.v.mm].vmas.find((v) => v.start === f.v.at)!;
     // unlink_file_vma(): spin_lock(&mapping->i_mmap_lock).
-    if (vma.file !== undefined) return lock(immapName(vma.file), "spin", "unlink");
+    if (vma.file !== undefined) return lock(immapName(vma.file), rmapWriteKind(k), "unlink");
     return go("unlink");
   },
   unlink(k, f) {
@@ -770,8 +771,8 @@ export const hugetlbVmtruncate = defPath<
   },
   Kernel
 >("hugetlb_vmtruncate", {
-  entry(_k, f) {
-    return lock(immapName(f.v.file), "spin", "locked");
+  entry(k, f) {
+    return lock(immapName(f.v.file), rmapWriteKind(k), "locked");
   },
   locked(k, f) {
     f.v.mms = Object.keys(k.state.mms).sort();

@@ -9,7 +9,7 @@ import { PAGE_SIZE } from "../model/types.ts";
 import { allocPage, hasPteTable, pteHolder, putPage, vpn, writePage } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
-import { clearFlush, immapName, ptlName, zeroPage } from "./pgtable.ts";
+import { clearFlush, immapName, ptlName, rmapReadKind, zeroPage } from "./pgtable.ts";
 
 /** The `[address, address + PAGE_SIZE)` range of the page `__xip_unmap` works on in a vma. */
 function xipPage(address: number): { page: [number, number] } {
@@ -47,7 +47,7 @@ export const xipUnmap = defPath<
     };
     return hook("__xip_unmap", "before_lock", ext, "before_lock");
   },
-  before_lock: (_k, f) => lock(immapName(f.v.file), "spin", "locked"),
+  before_lock: (k, f) => lock(immapName(f.v.file), rmapReadKind(k), "locked"),
   locked(k, f) {
     f.v.mms = Object.keys(k.state.mms);
     f.v.mi = 0;

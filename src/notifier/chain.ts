@@ -13,7 +13,7 @@ import {
   type LockKind,
 } from "../kernel/context.ts";
 import type { CalloutKind, CalloutName } from "../kernel/hooks.ts";
-import { anonVmaLock, immapName, mmapSemName } from "../kernel/pgtable.ts";
+import { anonVmaLock, immapName, mmapSemName, rmapWriteKind } from "../kernel/pgtable.ts";
 import {
   call,
   defPath,
@@ -310,9 +310,9 @@ const listUpdate = defPath<
     f.v.i = 0;
     return go("all_locks.next");
   },
-  "all_locks.next"(_k, f) {
+  "all_locks.next"(k, f) {
     const locks = f.v.locks!;
-    if (f.v.i! < locks.length) return lock(locks[f.v.i!++], "spin", "all_locks.next");
+    if (f.v.i! < locks.length) return lock(locks[f.v.i!++], rmapWriteKind(k), "all_locks.next");
     return go("update");
   },
   update(k, f) {
