@@ -643,7 +643,14 @@ export const pageMkclean = defPath<
   },
 });
 
-/** What reclaim did with the page. */
+/**
+ * What reclaim did with the page: "activated" (referenced, or
+ * `try_to_unmap()` returned SWAP_FAIL), "kept-mapped" (SWAP_AGAIN),
+ * "kept-busy" (someone else holds a reference: `pageout()`'s
+ * `is_page_cache_freeable()` or `remove_mapping()`), "kept-locked" (the
+ * page lock was taken when reclaim tried it, first or after
+ * `->writepage()`), or "freed".
+ */
 export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "kept-locked" | "freed";
 
 /**
