@@ -546,3 +546,39 @@ Deno.test("do_swap_page() maps a swap-cache page that another entry still refers
   assert.equal(lastReturn(run), "cpu0=kept-busy; cpu1=faulted; cpu2=faulted");
   assert.deepEqual(run.kinds(), []);
 });
+
+Deno.test("reclaim's remove_mapping() leaves the page cache alone for a page truncation took out of it meanwhile", () => {
+  // While reclaim has written A's shmem page out and dropped its lock, truncation takes the page
+  // out of the cache, the file grows again, and a write fault puts a new page at the same index.
+  // Reclaim then frees its page, which is no longer in the cache: the new page's entry stays
+  // (v2.6.24 mm/vmscan.c:588, 'if (!mapping || !remove_mapping(mapping, page))'; truncation
+  // cleared page->mapping in truncate_complete_page()).
+  const s = scenario("reclaim-truncated", ["try_to_unmap_one", "__do_fault"], {
+    files: [{ name: "data", pages: 1, kind: "shmem" }],
+    steps: [
+      mmapStep("0x200000", "0x1000", { file: "data" }),
+      touchStep("0x200000", "write"),
+      { op: "reclaim", mm: "A", addr: "0x200000" },
+      {
+        op: "race",
+        threads: {
+          cpu0: [{ op: "reclaim", mm: "A", addr: "0x200000" }],
+          cpu1: [
+            { op: "truncate", file: "data", pages: 0 },
+            { op: "truncate", file: "data", pages: 1 },
+            touchStep("0x200000", "write"),
+          ],
+        },
+      },
+    ],
+  });
+  const decide = parkAt("cpu0", "shrink_page_list:after_pageout", 1);
+  const run = raced(s, decide);
+  assert.ok(decide.parked(), "reclaim wrote the page out");
+  const st = run.kernel.state;
+  const pte = st.mms.A.ptes[0x200000 / 0x1000];
+  assert.ok(pte && pte.t === "present");
+  assert.equal(st.files.data.cache[0], pte.pfn, "the new page is still in the cache");
+  assert.equal(lastReturn(run), "cpu0=freed; cpu1=0,0,faulted");
+  assert.deepEqual(run.kinds(), []);
+});

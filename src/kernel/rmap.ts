@@ -658,7 +658,7 @@ export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "kept-lo
  * 476-644): keep it if its lock is taken (the page lock is tried, not
  * waited for: 'if (TestSetPageLocked(page)) goto keep;', v2.6.24 line 464;
  * v2.6.27 499 `trylock_page()`), or if referenced; otherwise unmap it. A
- * dirty page is written out by `pageout()` (line 534; an anonymous page
+ * dirty page is written out by `pageout()` (line 538; an anonymous page
  * always is: `add_to_swap()` dirties it, mm/swap_state.c:178), which
  * keeps a page someone else holds a reference to
  * (`is_page_cache_freeable()`, line 316), cleans it with
@@ -750,9 +750,11 @@ export const shrinkPage = defPath<
       return go("keep");
     }
     const page = k.state.pages[pfn];
-    if (page.owner.kind === "file") {
-      delete k.state.files[page.owner.file].cache[page.owner.index];
-      putPage(k.state, pfn, `cache:${page.owner.file}`);
+    // __remove_from_page_cache() of a page still in its file's cache (a truncated one is not).
+    const o = page.owner;
+    if (o.kind === "file" && k.state.files[o.file].cache[o.index] === pfn) {
+      delete k.state.files[o.file].cache[o.index];
+      putPage(k.state, pfn, `cache:${o.file}`);
     }
     for (const key in k.state.swap) {
       // __delete_from_swap_cache(): the slot keeps the data, the page leaves it.
