@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { SWAP_CACHE, vpn } from "../model/state.ts";
+import { SWAP_CACHE, swapCacheSlot, vpn } from "../model/state.ts";
 import type { Checker } from "./checker.ts";
 
 /** The checker; it keeps nothing (it looks at the state at the end). */
@@ -49,7 +49,7 @@ export const pageLeak: Checker = {
     function isLive(holder: string, pfn: number): boolean {
       const [kind, a, b] = holder.split(":");
       if (kind === "kernel") return true;
-      if (kind === SWAP_CACHE) return Object.values(state.swap).some((s) => s.page === pfn);
+      if (kind === SWAP_CACHE) return swapCacheSlot(state, pfn) !== undefined;
       if (kind === "cache") {
         const o = state.pages[pfn].owner;
         return (o.kind === "file" || o.kind === "huge") && state.files[a]?.cache[o.index] === pfn;

@@ -18,6 +18,7 @@ import {
   putPage,
   setPte,
   SWAP_CACHE,
+  swapCacheSlot,
   tableIndex,
   updatePage,
   vpn,
@@ -275,11 +276,8 @@ export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
  */
 export function canShareSwapPage(state: MmState, page: Page): boolean {
   let count = page.mapcount;
-  if (count <= 1) {
-    for (const key in state.swap) {
-      if (state.swap[key].page === page.pfn) count += state.swap[key].from;
-    }
-  }
+  const slot = count <= 1 ? swapCacheSlot(state, page.pfn) : undefined;
+  if (slot !== undefined) count += state.swap[slot].from;
   return count === 1;
 }
 

@@ -21,6 +21,7 @@ import {
   putPage,
   setPte,
   SWAP_CACHE,
+  swapCacheSlot,
   updatePage,
   updatePte,
   vpn,
@@ -319,9 +320,8 @@ const tryToUnmapOne = defPath<
  * (`add_to_swap()` and `__add_to_swap_cache()`, v2.6.24 mm/swap_state.c:149-192, 86).
  */
 function swapSlot(k: Kernel, pfn: number): number {
-  for (const key in k.state.swap) {
-    if (k.state.swap[Number(key)].page === pfn) return Number(key);
-  }
+  const cached = swapCacheSlot(k.state, pfn);
+  if (cached !== undefined) return cached;
   const slot = k.state.nextSwap++;
   k.state.swap[slot] = { data: k.state.pages[pfn].data, from: 0, page: pfn };
   getPage(k.state, pfn, SWAP_CACHE);
@@ -725,10 +725,8 @@ export const shrinkPage = defPath<
     const { pfn } = f.v;
     const page = updatePage(k.state, pfn, { dirty: false, locked: false });
     // ->writepage(): swap_writepage() writes the slot, and the page is unlocked.
-    for (const key in k.state.swap) {
-      const slot = k.state.swap[Number(key)];
-      if (slot.page === pfn) slot.data = page.data;
-    }
+    const slot = swapCacheSlot(k.state, pfn);
+    if (slot !== undefined) k.state.swap[slot].data = page.data;
     k.unlock(f.th, pageLockName(pfn));
     return point("shrink_page_list:after_pageout", "relock");
   },
@@ -756,11 +754,10 @@ export const shrinkPage = defPath<
       delete k.state.files[o.file].cache[o.index];
       putPage(k.state, pfn, `cache:${o.file}`);
     }
-    for (const key in k.state.swap) {
-      // __delete_from_swap_cache(): the slot keeps the data, the page leaves it.
-      const slot = k.state.swap[Number(key)];
-      if (slot.page !== pfn) continue;
-      delete slot.page;
+    // __delete_from_swap_cache(): the slot keeps the data, the page leaves it.
+    const slot = swapCacheSlot(k.state, pfn);
+    if (slot !== undefined) {
+      delete k.state.swap[slot].page;
       putPage(k.state, pfn, SWAP_CACHE);
     }
     f.v.result = "freed";

@@ -24,6 +24,15 @@ import { addTo } from "./_count.ts";
 /** The holder of the swap cache's reference to a page in it (`add_to_swap_cache()`). */
 export const SWAP_CACHE = "swapcache";
 
+/**
+ * The swap slot whose swap cache entry is page `pfn` (the page is then
+ * `PageSwapCache()`), if any.
+ */
+export function swapCacheSlot(state: MmState, pfn: number): number | undefined {
+  for (const key in state.swap) if (state.swap[key].page === pfn) return Number(key);
+  return undefined;
+}
+
 /** Returns an empty model state. */
 export function newState(): MmState {
   return {
