@@ -201,7 +201,11 @@ export interface ExploreOptions {
    * soundness tests of what the key leaves out; more states, same endings).
    */
   fullKey?: boolean;
-  /** Also collect the final state digest of every ending ({@link ExploreResult.finals}). */
+  /**
+   * Also collect the final state digest of every ending ({@link ExploreResult.finals})
+   * and count the runs a search without merging would make
+   * ({@link ExploreResult.unmergedRuns}): what a soundness check compares.
+   */
   finals?: boolean;
   /**
    * Reuse an earlier exploration of the same scenario object, with the same
@@ -275,6 +279,15 @@ export interface ExploreResult {
   maxima: Record<string, number>;
   /** With {@link ExploreOptions.finals}: every distinct ending as `kinds|final state digest`, sorted. */
   finals?: string[];
+  /**
+   * With {@link ExploreOptions.finals}, for a complete search that merged
+   * states without the partial-order reduction: the runs the same search
+   * without merging makes ({@link ExploreOptions.reduction} false), counted
+   * on the merged graph (a state reached by several paths counts once per
+   * path). A search without merging that makes another number did not walk
+   * the tree this one merged.
+   */
+  unmergedRuns?: number;
 }
 
 interface Summary {
@@ -288,6 +301,8 @@ interface Summary {
   worst: number;
   /** With the partial-order reduction: every event of the subtree, joined by scenario step and thread. */
   events?: Joined;
+  /** The runs from here of a search without merging: one per transition of every path. */
+  paths: number;
 }
 
 /** Where a transition from a choice point led, as far as the step bound is concerned. */
@@ -372,6 +387,7 @@ function emptySummary(): Summary {
     maxima: new Map(),
     rise: 0,
     worst: 0,
+    paths: 0,
   };
 }
 
@@ -388,7 +404,7 @@ function leaf(run: Run, final: ((run: Run) => string) | null): Summary {
     }
   }
   const f = new Set<string>(final ? [`${sig}|${final(run)}`] : []);
-  return { sigs: new Set([sig]), finals: f, shortest, maxima, rise: 0, worst: 0 };
+  return { sigs: new Set([sig]), finals: f, shortest, maxima, rise: 0, worst: 0, paths: 0 };
 }
 
 /**
@@ -396,6 +412,7 @@ function leaf(run: Run, final: ((run: Run) => string) | null): Summary {
  * its parent's summary.
  */
 function combine(into: Summary, name: string, sub: Summary, link: Link): void {
+  into.paths += 1 + sub.paths;
   if (link.same) {
     into.rise = Math.max(into.rise, link.seg + sub.rise);
     into.worst = Math.max(into.worst, sub.worst);
@@ -677,6 +694,9 @@ function exploreOn(
     counterexamples,
     maxima: Object.fromEntries([...root.maxima].sort(([a], [b]) => a.localeCompare(b))),
     ...(opts.finals ? { finals: [...root.finals].sort() } : {}),
+    ...(opts.finals && reduction && !partialOrder && status === "complete"
+      ? { unmergedRuns: root.paths }
+      : {}),
   };
 }
 
