@@ -130,8 +130,11 @@ Deno.test("main() prints help with examples for every command", async (t) => {
 });
 
 Deno.test("main() runs each command on the shipped revisions and scenarios", async (t) => {
+  // Each command once in a process of its own, as a shell runs it (run, bisect, explain, and
+  // compare and report where --baseline makes them exit 1); the rest in this process, which runs
+  // the same main().
   await t.step("run --json prints one canonical outcome", async () => {
-    const r = await cli("run", "wp-reuse-after-fork", "emmu-v5", "--json");
+    const r = await cliInProcess("run", "wp-reuse-after-fork", "emmu-v5", "--json");
     assert.equal(r.code, 0, r.stderr);
     const o = JSON.parse(r.stdout);
     assert.equal(o.schema, "mmbisect/outcome@1");
@@ -144,7 +147,7 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
     assert.match(r.stdout, /^reproduce: deno task run /m);
   });
   await t.step("compare classifies every scenario", async () => {
-    const r = await cli("compare", "emmu-v5", "emmu-v5-holt-guard");
+    const r = await cliInProcess("compare", "emmu-v5", "emmu-v5-holt-guard");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^compare emmu-v5 -> emmu-v5-holt-guard$/m);
     assert.match(r.stdout, /^config keys that differ \(\d+\):$/m);
@@ -154,7 +157,7 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
     );
   });
   await t.step("bisect prints the verdict along the lineage", async () => {
-    const r = await cli("bisect", "emmu", "wp-reuse-after-fork");
+    const r = await cliInProcess("bisect", "emmu", "wp-reuse-after-fork");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^bisect wp-reuse-after-fork along emmu:$/m);
     assert.match(r.stdout, /^ {2}emmu-v1 /m);
@@ -211,7 +214,13 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
   await t.step(
     "compare --baseline exits 1 when the other revision regressed, 0 otherwise",
     async () => {
-      const fixed = await cli("compare", "emmu-v5", "emmu-v5-holt-guard", "--baseline", "emmu-v5");
+      const fixed = await cliInProcess(
+        "compare",
+        "emmu-v5",
+        "emmu-v5-holt-guard",
+        "--baseline",
+        "emmu-v5",
+      );
       assert.equal(fixed.code, 0, fixed.stderr);
       assert.match(fixed.stdout, /^baseline emmu-v5: no regression in emmu-v5-holt-guard$/m);
       const worse = await cli(
@@ -244,7 +253,14 @@ Deno.test("main() runs each command on the shipped revisions and scenarios", asy
   await t.step(
     "report --baseline judges the revisions after it, exits 1 when one regressed, 0 otherwise",
     async () => {
-      const ok = await cli("report", "--lineage", "emmu", "--baseline", "emmu-v5", "--no-races");
+      const ok = await cliInProcess(
+        "report",
+        "--lineage",
+        "emmu",
+        "--baseline",
+        "emmu-v5",
+        "--no-races",
+      );
       assert.equal(ok.code, 0, ok.stderr);
       assert.match(ok.stdout, /^## Against baseline emmu-v5$/m);
       assert.match(
@@ -314,14 +330,14 @@ Deno.test("main() writes --out atomically", async (t) => {
       // A new inode: the file was renamed into place, not rewritten in place.
       assert.notEqual(Deno.statSync(out).ino, before);
       assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["report.md"]);
-      const printed = await cli("report", "--lineage", "reference");
+      const printed = await cliInProcess("report", "--lineage", "reference");
       assert.equal(printed.stdout, text);
     });
     await t.step(
       "a command that fails before writing leaves the previous file intact",
       async () => {
         Deno.writeTextFileSync(out, "previous\n");
-        const r = await cli("report", "--out", out, "--revision", `${dir}/missing.json`);
+        const r = await cliInProcess("report", "--out", out, "--revision", `${dir}/missing.json`);
         assertInputError(r, /missing\.json.*cannot be read/);
         assert.equal(Deno.readTextFileSync(out), "previous\n");
         assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["report.md"]);
@@ -329,7 +345,15 @@ Deno.test("main() writes --out atomically", async (t) => {
     );
     await t.step("a missing directory is created", async () => {
       const nested = `${dir}/a/b/report.json`;
-      const r = await cli("report", "--lineage", "reference", "--format", "json", "--out", nested);
+      const r = await cliInProcess(
+        "report",
+        "--lineage",
+        "reference",
+        "--format",
+        "json",
+        "--out",
+        nested,
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(JSON.parse(Deno.readTextFileSync(nested)).schema, "mmbisect/report@1");
     });
@@ -394,19 +418,30 @@ Deno.test("main() writes several formats of one run, each the bytes of a run of 
       async () => {
         const x = `${dir}/x`;
         assertInputError(
-          await cli("report", "--format", "json", "--format", "md", "--out", x),
+          await cliInProcess("report", "--format", "json", "--format", "md", "--out", x),
           /"--format" is given 2 times and "--out" 1 time: with more than one format, give one --out per --format/,
         );
         assertInputError(
-          await cli("report", "--out", x, "--out", `${dir}/y`),
+          await cliInProcess("report", "--out", x, "--out", `${dir}/y`),
           /"--out" is given 2 times for one format/,
         );
         assertInputError(
-          await cli("merge", x, "--format", "md", "--format", "json", "--out", x, "--out", x),
+          await cliInProcess(
+            "merge",
+            x,
+            "--format",
+            "md",
+            "--format",
+            "json",
+            "--out",
+            x,
+            "--out",
+            x,
+          ),
           /"--out" names ".*\/x" twice/,
         );
         assertInputError(
-          await cli(
+          await cliInProcess(
             "report",
             "--shard",
             "1/2",
@@ -437,7 +472,7 @@ Deno.test("main() refuses a scenario and a revision of different kernel trees wi
       ["bisect", "emmu", "nl-remap-inside"],
     ]
   ) {
-    const r = await cli(...args);
+    const r = await cliInProcess(...args);
     assert.equal(r.code, 2, args.join(" "));
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, /^mmbisect: .*(2\.5\.42|kernel tree)/);
@@ -445,7 +480,7 @@ Deno.test("main() refuses a scenario and a revision of different kernel trees wi
 });
 
 Deno.test("main() run shows what a read finds through each address of a 2.5.42 scenario", async () => {
-  const r = await cli("run", "nl-evict-remapped-file", "nl-2.5.42-f8");
+  const r = await cliInProcess("run", "nl-evict-remapped-file", "nl-2.5.42-f8");
   assert.equal(r.code, 0, r.stderr);
   // F8 cover letter: the mapping information lives only in the page tables, so after eviction
   // the refill is the linear page 0 where page 5 was remapped.
