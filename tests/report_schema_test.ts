@@ -2,19 +2,14 @@ import assert from "node:assert/strict";
 import { VIOLATION_KINDS } from "../mod.ts";
 import { CELL_STATUSES, OUTCOME_PARTS } from "../src/report/diff.ts";
 import { type Schema, validate } from "./_json_schema.ts";
-import { V8_FLAGS } from "./_cli.ts";
+import { cliInProcess, type Result } from "./_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCHEMA: Schema = JSON.parse(Deno.readTextFileSync(`${ROOT}docs/report-schema.json`));
-const decoder = new TextDecoder();
 
-async function report(...args: string[]): Promise<{ code: number; stdout: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", V8_FLAGS, `${ROOT}cli.ts`, "report", "--format", "json", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout) };
+/** The JSON report of this checkout's scenarios and revisions, from `main()` in this process. */
+function report(...args: string[]): Promise<Result> {
+  return cliInProcess("report", "--format", "json", ...args);
 }
 
 Deno.test("docs/report-schema.json documents every field and matches the code's vocabularies", async (t) => {

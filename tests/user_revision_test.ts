@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { V8_FLAGS } from "./_cli.ts";
+import { cliInProcess as cli } from "./_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const decoder = new TextDecoder();
 
 /** The scenarios Robin Holt's do_wp_page guard changes: each loses the end made without a begin. */
 const AFFECTED = [
@@ -11,15 +10,6 @@ const AFFECTED = [
   "wp-reuse-after-fork",
   "writeback-mkclean",
 ];
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", V8_FLAGS, `${ROOT}cli.ts`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
 
 Deno.test("compare shows exactly the scenarios a user revision's one overridden key affects", async (t) => {
   const dir = Deno.makeTempDirSync();
