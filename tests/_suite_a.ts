@@ -13,7 +13,6 @@
  */
 import "./_suites.ts";
 import "./bad_input_test.ts";
-import "./blame_test.ts";
 import "./callout_mutation_test.ts";
 import "./canonical_json_test.ts";
 import "./ci_output_test.ts";
@@ -25,7 +24,6 @@ import "./fuzz_valid_test.ts";
 import "./html_test.ts";
 import "./import_patch_test.ts";
 import "./jobs_test.ts";
-import "./lineage_test.ts";
 import "./locks_test.ts";
 import "./merge_test.ts";
 import "./nonlinear_mutation_test.ts";

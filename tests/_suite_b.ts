@@ -38,3 +38,5 @@ import "./rmap_fidelity_test.ts";
 import "./truncate_fault_test.ts";
 import "./footprint_test.ts";
 import "./determinism_test.ts";
+import "./blame_test.ts";
+import "./lineage_test.ts";
