@@ -308,3 +308,71 @@ Deno.test("reclaim tries the page lock and keeps a page whose lock is taken", ()
   const pte = run.kernel.state.mms.A.ptes[0x200];
   assert.ok(pte?.t === "present");
 });
+
+/** Runs `s` on revision `id` on the default schedule. */
+function ranOn(s: ReturnType<typeof parseScenario>, id: string): Run {
+  const run = new Run(s, revisions.find((r) => r.id === id)!, { trace: false });
+  run.complete();
+  return run;
+}
+
+Deno.test("page_referenced() in a VM_LOCKED vma: the young bit in 2.6.24, a reference that ends the walk from 2.6.25", () => {
+  // An anonymous page of a MAP_LOCKED vma of A, shared with fork's child B (whose copy of the
+  // vma is not locked: 'tmp->vm_flags &= ~VM_LOCKED;', v2.6.24 kernel/fork.c:262), both ptes
+  // young, reclaimed twice.
+  const s = parseScenario(
+    {
+      purpose: "reclaim of a page mapped by a VM_LOCKED vma and by fork's child",
+      exercises: ["page_referenced_one"],
+      cite: "v2.6.24 mm/rmap.c:287-288; v2.6.27 mm/rmap.c:292-296 (commit 5a9bbdcd29)",
+      steps: [
+        mmapStep("0x100000", "0x1000", { locked: true }),
+        touchStep("0x100000", "write"),
+        { op: "fork", mm: "A", child: "B" },
+        touchStep("0x100000", "read", "B"),
+        { op: "reclaim", mm: "A", addr: "0x100000" },
+        { op: "reclaim", mm: "A", addr: "0x100000" },
+      ],
+    },
+    "rmap_fidelity_test",
+    "referenced-locked",
+  );
+  const young = (run: Run) => ["A", "B"].map((mm) => run.kernel.state.mms[mm].ptes[0x100]);
+  // v2.6.24: page_referenced_one() clears and counts the young bit of both ptes (the page is
+  // kept, activated); the second reclaim finds them old, and try_to_unmap_one() fails on the
+  // VM_LOCKED vma ('if (!migration && ((vma->vm_flags & VM_LOCKED) ||', mm/rmap.c:679).
+  const old = ranOn(s, "emmu-v5");
+  assert.deepEqual(old.outcome().returns.slice(4).map((r) => r.value), ["activated", "activated"]);
+  for (const pte of young(old)) assert.ok(pte?.t === "present" && !pte.young);
+  // v2.6.27: A's vma, first on the anon_vma's list, counts as a reference and ends the walk: no
+  // young bit is cleared, in A's vma or in B's, and each reclaim keeps the page as referenced.
+  const now = ranOn(s, "mainline-2.6.27");
+  assert.deepEqual(now.outcome().returns.slice(4).map((r) => r.value), ["activated", "activated"]);
+  for (const pte of young(now)) assert.ok(pte?.t === "present" && pte.young);
+});
+
+Deno.test("page_referenced_file() counts a VM_LOCKED shared mapping as a reference before page_referenced_one()", () => {
+  // 'if ((vma->vm_flags & (VM_LOCKED|VM_MAYSHARE)) == (VM_LOCKED|VM_MAYSHARE)) { referenced++;
+  // break; }' (v2.6.24 mm/rmap.c:368-372, v2.6.27 393-397): the pte's young bit stays set.
+  const s = parseScenario(
+    {
+      purpose: "reclaim of a file page mapped by a VM_LOCKED shared mapping",
+      exercises: ["page_referenced_one"],
+      cite: "v2.6.24 mm/rmap.c:368-372",
+      files: [{ name: "data", pages: 2, kind: "regular" }],
+      steps: [
+        mmapStep("0x200000", "0x1000", { file: "data", locked: true }),
+        touchStep("0x200000", "read"),
+        { op: "reclaim", mm: "A", addr: "0x200000" },
+      ],
+    },
+    "rmap_fidelity_test",
+    "referenced-file-locked",
+  );
+  for (const id of ["emmu-v5", "mainline-2.6.27"]) {
+    const run = ranOn(s, id);
+    assert.equal(run.outcome().returns[2].value, "activated", id);
+    const pte = run.kernel.state.mms.A.ptes[0x200];
+    assert.ok(pte?.t === "present" && pte.young, id);
+  }
+});

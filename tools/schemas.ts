@@ -34,6 +34,7 @@ import {
   FOLLOW_PAGE_VARIANTS,
   KERNEL_BASES,
   NONLINEAR_VARIANTS,
+  REFERENCED_LOCKED,
   RMAP_LOCKS,
   SLEEPABLE_KINDS,
   TOP_KEYS,
@@ -683,6 +684,10 @@ export function revisionSchema(): Schema {
         cow_rmap: enumSchema(
           COW_RMAPS,
           "when do_wp_page's copy takes the old page's rmap off: before the pte's clear, or after the new pte is set",
+        ),
+        referenced_locked: enumSchema(
+          REFERENCED_LOCKED,
+          "what page_referenced_one does in a VM_LOCKED vma: the young bit only, or a reference that ends the walk",
         ),
         cite: citeSchema("the variants"),
       },

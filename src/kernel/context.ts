@@ -86,6 +86,20 @@ export interface KernelVariants {
    * one) finds the old page's mapcount already down with the first.
    */
   cow_rmap: "remove-before-clear" | "remove-after-set";
+  /**
+   * What `page_referenced_one()` does in a VM_LOCKED vma: "untested"
+   * (2.6.24: it does not look at VM_LOCKED; it clears and counts the young
+   * bit as in any vma, v2.6.24 mm/rmap.c:287-288, and `try_to_unmap_one()`
+   * fails on the vma later, after `add_to_swap()`) or "referenced" (from
+   * "mm: don't waste swap on locked pages", commit 5a9bbdcd29, in
+   * 2.6.25-rc1: 'if (vma->vm_flags & VM_LOCKED) { referenced++; *mapcount =
+   * 1; ... }', "break early from loop": the young bit left alone and no
+   * other vma looked at, v2.6.27 mm/rmap.c:292-296). In both,
+   * `page_referenced_file()` counts a VM_LOCKED|VM_MAYSHARE vma as a
+   * reference and stops before `page_referenced_one()` (v2.6.24
+   * mm/rmap.c:368-372, v2.6.27 393-397).
+   */
+  referenced_locked: "untested" | "referenced";
 }
 
 /** The variants of a revision that selects none: the 2.6.24 paths. */
@@ -94,6 +108,7 @@ export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
   rmap_lock: "spinlock",
   anonymous_read: "new-page",
   cow_rmap: "remove-before-clear",
+  referenced_locked: "untested",
 });
 
 /** A revision's description of one kernel path. */

@@ -153,6 +153,14 @@ export const pageReferenced = defPath<
       k.unlock(f.th, f.v.lock);
       return ret(f.v.referenced);
     }
+    if (hit.vma.locked && hit.vma.shared && k.state.pages[f.v.pfn].owner.kind === "file") {
+      // page_referenced_file(): 'if ((vma->vm_flags & (VM_LOCKED|VM_MAYSHARE)) ==
+      // (VM_LOCKED|VM_MAYSHARE)) { referenced++; break; }' before page_referenced_one() (v2.6.24
+      // mm/rmap.c:368-372, v2.6.27 393-397; every shared mapping of the model is VM_MAYSHARE).
+      f.v.referenced++;
+      f.v.i = f.v.hits.length;
+      return go("hit");
+    }
     if (!presentBeforeLock(k, hit)) {
       f.v.i++;
       return go("hit");
@@ -167,6 +175,15 @@ export const pageReferenced = defPath<
       // out', with nothing asked of anyone (v2.6.24 mm/rmap.c:283-285, v2.6.27 288-290).
       k.unlock(f.th, ptlName(hit.mm, hit.addr));
       f.v.i++;
+      return go("hit");
+    }
+    if (hit.vma.locked && k.variants.referenced_locked === "referenced") {
+      // 'if (vma->vm_flags & VM_LOCKED) { referenced++; *mapcount = 1; /* break early from loop */
+      // }': the young bit untouched and nothing asked of anyone, then 'pte_unmap_unlock()' and
+      // the walk's 'if (!mapcount) break;' (v2.6.27 mm/rmap.c:292-296, 304-305, 332-333).
+      f.v.referenced++;
+      k.unlock(f.th, ptlName(hit.mm, hit.addr));
+      f.v.i = f.v.hits.length;
       return go("hit");
     }
     const young = pte.young; // ptep_clear_flush_young()
@@ -188,7 +205,6 @@ export const pageReferenced = defPath<
   young(k, f) {
     const hit = f.v.hits[f.v.i];
     if (f.v.young) f.v.referenced++;
-    if (hit.vma.locked) f.v.referenced++;
     k.unlock(f.th, ptlName(hit.mm, hit.addr));
     const after = { mm: hit.mm, address: hit.addr, guards: { not_vm_locked: !hit.vma.locked } };
     return hook("page_referenced_one", "after_unlock", after, "after_unlock", "young");

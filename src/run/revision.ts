@@ -224,6 +224,7 @@ export function parseRevision(
     "rmap_lock",
     "anonymous_read",
     "cow_rmap",
+    "referenced_locked",
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
@@ -235,6 +236,7 @@ export function parseRevision(
     rmap_lock: variant("rmap_lock", RMAP_LOCKS),
     anonymous_read: variant("anonymous_read", ANONYMOUS_READS),
     cow_rmap: variant("cow_rmap", COW_RMAPS),
+    referenced_locked: variant("referenced_locked", REFERENCED_LOCKED),
   };
   return {
     id,
@@ -265,6 +267,9 @@ export const ANONYMOUS_READS = ["new-page", "zero-page"] as const;
 
 /** The values of `kernel.cow_rmap` (see {@link KernelVariants}). */
 export const COW_RMAPS = ["remove-before-clear", "remove-after-set"] as const;
+
+/** The values of `kernel.referenced_locked` (see {@link KernelVariants}). */
+export const REFERENCED_LOCKED = ["untested", "referenced"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -606,6 +611,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["kernel.rmap_lock"] = rev.kernel.rmap_lock;
   out["kernel.anonymous_read"] = rev.kernel.anonymous_read;
   out["kernel.cow_rmap"] = rev.kernel.cow_rmap;
+  out["kernel.referenced_locked"] = rev.kernel.referenced_locked;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
