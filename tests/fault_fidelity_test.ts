@@ -62,6 +62,23 @@ function lastReturn(run: Run): unknown {
   return r[r.length - 1].value;
 }
 
+/**
+ * A private anonymous page at 0x100000 of A, written and reclaimed once (its
+ * pte was young: it is kept, the pte old), then reclaimed again (cpu0)
+ * racing `other` (cpu1).
+ */
+function reclaimRacing(other: Record<string, unknown>) {
+  return [
+    mmapStep("0x100000", "0x1000"),
+    touchStep("0x100000", "write"),
+    { op: "reclaim", mm: "A", addr: "0x100000" },
+    {
+      op: "race",
+      threads: { cpu0: [{ op: "reclaim", mm: "A", addr: "0x100000" }], cpu1: [other] },
+    },
+  ];
+}
+
 /** A private anonymous page at 0x100000 of A, written, and KVM guest kvm0 on A; then `steps`. */
 function anonWithKvm(steps: unknown[]) {
   return {
@@ -472,18 +489,7 @@ Deno.test("do_swap_page() takes the page reclaim has not freed yet from the swap
   // it maps the page reclaim had, and reclaim's remove_mapping() finds its reference and keeps
   // the page (588, 'cannot_free').
   const s = scenario("swap-cache-hit", ["do_swap_page", "try_to_unmap_one"], {
-    steps: [
-      mmapStep("0x100000", "0x1000"),
-      touchStep("0x100000", "write"),
-      { op: "reclaim", mm: "A", addr: "0x100000" },
-      {
-        op: "race",
-        threads: {
-          cpu0: [{ op: "reclaim", mm: "A", addr: "0x100000" }],
-          cpu1: [touchStep("0x100000", "read")],
-        },
-      },
-    ],
+    steps: reclaimRacing(touchStep("0x100000", "read")),
   });
   let before = -1;
   const decide = runUntil("cpu0", (run) => {
@@ -580,5 +586,68 @@ Deno.test("reclaim's remove_mapping() leaves the page cache alone for a page tru
   assert.ok(pte && pte.t === "present");
   assert.equal(st.files.data.cache[0], pte.pfn, "the new page is still in the cache");
   assert.equal(lastReturn(run), "cpu0=freed; cpu1=0,0,faulted");
+  assert.deepEqual(run.kinds(), []);
+});
+
+Deno.test("shrink_page_list() puts an anonymous page in the swap cache before try_to_unmap(), and tlb_finish_mmu() takes it out again", async (t) => {
+  // 'if (PageAnon(page) && !PageSwapCache(page)) if (!add_to_swap(page, GFP_ATOMIC))' comes
+  // before try_to_unmap() (v2.6.24 mm/vmscan.c:507-519). A's touch between page_referenced() and
+  // try_to_unmap() makes the pte young again: try_to_unmap_one() fails ('goto
+  // activate_locked'), and the page stays in the swap cache, its slot allocated and no swap pte
+  // referring to it. munmap()'s tlb_finish_mmu() then frees it through free_swap_cache():
+  // remove_exclusive_swap_page() finds the gather's and the cache's the only references
+  // (mm/swap_state.c:256-262, mm/swapfile.c:345-385), and the slot goes with the page.
+  const steps = [
+    mmapStep("0x100000", "0x1000"),
+    touchStep("0x100000", "write"),
+    { op: "reclaim", mm: "A", addr: "0x100000" },
+    {
+      op: "reclaim",
+      mm: "A",
+      addr: "0x100000",
+      during: { at: "shrink_page_list:after_referenced", step: touchStep("0x100000", "read") },
+    },
+  ];
+  await t.step("try_to_unmap() fails: the page stays in the swap cache", () => {
+    const run = raced(scenario("add-to-swap-first", ["try_to_unmap_one"], { steps }));
+    assert.equal(lastReturn(run), "activated");
+    const st = run.kernel.state;
+    const pte = st.mms.A.ptes[0x100];
+    assert.ok(pte?.t === "present");
+    assert.deepEqual(Object.values(st.swap), [{
+      data: st.pages[pte.pfn].data,
+      from: 0,
+      page: pte.pfn,
+    }]);
+    assert.equal(st.pages[pte.pfn].refs.swapcache, 1);
+    assert.ok(st.pages[pte.pfn].dirty, "add_to_swap() dirties the page");
+  });
+  await t.step("munmap() frees the page and its slot", () => {
+    const munmap = { op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" };
+    const run = raced(
+      scenario("free-swap-cache", ["try_to_unmap_one"], { steps: [...steps, munmap] }),
+    );
+    assert.deepEqual(run.kernel.state.swap, {});
+    assert.equal(run.kernel.state.counters.pagesFreed, 1);
+    assert.deepEqual(run.kinds(), []);
+  });
+});
+
+Deno.test("free_swap_cache() leaves a page reclaim has locked in the swap cache; reclaim frees it and its slot", () => {
+  // munmap() runs while reclaim, past add_to_swap() and holding the page lock, waits for the
+  // anon_vma lock in try_to_unmap(): tlb_finish_mmu()'s free_swap_cache() cannot lock the page
+  // ('!TestSetPageLocked(page)', v2.6.24 mm/swap_state.c:258) and leaves it in the cache. Reclaim
+  // then finds it unmapped, writes it out and frees it: remove_mapping()'s
+  // '__delete_from_swap_cache(page); ... swap_free(swap);' (mm/vmscan.c:419-423) frees the
+  // slot too, which no swap pte refers to.
+  const s = scenario("free-swap-cache-locked", ["try_to_unmap_one"], {
+    steps: reclaimRacing({ op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" }),
+  });
+  const decide = parkAt("cpu0", "lock anon_vma:A:0x100000", 2);
+  const run = raced(s, decide);
+  assert.ok(decide.parked(), "reclaim got to try_to_unmap()");
+  assert.equal(lastReturn(run), "cpu0=freed; cpu1=0");
+  assert.deepEqual(run.kernel.state.swap, {});
+  assert.equal(run.kernel.state.counters.pagesFreed, 1);
   assert.deepEqual(run.kinds(), []);
 });

@@ -303,7 +303,7 @@ const tryToUnmapOne = defPath<
     const mm = k.state.mms[hit.mm];
     const page = k.state.pages[pfn];
     if (page.owner.kind === "anon") {
-      const slot = swapSlot(k, pfn);
+      const slot = addToSwap(k, pfn);
       setPte(mm, vpn(hit.addr), { t: "swap", slot });
       k.state.swap[slot].from++;
     }
@@ -331,16 +331,20 @@ const tryToUnmapOne = defPath<
 });
 
 /**
- * The swap slot of an anonymous page in the swap cache; on first use
- * `add_to_swap()`, whose swap cache takes a reference to the page
- * (`add_to_swap()` and `__add_to_swap_cache()`, v2.6.24 mm/swap_state.c:149-192, 86).
+ * The swap slot of an anonymous page in the swap cache, where reclaim put
+ * it before unmapping it; for a page not in it, `add_to_swap()`: a new slot
+ * whose swap cache takes a reference to the page, which is dirtied
+ * (`add_to_swap()` and `__add_to_swap_cache()`, v2.6.24
+ * mm/swap_state.c:149-192, 86: 'SetPageDirty(page);' at 178). The slot's
+ * `from` counts the swap ptes that refer to it, none yet.
  */
-function swapSlot(k: Kernel, pfn: number): number {
+function addToSwap(k: Kernel, pfn: number): number {
   const cached = swapCacheSlot(k.state, pfn);
   if (cached !== undefined) return cached;
   const slot = k.state.nextSwap++;
   k.state.swap[slot] = { data: k.state.pages[pfn].data, from: 0, page: pfn };
   getPage(k.state, pfn, SWAP_CACHE);
+  updatePage(k.state, pfn, { dirty: true });
   return slot;
 }
 
@@ -714,6 +718,10 @@ export const shrinkPage = defPath<
       f.v.result = "activated";
       return go("keep");
     }
+    // 'if (PageAnon(page) && !PageSwapCache(page)) if (!add_to_swap(page, GFP_ATOMIC)) goto
+    // activate_locked;' before try_to_unmap() (v2.6.24 mm/vmscan.c:507-509, v2.6.27 542-544):
+    // a page try_to_unmap() then keeps stays in the swap cache, its slot allocated.
+    if (k.state.pages[f.v.pfn].owner.kind === "anon") addToSwap(k, f.v.pfn);
     if (k.state.pages[f.v.pfn].mapcount > 0) {
       return call(tryToUnmap, { pfn: f.v.pfn }, "unmapped", "unmapped");
     }
@@ -770,10 +778,13 @@ export const shrinkPage = defPath<
       delete k.state.files[o.file].cache[o.index];
       putPage(k.state, pfn, `cache:${o.file}`);
     }
-    // __delete_from_swap_cache(): the slot keeps the data, the page leaves it.
+    // '__delete_from_swap_cache(page); ... swap_free(swap);' (v2.6.24 mm/vmscan.c:419-423,
+    // v2.6.27 436-440): the page leaves the cache, and the slot goes with the cache's count
+    // unless swap ptes still refer to it, for which it keeps the data.
     const slot = swapCacheSlot(k.state, pfn);
     if (slot !== undefined) {
-      delete k.state.swap[slot].page;
+      if (k.state.swap[slot].from === 0) delete k.state.swap[slot];
+      else delete k.state.swap[slot].page;
       putPage(k.state, pfn, SWAP_CACHE);
     }
     f.v.result = "freed";

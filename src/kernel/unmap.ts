@@ -8,13 +8,25 @@
  */
 import type { Mm, Vma } from "../model/types.ts";
 import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
-import { getPage, hasPteTable, pteHolder, putPage, setPte, vpn } from "../model/state.ts";
+import {
+  getPage,
+  hasPteTable,
+  pageCount,
+  pteHolder,
+  putPage,
+  setPte,
+  SWAP_CACHE,
+  swapCacheSlot,
+  updatePage,
+  vpn,
+} from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   anonVmaLock,
   immapName,
   linearIndex,
+  pageLockName,
   pageRemoveRmap,
   pageTableLockName,
   pmdAddrEnd,
@@ -32,17 +44,41 @@ export function tlbGather(k: Kernel, th: string, mm: string, fullmm = false): vo
 
 /**
  * `tlb_finish_mmu()`: flushes the TLB, then frees the pages thread `th`
- * gathered. `done` ends the gather (its path is through with it);
- * otherwise it goes on empty (`unmap_vmas()` finishes it on a lock break,
- * and its caller again after).
+ * gathered, each through `free_swap_cache()` first
+ * (`free_pages_and_swap_cache()`). `done` ends the gather (its path is
+ * through with it); otherwise it goes on empty (`unmap_vmas()` finishes it
+ * on a lock break, and its caller again after).
  */
 export function tlbFinish(k: Kernel, th: string, done: boolean): void {
   const tlb = k.gathers[th];
   if (tlb.fullmm) addTo(k.state.counters, "tlbFlushMm", 1);
   else addTo(k.state.counters, "tlbFlushRange", 1);
-  for (const pfn of tlb.pages) putPage(k.state, pfn, `mmu_gather:${tlb.mm}`);
+  for (const pfn of tlb.pages) {
+    freeSwapCache(k, th, pfn);
+    putPage(k.state, pfn, `mmu_gather:${tlb.mm}`);
+  }
   if (done) delete k.gathers[th];
   else tlb.pages = [];
+}
+
+/**
+ * `free_swap_cache()` of a page a gather holds: when its lock is free
+ * ('if (PageSwapCache(page) && !TestSetPageLocked(page))'),
+ * `remove_exclusive_swap_page()` takes it out of the swap cache if the
+ * gather's and the cache's are its only references and no swap pte refers
+ * to its slot ('page_count(page) != 2', 'p->swap_map[swp_offset(entry)] ==
+ * 1'): the slot is freed, the page dirtied and the cache's reference
+ * dropped (v2.6.24 mm/swap_state.c:256-262 and mm/swapfile.c:345-385;
+ * v2.6.27 mm/swap_state.c:202-208, mm/swapfile.c:347-387). A page reclaim
+ * has locked stays in the cache for reclaim to free.
+ */
+function freeSwapCache(k: Kernel, th: string, pfn: number): void {
+  const slot = swapCacheSlot(k.state, pfn);
+  if (slot === undefined || !k.canTake(pageLockName(pfn), "sleeping", th)) return;
+  if (pageCount(k.state.pages[pfn]) !== 2 || k.state.swap[slot].from !== 0) return;
+  delete k.state.swap[slot];
+  updatePage(k.state, pfn, { dirty: true });
+  putPage(k.state, pfn, SWAP_CACHE);
 }
 
 /**
