@@ -651,3 +651,66 @@ Deno.test("free_swap_cache() leaves a page reclaim has locked in the swap cache;
   assert.equal(run.kernel.state.counters.pagesFreed, 1);
   assert.deepEqual(run.kinds(), []);
 });
+
+Deno.test("do_swap_page() reads a page into the swap cache and leaves it there; a zapped swap pte frees it only when no one else holds it", async (t) => {
+  // A's page, shared with fork's child B, is swapped out from both: one slot, two swap ptes.
+  const swappedFromBoth = [
+    mmapStep("0x100000", "0x1000"),
+    touchStep("0x100000", "write"),
+    { op: "fork", mm: "A", child: "B" },
+    { op: "reclaim", mm: "A", addr: "0x100000" },
+    { op: "reclaim", mm: "A", addr: "0x100000" },
+  ];
+  const run = (more: unknown[]) => {
+    const steps = [...swappedFromBoth, ...more];
+    const r = raced(scenario("swap-in-cache", ["do_swap_page"], { steps }));
+    assert.deepEqual(r.kinds(), []);
+    return r.kernel.state;
+  };
+  await t.step("the page read in stays in the swap cache", () => {
+    // B's write fault reads it in: read_swap_cache_async() puts the new page in the swap cache
+    // (v2.6.24 mm/swap_state.c:356), can_share_swap_page() counts A's entry too
+    // (mm/swapfile.c:310-339), so do_wp_page() copies it for B. A's read fault then finds it in
+    // the cache and maps it, and swap_free() leaves it there (mm/memory.c:2121-2123).
+    const st = run([touchStep("0x100000", "write", "B"), touchStep("0x100000", "read")]);
+    const a = st.mms.A.ptes[0x100];
+    const b = st.mms.B.ptes[0x100];
+    assert.ok(a?.t === "present" && b?.t === "present");
+    assert.notEqual(b.pfn, a.pfn, "B's write copied the page A's entry still referred to");
+    assert.deepEqual(Object.values(st.swap), [{
+      data: st.pages[a.pfn].data,
+      from: 0,
+      page: a.pfn,
+    }]);
+    assert.deepEqual(st.pages[a.pfn].refs, { swapcache: 1, "pte:A:0x100000": 1 });
+  });
+  await t.step("free_swap_and_cache() of A's swap pte leaves the page B maps in the cache", () => {
+    // B's read fault maps the page it reads in, and A's swap pte still refers to its slot. A's
+    // exit zaps that pte, the slot's last entry, but the page is mapped by B ('one_user =
+    // (page_count(page) == 2)', v2.6.24 mm/swapfile.c:415), so it stays in the cache; B's exit
+    // then frees it and its slot through free_swap_cache().
+    const readByB = [touchStep("0x100000", "read", "B"), { op: "exit", mm: "A" }];
+    const st = run(readByB);
+    const b = st.mms.B.ptes[0x100];
+    assert.ok(b?.t === "present");
+    assert.deepEqual(Object.values(st.swap), [{
+      data: st.pages[b.pfn].data,
+      from: 0,
+      page: b.pfn,
+    }]);
+    assert.deepEqual(st.pages[b.pfn].refs, { swapcache: 1, "pte:B:0x100000": 1 });
+    const freed = run([...readByB, { op: "exit", mm: "B" }]);
+    assert.deepEqual(freed.swap, {});
+    assert.equal(freed.counters.pagesFreed, freed.counters.pagesAllocated);
+  });
+  await t.step("free_swap_and_cache() takes out of the cache a page only the cache holds", () => {
+    // B's write fault reads the page in and copies it: the page of the swap cache is mapped by
+    // no one. A's exit zaps A's swap pte, the slot's last entry: the cache's is the page's only
+    // reference, so it leaves the cache with the slot and is freed (mm/swapfile.c:415-424).
+    const st = run([touchStep("0x100000", "write", "B"), { op: "exit", mm: "A" }]);
+    assert.deepEqual(st.swap, {});
+    const b = st.mms.B.ptes[0x100];
+    assert.ok(b?.t === "present");
+    assert.equal(st.counters.pagesFreed, st.counters.pagesAllocated - 1, "all but B's copy");
+  });
+});

@@ -15,6 +15,7 @@ import {
   pteHolder,
   putPage,
   setPte,
+  SWAP_CACHE,
   updatePage,
   updatePte,
   vpn,
@@ -373,11 +374,13 @@ function dropFault(k: Kernel, th: string, pfn: number, r: FaultResult): FaultRes
  * (the page its swap slot names) is taken with a reference of the
  * fault's, which makes reclaim keep it ("kept-busy"), and locked with
  * `lock_page()` (line 2092), which waits for a reclaim that holds the page
- * lock. Otherwise a new page is read in (the model gives it the slot's data
- * and locks nothing: no one else can reach it). Under the pte lock, if the
- * pte is still the swap entry, the page is mapped, writable and dirty on a
- * write fault only where `can_share_swap_page()` agrees (line 2112; always
- * for a new page, which only this entry refers to); a write fault it does
+ * lock. Otherwise a new page is read in by `read_swap_cache_async()`: it
+ * goes into the swap cache and is read from the slot, and is locked as one
+ * found there. Under the pte lock, if the pte is still the swap entry, the
+ * page is mapped, writable and dirty on a write fault only where
+ * `can_share_swap_page()` agrees (line 2112; a fork's copy of the entry
+ * refers to the slot too), and `swap_free()` leaves it in the swap cache
+ * (2121-2123); a write fault it does
  * not agree to goes on to `do_wp_page()` with the pte lock held (line
  * 2126), whose result is not returned but for VM_FAULT_OOM. So the fault
  * never returns VM_FAULT_WRITE, nor does it when the pte changed meanwhile
@@ -393,7 +396,8 @@ const doSwapPage = defPath<
 >("do_swap_page", {
   entry(k, f) {
     const P = "do_swap_page";
-    const cached = k.state.swap[f.v.slot]?.page;
+    const slot = k.state.swap[f.v.slot];
+    const cached = slot?.page;
     if (cached !== undefined) {
       getPage(k.state, cached, "fault");
       f.v.pfn = cached;
@@ -403,9 +407,21 @@ const doSwapPage = defPath<
     // page_add_anon_rmap(page, vma, address): the vma's anon_vma, which its swapped page had.
     const vma = vmaAt(k.state.mms[f.v.mm], f.v.vma);
     const pfn = newAnonPage(k, P, "fault", f.th, vma.anonVma);
-    if (pfn !== null) updatePage(k.state, pfn, { data: k.state.swap[f.v.slot]?.data ?? 0 });
     f.v.pfn = pfn;
-    return go("page_locked");
+    if (pfn === null || !slot) {
+      // No page, or the slot went with the pte meanwhile (read_swap_cache_async() finds no
+      // entry to read): the pte is checked under its lock.
+      if (pfn !== null) updatePage(k.state, pfn, { data: 0 });
+      return go("page_locked");
+    }
+    // read_swap_cache_async(): the new page goes into the swap cache, which takes a reference,
+    // and is read from the slot (v2.6.24 mm/swap_state.c:320-370, add_to_swap_cache() at 356);
+    // then lock_page() as for a page found there.
+    updatePage(k.state, pfn, { data: slot.data });
+    slot.page = pfn;
+    getPage(k.state, pfn, SWAP_CACHE);
+    f.v.cached = true;
+    return lock(pageLockName(pfn), "sleeping", "page_locked");
   },
   page_locked: (_k, f) => lock(ptlName(f.v.mm, f.v.addr), "spin", "locked"),
   locked(k, f) {

@@ -34,7 +34,7 @@ const installFilePte = defPath<
       // zap_pte(): ptep_clear_flush() of a present pte, free_swap_and_cache() of a swapped one.
       const wasPresent = old.t === "present";
       if (wasPresent) addTo(k.state.counters, "tlbFlushPage", 1);
-      zapPte(k.state, mm, addr);
+      zapPte(k, mm, addr);
       return hook("populate_range", "pte.after_zap", {
         mm: mm.id,
         address: addr,

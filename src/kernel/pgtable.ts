@@ -14,6 +14,7 @@ import {
   getPage,
   hex,
   isCowMapping,
+  pageCount,
   pteHolder,
   putPage,
   setPte,
@@ -251,7 +252,8 @@ export function mapPfn(mm: Mm, addr: number, pfn: number, write: boolean): void 
  * moves (`SetPageReferenced()`, v2.6.24 mm/memory.c:677-678); drops the
  * rmap and the pte's reference, frees a swap entry. Returns the old PTE.
  */
-export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
+export function zapPte(k: Kernel, mm: Mm, addr: number): Pte | undefined {
+  const state = k.state;
   const key = vpn(addr);
   const pte = mm.ptes[key];
   if (!pte) return undefined;
@@ -261,7 +263,7 @@ export function zapPte(state: MmState, mm: Mm, addr: number): Pte | undefined {
     if (page.owner.kind !== "zero") pageRemoveRmap(state, mm, page, { dirty: pte.dirty });
     putPage(state, pte.pfn, pteHolder(mm.id, addr));
   } else if (pte.t === "swap") {
-    swapFree(state, pte.slot);
+    freeSwapAndCache(k, pte.slot);
   }
   return pte;
 }
@@ -282,19 +284,37 @@ export function canShareSwapPage(state: MmState, page: Page): boolean {
 }
 
 /**
- * Drops one user of a swap slot (`swap_free()`, `free_swap_and_cache()`).
- * The slot goes with its last user, and its page, if it is still in the
- * swap cache, leaves the cache with it and the cache's reference is
- * dropped: what `free_swap_and_cache()` does for a page no one else holds
- * (v2.6.24 mm/swapfile.c:392-425), and the model does for every page, one
- * still mapped or locked included (the kernel leaves those in the cache
- * for reclaim or `remove_exclusive_swap_page()`).
+ * `swap_free()`: drops one swap pte's use of a slot. The slot goes with its
+ * last use unless its page is in the swap cache, whose count keeps it
+ * (v2.6.24 mm/swapfile.c:271-305, `swap_entry_free()` and `swap_free()`;
+ * `do_swap_page()` leaves the page it mapped in the cache unless the swap
+ * space is full, 'swap_free(entry); if (vm_swap_full())
+ * remove_exclusive_swap_page(page);', mm/memory.c:2121-2123).
  */
 export function swapFree(state: MmState, slot: number): void {
   const s = state.swap[slot];
   if (!s || --s.from > 0) return;
-  delete state.swap[slot];
-  if (s.page !== undefined) putPage(state, s.page, SWAP_CACHE);
+  if (s.page === undefined) delete state.swap[slot];
+}
+
+/**
+ * `free_swap_and_cache()` of a swap pte that is zapped: {@link swapFree},
+ * and when only the swap cache is left on the slot, its page, if the page
+ * lock is free ('TestSetPageLocked(page)') and the cache's is its only
+ * reference ('one_user = (page_count(page) == 2)', with the lookup's), is
+ * taken out of the cache and dirtied, and the slot goes (v2.6.24
+ * mm/swapfile.c:392-425, v2.6.27 394-428). A page that is mapped, held or
+ * locked stays in the cache, for reclaim or `free_swap_cache()`.
+ */
+export function freeSwapAndCache(k: Kernel, slot: number): void {
+  swapFree(k.state, slot);
+  const s = k.state.swap[slot];
+  if (!s || s.from > 0 || s.page === undefined) return;
+  const pfn = s.page;
+  if (k.owners[pageLockName(pfn)] || pageCount(k.state.pages[pfn]) !== 1) return;
+  delete k.state.swap[slot];
+  updatePage(k.state, pfn, { dirty: true });
+  putPage(k.state, pfn, SWAP_CACHE);
 }
 
 /** `ptep_clear_flush`: clears a present pte and flushes its TLB entry (rmap untouched). */

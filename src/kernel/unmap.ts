@@ -24,6 +24,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   anonVmaLock,
+  freeSwapAndCache,
   immapName,
   linearIndex,
   pageLockName,
@@ -33,7 +34,6 @@ import {
   ptesIn,
   ptlName,
   rmapWriteKind,
-  swapFree,
 } from "./pgtable.ts";
 import { addTo } from "../model/_count.ts";
 
@@ -123,7 +123,7 @@ export function zapOne(
   }
   if (pte.t === "swap") {
     // free_swap_and_cache(pte_to_swp_entry(ptent)) (v2.6.24 mm/memory.c:692).
-    swapFree(k.state, pte.slot);
+    freeSwapAndCache(k, pte.slot);
     return false;
   }
   if (pte.t !== "present" || pte.special) return pte.t === "present";

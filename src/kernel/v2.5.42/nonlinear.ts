@@ -158,7 +158,7 @@ export const installPage: PathRef<
       return ret(-12);
     }
     k.enter("zap_pte");
-    zapPte(k.state, mm, addr);
+    zapPte(k, mm, addr);
     const write = (prot & PROT_WRITE) !== 0;
     mapPage(k.state, mm, addr, pfn, { write, dirty: write });
     const pte = mm.ptes[vpn(addr)];
@@ -240,7 +240,7 @@ const zapIfMapped = defPath<{ mm: string; addr: number }, Record<never, never>, 
     },
     locked(k, f) {
       const mm = k.state.mms[f.v.mm];
-      zapPte(k.state, mm, f.v.addr); // zap_pte(): no TLB flush of its own
+      zapPte(k, mm, f.v.addr); // zap_pte(): no TLB flush of its own
       k.unlock(f.th, pageTableLockName(mm.id));
       return ret();
     },
@@ -770,7 +770,7 @@ export function evictPage25(k: Kernel, file: string, index: number): string {
       const vma = findVma25(mm, addr); // try_to_unmap_one(): find_vma(mm, address)
       if (!vma) return "unmap-failed"; // SWAP_FAIL: no vma at or above the pte
       if (vma.locked) return "locked"; // SWAP_FAIL: VM_LOCKED
-      zapPte(k.state, mm, addr);
+      zapPte(k, mm, addr);
       addTo(k.state.counters, "tlbFlushPage", 1);
     }
   }
