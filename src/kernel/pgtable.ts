@@ -108,6 +108,11 @@ export function pageLockName(pfn: number): string {
   return `page_lock:${pfn}`;
 }
 
+/** Whether a thread holds page `pfn`'s lock: where `TestSetPageLocked()` fails. */
+export function pageLocked(k: Kernel, pfn: number): boolean {
+  return k.owners[pageLockName(pfn)] !== undefined;
+}
+
 /** Name of an mm's mmap_sem. */
 export function mmapSemName(mm: string): string {
   return `mmap_sem:${mm}`;
@@ -311,7 +316,7 @@ export function freeSwapAndCache(k: Kernel, slot: number): void {
   const s = k.state.swap[slot];
   if (!s || s.from > 0 || s.page === undefined) return;
   const pfn = s.page;
-  if (k.owners[pageLockName(pfn)] || pageCount(k.state.pages[pfn]) !== 1) return;
+  if (pageLocked(k, pfn) || pageCount(k.state.pages[pfn]) !== 1) return;
   delete k.state.swap[slot];
   updatePage(k.state, pfn, { dirty: true });
   putPage(k.state, pfn, SWAP_CACHE);

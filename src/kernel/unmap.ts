@@ -27,7 +27,7 @@ import {
   freeSwapAndCache,
   immapName,
   linearIndex,
-  pageLockName,
+  pageLocked,
   pageRemoveRmap,
   pageTableLockName,
   pmdAddrEnd,
@@ -54,7 +54,7 @@ export function tlbFinish(k: Kernel, th: string, done: boolean): void {
   if (tlb.fullmm) addTo(k.state.counters, "tlbFlushMm", 1);
   else addTo(k.state.counters, "tlbFlushRange", 1);
   for (const pfn of tlb.pages) {
-    freeSwapCache(k, th, pfn);
+    freeSwapCache(k, pfn);
     putPage(k.state, pfn, `mmu_gather:${tlb.mm}`);
   }
   if (done) delete k.gathers[th];
@@ -72,9 +72,9 @@ export function tlbFinish(k: Kernel, th: string, done: boolean): void {
  * v2.6.27 mm/swap_state.c:202-208, mm/swapfile.c:347-387). A page reclaim
  * has locked stays in the cache for reclaim to free.
  */
-function freeSwapCache(k: Kernel, th: string, pfn: number): void {
+function freeSwapCache(k: Kernel, pfn: number): void {
   const slot = swapCacheSlot(k.state, pfn);
-  if (slot === undefined || !k.canTake(pageLockName(pfn), "sleeping", th)) return;
+  if (slot === undefined || pageLocked(k, pfn)) return;
   if (pageCount(k.state.pages[pfn]) !== 2 || k.state.swap[slot].from !== 0) return;
   delete k.state.swap[slot];
   updatePage(k.state, pfn, { dirty: true });
