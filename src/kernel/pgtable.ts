@@ -303,6 +303,18 @@ export function swapFree(state: MmState, slot: number): void {
 }
 
 /**
+ * `__delete_from_swap_cache()` of page `pfn`, in the cache at `slot`, and
+ * the `swap_free()` of the cache's count: the page leaves the cache and its
+ * reference is dropped, and the slot goes with it unless swap ptes still
+ * refer to it, for which it keeps the data.
+ */
+export function deleteFromSwapCache(state: MmState, slot: number, pfn: number): void {
+  if (state.swap[slot].from === 0) delete state.swap[slot];
+  else delete state.swap[slot].page;
+  putPage(state, pfn, SWAP_CACHE);
+}
+
+/**
  * `free_swap_and_cache()` of a swap pte that is zapped: {@link swapFree},
  * and when only the swap cache is left on the slot, its page, if the page
  * lock is free ('TestSetPageLocked(page)') and the cache's is its only
@@ -317,9 +329,8 @@ export function freeSwapAndCache(k: Kernel, slot: number): void {
   if (!s || s.from > 0 || s.page === undefined) return;
   const pfn = s.page;
   if (pageLocked(k, pfn) || pageCount(k.state.pages[pfn]) !== 1) return;
-  delete k.state.swap[slot];
   updatePage(k.state, pfn, { dirty: true });
-  putPage(k.state, pfn, SWAP_CACHE);
+  deleteFromSwapCache(k.state, slot, pfn);
 }
 
 /** `ptep_clear_flush`: clears a present pte and flushes its TLB entry (rmap untouched). */

@@ -31,6 +31,7 @@ import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   anonVmaLock,
   clearFlush,
+  deleteFromSwapCache,
   immapName,
   pageLockName,
   pageRemoveRmap,
@@ -779,14 +780,9 @@ export const shrinkPage = defPath<
       putPage(k.state, pfn, `cache:${o.file}`);
     }
     // '__delete_from_swap_cache(page); ... swap_free(swap);' (v2.6.24 mm/vmscan.c:419-423,
-    // v2.6.27 436-440): the page leaves the cache, and the slot goes with the cache's count
-    // unless swap ptes still refer to it, for which it keeps the data.
+    // v2.6.27 436-440).
     const slot = swapCacheSlot(k.state, pfn);
-    if (slot !== undefined) {
-      if (k.state.swap[slot].from === 0) delete k.state.swap[slot];
-      else delete k.state.swap[slot].page;
-      putPage(k.state, pfn, SWAP_CACHE);
-    }
+    if (slot !== undefined) deleteFromSwapCache(k.state, slot, pfn);
     f.v.result = "freed";
     return go("keep");
   },

@@ -15,7 +15,6 @@ import {
   pteHolder,
   putPage,
   setPte,
-  SWAP_CACHE,
   swapCacheSlot,
   updatePage,
   vpn,
@@ -24,6 +23,7 @@ import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   anonVmaLock,
+  deleteFromSwapCache,
   freeSwapAndCache,
   immapName,
   linearIndex,
@@ -76,9 +76,8 @@ function freeSwapCache(k: Kernel, pfn: number): void {
   const slot = swapCacheSlot(k.state, pfn);
   if (slot === undefined || pageLocked(k, pfn)) return;
   if (pageCount(k.state.pages[pfn]) !== 2 || k.state.swap[slot].from !== 0) return;
-  delete k.state.swap[slot];
   updatePage(k.state, pfn, { dirty: true });
-  putPage(k.state, pfn, SWAP_CACHE);
+  deleteFromSwapCache(k.state, slot, pfn);
 }
 
 /**
