@@ -49,9 +49,9 @@ function parkAt(first: string, label: string, nth: number): Decider & { parked()
   return Object.assign(decide, { parked: () => parked });
 }
 
-/** A run of `s` on mainline-2.6.27 with every lock a scheduling point. */
-function raced(s: ReturnType<typeof parseScenario>, decide?: Decider): Run {
-  const run = new Run(s, mainline, { preemptive: true, trace: false });
+/** A run of `s` on `rev` (default mainline-2.6.27) with every lock a scheduling point. */
+function raced(s: ReturnType<typeof parseScenario>, decide?: Decider, rev = mainline): Run {
+  const run = new Run(s, rev, { preemptive: true, trace: false });
   run.complete(decide);
   return run;
 }
@@ -77,6 +77,27 @@ function reclaimRacing(other: Record<string, unknown>) {
       threads: { cpu0: [{ op: "reclaim", mm: "A", addr: "0x100000" }], cpu1: [other] },
     },
   ];
+}
+
+/**
+ * A shared mapping at 0x200000 of A of file "data" (of `kind`, `pages` long),
+ * its first page written and reclaimed once (kept, the pte old), then
+ * reclaimed again (cpu0) racing `others` (cpu1): the scenario's files and
+ * steps.
+ */
+function fileReclaimRacing(kind: string, pages: number, others: unknown[]) {
+  return {
+    files: [{ name: "data", pages, kind }],
+    steps: [
+      mmapStep("0x200000", "0x1000", { file: "data" }),
+      touchStep("0x200000", "write"),
+      { op: "reclaim", mm: "A", addr: "0x200000" },
+      {
+        op: "race",
+        threads: { cpu0: [{ op: "reclaim", mm: "A", addr: "0x200000" }], cpu1: others },
+      },
+    ],
+  };
 }
 
 /** A private anonymous page at 0x100000 of A, written, and KVM guest kvm0 on A; then `steps`. */
@@ -559,25 +580,15 @@ Deno.test("reclaim's remove_mapping() leaves the page cache alone for a page tru
   // Reclaim then frees its page, which is no longer in the cache: the new page's entry stays
   // (v2.6.24 mm/vmscan.c:588, 'if (!mapping || !remove_mapping(mapping, page))'; truncation
   // cleared page->mapping in truncate_complete_page()).
-  const s = scenario("reclaim-truncated", ["try_to_unmap_one", "__do_fault"], {
-    files: [{ name: "data", pages: 1, kind: "shmem" }],
-    steps: [
-      mmapStep("0x200000", "0x1000", { file: "data" }),
+  const s = scenario(
+    "reclaim-truncated",
+    ["try_to_unmap_one", "__do_fault"],
+    fileReclaimRacing("shmem", 1, [
+      { op: "truncate", file: "data", pages: 0 },
+      { op: "truncate", file: "data", pages: 1 },
       touchStep("0x200000", "write"),
-      { op: "reclaim", mm: "A", addr: "0x200000" },
-      {
-        op: "race",
-        threads: {
-          cpu0: [{ op: "reclaim", mm: "A", addr: "0x200000" }],
-          cpu1: [
-            { op: "truncate", file: "data", pages: 0 },
-            { op: "truncate", file: "data", pages: 1 },
-            touchStep("0x200000", "write"),
-          ],
-        },
-      },
-    ],
-  });
+    ]),
+  );
   const decide = parkAt("cpu0", "shrink_page_list:after_pageout", 1);
   const run = raced(s, decide);
   assert.ok(decide.parked(), "reclaim wrote the page out");
@@ -713,4 +724,160 @@ Deno.test("do_swap_page() reads a page into the swap cache and leaves it there; 
     assert.ok(b?.t === "present");
     assert.equal(st.counters.pagesFreed, st.counters.pagesAllocated - 1, "all but B's copy");
   });
+});
+
+Deno.test("shrink_page_list() keeps a page dirtied again after ->writepage(): its data is not on disk", () => {
+  // Reclaim writes A's shared file page out and unlocks it ('case PAGE_SUCCESS: if
+  // (PageWriteback(page) || PageDirty(page)) goto keep;', v2.6.24 mm/vmscan.c:543-545, v2.6.27
+  // 578-580). Meanwhile cpu1 writes the page again through a new fault and unmaps it, and the
+  // zap moves the pte's dirty bit to the page: reclaim keeps the page in the page cache, dirty,
+  // for a later writeback. (Freeing it would drop the second write.)
+  const s = scenario(
+    "redirtied-after-pageout",
+    ["shrink_page_list"],
+    fileReclaimRacing("regular", 8, [
+      touchStep("0x200000", "write"),
+      { op: "munmap", mm: "A", addr: "0x200000", len: "0x1000" },
+    ]),
+  );
+  for (const id of ["emmu-v1", "mainline-2.6.27", "hmm-sequence-retry"]) {
+    const decide = parkAt("cpu0", "shrink_page_list:after_pageout", 1);
+    const run = raced(s, decide, revisions.find((r) => r.id === id)!);
+    assert.ok(decide.parked(), `${id}: reclaim wrote the page out`);
+    assert.equal(lastReturn(run), "cpu0=kept-dirty; cpu1=faulted,0", id);
+    const st = run.kernel.state;
+    const pfn = st.files.data.cache[0];
+    assert.ok(pfn !== undefined, `${id}: the page is still in the page cache`);
+    assert.ok(st.pages[pfn].dirty && !st.pages[pfn].freed, id);
+    assert.deepEqual(st.pages[pfn].refs, { "cache:data": 1 }, id);
+    assert.deepEqual(run.kinds(), [], id);
+  }
+});
+
+/** The revision of the 4.x swap-cache rules (`kernel.swap_cache` "try-to-free"). */
+const hmm = revisions.find((r) => r.id === "hmm-sequence-retry")!;
+
+Deno.test("kernel.swap_cache: 4.x's reuse_swap_page() takes the page it lets a fault write out of the swap cache; 2.6's can_share_swap_page() leaves it there", async (t) => {
+  assert.equal(mainline.kernel.swap_cache, "remove-exclusive");
+  assert.equal(hmm.kernel.swap_cache, "try-to-free");
+  // A's page, swapped out: one slot, A's swap pte its only entry.
+  const swapped = [mmapStep("0x100000", "0x1000"), touchStep("0x100000", "write"), ...SWAP_OUT];
+  /** The swap slots, A's pte, and the page it maps, after `more`. */
+  const after = (rev: typeof mainline, more: unknown[]) => {
+    const run = raced(
+      scenario("reuse-swap-page", ["do_swap_page"], { steps: [...swapped, ...more] }),
+      undefined,
+      rev,
+    );
+    assert.deepEqual(run.kinds(), []);
+    const st = run.kernel.state;
+    const pte = st.mms.A.ptes[0x100];
+    assert.ok(pte?.t === "present" && pte.write && pte.dirty);
+    return { swap: st.swap, page: st.pages[pte.pfn] };
+  };
+  for (
+    const [name, more] of [
+      // do_swap_page(): 'if (write_access && can_share_swap_page(page))' (v2.6.24
+      // mm/memory.c:2112), 'if ((fe->flags & FAULT_FLAG_WRITE) && reuse_swap_page(page, NULL))'
+      // (v4.9 mm/memory.c:2636).
+      ["a write fault on the swap pte", [touchStep("0x100000", "write")]],
+      // do_wp_page(): 'reuse = can_share_swap_page(old_page);' (v2.6.24 mm/memory.c:1565),
+      // 'if (reuse_swap_page(old_page, &total_mapcount))' (v4.9 mm/memory.c:2406).
+      ["a read fault, then a write", [
+        touchStep("0x100000", "read"),
+        touchStep("0x100000", "write"),
+      ]],
+    ] as const
+  ) {
+    await t.step(name, () => {
+      // 2.6: the page stays in the swap cache, its slot with it (swap_free() drops A's entry),
+      // the slot holding what was written out, the page what A wrote since.
+      const old = after(mainline, [...more]);
+      assert.deepEqual(Object.values(old.swap), [{ data: 1, from: 0, page: old.page.pfn }]);
+      assert.equal(old.page.data, 2);
+      assert.deepEqual(old.page.refs, { swapcache: 1, "pte:A:0x100000": 1 });
+      // 4.x: 'if (count == 1 && !PageWriteback(page)) { delete_from_swap_cache(page);
+      // SetPageDirty(page); }' (v4.9 mm/swapfile.c:946-949): the page and the slot part.
+      const now = after(hmm, [...more]);
+      assert.deepEqual(now.swap, {});
+      assert.deepEqual(now.page.refs, { "pte:A:0x100000": 1 });
+      assert.ok(now.page.dirty);
+    });
+  }
+});
+
+Deno.test("kernel.swap_cache: 4.x's free_swap_cache() takes a page no pte maps out of the swap cache though another gather holds it; 2.6 leaves it to the last holder", () => {
+  // A's page, swapped out and read back by A and by fork's child B: in the swap cache, mapped
+  // twice, no swap pte on its slot. B's munmap zaps B's pte into its gather and waits for the
+  // anon_vma lock in free_pgtables(); A's munmap then runs to its end, and its
+  // tlb_finish_mmu() frees the page's swap cache: 2.6's remove_exclusive_swap_page() finds
+  // B's gather's reference too ('page_count(page) != 2', v2.6.27 mm/swapfile.c:357) and leaves
+  // it; 4.x's free_swap_cache() finds it mapped by no pte ('!page_mapped(page)', v4.9
+  // mm/swap_state.c:244) and try_to_free_swap() takes it out. Either way B's tlb_finish_mmu()
+  // frees the page and the slot at the end.
+  const s = scenario("free-swap-cache-held", ["do_swap_page"], {
+    steps: [
+      mmapStep("0x100000", "0x1000"),
+      touchStep("0x100000", "write"),
+      { op: "fork", mm: "A", child: "B" },
+      ...SWAP_OUT,
+      touchStep("0x100000", "read"),
+      touchStep("0x100000", "read", "B"),
+      {
+        op: "race",
+        threads: {
+          cpu0: [{ op: "munmap", mm: "B", addr: "0x100000", len: "0x1000" }],
+          cpu1: [
+            { op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" },
+            { op: "munmap", mm: "A", addr: "0x300000", len: "0x1000", outside: true },
+          ],
+        },
+      },
+    ],
+  });
+  for (const [rev, cached] of [[mainline, true], [hmm, false]] as const) {
+    const decide = parkAt("cpu0", "lock anon_vma:A:0x100000", 1);
+    /** The holders of the page when cpu1 starts its second munmap. */
+    let held: Record<string, number> | undefined;
+    const run: Run = new Run(s, rev, {
+      preemptive: true,
+      trace: false,
+      onPoint: (_step, thread, p) => {
+        if (thread !== "cpu1" || p.label !== "lock mmap_sem:A" || held) return;
+        const page = Object.values(run.kernel.state.pages).find((x) => !x.freed);
+        if (run.kernel.state.mms.A.ptes[0x100] === undefined) held = { ...page?.refs };
+      },
+    });
+    run.complete(decide);
+    assert.ok(decide.parked(), `${rev.id}: B's munmap waited in free_pgtables()`);
+    assert.deepEqual(
+      held,
+      cached ? { swapcache: 1, "mmu_gather:B": 1 } : { "mmu_gather:B": 1 },
+      rev.id,
+    );
+    assert.deepEqual(run.kernel.state.swap, {}, rev.id);
+    assert.equal(run.kernel.state.counters.pagesFreed, 2, rev.id);
+    assert.deepEqual(run.kinds(), [], rev.id);
+  }
+});
+
+Deno.test("kernel.swap_cache: 4.x's free_swap_and_cache() takes out of the swap cache a page reclaim has unlocked to write out; reclaim then keeps it, dirty", () => {
+  // Reclaim unmaps A's page into a swap pte, writes it out and unlocks it; munmap zaps the swap
+  // pte meanwhile. 2.6's free_swap_and_cache() finds reclaim's reference too ('one_user =
+  // (page_count(page) == 2)', v2.6.27 mm/swapfile.c:418) and leaves the page, which reclaim
+  // then frees with its slot. 4.x's takes it out, mapped by no pte ('!page_mapped(page)', v4.9
+  // mm/swapfile.c:1022), and dirties it; reclaim finds it dirty and keeps it (v4.9
+  // mm/vmscan.c:1149-1150), and its reference was the last.
+  const s = scenario("free-swap-and-cache-reclaimed", ["try_to_unmap_one"], {
+    steps: reclaimRacing({ op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" }),
+  });
+  for (const [rev, result] of [[mainline, "freed"], [hmm, "kept-dirty"]] as const) {
+    const decide = parkAt("cpu0", "shrink_page_list:after_pageout", 1);
+    const run = raced(s, decide, rev);
+    assert.ok(decide.parked(), `${rev.id}: reclaim wrote the page out`);
+    assert.equal(lastReturn(run), `cpu0=${result}; cpu1=0`, rev.id);
+    assert.deepEqual(run.kernel.state.swap, {}, rev.id);
+    assert.equal(run.kernel.state.counters.pagesFreed, 1, rev.id);
+    assert.deepEqual(run.kinds(), [], rev.id);
+  }
 });

@@ -35,7 +35,7 @@ export const OP_DOCS: Record<string, string> = {
   xip_write: "a write to an XIP file (xip_file_write, __xip_unmap of the sparse page)",
   remap_file_pages: "remap_file_pages(2) on 2.6.24 (sys_remap_file_pages, populate_range)",
   reclaim:
-    "memory pressure reclaims the page mapped at an address (shrink_page_list: the page lock tried, page_referenced, add_to_swap for an anonymous page, try_to_unmap, pageout and remove_mapping); returns activated, kept-mapped, kept-busy, kept-locked or freed",
+    "memory pressure reclaims the page mapped at an address (shrink_page_list: the page lock tried, page_referenced, add_to_swap for an anonymous page, try_to_unmap, pageout and remove_mapping); returns activated, kept-mapped, kept-busy, kept-dirty, kept-locked or freed",
   writeback: "writeback of a file page (clear_page_dirty_for_io, page_mkclean)",
   race:
     "runs the operations of its threads concurrently: one fixed order in a run, every order in explore; while a thread exits an mm, no other runs in it (a process's threads hold mm_users; reclaim and the secondaries' operations may), and none names the child another thread forks",

@@ -37,6 +37,7 @@ import {
   REFERENCED_LOCKED,
   RMAP_LOCKS,
   SLEEPABLE_KINDS,
+  SWAP_CACHE_RULES,
   TOP_KEYS,
 } from "../src/run/revision.ts";
 import {
@@ -688,6 +689,10 @@ export function revisionSchema(): Schema {
         referenced_locked: enumSchema(
           REFERENCED_LOCKED,
           "what page_referenced_one does in a VM_LOCKED vma: the young bit only, or a reference that ends the walk",
+        ),
+        swap_cache: enumSchema(
+          SWAP_CACHE_RULES,
+          "when a page leaves the swap cache outside reclaim: only the caller and the cache hold it (remove_exclusive_swap_page), or no pte maps it and no swap pte refers to it (try_to_free_swap)",
         ),
         cite: citeSchema("the variants"),
       },

@@ -100,6 +100,26 @@ export interface KernelVariants {
    * mm/rmap.c:368-372, v2.6.27 393-397).
    */
   referenced_locked: "untested" | "referenced";
+  /**
+   * When a page leaves the swap cache outside reclaim: "remove-exclusive"
+   * (2.6.24 to 2.6.27: `remove_exclusive_swap_page()`, which takes the page
+   * out only when the caller's and the cache's are its only references,
+   * `page_count(page) != 2`, and no swap pte refers to the slot; a zapped
+   * swap pte's `free_swap_and_cache()` when the lookup's and the cache's
+   * are, `one_user = (page_count(page) == 2)`; `can_share_swap_page()` only
+   * counts; v2.6.24 mm/swapfile.c:310-425) or "try-to-free" (4.x:
+   * `try_to_free_swap()` takes out a page no swap pte refers to, whatever
+   * holds it, and `free_swap_cache()` tries it on a page no pte maps,
+   * `!page_mapped(page)`; `free_swap_and_cache()` takes out a page no pte
+   * maps; `reuse_swap_page()`, which `do_wp_page()` and a write fault's
+   * `do_swap_page()` call where 2.6 calls `can_share_swap_page()`, takes out
+   * the page it lets the caller reuse; v4.9 mm/swap_state.c:242-248,
+   * mm/swapfile.c:936-990 and 996-1030). `do_swap_page()`'s
+   * `try_to_free_swap()` of a page in a VM_LOCKED vma (v4.9
+   * mm/memory.c:2657-2659) is not modelled: a vma is VM_LOCKED from its
+   * mmap (MAP_LOCKED) only, and reclaim never swaps out its pages.
+   */
+  swap_cache: "remove-exclusive" | "try-to-free";
 }
 
 /** The variants of a revision that selects none: the 2.6.24 paths. */
@@ -109,6 +129,7 @@ export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
   anonymous_read: "new-page",
   cow_rmap: "remove-before-clear",
   referenced_locked: "untested",
+  swap_cache: "remove-exclusive",
 });
 
 /** A revision's description of one kernel path. */

@@ -26,7 +26,6 @@ import { followHugetlbPage, hugetlbFault } from "./hugetlb.ts";
 import { xipUnmap } from "./xip.ts";
 import {
   allocTables,
-  canShareSwapPage,
   clearFlush,
   findOrReadPage,
   linearIndex,
@@ -37,6 +36,7 @@ import {
   protWritableOnRead,
   pteAddr,
   ptlName,
+  reuseSwapPage,
   swapFree,
   vmaAt,
   zeroPage,
@@ -436,8 +436,11 @@ const doSwapPage = defPath<
     }
     let wp = false;
     if (same) {
-      // can_share_swap_page() before the pte is set: this entry is one of the slot's users.
-      const share = !f.v.cached || canShareSwapPage(k.state, k.state.pages[pfn]);
+      // A write fault's 'if (write_access && can_share_swap_page(page))' before the pte is set:
+      // this entry is one of the slot's users. 4.x calls reuse_swap_page() there, which takes
+      // the page it agrees to out of the swap cache ('if ((fe->flags & FAULT_FLAG_WRITE) &&
+      // reuse_swap_page(page, NULL))', v4.9 mm/memory.c:2636).
+      const share = !f.v.cached || (write && reuseSwapPage(k, pfn));
       wp = write && !share;
       setPte(mm, vpn(addr), undefined);
       swapFree(k.state, slot);
@@ -525,9 +528,10 @@ export const doWpPage = defPath<
     if (oldPage && oldPage.owner.kind === "anon") {
       // v2.6.24 mm/memory.c:1564-1567 (v2.6.27 1792-1795, trylock_page()): 'if
       // (!TestSetPageLocked(old_page)) { reuse = can_share_swap_page(old_page);
-      // unlock_page(old_page); }': a page someone has locked is copied.
+      // unlock_page(old_page); }': a page someone has locked is copied. 4.x calls
+      // reuse_swap_page() there (v4.9 mm/memory.c:2406).
       const trylock = k.canTake(pageLockName(old!), "sleeping", f.th);
-      return go(trylock && canShareSwapPage(k.state, oldPage) ? "reuse" : "copy");
+      return go(trylock && reuseSwapPage(k, old!) ? "reuse" : "copy");
     }
     if (oldPage && vma.shared && vma.write) {
       const file = vma.file ? k.state.files[vma.file] : undefined;

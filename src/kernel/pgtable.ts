@@ -289,6 +289,28 @@ export function canShareSwapPage(state: MmState, page: Page): boolean {
 }
 
 /**
+ * Whether the caller, which holds page `pfn`'s lock, may write it as its
+ * only user: {@link canShareSwapPage} under `kernel.swap_cache`
+ * "remove-exclusive" (2.6.24 to 2.6.27), `reuse_swap_page()` under
+ * "try-to-free" (4.x), which counts the same and takes out of the swap
+ * cache, dirtied, the page it agrees to: 'if (count == 1 &&
+ * !PageWriteback(page)) { delete_from_swap_cache(page); SetPageDirty(page);
+ * }' (v4.9 mm/swapfile.c:936-952; the model writes nothing back
+ * asynchronously).
+ */
+export function reuseSwapPage(k: Kernel, pfn: number): boolean {
+  const page = k.state.pages[pfn];
+  const reuse = canShareSwapPage(k.state, page);
+  if (!reuse || k.variants.swap_cache !== "try-to-free") return reuse;
+  const slot = swapCacheSlot(k.state, pfn);
+  if (slot !== undefined) {
+    updatePage(k.state, pfn, { dirty: true });
+    deleteFromSwapCache(k.state, slot, pfn);
+  }
+  return true;
+}
+
+/**
  * `swap_free()`: drops one swap pte's use of a slot. The slot goes with its
  * last use unless its page is in the swap cache, whose count keeps it
  * (v2.6.24 mm/swapfile.c:271-305, `swap_entry_free()` and `swap_free()`;
@@ -317,18 +339,27 @@ export function deleteFromSwapCache(state: MmState, slot: number, pfn: number): 
 /**
  * `free_swap_and_cache()` of a swap pte that is zapped: {@link swapFree},
  * and when only the swap cache is left on the slot, its page, if the page
- * lock is free ('TestSetPageLocked(page)') and the cache's is its only
- * reference ('one_user = (page_count(page) == 2)', with the lookup's), is
- * taken out of the cache and dirtied, and the slot goes (v2.6.24
- * mm/swapfile.c:392-425, v2.6.27 394-428). A page that is mapped, held or
- * locked stays in the cache, for reclaim or `free_swap_cache()`.
+ * lock is free ('TestSetPageLocked(page)'), is taken out of the cache and
+ * dirtied, and the slot goes. Under `kernel.swap_cache` "remove-exclusive"
+ * (2.6.24 to 2.6.27), only if the cache's is its only reference
+ * ('one_user = (page_count(page) == 2)', with the lookup's; v2.6.24
+ * mm/swapfile.c:392-425, v2.6.27 394-428): a page that is mapped or held
+ * stays. Under "try-to-free" (4.x), if no pte maps it, whatever holds it:
+ * 'if (PageSwapCache(page) && !PageWriteback(page) && (!page_mapped(page)
+ * || mem_cgroup_swap_full(page)))' (v4.9 mm/swapfile.c:1021-1025). A page
+ * that stays is left for reclaim or `free_swap_cache()`.
  */
 export function freeSwapAndCache(k: Kernel, slot: number): void {
   swapFree(k.state, slot);
   const s = k.state.swap[slot];
   if (!s || s.from > 0 || s.page === undefined) return;
   const pfn = s.page;
-  if (pageLocked(k, pfn) || pageCount(k.state.pages[pfn]) !== 1) return;
+  const page = k.state.pages[pfn];
+  if (pageLocked(k, pfn)) return;
+  const free = k.variants.swap_cache === "try-to-free"
+    ? page.mapcount === 0
+    : pageCount(page) === 1;
+  if (!free) return;
   updatePage(k.state, pfn, { dirty: true });
   deleteFromSwapCache(k.state, slot, pfn);
 }

@@ -668,11 +668,17 @@ export const pageMkclean = defPath<
  * What reclaim did with the page: "activated" (referenced, or
  * `try_to_unmap()` returned SWAP_FAIL), "kept-mapped" (SWAP_AGAIN),
  * "kept-busy" (someone else holds a reference: `pageout()`'s
- * `is_page_cache_freeable()` or `remove_mapping()`), "kept-locked" (the
- * page lock was taken when reclaim tried it, first or after
- * `->writepage()`), or "freed".
+ * `is_page_cache_freeable()` or `remove_mapping()`), "kept-dirty"
+ * (dirtied again after `->writepage()`), "kept-locked" (the page lock was
+ * taken when reclaim tried it, first or after `->writepage()`), or "freed".
  */
-export type ReclaimResult = "activated" | "kept-mapped" | "kept-busy" | "kept-locked" | "freed";
+export type ReclaimResult =
+  | "activated"
+  | "kept-mapped"
+  | "kept-busy"
+  | "kept-dirty"
+  | "kept-locked"
+  | "freed";
 
 /**
  * `shrink_page_list()` for one page (v2.6.24 mm/vmscan.c:441-602; v2.6.27
@@ -757,6 +763,14 @@ export const shrinkPage = defPath<
   },
   relock(k, f) {
     const { pfn } = f.v;
+    // 'case PAGE_SUCCESS: if (PageWriteback(page) || PageDirty(page)) goto keep;' (v2.6.24
+    // mm/vmscan.c:543-545, v2.6.27 578-580, v4.9 1146-1150): written out synchronously, the
+    // page is dirty again only if someone dirtied it meanwhile (a zapped dirty pte, or a page
+    // 4.x's free_swap_and_cache() took out of the swap cache), and its data is not on disk.
+    if (k.state.pages[pfn].dirty) {
+      putPage(k.state, pfn, "reclaim");
+      return ret("kept-dirty");
+    }
     // 'if (TestSetPageLocked(page)) goto keep;': kept, and not unlocked again.
     if (!k.canTake(pageLockName(pfn), "sleeping", f.th)) {
       putPage(k.state, pfn, "reclaim");

@@ -63,19 +63,29 @@ export function tlbFinish(k: Kernel, th: string, done: boolean): void {
 
 /**
  * `free_swap_cache()` of a page a gather holds: when its lock is free
- * ('if (PageSwapCache(page) && !TestSetPageLocked(page))'),
- * `remove_exclusive_swap_page()` takes it out of the swap cache if the
- * gather's and the cache's are its only references and no swap pte refers
- * to its slot ('page_count(page) != 2', 'p->swap_map[swp_offset(entry)] ==
- * 1'): the slot is freed, the page dirtied and the cache's reference
- * dropped (v2.6.24 mm/swap_state.c:256-262 and mm/swapfile.c:345-385;
- * v2.6.27 mm/swap_state.c:202-208, mm/swapfile.c:347-387). A page reclaim
- * has locked stays in the cache for reclaim to free.
+ * ('if (PageSwapCache(page) && !TestSetPageLocked(page))') and no swap pte
+ * refers to its slot, it is taken out of the swap cache: the slot is
+ * freed, the page dirtied and the cache's reference dropped. Under
+ * `kernel.swap_cache` "remove-exclusive" (2.6.24 to 2.6.27),
+ * `remove_exclusive_swap_page()` does so only if the gather's and the
+ * cache's are its only references ('page_count(page) != 2',
+ * 'p->swap_map[swp_offset(entry)] == 1'; v2.6.24 mm/swap_state.c:256-262
+ * and mm/swapfile.c:345-385, v2.6.27 mm/swap_state.c:202-208 and
+ * mm/swapfile.c:347-387); under "try-to-free" (4.x), `try_to_free_swap()`
+ * of a page no pte maps, whatever else holds it ('if (PageSwapCache(page)
+ * && !page_mapped(page) && trylock_page(page))', v4.9
+ * mm/swap_state.c:242-248; 'if (page_swapcount(page)) return 0;',
+ * mm/swapfile.c:958-990). A page reclaim has locked stays in the cache for
+ * reclaim to free.
  */
-function freeSwapCache(k: Kernel, pfn: number): void {
+export function freeSwapCache(k: Kernel, pfn: number): void {
   const slot = swapCacheSlot(k.state, pfn);
-  if (slot === undefined || pageLocked(k, pfn)) return;
-  if (pageCount(k.state.pages[pfn]) !== 2 || k.state.swap[slot].from !== 0) return;
+  if (slot === undefined || pageLocked(k, pfn) || k.state.swap[slot].from !== 0) return;
+  const page = k.state.pages[pfn];
+  const free = k.variants.swap_cache === "try-to-free"
+    ? page.mapcount === 0
+    : pageCount(page) === 2;
+  if (!free) return;
   updatePage(k.state, pfn, { dirty: true });
   deleteFromSwapCache(k.state, slot, pfn);
 }

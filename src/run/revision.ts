@@ -225,6 +225,7 @@ export function parseRevision(
     "anonymous_read",
     "cow_rmap",
     "referenced_locked",
+    "swap_cache",
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
@@ -237,6 +238,7 @@ export function parseRevision(
     anonymous_read: variant("anonymous_read", ANONYMOUS_READS),
     cow_rmap: variant("cow_rmap", COW_RMAPS),
     referenced_locked: variant("referenced_locked", REFERENCED_LOCKED),
+    swap_cache: variant("swap_cache", SWAP_CACHE_RULES),
   };
   return {
     id,
@@ -270,6 +272,9 @@ export const COW_RMAPS = ["remove-before-clear", "remove-after-set"] as const;
 
 /** The values of `kernel.referenced_locked` (see {@link KernelVariants}). */
 export const REFERENCED_LOCKED = ["untested", "referenced"] as const;
+
+/** The values of `kernel.swap_cache` (see {@link KernelVariants}). */
+export const SWAP_CACHE_RULES = ["remove-exclusive", "try-to-free"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -612,6 +617,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["kernel.anonymous_read"] = rev.kernel.anonymous_read;
   out["kernel.cow_rmap"] = rev.kernel.cow_rmap;
   out["kernel.referenced_locked"] = rev.kernel.referenced_locked;
+  out["kernel.swap_cache"] = rev.kernel.swap_cache;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
