@@ -881,3 +881,79 @@ Deno.test("kernel.swap_cache: 4.x's free_swap_and_cache() takes out of the swap 
     assert.deepEqual(run.kinds(), [], rev.id);
   }
 });
+
+Deno.test("kernel.wp_page_lock: do_wp_page() copies an anonymous page reclaim has locked on 2.6, and waits for its lock on 4.x", async (t) => {
+  assert.equal(mainline.kernel.wp_page_lock, "trylock");
+  assert.equal(hmm.kernel.wp_page_lock, "lock");
+  // A's page, swapped out and read back: in the swap cache, mapped read-only by A alone. Reclaim
+  // takes its lock and stops after page_referenced(); A's write fault meanwhile finds the page
+  // locked. 2.6 copies it ('if (!TestSetPageLocked(old_page))', v2.6.27 mm/memory.c:1792). 4.x
+  // waits in lock_page() with the pte lock dropped (v4.9 mm/memory.c:2392-2405).
+  const run = (rev: typeof mainline, more: unknown[]) => {
+    const s = scenario("wp-page-lock", ["do_wp_page"], {
+      steps: [
+        mmapStep("0x100000", "0x1000"),
+        touchStep("0x100000", "write"),
+        ...SWAP_OUT,
+        touchStep("0x100000", "read"),
+        ...more,
+        {
+          op: "race",
+          threads: {
+            cpu0: [{ op: "reclaim", mm: "A", addr: "0x100000" }],
+            cpu1: [touchStep("0x100000", "write")],
+          },
+        },
+      ],
+    });
+    /** The scheduling points A's write passes in the race. */
+    const points: string[] = [];
+    const r: Run = new Run(s, rev, {
+      preemptive: true,
+      trace: false,
+      onPoint: (step, thread, p) => {
+        if (step === s.steps.length - 1 && thread === "cpu1") points.push(p.label);
+      },
+    });
+    const decide = parkAt("cpu0", "shrink_page_list:after_referenced", 1);
+    r.complete(decide);
+    assert.ok(decide.parked(), `${rev.id}: reclaim holds the page lock`);
+    assert.deepEqual(r.kinds(), []);
+    const pte = r.kernel.state.mms.A.ptes[0x100];
+    assert.ok(pte?.t === "present" && pte.write);
+    return { run: r, points, pte };
+  };
+  /** The page A maps after the swap-in read: the first pfn after the one swapped out. */
+  const read = 2;
+  await t.step("the pte young: reclaim keeps the page, and 4.x reuses it", () => {
+    const old = run(mainline, []);
+    assert.notEqual(old.pte.pfn, read, "2.6 copied the page");
+    assert.ok(!old.points.includes(`lock page_lock:${read}`));
+    assert.equal(lastReturn(old.run), "cpu0=activated; cpu1=faulted");
+    const now = run(hmm, []);
+    assert.ok(now.points.includes(`lock page_lock:${read}`), "4.x waited for the page lock");
+    assert.equal(now.pte.pfn, read, "4.x reused the page once reclaim let it go");
+    assert.equal(lastReturn(now.run), "cpu0=activated; cpu1=faulted");
+    assert.deepEqual(now.run.kernel.state.swap, {}, "reuse_swap_page() took it out of the cache");
+  });
+  await t.step(
+    "the pte old: reclaim unmaps it meanwhile, and 4.x returns 0 and faults again",
+    () => {
+      // Another reclaim first clears the young bit (the page is referenced, kept). Then reclaim
+      // unmaps the page into a swap pte while A's fault waits: 4.x's re-check after lock_page()
+      // fails ('if (!pte_same(*fe->pte, orig_pte)) { ... return 0; }'), A's access faults again and
+      // do_swap_page() finds the page in the swap cache; the fault's reference keeps reclaim from
+      // freeing it ('kept-busy'). 2.6 copied the page before reclaim unmapped it.
+      const again = [{ op: "reclaim", mm: "A", addr: "0x100000" }];
+      const old = run(mainline, again);
+      assert.notEqual(old.pte.pfn, read);
+      assert.equal(lastReturn(old.run), "cpu0=freed; cpu1=faulted");
+      const now = run(hmm, again);
+      assert.ok(now.points.includes(`lock page_lock:${read}`));
+      assert.equal(now.pte.pfn, read);
+      assert.equal(lastReturn(now.run), "cpu0=kept-busy; cpu1=faulted");
+      const faults = (x: { run: Run }) => x.run.kernel.state.counters.faults;
+      assert.equal(faults(now), faults(old) + 1, "4.x faulted once more");
+    },
+  );
+});

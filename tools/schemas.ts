@@ -39,6 +39,7 @@ import {
   SLEEPABLE_KINDS,
   SWAP_CACHE_RULES,
   TOP_KEYS,
+  WP_PAGE_LOCKS,
 } from "../src/run/revision.ts";
 import {
   DRIVERS,
@@ -693,6 +694,10 @@ export function revisionSchema(): Schema {
         swap_cache: enumSchema(
           SWAP_CACHE_RULES,
           "when a page leaves the swap cache outside reclaim: only the caller and the cache hold it (remove_exclusive_swap_page), or no pte maps it and no swap pte refers to it (try_to_free_swap)",
+        ),
+        wp_page_lock: enumSchema(
+          WP_PAGE_LOCKS,
+          "what do_wp_page does with an anonymous page whose lock is held: copies it (trylock), or waits for the lock and decides under it (lock)",
         ),
         cite: citeSchema("the variants"),
       },

@@ -120,6 +120,17 @@ export interface KernelVariants {
    * mmap (MAP_LOCKED) only, and reclaim never swaps out its pages.
    */
   swap_cache: "remove-exclusive" | "try-to-free";
+  /**
+   * What `do_wp_page()` does with an anonymous page whose lock another
+   * thread holds: "trylock" (2.6.24 to 2.6.27: 'if
+   * (!TestSetPageLocked(old_page)) { reuse = can_share_swap_page(old_page);
+   * ...}', so the page is copied, v2.6.24 mm/memory.c:1564-1567, v2.6.27
+   * 1792-1795) or "lock" (4.x: it takes a reference, drops the pte lock,
+   * waits in `lock_page()`, relocks and returns 0 if the pte changed
+   * meanwhile, and otherwise decides under the page lock, v4.9
+   * mm/memory.c:2392-2405).
+   */
+  wp_page_lock: "trylock" | "lock";
 }
 
 /** The variants of a revision that selects none: the 2.6.24 paths. */
@@ -130,6 +141,7 @@ export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
   cow_rmap: "remove-before-clear",
   referenced_locked: "untested",
   swap_cache: "remove-exclusive",
+  wp_page_lock: "trylock",
 });
 
 /** A revision's description of one kernel path. */

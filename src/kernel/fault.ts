@@ -480,7 +480,9 @@ interface OrigPte {
  * a shared writable mapping, through `->page_mkwrite` when the file has one),
  * `->page_mkwrite` failure (SIGBUS), the re-check after `->page_mkwrite` that
  * fails, copy (COW), the copy path's allocation failure (OOM) and its re-check
- * that fails. The scheduling points `mkwrite.unlocked` and `copy.unlocked` are
+ * that fails, and under `kernel.wp_page_lock` "lock" the re-check after
+ * waiting for an anonymous page's lock that fails. The scheduling points
+ * `mkwrite.unlocked` and `copy.unlocked`, and the wait for the page lock, are
  * where the PTE lock is dropped and another CPU may change the pte.
  */
 export const doWpPage = defPath<
@@ -529,8 +531,15 @@ export const doWpPage = defPath<
       // v2.6.24 mm/memory.c:1564-1567 (v2.6.27 1792-1795, trylock_page()): 'if
       // (!TestSetPageLocked(old_page)) { reuse = can_share_swap_page(old_page);
       // unlock_page(old_page); }': a page someone has locked is copied. 4.x calls
-      // reuse_swap_page() there (v4.9 mm/memory.c:2406).
+      // reuse_swap_page() there (v4.9 mm/memory.c:2406), and waits for a page someone has locked
+      // (kernel.wp_page_lock): 'if (!trylock_page(old_page)) { get_page(old_page);
+      // pte_unmap_unlock(fe->pte, fe->ptl); lock_page(old_page);' (2392-2395).
       const trylock = k.canTake(pageLockName(old!), "sleeping", f.th);
+      if (!trylock && k.variants.wp_page_lock === "lock") {
+        getPage(k.state, old!, "do_wp_page:old");
+        k.unlock(f.th, ptlName(mm.id, addr));
+        return lock(pageLockName(old!), "sleeping", "page_locked");
+      }
       return go(trylock && reuseSwapPage(k, old!) ? "reuse" : "copy");
     }
     if (oldPage && vma.shared && vma.write) {
@@ -544,6 +553,24 @@ export const doWpPage = defPath<
       return go("reuse.dirty");
     }
     return go("copy");
+  },
+  page_locked: (_k, f) => lock(ptlName(f.v.mm, f.v.addr), "spin", "page_relocked"),
+  page_relocked(k, f) {
+    const old = f.v.old!;
+    const mm = k.state.mms[f.v.mm];
+    putPage(k.state, old, "do_wp_page:old");
+    // 'if (!pte_same(*fe->pte, orig_pte)) { unlock_page(old_page); pte_unmap_unlock(fe->pte,
+    // fe->ptl); put_page(old_page); return 0; }' (v4.9 mm/memory.c:2398-2403).
+    if (!samePte(mm, f.v.addr, f.v.orig!)) {
+      k.unlock(f.th, pageLockName(old));
+      k.unlock(f.th, ptlName(mm.id, f.v.addr));
+      return ret("VM_FAULT_MINOR");
+    }
+    // 'if (reuse_swap_page(old_page, &total_mapcount)) { ... unlock_page(old_page); return
+    // wp_page_reuse(...); } unlock_page(old_page);' (2406-2420), under the page lock.
+    const reuse = reuseSwapPage(k, old);
+    k.unlock(f.th, pageLockName(old));
+    return go(reuse ? "reuse" : "copy");
   },
   "mkwrite.unlocked"(k, f) {
     const old = f.v.old as number;

@@ -226,6 +226,7 @@ export function parseRevision(
     "cow_rmap",
     "referenced_locked",
     "swap_cache",
+    "wp_page_lock",
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
@@ -239,6 +240,7 @@ export function parseRevision(
     cow_rmap: variant("cow_rmap", COW_RMAPS),
     referenced_locked: variant("referenced_locked", REFERENCED_LOCKED),
     swap_cache: variant("swap_cache", SWAP_CACHE_RULES),
+    wp_page_lock: variant("wp_page_lock", WP_PAGE_LOCKS),
   };
   return {
     id,
@@ -275,6 +277,9 @@ export const REFERENCED_LOCKED = ["untested", "referenced"] as const;
 
 /** The values of `kernel.swap_cache` (see {@link KernelVariants}). */
 export const SWAP_CACHE_RULES = ["remove-exclusive", "try-to-free"] as const;
+
+/** The values of `kernel.wp_page_lock` (see {@link KernelVariants}). */
+export const WP_PAGE_LOCKS = ["trylock", "lock"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -618,6 +623,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["kernel.cow_rmap"] = rev.kernel.cow_rmap;
   out["kernel.referenced_locked"] = rev.kernel.referenced_locked;
   out["kernel.swap_cache"] = rev.kernel.swap_cache;
+  out["kernel.wp_page_lock"] = rev.kernel.wp_page_lock;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
