@@ -345,6 +345,41 @@ Deno.test("install_file_pte() moves the dirty bit of the pte it zaps to the page
   assert.equal(zero.dirty, true);
 });
 
+Deno.test("zap_pte_range() moves the dirty and young bits of the pte it zaps to a file page, not to an anonymous one", () => {
+  // v2.6.24 mm/memory.c:672-681 (v2.6.27 755-763): 'if (PageAnon(page)) anon_rss--; else { if
+  // (pte_dirty(ptent)) set_page_dirty(page); if (pte_young(ptent)) SetPageReferenced(page); ...
+  // }'. A's private page and A's shared file page, each mapped by fork's child B too, written
+  // and read by A (its ptes dirty and young); A's munmap zaps both, and B keeps the pages (fork
+  // copies no pte of a shared file mapping: B maps the file page by a read fault).
+  const run = raced(scenario("zap-anon-dirty", ["zap_pte_range"], {
+    files: [{ name: "data", pages: 8, kind: "shmem" }],
+    steps: [
+      mmapStep("0x100000", "0x1000"),
+      mmapStep("0x200000", "0x1000", { file: "data" }),
+      touchStep("0x100000", "write"),
+      touchStep("0x200000", "write"),
+      { op: "fork", mm: "A", child: "B" },
+      touchStep("0x200000", "read", "B"),
+      { op: "reclaim", mm: "A", addr: "0x100000" },
+      { op: "reclaim", mm: "A", addr: "0x200000" },
+      touchStep("0x100000", "read"),
+      touchStep("0x200000", "write"),
+      { op: "munmap", mm: "A", addr: "0x100000", len: "0x1000" },
+      { op: "munmap", mm: "A", addr: "0x200000", len: "0x1000" },
+    ],
+  }));
+  const { mms, pages } = run.kernel.state;
+  const [anon, file] = [0x100, 0x200].map((key) => {
+    const pte = mms.B.ptes[key];
+    assert.ok(pte?.t === "present");
+    return pages[pte.pfn];
+  });
+  assert.equal(anon.mapcount, 1);
+  assert.deepEqual([anon.dirty, anon.referenced], [false, false]);
+  assert.equal(file.mapcount, 1);
+  assert.deepEqual([file.dirty, file.referenced], [true, true]);
+});
+
 Deno.test("do_swap_page() returns VM_FAULT_OOM only if the pte is still the swap entry when it cannot read the page", async (t) => {
   // v2.6.24 mm/memory.c:2076-2084 (v2.6.27 2275-2283): when read_swap_cache_async() fails,
   // 'page_table = pte_offset_map_lock(...); if (likely(pte_same(*page_table, orig_pte))) ret =

@@ -137,7 +137,11 @@ export function zapOne(
   }
   if (pte.t !== "present" || pte.special) return pte.t === "present";
   const page = k.state.pages[pte.pfn];
-  if (page.owner.kind !== "zero") {
+  // 'if (PageAnon(page)) anon_rss--; else { if (pte_dirty(ptent)) set_page_dirty(page); if
+  // (pte_young(ptent)) SetPageReferenced(page); file_rss--; }' (v2.6.24 mm/memory.c:672-681,
+  // v2.6.27 755-763): the dirty and young bits go to a file page only.
+  if (page.owner.kind === "anon") pageRemoveRmap(k.state, mm, page);
+  else if (page.owner.kind !== "zero") {
     pageRemoveRmap(k.state, mm, page, { dirty: pte.dirty, young: pte.young });
   }
   // tlb_remove_page(): the reference moves to the gather until the TLB is flushed.
