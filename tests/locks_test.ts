@@ -2,7 +2,8 @@
  * The model's rw semaphores keep their waiters in order, as v2.6.24's
  * lib/rwsem.c does: a reader that comes while a writer waits queues behind
  * it, even when only readers hold the semaphore, and a release lets the
- * front of the queue in.
+ * front of the queue in; on the revisions of 4.x's rwsem (`kernel.rwsem_wake`
+ * "wake") a writer may take it ahead of a writer the release woke.
  *
  * @module
  */
@@ -14,13 +15,14 @@ const revision = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.2
 const SEM = "mmap_sem:A";
 
 /**
- * Three CPUs on one mm: cpu0 and cpu2 fault a page each in (`down_read()`
- * of mmap_sem in the fault path), cpu1 unmaps a third (`down_write()`).
+ * Three CPUs on one mm: cpu0 faults a page in (`down_read()` of mmap_sem in
+ * the fault path), cpu1 unmaps a third (`down_write()`), and cpu2 runs `op`
+ * on the second (by default it faults it in).
  */
-function threeCpus() {
+function threeCpus(op: unknown = touchStep("0x101000", "write")) {
   return parseScenario(
     {
-      purpose: "two faults and an munmap on one mm",
+      purpose: "three CPUs fault and unmap pages of one mm",
       exercises: [],
       cite: "v2.6.24 lib/rwsem.c",
       steps: [
@@ -30,7 +32,7 @@ function threeCpus() {
           threads: {
             cpu0: [touchStep("0x100000", "write")],
             cpu1: [{ op: "munmap", mm: "A", addr: "0x102000", len: "0x1000" }],
-            cpu2: [touchStep("0x101000", "write")],
+            cpu2: [op],
           },
         },
       ],
@@ -282,4 +284,49 @@ Deno.test("kernel.rmap_lock rwsem: truncation holds i_mmap_rwsem for write, unde
       assert.ok(kinds.includes("sleep-in-atomic"));
     },
   );
+});
+
+Deno.test("kernel.rwsem_wake: a writer coming after a release takes the semaphore ahead of the writer it woke on 4.x; 2.6 grants it to that writer", () => {
+  // cpu0 faults (mmap_sem for read), cpu1 and cpu2 each unmap a page (for write). cpu1 queues
+  // behind cpu0's read hold; cpu0's fault ends and its up_read() releases the semaphore; then
+  // cpu2 comes, before cpu1 has run. 2.6.24's __rwsem_do_wake() gave the semaphore to cpu1 before
+  // waking it (lib/rwsem.c:71-86), so cpu2 queues behind it. 4.x's __rwsem_mark_wake() only
+  // woke cpu1 ('other writers are able to steal it', v4.9 kernel/locking/rwsem-xadd.c:138-148),
+  // and cpu2 takes the free semaphore first (rwsem_try_write_lock_unqueued(), 302-318).
+  const s = threeCpus({ op: "munmap", mm: "A", addr: "0x101000", len: "0x1000" });
+  const hmm = loadRevisionDir("patches").find((r) => r.id === "hmm-sequence-retry")!;
+  assert.equal(revision.kernel.rwsem_wake, "grant");
+  assert.equal(hmm.kernel.rwsem_wake, "wake");
+  for (const [rev, writers] of [[revision, "cpu1 cpu2"], [hmm, "cpu2 cpu1"]] as const) {
+    const run = new Run(s, rev, { preemptive: true, trace: false });
+    const k = run.kernel;
+    const took: string[] = [];
+    const acquire = k.acquire.bind(k);
+    k.acquire = (thread, name, kind) => {
+      if (name === SEM && run.stepIndex === 1) took.push(`${thread} ${kind}`);
+      acquire(thread, name, kind);
+    };
+    const queued = (t: string) => (k.queued[SEM] ?? []).some((w) => w.thread === t);
+    const reading = () => k.sharers[SEM]?.cpu0 !== undefined;
+    for (let names = run.next(); names; names = run.next()) {
+      // cpu0 until it holds the semaphore; cpu1 until it waits; cpu0 until it lets it go; cpu2.
+      const wants = !took.includes("cpu0 rwsem-read")
+        ? "cpu0"
+        : !queued("cpu1") && took.length === 1
+        ? "cpu1"
+        : reading()
+        ? "cpu0"
+        : took.length === 1
+        ? "cpu2"
+        : names[0];
+      run.pick(names.includes(wants) ? wants : names[0]);
+    }
+    assert.deepEqual(
+      took,
+      ["cpu0 rwsem-read", ...writers.split(" ").map((t) => `${t} rwsem-write`)],
+      rev.id,
+    );
+    assert.equal(k.queued[SEM], undefined);
+    assert.deepEqual(run.outcome().violations, [], rev.id);
+  }
 });

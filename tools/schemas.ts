@@ -36,6 +36,7 @@ import {
   NONLINEAR_VARIANTS,
   REFERENCED_LOCKED,
   RMAP_LOCKS,
+  RWSEM_WAKES,
   SLEEPABLE_KINDS,
   SWAP_CACHE_RULES,
   TOP_KEYS,
@@ -698,6 +699,10 @@ export function revisionSchema(): Schema {
         wp_page_lock: enumSchema(
           WP_PAGE_LOCKS,
           "what do_wp_page does with an anonymous page whose lock is held: copies it (trylock), or waits for the lock and decides under it (lock)",
+        ),
+        rwsem_wake: enumSchema(
+          RWSEM_WAKES,
+          "what a release does for a writer at the front of an rw semaphore's queue: gives it the semaphore (grant), or wakes it, and a writer coming first takes the semaphore (wake)",
         ),
         cite: citeSchema("the variants"),
       },

@@ -131,6 +131,20 @@ export interface KernelVariants {
    * mm/memory.c:2392-2405).
    */
   wp_page_lock: "trylock" | "lock";
+  /**
+   * What a release does for a writer at the front of an rw semaphore's
+   * queue: "grant" (2.6.24 to 2.6.27: `__rwsem_do_wake()` gives it the
+   * semaphore before it wakes it, 'try to grant a single write lock if
+   * there's a writer at the front of the queue', v2.6.24 lib/rwsem.c:71-86)
+   * or "wake" (4.x: `__rwsem_mark_wake()` only wakes it, and 'Until the task
+   * is actually later awoken later by the caller, other writers are able to
+   * steal it. Readers, on the other hand, will block as they will notice the
+   * queued writer.', v4.9 kernel/locking/rwsem-xadd.c:138-148; a writer
+   * coming then takes the free semaphore, `rwsem_try_write_lock()` and
+   * `rwsem_try_write_lock_unqueued()`, lines 273-318). Readers at the front
+   * are granted it by the release in both.
+   */
+  rwsem_wake: "grant" | "wake";
 }
 
 /** The variants of a revision that selects none: the 2.6.24 paths. */
@@ -142,6 +156,7 @@ export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
   referenced_locked: "untested",
   swap_cache: "remove-exclusive",
   wp_page_lock: "trylock",
+  rwsem_wake: "grant",
 });
 
 /** A revision's description of one kernel path. */
@@ -525,10 +540,9 @@ export class Kernel {
    * queued takes the semaphore only while no one waits; a queued writer
    * when it is at the front; a queued reader when no writer is ahead of it.
    * The 2.5.42 tree's semaphores follow the same rule (its lib/rwsem.c is
-   * not among the trees checked). v4.9 lets a writer take a free semaphore
-   * ahead of the queue (kernel/locking/rwsem-xadd.c:273-295,
-   * `rwsem_try_write_lock()`); the revisions that select 4.9's paths keep
-   * 2.6.24's order here.
+   * not among the trees checked). Under `kernel.rwsem_wake` "wake" (4.x),
+   * a release only wakes a writer at the front, and a writer not queued
+   * takes the free semaphore ahead of it.
    */
   canTake(name: string, kind: LockKind, thread: string): boolean {
     if (kind === "rcu" || kind === "srcu") return true;
@@ -537,7 +551,9 @@ export class Kernel {
       const queue = this.queued[name];
       if (queue) {
         const i = queue.findIndex((w) => w.thread === thread);
-        if (i < 0) return false;
+        const steals = kind === "rwsem-write" && this.variants.rwsem_wake === "wake" &&
+          queue[0].kind === "rwsem-write";
+        if (i < 0 && !steals) return false;
         if (kind === "rwsem-read") return !queue.some((w, j) => j < i && w.kind === "rwsem-write");
         if (i > 0) return false;
       }

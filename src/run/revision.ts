@@ -227,6 +227,7 @@ export function parseRevision(
     "referenced_locked",
     "swap_cache",
     "wp_page_lock",
+    "rwsem_wake",
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
@@ -241,6 +242,7 @@ export function parseRevision(
     referenced_locked: variant("referenced_locked", REFERENCED_LOCKED),
     swap_cache: variant("swap_cache", SWAP_CACHE_RULES),
     wp_page_lock: variant("wp_page_lock", WP_PAGE_LOCKS),
+    rwsem_wake: variant("rwsem_wake", RWSEM_WAKES),
   };
   return {
     id,
@@ -280,6 +282,9 @@ export const SWAP_CACHE_RULES = ["remove-exclusive", "try-to-free"] as const;
 
 /** The values of `kernel.wp_page_lock` (see {@link KernelVariants}). */
 export const WP_PAGE_LOCKS = ["trylock", "lock"] as const;
+
+/** The values of `kernel.rwsem_wake` (see {@link KernelVariants}). */
+export const RWSEM_WAKES = ["grant", "wake"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -624,6 +629,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["kernel.referenced_locked"] = rev.kernel.referenced_locked;
   out["kernel.swap_cache"] = rev.kernel.swap_cache;
   out["kernel.wp_page_lock"] = rev.kernel.wp_page_lock;
+  out["kernel.rwsem_wake"] = rev.kernel.rwsem_wake;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
