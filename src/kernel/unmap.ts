@@ -78,7 +78,7 @@ export function tlbFinish(k: Kernel, th: string, done: boolean): void {
  * mm/swapfile.c:958-990). A page reclaim has locked stays in the cache for
  * reclaim to free.
  */
-export function freeSwapCache(k: Kernel, pfn: number): void {
+function freeSwapCache(k: Kernel, pfn: number): void {
   const slot = swapCacheSlot(k.state, pfn);
   if (slot === undefined || pageLocked(k, pfn) || k.state.swap[slot].from !== 0) return;
   const page = k.state.pages[pfn];
