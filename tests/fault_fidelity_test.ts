@@ -346,7 +346,7 @@ Deno.test("install_file_pte() moves the dirty bit of the pte it zaps to the page
 });
 
 Deno.test("zap_pte_range() moves the dirty and young bits of the pte it zaps to a file page, not to an anonymous one", () => {
-  // v2.6.24 mm/memory.c:672-681 (v2.6.27 755-763): 'if (PageAnon(page)) anon_rss--; else { if
+  // v2.6.24 mm/memory.c:672-680 (v2.6.27 755-763): 'if (PageAnon(page)) anon_rss--; else { if
   // (pte_dirty(ptent)) set_page_dirty(page); if (pte_young(ptent)) SetPageReferenced(page); ...
   // }'. A's private page and A's shared file page, each mapped by fork's child B too, written
   // and read by A (its ptes dirty and young); A's munmap zaps both, and B keeps the pages (fork
@@ -846,7 +846,7 @@ Deno.test("kernel.swap_cache: 4.x's free_swap_cache() takes a page no pte maps o
   // twice, no swap pte on its slot. B's munmap zaps B's pte into its gather and waits for the
   // anon_vma lock in free_pgtables(); A's munmap then runs to its end, and its
   // tlb_finish_mmu() frees the page's swap cache: 2.6's remove_exclusive_swap_page() finds
-  // B's gather's reference too ('page_count(page) != 2', v2.6.27 mm/swapfile.c:357) and leaves
+  // B's gather's reference too ('page_count(page) != 2', v2.6.27 mm/swapfile.c:360) and leaves
   // it; 4.x's free_swap_cache() finds it mapped by no pte ('!page_mapped(page)', v4.9
   // mm/swap_state.c:244) and try_to_free_swap() takes it out. Either way B's tlb_finish_mmu()
   // frees the page and the slot at the end.
@@ -899,7 +899,7 @@ Deno.test("kernel.swap_cache: 4.x's free_swap_cache() takes a page no pte maps o
 Deno.test("kernel.swap_cache: 4.x's free_swap_and_cache() takes out of the swap cache a page reclaim has unlocked to write out; reclaim then keeps it, dirty", () => {
   // Reclaim unmaps A's page into a swap pte, writes it out and unlocks it; munmap zaps the swap
   // pte meanwhile. 2.6's free_swap_and_cache() finds reclaim's reference too ('one_user =
-  // (page_count(page) == 2)', v2.6.27 mm/swapfile.c:418) and leaves the page, which reclaim
+  // (page_count(page) == 2)', v2.6.27 mm/swapfile.c:417) and leaves the page, which reclaim
   // then frees with its slot. 4.x's takes it out, mapped by no pte ('!page_mapped(page)', v4.9
   // mm/swapfile.c:1022), and dirties it; reclaim finds it dirty and keeps it (v4.9
   // mm/vmscan.c:1149-1150), and its reference was the last.

@@ -138,7 +138,7 @@ export function zapOne(
   if (pte.t !== "present" || pte.special) return pte.t === "present";
   const page = k.state.pages[pte.pfn];
   // 'if (PageAnon(page)) anon_rss--; else { if (pte_dirty(ptent)) set_page_dirty(page); if
-  // (pte_young(ptent)) SetPageReferenced(page); file_rss--; }' (v2.6.24 mm/memory.c:672-681,
+  // (pte_young(ptent)) SetPageReferenced(page); file_rss--; }' (v2.6.24 mm/memory.c:672-680,
   // v2.6.27 755-763): the dirty and young bits go to a file page only.
   if (page.owner.kind === "anon") pageRemoveRmap(k.state, mm, page);
   else if (page.owner.kind !== "zero") {
