@@ -992,3 +992,23 @@ Deno.test("kernel.wp_page_lock: do_wp_page() copies an anonymous page reclaim ha
     },
   );
 });
+
+Deno.test("do_wp_page's copy drops what the cleared pte held: the old page is not dirtied", () => {
+  // 'ptep_clear_flush(vma, address, page_table); set_pte_at(mm, address, page_table, entry);'
+  // (v2.6.24 mm/memory.c:1656-1657; v2.6.27 ptep_clear_flush_notify(), 1888): the old pte's dirty
+  // bit goes nowhere. A's written page, which fork left write-protected and dirty in A's pte, is
+  // copied on A's next write; fork's child B keeps the page, as clean as the page was.
+  const run = raced(scenario("cow-old-clean", ["do_wp_page"], {
+    steps: [
+      mmapStep("0x100000", "0x1000"),
+      touchStep("0x100000", "write"),
+      { op: "fork", mm: "A", child: "B" },
+      touchStep("0x100000", "write"),
+    ],
+  }));
+  const { mms, pages } = run.kernel.state;
+  const [a, b] = [mms.A.ptes[0x100], mms.B.ptes[0x100]];
+  assert.ok(a?.t === "present" && b?.t === "present" && a.pfn !== b.pfn, "A's write copied");
+  assert.equal(pages[b.pfn].mapcount, 1);
+  assert.equal(pages[b.pfn].dirty, false);
+});

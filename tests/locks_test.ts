@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { explore, loadRevisionDir, parseScenario, Run } from "../mod.ts";
+import { explore, loadRevisionDir, loadScenarioDir, parseScenario, Run } from "../mod.ts";
 import { mmapStep, touchStep } from "./_fixtures.ts";
 
 const revision = loadRevisionDir("patches").find((r) => r.id === "mainline-2.6.27")!;
@@ -329,4 +329,88 @@ Deno.test("kernel.rwsem_wake: a writer coming after a release takes the semaphor
     assert.equal(k.queued[SEM], undefined);
     assert.deepEqual(run.outcome().violations, [], rev.id);
   }
+});
+
+Deno.test("kernel.zap_break none: 4.x's truncation zaps under i_mmap_rwsem without a lock break or a restart; 2.6 breaks the contended lock after a ZAP_BLOCK_SIZE", () => {
+  // scenarios/truncate-contended.json: nine written pages of a shared file, truncated with the
+  // lock contended. 2.6.24's unmap_vmas() stops after ZAP_BLOCK_SIZE (mm/memory.c:853-860) and
+  // unmap_mapping_range() drops the lock and restarts (1779-1790): two invalidate_range_start
+  // callouts. v4.9's unmap_vmas() zaps the vma whole (mm/memory.c:1366-1376) and
+  // unmap_mapping_range() holds i_mmap_rwsem over the walk (2484-2509): one, for the first walk.
+  const s = loadScenarioDir("scenarios").find((x) => x.id === "truncate-contended")!;
+  const truncation = s.steps.findIndex((x) => x.op === "truncate");
+  const walk = (rev: (typeof revisions)[number]) => {
+    const labels: string[] = [];
+    const run = new Run(s, rev, {
+      onPoint: (step, _thread, p) => void (step === truncation && labels.push(p.label)),
+    });
+    run.complete();
+    const starts = run.outcome().trace.filter((c) =>
+      c.step === truncation && c.call === "invalidate_range_start"
+    );
+    return { labels, starts, kinds: run.kinds() };
+  };
+  const revisions = loadRevisionDir("patches");
+  const byId = (id: string) => revisions.find((r) => r.id === id)!;
+  assert.equal(byId("mainline-2.6.27").kernel.zap_break, "zap-block");
+  assert.equal(byId("hmm-sequence-retry").kernel.zap_break, "none");
+  const old = walk(byId("mainline-2.6.27"));
+  assert.ok(old.labels.includes("unmap_mapping_range:lock_break"));
+  const now = walk(byId("hmm-sequence-retry"));
+  assert.ok(!now.labels.includes("unmap_mapping_range:lock_break"));
+  assert.equal(now.starts.length, old.starts.length - 1, "the restart's callout is gone");
+  assert.deepEqual(now.kinds, []);
+});
+
+Deno.test("kernel.rmap_lock rwsem: __unmap_hugepage_range() takes i_mmap_rwsem for write, and its callouts are not in atomic context", () => {
+  // v4.9 mm/memory.c:1339-1340: 'i_mmap_lock_write(vma->vm_file->f_mapping);
+  // __unmap_hugepage_range_final(...)'; v2.6.27 mm/hugetlb.c:1739: 'spin_lock(&vma->vm_file->
+  // f_mapping->i_mmap_lock);'.
+  const s = loadScenarioDir("scenarios").find((x) => x.id === "hugetlb-munmap")!;
+  const calls = (id: string) => {
+    const run = new Run(s, loadRevisionDir("patches").find((r) => r.id === id)!, {});
+    run.complete();
+    return run.outcome().trace.filter((c) => c.path === "__unmap_hugepage_range");
+  };
+  const old = calls("mainline-2.6.27");
+  assert.ok(old.length > 0 && old.every((c) => c.inAtomic));
+  const now = calls("hmm-sequence-retry");
+  assert.equal(now.length, old.length);
+  assert.ok(now.every((c) => !c.inAtomic && c.locks.some((l) => l.startsWith("i_mmap_lock:"))));
+});
+
+Deno.test("kernel.rmap_lock rwsem: move_ptes() takes no i_mmap lock for the new vma of an mremap; 2.6 takes the file's i_mmap_lock", () => {
+  // v2.6.24 mm/mremap.c:86 'spin_lock(&mapping->i_mmap_lock);' for a file vma; v4.9
+  // mm/mremap.c:133-134 'if (need_rmap_locks) take_rmap_locks(vma);', false for a new vma
+  // (mm/mmap.c:3063).
+  const s = parseScenario(
+    {
+      purpose: "mremap of a shared file mapping",
+      exercises: ["move_ptes"],
+      cite: "v2.6.24 mm/mremap.c:86; v4.9 mm/mremap.c:133-134",
+      files: [{ name: "data", pages: 2, kind: "shmem" }],
+      steps: [
+        mmapStep("0x200000", "0x1000", { file: "data" }),
+        touchStep("0x200000", "write"),
+        { op: "mremap", mm: "A", addr: "0x200000", len: "0x1000", new_addr: "0x800000" },
+      ],
+    },
+    "locks_test",
+    "mremap-file",
+  );
+  const locks = (id: string) => {
+    const labels: string[] = [];
+    const run = new Run(s, loadRevisionDir("patches").find((r) => r.id === id)!, {
+      preemptive: true,
+      onPoint: (step, _thread, p) => void (step === 2 && labels.push(p.label)),
+    });
+    run.complete();
+    assert.deepEqual(run.kinds(), [], id);
+    assert.equal(run.kernel.state.mms.A.ptes[0x800]?.t, "present", id);
+    return labels.filter((l) => l.startsWith("lock i_mmap_lock:"));
+  };
+  // mremap takes the lock also to link the new vma and unlink the old one, on both.
+  const old = locks("mainline-2.6.27");
+  assert.ok(old.length > 0);
+  assert.equal(locks("hmm-sequence-retry").length, old.length - 1, "move_ptes() took none");
 });

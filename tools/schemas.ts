@@ -41,6 +41,7 @@ import {
   SWAP_CACHE_RULES,
   TOP_KEYS,
   WP_PAGE_LOCKS,
+  ZAP_BREAKS,
 } from "../src/run/revision.ts";
 import {
   DRIVERS,
@@ -703,6 +704,10 @@ export function revisionSchema(): Schema {
         rwsem_wake: enumSchema(
           RWSEM_WAKES,
           "what a release does for a writer at the front of an rw semaphore's queue: gives it the semaphore (grant), or wakes it, and a writer coming first takes the semaphore (wake)",
+        ),
+        zap_break: enumSchema(
+          ZAP_BREAKS,
+          "how unmap_vmas paces a long zap: in ZAP_BLOCK_SIZE blocks, with unmap_mapping_range's lock break and restart (zap-block), or each vma whole under the lock (none)",
         ),
         cite: citeSchema("the variants"),
       },

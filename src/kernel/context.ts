@@ -61,7 +61,12 @@ export interface KernelVariants {
    * `mm_take_all_locks()`) hold the same spinlock, or the rwsem for write
    * (`i_mmap_lock_write()`, `anon_vma_lock_write()`, fs.h:503, rmap.h:115),
    * under which a callout may sleep too. The lock keeps its name either
-   * way, so a walk still excludes a truncate that holds it.
+   * way, so a walk still excludes a truncate that holds it. Under "rwsem",
+   * `move_ptes()` takes no i_mmap lock: 4.x takes the rmap locks there only
+   * when `copy_vma()` merged the new vma into a neighbour ('if
+   * (need_rmap_locks) take_rmap_locks(vma);', v4.9 mm/mremap.c:133-134;
+   * '*need_rmap_locks = false;' for a new vma, mm/mmap.c:3063), which the
+   * model's mremap never does.
    */
   rmap_lock: "spinlock" | "rwsem";
   /**
@@ -145,6 +150,17 @@ export interface KernelVariants {
    * are granted it by the release in both.
    */
   rwsem_wake: "grant" | "wake";
+  /**
+   * How `unmap_vmas()` paces a long zap: "zap-block" (2.6.24 to 2.6.27: a
+   * ZAP_BLOCK_SIZE budget, after which the gather is finished and, with the
+   * i_mmap_lock contended, the walk stops so that `unmap_mapping_range()`
+   * drops the lock and restarts, v2.6.24 mm/memory.c:808-870 and 1744-1790)
+   * or "none" (4.x: `unmap_vmas()` zaps each vma whole, 'unmap_single_vma(tlb,
+   * vma, start_addr, end_addr, NULL);', and `unmap_mapping_range()` holds
+   * i_mmap_rwsem over its whole walk, v4.9 mm/memory.c:1366-1376 and
+   * 2484-2509).
+   */
+  zap_break: "zap-block" | "none";
 }
 
 /** The variants of a revision that selects none: the 2.6.24 paths. */
@@ -157,6 +173,7 @@ export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
   swap_cache: "remove-exclusive",
   wp_page_lock: "trylock",
   rwsem_wake: "grant",
+  zap_break: "zap-block",
 });
 
 /** A revision's description of one kernel path. */

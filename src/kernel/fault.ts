@@ -498,8 +498,6 @@ export const doWpPage = defPath<
     dirtyPage?: number | null;
     /** The copy (COW) page. */
     newPfn?: number;
-    /** Whether the pte cleared by the copy path was dirty. */
-    curDirty?: boolean;
     invalidateStarted?: boolean;
     r?: FaultResult;
   },
@@ -642,8 +640,9 @@ export const doWpPage = defPath<
     // 2.6.24: page_remove_rmap(old_page, vma) before ptep_clear_flush() (kernel.cow_rmap).
     const old = f.v.old!;
     if (old !== null && k.variants.cow_rmap === "remove-before-clear") removeOldRmap(k, mm, old);
-    const cur = clearFlush(k, mm, addr)!;
-    f.v.curDirty = cur.t === "present" && cur.dirty;
+    // 'ptep_clear_flush(vma, address, page_table);' (v2.6.24 mm/memory.c:1656; v2.6.27
+    // ptep_clear_flush_notify(), 1888): what the cleared pte held, its dirty bit too, is dropped.
+    clearFlush(k, mm, addr);
     return hook(
       "do_wp_page",
       "copy.after_pte_clear",
@@ -660,9 +659,6 @@ export const doWpPage = defPath<
       // From 945754a175 ("mm: fix race in COW logic"), after the new pte is set (kernel.cow_rmap;
       // the model's step sets it below, with nothing in between that reads either).
       if (k.variants.cow_rmap === "remove-after-set") removeOldRmap(k, mm, old);
-      // Outside the ZERO_PAGE test, as before: the dirty bit of the pte as it was cleared (not
-      // as the fault read it) goes to whatever page it mapped.
-      if (f.v.curDirty) updatePage(k.state, old, { dirty: true });
       putPage(k.state, old, pteHolder(mm.id, addr));
     }
     mapPage(k.state, mm, addr, f.v.newPfn!, { write: vma.write, dirty: true });

@@ -60,7 +60,9 @@ const movePtes = defPath<
   },
   before_lock(k, f) {
     const vma = vmaAt(k.state.mms[f.v.mm], f.v.vma);
-    const imm = vma.file ? immapName(vma.file) : null;
+    // 2.6 takes a file vma's i_mmap_lock (v2.6.24 mm/mremap.c:86); 4.x the rmap locks only for
+    // a merged vma (kernel.rmap_lock "rwsem").
+    const imm = vma.file && k.variants.rmap_lock === "spinlock" ? immapName(vma.file) : null;
     f.v.imm = imm;
     if (imm) return lock(imm, "spin", "lock.old");
     return go("lock.old");

@@ -275,9 +275,10 @@ export const unmapVmas = defPath<
     const to = pmdAddrEnd(from, f.v.vend!);
     // The ptes as they are under the lock: do { ptent = *pte; ... } while (... *zap_work > 0).
     let next = to;
+    const budget = k.variants.zap_break === "zap-block";
     for (const addr of ptesIn(mm, from, to)) {
       zapOne(k, mm, addr, f.th, f.v.details);
-      if (--f.v.work <= 0) {
+      if (budget && --f.v.work <= 0) {
         next = addr + PAGE_SIZE;
         break;
       }
@@ -288,7 +289,8 @@ export const unmapVmas = defPath<
   },
   // if (zap_work > 0) go on (or break to the next vma); otherwise the block is spent.
   blocked(k, f) {
-    if (f.v.work > 0) return go("table");
+    // 4.x has no budget (kernel.zap_break "none"): the vma is zapped whole.
+    if (f.v.work > 0 || k.variants.zap_break === "none") return go("table");
     // tlb_finish_mmu(*tlbp, tlb_start, start).
     tlbFinish(k, f.th, false);
     const details = f.v.details ?? {};
@@ -470,7 +472,8 @@ export const unmapMappingRange = defPath<
     let tc = (file.truncateCount ?? 0) + 1;
     if (isRestartAddr(tc)) tc++;
     file.truncateCount = f.v.tc = tc;
-    f.v.contend = f.v.contended;
+    // 4.x never breaks the lock (kernel.zap_break "none").
+    f.v.contend = f.v.contended && k.variants.zap_break === "zap-block";
     f.v.list = false;
     return go("walk");
   },
@@ -724,7 +727,9 @@ export const unmapHugepageRange = defPath<
     const file = f.v.file ?? k.state.mms[f.v.mm].vmas.find((v) => v.start === f.v.vma)!.file;
     f.v.lock = immapName(file!);
     f.v.outer = k.holds(f.th, f.v.lock);
-    if (!f.v.outer) return lock(f.v.lock, "spin", "i_mmap_locked");
+    // spin_lock(&vma->vm_file->f_mapping->i_mmap_lock) (v2.6.27 mm/hugetlb.c:1739),
+    // i_mmap_lock_write() (v4.9 mm/memory.c:1339): kernel.rmap_lock.
+    if (!f.v.outer) return lock(f.v.lock, rmapWriteKind(k), "i_mmap_locked");
     return go("i_mmap_locked");
   },
   i_mmap_locked(_k, f) {

@@ -228,6 +228,7 @@ export function parseRevision(
     "swap_cache",
     "wp_page_lock",
     "rwsem_wake",
+    "zap_break",
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
@@ -243,6 +244,7 @@ export function parseRevision(
     swap_cache: variant("swap_cache", SWAP_CACHE_RULES),
     wp_page_lock: variant("wp_page_lock", WP_PAGE_LOCKS),
     rwsem_wake: variant("rwsem_wake", RWSEM_WAKES),
+    zap_break: variant("zap_break", ZAP_BREAKS),
   };
   return {
     id,
@@ -285,6 +287,9 @@ export const WP_PAGE_LOCKS = ["trylock", "lock"] as const;
 
 /** The values of `kernel.rwsem_wake` (see {@link KernelVariants}). */
 export const RWSEM_WAKES = ["grant", "wake"] as const;
+
+/** The values of `kernel.zap_break` (see {@link KernelVariants}). */
+export const ZAP_BREAKS = ["zap-block", "none"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -630,6 +635,7 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["kernel.swap_cache"] = rev.kernel.swap_cache;
   out["kernel.wp_page_lock"] = rev.kernel.wp_page_lock;
   out["kernel.rwsem_wake"] = rev.kernel.rwsem_wake;
+  out["kernel.zap_break"] = rev.kernel.zap_break;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
