@@ -1012,3 +1012,24 @@ Deno.test("do_wp_page's copy drops what the cleared pte held: the old page is no
   assert.equal(pages[b.pfn].mapcount, 1);
   assert.equal(pages[b.pfn].dirty, false);
 });
+
+Deno.test("follow_page() for a write dirties the page, not the pte", () => {
+  // 'if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page)) set_page_dirty(page);'
+  // (v2.6.24 mm/memory.c:952-954; v2.6.27 1081-1083; v4.9 mm/gup.c:165-167). A's read fault maps
+  // the shmem page writable and clean; KVM's guest write looks it up with FOLL_WRITE.
+  const run = raced(scenario("follow-page-dirty", ["follow_page"], {
+    files: [{ name: "data", pages: 1, kind: "shmem" }],
+    secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+    steps: [
+      mmapStep("0x200000", "0x1000", { file: "data" }),
+      { op: "register", secondary: "kvm0" },
+      touchStep("0x200000", "read"),
+      { op: "guest", secondary: "kvm0", addr: "0x200000", access: "write" },
+    ],
+  }));
+  const pte = run.kernel.state.mms.A.ptes[0x200];
+  assert.ok(pte?.t === "present" && pte.write, "the read fault mapped the page writable");
+  assert.equal(pte.dirty, false);
+  assert.equal(run.kernel.state.pages[pte.pfn].dirty, true);
+  assert.deepEqual(run.kinds(), []);
+});

@@ -750,7 +750,10 @@ export const followPage = defPath<
       updatePage(k.state, pte.pfn, { referenced: true });
       // mmu notifiers #v3 (docs/sources.md §5c, follow_page hunk): 'if (!pte_young(pte)) set_pte_at(..., pte_mkyoung(pte))'.
       if (k.variants.follow_page === "mkyoung") updatePte(mm, vpn(a), { young: true });
-      if (write) updatePte(mm, vpn(a), { dirty: true });
+      // 'if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page)) set_page_dirty(page);'
+      // (v2.6.24 mm/memory.c:952-954; v2.6.27 1081-1083; v4.9 mm/gup.c:165-167): the page, not
+      // the pte, is dirtied.
+      if (write && !pte.dirty) updatePage(k.state, pte.pfn, { dirty: true });
       if (holder !== undefined) getPage(k.state, pte.pfn, holder);
       pfn = pte.pfn;
     }
