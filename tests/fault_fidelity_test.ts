@@ -1033,3 +1033,38 @@ Deno.test("follow_page() for a write dirties the page, not the pte", () => {
   assert.equal(run.kernel.state.pages[pte.pfn].dirty, true);
   assert.deepEqual(run.kinds(), []);
 });
+
+Deno.test("do_wp_page() dirties a shared page only once writeback has let go of its lock", () => {
+  // Writeback holds A's regular file page locked: clear_page_dirty_for_io() write-protects A's pte
+  // through page_mkclean() (KVM's invalidate_page there takes kvm->mmu_lock, where cpu0 stops),
+  // then clears the page's dirty flag. cpu1's write faults on the clean pte meanwhile and reuses
+  // the page. 2.6 waits for the page lock before set_page_dirty_balance() ('wait_on_page_locked(
+  // dirty_page);', v2.6.24 mm/memory.c:1684, v2.6.27 1944); 4.x takes it (v4.9
+  // mm/memory.c:2102-2108). Either way the page ends dirty: writeback's clear comes first.
+  const s = scenario("wp-dirty-after-writeback", ["do_wp_page"], {
+    files: [{ name: "data", pages: 1, kind: "regular" }],
+    secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+    steps: [
+      mmapStep("0x200000", "0x1000", { file: "data" }),
+      { op: "register", secondary: "kvm0" },
+      touchStep("0x200000", "write"),
+      {
+        op: "race",
+        threads: {
+          cpu0: [{ op: "writeback", file: "data", index: 0 }],
+          cpu1: [touchStep("0x200000", "write")],
+        },
+      },
+    ],
+  });
+  for (const rev of [revisions.find((r) => r.id === "emmu-v1")!, mainline, hmm]) {
+    const decide = parkAt("cpu0", "lock kvm->mmu_lock:kvm0", 1);
+    const run = raced(s, decide, rev);
+    assert.ok(decide.parked(), `${rev.id}: writeback got to page_mkclean()'s callout`);
+    assert.equal(lastReturn(run), "cpu0=written; cpu1=faulted", rev.id);
+    const pte = run.kernel.state.mms.A.ptes[0x200];
+    assert.ok(pte?.t === "present" && pte.write && pte.dirty, rev.id);
+    assert.equal(run.kernel.state.pages[pte.pfn].dirty, true, rev.id);
+    assert.deepEqual(run.kinds(), [], rev.id);
+  }
+});

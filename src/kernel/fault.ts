@@ -483,7 +483,9 @@ interface OrigPte {
  * that fails, and under `kernel.wp_page_lock` "lock" the re-check after
  * waiting for an anonymous page's lock that fails. The scheduling points
  * `mkwrite.unlocked` and `copy.unlocked`, and the wait for the page lock, are
- * where the PTE lock is dropped and another CPU may change the pte.
+ * where the PTE lock is dropped and another CPU may change the pte. A shared
+ * page it reuses is dirtied after the PTE lock is dropped, once its page lock
+ * is free (2.6's `wait_on_page_locked()`) or under it (4.x's `lock_page()`).
  */
 export const doWpPage = defPath<
   { mm: string; vma: number; addr: number },
@@ -691,10 +693,32 @@ export const doWpPage = defPath<
   },
   unlocked(k, f) {
     const dirtyPage = f.v.dirtyPage;
-    if (dirtyPage !== null && dirtyPage !== undefined) {
-      updatePage(k.state, dirtyPage, { dirty: true });
-      putPage(k.state, dirtyPage, "do_wp_page:dirty");
+    if (dirtyPage === null || dirtyPage === undefined) return ret(f.v.r);
+    const name = pageLockName(dirtyPage);
+    // 4.x takes the page lock to dirty it: 'if (!page_mkwrite) lock_page(page); dirtied =
+    // set_page_dirty(page); ... unlock_page(page);' (v4.9 mm/memory.c:2102-2108,
+    // kernel.wp_page_lock "lock").
+    if (k.variants.wp_page_lock === "lock") return lock(name, "sleeping", "dirty.locked");
+    // 'wait_on_page_locked(dirty_page); set_page_dirty_balance(dirty_page, page_mkwrite);'
+    // (v2.6.24 mm/memory.c:1684, v2.6.27 1944): "Yes, Virginia, this is actually required to
+    // prevent a race with clear_page_dirty_for_io() from clearing the page dirty bit after it
+    // clear all dirty ptes, but before a racing do_wp_page installs a dirty pte."
+    if (!k.canTake(name, "sleeping", f.th)) {
+      return point(`wait ${name}`, "unlocked", { blockedOn: name, blockedKind: "sleeping" });
     }
+    return go("dirty");
+  },
+  "dirty.locked"(k, f) {
+    const dirtyPage = f.v.dirtyPage!;
+    updatePage(k.state, dirtyPage, { dirty: true });
+    k.unlock(f.th, pageLockName(dirtyPage));
+    putPage(k.state, dirtyPage, "do_wp_page:dirty");
+    return ret(f.v.r);
+  },
+  dirty(k, f) {
+    const dirtyPage = f.v.dirtyPage!;
+    updatePage(k.state, dirtyPage, { dirty: true });
+    putPage(k.state, dirtyPage, "do_wp_page:dirty");
     return ret(f.v.r);
   },
 });
