@@ -133,7 +133,11 @@ export interface KernelVariants {
    * 1792-1795) or "lock" (4.x: it takes a reference, drops the pte lock,
    * waits in `lock_page()`, relocks and returns 0 if the pte changed
    * meanwhile, and otherwise decides under the page lock, v4.9
-   * mm/memory.c:2392-2405).
+   * mm/memory.c:2392-2405). It also says how a shared page it reuses is
+   * dirtied after the pte lock is dropped: once the page lock is free
+   * ("trylock": 'wait_on_page_locked(dirty_page);', v2.6.24
+   * mm/memory.c:1684, v2.6.27 1944) or under it ("lock": 'lock_page(page);
+   * dirtied = set_page_dirty(page);', v4.9 mm/memory.c:2102-2108).
    */
   wp_page_lock: "trylock" | "lock";
   /**
