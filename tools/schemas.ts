@@ -699,7 +699,7 @@ export function revisionSchema(): Schema {
         ),
         wp_page_lock: enumSchema(
           WP_PAGE_LOCKS,
-          "what do_wp_page does with an anonymous page whose lock is held: copies it (trylock), or waits for the lock and decides under it (lock)",
+          "what do_wp_page does with an anonymous page whose lock is held: copies it (trylock), or waits for the lock and decides under it (lock); and how it dirties a shared page it reuses: once the page lock is free (trylock), or under it (lock)",
         ),
         rwsem_wake: enumSchema(
           RWSEM_WAKES,
