@@ -9,6 +9,7 @@ import {
   spliceSection,
   TREES,
 } from "../tools/source_map.ts";
+import { mismatches } from "../tools/verify_source_map.ts";
 
 const map = parseSourceMap(Deno.readTextFileSync(SOURCE_MAP_FILE));
 
@@ -60,6 +61,23 @@ Deno.test("parseSourceMap() reads sites of the trees it has with a line and the 
       }
     });
   }
+});
+
+Deno.test("mismatches() reads the sites of every tree it has, and none of a skipped tree", () => {
+  const asked = new Set<string>();
+  const unreadable = (tree: string) => {
+    asked.add(tree);
+    return null;
+  };
+  const v49 = Object.values(map.paths).map((e) => e["v4.9"]).filter(isSite).length +
+    Object.values(map.hooks).flatMap((pts) => Object.values(pts).map((e) => e["v4.9"]))
+      .filter(isSite).length;
+  const skipped = mismatches(map, unreadable, ["v4.9"]);
+  assert.ok(!asked.has("v4.9") && asked.has("v2.6.24") && asked.has("v2.6.27"));
+  const all = mismatches(map, unreadable);
+  assert.ok(asked.has("v4.9"));
+  assert.ok(v49 > 0);
+  assert.equal(all.length - skipped.length, v49, "one message per unreadable v4.9 site");
 });
 
 Deno.test("renderSourceMap() output is the generated section of docs/sources.md", () => {

@@ -13,9 +13,13 @@
  */
 
 /** The trees a site may be given for, in the order the tables show them. */
-export const TREES = ["v2.6.24", "v2.6.27", "v2.5.42", "hmm-base"] as const;
+export const TREES = ["v2.6.24", "v2.6.27", "v4.9", "v2.5.42", "hmm-base"] as const;
 /** A tree of {@link TREES}. */
 export type Tree = typeof TREES[number];
+/** The trees that have hook points, in the order the hook-point table shows them. */
+export const HOOK_TREES = ["v2.6.24", "v2.6.27", "v4.9"] as const;
+/** A tree of {@link HOOK_TREES}. */
+export type HookTree = typeof HOOK_TREES[number];
 
 /** Where a path or hook point is in one tree. */
 export interface Site {
@@ -102,7 +106,7 @@ export interface SourceMap {
   /** Every `defPath` name. */
   paths: Record<string, PathEntry>;
   /** Every hook point, by path then point, for the trees that have hook points. */
-  hooks: Record<string, Record<string, Record<"v2.6.24" | "v2.6.27", Site | Absent>>>;
+  hooks: Record<string, Record<string, Record<HookTree, Site | Absent>>>;
 }
 
 /** Where the map lives, relative to the repository root. */
@@ -144,7 +148,7 @@ export function parseSourceMap(text: string): SourceMap {
   }
   for (const [path, points] of Object.entries(map.hooks)) {
     for (const [point, e] of Object.entries(points)) {
-      for (const t of ["v2.6.24", "v2.6.27"] as const) {
+      for (const t of HOOK_TREES) {
         checkSite(e[t], `hooks.${path}.${point}.${t}`);
       }
     }
@@ -215,7 +219,7 @@ export function renderSourceMap(map: SourceMap): string {
     "`HOOK_POINTS`, with the file, function and line in each tree, so the model can be checked line by",
     "line. Generated from `docs/source-map.json`; do not edit this section by hand.",
     "`tests/source_map_test.ts` fails when a path or hook point has no entry;",
-    "`tools/verify_source_map.ts` compares every quoted line with a kernel git tree.",
+    "`tools/verify_source_map.ts` compares every quoted line with the kernel git trees.",
     "",
     "| tree | read from |",
     "| --- | --- |",
@@ -240,19 +244,20 @@ export function renderSourceMap(map: SourceMap): string {
   out.push("", `### 8.${LAYERS.length + 1} Hook points`, "");
   out.push(
     "The 2.5.42 paths take no callouts, and the HMM base is not available, so only the 2.6 trees",
-    "have a column. For v2.6.27 the line is mainline's call where it has one. The anchor of a",
-    "point (every v2.6.24 point, and a v2.6.27 one where a posted patch's context is v2.6.27's)",
-    "gives the lines it follows or precedes, or the test a callout there joins (`import-patch`",
-    "matches a diff's context lines with them).",
+    "and v4.9 have a column. For v2.6.27 and v4.9 the line is mainline's call where it has one,",
+    "else the statement the point stands for. The anchor of a point (every v2.6.24 point, and a",
+    "v2.6.27 one where a posted patch's context is v2.6.27's) gives the lines it follows or",
+    "precedes, or the test a callout there joins (`import-patch` matches a diff's context lines",
+    "with them).",
     "",
-    "| hook point | v2.6.24 | v2.6.27 |",
-    "| --- | --- | --- |",
+    "| hook point | " + HOOK_TREES.join(" | ") + " |",
+    "| --- | " + HOOK_TREES.map(() => "---").join(" | ") + " |",
   );
   for (const path of Object.keys(map.hooks).sort()) {
     for (const point of Object.keys(map.hooks[path])) {
       const e = map.hooks[path][point];
       out.push(
-        `| \`${path}\` \`${point}\` | ${cell(e["v2.6.24"], true)} | ${cell(e["v2.6.27"], true)} |`,
+        `| \`${path}\` \`${point}\` | ${HOOK_TREES.map((t) => cell(e[t], true)).join(" | ")} |`,
       );
     }
   }

@@ -2,23 +2,29 @@
  * Checks every quoted line of docs/source-map.json against the trees it
  * cites: a site of v2.6.24 or v2.6.27 against `git show <commit>:<file>` in a
  * Linux git directory that holds both commits (for example the history of
- * caglar10ur/linux-2.6.27.y), a seed-based site against the seed file (its
- * line, or for a site without one the hunk header it names).
+ * caglar10ur/linux-2.6.27.y), a site of v4.9 the same way in a second git
+ * directory that holds the v4.9 commit (lxuxx/linux-4.9), a seed-based site
+ * against the seed file (its line, or for a site without one the hunk header
+ * it names).
  *
  * ```sh
- * deno run --allow-read --allow-run tools/verify_source_map.ts --git /path/to/linux.git [--seeds ../shared/seeds]
+ * deno run --allow-read --allow-run tools/verify_source_map.ts --git /path/to/linux-2.6.git [--git49 /path/to/linux-4.9.git] [--seeds ../shared/seeds]
  * ```
  *
+ * Without `--git49` the v4.9 sites are skipped, with a line saying so.
  * Prints one line per mismatch and exits 1 when there is one.
  *
  * @module
  */
 import {
+  HOOK_TREES,
   isSite,
   parseSourceMap,
   type Site,
   SOURCE_MAP_FILE,
   type SourceMap,
+  type Tree,
+  TREES,
 } from "./source_map.ts";
 
 /** A site to check, with where it sits in the map. */
@@ -28,11 +34,11 @@ interface Check {
   site: Site;
 }
 
-/** Every quoted site of the map. */
-function checks(map: SourceMap): Check[] {
+/** Every quoted site of the map, leaving out the trees in `skip`. */
+function checks(map: SourceMap, skip: readonly string[] = []): Check[] {
   const out: Check[] = [];
   for (const [name, e] of Object.entries(map.paths)) {
-    for (const tree of ["v2.6.24", "v2.6.27", "v2.5.42", "hmm-base"]) {
+    for (const tree of TREES.filter((t) => !skip.includes(t))) {
       const s = e[tree];
       if (isSite(s) && (s.quote !== undefined || s.hunk !== undefined)) {
         out.push({ where: `paths.${name}`, tree, site: s });
@@ -41,7 +47,7 @@ function checks(map: SourceMap): Check[] {
   }
   for (const [path, points] of Object.entries(map.hooks)) {
     for (const [point, e] of Object.entries(points)) {
-      for (const tree of ["v2.6.24", "v2.6.27"] as const) {
+      for (const tree of HOOK_TREES.filter((t) => !skip.includes(t))) {
         const s = e[tree];
         if (isSite(s) && s.quote !== undefined) {
           out.push({ where: `hooks.${path}.${point}`, tree, site: s });
@@ -70,14 +76,16 @@ function checks(map: SourceMap): Check[] {
  *
  * @param map The source map.
  * @param read Returns the lines of `file` in `tree`, or of a seed file for tree "seed".
+ * @param skip Trees whose sites are not checked.
  * @returns One message per site whose quote is not its line, or whose hunk is not in its seed.
  */
 export function mismatches(
   map: SourceMap,
   read: (tree: string, file: string) => string[] | null,
+  skip: readonly string[] = [],
 ): string[] {
   const out: string[] = [];
-  for (const c of checks(map)) {
+  for (const c of checks(map, skip)) {
     if (c.site.quote === undefined) {
       // A hunk of a seed: its header must be in the seed file.
       const seedFile = c.site.seed!.split(":")[0];
@@ -109,10 +117,15 @@ if (import.meta.main) {
     return i < 0 ? undefined : Deno.args[i + 1];
   };
   const git = arg("--git");
+  const git49 = arg("--git49");
   if (!git) {
-    console.error("usage: verify_source_map.ts --git <linux git dir> [--seeds <seeds dir>]");
+    console.error(
+      "usage: verify_source_map.ts --git <linux 2.6 git dir> [--git49 <linux 4.9 git dir>] [--seeds <seeds dir>]",
+    );
     Deno.exit(2);
   }
+  const skip = git49 ? [] : ["v4.9"];
+  if (!git49) console.log("no --git49 given: the v4.9 sites are not checked");
   const seeds = arg("--seeds") ?? "../shared/seeds";
   const map = parseSourceMap(Deno.readTextFileSync(SOURCE_MAP_FILE));
   const cache = new Map<string, string[] | null>();
@@ -127,8 +140,9 @@ if (import.meta.main) {
           text = null;
         }
       } else {
-        const commit = map.trees[tree as "v2.6.24"].commit;
-        const r = new Deno.Command("git", { args: ["--git-dir", git, "show", `${commit}:${file}`] })
+        const commit = map.trees[tree as Tree].commit;
+        const dir = tree === "v4.9" ? git49! : git;
+        const r = new Deno.Command("git", { args: ["--git-dir", dir, "show", `${commit}:${file}`] })
           .outputSync();
         text = r.success ? new TextDecoder().decode(r.stdout) : null;
       }
@@ -136,8 +150,8 @@ if (import.meta.main) {
     }
     return cache.get(key)!;
   };
-  const bad = mismatches(map, read);
+  const bad = mismatches(map, read, skip);
   for (const m of bad) console.log(m);
-  console.log(`${checks(map).length} quotes and hunks checked, ${bad.length} mismatched`);
+  console.log(`${checks(map, skip).length} quotes and hunks checked, ${bad.length} mismatched`);
   Deno.exit(bad.length ? 1 : 0);
 }
