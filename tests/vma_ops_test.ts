@@ -398,3 +398,40 @@ Deno.test("fork copies a page table the parent still has, even with no pte in it
   assert.equal(ran("fork-empty-table", steps(false)).counters.tablesAllocated, 6);
   assert.equal(values(ran("fork-empty-table-enomem", steps(true)))[3], "-ENOMEM");
 });
+
+Deno.test("mremap's callouts: one pair around each move_ptes() on 2.6.27, one around the whole move_page_tables() on the HMM revisions (v4.9)", () => {
+  // v2.6.27 mm/mremap.c move_ptes(): 'mmu_notifier_invalidate_range_start(vma->vm_mm, old_start,
+  // old_end);' per extent; v4.9 mm/mremap.c:200 and 246, move_page_tables(): the pair on the whole
+  // old range, and none in move_ptes(). Two extents: the move crosses a page table boundary.
+  const s = parseScenario(
+    {
+      purpose: "mremap across two page tables",
+      exercises: ["move_page_tables", "move_ptes"],
+      cite: "tests/vma_ops_test.ts",
+      steps: [
+        mmapStep("0x1ff000", "0x2000"),
+        touchStep("0x1ff000", "write"),
+        touchStep("0x200000", "write"),
+        { op: "mremap", mm: "A", addr: "0x1ff000", len: "0x2000", new_addr: "0x800000" },
+      ],
+    },
+    "vma_ops_test",
+    "mremap-extents",
+  );
+  const calls = (id: string) => {
+    const run = new Run(s, loadRevisionDir("patches").find((r) => r.id === id)!);
+    run.complete();
+    return run.outcome().trace.filter((c) => c.step === 3 && c.path !== "unmap_vmas")
+      .map((c) => `${c.path} ${c.call} ${c.range}`);
+  };
+  assert.deepEqual(calls("mainline-2.6.27"), [
+    "move_ptes invalidate_range_start 0x1ff000-0x200000",
+    "move_ptes invalidate_range_end 0x1ff000-0x200000",
+    "move_ptes invalidate_range_start 0x200000-0x201000",
+    "move_ptes invalidate_range_end 0x200000-0x201000",
+  ]);
+  assert.deepEqual(calls("hmm-sequence-retry"), [
+    "move_page_tables invalidate_range_start 0x1ff000-0x201000",
+    "move_page_tables invalidate_range_end 0x1ff000-0x201000",
+  ]);
+});
