@@ -704,8 +704,7 @@ Deno.test("do_swap_page() reads a page into the swap cache and leaves it there; 
     mmapStep("0x100000", "0x1000"),
     touchStep("0x100000", "write"),
     { op: "fork", mm: "A", child: "B" },
-    { op: "reclaim", mm: "A", addr: "0x100000" },
-    { op: "reclaim", mm: "A", addr: "0x100000" },
+    ...SWAP_OUT,
   ];
   const run = (more: unknown[]) => {
     const steps = [...swappedFromBoth, ...more];

@@ -698,7 +698,7 @@ export const doWpPage = defPath<
     // 4.x takes the page lock to dirty it: 'if (!page_mkwrite) lock_page(page); dirtied =
     // set_page_dirty(page); ... unlock_page(page);' (v4.9 mm/memory.c:2102-2108,
     // kernel.wp_page_lock "lock").
-    if (k.variants.wp_page_lock === "lock") return lock(name, "sleeping", "dirty.locked");
+    if (k.variants.wp_page_lock === "lock") return lock(name, "sleeping", "dirty");
     // 'wait_on_page_locked(dirty_page); set_page_dirty_balance(dirty_page, page_mkwrite);'
     // (v2.6.24 mm/memory.c:1684, v2.6.27 1944): "Yes, Virginia, this is actually required to
     // prevent a race with clear_page_dirty_for_io() from clearing the page dirty bit after it
@@ -708,16 +708,11 @@ export const doWpPage = defPath<
     }
     return go("dirty");
   },
-  "dirty.locked"(k, f) {
-    const dirtyPage = f.v.dirtyPage!;
-    updatePage(k.state, dirtyPage, { dirty: true });
-    k.unlock(f.th, pageLockName(dirtyPage));
-    putPage(k.state, dirtyPage, "do_wp_page:dirty");
-    return ret(f.v.r);
-  },
+  // set_page_dirty(), then the page lock let go where 4.x took it, and the reference put.
   dirty(k, f) {
     const dirtyPage = f.v.dirtyPage!;
     updatePage(k.state, dirtyPage, { dirty: true });
+    if (k.holds(f.th, pageLockName(dirtyPage))) k.unlock(f.th, pageLockName(dirtyPage));
     putPage(k.state, dirtyPage, "do_wp_page:dirty");
     return ret(f.v.r);
   },

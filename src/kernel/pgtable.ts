@@ -303,11 +303,37 @@ export function reuseSwapPage(k: Kernel, pfn: number): boolean {
   const reuse = canShareSwapPage(k.state, page);
   if (!reuse || k.variants.swap_cache !== "try-to-free") return reuse;
   const slot = swapCacheSlot(k.state, pfn);
-  if (slot !== undefined) {
-    updatePage(k.state, pfn, { dirty: true });
-    deleteFromSwapCache(k.state, slot, pfn);
-  }
+  if (slot !== undefined) freeFromSwapCache(k, slot, pfn);
   return true;
+}
+
+/**
+ * Whether page `pfn`, in the swap cache with no swap pte on its slot and
+ * its lock free, leaves the cache outside reclaim, when the caller holds
+ * `held` references to it besides the cache's: under `kernel.swap_cache`
+ * "remove-exclusive" (2.6.24 to 2.6.27) if those are its only references
+ * (`remove_exclusive_swap_page()`'s 'page_count(page) != 2',
+ * `free_swap_and_cache()`'s 'one_user = (page_count(page) == 2)', each
+ * counting the caller's), under "try-to-free" (4.x) if no pte maps it
+ * ('!page_mapped(page)'). See {@link freeSwapAndCache} and
+ * `free_swap_cache()` in `unmap.ts` for the lines.
+ */
+export function swapCacheFreeable(k: Kernel, pfn: number, held: number): boolean {
+  const page = k.state.pages[pfn];
+  return k.variants.swap_cache === "try-to-free"
+    ? page.mapcount === 0
+    : pageCount(page) === 1 + held;
+}
+
+/**
+ * Takes page `pfn` out of the swap cache at `slot` and dirties it, its
+ * data being in no slot any more: 'delete_from_swap_cache(page);
+ * SetPageDirty(page);' of `remove_exclusive_swap_page()`,
+ * `free_swap_and_cache()`, `try_to_free_swap()` and `reuse_swap_page()`.
+ */
+export function freeFromSwapCache(k: Kernel, slot: number, pfn: number): void {
+  updatePage(k.state, pfn, { dirty: true });
+  deleteFromSwapCache(k.state, slot, pfn);
 }
 
 /**
@@ -354,14 +380,8 @@ export function freeSwapAndCache(k: Kernel, slot: number): void {
   const s = k.state.swap[slot];
   if (!s || s.from > 0 || s.page === undefined) return;
   const pfn = s.page;
-  const page = k.state.pages[pfn];
-  if (pageLocked(k, pfn)) return;
-  const free = k.variants.swap_cache === "try-to-free"
-    ? page.mapcount === 0
-    : pageCount(page) === 1;
-  if (!free) return;
-  updatePage(k.state, pfn, { dirty: true });
-  deleteFromSwapCache(k.state, slot, pfn);
+  if (pageLocked(k, pfn) || !swapCacheFreeable(k, pfn, 0)) return;
+  freeFromSwapCache(k, slot, pfn);
 }
 
 /** `ptep_clear_flush`: clears a present pte and flushes its TLB entry (rmap untouched). */

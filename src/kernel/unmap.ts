@@ -11,19 +11,17 @@ import { HPAGE_SIZE, PAGE_SIZE, ZAP_BLOCK_PAGES } from "../model/types.ts";
 import {
   getPage,
   hasPteTable,
-  pageCount,
   pteHolder,
   putPage,
   setPte,
   swapCacheSlot,
-  updatePage,
   vpn,
 } from "../model/state.ts";
 import { hook, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, point, ret } from "./steps.ts";
 import {
   anonVmaLock,
-  deleteFromSwapCache,
+  freeFromSwapCache,
   freeSwapAndCache,
   immapName,
   linearIndex,
@@ -34,6 +32,7 @@ import {
   ptesIn,
   ptlName,
   rmapWriteKind,
+  swapCacheFreeable,
 } from "./pgtable.ts";
 import { addTo } from "../model/_count.ts";
 
@@ -81,13 +80,8 @@ export function tlbFinish(k: Kernel, th: string, done: boolean): void {
 function freeSwapCache(k: Kernel, pfn: number): void {
   const slot = swapCacheSlot(k.state, pfn);
   if (slot === undefined || pageLocked(k, pfn) || k.state.swap[slot].from !== 0) return;
-  const page = k.state.pages[pfn];
-  const free = k.variants.swap_cache === "try-to-free"
-    ? page.mapcount === 0
-    : pageCount(page) === 2;
-  if (!free) return;
-  updatePage(k.state, pfn, { dirty: true });
-  deleteFromSwapCache(k.state, slot, pfn);
+  // The gather holds one reference.
+  if (swapCacheFreeable(k, pfn, 1)) freeFromSwapCache(k, slot, pfn);
 }
 
 /**
