@@ -119,14 +119,13 @@ const SWAP_OUT = [
   { op: "reclaim", mm: "A", addr: "0x100000" },
 ];
 
-Deno.test("__do_fault() does not return VM_FAULT_WRITE: a forced write on a read-only shared mapping with no pte breaks COW", () => {
-  // v2.6.24 mm/memory.c: only do_wp_page sets VM_FAULT_WRITE (1615, 1664; v2.6.27 1844,
-  // 1922), and get_user_pages looks the page up as a read only after it (1091). KVM's
-  // get_user_pages(write=1, force=1) on a shared vma mprotect()ed read-only: __do_fault maps the
-  // page-cache page read-only and returns 0; the write lookup fails again, do_wp_page finds a
-  // shared vma without VM_WRITE and copies (gotten:); the guest maps the copy, as it would had
-  // the pte been there before.
-  const run = raced(scenario("forced-write-ro-shared", ["__do_fault", "do_wp_page"], {
+/**
+ * A shared mapping of file "data" at 0x200000 of A, `mprotect()`ed
+ * read-only, and KVM's first access to it: `get_user_pages(..., write=1,
+ * force=1, ...)` with no pte there.
+ */
+function forcedWriteRoShared() {
+  return scenario("forced-write-ro-shared", ["__do_fault", "do_wp_page", "get_user_pages"], {
     files: [{ name: "data", pages: 8, kind: "regular" }],
     secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
     steps: [
@@ -135,7 +134,17 @@ Deno.test("__do_fault() does not return VM_FAULT_WRITE: a forced write on a read
       { op: "register", secondary: "kvm0" },
       { op: "guest", secondary: "kvm0", addr: "0x200000", access: "read" },
     ],
-  }));
+  });
+}
+
+Deno.test("__do_fault() does not return VM_FAULT_WRITE: a forced write on a read-only shared mapping with no pte breaks COW", () => {
+  // v2.6.24 mm/memory.c: only do_wp_page sets VM_FAULT_WRITE (1615, 1664; v2.6.27 1844,
+  // 1922), and get_user_pages looks the page up as a read only after it (1091). KVM's
+  // get_user_pages(write=1, force=1) on a shared vma mprotect()ed read-only: __do_fault maps the
+  // page-cache page read-only and returns 0; the write lookup fails again, do_wp_page finds a
+  // shared vma without VM_WRITE and copies (gotten:); the guest maps the copy, as it would had
+  // the pte been there before.
+  const run = raced(forcedWriteRoShared());
   const st = run.kernel.state;
   const pte = st.mms.A.ptes[0x200000 / 0x1000];
   assert.ok(pte && pte.t === "present");
@@ -1066,4 +1075,131 @@ Deno.test("do_wp_page() dirties a shared page only once writeback has let go of 
     assert.equal(run.kernel.state.pages[pte.pfn].dirty, true, rev.id);
     assert.deepEqual(run.kinds(), [], rev.id);
   }
+});
+
+/**
+ * Runs `run` (with `decide`) and gives, for kvm0's first get_user_pages()
+ * call, the page faults it took and the kind of page it returned (the page
+ * holding its "gup:kvm0" reference at `kvm0:after-gfn_to_pfn`).
+ */
+function firstGup(
+  s: ReturnType<typeof parseScenario>,
+  rev: (typeof revisions)[number],
+  decide?: Decider,
+): { faults: number; page: string } {
+  let start: number | undefined;
+  let got: { faults: number; page: string } | undefined;
+  const run: Run = new Run(s, rev, {
+    preemptive: true,
+    trace: false,
+    onPoint: (_step, thread, p) => {
+      const st = run.kernel.state;
+      if (thread !== "guest" || got) return;
+      start ??= st.counters.faults;
+      if (p.label !== "kvm0:after-gfn_to_pfn") return;
+      const held = Object.values(st.pages).filter((pg) => pg.refs["gup:kvm0"]);
+      got = { faults: st.counters.faults - start, page: held.map((pg) => pg.owner.kind).join() };
+    },
+  });
+  run.complete(decide);
+  assert.ok(got, `${rev.id}: get_user_pages() returned`);
+  return got;
+}
+
+Deno.test("kernel.gup_force: 4.x refuses a forced write to a shared vma without VM_WRITE, where 2.6 breaks COW", () => {
+  // v4.9 mm/gup.c:438-453, check_vma_flags(): 'if (!(vm_flags & VM_WRITE)) { ... if
+  // (!is_cow_mapping(vm_flags)) return -EFAULT; }'. 2.6.27 asks VM_MAYWRITE only
+  // (mm/memory.c:1146): the test above, where KVM maps a private copy of the shared page.
+  const run = raced(forcedWriteRoShared(), undefined, hmm);
+  assert.equal(lastReturn(run), "EFAULT");
+  assert.equal(run.kernel.state.mms.A.ptes[0x200], undefined, "no fault was taken");
+  assert.equal(run.kernel.state.counters.faults, 0);
+  assert.deepEqual(run.kinds(), []);
+});
+
+Deno.test("kernel.gup_force: a zap between do_wp_page's VM_FAULT_WRITE and the lookup gives KVM the file's own page on 2.6, a new copy on 4.x (FOLL_COW)", () => {
+  // KVM's forced write to a private read-only file mapping, racing madvise(MADV_DONTNEED). The
+  // guest waits for A's pte lock six times: follow_page finds no pte (1); __do_fault maps a
+  // private copy, read-only and dirty (2, then the page lock, 3); the write lookup fails on the
+  // read-only pte (4); do_wp_page reuses the copy, VM_FAULT_WRITE (5); and the lookup after it
+  // (6), where the zap runs. 2.6.27 looks up as a read from then on ('foll_flags &= ~FOLL_WRITE;',
+  // mm/memory.c:1247-1248): a read fault maps the page-cache page and get_user_pages() returns it,
+  // the Dirty COW window. v4.9 keeps FOLL_WRITE with FOLL_COW (mm/gup.c:424-425): the write
+  // fault copies again, and the new copy's dirty pte satisfies the lookup (67-71).
+  const s = scenario("foll-cow", ["get_user_pages", "do_wp_page"], {
+    files: [{ name: "data", pages: 1, kind: "regular" }],
+    secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+    steps: [
+      {
+        op: "mmap",
+        mm: "A",
+        addr: "0x200000",
+        len: "0x1000",
+        prot: "r",
+        share: "private",
+        file: "data",
+      },
+      { op: "register", secondary: "kvm0" },
+      {
+        op: "race",
+        threads: {
+          guest: [{ op: "guest", secondary: "kvm0", addr: "0x200000", access: "write" }],
+          cpu1: [{ op: "madvise_dontneed", mm: "A", addr: "0x200000", len: "0x1000" }],
+        },
+      },
+    ],
+  });
+  for (const [rev, page] of [[mainline, "file"], [hmm, "anon"]] as const) {
+    const park = parkAt("guest", "lock ptl:A:1", 6);
+    assert.equal(firstGup(s, rev, park).page, page, rev.id);
+    assert.ok(park.parked(), rev.id);
+  }
+  // With the zap after the guest's whole access, both return the copy.
+  const guestFirst: Decider = (enabled) => enabled.find((t) => t.name === "guest") ?? enabled[0];
+  for (const rev of [mainline, hmm]) {
+    assert.equal(firstGup(s, rev, guestFirst).page, "anon", rev.id);
+  }
+});
+
+Deno.test("kernel.swap_write_result: what do_swap_page() returns after a write decides how many faults a forced write takes", async (t) => {
+  // KVM's forced write to A's swapped-out page, in a private vma mprotect()ed read-only. Counted:
+  // the page faults of its first get_user_pages() call (a later one, after KVM's
+  // mmu_notifier_retry, is not).
+  const swapped = (fork: boolean) =>
+    scenario(`swap-forced-write${fork ? "-fork" : ""}`, ["do_swap_page", "get_user_pages"], {
+      secondaries: [{ id: "kvm0", driver: "kvm", mm: "A" }],
+      steps: [
+        mmapStep("0x100000", "0x1000"),
+        touchStep("0x100000", "write"),
+        ...(fork ? [{ op: "fork", mm: "A", child: "B" }] : []),
+        ...SWAP_OUT,
+        { op: "mprotect", mm: "A", addr: "0x100000", len: "0x1000", prot: "r" },
+        { op: "register", secondary: "kvm0" },
+        { op: "guest", secondary: "kvm0", addr: "0x100000", access: "write", thread: "guest" },
+      ],
+    });
+  const v8 = revisions.find((r) => r.id === "mmun-v8")!;
+  await t.step("the page is A's alone: 4.x's reuse returns VM_FAULT_WRITE", () => {
+    // do_swap_page() reuses the page, dirty and read-only (maybe_mkwrite() without VM_WRITE).
+    // 2.6 returns 0 (v2.6.27 mm/memory.c:2317-2320): the write lookup fails, and a second fault's
+    // do_wp_page() returns VM_FAULT_WRITE. v4.9 returns VM_FAULT_WRITE from do_swap_page itself
+    // (mm/memory.c:2636-2640), and FOLL_COW takes the dirty pte.
+    const s = swapped(false);
+    assert.equal(firstGup(s, v8).faults, 2);
+    assert.equal(firstGup(s, mainline).faults, 2);
+    assert.equal(firstGup(s, hmm).faults, 1);
+  });
+  await t.step(
+    "B's swap pte refers to the slot too: do_wp_page copies, and 2.6.25 on returns its VM_FAULT_WRITE",
+    () => {
+      // do_swap_page() cannot reuse the page and calls do_wp_page(), which copies. v2.6.25-rc3
+      // (#v8's tree, as 2.6.24 mm/memory.c:2128-2130) keeps only VM_FAULT_OOM of it: the write
+      // lookup fails on the copy's read-only pte, and a second fault reuses the copy. From commit
+      // 61469f1d51 (v2.6.27 mm/memory.c:2331-2335, v4.9 2674-2677) VM_FAULT_WRITE is returned.
+      const s = swapped(true);
+      assert.equal(firstGup(s, v8).faults, 2);
+      assert.equal(firstGup(s, mainline).faults, 1);
+      assert.equal(firstGup(s, hmm).faults, 1);
+    },
+  );
 });

@@ -32,6 +32,7 @@ import {
   CHAIN_FIELDS,
   COW_RMAPS,
   FOLLOW_PAGE_VARIANTS,
+  GUP_FORCES,
   KERNEL_BASES,
   NONLINEAR_VARIANTS,
   REFERENCED_LOCKED,
@@ -39,6 +40,7 @@ import {
   RWSEM_WAKES,
   SLEEPABLE_KINDS,
   SWAP_CACHE_RULES,
+  SWAP_WRITE_RESULTS,
   TOP_KEYS,
   WP_PAGE_LOCKS,
   ZAP_BREAKS,
@@ -708,6 +710,14 @@ export function revisionSchema(): Schema {
         zap_break: enumSchema(
           ZAP_BREAKS,
           "how unmap_vmas paces a long zap: in ZAP_BLOCK_SIZE blocks, with unmap_mapping_range's lock break and restart (zap-block), or each vma whole under the lock (none)",
+        ),
+        swap_write_result: enumSchema(
+          SWAP_WRITE_RESULTS,
+          "what do_swap_page returns after a write fault: of the do_wp_page it calls, VM_FAULT_OOM only (oom-only) or its VM_FAULT_WRITE too (or-wp), and also VM_FAULT_WRITE when it reuses the page itself (reuse-or-wp)",
+        ),
+        gup_force: enumSchema(
+          GUP_FORCES,
+          "how get_user_pages makes a forced write: COW in any VM_MAYWRITE vma and lookups as reads after VM_FAULT_WRITE (cow-any), or no forced write to a shared vma without VM_WRITE and write lookups that take a dirty pte after a COW (foll-cow, FOLL_COW)",
         ),
         cite: citeSchema("the variants"),
       },

@@ -165,6 +165,45 @@ export interface KernelVariants {
    * 2484-2509).
    */
   zap_break: "zap-block" | "none";
+  /**
+   * What `do_swap_page()` returns to `get_user_pages()` after a write fault:
+   * "oom-only" (2.6.24: of the `do_wp_page()` it calls when it cannot reuse
+   * the page, only VM_FAULT_OOM, 'if (do_wp_page(mm, vma, address,
+   * page_table, pmd, ptl, pte) & VM_FAULT_OOM) ret = VM_FAULT_OOM;', v2.6.24
+   * mm/memory.c:2128-2130), "or-wp" (from "memcg: when do_swap's do_wp_page
+   * fails", commit 61469f1d51, 2.6.25-rc4: 'ret |= do_wp_page(mm, vma,
+   * address, page_table, pmd, ptl, pte); if (ret & VM_FAULT_ERROR) ret &=
+   * VM_FAULT_ERROR;', so `do_wp_page()`'s VM_FAULT_WRITE too, v2.6.27
+   * mm/memory.c:2331-2335) or "reuse-or-wp" (4.x: that, and VM_FAULT_WRITE
+   * when the write fault reuses the page it read in, 'if ((fe->flags &
+   * FAULT_FLAG_WRITE) && reuse_swap_page(page, NULL)) { ... ret |=
+   * VM_FAULT_WRITE;', v4.9 mm/memory.c:2636-2640 and 2674-2677).
+   * `get_user_pages()` reads VM_FAULT_WRITE as "COW is broken" (see
+   * {@link KernelVariants.gup_force}).
+   */
+  swap_write_result: "oom-only" | "or-wp" | "reuse-or-wp";
+  /**
+   * How `get_user_pages()` makes a forced write (FOLL_FORCE, as KVM's
+   * `get_user_pages(..., write=1, force=1, ...)`): "cow-any" (2.6.24 to
+   * 2.6.27: the vma needs VM_MAYWRITE only, 'vm_flags &= force ?
+   * (VM_MAYREAD | VM_MAYWRITE) : (VM_READ | VM_WRITE);', so a shared vma
+   * without VM_WRITE gets a private copy too; and once a fault returns
+   * VM_FAULT_WRITE the lookups go on as reads, 'if (ret & VM_FAULT_WRITE)
+   * foll_flags &= ~FOLL_WRITE;', v2.6.24 mm/memory.c:988 and 1091-1092,
+   * v2.6.27 1146 and 1247-1248) or "foll-cow" (4.x: `check_vma_flags()`
+   * refuses a forced write to a vma without VM_WRITE that is not a COW
+   * mapping, 'if (!is_cow_mapping(vm_flags)) return -EFAULT;', v4.9
+   * mm/gup.c:438-453; a fault that returns VM_FAULT_WRITE in a vma without
+   * VM_WRITE sets FOLL_COW, 'if ((ret & VM_FAULT_WRITE) && !(vma->vm_flags &
+   * VM_WRITE)) *flags |= FOLL_COW;', lines 424-425, and the lookups stay
+   * writes, which a writable pte satisfies, or with FOLL_FORCE and FOLL_COW
+   * a dirty one, `can_follow_write_pte()`, lines 67-71 and 108: the Dirty
+   * COW fix, "mm: remove gup_flags FOLL_WRITE games from
+   * __get_user_pages()", commit 19be0eaffa, 4.9-rc2). With "cow-any" a
+   * lookup made as a read after the COW can find whatever a racing zap
+   * and read fault left there, the file's own page included.
+   */
+  gup_force: "cow-any" | "foll-cow";
 }
 
 /** The variants of a revision that selects none: the 2.6.24 paths. */
@@ -178,6 +217,8 @@ export const DEFAULT_KERNEL_VARIANTS: Readonly<KernelVariants> = Object.freeze({
   wp_page_lock: "trylock",
   rwsem_wake: "grant",
   zap_break: "zap-block",
+  swap_write_result: "oom-only",
+  gup_force: "cow-any",
 });
 
 /** A revision's description of one kernel path. */

@@ -214,8 +214,9 @@ export function anonVmaPrepare(k: Kernel, mm: Mm, vma: Vma, path: string): strin
  * (`orig_pte`): none for a linear fault, the file pte of `origPgoff` for a
  * nonlinear one (v2.6.24 mm/memory.c:2313, v2.6.27 2518, `if
  * (likely(pte_same(*page_table, orig_pte)))`). It returns what `->fault`
- * returned, never VM_FAULT_WRITE, which only do_wp_page sets (v2.6.24
- * 1615 and 1664, v2.6.27 1844 and 1922): get_user_pages reads that bit as
+ * returned, never VM_FAULT_WRITE, which do_wp_page sets (v2.6.24 1615 and
+ * 1664, v2.6.27 1844 and 1922; and `do_swap_page()`, as
+ * `kernel.swap_write_result` says): get_user_pages reads that bit as
  * "COW is broken" and looks the page up as a read from then on (v2.6.24
  * 1091, v2.6.27 1247), and a forced write that mapped the page-cache page
  * of a read-only shared mapping has broken nothing.
@@ -382,9 +383,12 @@ function dropFault(k: Kernel, th: string, pfn: number, r: FaultResult): FaultRes
  * refers to the slot too), and `swap_free()` leaves it in the swap cache
  * (2121-2123); a write fault it does
  * not agree to goes on to `do_wp_page()` with the pte lock held (line
- * 2126), whose result is not returned but for VM_FAULT_OOM. So the fault
- * never returns VM_FAULT_WRITE, nor does it when the pte changed meanwhile
- * (`out_nomap`, 0). When no page can be read in, it relocks and returns
+ * 2126). What it returns then is `kernel.swap_write_result`: 2.6.24 keeps
+ * only do_wp_page's VM_FAULT_OOM, so the fault never returns
+ * VM_FAULT_WRITE; from 2.6.25-rc4 do_wp_page's VM_FAULT_WRITE is returned
+ * too, and 4.x returns it also when the write fault reuses the page. It
+ * returns 0 when the pte changed meanwhile (`out_nomap`). When no page can
+ * be read in, it relocks and returns
  * VM_FAULT_OOM only if the pte is still the swap entry, and 0 if another
  * fault has mapped it meanwhile (v2.6.24 2080-2082, v2.6.27 2279-2281).
  */
@@ -435,6 +439,7 @@ const doSwapPage = defPath<
       return ret(same ? "VM_FAULT_OOM" : "VM_FAULT_MINOR");
     }
     let wp = false;
+    let reused = false;
     if (same) {
       // A write fault's 'if (write_access && can_share_swap_page(page))' before the pte is set:
       // this entry is one of the slot's users. 4.x calls reuse_swap_page() there, which takes
@@ -442,6 +447,7 @@ const doSwapPage = defPath<
       // reuse_swap_page(page, NULL))', v4.9 mm/memory.c:2636).
       const share = !f.v.cached || (write && reuseSwapPage(k, pfn));
       wp = write && !share;
+      reused = write && share;
       setPte(mm, vpn(addr), undefined);
       swapFree(k.state, slot);
       // maybe_mkwrite() (v2.6.27 mm/memory.c do_swap_page(), line 2318).
@@ -452,9 +458,18 @@ const doSwapPage = defPath<
     putPage(k.state, pfn, "fault");
     if (wp) return call(doWpPage, { mm: mm.id, vma: f.v.vma, addr }, "wp", "r");
     k.unlock(f.th, ptlName(mm.id, addr));
-    return ret("VM_FAULT_MINOR");
+    // 4.x: 'ret |= VM_FAULT_WRITE;' where the write fault reuses the page (v4.9 mm/memory.c:2639).
+    const told = reused && k.variants.swap_write_result === "reuse-or-wp";
+    return ret(told ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR");
   },
-  wp: (_k, f) => ret(f.v.r === "VM_FAULT_OOM" ? "VM_FAULT_OOM" : "VM_FAULT_MINOR"),
+  wp(k, f) {
+    const r = f.v.r;
+    if (r === "VM_FAULT_OOM") return ret(r);
+    // 2.6.24 keeps do_wp_page()'s VM_FAULT_OOM only (mm/memory.c:2128-2130); from 2.6.25-rc4 its
+    // VM_FAULT_WRITE is ORed in too (v2.6.27 2331-2335, v4.9 2674-2677).
+    const told = r === "VM_FAULT_WRITE" && k.variants.swap_write_result !== "oom-only";
+    return ret(told ? "VM_FAULT_WRITE" : "VM_FAULT_MINOR");
+  },
 });
 
 /** The `[addr, addr + PAGE_SIZE)` range of the page `do_wp_page` works on. */
@@ -738,7 +753,14 @@ function samePte(mm: Mm, addr: number, orig: OrigPte): boolean {
  * follow_huge_pmd(...); goto out; }`.
  */
 export const followPage = defPath<
-  { mm: string; addr: number; write: boolean; holder?: string },
+  {
+    mm: string;
+    addr: number;
+    write: boolean;
+    holder?: string;
+    /** FOLL_FORCE and FOLL_COW (`kernel.gup_force` "foll-cow"): a dirty pte satisfies a write. */
+    cow?: boolean;
+  },
   { a?: number },
   Kernel
 >("follow_page", {
@@ -765,7 +787,10 @@ export const followPage = defPath<
     const mm = k.state.mms[f.v.mm];
     const pte = mm.ptes[vpn(a)];
     let pfn: number | null = null;
-    if (pte && pte.t === "present" && (!write || pte.write) && !pte.special) {
+    // 4.x's can_follow_write_pte(): 'pte_write(pte) || ((flags & FOLL_FORCE) && (flags &
+    // FOLL_COW) && pte_dirty(pte))' (v4.9 mm/gup.c:67-71).
+    const cow = f.v.cow === true;
+    if (pte && pte.t === "present" && (!write || pte.write || (cow && pte.dirty)) && !pte.special) {
       updatePage(k.state, pte.pfn, { referenced: true });
       // mmu notifiers #v3 (docs/sources.md §5c, follow_page hunk): 'if (!pte_young(pte)) set_pte_at(..., pte_mkyoung(pte))'.
       if (k.variants.follow_page === "mkyoung") updatePte(mm, vpn(a), { young: true });
@@ -795,6 +820,10 @@ export type GupResult = { pfn: number } | { error: FaultResult };
  * private mapping faults with write access and breaks COW; once a fault
  * returns `VM_FAULT_WRITE`, the lookups go on as reads, since do_wp_page has
  * broken COW "even if maybe_mkwrite decided not to set pte_write" (line 1248).
+ * `kernel.gup_force` "foll-cow" is 4.x's instead: no forced write to a
+ * shared vma without VM_WRITE (-EFAULT, here SIGSEGV as for any vma the
+ * flags refuse), and after VM_FAULT_WRITE in a vma without VM_WRITE the
+ * lookups stay writes, with FOLL_COW (v4.9 mm/gup.c:424-425, 438-453).
  *
  * Not modelled: FOLL_ANON (2.6.24 to 2.6.31). A read of a private
  * anonymous vma that has no page table there yet gets the ZERO_PAGE without
@@ -805,7 +834,7 @@ export type GupResult = { pfn: number } | { error: FaultResult };
  * a ZERO_PAGE that no pte maps, so modelling it needs that fill looked at
  * first.
  *
- * Frame: `follWrite` is `FOLL_WRITE` of the lookups.
+ * Frame: `follWrite` is `FOLL_WRITE` of the lookups, `follCow` FOLL_COW.
  */
 export const getUserPage = defPath<
   { mm: string; addr: number; write: boolean; force?: boolean; holder: string },
@@ -814,6 +843,7 @@ export const getUserPage = defPath<
     pfn?: number | null;
     r?: FaultResult;
     follWrite?: boolean;
+    follCow?: boolean;
     huge?: GupResult;
   },
   Kernel
@@ -823,10 +853,13 @@ export const getUserPage = defPath<
     if (f.v.follWrite === undefined) {
       const vma = findVma(k.state.mms[mm], addr);
       // vm_flags = write ? (VM_WRITE | VM_MAYWRITE) : (VM_READ | VM_MAYREAD), masked by force.
+      // 4.x's check_vma_flags(): 'if (!is_cow_mapping(vm_flags)) return -EFAULT;' for a forced
+      // write to a vma without VM_WRITE (v4.9 mm/gup.c:438-453).
+      const cowOnly = k.variants.gup_force === "foll-cow" && vma !== undefined && !vma.write;
       const allowed = !vma
         ? false
         : f.v.force
-        ? (!write || vma.mayWrite)
+        ? (!write || (vma.mayWrite && !(cowOnly && vma.shared)))
         : write
         ? vma.write
         : vma.read;
@@ -837,7 +870,9 @@ export const getUserPage = defPath<
     if (findVma(k.state.mms[mm], addr)?.kind === "hugetlb") {
       return call(followHugetlbPage, { mm, addr, write: f.v.follWrite, holder }, "huge", "huge");
     }
-    return call(followPage, { mm, addr, write: f.v.follWrite, holder }, "followed", "pfn");
+    const cow = f.v.follCow === true && f.v.force === true;
+    const args = { mm, addr, write: f.v.follWrite, holder, ...(cow ? { cow } : {}) };
+    return call(followPage, args, "followed", "pfn");
   },
   huge: (_k, f) => ret(f.v.huge),
   followed(_k, f) {
@@ -846,9 +881,12 @@ export const getUserPage = defPath<
     const args = { mm, addr, write: f.v.follWrite!, force: f.v.force === true };
     return call(handleMmFault, args, "faulted", "r");
   },
-  faulted(_k, f) {
+  faulted(k, f) {
     if (!faultOk(f.v.r!)) return ret({ error: f.v.r });
-    if (f.v.r === "VM_FAULT_WRITE") f.v.follWrite = false;
+    if (f.v.r === "VM_FAULT_WRITE") {
+      if (k.variants.gup_force === "cow-any") f.v.follWrite = false;
+      else if (!findVma(k.state.mms[f.v.mm], f.v.addr)?.write) f.v.follCow = true;
+    }
     f.v.tries = (f.v.tries ?? 0) + 1;
     return go("entry");
   },

@@ -229,6 +229,8 @@ export function parseRevision(
     "wp_page_lock",
     "rwsem_wake",
     "zap_break",
+    "swap_write_result",
+    "gup_force",
     "cite",
   ]);
   if (top.kernel !== undefined) expectString(kern, "cite", file, "kernel");
@@ -245,6 +247,8 @@ export function parseRevision(
     wp_page_lock: variant("wp_page_lock", WP_PAGE_LOCKS),
     rwsem_wake: variant("rwsem_wake", RWSEM_WAKES),
     zap_break: variant("zap_break", ZAP_BREAKS),
+    swap_write_result: variant("swap_write_result", SWAP_WRITE_RESULTS),
+    gup_force: variant("gup_force", GUP_FORCES),
   };
   return {
     id,
@@ -290,6 +294,12 @@ export const RWSEM_WAKES = ["grant", "wake"] as const;
 
 /** The values of `kernel.zap_break` (see {@link KernelVariants}). */
 export const ZAP_BREAKS = ["zap-block", "none"] as const;
+
+/** The values of `kernel.swap_write_result` (see {@link KernelVariants}). */
+export const SWAP_WRITE_RESULTS = ["oom-only", "or-wp", "reuse-or-wp"] as const;
+
+/** The values of `kernel.gup_force` (see {@link KernelVariants}). */
+export const GUP_FORCES = ["cow-any", "foll-cow"] as const;
 
 /** The values of `kernel.follow_page` (see {@link KernelVariants}). */
 export const FOLLOW_PAGE_VARIANTS = ["mark-accessed", "mkyoung"] as const;
@@ -636,6 +646,8 @@ export function flattenConfig(rev: Revision): Record<string, string> {
   out["kernel.wp_page_lock"] = rev.kernel.wp_page_lock;
   out["kernel.rwsem_wake"] = rev.kernel.rwsem_wake;
   out["kernel.zap_break"] = rev.kernel.zap_break;
+  out["kernel.swap_write_result"] = rev.kernel.swap_write_result;
+  out["kernel.gup_force"] = rev.kernel.gup_force;
   for (const k of Object.keys(c.sleepable).sort()) {
     out[`chain.sleepable.${k}`] = String(c.sleepable[k as keyof typeof c.sleepable]);
   }
