@@ -63,6 +63,13 @@ export function cloneGraph<T>(value: T, shared: ReadonlyMap<object, number>): T 
     if (v instanceof Map || v instanceof Set) {
       throw new TypeError("A thread's frames hold a Map or a Set, which cannot be frozen");
     }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (x !== null && typeof x === "object") freezeDeep(x);
+      }
+      return Object.freeze(v);
+    }
     const rec = v as Record<string, unknown>;
     for (const k in rec) {
       const x = rec[k];
