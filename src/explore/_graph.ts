@@ -32,6 +32,7 @@
  * @module
  */
 import { COW_CONTAINER, COW_VALUE, cowKind } from "../model/_cow.ts";
+import { DICT_PROTO } from "../model/_dict.ts";
 
 /**
  * Every object reachable from `roots` (immutable inputs the copy shares),
@@ -315,7 +316,7 @@ function valueHash(o: object, ctx: ValueContext, sorted: boolean, deep: boolean)
     const rec = o as Record<string, unknown>;
     if (!sorted) {
       const proto = Object.getPrototypeOf(o);
-      if (proto !== Object.prototype && proto !== null) {
+      if (proto !== Object.prototype && proto !== null && proto !== DICT_PROTO) {
         h.word(T_CLASS);
         h.str(proto.constructor.name);
       }
@@ -383,8 +384,7 @@ function valueContext(
 
 /** Whether record `o` has no keys. */
 function empty(o: object): boolean {
-  for (const _ in o) return false;
-  return true;
+  return Object.keys(o).length === 0;
 }
 
 /** Adds a value that is not an object to the stream. */
@@ -442,10 +442,9 @@ export function hashGraph(
   };
   const record = (rec: Record<string, unknown>) => {
     h.word(T_OBJ);
-    let n = 0;
-    for (const _ in rec) if (++n > 1) break;
-    if (n > 1) { for (const k of Object.keys(rec).sort()) entry(k, rec[k]); }
-    else for (const k in rec) entry(k, rec[k]);
+    const keys = Object.keys(rec);
+    if (keys.length > 1) keys.sort();
+    for (let i = 0; i < keys.length; i++) entry(keys[i], rec[keys[i]]);
     h.word(T_END);
   };
   const enc = (v: unknown): void => {
@@ -496,14 +495,16 @@ export function hashGraph(
       record(o as Record<string, unknown>);
     } else {
       const proto = Object.getPrototypeOf(o);
-      if (proto !== Object.prototype && proto !== null) {
+      if (proto !== Object.prototype && proto !== null && proto !== DICT_PROTO) {
         h.word(T_CLASS);
         h.str(proto.constructor.name);
       }
       h.word(T_OBJ);
       const skip = omit?.get(o);
       const rec = o as Record<string, unknown>;
-      for (const k in rec) {
+      const keys = Object.keys(rec);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
         if (skip?.has(k)) continue;
         h.str(k);
         const x = rec[k];
