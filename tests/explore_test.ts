@@ -12,6 +12,7 @@ import {
 import { cloneGraph, hashGraph, reachable } from "../src/explore/_graph.ts";
 import { reused } from "../src/run/reuse.ts";
 import { storm } from "../bench/_scenarios.ts";
+import { main as sweep } from "../tools/soundness_sweep.ts";
 import { canonicalJson, freezeValue } from "../src/model/state.ts";
 import { cow } from "../src/model/_cow.ts";
 
@@ -408,4 +409,32 @@ Deno.test("explore() reports a run bound it hits as bounded", () => {
   const s = races.find((x) => x.id === "race-wp-copy-refault")!;
   const r = revisions.find((x) => x.id === "emmu-v5")!;
   assert.equal(explore(s, r, { maxRuns: 1 }).status, "bounded");
+});
+
+Deno.test("deno task soundness walks a race whole without merging on each revision that explores it, and agrees", () => {
+  // tools/soundness_sweep.ts, on one small race (BENCHMARKS.md, "Every race walked without
+  // merging", has the whole sweep): one line a cell, then the closing line.
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l) };
+  assert.equal(sweep(["--scenario", "race-wp-copy-refault"], io), 0);
+  const own = revisions.filter((r) => r.base === "2.6.24").length;
+  const cells = out.slice(0, -1);
+  assert.ok(cells.length >= 1 && cells.length <= own, out.join("\n"));
+  for (const line of cells) {
+    assert.match(line, /^agrees {2}race-wp-copy-refault on \S+: \d+ transitions/);
+  }
+  assert.match(
+    out[out.length - 1],
+    new RegExp(`^${cells.length} cells walked whole .* 0 disagree`),
+  );
+  assert.deepEqual(err, []);
+  // Bad arguments: exit 2, what is wrong and the usage, nothing walked.
+  for (const args of [["--shard", "3/2"], ["--min", "-1"], ["--scenario", "nope"], ["--bogus"]]) {
+    out.length = err.length = 0;
+    assert.equal(sweep(args, io), 2, args.join(" "));
+    assert.deepEqual(out, []);
+    assert.equal(err.length, 2);
+    assert.match(err[1], /^usage: deno task soundness/);
+  }
 });

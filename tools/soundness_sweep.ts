@@ -23,7 +23,8 @@
  *
  * `--shard k/n` takes the k-th of n slices of the cells (run n processes at
  * once, one per CPU); `--min N` skips the cells whose tree has fewer than N
- * transitions (those the test already walks whole).
+ * transitions (those the test already walks whole); `--scenario ID` (again
+ * for more) walks only those races.
  *
  * @module
  */
@@ -58,25 +59,59 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { shard: { type: "string" }, min: { type: "string" } },
-  });
+if (import.meta.main) Deno.exit(main(Deno.args));
+
+/** Where {@link main} writes its lines. */
+export interface SweepIo {
+  /** A line of the sweep's report. */
+  out(line: string): void;
+  /** A line about bad arguments. */
+  err(line: string): void;
+}
+
+/**
+ * Runs the sweep as the command line `args` asks, writing to `io`.
+ *
+ * @returns The exit code: 0 when every cell agrees, 1 when one does not, 2 on bad arguments.
+ */
+export function main(
+  args: string[],
+  io: SweepIo = { out: console.log, err: console.error },
+): number {
+  const usage = (what: string) => {
+    io.err(`soundness_sweep: ${what}`);
+    io.err("usage: deno task soundness [--shard k/n] [--min N] [--scenario ID]...");
+    return 2;
+  };
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        shard: { type: "string" },
+        min: { type: "string" },
+        scenario: { type: "string", multiple: true },
+      },
+    }).values;
+  } catch (e) {
+    return usage((e as Error).message);
+  }
   const min = Number(values.min ?? 0);
   if (!Number.isInteger(min) || min < 0) {
-    console.error(`soundness_sweep: --min must be a whole number, not "${values.min}"`);
-    Deno.exit(2);
+    return usage(`--min must be a whole number, not "${values.min}"`);
   }
   let shard;
   try {
     shard = values.shard === undefined ? undefined : parseShard(values.shard);
   } catch (e) {
-    console.error(`soundness_sweep: --shard: ${(e as Error).message}`);
-    Deno.exit(2);
+    return usage(`--shard: ${(e as Error).message}`);
   }
   const revisions = loadRevisionDir(`${root}patches`);
-  const races = loadScenarioDir(`${root}scenarios`).filter((s) => s.steps.some((st) => st.threads));
+  const races = loadScenarioDir(`${root}scenarios`).filter((s) =>
+    s.steps.some((st) => st.threads) && (!values.scenario || values.scenario.includes(s.id))
+  );
+  const unknown = values.scenario?.find((id) => !races.some((s) => s.id === id));
+  if (unknown !== undefined) return usage(`--scenario: no race scenario "${unknown}"`);
   // The cells that explore themselves, largest tree first, dealt to the shards so that each gets
   // about as many transitions (each cell to the shard with the fewest so far).
   const own = races.flatMap((s) =>
@@ -123,7 +158,7 @@ if (import.meta.main) {
     if (wrong) {
       bad++;
     }
-    console.log(
+    io.out(
       `${wrong ? "DISAGREES" : "agrees"}  ${s.id} on ${r.id}: ${off.runs} transitions ` +
         `unmerged (${plural(on.states, "state")}, ${on.runs} transitions merged), ` +
         `${plural(on.finals!.length, "ending")}, ${seconds.toFixed(1)} s${
@@ -132,10 +167,10 @@ if (import.meta.main) {
     );
   }
   const total = ((performance.now() - t0) / 1000).toFixed(0);
-  console.log(
+  io.out(
     `${walked} cells walked whole without merging (${transitions} transitions, ${total} s), ` +
       `${skipped} under --min, ${bad} disagree (${own.length} cells explore themselves, ` +
       `the others reuse one of theirs)`,
   );
-  if (bad > 0) Deno.exit(1);
+  return bad > 0 ? 1 : 0;
 }
