@@ -435,3 +435,44 @@ Deno.test("mremap's callouts: one pair around each move_ptes() on 2.6.27, one ar
     "move_page_tables invalidate_range_end 0x1ff000-0x201000",
   ]);
 });
+
+Deno.test("mprotect's callouts: one pair around the vma's range on 2.6.27, one from the first populated pmd in change_pmd_range() on the HMM revisions (v4.9)", () => {
+  // v2.6.27 mm/mprotect.c:207 and 212, mprotect_fixup(): the pair on the range, whatever the page
+  // tables hold. v4.9 mm/mprotect.c:158-162 and 190-191, change_pmd_range(): 'if (!mni_start) {
+  // mni_start = addr; mmu_notifier_invalidate_range_start(mm, mni_start, end); }' at the first pmd
+  // with a page table, the end after the loop, and no pair where no pmd has one. A 4 MiB vma over
+  // three pmds, the middle one's page table made by a write at 0x300000.
+  const s = (touched: boolean) =>
+    parseScenario(
+      {
+        purpose: "mprotect over three pmds",
+        exercises: ["mprotect_fixup"],
+        cite: "tests/vma_ops_test.ts",
+        steps: [
+          mmapStep("0x100000", "0x400000"),
+          ...(touched ? [touchStep("0x300000", "write")] : []),
+          { op: "mprotect", mm: "A", addr: "0x100000", len: "0x400000", prot: "r" },
+        ],
+      },
+      "vma_ops_test",
+      `mprotect-pmds${touched ? "" : "-empty"}`,
+    );
+  const calls = (touched: boolean, id: string) => {
+    const run = new Run(s(touched), loadRevisionDir("patches").find((r) => r.id === id)!);
+    run.complete();
+    const step = touched ? 2 : 1;
+    return run.outcome().trace.filter((c) => c.step === step)
+      .map((c) => `${c.at} ${c.call} ${c.range}`);
+  };
+  const pair27 = [
+    "before invalidate_range_start 0x100000-0x500000",
+    "after invalidate_range_end 0x100000-0x500000",
+  ];
+  assert.deepEqual(calls(true, "mainline-2.6.27"), pair27);
+  assert.deepEqual(calls(false, "mainline-2.6.27"), pair27);
+  assert.deepEqual(calls(true, "hmm-sequence-retry"), [
+    "pmd.populated invalidate_range_start 0x200000-0x500000",
+    "pmd.walked invalidate_range_end 0x200000-0x500000",
+  ]);
+  assert.deepEqual(calls(false, "hmm-sequence-retry"), []);
+});

@@ -348,10 +348,22 @@ export const HOOK_POINTS: Record<string, Record<string, HookPoint>> = {
       doc:
         "vm_flags and vm_page_prot set, before change_protection (or hugetlb_change_protection for a hugetlb vma)",
       ranges: ["requested"],
+      guards: ["is_vm_hugetlb_page"],
+    },
+    "pmd.populated": {
+      doc:
+        "change_pmd_range(): at the first pmd of a pud's part of the range that has a page table, before its ptes change; the range runs from that pmd to the end of the pud's part",
+      ranges: ["populated"],
+    },
+    "pmd.walked": {
+      doc:
+        "change_pmd_range(): after the walk of a pud's pmds, one of them populated, before flush_tlb_range()",
+      ranges: ["populated"],
     },
     "after": {
       doc: "after change_protection (or hugetlb_change_protection) flushed the TLB range",
       ranges: ["requested"],
+      guards: ["is_vm_hugetlb_page"],
     },
   },
 };

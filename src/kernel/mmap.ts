@@ -7,9 +7,9 @@
  * @module
  */
 import type { Mm, MmState, Vma } from "../model/types.ts";
-import { HPAGE_SIZE, PAGE_SIZE } from "../model/types.ts";
+import { HPAGE_SIZE, PAGE_SIZE, PUD_SIZE } from "../model/types.ts";
 import { hasPteTable, setPte, sortVmas, updatePte, vpn } from "../model/state.ts";
-import { hook, type Kernel, lock } from "./context.ts";
+import { hook, type HookScope, type Kernel, lock } from "./context.ts";
 import { call, defPath, go, ret } from "./steps.ts";
 import {
   immapName,
@@ -142,9 +142,17 @@ export const mmapRegion = defPath<
  * start, end)` and `_end` enclose 'if (is_vm_hugetlb_page(vma))
  * hugetlb_change_protection(...); else change_protection(...)'), it
  * rewrites the ptes of that part (`pte_modify()` keeps a pte's dirty and
- * young bits) and flushes the TLB range. PROT_NONE leaves the ptes present
- * for the kernel and not for the MMU (`protNone`, i386 `_PAGE_PROTNONE`), so
- * a CPU access faults. The caller holds mmap_sem for write. Returns 0.
+ * young bits) and flushes the TLB range. Inside, `change_pmd_range()` has
+ * the hook points `pmd.populated`, at the first pmd of a pud's part of the
+ * range with a page table, and `pmd.walked`, after that part's walk, on the
+ * range from that pmd to the part's end: where v4.9 makes the pair
+ * (mm/mprotect.c:158-162 and 190-191, before the TLB flush and only when a
+ * pmd is populated; a hugetlb vma's pair is `hugetlb_change_protection()`'s
+ * own, around the whole range, mm/hugetlb.c:4056 and 4106, where `before`
+ * and `after` are, with their guard `is_vm_hugetlb_page`). PROT_NONE leaves
+ * the ptes present for the kernel and not for the MMU (`protNone`, i386
+ * `_PAGE_PROTNONE`), so a CPU access faults. The caller holds mmap_sem for
+ * write. Returns 0.
  */
 export const mprotectFixup = defPath<
   { mm: string; start: number; end: number; read: boolean; write: boolean },
@@ -157,6 +165,11 @@ export const mprotectFixup = defPath<
     requested?: [number, number];
     /** The next address to change in that range (`change_pmd_range()`'s `addr`). */
     addr?: number;
+    /**
+     * From the first pmd with a page table of the pud's part being walked to that part's end
+     * (v4.9 `change_pmd_range()`'s `mni_start` and `end`); absent before one is found.
+     */
+    populated?: [number, number];
   },
   Kernel
 >("mprotect_fixup", {
@@ -183,8 +196,7 @@ export const mprotectFixup = defPath<
     vma.write = write;
     if (write) vma.mayWrite = true;
     f.v.requested = [vma.start, vma.end];
-    const scope = { mm: mm.id, ranges: { requested: f.v.requested } };
-    return hook("mprotect_fixup", "before", scope, "change");
+    return hook("mprotect_fixup", "before", hugetlbScope(mm.id, vma, f.v.requested), "change");
   },
   change(k, f) {
     const mm = k.state.mms[f.v.mm];
@@ -200,17 +212,35 @@ export const mprotectFixup = defPath<
   // allocated is skipped, 87-88), then flush_tlb_range().
   pte(k, f) {
     const addr = f.v.addr!;
-    if (addr >= f.v.requested![1]) {
+    const end = f.v.requested![1];
+    // change_pmd_range() is called for each pud's part of the range; after its loop, where a pmd
+    // was populated (v4.9 mm/mprotect.c:190-191).
+    if (f.v.populated && addr >= f.v.populated[1]) {
+      const scope = { mm: f.v.mm, ranges: { populated: f.v.populated } };
+      return hook("mprotect_fixup", "pmd.walked", scope, "pmd.walked");
+    }
+    if (addr >= end) {
       addTo(k.state.counters, "tlbFlushRange", 1);
       delete f.v.addr;
       return go("changed");
     }
     if (!hasPteTable(k.state.mms[f.v.mm], addr)) {
-      f.v.addr = pmdAddrEnd(addr, f.v.requested![1]);
+      f.v.addr = pmdAddrEnd(addr, end);
       return go("pte");
     }
-    return lock(ptlName(f.v.mm, addr), "spin", "pte.locked");
+    if (!f.v.populated) {
+      // The first populated pmd of this pud's part (v4.9 mm/mprotect.c:158-162).
+      f.v.populated = [addr, Math.min(addr - (addr % PUD_SIZE) + PUD_SIZE, end)];
+      const scope = { mm: f.v.mm, ranges: { populated: f.v.populated } };
+      return hook("mprotect_fixup", "pmd.populated", scope, "pte.populated");
+    }
+    return go("pte.populated");
   },
+  "pmd.walked"(_k, f) {
+    delete f.v.populated;
+    return go("pte");
+  },
+  "pte.populated": (_k, f) => lock(ptlName(f.v.mm, f.v.addr!), "spin", "pte.locked"),
   "pte.locked"(k, f) {
     const from = f.v.addr!;
     const to = pmdAddrEnd(from, f.v.requested![1]);
@@ -255,9 +285,9 @@ export const mprotectFixup = defPath<
     addTo(k.state.counters, "tlbFlushRange", 1);
     return go("changed");
   },
-  changed(_k, f) {
-    const scope = { mm: f.v.mm, ranges: { requested: f.v.requested! } };
-    return hook("mprotect_fixup", "after", scope, "next");
+  changed(k, f) {
+    const vma = k.state.mms[f.v.mm].vmas.find((v) => v.start === f.v.requested![0])!;
+    return hook("mprotect_fixup", "after", hugetlbScope(f.v.mm, vma, f.v.requested!), "next");
   },
   next(_k, f) {
     delete f.v.requested;
@@ -265,6 +295,15 @@ export const mprotectFixup = defPath<
     return go("vma");
   },
 });
+
+/** The scope of `mprotect_fixup`'s `before` and `after`: the vma's range, and whether it is hugetlb. */
+function hugetlbScope(mm: string, vma: Vma, requested: [number, number]): HookScope {
+  return {
+    mm,
+    ranges: { requested },
+    guards: { is_vm_hugetlb_page: vma.kind === "hugetlb" },
+  };
+}
 
 /**
  * `vma_wants_writenotify()` (v2.6.24 mm/mmap.c:1040-1064): a shared
