@@ -119,16 +119,22 @@ export function main(
       const on = explore(s, r, { finals: true });
       return reused(on) ? [] : [{ s, r, on }];
     })
-  ).sort((a, b) => b.on.unmergedRuns! - a.on.unmergedRuns!);
+  ).sort((a, b) => (b.on.unmergedRuns ?? 0) - (a.on.unmergedRuns ?? 0));
   const load = new Array<number>(shard?.count ?? 1).fill(0);
   const mine = own.filter(({ on }) => {
     const k = load.indexOf(Math.min(...load));
-    load[k] += on.unmergedRuns!;
+    load[k] += on.unmergedRuns ?? 0;
     return k === (shard ? shard.index - 1 : 0);
   });
   let walked = 0, transitions = 0, bad = 0, skipped = 0;
   const t0 = performance.now();
   for (const { s, r, on } of mine) {
+    if (on.status !== "complete") {
+      // Nothing to compare with: the merged search itself stopped at a bound.
+      bad++;
+      io.out(`DISAGREES  ${s.id} on ${r.id}: the merged search stopped (${on.status})`);
+      continue;
+    }
     if (on.unmergedRuns! < min) {
       skipped++;
       continue;
