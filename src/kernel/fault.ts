@@ -12,6 +12,7 @@ import {
   findVma,
   getPage,
   hex,
+  isCowMapping,
   pteHolder,
   putPage,
   setPte,
@@ -852,14 +853,16 @@ export const getUserPage = defPath<
     const { mm, addr, write, holder } = f.v;
     if (f.v.follWrite === undefined) {
       const vma = findVma(k.state.mms[mm], addr);
-      // vm_flags = write ? (VM_WRITE | VM_MAYWRITE) : (VM_READ | VM_MAYREAD), masked by force.
-      // 4.x's check_vma_flags(): 'if (!is_cow_mapping(vm_flags)) return -EFAULT;' for a forced
-      // write to a vma without VM_WRITE (v4.9 mm/gup.c:438-453).
-      const cowOnly = k.variants.gup_force === "foll-cow" && vma !== undefined && !vma.write;
+      // vm_flags = write ? (VM_WRITE | VM_MAYWRITE) : (VM_READ | VM_MAYREAD), masked by force: a
+      // forced write to a vma without VM_WRITE needs VM_MAYWRITE, and on 4.x a COW mapping,
+      // check_vma_flags()'s 'if (!is_cow_mapping(vm_flags)) return -EFAULT;' (v4.9
+      // mm/gup.c:438-453).
+      const forcedWrite = (v: Vma) =>
+        k.variants.gup_force === "foll-cow" ? v.write || isCowMapping(v) : v.mayWrite;
       const allowed = !vma
         ? false
         : f.v.force
-        ? (!write || (vma.mayWrite && !(cowOnly && vma.shared)))
+        ? (!write || forcedWrite(vma))
         : write
         ? vma.write
         : vma.read;

@@ -19,6 +19,7 @@ import {
   ptesIn,
   ptlName,
   rmapWriteKind,
+  vmaAt,
 } from "./pgtable.ts";
 import { unmapRegion } from "./unmap.ts";
 import { handleMmFault } from "./fault.ts";
@@ -200,7 +201,7 @@ export const mprotectFixup = defPath<
   },
   change(k, f) {
     const mm = k.state.mms[f.v.mm];
-    const vma = mm.vmas.find((v) => v.start === f.v.requested![0])!;
+    const vma = vmaAt(mm, f.v.requested![0]);
     if (vma.kind === "hugetlb") {
       return lock(immapName(vma.file!), rmapWriteKind(k), "huge.i_mmap_locked");
     }
@@ -245,7 +246,7 @@ export const mprotectFixup = defPath<
     const from = f.v.addr!;
     const to = pmdAddrEnd(from, f.v.requested![1]);
     const mm = k.state.mms[f.v.mm];
-    const vma = mm.vmas.find((v) => v.start === f.v.requested![0])!;
+    const vma = vmaAt(mm, f.v.requested![0]);
     // vm_page_prot allows writes: a shared writable vma without write notifications.
     const protWrite = protWritableOnRead(k.state, vma);
     const dirtyAccountable = wantsWritenotify(k.state, vma);
@@ -286,7 +287,7 @@ export const mprotectFixup = defPath<
     return go("changed");
   },
   changed(k, f) {
-    const vma = k.state.mms[f.v.mm].vmas.find((v) => v.start === f.v.requested![0])!;
+    const vma = vmaAt(k.state.mms[f.v.mm], f.v.requested![0]);
     return hook("mprotect_fixup", "after", hugetlbScope(f.v.mm, vma, f.v.requested!), "next");
   },
   next(_k, f) {
